@@ -1,0 +1,30 @@
+"""Sign-in by e-mail address, whatever its case."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.backends import ModelBackend
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.http import HttpRequest
+
+from accounts.models import normalize_email
+
+
+class EmailBackend(ModelBackend):
+    """Django's model backend with the address normalised as it is stored.
+
+    Blocked users (is_active=False) are refused here and lose their sessions, because
+    ModelBackend.get_user() refuses them too.
+    """
+
+    def authenticate(
+        self,
+        request: HttpRequest | None,
+        username: str | None = None,
+        password: str | None = None,
+        **kwargs: Any,
+    ) -> AbstractBaseUser | None:
+        if username is not None:
+            username = normalize_email(username)
+        return super().authenticate(request, username=username, password=password, **kwargs)

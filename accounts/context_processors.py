@@ -1,0 +1,47 @@
+"""What every page's layout needs: the workspace, the role, the switcher, the nav section."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+
+from accounts.middleware import WorkspaceAccess
+from accounts.models import Role, User
+from accounts.selectors import memberships_of_user, user_is_platform_manager
+
+# URL namespace (or url name) -> the navigation entry it belongs to.
+NAV_SECTIONS = {
+    "dashboard": "dashboard",
+    "audience": "recipients",
+    "content": "templates",
+    "campaigns": "campaigns",
+    "campaigns:logs": "logs",
+    "sending": "sending",
+    "accounts": "settings",
+    "platform": "platform",
+}
+
+
+def _nav_section(request: HttpRequest) -> str:
+    match = request.resolver_match
+    if match is None:
+        return ""
+    return NAV_SECTIONS.get(match.view_name) or NAV_SECTIONS.get(match.namespace, "")
+
+
+def workspace(request: HttpRequest) -> dict[str, Any]:
+    user = request.user
+    if not isinstance(user, User) or not user.is_authenticated:
+        return {}
+    access: WorkspaceAccess | None = getattr(request, "access", None)
+    return {
+        "current_workspace": access.workspace if access else None,
+        "current_role": access.role if access else "",
+        "can_edit": bool(access and not access.manager_view and access.allows(Role.EDITOR)),
+        "is_owner": bool(access and not access.manager_view and access.allows(Role.OWNER)),
+        "manager_view": bool(access and access.manager_view),
+        "user_workspaces": list(memberships_of_user(user)),
+        "is_platform_manager": user_is_platform_manager(user),
+        "nav_section": _nav_section(request),
+    }

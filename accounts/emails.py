@@ -1,0 +1,80 @@
+"""The system e-mails of accounts: verification, invitation. Sent through Django's mail backend.
+
+Each message has a plain-text and an HTML part rendered from templates under
+`accounts/email/`, so that every client shows something readable.
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+import socket
+from typing import Any
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.template.loader import render_to_string
+
+from accounts.models import Invitation, User
+
+log = logging.getLogger(__name__)
+
+
+class MailNotSent(Exception):
+    """The system mail server did not take the message; the text says why, in plain words."""
+
+
+def _reply(code: int, text: bytes | str) -> str:
+    return f"{code} {text.decode(errors='replace') if isinstance(text, bytes) else text}"
+
+
+def describe_failure(exc: BaseException) -> str:
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return f"the mail server answered {_reply(exc.smtp_code, exc.smtp_error)}"
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        replies = "; ".join(_reply(code, text) for code, text in exc.recipients.values())
+        return f"the mail server refused the address: {replies}"
+    if isinstance(exc, ConnectionRefusedError):
+        return "the mail server refused the connection"
+    if isinstance(exc, socket.timeout | TimeoutError):
+        return "the mail server did not answer in time"
+    if isinstance(exc, socket.gaierror):
+        return "the mail server's name could not be resolved"
+    return str(exc) or exc.__class__.__name__
+
+
+def send_templated(*, to: str, template: str, context: dict[str, Any]) -> None:
+    """Render `<template>_subject.txt`, `.txt` and `.html` and send them as one message."""
+    subject = render_to_string(f"accounts/email/{template}_subject.txt", context)
+    subject = " ".join(subject.split())  # a subject is one line, whatever the template did
+    text = render_to_string(f"accounts/email/{template}.txt", context)
+    html = render_to_string(f"accounts/email/{template}.html", context)
+    message = EmailMultiAlternatives(subject, text, settings.DEFAULT_FROM_EMAIL, [to])
+    message.attach_alternative(html, "text/html")
+    try:
+        message.send()
+    except (smtplib.SMTPException, OSError) as exc:
+        log.warning("system mail to %s not sent: %s", to, exc)
+        raise MailNotSent(describe_failure(exc)) from exc
+
+
+def send_verification(*, user: User, link: str) -> None:
+    send_templated(
+        to=user.email,
+        template="verify",
+        context={"user": user, "link": link, "hours": settings.EMAIL_VERIFICATION_MAX_AGE // 3600},
+    )
+
+
+def send_invitation(*, invitation: Invitation, link: str) -> None:
+    inviter = invitation.invited_by.display_name if invitation.invited_by else "Someone"
+    send_templated(
+        to=invitation.email,
+        template="invitation",
+        context={
+            "invitation": invitation,
+            "inviter": inviter,
+            "link": link,
+            "days": settings.INVITATION_MAX_AGE_DAYS,
+        },
+    )

@@ -1,0 +1,167 @@
+"""Forms of the accounts pages. They validate input; the services do the writing."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import available_timezones
+
+from axes.handlers.proxy import AxesProxyHandler
+from axes.helpers import get_failure_limit
+from django import forms
+from django.conf import settings
+from django.contrib.auth import password_validation
+from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm, SetPasswordForm
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest
+
+from accounts import services
+from accounts.models import Role, User, normalize_email
+
+
+class SignUpForm(forms.Form):
+    email = forms.EmailField(label="E-mail address", max_length=254)
+    first_name = forms.CharField(max_length=150, required=False)
+    last_name = forms.CharField(max_length=150, required=False)
+    password = forms.CharField(
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text=password_validation.password_validators_help_text_html(),
+    )
+
+    def clean_email(self) -> str:
+        email = normalize_email(self.cleaned_data["email"])
+        if User.objects.filter(email__iexact=email).exists():
+            raise ValidationError("An account with this e-mail address already exists.")
+        return email
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("password") and data.get("email"):
+            candidate = User(
+                email=data["email"],
+                first_name=data.get("first_name", ""),
+                last_name=data.get("last_name", ""),
+            )
+            try:
+                password_validation.validate_password(data["password"], candidate)
+            except ValidationError as exc:
+                self.add_error("password", exc)
+        return data
+
+
+class LoginForm(AuthenticationForm):
+    """Sign-in by e-mail, with messages that say why a sign-in was refused."""
+
+    error_messages = {
+        **AuthenticationForm.error_messages,
+        "invalid_login": "The e-mail address or the password is wrong.",
+        "unverified": (
+            "Your e-mail address is not confirmed yet. Open the link in the e-mail we sent you, "
+            "or ask for a new one below."
+        ),
+        "blocked": "This account is blocked. Contact the platform's administrators.",
+    }
+
+    def __init__(self, request: HttpRequest | None = None, *args: Any, **kwargs: Any) -> None:
+        super().__init__(request, *args, **kwargs)
+        self.fields["username"].label = "E-mail address"
+        self.fields["username"].widget = forms.EmailInput(
+            attrs={"autofocus": True, "autocomplete": "email"}
+        )
+        self.unverified_user: User | None = None
+
+    def clean_username(self) -> str:
+        return normalize_email(self.cleaned_data.get("username") or "")
+
+    def clean(self) -> dict[str, Any]:
+        try:
+            return super().clean()
+        except ValidationError as exc:
+            if exc.code == "invalid_login":
+                self._refine_invalid_login()
+            raise
+
+    def _refine_invalid_login(self) -> None:
+        """Say the account is blocked (only to the holder of its password), or attempts left."""
+        email = self.cleaned_data.get("username", "")
+        password = self.cleaned_data.get("password", "")
+        blocked = User.objects.filter(email=email, is_active=False).first()
+        if blocked is not None and blocked.check_password(password):
+            raise ValidationError(self.error_messages["blocked"], code="blocked")
+        if self.request is None:
+            return
+        credentials = {"username": email}
+        left = get_failure_limit(self.request, credentials) - AxesProxyHandler.get_failures(
+            self.request, credentials
+        )
+        if 0 < left <= 3:
+            minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
+            raise ValidationError(
+                f"{self.error_messages['invalid_login']} {left} attempt"
+                f"{'s' if left != 1 else ''} left before sign-in is locked for {minutes} minutes.",
+                code="invalid_login",
+            )
+
+    def confirm_login_allowed(self, user: Any) -> None:
+        super().confirm_login_allowed(user)
+        if not user.is_verified:
+            self.unverified_user = user
+            raise ValidationError(self.error_messages["unverified"], code="unverified")
+
+
+class ResendVerificationForm(forms.Form):
+    email = forms.EmailField(label="E-mail address")
+
+
+class ProfileForm(forms.Form):
+    first_name = forms.CharField(max_length=150, required=False)
+    last_name = forms.CharField(max_length=150, required=False)
+
+
+class ResetRequestForm(PasswordResetForm):
+    """Django's reset form; it sends nothing for unknown, blocked or unusable accounts."""
+
+    def get_users(self, email: str) -> Any:
+        return super().get_users(normalize_email(email))
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # Behind a proxy the request's host may be an internal one: SITE_URL names the real one.
+        if settings.SITE_URL:
+            site = urlsplit(settings.SITE_URL)
+            kwargs["domain_override"] = site.netloc
+            kwargs["use_https"] = site.scheme == "https"
+        super().save(*args, **kwargs)
+
+
+class ResetSetPasswordForm(SetPasswordForm):  # type: ignore[type-arg]
+    def save(self, commit: bool = True) -> Any:
+        user = super().save(commit=commit)
+        if commit:
+            services.user_mark_verified(user=user)
+        return user
+
+
+def _time_zone_choices() -> list[tuple[str, str]]:
+    return [(tz, tz) for tz in sorted(available_timezones())]
+
+
+class WorkspaceForm(forms.Form):
+    name = forms.CharField(max_length=120)
+    time_zone = forms.ChoiceField(
+        choices=_time_zone_choices,
+        initial="UTC",
+        help_text="Daily sending limits reset at midnight in this time zone.",
+    )
+
+
+class InviteForm(forms.Form):
+    email = forms.EmailField(label="E-mail address")
+    role = forms.ChoiceField(choices=Role.choices, initial=Role.EDITOR)
+
+
+class RoleForm(forms.Form):
+    role = forms.ChoiceField(choices=Role.choices)
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(max_length=500, required=False)

@@ -1,0 +1,59 @@
+"""Puts the current workspace and the user's role in it on every request."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.http import HttpRequest, HttpResponse
+
+from accounts.models import Membership, Role, User, Workspace
+from accounts.selectors import membership_get, memberships_of_user, user_is_platform_manager
+
+SESSION_KEY = "postroom.workspace_id"
+
+
+@dataclass(frozen=True)
+class WorkspaceAccess:
+    """Who the request acts as: the workspace, the role in it, and why it has that role."""
+
+    workspace: Workspace
+    role: str
+    membership: Membership | None  # None when a platform manager looks in read-only
+
+    @property
+    def manager_view(self) -> bool:
+        return self.membership is None
+
+    def allows(self, role: str) -> bool:
+        return Role.rank(self.role) >= Role.rank(role)
+
+
+def resolve_access(request: HttpRequest) -> WorkspaceAccess | None:
+    """The workspace chosen in the session if the user may see it, else their first one."""
+    user = request.user
+    if not isinstance(user, User) or not user.is_authenticated:
+        return None
+    chosen = request.session.get(SESSION_KEY)
+    if isinstance(chosen, int):
+        membership = membership_get(user, chosen)
+        if membership is not None:
+            return WorkspaceAccess(membership.workspace, membership.role, membership)
+        if user_is_platform_manager(user):
+            workspace = Workspace.objects.filter(pk=chosen).first()
+            if workspace is not None:
+                return WorkspaceAccess(workspace, Role.VIEWER, None)
+    membership = memberships_of_user(user).first()
+    if membership is None:
+        return None
+    request.session[SESSION_KEY] = membership.workspace_id
+    return WorkspaceAccess(membership.workspace, membership.role, membership)
+
+
+class WorkspaceMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        request.access = resolve_access(request)  # type: ignore[attr-defined]
+        return self.get_response(request)

@@ -1,0 +1,85 @@
+"""Reads for accounts. Workspace-scoped selectors take the workspace first."""
+
+from __future__ import annotations
+
+from django.db.models import Count, QuerySet
+from django.utils import timezone
+
+from accounts.models import Invitation, Membership, User, Workspace
+
+MANAGERS_GROUP = "Managers"
+
+
+def user_is_platform_manager(user: User) -> bool:
+    """Superusers and members of the Managers group oversee every workspace."""
+    if not user.is_authenticated or not user.is_active:
+        return False
+    return user.is_superuser or user.has_perm("accounts.view_all_workspaces")
+
+
+def memberships_of_user(user: User) -> QuerySet[Membership]:
+    return Membership.objects.filter(user=user).select_related("workspace").order_by(
+        "workspace__name", "workspace_id"
+    )
+
+
+def membership_get(user: User, workspace_id: int) -> Membership | None:
+    return (
+        Membership.objects.select_related("workspace")
+        .filter(user=user, workspace_id=workspace_id)
+        .first()
+    )
+
+
+def workspace_members(workspace: Workspace) -> QuerySet[Membership]:
+    return Membership.objects.filter(workspace=workspace).select_related("user").order_by(
+        "user__email"
+    )
+
+
+def workspace_member_get(workspace: Workspace, membership_id: int) -> Membership | None:
+    return workspace_members(workspace).filter(pk=membership_id).first()
+
+
+def workspace_pending_invitations(workspace: Workspace) -> QuerySet[Invitation]:
+    return Invitation.objects.filter(
+        workspace=workspace, accepted_at__isnull=True, expires_at__gt=timezone.now()
+    ).select_related("invited_by")
+
+
+def workspace_invitation_get(workspace: Workspace, invitation_id: int) -> Invitation | None:
+    return workspace_pending_invitations(workspace).filter(pk=invitation_id).first()
+
+
+def invitations_for_user(user: User) -> QuerySet[Invitation]:
+    """Pending invitations addressed to this user's e-mail, in any workspace."""
+    return (
+        Invitation.objects.filter(
+            email__iexact=user.email, accepted_at__isnull=True, expires_at__gt=timezone.now()
+        )
+        .exclude(workspace__memberships__user=user)
+        .select_related("workspace", "invited_by")
+    )
+
+
+def invitation_for_user_get(user: User, invitation_id: int) -> Invitation | None:
+    return invitations_for_user(user).filter(pk=invitation_id).first()
+
+
+# --- Platform (managers) -------------------------------------------------------------------
+
+
+def platform_users(search: str = "") -> QuerySet[User]:
+    users = User.objects.annotate(workspace_count=Count("memberships")).order_by("email")
+    if search:
+        users = users.filter(email__icontains=search.strip())
+    return users
+
+
+def platform_workspaces(search: str = "") -> QuerySet[Workspace]:
+    workspaces = Workspace.objects.annotate(member_count=Count("memberships")).order_by(
+        "name", "id"
+    )
+    if search:
+        workspaces = workspaces.filter(name__icontains=search.strip())
+    return workspaces

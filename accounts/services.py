@@ -1,0 +1,336 @@
+"""Writes for users, workspaces, memberships and invitations.
+
+Every function here is keyword-only and atomic; views and commands call these and nothing else
+to change accounts. Failures a user can fix raise `AccountError` with a message fit to show.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+from django.conf import settings
+from django.core import signing
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts import emails
+from accounts.models import Invitation, Membership, Role, User, Workspace, normalize_email
+
+VERIFY_SALT = "postroom.accounts.verify-email"
+
+
+class AccountError(Exception):
+    """A refusal with a message that can be shown to the user as it is."""
+
+
+# --- Sign-up and e-mail verification --------------------------------------------------------
+
+
+@transaction.atomic
+def user_sign_up(*, email: str, password: str, first_name: str = "", last_name: str = "") -> User:
+    """Create an unverified user with a personal workspace.
+
+    Raises AccountError when the address is taken. The caller sends the verification e-mail
+    (`user_send_verification`) after this has committed, so a failed sign-up never sends one
+    and a mail server that is down never loses a sign-up.
+    """
+    email = normalize_email(email)
+    if User.objects.filter(email__iexact=email).exists():
+        raise AccountError("An account with this e-mail address already exists.")
+    try:
+        with transaction.atomic():
+            user = User.objects.create_user(
+                email, password, first_name=first_name, last_name=last_name
+            )
+    except IntegrityError as exc:  # a concurrent sign-up with the same address won the race
+        raise AccountError("An account with this e-mail address already exists.") from exc
+    workspace_create(name=_personal_workspace_name(user), owner=user)
+    return user
+
+
+def _personal_workspace_name(user: User) -> str:
+    who = user.first_name.strip() or user.email.split("@", 1)[0]
+    return f"{who}'s workspace"
+
+
+def user_send_verification(*, user: User, base_url: str) -> None:
+    """Send (or send again) the link that proves the user owns the address.
+
+    Raises emails.MailNotSent when the system mail server does not take it.
+    """
+    token = signing.dumps({"u": user.pk, "e": user.email}, salt=VERIFY_SALT)
+    link = base_url + reverse("accounts:verify_email", kwargs={"token": token})
+    emails.send_verification(user=user, link=link)
+
+
+@transaction.atomic
+def user_verify_email(*, token: str) -> User:
+    """Mark the address in a verification token as proven. Opening a link twice is harmless.
+
+    Raises AccountError for a forged, expired or outdated link (the address changed since).
+    """
+    try:
+        data = signing.loads(token, salt=VERIFY_SALT, max_age=settings.EMAIL_VERIFICATION_MAX_AGE)
+    except signing.SignatureExpired as exc:
+        raise AccountError("This verification link has expired. Ask for a new one.") from exc
+    except signing.BadSignature as exc:
+        raise AccountError("This verification link is not valid.") from exc
+    user = User.objects.select_for_update().filter(pk=data.get("u"), email=data.get("e")).first()
+    if user is None:
+        raise AccountError("This verification link is not valid.")
+    if user.email_verified_at is None:
+        user.email_verified_at = timezone.now()
+        user.save(update_fields=["email_verified_at"])
+    return user
+
+
+@transaction.atomic
+def user_mark_verified(*, user: User) -> None:
+    """A password reset through an e-mailed link proves the address as well as a verification."""
+    if user.email_verified_at is None:
+        user.email_verified_at = timezone.now()
+        user.save(update_fields=["email_verified_at"])
+
+
+@transaction.atomic
+def user_update_profile(*, user: User, first_name: str, last_name: str) -> User:
+    user.first_name = first_name.strip()
+    user.last_name = last_name.strip()
+    user.save(update_fields=["first_name", "last_name"])
+    return user
+
+
+# --- Blocking (platform managers) ------------------------------------------------------------
+
+
+@transaction.atomic
+def user_block(*, user: User, by: User, reason: str = "") -> User:
+    """Block a user: sign-in, sessions and API tokens stop working at once.
+
+    A manager cannot block themselves or a superuser (that would lock the platform out).
+    """
+    if user.pk == by.pk:
+        raise AccountError("You cannot block yourself.")
+    if user.is_superuser and not by.is_superuser:
+        raise AccountError("Only a superuser can block a superuser.")
+    user.is_active = False
+    user.blocked_at = timezone.now()
+    user.blocked_reason = reason.strip()[:500]
+    user.save(update_fields=["is_active", "blocked_at", "blocked_reason"])
+    return user
+
+
+@transaction.atomic
+def user_unblock(*, user: User) -> User:
+    user.is_active = True
+    user.blocked_at = None
+    user.blocked_reason = ""
+    user.save(update_fields=["is_active", "blocked_at", "blocked_reason"])
+    return user
+
+
+# --- Workspaces ----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def workspace_create(*, name: str, owner: User, time_zone: str = "UTC") -> Workspace:
+    workspace = Workspace.objects.create(name=name.strip() or "Workspace", time_zone=time_zone)
+    Membership.objects.create(workspace=workspace, user=owner, role=Role.OWNER)
+    return workspace
+
+
+@transaction.atomic
+def workspace_update(*, workspace: Workspace, name: str, time_zone: str) -> Workspace:
+    workspace.name = name.strip()
+    workspace.time_zone = time_zone
+    workspace.save(update_fields=["name", "time_zone"])
+    return workspace
+
+
+@transaction.atomic
+def workspace_stop_sending(*, workspace: Workspace, by: User, reason: str = "") -> Workspace:
+    """Stop every send of a workspace until a manager resumes it; the engine checks the flag."""
+    workspace.sending_stopped_at = timezone.now()
+    workspace.sending_stopped_by = by
+    workspace.sending_stopped_reason = reason.strip()[:500]
+    workspace.save(
+        update_fields=["sending_stopped_at", "sending_stopped_by", "sending_stopped_reason"]
+    )
+    return workspace
+
+
+@transaction.atomic
+def workspace_resume_sending(*, workspace: Workspace) -> Workspace:
+    workspace.sending_stopped_at = None
+    workspace.sending_stopped_by = None
+    workspace.sending_stopped_reason = ""
+    workspace.save(
+        update_fields=["sending_stopped_at", "sending_stopped_by", "sending_stopped_reason"]
+    )
+    return workspace
+
+
+# --- Members ------------------------------------------------------------------------------
+
+
+def _ensure_another_owner(membership: Membership) -> None:
+    others = (
+        Membership.objects.select_for_update()
+        .filter(workspace_id=membership.workspace_id, role=Role.OWNER)
+        .exclude(pk=membership.pk)
+    )
+    if membership.role == Role.OWNER and not others.exists():
+        raise AccountError("A workspace needs at least one owner. Make someone else owner first.")
+
+
+@transaction.atomic
+def membership_change_role(*, membership: Membership, role: str) -> Membership:
+    """Change a member's role; the last owner cannot step down."""
+    if role not in Role.values:
+        raise AccountError("Unknown role.")
+    if role != Role.OWNER:
+        _ensure_another_owner(membership)
+    membership.role = role
+    membership.save(update_fields=["role"])
+    return membership
+
+
+@transaction.atomic
+def membership_remove(*, membership: Membership) -> None:
+    """Remove a member (or let a member leave); the last owner cannot go."""
+    _ensure_another_owner(membership)
+    membership.delete()
+
+
+# --- Invitations --------------------------------------------------------------------------
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class IssuedInvitation:
+    invitation: Invitation
+    link: str
+
+
+@transaction.atomic
+def invitation_create(
+    *, workspace: Workspace, email: str, role: str, invited_by: User, base_url: str
+) -> IssuedInvitation:
+    """Invite an address into a workspace; the caller e-mails the link (`invitation_send`).
+
+    Inviting an address again replaces its pending invitation (and so its link). Raises
+    AccountError if the address already belongs to a member.
+    """
+    email = normalize_email(email)
+    if role not in Role.values:
+        raise AccountError("Unknown role.")
+    if Membership.objects.filter(workspace=workspace, user__email__iexact=email).exists():
+        raise AccountError(f"{email} is already a member of this workspace.")
+    Invitation.objects.filter(workspace=workspace, email=email, accepted_at__isnull=True).delete()
+    token = secrets.token_urlsafe(32)
+    invitation = Invitation.objects.create(
+        workspace=workspace,
+        email=email,
+        role=role,
+        invited_by=invited_by,
+        token_hash=_token_hash(token),
+        expires_at=timezone.now() + timedelta(days=settings.INVITATION_MAX_AGE_DAYS),
+    )
+    link = base_url + reverse("accounts:invitation_accept", kwargs={"token": token})
+    return IssuedInvitation(invitation=invitation, link=link)
+
+
+def invitation_send(*, issued: IssuedInvitation) -> None:
+    """E-mail an invitation; if the mail server refuses it, withdraw it and raise MailNotSent.
+
+    An invitation nobody received would only block inviting the address again.
+    """
+    try:
+        emails.send_invitation(invitation=issued.invitation, link=issued.link)
+    except emails.MailNotSent:
+        invitation_revoke(invitation=issued.invitation)
+        raise
+
+
+def invitation_for_token(*, token: str, user: User) -> Invitation | None:
+    """The pending invitation behind a link, if it was sent to this user's address."""
+    return (
+        Invitation.objects.select_related("workspace", "invited_by")
+        .filter(
+            token_hash=_token_hash(token),
+            email__iexact=user.email,
+            accepted_at__isnull=True,
+            expires_at__gt=timezone.now(),
+        )
+        .first()
+    )
+
+
+@transaction.atomic
+def invitation_accept(*, invitation: Invitation, user: User) -> Membership:
+    """Join the workspace with the invited role. Raises AccountError if it is no longer valid."""
+    locked = Invitation.objects.select_for_update().filter(pk=invitation.pk).first()
+    if locked is None or not locked.is_pending:
+        raise AccountError("This invitation is no longer valid.")
+    if normalize_email(locked.email) != normalize_email(user.email):
+        raise AccountError("This invitation was sent to another address.")
+    membership, created = Membership.objects.get_or_create(
+        workspace_id=locked.workspace_id, user=user, defaults={"role": locked.role}
+    )
+    if not created and Role.rank(locked.role) > Role.rank(membership.role):
+        membership.role = locked.role
+        membership.save(update_fields=["role"])
+    locked.accepted_at = timezone.now()
+    locked.accepted_by = user
+    locked.save(update_fields=["accepted_at", "accepted_by"])
+    return membership
+
+
+@transaction.atomic
+def invitation_decline(*, invitation: Invitation) -> None:
+    invitation.delete()
+
+
+@transaction.atomic
+def invitation_revoke(*, invitation: Invitation) -> None:
+    invitation.delete()
+
+
+# --- Bootstrap ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DemoAdmin:
+    user: User
+    password: str | None  # None when the stored password no longer matches (it was changed)
+    created: bool
+
+
+@transaction.atomic
+def demo_admin_ensure(*, email: str, password_file: str) -> DemoAdmin:
+    """Create the demo administrator of a fresh install, or report the existing one.
+
+    The generated password is kept in `password_file` (mode 600) so that later starts can print
+    it again; once the administrator changes it, only the e-mail is printed.
+    """
+    path = Path(password_file)
+    existing = User.objects.filter(is_superuser=True).order_by("pk").first()
+    if existing is not None:
+        stored = path.read_text().strip() if path.is_file() else ""
+        usable = bool(stored) and existing.check_password(stored)
+        return DemoAdmin(user=existing, password=stored if usable else None, created=False)
+    password = secrets.token_urlsafe(12)
+    user = User.objects.create_superuser(email, password, first_name="Admin")
+    workspace_create(name="Demo workspace", owner=user)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(password + "\n")
+    path.chmod(0o600)
+    return DemoAdmin(user=user, password=password, created=True)

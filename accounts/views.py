@@ -1,0 +1,354 @@
+"""Pages for signing up and in, the user's own account, workspaces, members and invitations."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.urls import reverse, reverse_lazy
+from django.views.decorators.http import require_POST
+
+from accounts import forms, selectors, services
+from accounts.emails import MailNotSent
+from accounts.access import access_of, base_url_of, or_404, user_of, workspace_view
+from accounts.middleware import SESSION_KEY
+from accounts.models import Role, User, Workspace
+
+# --- Sign-up, verification, sign-in ---------------------------------------------------------
+
+
+def signup(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated:
+        return redirect("dashboard")
+    form = forms.SignUpForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = services.user_sign_up(
+                email=form.cleaned_data["email"],
+                password=form.cleaned_data["password"],
+                first_name=form.cleaned_data["first_name"],
+                last_name=form.cleaned_data["last_name"],
+            )
+        except services.AccountError as exc:
+            form.add_error("email", str(exc))
+        else:
+            request.session["postroom.signup_email"] = user.email
+            _send_verification(request, user)
+            return redirect("accounts:signup_done")
+    return render(request, "accounts/signup.html", {"form": form})
+
+
+def _send_verification(request: HttpRequest, user: User) -> bool:
+    try:
+        services.user_send_verification(user=user, base_url=base_url_of(request))
+    except MailNotSent as exc:
+        messages.error(
+            request,
+            f"We could not send the confirmation e-mail just now ({exc}). Your account is saved: "
+            "ask for the link again in a few minutes.",
+        )
+        return False
+    return True
+
+
+def signup_done(request: HttpRequest) -> HttpResponse:
+    email = request.session.get("postroom.signup_email", "")
+    return render(request, "accounts/signup_done.html", {"email": email})
+
+
+def verify_email(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        user = services.user_verify_email(token=token)
+    except services.AccountError as exc:
+        return render(
+            request,
+            "accounts/verify_failed.html",
+            {"error": str(exc), "form": forms.ResendVerificationForm()},
+            status=400,
+        )
+    messages.success(request, f"Thank you: {user.email} is confirmed. You can sign in now.")
+    if request.user.is_authenticated:
+        return redirect("dashboard")
+    return redirect(f"{reverse('accounts:login')}?email={user.email}")
+
+
+def resend_verification(request: HttpRequest) -> HttpResponse:
+    form = forms.ResendVerificationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        user = User.objects.filter(
+            email__iexact=form.cleaned_data["email"], email_verified_at__isnull=True, is_active=True
+        ).first()
+        if user is not None and not _send_verification(request, user):
+            return redirect("accounts:resend_verification")
+        # The same answer whether or not the address has an account, so it reveals none.
+        messages.info(
+            request,
+            "If that address has an unconfirmed account, a new confirmation link is on its way.",
+        )
+        return redirect("accounts:login")
+    return render(request, "accounts/resend_verification.html", {"form": form})
+
+
+class LoginView(auth_views.LoginView):
+    form_class = forms.LoginForm
+    template_name = "accounts/login.html"
+    redirect_authenticated_user = True
+
+    def get_initial(self) -> dict[str, Any]:
+        return {"username": self.request.GET.get("email", "")}
+
+
+class LogoutView(auth_views.LogoutView):
+    next_page = reverse_lazy("accounts:login")
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    form_class = forms.ResetRequestForm
+    template_name = "accounts/password_reset.html"
+    email_template_name = "accounts/email/password_reset.txt"
+    html_email_template_name = "accounts/email/password_reset.html"
+    subject_template_name = "accounts/email/password_reset_subject.txt"
+    success_url = reverse_lazy("accounts:password_reset_done")
+
+
+class PasswordResetDoneView(auth_views.PasswordResetDoneView):
+    template_name = "accounts/password_reset_done.html"
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    form_class = forms.ResetSetPasswordForm
+    template_name = "accounts/password_reset_confirm.html"
+    success_url = reverse_lazy("accounts:password_reset_complete")
+
+
+class PasswordResetCompleteView(auth_views.PasswordResetCompleteView):
+    template_name = "accounts/password_reset_complete.html"
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    template_name = "accounts/password_change.html"
+    success_url = reverse_lazy("accounts:profile")
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        response = super().form_valid(form)
+        messages.success(self.request, "Your password is changed.")
+        return response
+
+
+# --- The user's own account -----------------------------------------------------------------
+
+
+@login_required
+def profile(request: HttpRequest) -> HttpResponse:
+    user = user_of(request)
+    form = forms.ProfileForm(
+        request.POST or None, initial={"first_name": user.first_name, "last_name": user.last_name}
+    )
+    if request.method == "POST" and form.is_valid():
+        services.user_update_profile(user=user, **form.cleaned_data)
+        messages.success(request, "Your profile is saved.")
+        return redirect("accounts:profile")
+    return render(request, "accounts/profile.html", {"form": form})
+
+
+# --- Workspaces -----------------------------------------------------------------------------
+
+
+@login_required
+def workspaces(request: HttpRequest) -> HttpResponse:
+    user = user_of(request)
+    form = forms.WorkspaceForm(request.POST or None, initial={"time_zone": "UTC"})
+    if request.method == "POST" and form.is_valid():
+        workspace = services.workspace_create(
+            name=form.cleaned_data["name"], owner=user, time_zone=form.cleaned_data["time_zone"]
+        )
+        request.session[SESSION_KEY] = workspace.pk
+        messages.success(request, f"Workspace “{workspace.name}” is created and now current.")
+        return redirect("dashboard")
+    return render(
+        request,
+        "accounts/workspaces.html",
+        {
+            "memberships": selectors.memberships_of_user(user),
+            "invitations": selectors.invitations_for_user(user),
+            "form": form,
+        },
+    )
+
+
+@login_required
+@require_POST
+def workspace_switch(request: HttpRequest, workspace_id: int) -> HttpResponse:
+    user = user_of(request)
+    membership = selectors.membership_get(user, workspace_id)
+    if membership is not None:
+        messages.success(request, f"Switched to “{membership.workspace.name}”.")
+    elif selectors.user_is_platform_manager(user):
+        workspace = or_404(Workspace.objects.filter(pk=workspace_id).first())
+        messages.info(request, f"You are viewing “{workspace.name}” read-only.")
+    else:
+        or_404(None)
+    request.session[SESSION_KEY] = workspace_id
+    return redirect("dashboard")
+
+
+@workspace_view(Role.VIEWER)
+def settings_page(request: HttpRequest) -> HttpResponse:
+    workspace = access_of(request).workspace
+    form = forms.WorkspaceForm(initial={"name": workspace.name, "time_zone": workspace.time_zone})
+    return _render_settings(request, form)
+
+
+@workspace_view(Role.OWNER)
+@require_POST
+def workspace_update(request: HttpRequest) -> HttpResponse:
+    form = forms.WorkspaceForm(request.POST)
+    if not form.is_valid():
+        return _render_settings(request, form, status=400)
+    services.workspace_update(workspace=access_of(request).workspace, **form.cleaned_data)
+    messages.success(request, "Workspace settings are saved.")
+    return redirect("accounts:settings")
+
+
+def _render_settings(
+    request: HttpRequest, workspace_form: forms.WorkspaceForm, status: int = 200
+) -> HttpResponse:
+    workspace = access_of(request).workspace
+    return render(
+        request,
+        "accounts/settings.html",
+        {
+            "workspace_form": workspace_form,
+            "invite_form": forms.InviteForm(),
+            "members": selectors.workspace_members(workspace),
+            "invitations": selectors.workspace_pending_invitations(workspace),
+            "roles": Role.choices,
+        },
+        status=status,
+    )
+
+
+@workspace_view(Role.OWNER)
+@require_POST
+def invite(request: HttpRequest) -> HttpResponse:
+    access = access_of(request)
+    form = forms.InviteForm(request.POST)
+    if form.is_valid():
+        try:
+            issued = services.invitation_create(
+                workspace=access.workspace,
+                email=form.cleaned_data["email"],
+                role=form.cleaned_data["role"],
+                invited_by=user_of(request),
+                base_url=base_url_of(request),
+            )
+            services.invitation_send(issued=issued)
+        except services.AccountError as exc:
+            messages.error(request, str(exc))
+        except MailNotSent as exc:
+            messages.error(request, f"The invitation could not be sent ({exc}). Try again later.")
+        else:
+            messages.success(request, f"An invitation is on its way to {form.cleaned_data['email']}.")
+    else:
+        messages.error(request, "Enter a valid e-mail address and a role to invite someone.")
+    return redirect("accounts:settings")
+
+
+@workspace_view(Role.OWNER)
+@require_POST
+def member_role(request: HttpRequest, membership_id: int) -> HttpResponse:
+    access = access_of(request)
+    membership = or_404(selectors.workspace_member_get(access.workspace, membership_id))
+    form = forms.RoleForm(request.POST)
+    if form.is_valid():
+        try:
+            services.membership_change_role(membership=membership, role=form.cleaned_data["role"])
+        except services.AccountError as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(
+                request,
+                f"{membership.user.email} is now {membership.get_role_display().lower()}.",
+            )
+    return redirect("accounts:settings")
+
+
+@workspace_view(Role.OWNER)
+@require_POST
+def member_remove(request: HttpRequest, membership_id: int) -> HttpResponse:
+    access = access_of(request)
+    membership = or_404(selectors.workspace_member_get(access.workspace, membership_id))
+    try:
+        services.membership_remove(membership=membership)
+    except services.AccountError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"{membership.user.email} is removed from this workspace.")
+    return redirect("accounts:settings")
+
+
+@workspace_view(Role.VIEWER)
+@require_POST
+def workspace_leave(request: HttpRequest) -> HttpResponse:
+    access = access_of(request)
+    membership = or_404(access.membership)
+    try:
+        services.membership_remove(membership=membership)
+    except services.AccountError as exc:
+        messages.error(request, str(exc))
+        return redirect("accounts:settings")
+    request.session.pop(SESSION_KEY, None)
+    messages.success(request, f"You left “{access.workspace.name}”.")
+    return redirect("accounts:workspaces")
+
+
+@workspace_view(Role.OWNER)
+@require_POST
+def invitation_revoke(request: HttpRequest, invitation_id: int) -> HttpResponse:
+    access = access_of(request)
+    invitation = or_404(selectors.workspace_invitation_get(access.workspace, invitation_id))
+    services.invitation_revoke(invitation=invitation)
+    messages.success(request, f"The invitation to {invitation.email} is withdrawn.")
+    return redirect("accounts:settings")
+
+
+@login_required
+def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
+    """The link from an invitation e-mail: confirm, then join."""
+    user = user_of(request)
+    invitation = services.invitation_for_token(token=token, user=user)
+    if invitation is None:
+        return render(request, "accounts/invitation_invalid.html", status=404)
+    if request.method == "POST":
+        return _accept(request, invitation)
+    return render(request, "accounts/invitation_accept.html", {"invitation": invitation})
+
+
+@login_required
+@require_POST
+def my_invitation_respond(request: HttpRequest, invitation_id: int) -> HttpResponse:
+    """Accept or decline, from the workspaces page, an invitation addressed to this user."""
+    invitation = or_404(selectors.invitation_for_user_get(user_of(request), invitation_id))
+    if request.POST.get("decision") == "decline":
+        services.invitation_decline(invitation=invitation)
+        messages.info(request, f"You declined the invitation to “{invitation.workspace.name}”.")
+        return redirect("accounts:workspaces")
+    return _accept(request, invitation)
+
+
+def _accept(request: HttpRequest, invitation: Any) -> HttpResponseRedirect:
+    try:
+        membership = services.invitation_accept(invitation=invitation, user=user_of(request))
+    except services.AccountError as exc:
+        messages.error(request, str(exc))
+        return redirect("accounts:workspaces")
+    request.session[SESSION_KEY] = membership.workspace_id
+    messages.success(
+        request,
+        f"Welcome to “{membership.workspace.name}”, as {membership.get_role_display().lower()}.",
+    )
+    return redirect("dashboard")

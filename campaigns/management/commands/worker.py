@@ -1,0 +1,36 @@
+"""Run the embedded worker (started by `make run`). Stops cleanly on SIGTERM or Ctrl-C."""
+
+from contextlib import nullcontext
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from campaigns.workers.embedded import (
+    EmbeddedWorker,
+    WorkerAlreadyRunning,
+    lock_path,
+    single_worker_lock,
+)
+
+# The delivery engine registers its steps here (launch, claim-and-send, retry, expire).
+ENGINE_STEPS: list[Any] = []
+
+
+class Command(BaseCommand):
+    help = "Run the embedded worker: the delivery engine in threads, without a broker."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--idle", type=float, default=1.0, help="seconds to sleep when nothing is due"
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        path = lock_path()
+        try:
+            with single_worker_lock(path) if path else nullcontext():
+                worker = EmbeddedWorker(ENGINE_STEPS, idle_seconds=options["idle"])
+                worker.install_signal_handlers()
+                self.stdout.write("Worker running. Press Ctrl-C to stop.")
+                worker.run()
+        except WorkerAlreadyRunning as exc:
+            raise CommandError(str(exc)) from exc

@@ -1,0 +1,35 @@
+import pytest
+from django.db import connection
+
+
+@pytest.mark.django_db
+def test_health_answers_without_touching_the_database(client, django_assert_num_queries):
+    with django_assert_num_queries(0):
+        response = client.get("/health")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+@pytest.mark.django_db
+def test_ready_checks_the_database_and_the_migrations(client):
+    response = client.get("/ready")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "database": "ok", "migrations": "applied"}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_ready_answers_503_while_a_migration_is_missing(client):
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "DELETE FROM django_migrations WHERE app = 'accounts' AND name = '0001_initial'"
+        )
+    try:
+        response = client.get("/ready")
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO django_migrations (app, name, applied) "
+                "VALUES ('accounts', '0001_initial', CURRENT_TIMESTAMP)"
+            )
+    assert response.status_code == 503
+    assert response.json()["pending_migrations"] >= 1

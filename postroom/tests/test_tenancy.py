@@ -1,0 +1,135 @@
+"""The tenancy walker: every route, asked for another workspace's objects, answers 404.
+
+It walks the URL resolver, so a route added by any app is covered without being listed here.
+For routes with ids it fills each keyword argument with an object of a foreign workspace (from
+the providers in each app's tests/tenancy.py) and expects 404 (405 for a method the route does
+not take); routes without ids must not show anything of the foreign workspace.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from django.apps import apps
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from accounts.models import Role
+from accounts.tests.factories import MembershipFactory, UserFactory, WorkspaceFactory
+from conftest import client_for
+
+MARKER = "foreignmark"
+
+# Routes that are not workspace data, each with the reason it is left out of the walk.
+EXEMPT = {
+    "health": "process probe, no data",
+    "ready": "database probe, no data",
+    "accounts:verify_email": "a signed token bound to one user, tested in test_signup",
+    "accounts:password_reset_confirm": "Django's reset token, tested in test_passwords",
+    "accounts:invitation_accept": "a secret token bound to one address, tested in "
+    "test_workspaces",
+    "accounts:logout": "ends the caller's own session",
+}
+EXEMPT_NAMESPACES = {"admin": "Django's admin: superusers only, who may see everything"}
+
+
+@dataclass(frozen=True)
+class Route:
+    name: str
+    kwargs: tuple[str, ...]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def _walk(patterns: list[Any], namespace: str = "") -> Iterator[Route]:
+    for entry in patterns:
+        if isinstance(entry, URLResolver):
+            ns = entry.namespace or ""
+            full = f"{namespace}:{ns}".strip(":") if ns else namespace
+            yield from _walk(entry.url_patterns, full)
+        elif isinstance(entry, URLPattern) and entry.name:
+            name = f"{namespace}:{entry.name}" if namespace else entry.name
+            converters = getattr(entry.pattern, "converters", {})
+            yield Route(name, tuple(sorted(converters)))
+
+
+def all_routes() -> list[Route]:
+    routes = {r.name: r for r in _walk(get_resolver().url_patterns)}
+    return sorted(
+        (
+            r
+            for r in routes.values()
+            if r.name not in EXEMPT and r.name.split(":")[0] not in EXEMPT_NAMESPACES
+        ),
+        key=str,
+    )
+
+
+def providers() -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for config in apps.get_app_configs():
+        try:
+            module = importlib.import_module(f"{config.name}.tests.tenancy")
+        except ModuleNotFoundError:
+            continue
+        found.update(module.PROVIDERS)
+    return found
+
+
+@dataclass
+class Foreign:
+    workspace: Any
+    owner: Any
+
+
+@pytest.fixture
+def home(db):
+    workspace = WorkspaceFactory(name="Home")
+    return MembershipFactory(workspace=workspace, role=Role.OWNER).user
+
+
+@pytest.fixture
+def foreign(db, smtp_sink) -> Foreign:
+    workspace = WorkspaceFactory(name=f"Globex {MARKER}")
+    owner = UserFactory(email=f"{MARKER}-owner@example.test")
+    MembershipFactory(workspace=workspace, user=owner, role=Role.OWNER)
+    return Foreign(workspace=workspace, owner=owner)
+
+
+ROUTES = all_routes()
+ID_ROUTES = [r for r in ROUTES if r.kwargs]
+PLAIN_ROUTES = [r for r in ROUTES if not r.kwargs]
+
+
+def test_the_walker_sees_the_routes():
+    # A walker that walked nothing would pass everything: make sure it found the app's routes.
+    names = {r.name for r in ROUTES}
+    assert {"dashboard", "accounts:settings", "accounts:member_remove"} <= names
+    assert len(ID_ROUTES) >= 5
+
+
+@pytest.mark.parametrize("route", ID_ROUTES, ids=str)
+def test_foreign_ids_answer_404(route, home, foreign):
+    available = providers()
+    missing = [k for k in route.kwargs if k not in available]
+    assert not missing, (
+        f"{route.name} takes {missing}: add a provider to its app's tests/tenancy.py"
+    )
+    url = reverse(route.name, kwargs={k: available[k](foreign) for k in route.kwargs})
+    client = client_for(home)
+    statuses = {method: getattr(client, method)(url).status_code for method in ("get", "post")}
+    assert set(statuses.values()) <= {404, 405}, f"{url}: {statuses}"
+    assert 404 in statuses.values(), f"{url}: {statuses}"
+
+
+@pytest.mark.parametrize("route", PLAIN_ROUTES, ids=str)
+def test_pages_show_nothing_of_another_workspace(route, home, foreign):
+    for provide in providers().values():
+        provide(foreign)  # every kind of foreign object exists while the page renders
+    response = client_for(home).get(reverse(route.name))
+    assert response.status_code in (200, 302, 404, 405), response.status_code
+    assert MARKER not in response.content.decode().lower()
