@@ -14,7 +14,7 @@ NODE_STAMP := node_modules/.installed
         browser clean bench-import bench-render bench-send
 
 run: $(RUN_STAMP)
-	@mkdir -p var
+	@mkdir -p var/static
 	@$(BIN)/python manage.py migrate --noinput -v 0
 	@$(BIN)/python manage.py demo_admin
 	@$(BIN)/python manage.py serve --port $(PORT)

@@ -39,18 +39,18 @@ def _fast_tests(settings):
 @pytest.fixture
 def personas(db) -> Personas:
     from accounts.models import Role
-    from accounts.tests.factories import MembershipFactory, UserFactory, WorkspaceFactory
+    from accounts.tests.factories import MembershipFactory, WorkspaceFactory
 
-    workspace = WorkspaceFactory(name="Acme")
-    owner = MembershipFactory(workspace=workspace, role=Role.OWNER, user__email="owner@acme.test")
-    editor = MembershipFactory(
+    workspace = WorkspaceFactory.create(name="Acme")
+    owner = MembershipFactory.create(workspace=workspace, role=Role.OWNER, user__email="owner@acme.test")
+    editor = MembershipFactory.create(
         workspace=workspace, role=Role.EDITOR, user__email="editor@acme.test"
     )
-    viewer = MembershipFactory(
+    viewer = MembershipFactory.create(
         workspace=workspace, role=Role.VIEWER, user__email="viewer@acme.test"
     )
-    other = WorkspaceFactory(name="Globex")
-    outsider = MembershipFactory(
+    other = WorkspaceFactory.create(name="Globex")
+    outsider = MembershipFactory.create(
         workspace=other, role=Role.OWNER, user__email="outsider@globex.test"
     )
     return Personas(

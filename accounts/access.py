@@ -54,9 +54,7 @@ def workspace_view(role: str = Role.VIEWER) -> Callable[[ViewFunc[P]], ViewFunc[
             if access is None:
                 return redirect("accounts:workspaces")
             needed = role
-            if request.method not in ("GET", "HEAD") and Role.rank(needed) < Role.rank(
-                Role.EDITOR
-            ):
+            if request.method not in ("GET", "HEAD") and Role.rank(needed) < Role.rank(Role.EDITOR):
                 needed = Role.EDITOR
             if not access.allows(needed):
                 raise PermissionDenied(
@@ -66,7 +64,7 @@ def workspace_view(role: str = Role.VIEWER) -> Callable[[ViewFunc[P]], ViewFunc[
                 )
             return view(request, *args, **kwargs)
 
-        return wrapper
+        return wrapper  # type: ignore[return-value]
 
     return decorator
 

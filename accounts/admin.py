@@ -5,7 +5,7 @@ from accounts.models import Invitation, Membership, User, Workspace
 
 
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
+class UserAdmin(DjangoUserAdmin[User]):
     ordering = ("email",)
     list_display = ("email", "first_name", "last_name", "is_active", "is_staff", "date_joined")
     list_filter = ("is_active", "is_staff", "is_superuser", "groups")
@@ -21,9 +21,7 @@ class UserAdmin(DjangoUserAdmin):
         ),
         ("Dates", {"fields": ("last_login", "date_joined")}),
     )
-    add_fieldsets = (
-        (None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),
-    )
+    add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
 
 
 class MembershipInline(admin.TabularInline):  # type: ignore[type-arg]

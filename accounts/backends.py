@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth.backends import ModelBackend
-from django.contrib.auth.base_user import AbstractBaseUser
 from django.http import HttpRequest
 
-from accounts.models import normalize_email
+from accounts.models import User, normalize_email
 
 
 class EmailBackend(ModelBackend):
@@ -24,7 +23,7 @@ class EmailBackend(ModelBackend):
         username: str | None = None,
         password: str | None = None,
         **kwargs: Any,
-    ) -> AbstractBaseUser | None:
+    ) -> User | None:
         if username is not None:
             username = normalize_email(username)
         return super().authenticate(request, username=username, password=password, **kwargs)

@@ -45,8 +45,8 @@ def describe_failure(exc: BaseException) -> str:
 
 def send_templated(*, to: str, template: str, context: dict[str, Any]) -> None:
     """Render `<template>_subject.txt`, `.txt` and `.html` and send them as one message."""
-    subject = render_to_string(f"accounts/email/{template}_subject.txt", context)
-    subject = " ".join(subject.split())  # a subject is one line, whatever the template did
+    # A subject is one line, whatever the template did.
+    subject = " ".join(render_to_string(f"accounts/email/{template}_subject.txt", context).split())
     text = render_to_string(f"accounts/email/{template}.txt", context)
     html = render_to_string(f"accounts/email/{template}.html", context)
     message = EmailMultiAlternatives(subject, text, settings.DEFAULT_FROM_EMAIL, [to])

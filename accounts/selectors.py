@@ -18,8 +18,10 @@ def user_is_platform_manager(user: User) -> bool:
 
 
 def memberships_of_user(user: User) -> QuerySet[Membership]:
-    return Membership.objects.filter(user=user).select_related("workspace").order_by(
-        "workspace__name", "workspace_id"
+    return (
+        Membership.objects.filter(user=user)
+        .select_related("workspace")
+        .order_by("workspace__name", "workspace_id")
     )
 
 
@@ -32,8 +34,10 @@ def membership_get(user: User, workspace_id: int) -> Membership | None:
 
 
 def workspace_members(workspace: Workspace) -> QuerySet[Membership]:
-    return Membership.objects.filter(workspace=workspace).select_related("user").order_by(
-        "user__email"
+    return (
+        Membership.objects.filter(workspace=workspace)
+        .select_related("user")
+        .order_by("user__email")
     )
 
 

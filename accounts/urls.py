@@ -14,7 +14,9 @@ urlpatterns = [
     path("accounts/logout/", views.LogoutView.as_view(), name="logout"),
     path("accounts/password/reset/", views.PasswordResetView.as_view(), name="password_reset"),
     path(
-        "accounts/password/reset/sent/", views.PasswordResetDoneView.as_view(), name="password_reset_done"
+        "accounts/password/reset/sent/",
+        views.PasswordResetDoneView.as_view(),
+        name="password_reset_done",
     ),
     path(
         "accounts/password/reset/<uidb64>/<token>/",
@@ -30,7 +32,9 @@ urlpatterns = [
     path("accounts/profile/", views.profile, name="profile"),
     path("accounts/workspaces/", views.workspaces, name="workspaces"),
     path(
-        "accounts/workspaces/<int:workspace_id>/switch/", views.workspace_switch, name="workspace_switch"
+        "accounts/workspaces/<int:workspace_id>/switch/",
+        views.workspace_switch,
+        name="workspace_switch",
     ),
     path("accounts/invitations/<str:token>/", views.invitation_accept, name="invitation_accept"),
     path(

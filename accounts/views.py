@@ -13,8 +13,8 @@ from django.urls import reverse, reverse_lazy
 from django.views.decorators.http import require_POST
 
 from accounts import forms, selectors, services
-from accounts.emails import MailNotSent
 from accounts.access import access_of, base_url_of, or_404, user_of, workspace_view
+from accounts.emails import MailNotSent
 from accounts.middleware import SESSION_KEY
 from accounts.models import Role, User, Workspace
 
@@ -103,7 +103,7 @@ class LoginView(auth_views.LoginView):
 
 
 class LogoutView(auth_views.LogoutView):
-    next_page = reverse_lazy("accounts:login")
+    next_page = "accounts:login"
 
 
 class PasswordResetView(auth_views.PasswordResetView):
@@ -252,7 +252,9 @@ def invite(request: HttpRequest) -> HttpResponse:
         except MailNotSent as exc:
             messages.error(request, f"The invitation could not be sent ({exc}). Try again later.")
         else:
-            messages.success(request, f"An invitation is on its way to {form.cleaned_data['email']}.")
+            messages.success(
+                request, f"An invitation is on its way to {form.cleaned_data['email']}."
+            )
     else:
         messages.error(request, "Enter a valid e-mail address and a role to invite someone.")
     return redirect("accounts:settings")

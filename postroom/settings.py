@@ -13,8 +13,12 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import django_stubs_ext
 import environ
 from django.core.exceptions import ImproperlyConfigured
+
+# Lets generic Django classes (ModelAdmin[Model], QuerySet[Model]) be subscripted at run time.
+django_stubs_ext.monkeypatch()
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(environ.Env().str("POSTROOM_VAR_DIR", default=str(BASE_DIR / "var")))
@@ -40,7 +44,8 @@ def _secret(name: str, default: str = "") -> str:
 DEBUG = env.bool("DEBUG", default=True)
 TESTING = env.bool("POSTROOM_TESTING", default=False)
 
-_DEV_SECRET_KEY = "postroom-development-only-secret-key-do-not-use-in-production-0123456789"
+# Development only; with DEBUG=False a missing SECRET_KEY stops the start instead.
+_DEV_SECRET_KEY = "postroom-development-only-secret-key-do-not-use-in-production-0123456789"  # noqa: S105
 SECRET_KEY = _secret("SECRET_KEY")
 if not SECRET_KEY:
     if not DEBUG:

@@ -10,7 +10,7 @@ from accounts.models import Membership, Role, User, Workspace
 PASSWORD = "correct-horse-battery-staple"
 
 
-class UserFactory(factory.django.DjangoModelFactory):
+class UserFactory(factory.django.DjangoModelFactory[User]):
     class Meta:
         model = User
         skip_postgeneration_save = True
@@ -20,21 +20,21 @@ class UserFactory(factory.django.DjangoModelFactory):
     email_verified_at = factory.LazyFunction(timezone.now)
     is_active = True
 
-    @factory.post_generation
-    def password(self, create: bool, extracted: str | None, **kwargs: Any) -> None:
-        self.set_password(extracted or PASSWORD)
+    @factory.post_generation  # type: ignore[untyped-decorator]
+    def password(obj: User, create: bool, extracted: str | None, **kwargs: Any) -> None:  # noqa: N805
+        obj.set_password(extracted or PASSWORD)
         if create:
-            self.save(update_fields=["password"])
+            obj.save(update_fields=["password"])
 
 
-class WorkspaceFactory(factory.django.DjangoModelFactory):
+class WorkspaceFactory(factory.django.DjangoModelFactory[Workspace]):
     class Meta:
         model = Workspace
 
     name = factory.Sequence(lambda n: f"Workspace {n}")
 
 
-class MembershipFactory(factory.django.DjangoModelFactory):
+class MembershipFactory(factory.django.DjangoModelFactory[Membership]):
     class Meta:
         model = Membership
 

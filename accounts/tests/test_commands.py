@@ -13,14 +13,16 @@ def test_csu_creates_a_superuser_from_the_environment(monkeypatch, capsys):
     call_command("csu")
     user = User.objects.get()
     assert user.email == "root@example.test"
-    assert user.is_superuser and user.is_staff and user.is_verified
+    assert user.is_superuser
+    assert user.is_staff
+    assert user.is_verified
     assert user.check_password("a-long-root-passphrase")
     assert Membership.objects.filter(user=user).exists()
     assert "created" in capsys.readouterr().out
 
 
 def test_csu_leaves_an_existing_user_alone_unless_asked(monkeypatch):
-    UserFactory(email="root@example.test")
+    UserFactory.create(email="root@example.test")
     monkeypatch.setenv("DJANGO_SUPERUSER_EMAIL", "root@example.test")
     monkeypatch.setenv("DJANGO_SUPERUSER_PASSWORD", "a-long-root-passphrase")
     call_command("csu")

@@ -12,7 +12,7 @@ def login(client, email, password=PASSWORD):
 
 
 def test_login_by_email_in_any_case_and_logout(client):
-    UserFactory(email="ada@example.test")
+    UserFactory.create(email="ada@example.test")
     assert login(client, "ADA@example.test").status_code == 302
     assert client.get(reverse("accounts:profile")).status_code == 200
     assert client.post(reverse("accounts:logout")).status_code == 302
@@ -20,7 +20,7 @@ def test_login_by_email_in_any_case_and_logout(client):
 
 
 def test_a_wrong_password_says_so_and_counts_down_before_the_lock(client, settings):
-    UserFactory(email="ada@example.test")
+    UserFactory.create(email="ada@example.test")
     first = login(client, "ada@example.test", "wrong")
     assert "The e-mail address or the password is wrong." in first.content.decode()
     assert "attempts left" not in first.content.decode()
@@ -30,7 +30,7 @@ def test_a_wrong_password_says_so_and_counts_down_before_the_lock(client, settin
 
 
 def test_repeated_failures_lock_sign_in_even_with_the_right_password(client, settings):
-    UserFactory(email="ada@example.test")
+    UserFactory.create(email="ada@example.test")
     for _ in range(settings.AXES_FAILURE_LIMIT):
         login(client, "ada@example.test", "wrong")
 
@@ -44,16 +44,16 @@ def test_repeated_failures_lock_sign_in_even_with_the_right_password(client, set
 
 
 def test_the_lock_is_per_address_so_others_can_still_sign_in(client, settings):
-    UserFactory(email="ada@example.test")
-    UserFactory(email="bob@example.test")
+    UserFactory.create(email="ada@example.test")
+    UserFactory.create(email="bob@example.test")
     for _ in range(settings.AXES_FAILURE_LIMIT):
         login(client, "ada@example.test", "wrong")
     assert login(client, "bob@example.test").status_code == 302
 
 
 def test_a_blocked_user_is_told_so_only_with_the_right_password(client):
-    admin = UserFactory(is_superuser=True)
-    user = UserFactory(email="ada@example.test")
+    admin = UserFactory.create(is_superuser=True)
+    user = UserFactory.create(email="ada@example.test")
     services.user_block(user=user, by=admin, reason="spam")
 
     wrong = login(client, "ada@example.test", "wrong")
@@ -64,8 +64,8 @@ def test_a_blocked_user_is_told_so_only_with_the_right_password(client):
 
 
 def test_blocking_ends_an_open_session(client):
-    admin = UserFactory(is_superuser=True)
-    user = UserFactory()
+    admin = UserFactory.create(is_superuser=True)
+    user = UserFactory.create()
     client.force_login(user)
     assert client.get(reverse("accounts:profile")).status_code == 200
 

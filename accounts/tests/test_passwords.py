@@ -19,7 +19,7 @@ def reset_link(smtp_sink) -> str:
 
 
 def test_password_reset_by_email_end_to_end(client, smtp_sink):
-    UserFactory(email="ada@example.test")
+    UserFactory.create(email="ada@example.test")
 
     response = client.post(reverse("accounts:password_reset"), {"email": "Ada@Example.test"})
     assert response.status_code == 302
@@ -37,7 +37,7 @@ def test_password_reset_by_email_end_to_end(client, smtp_sink):
 
 
 def test_a_reset_link_also_confirms_the_address(client, smtp_sink):
-    UserFactory(email="ada@example.test", email_verified_at=None)
+    UserFactory.create(email="ada@example.test", email_verified_at=None)
     client.post(reverse("accounts:password_reset"), {"email": "ada@example.test"})
     page = client.get(reset_link(smtp_sink), follow=True)
     client.post(page.redirect_chain[-1][0], {"new_password1": NEW, "new_password2": NEW})
@@ -45,7 +45,7 @@ def test_a_reset_link_also_confirms_the_address(client, smtp_sink):
 
 
 def test_reset_reveals_nothing_and_sends_nothing_for_unknown_or_blocked(client, smtp_sink):
-    UserFactory(email="blocked@example.test", is_active=False)
+    UserFactory.create(email="blocked@example.test", is_active=False)
     for email in ("nobody@example.test", "blocked@example.test"):
         response = client.post(reverse("accounts:password_reset"), {"email": email})
         assert response.status_code == 302
@@ -55,13 +55,13 @@ def test_reset_reveals_nothing_and_sends_nothing_for_unknown_or_blocked(client, 
 
 def test_reset_links_use_site_url_when_set(client, smtp_sink, settings):
     settings.SITE_URL = "https://mail.example.org"
-    UserFactory(email="ada@example.test")
+    UserFactory.create(email="ada@example.test")
     client.post(reverse("accounts:password_reset"), {"email": "ada@example.test"})
     assert reset_link(smtp_sink).startswith("https://mail.example.org/accounts/password/reset/")
 
 
 def test_change_password(client):
-    user = UserFactory()
+    user = UserFactory.create()
     client.force_login(user)
     response = client.post(
         reverse("accounts:password_change"),
@@ -74,7 +74,7 @@ def test_change_password(client):
 
 
 def test_change_password_needs_the_old_one(client):
-    user = UserFactory()
+    user = UserFactory.create()
     client.force_login(user)
     response = client.post(
         reverse("accounts:password_change"),

@@ -14,7 +14,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def manager(db):
     call_command("create_groups", verbosity=0)
-    user = UserFactory(email="manager@platform.test")
+    user = UserFactory.create(email="manager@platform.test")
     user.groups.add(Group.objects.get(name=MANAGERS_GROUP))
     return user
 
@@ -65,7 +65,7 @@ def test_a_manager_blocks_and_unblocks_a_user(personas, manager):
 
 def test_a_manager_cannot_block_themselves_or_a_superuser(personas, manager):
     client = client_for(manager)
-    root = UserFactory(is_superuser=True)
+    root = UserFactory.create(is_superuser=True)
     for target in (manager, root):
         response = client.post(
             reverse("platform:user_block", kwargs={"user_id": target.pk}), follow=True

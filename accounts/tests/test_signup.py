@@ -25,9 +25,7 @@ def login(client, email, password):
     return client.post(reverse("accounts:login"), {"username": email, "password": password})
 
 
-def test_signup_sends_a_real_verification_email_and_creates_a_personal_workspace(
-    client, smtp_sink
-):
+def test_signup_sends_a_real_verification_email_and_creates_a_personal_workspace(client, smtp_sink):
     response = client.post(reverse("accounts:signup"), SIGNUP)
 
     assert response.status_code == 302
@@ -42,7 +40,8 @@ def test_signup_sends_a_real_verification_email_and_creates_a_personal_workspace
     assert message.rcpt_tos == ["new.person@example.test"]
     assert "Confirm your e-mail address" in message.subject
     assert "/accounts/verify/" in link_in(message)
-    assert message.html and "Confirm my address" in message.html
+    assert message.html
+    assert "Confirm my address" in message.html
 
 
 def test_the_account_is_unusable_until_the_link_is_opened(client, smtp_sink):

@@ -21,7 +21,7 @@ def invitation_link(smtp_sink) -> str:
 def test_owner_invites_by_email_and_the_invitee_joins_with_the_role(
     personas, owner_client, smtp_sink
 ):
-    invitee = UserFactory(email="new@example.test")
+    invitee = UserFactory.create(email="new@example.test")
     response = owner_client.post(
         reverse("accounts:invite"), {"email": "New@Example.test", "role": Role.EDITOR}
     )
@@ -43,17 +43,19 @@ def test_owner_invites_by_email_and_the_invitee_joins_with_the_role(
 def test_an_invitation_link_does_nothing_for_another_address(personas, owner_client, smtp_sink):
     owner_client.post(reverse("accounts:invite"), {"email": "new@example.test", "role": "owner"})
     link = invitation_link(smtp_sink)
-    intruder = client_for(UserFactory(email="intruder@example.test"))
+    intruder = client_for(UserFactory.create(email="intruder@example.test"))
     assert intruder.get(link).status_code == 404
     assert intruder.post(link).status_code == 404
-    assert not Membership.objects.filter(workspace=personas.workspace, role="owner").exclude(
-        user=personas.owner
-    ).exists()
+    assert (
+        not Membership.objects.filter(workspace=personas.workspace, role="owner")
+        .exclude(user=personas.owner)
+        .exists()
+    )
 
 
 def test_invitations_wait_on_the_workspaces_page_after_sign_up(personas, owner_client, smtp_sink):
     owner_client.post(reverse("accounts:invite"), {"email": "later@example.test", "role": "viewer"})
-    later = UserFactory(email="later@example.test")
+    later = UserFactory.create(email="later@example.test")
     client = client_for(later)
     page = client.get(reverse("accounts:workspaces")).content.decode()
     assert "Acme" in page
@@ -111,7 +113,7 @@ def test_the_last_owner_cannot_step_down_or_leave(personas, owner_client):
 @pytest.mark.parametrize("persona", ["editor", "viewer"])
 def test_only_owners_manage_the_workspace(personas, persona, route, kwargs, smtp_sink):
     target = Membership.objects.get(user=personas.viewer)
-    kwargs = {k: target.pk for k in kwargs}
+    kwargs = dict.fromkeys(kwargs, target.pk)
     client = client_for(getattr(personas, persona))
     data = {"email": "x@example.test", "role": "owner", "name": "Hacked", "time_zone": "UTC"}
     response = client.post(reverse(route, kwargs=kwargs), data)
@@ -149,8 +151,8 @@ def test_a_bad_time_zone_is_refused(personas, owner_client):
 
 
 def test_a_user_in_several_workspaces_switches_between_them(personas):
-    second = WorkspaceFactory(name="Second")
-    MembershipFactory(workspace=second, user=personas.editor, role=Role.VIEWER)
+    second = WorkspaceFactory.create(name="Second")
+    MembershipFactory.create(workspace=second, user=personas.editor, role=Role.VIEWER)
     client = client_for(personas.editor)
     assert "Acme" in client.get(reverse("dashboard")).content.decode()
 

@@ -44,7 +44,7 @@ from email.message import EmailMessage
 from email.parser import BytesParser
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Literal, Self
+from typing import Any, AnyStr, Literal, Self
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import MISSING, SMTP, AuthResult, Envelope, LoginPassword, Session
@@ -243,7 +243,7 @@ class SmtpSink:
         return self._controller is not None
 
     def start(self) -> None:
-        """Listen again; after a stop() this is the same port, so clients just reconnect."""
+        """Listen: on a free port the first time, on the same port after stop()."""
         if self._controller is not None:
             raise RuntimeError(f"{self!r} is already running")
         sock = _listen(self._host, self._port)
@@ -282,7 +282,7 @@ class SmtpSink:
 
     async def _close_sessions(self) -> None:
         for server in list(self._live):
-            if server.transport is not None:
+            if isinstance(server.transport, asyncio.Transport):
                 server.transport.abort()
         await asyncio.sleep(0)
 
@@ -381,11 +381,14 @@ class SmtpSink:
         if times is not None and times < 1:
             raise ValueError("times must be at least 1, or None for every message")
         _check_reply(reply)
+        matches: Callable[[str], bool]
         if isinstance(recipient, str):
             wanted = recipient.lower()
 
-            def matches(address: str) -> bool:
+            def matches_exactly(address: str) -> bool:
                 return address.lower() == wanted
+
+            matches = matches_exactly
 
         else:
             matches = recipient
@@ -498,9 +501,12 @@ class SmtpSink:
                     if local == prefix or local.startswith(prefix + "+"):
                         reply = builtin
                         break
-            if reply is None and state.fail_rng is not None and state.fail_share > 0:
-                if state.fail_rng.random() < state.fail_share:
-                    reply = state.fail_reply
+            if (
+                reply is None
+                and state.fail_rng is not None
+                and state.fail_rng.random() < state.fail_share
+            ):
+                reply = state.fail_reply
             if reply is not None and not reply.startswith("2"):
                 state.refusals.append(Refusal("rcpt", mail_from, [address], reply, _now()))
             return reply
@@ -589,16 +595,16 @@ class _SinkSMTP(SMTP):
     async def check_auth_needed(self, caller_method: str) -> bool:
         # Decided per command rather than per server, so require_auth() and reset() act on a
         # running sink (aiosmtpd's auth_required is fixed when the connection opens).
-        assert self.session is not None
-        if self._sink._auth_needed() and not self.session.authenticated:
+        authenticated = self.session is not None and self.session.authenticated
+        if self._sink._auth_needed() and not authenticated:
             await self.push(AUTH_REQUIRED_REPLY)
             return True
         return False
 
-    async def push(self, status: str | bytes) -> None:
+    async def push(self, status: AnyStr) -> None:
         await super().push(status)
-        code = status[:3] if isinstance(status, str) else status[:3].decode("ascii", "replace")
-        if code == "421" and self.transport is not None:
+        code = status[:3]
+        if code in ("421", b"421") and self.transport is not None:
             # 421 means "closing the transmission channel" (RFC 5321 3.8).
             self.transport.close()
 
@@ -609,16 +615,16 @@ class _SinkSMTP(SMTP):
         (empty) answer, then replies 535, which is what OAuth2 clients are written against.
         """
         if len(args) == 1:
-            blob = await self.challenge_auth("")
-            if blob is MISSING:
+            answer = await self.challenge_auth("")
+            if not isinstance(answer, bytes):  # the client gave up, and was told so
                 return AuthResult(success=False, handled=True)
+            blob = answer
         else:
             try:
                 blob = _b64decode(args[1])
             except ValueError:
                 await self.push("501 5.5.2 Can't decode base64")
                 return AuthResult(success=False, handled=True)
-        assert isinstance(blob, bytes)
         fields = dict(
             part.split("=", 1)
             for part in blob.decode("utf-8", "replace").split("\x01")
@@ -629,8 +635,7 @@ class _SinkSMTP(SMTP):
         if scheme.lower() == "bearer" and self._sink._check_oauth(user, token):
             return AuthResult(success=True, auth_data=user)
         error = {"status": "401", "schemes": "bearer", "scope": "https://mail.google.com/"}
-        answer = await self.challenge_auth(json.dumps(error))
-        if answer is MISSING:
+        if await self.challenge_auth(json.dumps(error)) is MISSING:
             return AuthResult(success=False, handled=True)
         return AuthResult(success=False, handled=False, message=AUTH_INVALID_REPLY)
 
@@ -669,8 +674,8 @@ class _SinkHandler:
         data = envelope.original_content or b""
         if self._sink._take_drop():
             self._sink._record(_capture(server, session, mail_from, rcpt_tos, data), dropped=True)
-            assert server.transport is not None
-            server.transport.close()
+            if server.transport is not None:
+                server.transport.close()
             # Wait to be cancelled by connection_lost(), so no reply is ever written.
             await server.loop.create_future()
         reply = self._sink._data_reply(mail_from, rcpt_tos)
@@ -689,7 +694,6 @@ def _capture(
     tls = transport is not None and transport.get_extra_info("ssl_object") is not None
     auth_login = session.auth_data if isinstance(session.auth_data, str) else None
     message = _PARSER.parsebytes(data)
-    assert isinstance(message, EmailMessage)
     return CapturedMessage(
         mail_from=mail_from,
         rcpt_tos=rcpt_tos,

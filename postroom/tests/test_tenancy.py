@@ -29,8 +29,7 @@ EXEMPT = {
     "ready": "database probe, no data",
     "accounts:verify_email": "a signed token bound to one user, tested in test_signup",
     "accounts:password_reset_confirm": "Django's reset token, tested in test_passwords",
-    "accounts:invitation_accept": "a secret token bound to one address, tested in "
-    "test_workspaces",
+    "accounts:invitation_accept": "a secret token bound to one address, tested in test_workspaces",
     "accounts:logout": "ends the caller's own session",
 }
 EXEMPT_NAMESPACES = {"admin": "Django's admin: superusers only, who may see everything"}
@@ -88,15 +87,15 @@ class Foreign:
 
 @pytest.fixture
 def home(db):
-    workspace = WorkspaceFactory(name="Home")
-    return MembershipFactory(workspace=workspace, role=Role.OWNER).user
+    workspace = WorkspaceFactory.create(name="Home")
+    return MembershipFactory.create(workspace=workspace, role=Role.OWNER).user
 
 
 @pytest.fixture
 def foreign(db, smtp_sink) -> Foreign:
-    workspace = WorkspaceFactory(name=f"Globex {MARKER}")
-    owner = UserFactory(email=f"{MARKER}-owner@example.test")
-    MembershipFactory(workspace=workspace, user=owner, role=Role.OWNER)
+    workspace = WorkspaceFactory.create(name=f"Globex {MARKER}")
+    owner = UserFactory.create(email=f"{MARKER}-owner@example.test")
+    MembershipFactory.create(workspace=workspace, user=owner, role=Role.OWNER)
     return Foreign(workspace=workspace, owner=owner)
 
 

@@ -38,7 +38,9 @@ class Command(BaseCommand):
             manage = str(settings.BASE_DIR / "manage.py")
             children.append(subprocess.Popen([python, manage, "worker"]))  # noqa: S603
         self.stdout.write(
-            self.style.SUCCESS(f"Postroom is serving on http://{options['host']}:{options['port']}/")
+            self.style.SUCCESS(
+                f"Postroom is serving on http://{options['host']}:{options['port']}/"
+            )
             + " (Ctrl-C stops it)"
         )
         stopping = False
