@@ -1,0 +1,65 @@
+"""`manage.py serve` (what `make run` starts): web server and worker together, stopped together."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.mark.django_db
+def test_serve_answers_health_and_stops_both_processes_on_sigterm(tmp_path):
+    port = free_port()
+    env = {
+        **os.environ,
+        "POSTROOM_VAR_DIR": str(tmp_path),
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+    }
+    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+    server = subprocess.Popen(  # noqa: S603
+        [sys.executable, "manage.py", "serve", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        body = b""
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                url = f"http://127.0.0.1:{port}/health"
+                with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310
+                    body = response.read()
+                break
+            except OSError:
+                time.sleep(0.2)
+        assert body == b'{"status": "ok"}'
+        children = subprocess.run(
+            ["pgrep", "-s", str(server.pid)], capture_output=True, text=True, check=False
+        ).stdout.split()
+        assert len(children) >= 3  # serve, gunicorn (arbiter and worker), the embedded worker
+    finally:
+        server.send_signal(signal.SIGTERM)
+        output, _ = server.communicate(timeout=30)
+    assert server.returncode == 0, output
+    assert "worker stopped" in output
+    left = subprocess.run(
+        ["pgrep", "-s", str(server.pid)], capture_output=True, text=True, check=False
+    ).stdout.split()
+    assert left == []
