@@ -42,7 +42,9 @@ def personas(db) -> Personas:
     from accounts.tests.factories import MembershipFactory, WorkspaceFactory
 
     workspace = WorkspaceFactory.create(name="Acme")
-    owner = MembershipFactory.create(workspace=workspace, role=Role.OWNER, user__email="owner@acme.test")
+    owner = MembershipFactory.create(
+        workspace=workspace, role=Role.OWNER, user__email="owner@acme.test"
+    )
     editor = MembershipFactory.create(
         workspace=workspace, role=Role.EDITOR, user__email="editor@acme.test"
     )

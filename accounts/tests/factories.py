@@ -21,7 +21,7 @@ class UserFactory(factory.django.DjangoModelFactory[User]):
     is_active = True
 
     @factory.post_generation  # type: ignore[untyped-decorator]
-    def password(obj: User, create: bool, extracted: str | None, **kwargs: Any) -> None:  # noqa: N805
+    def password(obj: User, create: bool, extracted: str | None, **kwargs: Any) -> None:
         obj.set_password(extracted or PASSWORD)
         if create:
             obj.save(update_fields=["password"])

@@ -17,9 +17,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_a_second_lock_holder_is_refused_with_the_reason(tmp_path):
     path = tmp_path / "worker.lock"
-    with single_worker_lock(path), pytest.raises(WorkerAlreadyRunning, match="only one worker"):
-        with single_worker_lock(path):
-            pass
+    refused = pytest.raises(WorkerAlreadyRunning, match="only one worker")
+    with single_worker_lock(path), refused, single_worker_lock(path):
+        pass
     with single_worker_lock(path):  # released: a new worker may start
         pass
 
@@ -47,7 +47,7 @@ def test_a_second_worker_process_refuses_to_start_and_the_first_stops_on_sigterm
         "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
     }
     command = [sys.executable, "manage.py", "worker", "--idle", "0.05"]
-    first = subprocess.Popen(  # noqa: S603
+    first = subprocess.Popen(
         command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
     try:
@@ -55,7 +55,7 @@ def test_a_second_worker_process_refuses_to_start_and_the_first_stops_on_sigterm
         while not (tmp_path / "worker.lock").exists() and time.monotonic() < deadline:
             time.sleep(0.05)
         time.sleep(0.5)
-        second = subprocess.run(  # noqa: S603
+        second = subprocess.run(
             command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=False
         )
         assert second.returncode != 0

@@ -29,7 +29,7 @@ def test_serve_answers_health_and_stops_both_processes_on_sigterm(tmp_path):
         "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
     }
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-    server = subprocess.Popen(  # noqa: S603
+    server = subprocess.Popen(
         [sys.executable, "manage.py", "serve", "--port", str(port)],
         cwd=ROOT,
         env=env,
@@ -44,7 +44,7 @@ def test_serve_answers_health_and_stops_both_processes_on_sigterm(tmp_path):
         while time.monotonic() < deadline:
             try:
                 url = f"http://127.0.0.1:{port}/health"
-                with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310
+                with urllib.request.urlopen(url, timeout=2) as response:
                     body = response.read()
                 break
             except OSError:
