@@ -27,3 +27,14 @@ class EmailBackend(ModelBackend):
         if username is not None:
             username = normalize_email(username)
         return super().authenticate(request, username=username, password=password, **kwargs)
+
+
+def axes_username(request: HttpRequest | None, credentials: dict[str, Any] | None) -> str:
+    """The address django-axes counts failures against, spelled as it is stored.
+
+    Without this, typing the address in another case would start a fresh count.
+    """
+    raw = (credentials or {}).get("username")
+    if raw is None and request is not None:
+        raw = request.POST.get("username")
+    return normalize_email(str(raw or ""))

@@ -1,7 +1,7 @@
 """The Celery application: `celery -A postroom worker` and `celery -A postroom beat`.
 
-Tasks are thin shells around the engine's steps (see campaigns/workers/tasks.py); the embedded
-worker (`manage.py worker`) runs the same steps without a broker.
+Tasks are to be thin shells around the delivery engine's steps; the embedded worker
+(`manage.py worker`) runs the same steps without a broker.
 """
 
 import os

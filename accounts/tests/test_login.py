@@ -78,3 +78,11 @@ def test_pages_need_a_signed_in_user(client):
     response = client.get(reverse("dashboard"))
     assert response.status_code == 302
     assert response.url.startswith(reverse("accounts:login"))
+
+
+def test_changing_the_case_of_the_address_does_not_dodge_the_lock(client, settings):
+    UserFactory.create(email="ada@example.test")
+    spellings = ["ada@example.test", "ADA@example.test", "Ada@Example.Test"]
+    for attempt in range(settings.AXES_FAILURE_LIMIT):
+        login(client, spellings[attempt % len(spellings)], "wrong")
+    assert login(client, "aDa@example.test").status_code == 429
