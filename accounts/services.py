@@ -17,6 +17,7 @@ from django.core import signing
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from accounts import emails
 from accounts.models import Invitation, Membership, Role, User, Workspace, normalize_email
@@ -139,8 +140,15 @@ def user_unblock(*, user: User) -> User:
 
 @transaction.atomic
 def workspace_create(*, name: str, owner: User, time_zone: str = "UTC") -> Workspace:
+    """Create a workspace owned by `owner`, and let each part of Postroom set it up.
+
+    The set-up functions are named in settings.WORKSPACE_INITIALIZERS (default custom fields,
+    the capture sending account, …), so that accounts, the lowest layer, imports none of them.
+    """
     workspace = Workspace.objects.create(name=name.strip() or "Workspace", time_zone=time_zone)
     Membership.objects.create(workspace=workspace, user=owner, role=Role.OWNER)
+    for path in settings.WORKSPACE_INITIALIZERS:
+        import_string(path)(workspace=workspace)
     return workspace
 
 

@@ -308,5 +308,9 @@ LOGGING = {
 }
 
 # --- Postroom -------------------------------------------------------------------------------
+# Called with workspace=… inside the transaction that creates a workspace, in this order.
+WORKSPACE_INITIALIZERS = [
+    "audience.services.workspace_initialize",
+]
 POSTROOM_PORT = env.int("PORT", default=8000)
 DEMO_ADMIN_EMAIL = env.str("DEMO_ADMIN_EMAIL", default="admin@postroom.localhost")

@@ -202,3 +202,11 @@ def test_an_invitation_that_cannot_be_sent_is_not_kept(personas, owner_client, s
     assert "The invitation could not be sent" in body
     assert "451" in body
     assert not Invitation.objects.exists()
+
+
+def test_a_new_workspace_starts_with_the_djangomailer_custom_fields(personas, viewer_client):
+    from audience.models import CustomField
+
+    viewer_client.post(reverse("accounts:workspaces"), {"name": "Fresh", "time_zone": "UTC"})
+    keys = CustomField.objects.filter(workspace__name="Fresh").values_list("key", flat=True)
+    assert list(keys) == ["free_field1", "free_field2", "free_field3"]

@@ -1,0 +1,174 @@
+"""Recipients, their custom fields, lists, segments and the suppression list of a workspace."""
+
+from __future__ import annotations
+
+from django.core.validators import RegexValidator
+from django.db import models
+from django.utils import timezone
+
+from accounts.models import Workspace
+
+# Recipient columns every workspace has; custom fields may not take these names.
+STANDARD_FIELDS = ("email", "first_name", "last_name", "company", "country", "city", "comment")
+# Placeholders every message offers besides the recipient's fields (filled per delivery).
+LINK_PLACEHOLDERS = ("unsubscribe_url", "view_in_browser_url")
+# A new workspace starts with these, so that djangoMailer's CSV columns import unchanged.
+DEFAULT_CUSTOM_FIELDS = ("free_field1", "free_field2", "free_field3")
+
+field_key_validator = RegexValidator(
+    r"^[a-z][a-z0-9_]{0,62}$",
+    "Use lower-case letters, digits and underscores, starting with a letter.",
+)
+
+
+class RecipientStatus(models.TextChoices):
+    ACTIVE = "active", "Active"
+    UNSUBSCRIBED = "unsubscribed", "Unsubscribed"
+    BOUNCED = "bounced", "Bounced"
+    COMPLAINED = "complained", "Complained"
+
+
+class Recipient(models.Model):
+    """A person mail is sent to. The e-mail is stored normalised and is unique per workspace.
+
+    Values of custom fields live in `fields`, keyed by CustomField.key, as JSON strings,
+    numbers, booleans or ISO dates, so that segments can filter them in SQL.
+    """
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="recipients")
+    email = models.EmailField(max_length=254)
+    first_name = models.CharField(max_length=200, blank=True)
+    last_name = models.CharField(max_length=200, blank=True)
+    company = models.CharField(max_length=200, blank=True)
+    country = models.CharField(max_length=200, blank=True)
+    city = models.CharField(max_length=200, blank=True)
+    comment = models.TextField(blank=True)
+    status = models.CharField(
+        max_length=16, choices=RecipientStatus.choices, default=RecipientStatus.ACTIVE
+    )
+    fields = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ("email",)
+        constraints = (
+            models.UniqueConstraint(fields=("workspace", "email"), name="recipient_unique_email"),
+        )
+        indexes = (
+            models.Index(fields=("workspace", "status"), name="recipient_ws_status"),
+            models.Index(fields=("workspace", "created_at"), name="recipient_ws_created"),
+        )
+
+    def __str__(self) -> str:
+        return self.email
+
+
+class CustomFieldType(models.TextChoices):
+    TEXT = "text", "Text"
+    NUMBER = "number", "Number"
+    DATE = "date", "Date"
+    BOOLEAN = "boolean", "Yes/no"
+    CHOICE = "choice", "Choice"
+
+
+class CustomField(models.Model):
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="custom_fields")
+    key = models.CharField(max_length=63, validators=[field_key_validator])
+    label = models.CharField(max_length=120)
+    type = models.CharField(
+        max_length=16, choices=CustomFieldType.choices, default=CustomFieldType.TEXT
+    )
+    choices = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ("created_at", "id")
+        constraints = (
+            models.UniqueConstraint(fields=("workspace", "key"), name="customfield_unique_key"),
+        )
+
+    def __str__(self) -> str:
+        return self.key
+
+
+class RecipientList(models.Model):
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="lists")
+    name = models.CharField(max_length=120)
+    description = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    recipients = models.ManyToManyField(
+        Recipient, through="ListMembership", related_name="lists", blank=True
+    )
+
+    class Meta:
+        ordering = ("name", "id")
+        constraints = (
+            models.UniqueConstraint(fields=("workspace", "name"), name="list_unique_name"),
+        )
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ListMembership(models.Model):
+    recipient_list = models.ForeignKey(RecipientList, on_delete=models.CASCADE)
+    recipient = models.ForeignKey(Recipient, on_delete=models.CASCADE)
+    added_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = (
+            models.UniqueConstraint(
+                fields=("recipient_list", "recipient"), name="listmembership_unique"
+            ),
+        )
+        indexes = (models.Index(fields=("recipient", "recipient_list"), name="listmember_rcpt"),)
+
+    def __str__(self) -> str:
+        return f"{self.recipient_id} in {self.recipient_list_id}"
+
+
+class Segment(models.Model):
+    """A saved filter over recipients; `definition` is compiled to one SQL query."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="segments")
+    name = models.CharField(max_length=120)
+    definition = models.JSONField(default=dict)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ("name", "id")
+        constraints = (
+            models.UniqueConstraint(fields=("workspace", "name"), name="segment_unique_name"),
+        )
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SuppressionReason(models.TextChoices):
+    UNSUBSCRIBED = "unsubscribed", "Unsubscribed"
+    BOUNCED = "bounced", "Bounced"
+    COMPLAINED = "complained", "Complained"
+    MANUAL = "manual", "Added by hand"
+
+
+class Suppression(models.Model):
+    """An address that must never be sent to again in this workspace."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="suppressions")
+    email = models.EmailField(max_length=254)
+    reason = models.CharField(max_length=16, choices=SuppressionReason.choices)
+    source = models.CharField(
+        max_length=200, blank=True, help_text="What caused it: a campaign, a reply, an import…"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ("-created_at",)
+        constraints = (
+            models.UniqueConstraint(fields=("workspace", "email"), name="suppression_unique"),
+        )
+
+    def __str__(self) -> str:
+        return f"{self.email} ({self.reason})"
