@@ -97,7 +97,7 @@ class RecipientList(models.Model):
     name = models.CharField(max_length=120)
     description = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
-    recipients = models.ManyToManyField(
+    recipients: models.ManyToManyField[Recipient, ListMembership] = models.ManyToManyField(
         Recipient, through="ListMembership", related_name="lists", blank=True
     )
 
