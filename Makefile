@@ -78,5 +78,16 @@ lock:
 	$(VENV)-lock/bin/python -m pip freeze --exclude-editable | grep -v '^-e ' > constraints.txt
 	rm -rf $(VENV)-lock
 
+# Benchmarks print their figures and end with one `RESULT key=value …` line; they use
+# DATABASE_URL when it is set (PostgreSQL, created when missing), SQLite otherwise.
+bench-import: $(DEV_STAMP)
+	$(BIN)/python bench/bench_import.py $(BENCH_ARGS)
+
+bench-render: $(DEV_STAMP)
+	$(BIN)/python bench/bench_render.py $(BENCH_ARGS)
+
+bench-send: $(DEV_STAMP)
+	$(BIN)/python bench/bench_send.py $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) node_modules var/static

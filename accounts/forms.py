@@ -152,6 +152,13 @@ class WorkspaceForm(forms.Form):
         initial="UTC",
         help_text="Daily sending limits reset at midnight in this time zone.",
     )
+    hourly_limit = forms.IntegerField(
+        min_value=1,
+        required=False,
+        label="Messages per hour",
+        help_text="At most this many messages in any rolling hour, all sending accounts "
+        "together. Leave empty for no workspace-wide limit.",
+    )
 
 
 class InviteForm(forms.Form):

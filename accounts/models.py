@@ -100,6 +100,12 @@ class Workspace(models.Model):
         default="UTC",
         help_text="Daily sending limits reset at midnight in this time zone.",
     )
+    hourly_limit = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="At most this many messages in any rolling hour, all accounts together. "
+        "Empty: no limit beyond each account's own.",
+    )
     created_at = models.DateTimeField(default=timezone.now)
     # Set by a platform manager: the engine sends nothing for this workspace while it is set.
     sending_stopped_at = models.DateTimeField(null=True, blank=True)

@@ -139,13 +139,17 @@ def user_unblock(*, user: User) -> User:
 
 
 @transaction.atomic
-def workspace_create(*, name: str, owner: User, time_zone: str = "UTC") -> Workspace:
+def workspace_create(
+    *, name: str, owner: User, time_zone: str = "UTC", hourly_limit: int | None = None
+) -> Workspace:
     """Create a workspace owned by `owner`, and let each part of Postroom set it up.
 
     The set-up functions are named in settings.WORKSPACE_INITIALIZERS (default custom fields,
     the capture sending account, …), so that accounts, the lowest layer, imports none of them.
     """
-    workspace = Workspace.objects.create(name=name.strip() or "Workspace", time_zone=time_zone)
+    workspace = Workspace.objects.create(
+        name=name.strip() or "Workspace", time_zone=time_zone, hourly_limit=hourly_limit
+    )
     Membership.objects.create(workspace=workspace, user=owner, role=Role.OWNER)
     for path in settings.WORKSPACE_INITIALIZERS:
         import_string(path)(workspace=workspace)
@@ -153,10 +157,13 @@ def workspace_create(*, name: str, owner: User, time_zone: str = "UTC") -> Works
 
 
 @transaction.atomic
-def workspace_update(*, workspace: Workspace, name: str, time_zone: str) -> Workspace:
+def workspace_update(
+    *, workspace: Workspace, name: str, time_zone: str, hourly_limit: int | None = None
+) -> Workspace:
     workspace.name = name.strip()
     workspace.time_zone = time_zone
-    workspace.save(update_fields=["name", "time_zone"])
+    workspace.hourly_limit = hourly_limit
+    workspace.save(update_fields=["name", "time_zone", "hourly_limit"])
     return workspace
 
 

@@ -163,9 +163,7 @@ def workspaces(request: HttpRequest) -> HttpResponse:
     user = user_of(request)
     form = forms.WorkspaceForm(request.POST or None, initial={"time_zone": "UTC"})
     if request.method == "POST" and form.is_valid():
-        workspace = services.workspace_create(
-            name=form.cleaned_data["name"], owner=user, time_zone=form.cleaned_data["time_zone"]
-        )
+        workspace = services.workspace_create(owner=user, **form.cleaned_data)
         request.session[SESSION_KEY] = workspace.pk
         messages.success(request, f"Workspace “{workspace.name}” is created and now current.")
         return redirect("dashboard")
@@ -199,7 +197,13 @@ def workspace_switch(request: HttpRequest, workspace_id: int) -> HttpResponse:
 @workspace_view(Role.VIEWER)
 def settings_page(request: HttpRequest) -> HttpResponse:
     workspace = access_of(request).workspace
-    form = forms.WorkspaceForm(initial={"name": workspace.name, "time_zone": workspace.time_zone})
+    form = forms.WorkspaceForm(
+        initial={
+            "name": workspace.name,
+            "time_zone": workspace.time_zone,
+            "hourly_limit": workspace.hourly_limit,
+        }
+    )
     return _render_settings(request, form)
 
 

@@ -135,11 +135,14 @@ def test_viewers_see_settings_but_no_forms_to_change_them(personas, viewer_clien
 
 def test_owner_renames_the_workspace_and_sets_its_time_zone(personas, owner_client):
     response = owner_client.post(
-        reverse("accounts:workspace_update"), {"name": "Acme Ltd", "time_zone": "Europe/Berlin"}
+        reverse("accounts:workspace_update"),
+        {"name": "Acme Ltd", "time_zone": "Europe/Berlin", "hourly_limit": "500"},
     )
     assert response.status_code == 302
     personas.workspace.refresh_from_db()
-    assert (personas.workspace.name, personas.workspace.time_zone) == ("Acme Ltd", "Europe/Berlin")
+    assert personas.workspace.name == "Acme Ltd"
+    assert personas.workspace.time_zone == "Europe/Berlin"
+    assert personas.workspace.hourly_limit == 500
 
 
 def test_a_bad_time_zone_is_refused(personas, owner_client):
