@@ -1,0 +1,251 @@
+"""Sending accounts, the hourly send buckets behind the workspace limit, DKIM keys and the
+messages the local capture transport keeps.
+
+Secrets (passwords, API keys, OAuth tokens, private keys) live in EncryptedTextField columns:
+the database holds only ciphertext, and no page, API, admin or log shows them again.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils import timezone
+
+from accounts.models import Workspace
+from postroom.crypto import EncryptedTextField
+
+
+class AccountKind(models.TextChoices):
+    SMTP = "smtp", "SMTP server"
+    GMAIL = "gmail", "Gmail (app password)"
+    OUTLOOK = "outlook", "Outlook / Office 365 (app password)"
+    YAHOO = "yahoo", "Yahoo (app password)"
+    ZOHO = "zoho", "Zoho (app password)"
+    OAUTH2 = "oauth2", "OAuth2 (Gmail or Outlook)"
+    ESP = "esp", "E-mail service API"
+    CAPTURE = "capture", "Local capture (messages stay in Postroom)"
+
+
+class Security(models.TextChoices):
+    NONE = "none", "None (plain text)"
+    STARTTLS = "starttls", "STARTTLS"
+    TLS = "tls", "Implicit TLS (SSL)"
+
+
+class OAuthProvider(models.TextChoices):
+    GMAIL = "gmail", "Gmail"
+    OUTLOOK = "outlook", "Outlook / Office 365"
+
+
+class EspProvider(models.TextChoices):
+    AMAZON_SES = "amazon_ses", "Amazon SES"
+    SENDGRID = "sendgrid", "SendGrid"
+    MAILGUN = "mailgun", "Mailgun"
+    POSTMARK = "postmark", "Postmark"
+    BREVO = "brevo", "Brevo"
+
+
+class AccountStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    ACTIVE = "active", "Active"
+    INACTIVE = "inactive", "Inactive"
+    ERROR = "error", "Error"
+
+
+# The seed's "Common SMTP settings": what a mailbox preset fills in.
+PRESETS: dict[str, tuple[str, int, str]] = {
+    AccountKind.GMAIL: ("smtp.gmail.com", 587, Security.STARTTLS),
+    AccountKind.OUTLOOK: ("smtp.office365.com", 587, Security.STARTTLS),
+    AccountKind.YAHOO: ("smtp.mail.yahoo.com", 465, Security.TLS),
+    AccountKind.ZOHO: ("smtp.zoho.com", 465, Security.TLS),
+}
+OAUTH_PRESETS: dict[str, tuple[str, int, str, str]] = {
+    OAuthProvider.GMAIL: (
+        "smtp.gmail.com",
+        587,
+        Security.STARTTLS,
+        "https://oauth2.googleapis.com/token",
+    ),
+    OAuthProvider.OUTLOOK: (
+        "smtp.office365.com",
+        587,
+        Security.STARTTLS,
+        "https://login.microsoftonline.com/common/oauth2/v2.0/token",
+    ),
+}
+SMTP_KINDS = frozenset(
+    {
+        AccountKind.SMTP,
+        AccountKind.GMAIL,
+        AccountKind.OUTLOOK,
+        AccountKind.YAHOO,
+        AccountKind.ZOHO,
+        AccountKind.OAUTH2,
+    }
+)
+
+
+class SendingAccount(models.Model):
+    """Where a workspace's messages leave from: a connection, its limits and today's count."""
+
+    workspace = models.ForeignKey(
+        Workspace, on_delete=models.CASCADE, related_name="sending_accounts"
+    )
+    name = models.CharField(max_length=120)
+    from_email = models.EmailField("sender e-mail")
+    from_name = models.CharField("sender name", max_length=120, blank=True)
+    reply_to = models.EmailField("reply-to", blank=True)
+    kind = models.CharField(max_length=16, choices=AccountKind.choices, default=AccountKind.SMTP)
+
+    smtp_host = models.CharField("SMTP host", max_length=255, blank=True)
+    smtp_port = models.PositiveIntegerField("SMTP port", default=587)
+    smtp_security = models.CharField(
+        "security", max_length=16, choices=Security.choices, default=Security.STARTTLS
+    )
+    smtp_username = models.CharField("SMTP username", max_length=255, blank=True)
+    smtp_password = EncryptedTextField("SMTP password", blank=True, default="")
+
+    oauth_provider = models.CharField(
+        "OAuth2 provider", max_length=16, choices=OAuthProvider.choices, blank=True
+    )
+    oauth_client_id = models.CharField("OAuth2 client id", max_length=255, blank=True)
+    oauth_client_secret = EncryptedTextField("OAuth2 client secret", blank=True, default="")
+    oauth_refresh_token = EncryptedTextField("OAuth2 refresh token", blank=True, default="")
+    oauth_token_endpoint = models.URLField("OAuth2 token endpoint", blank=True)
+    oauth_access_token = EncryptedTextField(blank=True, default="", editable=False)
+    oauth_access_token_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    esp_provider = models.CharField(
+        "e-mail service", max_length=16, choices=EspProvider.choices, blank=True
+    )
+    esp_api_key = EncryptedTextField(
+        "API key",
+        blank=True,
+        default="",
+        help_text="SendGrid, Mailgun, Brevo: the API key. Postmark: the server token. "
+        "Amazon SES: the secret access key.",
+    )
+    esp_key_id = models.CharField(
+        "access key id", max_length=255, blank=True, help_text="Amazon SES only."
+    )
+    esp_region = models.CharField(
+        "region", max_length=64, blank=True, help_text="Amazon SES region, e.g. eu-west-1."
+    )
+    esp_api_url = models.URLField(
+        "API URL", blank=True, help_text="Optional: e.g. Mailgun's EU endpoint."
+    )
+
+    status = models.CharField(
+        max_length=16, choices=AccountStatus.choices, default=AccountStatus.PENDING
+    )
+    status_reason = models.CharField(max_length=1000, blank=True)
+    status_changed_at = models.DateTimeField(null=True, blank=True)
+    last_tested_at = models.DateTimeField(null=True, blank=True)
+
+    daily_limit = models.PositiveIntegerField(default=30)
+    min_interval_seconds = models.PositiveIntegerField(
+        "minimum seconds between messages", default=1
+    )
+    # The count of `sent_day`, the workspace's local date: a new day starts at 0 without a cron.
+    sent_today = models.PositiveIntegerField(default=0, editable=False)
+    sent_day = models.DateField(null=True, blank=True, editable=False)
+    last_sent_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ("name", "id")
+        indexes = [models.Index(fields=("workspace", "status"))]
+
+    def __str__(self) -> str:
+        return f"{self.name} <{self.from_email}>"
+
+    def __repr__(self) -> str:
+        # Spelled out so that no secret can ever reach a log through repr().
+        return f"<SendingAccount {self.pk} {self.kind} {self.from_email} {self.status}>"
+
+    @property
+    def is_smtp(self) -> bool:
+        return self.kind in SMTP_KINDS
+
+    @property
+    def from_domain(self) -> str:
+        return self.from_email.rpartition("@")[2].lower()
+
+    def sent_on(self, day: object) -> int:
+        """Messages counted for `day` (the workspace's local date): 0 once the day changed."""
+        return self.sent_today if self.sent_day == day else 0
+
+
+class SendBucket(models.Model):
+    """Messages a workspace sent in one minute: the rolling hour is the last 60 buckets.
+
+    One row per workspace and minute keeps the hourly check to a small indexed sum; buckets
+    older than two hours are deleted as new ones are made.
+    """
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    minute = models.DateTimeField()
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=("workspace", "minute"), name="sendbucket_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.workspace_id} {self.minute:%Y-%m-%d %H:%M} {self.count}"
+
+
+class DkimKey(models.Model):
+    """A DKIM signing key for one domain of a workspace; the private key is encrypted."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="dkim_keys")
+    domain = models.CharField(max_length=253)
+    selector = models.CharField(max_length=63, default="postroom")
+    private_key = EncryptedTextField(editable=False)
+    public_key = models.TextField(editable=False, help_text="base64 DER, as in the TXT record")
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ("domain", "selector")
+        constraints = [
+            models.UniqueConstraint(
+                fields=("workspace", "domain", "selector"), name="dkimkey_unique_selector"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.selector}._domainkey.{self.domain}"
+
+    def __repr__(self) -> str:
+        return f"<DkimKey {self.pk} {self}>"
+
+    @property
+    def record_name(self) -> str:
+        return f"{self.selector}._domainkey.{self.domain}"
+
+    @property
+    def record_value(self) -> str:
+        return f"v=DKIM1; k=rsa; p={self.public_key}"
+
+
+class CapturedMessage(models.Model):
+    """A message the local capture transport kept instead of sending it anywhere."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    account = models.ForeignKey(
+        SendingAccount, null=True, on_delete=models.SET_NULL, related_name="captured"
+    )
+    envelope_from = models.CharField(max_length=320)
+    recipients = models.JSONField(default=list)
+    subject = models.CharField(max_length=998, blank=True)
+    message_id = models.CharField(max_length=998, blank=True)
+    raw = models.BinaryField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ("-created_at", "-id")
+        indexes = [models.Index(fields=("workspace", "-created_at"))]
+
+    def __str__(self) -> str:
+        return self.subject or "(no subject)"
