@@ -28,6 +28,14 @@ class Personas:
 
 
 @pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Throttle counters and cached figures must not leak from one test into the next."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def _fast_tests(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.STORAGES = {

@@ -41,8 +41,8 @@ def user_of(request: HttpRequest) -> User:
 def workspace_view(role: str = Role.VIEWER) -> Callable[[ViewFunc[P]], ViewFunc[P]]:
     """Require a signed-in user with at least `role` in the current workspace.
 
-    GET and HEAD need only viewing rights; every other method needs `role`, and never less than
-    editor, so that a viewer can read every page but change nothing.
+    Every method needs `role`; methods other than GET and HEAD need at least editor whatever
+    `role` says, so that a viewer can read pages but never change anything.
     """
 
     def decorator(view: ViewFunc[P]) -> ViewFunc[P]:

@@ -24,6 +24,8 @@ class EmailBackend(ModelBackend):
         password: str | None = None,
         **kwargs: Any,
     ) -> User | None:
+        # Forms send `username`; token endpoints send the USERNAME_FIELD itself (`email`).
+        username = username if username is not None else kwargs.pop("email", None)
         if username is not None:
             username = normalize_email(username)
         return super().authenticate(request, username=username, password=password, **kwargs)
@@ -34,7 +36,7 @@ def axes_username(request: HttpRequest | None, credentials: dict[str, Any] | Non
 
     Without this, typing the address in another case would start a fresh count.
     """
-    raw = (credentials or {}).get("username")
+    raw = (credentials or {}).get("username") or (credentials or {}).get("email")
     if raw is None and request is not None:
-        raw = request.POST.get("username")
+        raw = request.POST.get("username") or request.POST.get("email")
     return normalize_email(str(raw or ""))

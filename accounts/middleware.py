@@ -19,11 +19,12 @@ class WorkspaceAccess:
 
     workspace: Workspace
     role: str
-    membership: Membership | None  # None when a platform manager looks in read-only
+    membership: Membership | None  # None for a platform manager's look or an API key
+    via: str = "member"  # "member", "manager" (read-only look) or "api_key"
 
     @property
     def manager_view(self) -> bool:
-        return self.membership is None
+        return self.via == "manager"
 
     def allows(self, role: str) -> bool:
         return Role.rank(self.role) >= Role.rank(role)
@@ -42,7 +43,7 @@ def resolve_access(request: HttpRequest) -> WorkspaceAccess | None:
         if user_is_platform_manager(user):
             workspace = Workspace.objects.filter(pk=chosen).first()
             if workspace is not None:
-                return WorkspaceAccess(workspace, Role.VIEWER, None)
+                return WorkspaceAccess(workspace, Role.VIEWER, None, via="manager")
     membership = memberships_of_user(user).first()
     if membership is None:
         return None

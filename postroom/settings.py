@@ -111,6 +111,11 @@ INSTALLED_APPS = [
     "sending",
     "campaigns",
     "tracking",
+    "rest_framework",
+    "rest_framework_simplejwt",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "api",
 ]
 
 MIDDLEWARE = [
@@ -233,6 +238,49 @@ EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=20)
 # The address users click back to in system e-mails; otherwise the request's own host is used.
 SITE_URL = env.str("SITE_URL", default="").rstrip("/")
 
+# --- REST API -------------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "api.authentication.ApiKeyAuthentication",
+        "api.authentication.JwtAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["api.access.WorkspaceRole"],
+    "DEFAULT_PAGINATION_CLASS": "api.pagination.PagePagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "api.errors.exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": ["api.throttling.PrincipalRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "principal": env.str("API_RATE", default="1200/min"),
+        "login": env.str("API_LOGIN_RATE", default="30/min"),
+    },
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"]
+    + (["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
+}
+SIMPLE_JWT = {
+    "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("JWT_ACCESS_MINUTES", default=15)),
+    "REFRESH_TOKEN_LIFETIME": timedelta(days=env.int("JWT_REFRESH_DAYS", default=7)),
+    "USER_AUTHENTICATION_RULE": "api.authentication.user_may_authenticate",
+    "UPDATE_LAST_LOGIN": True,
+    "SIGNING_KEY": SECRET_KEY,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Postroom API",
+    "DESCRIPTION": (
+        "Everything the Postroom UI can do. Authenticate with a JWT from /api/login/ "
+        "(Authorization: Bearer <access>) or a workspace API key (Authorization: Bearer pr_… "
+        "or X-API-Key). Users in several workspaces choose one with the X-Workspace header."
+    ),
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
+
 # --- Background work ------------------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default="") or None
@@ -314,3 +362,37 @@ WORKSPACE_INITIALIZERS = [
 ]
 POSTROOM_PORT = env.int("PORT", default=8000)
 DEMO_ADMIN_EMAIL = env.str("DEMO_ADMIN_EMAIL", default="admin@postroom.localhost")
+
+# --- Content (templates) --------------------------------------------------------------------
+# Largest rendered message bodies (text + HTML, characters) before rendering refuses.
+CONTENT_MAX_RENDERED_BYTES = env.int("CONTENT_MAX_RENDERED_BYTES", default=2 * 1024 * 1024)
+# Attachments: per file, and all the files of one template together.
+CONTENT_ATTACHMENT_MAX_BYTES = env.int("CONTENT_ATTACHMENT_MAX_BYTES", default=5 * 1024 * 1024)
+CONTENT_ATTACHMENTS_TOTAL_MAX_BYTES = env.int(
+    "CONTENT_ATTACHMENTS_TOTAL_MAX_BYTES", default=10 * 1024 * 1024
+)
+# Content types an attachment may have; the type is derived from the file, never the browser.
+CONTENT_ATTACHMENT_TYPES = env.list(
+    "CONTENT_ATTACHMENT_TYPES",
+    default=[
+        "application/pdf",
+        "image/png",
+        "image/jpeg",
+        "image/gif",
+        "text/plain",
+        "text/csv",
+        "text/calendar",
+        "application/zip",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+    ],
+)
+
+# --- Audience (recipients, imports, bulk actions) -------------------------------------------
+# Largest CSV file an import accepts; a bigger upload is refused with a message saying so.
+AUDIENCE_IMPORT_MAX_BYTES = env.int("AUDIENCE_IMPORT_MAX_MB", default=150) * 1_000_000
+# Rows (imports) or recipients (bulk actions) per transaction in a background job.
+AUDIENCE_BATCH_SIZE = env.int("AUDIENCE_BATCH_SIZE", default=5000)
+# Bulk actions over at most this many recipients run at once; more go to a background job.
+AUDIENCE_BULK_INLINE_MAX = env.int("AUDIENCE_BULK_INLINE_MAX", default=1000)

@@ -15,10 +15,12 @@ from typing import Any
 
 import pytest
 from django.apps import apps
+from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from accounts.models import Role
 from accounts.tests.factories import MembershipFactory, UserFactory, WorkspaceFactory
+from api.services import api_key_create
 from conftest import client_for
 
 MARKER = "foreignmark"
@@ -52,8 +54,10 @@ def _walk(patterns: list[Any], namespace: str = "") -> Iterator[Route]:
             yield from _walk(entry.url_patterns, full)
         elif isinstance(entry, URLPattern) and entry.name:
             name = f"{namespace}:{entry.name}" if namespace else entry.name
-            converters = getattr(entry.pattern, "converters", {})
-            yield Route(name, tuple(sorted(converters)))
+            # path() routes name their kwargs by converters, re_path() ones (DRF's routers)
+            # by regex groups.
+            kwargs = getattr(entry.pattern, "converters", {}) or entry.pattern.regex.groupindex
+            yield Route(name, tuple(sorted(kwargs)))
 
 
 def all_routes() -> list[Route]:
@@ -111,6 +115,23 @@ def test_the_walker_sees_the_routes():
     assert len(ID_ROUTES) >= 5
 
 
+def callers(route: Route, home: Any) -> list[Client]:
+    """The home owner through the session; for API routes also through an owner's API key."""
+    clients = [client_for(home)]
+    if route.name.startswith("api:"):
+        raw = api_key_create(
+            workspace=home.memberships.get().workspace,
+            name="home key",
+            role=Role.OWNER,
+            created_by=home,
+        ).raw
+        clients.append(Client(HTTP_X_API_KEY=raw))
+    return clients
+
+
+WRITE_METHODS = ("post", "put", "patch", "delete")
+
+
 @pytest.mark.parametrize("route", ID_ROUTES, ids=str)
 def test_foreign_ids_answer_404(route, home, foreign):
     available = providers()
@@ -119,16 +140,17 @@ def test_foreign_ids_answer_404(route, home, foreign):
         f"{route.name} takes {missing}: add a provider to its app's tests/tenancy.py"
     )
     url = reverse(route.name, kwargs={k: available[k](foreign) for k in route.kwargs})
-    client = client_for(home)
-    statuses = {method: getattr(client, method)(url).status_code for method in ("get", "post")}
-    assert set(statuses.values()) <= {404, 405}, f"{url}: {statuses}"
-    assert 404 in statuses.values(), f"{url}: {statuses}"
+    for client in callers(route, home):
+        statuses = {m: getattr(client, m)(url).status_code for m in ("get", *WRITE_METHODS)}
+        assert set(statuses.values()) <= {404, 405}, f"{url}: {statuses}"
+        assert 404 in statuses.values(), f"{url}: {statuses}"
 
 
 @pytest.mark.parametrize("route", PLAIN_ROUTES, ids=str)
 def test_pages_show_nothing_of_another_workspace(route, home, foreign):
     for provide in providers().values():
         provide(foreign)  # every kind of foreign object exists while the page renders
-    response = client_for(home).get(reverse(route.name))
-    assert response.status_code in (200, 302, 404, 405), response.status_code
-    assert MARKER not in response.content.decode().lower()
+    for client in callers(route, home):
+        response = client.get(reverse(route.name))
+        assert response.status_code in (200, 302, 404, 405), response.status_code
+        assert MARKER not in response.content.decode().lower()

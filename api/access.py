@@ -1,0 +1,88 @@
+"""Which workspace an API call acts in, and whether its role allows the method.
+
+An API key acts in its own workspace with its own role. A user (JWT or session) acts in the
+workspace named by the `X-Workspace` header (its id), or, without it, in their first
+workspace; a workspace they are not in answers 404, as in the UI.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import exceptions
+from rest_framework.permissions import SAFE_METHODS, BasePermission
+from rest_framework.request import Request
+
+from accounts.middleware import WorkspaceAccess
+from accounts.models import Role, User, Workspace
+from accounts.selectors import membership_get, memberships_of_user, user_is_platform_manager
+from api.models import ApiKey
+
+WORKSPACE_HEADER = "HTTP_X_WORKSPACE"
+
+
+def _user_access(user: User, header: str) -> WorkspaceAccess:
+    if header:
+        try:
+            workspace_id = int(header)
+        except ValueError as exc:
+            raise exceptions.ValidationError({"X-Workspace": ["Give a workspace id."]}) from exc
+        membership = membership_get(user, workspace_id)
+        if membership is not None:
+            return WorkspaceAccess(membership.workspace, membership.role, membership)
+        if user_is_platform_manager(user):
+            workspace = Workspace.objects.filter(pk=workspace_id).first()
+            if workspace is not None:
+                return WorkspaceAccess(workspace, Role.VIEWER, None, via="manager")
+        raise exceptions.NotFound("No such workspace.")
+    membership = memberships_of_user(user).first()
+    if membership is None:
+        raise exceptions.NotFound("You are not a member of any workspace.")
+    return WorkspaceAccess(membership.workspace, membership.role, membership)
+
+
+def api_access(request: Request) -> WorkspaceAccess:
+    """The caller's workspace access, computed once per request."""
+    cached: WorkspaceAccess | None = getattr(request, "_workspace_access", None)
+    if cached is not None:
+        return cached
+    if isinstance(request.auth, ApiKey):
+        key = request.auth
+        access = WorkspaceAccess(key.workspace, key.role, None, via="api_key")
+    elif isinstance(request.user, User) and request.user.is_authenticated:
+        access = _user_access(request.user, request.META.get(WORKSPACE_HEADER, "").strip())
+    else:
+        raise exceptions.NotAuthenticated()
+    request._workspace_access = access  # type: ignore[attr-defined]
+    return access
+
+
+class WorkspaceRole(BasePermission):
+    """Reading needs viewer; writing needs the view's `required_role` (editor by default)."""
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        access = api_access(request)
+        needed = Role.VIEWER
+        if request.method not in SAFE_METHODS:
+            needed = getattr(view, "required_role", Role.EDITOR)
+            if Role.rank(needed) < Role.rank(Role.EDITOR):
+                needed = Role.EDITOR
+        if not access.allows(needed):
+            raise exceptions.PermissionDenied(
+                f"This needs the {needed} role in the workspace; the caller is {access.role}."
+            )
+        return True
+
+
+class PlatformManager(BasePermission):
+    """Platform managers read; only superusers change users. To others these routes are 404."""
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        user = request.user
+        if not isinstance(user, User) or not user.is_authenticated:
+            raise exceptions.NotAuthenticated()
+        if isinstance(request.auth, ApiKey) or not user_is_platform_manager(user):
+            raise exceptions.NotFound()
+        if request.method not in SAFE_METHODS and not user.is_superuser:
+            raise exceptions.PermissionDenied("Only superusers change users.")
+        return True

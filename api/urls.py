@@ -1,0 +1,24 @@
+"""The REST API under /api/. Each app's API views are mounted here, so this is the one map."""
+
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import SimpleRouter
+
+from api import auth_views, user_views, workspace_views
+
+app_name = "api"
+
+router = SimpleRouter()
+router.register("members", user_views.MembersApi, basename="members")
+router.register("staff", user_views.StaffApi, basename="staff")
+router.register("non-staff", user_views.NonStaffApi, basename="non-staff")
+
+urlpatterns = [
+    path("login/", auth_views.LoginApi.as_view(), name="login"),
+    path("token/refresh/", auth_views.TokenRefreshApi.as_view(), name="token_refresh"),
+    path("token/verify/", auth_views.TokenVerifyApi.as_view(), name="token_verify"),
+    path("me/", workspace_views.MeApi.as_view(), name="me"),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    path("", include(router.urls)),
+]
