@@ -172,3 +172,83 @@ class Suppression(models.Model):
 
     def __str__(self) -> str:
         return f"{self.email} ({self.reason})"
+
+
+class JobKind(models.TextChoices):
+    IMPORT = "import", "Import"
+    BULK = "bulk", "Bulk action"
+
+
+class JobStatus(models.TextChoices):
+    DRAFT = "draft", "Waiting for column mapping"
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class AudienceJob(models.Model):
+    """A background job over many recipients: a CSV import or a bulk action.
+
+    `params` holds what the job needs (an import's file, encoding, delimiter, mapping, mode and
+    target list; a bulk action's action, list and filter). The worker claims a queued job with
+    a conditional UPDATE, works in batches and re-reads `cancel_requested` between batches.
+    Counters are updated with every batch so that the progress bar and the report are true
+    even when the job stops half way.
+    """
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="audience_jobs")
+    kind = models.CharField(max_length=16, choices=JobKind.choices)
+    status = models.CharField(max_length=16, choices=JobStatus.choices, default=JobStatus.QUEUED)
+    created_by = models.ForeignKey(
+        "accounts.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    file_name = models.CharField(max_length=255, blank=True)
+    params = models.JSONField(default=dict, blank=True)
+    total = models.PositiveIntegerField(default=0, help_text="Estimated rows or recipients")
+    processed = models.PositiveIntegerField(default=0)
+    imported = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    duplicates = models.PositiveIntegerField(default=0)
+    rejected = models.PositiveIntegerField(default=0)
+    last_line = models.PositiveIntegerField(default=0, help_text="Last line of the file handled")
+    cancel_requested = models.BooleanField(default=False)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ("-created_at", "-id")
+        indexes = (models.Index(fields=("status", "created_at"), name="audiencejob_queue"),)
+
+    def __str__(self) -> str:
+        return f"{self.kind} #{self.pk} ({self.status})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (JobStatus.DONE, JobStatus.FAILED, JobStatus.CANCELLED)
+
+    @property
+    def percent(self) -> int:
+        if self.status == JobStatus.DONE:
+            return 100
+        if not self.total:
+            return 0
+        return min(99, int(self.processed * 100 / self.total))
+
+
+class ImportRejection(models.Model):
+    """One row of an import that was not taken, with its line in the file and the reason."""
+
+    job = models.ForeignKey(AudienceJob, on_delete=models.CASCADE, related_name="rejections")
+    line = models.PositiveIntegerField()
+    email = models.CharField(max_length=500, blank=True)
+    reason = models.CharField(max_length=500)
+
+    class Meta:
+        ordering = ("line", "id")
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.reason}"

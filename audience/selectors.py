@@ -2,10 +2,28 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+import base64
+import json
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any
+
+from django.core.cache import cache
+from django.db.models import Count, Q, QuerySet
 
 from accounts.models import Workspace
-from audience.models import LINK_PLACEHOLDERS, STANDARD_FIELDS, CustomField, Recipient
+from audience.models import (
+    LINK_PLACEHOLDERS,
+    STANDARD_FIELDS,
+    AudienceJob,
+    CustomField,
+    ListMembership,
+    Recipient,
+    RecipientList,
+    Segment,
+    Suppression,
+)
+from audience.segments import compile_definition
 
 
 def custom_fields(workspace: Workspace) -> QuerySet[CustomField]:
@@ -45,3 +63,261 @@ def _as_text(value: object) -> str:
 
 def recipient_get(workspace: Workspace, recipient_id: int) -> Recipient | None:
     return Recipient.objects.filter(workspace=workspace, pk=recipient_id).first()
+
+
+# --------------------------------------------------------------------------- filtering
+
+SORTABLE = (
+    "email",
+    "first_name",
+    "last_name",
+    "company",
+    "country",
+    "city",
+    "status",
+    "created_at",
+)
+PAGE_SIZE = 50
+
+
+@dataclass(frozen=True)
+class RecipientFilter:
+    """What the recipients table, the export and a bulk job select: all parts combine with AND.
+
+    It is plain data (see `as_params`/`from_params`) so that a background job can carry it.
+    """
+
+    q: str = ""
+    status: str = ""
+    list_id: int | None = None
+    segment_id: int | None = None
+    field: str = ""
+    op: str = ""
+    value: str = ""
+    ids: tuple[int, ...] = ()
+
+    def as_params(self) -> dict[str, Any]:
+        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(self).items()}
+
+    @classmethod
+    def from_params(cls, params: dict[str, Any]) -> RecipientFilter:
+        return cls(
+            q=str(params.get("q") or ""),
+            status=str(params.get("status") or ""),
+            list_id=_int_or_none(params.get("list_id")),
+            segment_id=_int_or_none(params.get("segment_id")),
+            field=str(params.get("field") or ""),
+            op=str(params.get("op") or ""),
+            value=str(params.get("value") or ""),
+            ids=tuple(int(i) for i in params.get("ids") or ()),
+        )
+
+    @property
+    def is_empty(self) -> bool:
+        return self == RecipientFilter()
+
+
+def _int_or_none(value: Any) -> int | None:
+    try:
+        return int(value) if value not in (None, "") else None
+    except (TypeError, ValueError):
+        return None
+
+
+def custom_field_types(workspace: Workspace) -> dict[str, str]:
+    return dict(custom_fields(workspace).values_list("key", "type"))
+
+
+def segment_q(workspace: Workspace, definition: Any) -> Q:
+    """The Q of a segment definition in this workspace; raises SegmentError when malformed."""
+    return compile_definition(definition, custom_field_types(workspace))
+
+
+def recipients_matching(workspace: Workspace, flt: RecipientFilter) -> QuerySet[Recipient]:
+    """Recipients of the workspace that pass every part of the filter, as ONE query.
+
+    Raises SegmentError when the filter's condition or its segment cannot be compiled; a
+    segment or list of another workspace matches nobody.
+    """
+    qs = Recipient.objects.filter(workspace=workspace)
+    if flt.q:
+        term = flt.q.strip()
+        qs = qs.filter(
+            Q(email__icontains=term)
+            | Q(first_name__icontains=term)
+            | Q(last_name__icontains=term)
+            | Q(company__icontains=term)
+        )
+    if flt.status:
+        qs = qs.filter(status=flt.status)
+    if flt.list_id is not None:
+        members = ListMembership.objects.filter(
+            recipient_list_id=flt.list_id, recipient_list__workspace=workspace
+        )
+        qs = qs.filter(pk__in=members.values("recipient_id"))
+    if flt.segment_id is not None:
+        segment = segment_get(workspace, flt.segment_id)
+        qs = qs.filter(segment_q(workspace, segment.definition)) if segment else qs.none()
+    if flt.field and flt.op:
+        cond = {"field": flt.field, "op": flt.op, "value": flt.value}
+        qs = qs.filter(segment_q(workspace, {"match": "all", "conditions": [cond]}))
+    if flt.ids:
+        qs = qs.filter(pk__in=flt.ids)
+    return qs
+
+
+@dataclass
+class Page:
+    rows: list[Recipient]
+    next_cursor: str
+    sort: str
+    descending: bool
+
+
+def recipients_page(
+    qs: QuerySet[Recipient], *, sort: str, descending: bool, cursor: str, size: int = PAGE_SIZE
+) -> Page:
+    """One page by keyset (sort value, id): no COUNT and no OFFSET, so page 1,000 costs page 1.
+
+    `cursor` is the opaque value of the previous page's `next_cursor` ("" for the first page).
+    """
+    sort = sort if sort in SORTABLE else "email"
+    order = (f"-{sort}", "-pk") if descending else (sort, "pk")
+    qs = qs.order_by(*order)
+    after = _decode_cursor(cursor)
+    if after is not None:
+        value, pk = after
+        if sort == "created_at":
+            value = datetime.fromisoformat(str(value))
+        op = "lt" if descending else "gt"
+        qs = qs.filter(Q(**{f"{sort}__{op}": value}) | Q(**{sort: value, f"pk__{op}": pk}))
+    rows = list(qs[: size + 1])
+    next_cursor = ""
+    if len(rows) > size:
+        rows = rows[:size]
+        last = rows[-1]
+        next_cursor = _encode_cursor(getattr(last, sort), last.pk)
+    return Page(rows=rows, next_cursor=next_cursor, sort=sort, descending=descending)
+
+
+def _encode_cursor(value: Any, pk: int) -> str:
+    text = value.isoformat() if isinstance(value, datetime) else value
+    raw = json.dumps([text, pk]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[Any, int] | None:
+    if not cursor:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        value, pk = json.loads(raw)
+        return value, int(pk)
+    except (ValueError, TypeError):
+        return None
+
+
+def recipients_total(workspace: Workspace) -> int:
+    """The workspace's recipient count, cached for a minute so that pages do not COUNT(*)."""
+    key = f"audience:total:{workspace.pk}"
+    total = cache.get(key)
+    if total is None:
+        total = Recipient.objects.filter(workspace=workspace).count()
+        cache.set(key, total, 60)
+    return int(total)
+
+
+def recipients_total_forget(workspace: Workspace) -> None:
+    cache.delete(f"audience:total:{workspace.pk}")
+
+
+# --------------------------------------------------------------------------- lookups
+
+
+def custom_field_get(workspace: Workspace, field_id: int) -> CustomField | None:
+    return custom_fields(workspace).filter(pk=field_id).first()
+
+
+def lists_of(workspace: Workspace) -> QuerySet[RecipientList]:
+    return RecipientList.objects.filter(workspace=workspace)
+
+
+def lists_with_counts(workspace: Workspace) -> QuerySet[RecipientList]:
+    return lists_of(workspace).annotate(size=Count("listmembership"))
+
+
+def list_get(workspace: Workspace, list_id: int) -> RecipientList | None:
+    return lists_of(workspace).filter(pk=list_id).first()
+
+
+def segments_of(workspace: Workspace) -> QuerySet[Segment]:
+    return Segment.objects.filter(workspace=workspace)
+
+
+def segment_get(workspace: Workspace, segment_id: int) -> Segment | None:
+    return segments_of(workspace).filter(pk=segment_id).first()
+
+
+def segment_count(workspace: Workspace, definition: Any) -> int:
+    """How many recipients a definition selects (one COUNT query); raises SegmentError."""
+    return (
+        Recipient.objects.filter(workspace=workspace)
+        .filter(segment_q(workspace, definition))
+        .count()
+    )
+
+
+def suppressions_of(workspace: Workspace) -> QuerySet[Suppression]:
+    return Suppression.objects.filter(workspace=workspace)
+
+
+def suppression_get(workspace: Workspace, suppression_id: int) -> Suppression | None:
+    return suppressions_of(workspace).filter(pk=suppression_id).first()
+
+
+def is_suppressed(workspace: Workspace, email: str) -> bool:
+    """True if mail to `email` must not be sent in this workspace (compared normalised)."""
+    return suppressions_of(workspace).filter(email=email.strip().lower()).exists()
+
+
+def suppressed_emails_query(workspace: Workspace) -> QuerySet[Suppression, str]:
+    """A subquery of the workspace's suppressed addresses, for `email__in=` in the engine."""
+    return suppressions_of(workspace).values_list("email", flat=True)
+
+
+def jobs_of(workspace: Workspace) -> QuerySet[AudienceJob]:
+    return AudienceJob.objects.filter(workspace=workspace)
+
+
+def job_get(workspace: Workspace, job_id: int) -> AudienceJob | None:
+    return jobs_of(workspace).filter(pk=job_id).first()
+
+
+def recipient_data(recipient: Recipient) -> dict[str, Any]:
+    """Everything stored about one recipient, for a privacy (subject access) export."""
+    workspace = recipient.workspace
+    suppression = suppressions_of(workspace).filter(email=recipient.email).first()
+    return {
+        "email": recipient.email,
+        **{name: getattr(recipient, name) for name in STANDARD_FIELDS if name != "email"},
+        "status": recipient.status,
+        "custom_fields": recipient.fields,
+        "created_at": recipient.created_at.isoformat(),
+        "updated_at": recipient.updated_at.isoformat(),
+        "lists": [
+            {"name": m.recipient_list.name, "added_at": m.added_at.isoformat()}
+            for m in ListMembership.objects.filter(recipient=recipient).select_related(
+                "recipient_list"
+            )
+        ],
+        "suppression": (
+            {
+                "reason": suppression.reason,
+                "source": suppression.source,
+                "created_at": suppression.created_at.isoformat(),
+            }
+            if suppression
+            else None
+        ),
+        "workspace": workspace.name,
+    }

@@ -1,11 +1,55 @@
-"""Writes for the audience: recipients, custom fields, lists, segments, suppression."""
+"""Writes for the audience: recipients, custom fields, lists, segments, suppression, jobs.
+
+Every service is keyword-only and atomic. Validation errors are raised as Django's
+ValidationError with a message for people, so views can show them next to the form.
+"""
 
 from __future__ import annotations
 
-from django.db import transaction
+import uuid
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
 
-from accounts.models import Workspace
-from audience.models import DEFAULT_CUSTOM_FIELDS, CustomField
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.db.models import F, QuerySet
+from django.utils import timezone
+
+from accounts.models import User, Workspace
+from audience import selectors
+from audience.emails import InvalidEmail, normalize_email
+from audience.fields import FieldValueError, JsonValue, coerce_value
+from audience.importer import ImportFileError, ParsedRow, Rejection, inspect_file
+from audience.models import (
+    DEFAULT_CUSTOM_FIELDS,
+    STANDARD_FIELDS,
+    AudienceJob,
+    CustomField,
+    CustomFieldType,
+    ImportRejection,
+    JobKind,
+    JobStatus,
+    ListMembership,
+    Recipient,
+    RecipientList,
+    RecipientStatus,
+    Segment,
+    Suppression,
+    SuppressionReason,
+    field_key_validator,
+)
+from audience.segments import SegmentError
+
+BULK_ACTIONS = {
+    "add_to_list": "Add to list",
+    "remove_from_list": "Remove from list",
+    "unsubscribe": "Unsubscribe",
+    "delete": "Delete",
+}
 
 
 @transaction.atomic
@@ -18,3 +62,554 @@ def workspace_initialize(*, workspace: Workspace) -> None:
         ],
         ignore_conflicts=True,
     )
+
+
+# --------------------------------------------------------------------------- recipients
+
+
+def _clean_email(raw: str) -> str:
+    try:
+        return normalize_email(raw)
+    except InvalidEmail as exc:
+        raise ValidationError({"email": str(exc)}) from exc
+
+
+def clean_custom_values(workspace: Workspace, raw: dict[str, str]) -> dict[str, JsonValue]:
+    """Convert form text to typed custom values; ValidationError names every bad field."""
+    values: dict[str, JsonValue] = {}
+    errors: dict[str, str] = {}
+    for cf in selectors.custom_fields(workspace):
+        if cf.key not in raw:
+            continue
+        try:
+            value = coerce_value(cf.key, cf.type, list(cf.choices), raw[cf.key])
+        except FieldValueError as exc:
+            errors[f"field_{cf.key}"] = str(exc)
+            continue
+        if value is not None:
+            values[cf.key] = value
+    if errors:
+        raise ValidationError(errors)
+    return values
+
+
+@transaction.atomic
+def recipient_create(
+    *, workspace: Workspace, email: str, values: dict[str, str], fields: dict[str, JsonValue]
+) -> Recipient:
+    """Create one recipient. Raises ValidationError for an invalid or already present e-mail."""
+    address = _clean_email(email)
+    if Recipient.objects.filter(workspace=workspace, email=address).exists():
+        raise ValidationError({"email": f"{address} is already a recipient in this workspace."})
+    recipient = Recipient(workspace=workspace, email=address, fields=fields)
+    _assign(recipient, values)
+    recipient.full_clean(exclude=["workspace"])
+    recipient.save()
+    selectors.recipients_total_forget(workspace)
+    return recipient
+
+
+def _assign(recipient: Recipient, values: dict[str, str]) -> None:
+    for name in (*STANDARD_FIELDS[1:], "status"):
+        if name in values:
+            setattr(recipient, name, values[name])
+
+
+@transaction.atomic
+def recipient_update(
+    *, recipient: Recipient, email: str, values: dict[str, str], fields: dict[str, JsonValue]
+) -> Recipient:
+    """Change a recipient; custom values not given are kept. Raises ValidationError."""
+    address = _clean_email(email)
+    taken = Recipient.objects.filter(workspace=recipient.workspace, email=address)
+    if taken.exclude(pk=recipient.pk).exists():
+        raise ValidationError({"email": f"{address} is already a recipient in this workspace."})
+    recipient.email = address
+    _assign(recipient, values)
+    recipient.fields = {**recipient.fields, **fields}
+    recipient.updated_at = timezone.now()
+    recipient.full_clean(exclude=["workspace"])
+    recipient.save()
+    return recipient
+
+
+@transaction.atomic
+def recipient_delete(*, recipient: Recipient) -> None:
+    """Delete a recipient and its list memberships (its suppression entry stays)."""
+    workspace = recipient.workspace
+    recipient.delete()
+    selectors.recipients_total_forget(workspace)
+
+
+@transaction.atomic
+def recipient_erase(*, recipient: Recipient, keep_blocked: bool) -> None:
+    """Erase everything stored about a recipient (right to erasure).
+
+    The row and its list memberships go. The suppression entry for the address is the one
+    thing that may stay, and only when `keep_blocked` is chosen: it then holds the bare
+    address so that a later import cannot mail the person again. Without it, no trace stays.
+    """
+    workspace, email = recipient.workspace, recipient.email
+    recipient.delete()
+    entries = Suppression.objects.filter(workspace=workspace, email=email)
+    if keep_blocked:
+        if not entries.exists():
+            Suppression.objects.create(
+                workspace=workspace, email=email, reason=SuppressionReason.MANUAL, source="erasure"
+            )
+        entries.update(source="erasure")
+    else:
+        entries.delete()
+    selectors.recipients_total_forget(workspace)
+
+
+# --------------------------------------------------------------------------- custom fields
+
+
+@transaction.atomic
+def custom_field_create(
+    *, workspace: Workspace, key: str, label: str, type: str, choices: Sequence[str] = ()
+) -> CustomField:
+    """Define a custom field. Raises ValidationError for a bad, standard or taken key."""
+    key = key.strip().lower()
+    field_key_validator(key)
+    if key in STANDARD_FIELDS or key == "status":
+        raise ValidationError({"key": f"{key} is a standard field already."})
+    if CustomField.objects.filter(workspace=workspace, key=key).exists():
+        raise ValidationError({"key": f"A field called {key} exists already."})
+    if type not in CustomFieldType.values:
+        raise ValidationError({"type": "Choose a type."})
+    return CustomField.objects.create(
+        workspace=workspace,
+        key=key,
+        label=label.strip() or key,
+        type=type,
+        choices=[c.strip() for c in choices if c.strip()],
+    )
+
+
+@transaction.atomic
+def custom_field_update(
+    *, field: CustomField, label: str, type: str, choices: Sequence[str] = ()
+) -> CustomField:
+    """Change a field's label, type or choices (its key stays: templates use it)."""
+    if type not in CustomFieldType.values:
+        raise ValidationError({"type": "Choose a type."})
+    field.label = label.strip() or field.key
+    field.type = type
+    field.choices = [c.strip() for c in choices if c.strip()]
+    field.save(update_fields=["label", "type", "choices"])
+    return field
+
+
+@transaction.atomic
+def custom_field_delete(*, field: CustomField) -> None:
+    """Remove the definition; values stay in recipients' JSON but are no longer shown."""
+    field.delete()
+
+
+# --------------------------------------------------------------------------- lists, segments
+
+
+@transaction.atomic
+def list_create(*, workspace: Workspace, name: str, description: str = "") -> RecipientList:
+    """Create a list. Raises ValidationError when the name is empty or taken."""
+    name = name.strip()
+    if not name:
+        raise ValidationError({"name": "Give the list a name."})
+    if RecipientList.objects.filter(workspace=workspace, name=name).exists():
+        raise ValidationError({"name": f"A list called {name} exists already."})
+    return RecipientList.objects.create(workspace=workspace, name=name, description=description)
+
+
+@transaction.atomic
+def list_update(*, recipient_list: RecipientList, name: str, description: str) -> RecipientList:
+    """Rename a list. Raises ValidationError when the name is empty or taken."""
+    name = name.strip()
+    others = RecipientList.objects.filter(workspace=recipient_list.workspace, name=name)
+    if not name or others.exclude(pk=recipient_list.pk).exists():
+        raise ValidationError({"name": "Choose a name no other list has."})
+    recipient_list.name, recipient_list.description = name, description
+    recipient_list.save(update_fields=["name", "description"])
+    return recipient_list
+
+
+@transaction.atomic
+def list_delete(*, recipient_list: RecipientList) -> None:
+    """Delete a list and its memberships; the recipients stay."""
+    recipient_list.delete()
+
+
+def _clean_definition(workspace: Workspace, definition: Any) -> Any:
+    try:
+        selectors.segment_q(workspace, definition)
+    except SegmentError as exc:
+        raise ValidationError({"definition": str(exc)}) from exc
+    return definition
+
+
+@transaction.atomic
+def segment_save(
+    *, workspace: Workspace, name: str, definition: Any, segment: Segment | None = None
+) -> Segment:
+    """Create or change a segment. Raises ValidationError for a bad name or definition."""
+    name = name.strip()
+    others = Segment.objects.filter(workspace=workspace, name=name)
+    if segment is not None:
+        others = others.exclude(pk=segment.pk)
+    if not name or others.exists():
+        raise ValidationError({"name": "Choose a name no other segment has."})
+    definition = _clean_definition(workspace, definition)
+    if segment is None:
+        return Segment.objects.create(workspace=workspace, name=name, definition=definition)
+    segment.name, segment.definition = name, definition
+    segment.save(update_fields=["name", "definition"])
+    return segment
+
+
+@transaction.atomic
+def segment_delete(*, segment: Segment) -> None:
+    segment.delete()
+
+
+# --------------------------------------------------------------------------- suppression
+
+
+@transaction.atomic
+def suppression_add(
+    *, workspace: Workspace, email: str, reason: str = SuppressionReason.MANUAL, source: str = ""
+) -> Suppression:
+    """Block an address (idempotent: an existing entry is kept as it is). ValidationError."""
+    address = _clean_email(email)
+    entry, _ = Suppression.objects.get_or_create(
+        workspace=workspace, email=address, defaults={"reason": reason, "source": source[:200]}
+    )
+    return entry
+
+
+@transaction.atomic
+def suppression_remove(*, suppression: Suppression) -> None:
+    """Unblock an address. Owners only: the view enforces the role."""
+    suppression.delete()
+
+
+def suppression_import(
+    *, workspace: Workspace, lines: Iterable[str], reason: str, source: str
+) -> tuple[int, list[str]]:
+    """Block every address in `lines` (the first cell of each); return (added, invalid).
+
+    Written in batches of 1,000 with ignore_conflicts, so already blocked addresses are kept.
+    """
+    added, invalid, batch = 0, [], []
+    for line in lines:
+        cell = line.replace(";", ",").split(",", 1)[0].strip().strip('"')
+        if not cell or cell.lower() in ("email", "e-mail"):
+            continue
+        try:
+            batch.append(normalize_email(cell))
+        except InvalidEmail:
+            invalid.append(cell[:200])
+        if len(batch) >= 1000:
+            added += _suppress_many(workspace, batch, reason, source)
+            batch = []
+    return added + _suppress_many(workspace, batch, reason, source), invalid
+
+
+@transaction.atomic
+def _suppress_many(workspace: Workspace, emails: list[str], reason: str, source: str) -> int:
+    before = Suppression.objects.filter(workspace=workspace, email__in=emails).count()
+    Suppression.objects.bulk_create(
+        [Suppression(workspace=workspace, email=e, reason=reason, source=source) for e in emails],
+        ignore_conflicts=True,
+    )
+    return len(set(emails)) - before
+
+
+# --------------------------------------------------------------------------- bulk actions
+
+
+@transaction.atomic
+def recipients_bulk_apply(
+    *, workspace: Workspace, action: str, ids: Sequence[int], recipient_list: RecipientList | None
+) -> int:
+    """Apply one bulk action to recipients `ids` of the workspace; return how many it touched.
+
+    Raises ValidationError for an unknown action or a list action without a list.
+    """
+    rows = Recipient.objects.filter(workspace=workspace, pk__in=ids)
+    if action in ("add_to_list", "remove_from_list") and recipient_list is None:
+        raise ValidationError("Choose a list.")
+    if action == "add_to_list" and recipient_list is not None:
+        pks = list(rows.values_list("pk", flat=True))
+        ListMembership.objects.bulk_create(
+            [ListMembership(recipient_list=recipient_list, recipient_id=pk) for pk in pks],
+            ignore_conflicts=True,
+        )
+        return len(pks)
+    if action == "remove_from_list" and recipient_list is not None:
+        ListMembership.objects.filter(recipient_list=recipient_list, recipient__in=rows).delete()
+        return len(ids)
+    if action == "unsubscribe":
+        emails = list(rows.values_list("email", flat=True))
+        rows.update(status=RecipientStatus.UNSUBSCRIBED, updated_at=timezone.now())
+        _suppress_many(workspace, emails, SuppressionReason.UNSUBSCRIBED, "bulk action")
+        return len(emails)
+    if action == "delete":
+        count = rows.count()
+        rows.delete()
+        selectors.recipients_total_forget(workspace)
+        return count
+    raise ValidationError("Unknown bulk action.")
+
+
+@transaction.atomic
+def bulk_job_create(
+    *,
+    workspace: Workspace,
+    user: User | None,
+    action: str,
+    flt: selectors.RecipientFilter,
+    recipient_list: RecipientList | None,
+) -> AudienceJob:
+    """Queue a bulk action over everything the filter matches (counted once, for progress)."""
+    if action not in BULK_ACTIONS:
+        raise ValidationError("Unknown bulk action.")
+    if action in ("add_to_list", "remove_from_list") and recipient_list is None:
+        raise ValidationError("Choose a list.")
+    total = selectors.recipients_matching(workspace, flt).count()
+    return AudienceJob.objects.create(
+        workspace=workspace,
+        kind=JobKind.BULK,
+        created_by=user,
+        total=total,
+        params={
+            "action": action,
+            "list_id": recipient_list.pk if recipient_list else None,
+            "filter": flt.as_params(),
+        },
+    )
+
+
+# --------------------------------------------------------------------------- imports
+
+
+def _upload_dir(workspace: Workspace) -> Path:
+    path = Path(settings.MEDIA_ROOT) / "imports" / str(workspace.pk)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def import_upload(*, workspace: Workspace, user: User | None, upload: UploadedFile) -> AudienceJob:
+    """Store an uploaded CSV under MEDIA_ROOT and inspect it; the job waits for its mapping.
+
+    Raises ImportFileError (and keeps nothing) for a file too large, empty, binary, without a
+    header or without any column that could hold e-mail addresses.
+    """
+    limit = settings.AUDIENCE_IMPORT_MAX_BYTES
+    if upload.size is not None and upload.size > limit:
+        raise ImportFileError(
+            f"The file is {upload.size / 1e6:.1f} MB; the largest file Postroom imports is "
+            f"{limit / 1e6:.0f} MB. Split it into smaller files and import them one by one."
+        )
+    path = _upload_dir(workspace) / f"{uuid.uuid4().hex}.csv"
+    with path.open("wb") as out:
+        for chunk in upload.chunks():
+            out.write(chunk)
+    try:
+        info = inspect_file(path)
+    except ImportFileError:
+        path.unlink(missing_ok=True)
+        raise
+    return _import_draft(workspace, user, upload.name or "upload.csv", path, info)
+
+
+@transaction.atomic
+def _import_draft(
+    workspace: Workspace, user: User | None, name: str, path: Path, info: Any
+) -> AudienceJob:
+    return AudienceJob.objects.create(
+        workspace=workspace,
+        kind=JobKind.IMPORT,
+        status=JobStatus.DRAFT,
+        created_by=user,
+        file_name=name[:255],
+        total=path.stat().st_size,
+        params={
+            "path": str(path),
+            "encoding": info.encoding,
+            "delimiter": info.delimiter,
+            "header": info.header,
+            "preview": info.preview,
+        },
+    )
+
+
+@transaction.atomic
+def import_start(
+    *,
+    job: AudienceJob,
+    mapping: list[str],
+    new_fields: dict[str, str],
+    mode: str,
+    recipient_list: RecipientList | None,
+) -> AudienceJob:
+    """Create the chosen new custom fields and queue the import.
+
+    `mapping[i]` is column i's target ('email', a standard field, 'field:<key>', 'new:<key>'
+    or ''); `new_fields` maps new keys to their type. Raises ValidationError when no column is
+    the e-mail, a target is used twice, or a new key is not allowed.
+    """
+    if job.status != JobStatus.DRAFT:
+        raise ValidationError("This import has started already.")
+    targets = [t for t in mapping if t]
+    if "email" not in targets:
+        raise ValidationError("Choose the column that holds the e-mail addresses.")
+    if len(set(targets)) != len(targets):
+        raise ValidationError("Each field may be filled from one column only.")
+    final: list[str] = []
+    for target in mapping:
+        if target.startswith("new:"):
+            key = target[4:]
+            if not CustomField.objects.filter(workspace=job.workspace, key=key).exists():
+                custom_field_create(
+                    workspace=job.workspace,
+                    key=key,
+                    label=key.replace("_", " ").capitalize(),
+                    type=new_fields.get(key, CustomFieldType.TEXT),
+                )
+            target = f"field:{key}"
+        final.append(target)
+    job.params = {
+        **job.params,
+        "mapping": final,
+        "mode": "update" if mode == "update" else "add",
+        "list_id": recipient_list.pk if recipient_list else None,
+    }
+    job.status = JobStatus.QUEUED
+    job.save(update_fields=["params", "status"])
+    return job
+
+
+def job_cancel(*, job: AudienceJob) -> AudienceJob:
+    """Ask a job to stop. A queued or draft job stops at once; a running one after its batch."""
+    with transaction.atomic():
+        AudienceJob.objects.filter(pk=job.pk).update(cancel_requested=True)
+        stopped = AudienceJob.objects.filter(
+            pk=job.pk, status__in=(JobStatus.DRAFT, JobStatus.QUEUED)
+        ).update(status=JobStatus.CANCELLED, finished_at=timezone.now())
+    if stopped:
+        job_discard_file(job=job)
+    job.refresh_from_db()
+    return job
+
+
+def job_discard_file(*, job: AudienceJob) -> None:
+    """Delete an import's uploaded file (kept under MEDIA_ROOT only until the job ends)."""
+    path = job.params.get("path")
+    if path:
+        Path(path).unlink(missing_ok=True)
+
+
+@transaction.atomic
+def import_write_batch(
+    *, job: AudienceJob, rows: Sequence[ParsedRow | Rejection], stamp: datetime, bytes_read: int
+) -> None:
+    """Write one batch of parsed rows and count it in the job, all in one transaction.
+
+    Duplicates inside the file are recognised without remembering the file: rows this job
+    wrote carry `stamp` (the job's start) as created_at or updated_at. New rows are inserted
+    with ignore_conflicts; in "update" mode existing rows are upserted with only the mapped
+    columns changed and custom values merged.
+    """
+    mode, list_id = job.params["mode"], job.params.get("list_id")
+    rejected = [r for r in rows if isinstance(r, Rejection)]
+    parsed: dict[str, ParsedRow] = {}
+    in_file = 0
+    for row in rows:
+        if isinstance(row, ParsedRow):
+            if row.email in parsed:
+                in_file += 1
+            else:
+                parsed[row.email] = row
+    existing = {
+        email: (created, updated, fields)
+        for email, created, updated, fields in Recipient.objects.filter(
+            workspace=job.workspace, email__in=list(parsed)
+        ).values_list("email", "created_at", "updated_at", "fields")
+    }
+    new, changed = [], []
+    duplicates = in_file
+    for email, row in parsed.items():
+        if email not in existing:
+            new.append(_recipient_of(job.workspace, row, {}, stamp))
+        elif mode == "update" and stamp not in existing[email][:2]:
+            changed.append(_recipient_of(job.workspace, row, existing[email][2], stamp))
+        else:
+            # Met before in this file (it carries this job's stamp) or present already.
+            duplicates += 1
+    Recipient.objects.bulk_create(new, ignore_conflicts=True)
+    if changed:
+        _upsert(changed, job.params["mapping"])
+    if list_id:
+        _add_to_list(job.workspace, list_id, list(parsed))
+    ImportRejection.objects.bulk_create(
+        [ImportRejection(job=job, line=r.line, email=r.email, reason=r.reason) for r in rejected]
+    )
+    AudienceJob.objects.filter(pk=job.pk).update(
+        imported=F("imported") + len(new),
+        updated=F("updated") + len(changed),
+        duplicates=F("duplicates") + duplicates,
+        rejected=F("rejected") + len(rejected),
+        processed=bytes_read,
+        last_line=rows[-1].line if rows else F("last_line"),
+    )
+
+
+def _recipient_of(
+    workspace: Workspace, row: ParsedRow, stored: dict[str, Any], stamp: datetime
+) -> Recipient:
+    recipient = Recipient(
+        workspace=workspace,
+        email=row.email,
+        fields={**stored, **row.custom},
+        created_at=stamp,
+        updated_at=stamp,
+    )
+    for name, value in row.values.items():
+        setattr(recipient, name, value)
+    return recipient
+
+
+def _upsert(rows: list[Recipient], mapping: list[str]) -> None:
+    columns = [t for t in mapping if t and t != "email" and not t.startswith("field:")]
+    update_fields = [*columns, "fields", "updated_at"]
+    Recipient.objects.bulk_create(
+        rows,
+        update_conflicts=True,
+        unique_fields=["workspace", "email"],
+        update_fields=update_fields,
+    )
+
+
+def _add_to_list(workspace: Workspace, list_id: int, emails: list[str]) -> None:
+    pks = Recipient.objects.filter(workspace=workspace, email__in=emails).values_list(
+        "pk", flat=True
+    )
+    ListMembership.objects.bulk_create(
+        [ListMembership(recipient_list_id=list_id, recipient_id=pk) for pk in pks],
+        ignore_conflicts=True,
+    )
+
+
+def job_finish(*, job: AudienceJob, status: str, error: str = "") -> None:
+    """Record how a job ended and drop its uploaded file."""
+    AudienceJob.objects.filter(pk=job.pk).update(
+        status=status, error=error[:2000], finished_at=timezone.now()
+    )
+    selectors.recipients_total_forget(job.workspace)
+    job_discard_file(job=job)
+
+
+def recipients_queryset_ids(qs: QuerySet[Recipient], after: int, size: int) -> list[int]:
+    """The next `size` ids of `qs` after id `after` (keyset over the primary key)."""
+    return list(qs.filter(pk__gt=after).order_by("pk").values_list("pk", flat=True)[:size])

@@ -5,6 +5,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from audience.jobs import run_next_job
 from campaigns.workers.embedded import (
     EmbeddedWorker,
     WorkerAlreadyRunning,
@@ -14,6 +15,8 @@ from campaigns.workers.embedded import (
 
 # The delivery engine registers its steps here (launch, claim-and-send, retry, expire).
 ENGINE_STEPS: list[Any] = []
+# Audience background jobs: CSV imports and bulk actions (one job per call).
+ENGINE_STEPS.append(run_next_job)
 
 
 class Command(BaseCommand):

@@ -1,0 +1,275 @@
+"""CSV import: inspect an uploaded file, map its columns, and write its rows in batches.
+
+Three stages, each with its own failure mode:
+
+1. `inspect_file` reads only the first block of the file: encoding (BOM, UTF-8, then
+   charset-normalizer among the encodings people's spreadsheets really produce), delimiter
+   (csv.Sniffer), header and preview. A file that cannot be read at all fails here with
+   ImportFileError and nothing is changed.
+2. `auto_mapping` proposes a target per column from its name; the user adjusts it.
+3. `import_rows` streams the file (constant memory) and hands batches to `write_batch`, which
+   validates in bulk and writes with bulk_create. Each batch is its own transaction, counted
+   in the job, so a cancelled or failed import leaves every earlier batch whole and the job
+   says at which line it stopped.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from charset_normalizer import from_bytes
+from django.conf import settings
+
+from audience.emails import InvalidEmail, normalize_email
+from audience.fields import FieldValueError, JsonValue, coerce_value
+
+SAMPLE_BYTES = 64 * 1024
+PREVIEW_ROWS = 5
+# Encodings charset-normalizer may choose from when the file is not UTF-8.
+CANDIDATE_ENCODINGS = ["cp1251", "cp1252", "latin_1", "koi8_r", "iso8859_15", "cp1250"]
+IMPORT_FIELDS = ("email", "first_name", "last_name", "company", "country", "city", "comment")
+MAX_TEXT = 200
+
+# Column names (lower case, letters and digits only) that map to a standard field.
+ALIASES = {
+    "email": {"email", "emailaddress", "mail", "emails", "почта", "электроннаяпочта", "адрес"},
+    "first_name": {"firstname", "first", "givenname", "forename", "name", "имя"},
+    "last_name": {"lastname", "last", "surname", "familyname", "фамилия"},
+    "company": {"company", "companyname", "organization", "organisation", "компания"},
+    "country": {"country", "страна"},
+    "city": {"city", "town", "город"},
+    "comment": {"comment", "comments", "note", "notes", "комментарий"},
+}
+
+
+class ImportFileError(ValueError):
+    """The file cannot be imported at all; the message tells the user why and what to do."""
+
+
+@dataclass
+class FileInfo:
+    encoding: str
+    delimiter: str
+    header: list[str]
+    preview: list[list[str]] = field(default_factory=list)
+
+
+def inspect_file(path: Path) -> FileInfo:
+    """Encoding, delimiter, header and first rows; raise ImportFileError if unreadable."""
+    size = path.stat().st_size
+    limit = settings.AUDIENCE_IMPORT_MAX_BYTES
+    if size > limit:
+        raise ImportFileError(
+            f"The file is {size / 1e6:.1f} MB; the largest file Postroom imports is "
+            f"{limit / 1e6:.0f} MB. Split it into smaller files and import them one by one."
+        )
+    with path.open("rb") as handle:
+        sample = handle.read(SAMPLE_BYTES)
+    if not sample.strip():
+        raise ImportFileError("The file is empty: there is nothing to import.")
+    encoding = detect_encoding(sample)
+    text = _decode_sample(sample, encoding)
+    delimiter = detect_delimiter(text)
+    rows = list(_rows(text, delimiter, PREVIEW_ROWS + 1))
+    header = [cell.strip() for cell in rows[0]] if rows else []
+    if not any(header):
+        raise ImportFileError("The first line is empty: the file needs a header row.")
+    if any("@" in cell for cell in header):
+        raise ImportFileError(
+            "The first line holds an e-mail address, not column names. Add a header row "
+            "(for example: email,first_name,last_name) and upload the file again."
+        )
+    return FileInfo(encoding=encoding, delimiter=delimiter, header=header, preview=rows[1:])
+
+
+def detect_encoding(sample: bytes) -> str:
+    """The file's encoding from its first block; raise ImportFileError for binary data."""
+    if sample.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    if sample.startswith(b"PK\x03\x04"):
+        raise ImportFileError(
+            "This is a spreadsheet workbook (XLSX or ODS), not a CSV file. Save it as "
+            "“CSV UTF-8” in your spreadsheet program and upload that."
+        )
+    if b"\x00" in sample or _control_ratio(sample) > 0.05:
+        raise ImportFileError(
+            "This file holds binary data, not text. Upload a CSV file (comma- or "
+            "semicolon-separated text)."
+        )
+    try:
+        # A multi-byte character may be cut at the end of the block: decode incrementally.
+        codecs.getincrementaldecoder("utf-8")().decode(sample, final=len(sample) < SAMPLE_BYTES)
+    except UnicodeDecodeError:
+        best = from_bytes(sample, cp_isolation=CANDIDATE_ENCODINGS).best()
+        return best.encoding if best is not None else "latin_1"
+    return "utf-8"
+
+
+def _control_ratio(sample: bytes) -> float:
+    controls = sum(1 for b in sample if b < 32 and b not in (9, 10, 13))
+    return controls / len(sample)
+
+
+def _decode_sample(sample: bytes, encoding: str) -> str:
+    text = sample.decode(encoding, errors="ignore")
+    if len(sample) == SAMPLE_BYTES:
+        # Drop the last, probably incomplete, line of the block.
+        text = text[: text.rfind("\n") + 1] or text
+    return text
+
+
+def detect_delimiter(text: str) -> str:
+    """csv.Sniffer on the sample; when it cannot decide, the most frequent of , ; tab |."""
+    try:
+        return csv.Sniffer().sniff(text[:16384], delimiters=",;\t|").delimiter
+    except csv.Error:
+        first = text.split("\n", 1)[0]
+        counts = {d: first.count(d) for d in ",;\t|"}
+        best = max(counts, key=lambda d: counts[d])
+        return best if counts[best] else ","
+
+
+def _rows(text: str, delimiter: str, limit: int) -> Iterator[list[str]]:
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        for n, row in enumerate(reader):
+            if n >= limit:
+                return
+            yield row
+    except csv.Error as exc:
+        raise ImportFileError(f"The file is not valid CSV: {exc}.") from exc
+
+
+def _simple(name: str) -> str:
+    return re.sub(r"[\W_]+", "", name.lower())
+
+
+def slug_for(name: str) -> str:
+    """A custom field key proposed for an unknown column name ('' when none can be made)."""
+    key = re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
+    if key and not key[0].isalpha():
+        key = f"f_{key}"
+    return key[:63]
+
+
+def auto_mapping(header: list[str], custom_keys: dict[str, str]) -> list[str]:
+    """A target per column: a standard field, 'field:<key>', or '' (skip). Each target once.
+
+    `custom_keys` maps custom field keys to labels; a column matches a key or a label.
+    """
+    by_name = {_simple(alias): std for std, aliases in ALIASES.items() for alias in aliases}
+    for key, label in custom_keys.items():
+        by_name.setdefault(_simple(key), f"field:{key}")
+        by_name.setdefault(_simple(label), f"field:{key}")
+    for std in IMPORT_FIELDS:
+        by_name[_simple(std)] = std
+    used: set[str] = set()
+    mapping: list[str] = []
+    for name in header:
+        target = by_name.get(_simple(name), "")
+        if target in used:
+            target = ""
+        used.add(target)
+        mapping.append(target)
+    return mapping
+
+
+@dataclass
+class ParsedRow:
+    line: int
+    email: str
+    values: dict[str, str]
+    custom: dict[str, JsonValue]
+
+
+@dataclass
+class Rejection:
+    line: int
+    email: str
+    reason: str
+
+
+@dataclass
+class Plan:
+    """How each column is used: `mapping[i]` is the target of column i (see auto_mapping)."""
+
+    mapping: list[str]
+    custom_types: dict[str, tuple[str, list[str]]]  # key -> (type, choices)
+
+    def parse(self, line: int, row: list[str]) -> ParsedRow | Rejection:
+        """Validate one row; a Rejection carries the reason shown in the report."""
+        if len(row) > len(self.mapping) and any(c.strip() for c in row[len(self.mapping) :]):
+            return Rejection(
+                line, "", f"The row has {len(row)} cells but the header has {len(self.mapping)}."
+            )
+        values: dict[str, str] = {}
+        custom: dict[str, JsonValue] = {}
+        raw_email = ""
+        for target, cell in zip(self.mapping, row, strict=False):
+            if not target:
+                continue
+            if target == "email":
+                raw_email = cell
+            elif target.startswith("field:"):
+                key = target[6:]
+                kind, choices = self.custom_types[key]
+                try:
+                    value = coerce_value(key, kind, choices, cell)
+                except FieldValueError as exc:
+                    return Rejection(line, raw_email.strip(), str(exc))
+                if value is not None:
+                    custom[key] = value
+            else:
+                text = cell.strip()
+                if len(text) > MAX_TEXT and target != "comment":
+                    return Rejection(line, raw_email.strip(), f"{target} is over {MAX_TEXT} chars")
+                values[target] = text
+        if not raw_email.strip():
+            return Rejection(line, "", "No e-mail address.")
+        try:
+            email = normalize_email(raw_email)
+        except InvalidEmail as exc:
+            return Rejection(line, raw_email.strip()[:200], f"Invalid e-mail address: {exc}")
+        return ParsedRow(line, email, values, custom)
+
+
+def read_batches(
+    path: Path, encoding: str, delimiter: str, batch_size: int
+) -> Iterator[tuple[list[tuple[int, list[str]]], int]]:
+    """Yield (rows with their first line number, bytes read so far), header skipped.
+
+    Streams: memory holds one batch. Raises UnicodeDecodeError or csv.Error mid-file; the
+    caller turns them into a failed job that says where it stopped.
+    """
+    with path.open("rb") as raw, io.TextIOWrapper(raw, encoding=encoding, newline="") as text:
+        reader = csv.reader(text, delimiter=delimiter)
+        next(reader, None)
+        batch: list[tuple[int, list[str]]] = []
+        previous = reader.line_num
+        for row in reader:
+            start, previous = previous + 1, reader.line_num
+            if row and any(cell.strip() for cell in row):
+                batch.append((start, row))
+            if len(batch) >= batch_size:
+                yield batch, raw.tell()
+                batch = []
+        if batch:
+            yield batch, raw.tell()
+
+
+def last_line_reached(exc: BaseException, fallback: int) -> int:
+    """The line number an error message names, for the report of a stopped import."""
+    match = re.search(r"line (\d+)", str(exc))
+    return int(match.group(1)) if match else fallback
+
+
+Progress = Callable[[dict[str, Any]], bool]

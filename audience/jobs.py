@@ -1,0 +1,141 @@
+"""The audience's worker step: run one queued import or bulk-action job, in batches.
+
+`run_next_job` is registered in the embedded worker's ENGINE_STEPS. It claims one job with a
+conditional UPDATE (queued -> running; a second worker's UPDATE then matches no row, so two
+workers never take the same job), works through it batch by batch, counting progress and
+re-reading `cancel_requested` between batches, and records how it ended.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+from pathlib import Path
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from audience import selectors, services
+from audience.importer import Plan, last_line_reached, read_batches
+from audience.models import AudienceJob, CustomField, JobKind, JobStatus
+
+log = logging.getLogger(__name__)
+
+
+def run_next_job() -> bool:
+    """Claim and run the oldest queued job; True if there was one (more may be waiting).
+
+    Never raises for a job's own failure: an unexpected error marks the job failed with the
+    error's text, so that one bad job cannot stop the worker loop.
+    """
+    job = claim_next_job()
+    if job is None:
+        return False
+    try:
+        if job.kind == JobKind.IMPORT:
+            run_import(job)
+        else:
+            run_bulk(job)
+    except Exception as exc:  # a bad job must not stop the worker
+        log.exception("audience job %s failed", job.pk)
+        services.job_finish(job=job, status=JobStatus.FAILED, error=f"Unexpected error: {exc}")
+    return True
+
+
+def claim_next_job() -> AudienceJob | None:
+    """Take the oldest queued job for this worker, or None if none is (or another took it)."""
+    for pk in (
+        AudienceJob.objects.filter(status=JobStatus.QUEUED)
+        .order_by("created_at", "pk")[:5]
+        .values_list("pk", flat=True)
+    ):
+        claimed = AudienceJob.objects.filter(pk=pk, status=JobStatus.QUEUED).update(
+            status=JobStatus.RUNNING, started_at=timezone.now()
+        )
+        if claimed == 1:
+            return AudienceJob.objects.select_related("workspace").get(pk=pk)
+    return None
+
+
+def _cancelled(job: AudienceJob) -> bool:
+    return AudienceJob.objects.filter(pk=job.pk, cancel_requested=True).exists()
+
+
+def run_import(job: AudienceJob) -> None:
+    """Import the job's file in batches. Stops cleanly on cancel, decode or CSV errors."""
+    params = job.params
+    types = {
+        f.key: (f.type, list(f.choices))
+        for f in CustomField.objects.filter(workspace=job.workspace)
+    }
+    plan = Plan(mapping=params["mapping"], custom_types=types)
+    assert job.started_at is not None  # noqa: S101 - set by the claim
+    stamp, line = job.started_at, 0
+    batches = read_batches(
+        Path(params["path"]), params["encoding"], params["delimiter"], settings.AUDIENCE_BATCH_SIZE
+    )
+    try:
+        for rows, bytes_read in batches:
+            parsed = [plan.parse(n, row) for n, row in rows]
+            services.import_write_batch(job=job, rows=parsed, stamp=stamp, bytes_read=bytes_read)
+            line = rows[-1][0]
+            if _cancelled(job):
+                services.job_finish(job=job, status=JobStatus.CANCELLED, error=_stopped(line))
+                return
+    except (UnicodeDecodeError, csv.Error, KeyError) as exc:
+        where = last_line_reached(exc, line + 1)
+        services.job_finish(
+            job=job,
+            status=JobStatus.FAILED,
+            error=f"Stopped near line {where}: {_reason(exc, params['encoding'])} "
+            f"Every row before it was imported; nothing after it.",
+        )
+        return
+    services.job_finish(job=job, status=JobStatus.DONE)
+
+
+def _stopped(line: int) -> str:
+    if not line:
+        return "Cancelled before any row was imported."
+    return f"Cancelled after line {line}: rows up to line {line} were handled, none after it."
+
+
+def _reason(exc: BaseException, encoding: str) -> str:
+    if isinstance(exc, UnicodeDecodeError):
+        return f"the file is not entirely in {encoding}."
+    return f"the file is not valid CSV there ({exc})."
+
+
+def run_bulk(job: AudienceJob) -> None:
+    """Apply the job's bulk action to its filter, by keyset batches over the primary key."""
+    flt = selectors.RecipientFilter.from_params(job.params.get("filter") or {})
+    list_id = job.params.get("list_id")
+    recipient_list = selectors.list_get(job.workspace, int(list_id)) if list_id else None
+    qs = selectors.recipients_matching(job.workspace, flt)
+    after = 0
+    while True:
+        ids = services.recipients_queryset_ids(qs, after, settings.AUDIENCE_BATCH_SIZE)
+        if not ids:
+            break
+        try:
+            services.recipients_bulk_apply(
+                workspace=job.workspace,
+                action=job.params["action"],
+                ids=ids,
+                recipient_list=recipient_list,
+            )
+        except ValidationError as exc:
+            services.job_finish(job=job, status=JobStatus.FAILED, error=" ".join(exc.messages))
+            return
+        after = ids[-1]
+        AudienceJob.objects.filter(pk=job.pk).update(processed=job.processed + len(ids))
+        job.processed += len(ids)
+        if _cancelled(job):
+            services.job_finish(
+                job=job,
+                status=JobStatus.CANCELLED,
+                error=f"Cancelled after {job.processed} recipients; the rest were not changed.",
+            )
+            return
+    services.job_finish(job=job, status=JobStatus.DONE)

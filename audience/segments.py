@@ -1,0 +1,157 @@
+"""Segments: a JSON definition of conditions compiled to one Django `Q`, never run in Python.
+
+A definition is a group::
+
+    {"match": "all" | "any", "conditions": [condition or group, ...]}
+
+and a condition is ``{"field": F, "op": OP, "value": V}`` where F is a standard field
+(`email`, `first_name`, …, `status`, `created_at`), ``list`` (list membership) or
+``field:<key>`` for a custom field (its value inside the `fields` JSON). OP is one of OPERATORS.
+The Q works on SQLite (JSON1) and PostgreSQL alike, so a segment count is one SQL query.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Q
+
+from audience.models import ListMembership
+
+TEXT_FIELDS = ("email", "first_name", "last_name", "company", "country", "city", "comment")
+OPERATORS = {
+    "equals": "equals",
+    "not_equals": "does not equal",
+    "contains": "contains",
+    "starts_with": "starts with",
+    "is_empty": "is empty",
+    "not_empty": "is not empty",
+    "before": "before / less than",
+    "after": "after / greater than",
+    "in_list": "is in list",
+    "not_in_list": "is not in list",
+}
+MAX_DEPTH = 5
+MAX_CONDITIONS = 100
+
+
+class SegmentError(ValueError):
+    """The definition cannot be compiled; the message says which part is wrong."""
+
+
+def compile_definition(definition: Any, custom_types: dict[str, str]) -> Q:
+    """Compile a definition to a Q over Recipient. `custom_types` maps custom keys to types.
+
+    Raises SegmentError for an unknown field, operator, or a malformed group. An empty group
+    matches everyone.
+    """
+    counter = [0]
+    return _group(definition, custom_types, 0, counter)
+
+
+def _group(group: Any, custom_types: dict[str, str], depth: int, counter: list[int]) -> Q:
+    if not isinstance(group, dict):
+        raise SegmentError("A group must be an object with 'match' and 'conditions'.")
+    if depth > MAX_DEPTH:
+        raise SegmentError(f"Groups may be nested at most {MAX_DEPTH} deep.")
+    match = group.get("match", "all")
+    if match not in ("all", "any"):
+        raise SegmentError("A group's 'match' must be 'all' or 'any'.")
+    result = Q()
+    for item in group.get("conditions") or []:
+        counter[0] += 1
+        if counter[0] > MAX_CONDITIONS:
+            raise SegmentError(f"A segment may have at most {MAX_CONDITIONS} conditions.")
+        if isinstance(item, dict) and "conditions" in item:
+            part = _group(item, custom_types, depth + 1, counter)
+        else:
+            part = condition_q(item, custom_types)
+        result = (result & part) if match == "all" else (result | part)
+    return result
+
+
+def condition_q(cond: Any, custom_types: dict[str, str]) -> Q:
+    """One condition as a Q; raises SegmentError when the field or operator is unknown."""
+    if not isinstance(cond, dict):
+        raise SegmentError("A condition must be an object with 'field', 'op' and 'value'.")
+    field, op, value = str(cond.get("field", "")), str(cond.get("op", "")), cond.get("value")
+    if op not in OPERATORS:
+        raise SegmentError(f"Unknown operator {op!r}.")
+    if field == "list" or op in ("in_list", "not_in_list"):
+        return _list_q(op, value)
+    if field == "status":
+        return _negatable(op, Q(status=str(value or "")), "status")
+    if field == "created_at":
+        return _compare("created_at", op, value)
+    if field in TEXT_FIELDS:
+        return _text(field, op, value)
+    if field.startswith("field:") and field[6:] in custom_types:
+        return _custom(field[6:], custom_types[field[6:]], op, value)
+    raise SegmentError(f"Unknown field {field!r}.")
+
+
+def _list_q(op: str, value: Any) -> Q:
+    try:
+        list_id = int(value)
+    except (TypeError, ValueError) as exc:
+        raise SegmentError("Choose a list.") from exc
+    members = ListMembership.objects.filter(recipient_list_id=list_id).values("recipient_id")
+    inside = Q(pk__in=members)
+    return ~inside if op == "not_in_list" else inside
+
+
+def _negatable(op: str, q: Q, field: str) -> Q:
+    if op == "equals":
+        return q
+    if op == "not_equals":
+        return ~q
+    raise SegmentError(f"{field} supports only 'equals' and 'does not equal'.")
+
+
+def _text(path: str, op: str, value: Any) -> Q:
+    text = "" if value is None else str(value)
+    lookups = {"equals": "iexact", "contains": "icontains", "starts_with": "istartswith"}
+    if op in lookups:
+        return Q(**{f"{path}__{lookups[op]}": text})
+    if op == "not_equals":
+        return ~Q(**{f"{path}__iexact": text})
+    if op == "is_empty":
+        return Q(**{path: ""})
+    if op == "not_empty":
+        return ~Q(**{path: ""})
+    if op in ("before", "after"):
+        return _compare(path, op, text)
+    raise SegmentError(f"Operator {op!r} does not apply to {path}.")
+
+
+def _compare(path: str, op: str, value: Any) -> Q:
+    if op not in ("before", "after"):
+        raise SegmentError(f"{path} supports only 'before' and 'after'.")
+    if value in (None, ""):
+        raise SegmentError("Before/after needs a value.")
+    return Q(**{f"{path}__{'lt' if op == 'before' else 'gt'}": value})
+
+
+def _custom(key: str, kind: str, op: str, value: Any) -> Q:
+    path = f"fields__{key}"
+    if op == "is_empty":
+        return Q(**{f"{path}__isnull": True}) | Q(**{path: ""})
+    if op == "not_empty":
+        return ~(Q(**{f"{path}__isnull": True}) | Q(**{path: ""}))
+    if kind == "number" and op in ("equals", "not_equals", "before", "after"):
+        number = _number(value)
+        if op in ("equals", "not_equals"):
+            return _negatable(op, Q(**{path: number}), key)
+        return Q(**{f"{path}__{'lt' if op == 'before' else 'gt'}": number})
+    if kind == "boolean" and op in ("equals", "not_equals"):
+        flag = str(value).strip().lower() in ("1", "true", "yes", "y", "on")
+        return _negatable(op, Q(**{path: flag}), key)
+    return _text(path, op, value)
+
+
+def _number(value: Any) -> float | int:
+    try:
+        number = float(value)
+    except (TypeError, ValueError) as exc:
+        raise SegmentError(f"{value!r} is not a number.") from exc
+    return int(number) if number.is_integer() else number
