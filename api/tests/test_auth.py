@@ -163,3 +163,13 @@ def test_the_openapi_schema_and_the_docs_are_served_by_the_app(member):
     assert "swagger-ui" in page
     assert "/static/drf_spectacular_sidecar/" in page
     assert "cdn" not in page.lower()
+
+
+def test_the_schema_generates_without_warnings_and_validates(tmp_path):
+    from django.core.management import call_command
+
+    out = tmp_path / "schema.yaml"
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(out))
+    text = out.read_text()
+    assert "apiKey" in text
+    assert "jwt" in text
