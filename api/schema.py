@@ -8,12 +8,12 @@ from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 
 
-class JwtScheme(SimpleJWTScheme):
+class JwtScheme(SimpleJWTScheme):  # type: ignore[no-untyped-call]
     target_class = "api.authentication.JwtAuthentication"
     name = "jwt"
 
 
-class ApiKeyScheme(OpenApiAuthenticationExtension):
+class ApiKeyScheme(OpenApiAuthenticationExtension):  # type: ignore[no-untyped-call]
     target_class = "api.authentication.ApiKeyAuthentication"
     name = "apiKey"
 
