@@ -359,6 +359,7 @@ LOGGING = {
 # Called with workspace=… inside the transaction that creates a workspace, in this order.
 WORKSPACE_INITIALIZERS = [
     "audience.services.workspace_initialize",
+    "sending.services.workspace_initialize",
 ]
 POSTROOM_PORT = env.int("PORT", default=8000)
 DEMO_ADMIN_EMAIL = env.str("DEMO_ADMIN_EMAIL", default="admin@postroom.localhost")
@@ -396,3 +397,12 @@ AUDIENCE_IMPORT_MAX_BYTES = env.int("AUDIENCE_IMPORT_MAX_MB", default=150) * 1_0
 AUDIENCE_BATCH_SIZE = env.int("AUDIENCE_BATCH_SIZE", default=5000)
 # Bulk actions over at most this many recipients run at once; more go to a background job.
 AUDIENCE_BULK_INLINE_MAX = env.int("AUDIENCE_BULK_INLINE_MAX", default=1000)
+
+# --- Sending accounts (sending app) ---------------------------------------------------------
+# Seconds before a connection, a command or an OAuth token request to a provider gives up.
+SENDING_TIMEOUT = env.int("SENDING_TIMEOUT", default=30)
+# A PEM file of extra CAs trusted for SMTP TLS (a private CA, or the tests' own); verification
+# is never turned off.
+SENDING_EXTRA_CA_FILE = env.str("SENDING_EXTRA_CA_FILE", default="")
+# The name Postroom gives in EHLO; empty: the machine's fully qualified name.
+SENDING_HELO_NAME = env.str("SENDING_HELO_NAME", default="")

@@ -1,0 +1,599 @@
+"""Turn a template into personalised RFC 5322 messages, fast and safely.
+
+`compile_template` does all the work that does not depend on the recipient, once per campaign:
+it parses the three parts (see `content.syntax` for the language), inlines the CSS of the HTML
+(keeping the `<style>` block for the clients that read it), generates the text part from the
+HTML when asked, and pre-encodes every static piece of the bodies as quoted-printable bytes.
+`CompiledTemplate.render` then only looks the values up, escapes them (HTML part only) and joins
+byte chunks.
+
+Why the pre-encoding is correct: quoted-printable lines must stay under 76 characters, which
+depends on what stands next to a value. Each static chunk and each value is encoded on its own
+and ends with a soft line break (`=` CRLF), which decoders remove, so no line ever straddles a
+value and no per-message re-encoding of the whole body is needed.
+
+What a message looks like on the wire: CRLF line ends, lines of at most 78 octets in the
+headers we fold and 76 in the bodies; `multipart/alternative` (text, then HTML) inside
+`multipart/mixed` when there are attachments (base64); bodies quoted-printable UTF-8, so it
+needs neither 8BITMIME nor SMTPUTF8 (unless an address itself is not ASCII). Header values are
+stripped of control characters (so a CR/LF in a name can never start a header) and RFC 2047
+encoded when they are not ASCII.
+
+`RenderedMessage.headers` lists the header fields above the MIME structure (From, To, Subject,
+Date, Message-ID, Reply-To, the extra headers) unfolded; the MIME-Version and Content-Type
+fields are only in `raw`, because transports that build their own MIME (anymail) must not copy
+them.
+
+The renderer never touches the database: `compile_template` accepts a `Template` row only to
+read its fields and attachment files once.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import html as html_lib
+import logging
+import re
+import secrets
+import time
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from email.utils import format_datetime, formatdate
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+import css_inline
+import html2text
+from django.conf import settings
+
+from content.message import Attachment, RenderedMessage
+from content.syntax import (
+    ContentError,
+    If,
+    Node,
+    Text,
+    Var,
+    check_names,
+    parse,
+    tag_spans,
+)
+
+if TYPE_CHECKING:
+    from content.models import Template
+
+logger = logging.getLogger(__name__)
+
+SOFT_BREAK = b"=\r\n"
+# A value with only these characters, not starting with "." nor ending with a space, is its own
+# quoted-printable encoding (most names, cities and URLs without a query).
+_QP_SAFE = re.compile(r"[!--/-<>-~](?:[ !-<>-~]*[!-<>-~])?\Z").match
+_NEEDS_ESCAPE = re.compile(r"[&<>\"']").search
+# Header values lose every control character; U+2028/2029/0085 are line breaks to some readers.
+_CONTROLS = dict.fromkeys([*range(0x20), 0x7F, 0x85, 0x2028, 0x2029], " ")
+_HEADER_NAME = re.compile(r"^[!-9;-~]+$")
+_RESERVED = frozenset(
+    {"from", "to", "subject", "date", "message-id", "mime-version", "content-type", "cc", "bcc"}
+    | {"content-transfer-encoding", "reply-to"}
+)
+_PART_SUBJECT, _PART_HTML, _PART_TEXT = "subject", "HTML", "text"
+
+
+class RenderError(ContentError):
+    """A message that cannot be produced from these inputs (too large, a bad header…)."""
+
+
+@dataclass(frozen=True)
+class TemplateParts:
+    """What a template is made of, independent of the database."""
+
+    subject: str
+    html: str = ""
+    text: str = ""
+    attachments: tuple[Attachment, ...] = field(default=())
+    text_from_html: bool = False  # generate the text part from the HTML at compile time
+
+
+# --- Compiling ------------------------------------------------------------------------------
+
+# Compiled bodies are flat tuples, tested by their first item, because isinstance checks and
+# attribute lookups cost more than the rest of the per-recipient loop:
+#   (0, text, qp_bytes)                     static text
+#   (1, name, fallback, fallback_qp)        a value
+#   (2, name, negate, then_ops, else_ops)   a condition
+Op = tuple[Any, ...]
+
+
+def parse_parts(parts: TemplateParts, allowed: Iterable[str] | None = None) -> None:
+    """Raise TemplateSyntaxError for the first fault of any part (subject, HTML, text)."""
+    for name, source in _sources(parts):
+        nodes = parse(source, part=name)
+        if allowed is not None:
+            check_names(nodes, allowed, part=name)
+
+
+def _sources(parts: TemplateParts) -> list[tuple[str, str]]:
+    found = [(_PART_SUBJECT, parts.subject), (_PART_HTML, parts.html)]
+    if not parts.text_from_html:
+        found.append((_PART_TEXT, parts.text))
+    return found
+
+
+def compile_template(
+    source: TemplateParts | Template,
+    *,
+    allowed: Iterable[str] | None = None,
+    max_bytes: int | None = None,
+) -> CompiledTemplate:
+    """Compile a template once, to render it for any number of recipients.
+
+    `allowed` restricts the names the template may use (placeholder_names of the workspace);
+    without it any name is accepted and missing values render empty. Raises
+    TemplateSyntaxError (with part, line and name) for a template that does not parse.
+    """
+    parts = source if isinstance(source, TemplateParts) else parts_of(source)
+    allowed = list(allowed) if allowed is not None else None
+    parse_parts(parts, allowed)
+    html = _normalise(parts.html) if parts.html.strip() else ""
+    text = html_to_text(html) if parts.text_from_html and html else _normalise(parts.text)
+    if parts.text_from_html and allowed is not None:
+        check_names(parse(text, part=_PART_TEXT), allowed, part=_PART_TEXT)
+    subject = parse(" ".join(parts.subject.split("\n")), part=_PART_SUBJECT)
+    return CompiledTemplate(
+        subject=_compile_subject(subject),
+        html=_compile_body(parse(inline_css(html), part=_PART_HTML)) if html else None,
+        text=_compile_body(parse(text, part=_PART_TEXT)),
+        attachments=parts.attachments,
+        max_bytes=max_bytes if max_bytes is not None else settings.CONTENT_MAX_RENDERED_BYTES,
+    )
+
+
+def parts_of(template: Template) -> TemplateParts:
+    """A Template row's parts, its attachment files read once."""
+    attachments = []
+    for item in template.attachments.all():
+        with item.file.open("rb") as handle:
+            data = handle.read()
+        attachments.append(Attachment(item.filename, item.content_type, data))
+    return TemplateParts(
+        subject=template.subject,
+        html=template.html_body,
+        text=template.text_body,
+        attachments=tuple(attachments),
+        text_from_html=template.text_from_html,
+    )
+
+
+def _normalise(text: str) -> str:
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _qp(text: str) -> bytes:
+    """`text` as quoted-printable with CRLF line ends, ending at a line boundary."""
+    if _QP_SAFE(text) and len(text) < 74 and text.isascii():
+        return text.encode() + SOFT_BREAK  # already its own QP encoding: skip the encoder
+    encoded = binascii.b2a_qp(text.encode(), istext=True).replace(b"\n", b"\r\n")
+    return encoded if encoded.endswith(b"\r\n") else encoded + SOFT_BREAK
+
+
+def _compile_body(nodes: Sequence[Node]) -> tuple[Op, ...]:
+    ops: list[Op] = []
+    for node in nodes:
+        if isinstance(node, Text):
+            ops.append((0, node.text, _qp(node.text)))
+        elif isinstance(node, Var):
+            ops.append((1, node.name, node.fallback, _qp(node.fallback) if node.fallback else b""))
+        else:
+            then, otherwise = _compile_body(node.then), _compile_body(node.otherwise)
+            ops.append((2, node.name, node.negate, then, otherwise))
+    return tuple(ops)
+
+
+def _compile_subject(nodes: Sequence[Node]) -> tuple[Op, ...]:
+    ops: list[Op] = []
+    for node in nodes:
+        if isinstance(node, Text):
+            ops.append((0, node.text.translate(_CONTROLS)))
+        elif isinstance(node, Var):
+            ops.append((1, node.name, node.fallback.translate(_CONTROLS)))
+        elif isinstance(node, If):
+            then, otherwise = _compile_subject(node.then), _compile_subject(node.otherwise)
+            ops.append((2, node.name, node.negate, then, otherwise))
+    return tuple(ops)
+
+
+# --- CSS and text ---------------------------------------------------------------------------
+
+_INLINER = css_inline.CSSInliner(keep_style_tags=True, load_remote_stylesheets=False)
+_MARK = re.compile(r"(?:<!--|&lt;!--)?\ue000(\d+)\ue001(?:-->|--&gt;)?")
+
+
+def inline_css(html: str) -> str:
+    """Copy the `<style>` rules onto the elements, leaving the template's tags untouched.
+
+    Tags are swapped for private-use markers first, so that the HTML parser cannot escape or
+    move them: a comment where text would be (a comment stays in place even between table
+    rows, where text would be moved out of the table), a bare marker inside an element's
+    attributes. If a marker still went missing or moved, the HTML is used without inlining,
+    which mail clients that read `<style>` still show correctly.
+    """
+    if "<style" not in html.lower() or "\ue000" in html:
+        return html
+    spans = tag_spans(html)
+    pieces, pos = [], 0
+    for number, (start, end) in enumerate(spans):
+        pieces.append(html[pos:start])
+        marker = f"\ue000{number}\ue001"
+        pieces.append(marker if _inside_element(html, start) else f"<!--{marker}-->")
+        pos = end
+    pieces.append(html[pos:])
+    try:
+        inlined = _INLINER.inline("".join(pieces))
+    except (css_inline.InlineError, ValueError):
+        logger.warning("CSS could not be inlined; the template keeps its <style> only")
+        return html
+    order = [int(m.group(1)) for m in _MARK.finditer(inlined)]
+    if order != list(range(len(spans))):
+        logger.warning("CSS inlining moved a placeholder; the template keeps its <style> only")
+        return html
+    return _MARK.sub(lambda m: html[slice(*spans[int(m.group(1))])], inlined)
+
+
+def _inside_element(html: str, pos: int) -> bool:
+    """Whether `pos` is between an element's `<name` and its `>` (a crude but safe test)."""
+    opened = html.rfind("<", 0, pos)
+    return opened > html.rfind(">", 0, pos) and html[opened + 1 : opened + 2].isalpha()
+
+
+def html_to_text(html: str) -> str:
+    """A readable text part from HTML; the template's tags pass through unchanged."""
+    converter = html2text.HTML2Text()
+    converter.body_width = 0  # never wrap: a wrap could split a {tag}; QP folds long lines
+    converter.ignore_images = True
+    converter.unicode_snob = True
+    return converter.handle(html).strip() + "\n"
+
+
+# --- Rendering ------------------------------------------------------------------------------
+
+
+def _value(values: Mapping[str, Any], name: str) -> str:
+    value = values.get(name, "")
+    if value.__class__ is not str:
+        value = "" if value is None else str(value)
+    if "\r" in value:
+        value = value.replace("\r\n", "\n").replace("\r", "\n")
+    return value  # type: ignore[no-any-return]
+
+
+def _render_body(
+    ops: tuple[Op, ...], values: Mapping[str, Any], escape: bool, text: list[str], wire: list[bytes]
+) -> None:
+    for op in ops:
+        kind = op[0]
+        if kind == 0:
+            text.append(op[1])
+            wire.append(op[2])
+        elif kind == 1:
+            value = _value(values, op[1])
+            if not value or value.isspace():
+                text.append(op[2])
+                wire.append(op[3])
+                continue
+            if escape and _NEEDS_ESCAPE(value):
+                value = html_lib.escape(value)
+            text.append(value)
+            wire.append(_qp(value))
+        else:
+            value = _value(values, op[1])
+            filled = bool(value) and not value.isspace()
+            branch = op[3] if filled != op[2] else op[4]
+            _render_body(branch, values, escape, text, wire)
+
+
+def _render_subject(ops: tuple[Op, ...], values: Mapping[str, Any], out: list[str]) -> None:
+    for op in ops:
+        if op[0] == 0:
+            out.append(op[1])
+        elif op[0] == 1:
+            value = _value(values, op[1])
+            if not value or value.isspace():
+                out.append(op[2])
+            else:
+                out.append(value if value.isprintable() else value.translate(_CONTROLS))
+        else:
+            value = _value(values, op[1])
+            filled = bool(value) and not value.isspace()
+            _render_subject(op[3] if filled != op[2] else op[4], values, out)
+
+
+@dataclass(frozen=True)
+class _Skeleton:
+    """The MIME structure around the bodies: fixed per compiled template."""
+
+    head: bytes  # MIME-Version, Content-Type … up to the first body
+    between: bytes  # after the text body, up to the HTML body
+    tail: bytes  # after the last body, attachments included
+
+
+class CompiledTemplate:
+    """A template ready to render; build it with `compile_template`. Thread-safe."""
+
+    def __init__(
+        self,
+        *,
+        subject: tuple[Op, ...],
+        html: tuple[Op, ...] | None,
+        text: tuple[Op, ...],
+        attachments: tuple[Attachment, ...],
+        max_bytes: int,
+    ) -> None:
+        self.subject_ops = subject
+        self.html_ops = html
+        self.text_ops = text
+        self.attachments = attachments
+        self.max_bytes = max_bytes
+        self.skeleton = _skeleton(html is not None, attachments)
+
+    def render(
+        self,
+        values: Mapping[str, Any],
+        *,
+        from_email: str,
+        to: str | Sequence[str],
+        from_name: str = "",
+        reply_to: str = "",
+        message_id: str | None = None,
+        date: datetime | None = None,
+        extra_headers: Mapping[str, str] | Sequence[tuple[str, str]] = (),
+    ) -> RenderedMessage:
+        """One personalised message. Values are the recipient's (and the links'), as text.
+
+        Missing values render empty. Raises RenderError when the bodies exceed the size limit
+        or a header name in `extra_headers` is invalid or one we set ourselves.
+        """
+        subject_parts: list[str] = []
+        _render_subject(self.subject_ops, values, subject_parts)
+        subject = "".join(subject_parts).strip()
+        text_parts: list[str] = []
+        text_wire: list[bytes] = []
+        _render_body(self.text_ops, values, False, text_parts, text_wire)
+        html_parts: list[str] = []
+        html_wire: list[bytes] = []
+        if self.html_ops is not None:
+            _render_body(self.html_ops, values, True, html_parts, html_wire)
+        text, html = "".join(text_parts), "".join(html_parts)
+        if len(text) + len(html) > self.max_bytes:
+            raise RenderError(f"The message is larger than {self.max_bytes} bytes.")
+        recipients = (_clean(to),) if isinstance(to, str) else tuple(_clean(r) for r in to)
+        sender = _clean(from_email)
+        headers = _headers(
+            sender, from_name, recipients, subject, reply_to, message_id, date, extra_headers
+        )
+        skeleton = self.skeleton
+        raw = b"".join(
+            [
+                _header_block(headers),
+                skeleton.head,
+                *text_wire,
+                skeleton.between,
+                *html_wire,
+                skeleton.tail,
+            ]
+        )
+        return RenderedMessage(
+            from_email=sender,
+            to=recipients,
+            subject=subject,
+            text=text,
+            html=html if self.html_ops is not None else None,
+            headers=tuple((name, value) for name, value, _ in headers),
+            raw=raw,
+            attachments=self.attachments,
+        )
+
+
+def render_message(
+    template: TemplateParts | Template, values: Mapping[str, Any], **envelope: Any
+) -> RenderedMessage:
+    """Compile and render once: for previews and test sends (see CompiledTemplate.render)."""
+    return compile_template(template).render(values, **envelope)
+
+
+# --- Headers --------------------------------------------------------------------------------
+
+Header = tuple[str, str, str]  # name, unfolded value, folded value for the wire
+
+
+def _clean(value: str) -> str:
+    return (value if value.isprintable() else value.translate(_CONTROLS)).strip()
+
+
+def _headers(
+    sender: str,
+    from_name: str,
+    to: tuple[str, ...],
+    subject: str,
+    reply_to: str,
+    message_id: str | None,
+    date: datetime | None,
+    extra: Mapping[str, str] | Sequence[tuple[str, str]],
+) -> list[Header]:
+    found = [
+        _address_header("From", from_name, sender),
+        _plain_header("To", ", ".join(to)),
+        _text_header("Subject", subject),
+        _plain_header("Date", _date(date)),
+        _plain_header("Message-ID", _message_id(message_id, sender)),
+    ]
+    if reply_to:
+        found.append(_plain_header("Reply-To", _clean(reply_to)))
+    pairs = extra.items() if isinstance(extra, Mapping) else extra
+    for name, value in pairs:
+        if not _HEADER_NAME.match(name) or name.lower() in _RESERVED:
+            raise RenderError(f"{name!r} cannot be given as an extra header.")
+        found.append(_text_header(name, _clean(value)))
+    return found
+
+
+def _header_block(headers: list[Header]) -> bytes:
+    return "".join(f"{name}: {wire}\r\n" for name, _, wire in headers).encode()
+
+
+def _date(date: datetime | None) -> str:
+    if date is None:
+        return _date_of_second(int(time.time()))
+    return _format_date(date)
+
+
+@lru_cache(maxsize=64)
+def _date_of_second(second: int) -> str:
+    return formatdate(second, usegmt=True)
+
+
+@lru_cache(maxsize=64)
+def _format_date(date: datetime) -> str:
+    return format_datetime(date)
+
+
+def _message_id(message_id: str | None, sender: str) -> str:
+    if message_id:
+        value = _clean(message_id)
+        return value if value.startswith("<") else f"<{value}>"
+    domain = sender.rpartition("@")[2] or "postroom.invalid"
+    return f"<{uuid.uuid4().hex}@{domain}>"
+
+
+def _plain_header(name: str, value: str) -> Header:
+    return (name, value, _fold(name, value) if len(name) + len(value) > 76 else value)
+
+
+@lru_cache(maxsize=256)
+def _address_header(name: str, display: str, address: str) -> Header:
+    display = _clean(display)
+    if not display:
+        return _plain_header(name, address)
+    if display.isascii():
+        quoted = display.replace("\\", "\\\\").replace('"', '\\"')
+        return _plain_header(name, f'"{quoted}" <{address}>')
+    words = _encoded_words(display)
+    return (name, f"{' '.join(words)} <{address}>", "\r\n ".join([*words, f"<{address}>"]))
+
+
+def _text_header(name: str, value: str) -> Header:
+    """An unstructured header (Subject, extra headers): RFC 2047 words when not plain ASCII."""
+    if value.isascii() and max(map(len, value.split(" ")), default=0) < 900:
+        return _plain_header(name, value)
+    words = _encoded_words(value)
+    return (name, " ".join(words), "\r\n ".join(words))
+
+
+def _fold(name: str, value: str) -> str:
+    """Fold an ASCII value at spaces so that lines stay near 78 octets (RFC 5322 2.2.3)."""
+    lines: list[str] = []
+    current = ""
+    width = 78 - len(name) - 2
+    for word in value.split(" "):
+        if current and len(current) + 1 + len(word) > width:
+            lines.append(current)
+            current, width = word, 77
+        else:
+            current = f"{current} {word}" if current else word
+    lines.append(current)
+    return "\r\n ".join(lines)
+
+
+def _encoded_words(value: str) -> list[str]:
+    """RFC 2047 base64 words of at most 75 octets, never splitting a character."""
+    words: list[str] = []
+    chunk = b""
+    for char in value:
+        data = char.encode()
+        if len(chunk) + len(data) > 45:  # 45 octets -> 60 base64 chars + 12 of framing
+            words.append(_word(chunk))
+            chunk = b""
+        chunk += data
+    if chunk or not words:
+        words.append(_word(chunk))
+    return words
+
+
+def _word(data: bytes) -> str:
+    return f"=?utf-8?b?{base64.b64encode(data).decode()}?="
+
+
+# --- MIME structure -------------------------------------------------------------------------
+
+
+def _skeleton(has_html: bool, attachments: tuple[Attachment, ...]) -> _Skeleton:
+    """The fixed bytes around the bodies.
+
+    Boundaries start with `=_`, which neither quoted-printable (it writes `=` as `=3D`) nor
+    base64 can produce at the start of a line, so one random boundary per template is safe.
+    """
+    token = secrets.token_hex(12)
+    text_head = _part_head("text/plain")
+    if not has_html:
+        alternative_head, between, alternative_tail = text_head, b"", b"\r\n"
+    else:
+        alt = f"=_a{token}"
+        alternative_head = (
+            f'Content-Type: multipart/alternative; boundary="{alt}"\r\n\r\n--{alt}\r\n'.encode()
+            + text_head
+        )
+        between = f"\r\n--{alt}\r\n".encode() + _part_head("text/html")
+        alternative_tail = f"\r\n--{alt}--\r\n".encode()
+    if not attachments:
+        return _Skeleton(b"MIME-Version: 1.0\r\n" + alternative_head, between, alternative_tail)
+    mixed = f"=_m{token}"
+    head = (
+        f'MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary="{mixed}"\r\n\r\n'
+        f"--{mixed}\r\n"
+    ).encode() + alternative_head
+    files = b"".join(f"--{mixed}\r\n".encode() + _attachment_part(a) for a in attachments)
+    return _Skeleton(head, between, alternative_tail + files + f"--{mixed}--\r\n".encode())
+
+
+def _part_head(content_type: str) -> bytes:
+    return (
+        f'Content-Type: {content_type}; charset="utf-8"\r\n'
+        "Content-Transfer-Encoding: quoted-printable\r\n\r\n"
+    ).encode()
+
+
+def _attachment_part(attachment: Attachment) -> bytes:
+    name = _clean(attachment.filename).replace('"', "'").replace("\\", "_") or "attachment"
+    if name.isascii():
+        disposition = f'attachment; filename="{name}"'
+    else:
+        disposition = f"attachment; filename*=utf-8''{quote(name, safe='')}"
+    content_type = _clean(attachment.content_type) or "application/octet-stream"
+    head = (
+        f"Content-Type: {content_type}\r\nContent-Disposition: {disposition}\r\n"
+        "Content-Transfer-Encoding: base64\r\n\r\n"
+    )
+    body = base64.encodebytes(attachment.data).replace(b"\n", b"\r\n")
+    return head.encode() + body
+
+
+# --- Sample data ----------------------------------------------------------------------------
+
+SAMPLE_VALUES = {
+    "email": "alex.sample@example.com",
+    "first_name": "Alex",
+    "last_name": "Sample",
+    "company": "Sample & Co",
+    "country": "Portugal",
+    "city": "Lisbon",
+    "comment": "",
+    "unsubscribe_url": "https://example.com/unsubscribe/sample",
+    "view_in_browser_url": "https://example.com/view/sample",
+}
+
+
+def sample_values(names: Iterable[str]) -> dict[str, str]:
+    """Plausible values for a preview without a recipient: known fields, else the field name."""
+    return {name: SAMPLE_VALUES.get(name, f"[{name}]") for name in names}

@@ -1,0 +1,41 @@
+"""Reads for templates. Every selector takes the workspace first."""
+
+from __future__ import annotations
+
+from django.db.models import Count, QuerySet
+
+from accounts.models import Workspace
+from audience.models import CustomField, Recipient
+from content.models import Template, TemplateAttachment
+
+PREVIEW_RECIPIENTS = 200  # the preview's picker lists this many; more would bloat the page
+
+
+def templates(workspace: Workspace) -> QuerySet[Template]:
+    return Template.objects.filter(workspace=workspace).annotate(
+        attachment_count=Count("attachments")
+    )
+
+
+def template_get(workspace: Workspace, template_id: int) -> Template | None:
+    return Template.objects.filter(workspace=workspace, pk=template_id).first()
+
+
+def attachment_get(
+    workspace: Workspace, template: Template, attachment_id: int
+) -> TemplateAttachment | None:
+    return TemplateAttachment.objects.filter(
+        template__workspace=workspace, template=template, pk=attachment_id
+    ).first()
+
+
+def preview_recipients(workspace: Workspace) -> QuerySet[Recipient]:
+    return Recipient.objects.filter(workspace=workspace).order_by("email")[:PREVIEW_RECIPIENTS]
+
+
+def preview_recipient(workspace: Workspace, recipient_id: int) -> Recipient | None:
+    return Recipient.objects.filter(workspace=workspace, pk=recipient_id).first()
+
+
+def field_keys(workspace: Workspace) -> list[str]:
+    return list(CustomField.objects.filter(workspace=workspace).values_list("key", flat=True))

@@ -1,0 +1,200 @@
+"""Writes for templates and their attachments.
+
+Every function is keyword-only and atomic. Refusals the user can fix raise ContentError (or its
+TemplateSyntaxError, which says the part, line and name at fault) with a message fit to show.
+"""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import PurePath
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.db.models import Sum
+from django.utils import timezone
+
+from accounts.models import Workspace
+from audience.selectors import placeholder_names
+from content import gallery
+from content.files import sniff_type
+from content.models import Template, TemplateAttachment
+from content.rendering import TemplateParts, html_to_text, parse_parts
+from content.syntax import ContentError, TemplateSyntaxError
+
+__all__ = ["ContentError", "TemplateSyntaxError"]
+
+
+def template_check(
+    *, workspace: Workspace, subject: str, html_body: str, text_body: str, text_from_html: bool
+) -> None:
+    """Raise TemplateSyntaxError for the first syntax error or unknown name of any part."""
+    parts = TemplateParts(
+        subject=subject, html=html_body, text=text_body, text_from_html=text_from_html
+    )
+    parse_parts(parts, placeholder_names(workspace))
+    if text_from_html and html_body.strip():
+        parse_parts(
+            TemplateParts(subject="", text=html_to_text(html_body)), placeholder_names(workspace)
+        )
+
+
+@transaction.atomic
+def template_create(
+    *,
+    workspace: Workspace,
+    name: str,
+    subject: str,
+    html_body: str = "",
+    text_body: str = "",
+    text_from_html: bool = False,
+) -> Template:
+    """Create a template after checking it (TemplateSyntaxError when it does not parse)."""
+    template_check(
+        workspace=workspace,
+        subject=subject,
+        html_body=html_body,
+        text_body=text_body,
+        text_from_html=text_from_html,
+    )
+    return Template.objects.create(
+        workspace=workspace,
+        name=name,
+        subject=subject,
+        html_body=html_body,
+        text_body=text_body,
+        text_from_html=text_from_html,
+    )
+
+
+@transaction.atomic
+def template_update(
+    *,
+    template: Template,
+    name: str,
+    subject: str,
+    html_body: str,
+    text_body: str,
+    text_from_html: bool,
+) -> Template:
+    """Save new contents after checking them; the stored template is unchanged on error."""
+    template_check(
+        workspace=template.workspace,
+        subject=subject,
+        html_body=html_body,
+        text_body=text_body,
+        text_from_html=text_from_html,
+    )
+    template.name, template.subject = name, subject
+    template.html_body, template.text_body = html_body, text_body
+    template.text_from_html = text_from_html
+    template.updated_at = timezone.now()
+    template.save(
+        update_fields=[
+            "name",
+            "subject",
+            "html_body",
+            "text_body",
+            "text_from_html",
+            "updated_at",
+        ]
+    )
+    return template
+
+
+@transaction.atomic
+def template_duplicate(*, template: Template) -> Template:
+    """A copy named "… (copy)", with copies of the attachment files."""
+    copy = Template.objects.create(
+        workspace=template.workspace,
+        name=f"{template.name} (copy)"[:200],
+        subject=template.subject,
+        html_body=template.html_body,
+        text_body=template.text_body,
+        text_from_html=template.text_from_html,
+    )
+    for attachment in template.attachments.all():
+        with attachment.file.open("rb") as handle:
+            data = handle.read()
+        _store_attachment(copy, attachment.filename, attachment.content_type, data)
+    return copy
+
+
+@transaction.atomic
+def template_delete(*, template: Template) -> None:
+    """Delete the template and, once that has committed, its files."""
+    files = [a.file.name for a in template.attachments.all()]
+    template.delete()
+    transaction.on_commit(lambda: _remove_files(files))
+
+
+def _remove_files(names: list[str]) -> None:
+    from django.core.files.storage import default_storage
+
+    for name in names:
+        default_storage.delete(name)
+
+
+@transaction.atomic
+def template_from_starter(*, workspace: Workspace, key: str) -> Template:
+    """A workspace copy of a gallery starter. ContentError for an unknown key."""
+    starter = gallery.starter(key)
+    if starter is None:
+        raise ContentError("There is no such starter template.")
+    return Template.objects.create(
+        workspace=workspace,
+        name=starter.name,
+        subject=starter.subject,
+        html_body=starter.html(),
+        text_body="",
+        text_from_html=True,
+    )
+
+
+@transaction.atomic
+def attachment_add(*, template: Template, filename: str, data: bytes) -> TemplateAttachment:
+    """Attach a file after checking its size, the template's total and its real type.
+
+    Raises ContentError when the file is empty or too large, the template's files together
+    would be too large, or the type is not allowed or does not match the content.
+    """
+    filename = PurePath(filename.replace("\\", "/")).name.strip()[:200] or "attachment"
+    size, limit = len(data), settings.CONTENT_ATTACHMENT_MAX_BYTES
+    if size == 0:
+        raise ContentError("The file is empty.")
+    if size > limit:
+        raise ContentError(f"A file may be at most {_megabytes(limit)}.")
+    used = template.attachments.aggregate(total=Sum("size"))["total"] or 0
+    total_limit = settings.CONTENT_ATTACHMENTS_TOTAL_MAX_BYTES
+    if used + size > total_limit:
+        raise ContentError(f"The files of one message may be at most {_megabytes(total_limit)}.")
+    content_type = sniff_type(filename, data[:2048], settings.CONTENT_ATTACHMENT_TYPES)
+    if content_type is None:
+        raise ContentError(
+            "This kind of file cannot be attached, or its content does not match its name."
+        )
+    return _store_attachment(template, filename, content_type, data)
+
+
+def _store_attachment(
+    template: Template, filename: str, content_type: str, data: bytes
+) -> TemplateAttachment:
+    attachment = TemplateAttachment(
+        template=template, filename=filename, content_type=content_type, size=len(data)
+    )
+    suffix = PurePath(filename).suffix.lower()[:10]
+    attachment.file.save(f"{uuid.uuid4().hex}{suffix}", ContentFile(data), save=False)
+    attachment.save()
+    return attachment
+
+
+@transaction.atomic
+def attachment_delete(*, attachment: TemplateAttachment) -> None:
+    name = attachment.file.name
+    attachment.delete()
+    transaction.on_commit(lambda: _remove_files([name]))
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / (1024 * 1024):g} MB"
