@@ -1,0 +1,78 @@
+"""Where Postroom may connect: public addresses only, unless SENDING_ALLOW_PRIVATE_HOSTS.
+
+Users type host names (SMTP servers, OAuth token endpoints); without this check a user could
+make the server connect to its own loopback, the private network or a cloud metadata service.
+The check resolves the name once and the connection goes to an address that passed it, so a
+second, different DNS answer (rebinding) cannot redirect it.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+
+from django.conf import settings
+
+from sending.classify import PrivateAddressRefused
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+_CGNAT = ipaddress.ip_network("100.64.0.0/10")
+_METADATA = frozenset(
+    {ipaddress.ip_address("169.254.169.254"), ipaddress.ip_address("fd00:ec2::254")}
+)
+
+
+def address_allowed(address: IPAddress) -> bool:
+    """True for a public unicast address; false for loopback, private, link-local, CGNAT,
+    metadata, unspecified, multicast and reserved ones, IPv4-mapped IPv6 included."""
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    if address in _METADATA:
+        return False
+    if isinstance(address, ipaddress.IPv4Address) and address in _CGNAT:
+        return False
+    return not (
+        address.is_loopback
+        or address.is_private
+        or address.is_link_local
+        or address.is_unspecified
+        or address.is_multicast
+        or address.is_reserved
+        or (isinstance(address, ipaddress.IPv6Address) and address.is_site_local)
+    )
+
+
+def private_hosts_allowed() -> bool:
+    return bool(settings.SENDING_ALLOW_PRIVATE_HOSTS)
+
+
+def resolve_checked(host: str, port: int) -> list[str]:
+    """The addresses of `host` that Postroom may connect to, in the resolver's order.
+
+    Raises socket.gaierror when the name does not resolve and PrivateAddressRefused when no
+    address is allowed.
+    """
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
+    if private_hosts_allowed():
+        return addresses
+    allowed = [a for a in addresses if address_allowed(ipaddress.ip_address(a.split("%")[0]))]
+    if not allowed:
+        raise PrivateAddressRefused(
+            f"Private address refused: {host} resolves to {', '.join(addresses)}, a loopback, "
+            "private or reserved address that Postroom does not connect to"
+        )
+    return allowed
+
+
+def connect_checked(host: str, port: int, timeout: float) -> socket.socket:
+    """A TCP connection to the first allowed address of `host` that answers."""
+    last: OSError | None = None
+    for address in resolve_checked(host, port):
+        try:
+            return socket.create_connection((address, port), timeout=timeout)
+        except OSError as exc:
+            last = exc
+    assert last is not None  # noqa: S101 - resolve_checked returns at least one address
+    raise last

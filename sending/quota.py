@@ -1,0 +1,213 @@
+"""Atomic reservations of room to send: per account per local day, the minimum wait between
+two messages, and the workspace's rolling hour.
+
+`reserve()` is one conditional UPDATE on the account row; it succeeds only when every limit
+leaves room, so two workers can never both take the last slot. The workspace row is locked
+first (FOR UPDATE on PostgreSQL; SQLite's IMMEDIATE transactions serialise writers anyway) so
+that accounts of one workspace sharing its hourly limit queue for it instead of racing.
+
+No room is not a failure: `NoRoom.until` says when there will be room (None when only a person
+can make room: the account is not active or the workspace's sending is stopped).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from django.db import IntegrityError, transaction
+from django.db.models import Case, F, Q, Subquery, Sum, Value, When
+from django.db.models.functions import Coalesce
+from django.db.models.lookups import LessThan
+
+from accounts.models import Workspace
+from sending.models import AccountStatus, SendBucket, SendingAccount
+
+HOUR = timedelta(hours=1)
+# Buckets this old can no longer count towards any rolling hour.
+BUCKET_KEEP = timedelta(hours=2)
+
+
+@dataclass(frozen=True)
+class Reservation:
+    """Room taken for one message; give it back with `release()` if nothing was sent."""
+
+    account_id: int
+    workspace_id: int
+    day: date
+    minute: datetime
+
+
+@dataclass(frozen=True)
+class NoRoom:
+    """No room now. `until`: the earliest time there may be room; None: a person must act."""
+
+    until: datetime | None
+    reason: str
+
+
+def local_day(workspace: Workspace, now: datetime) -> date:
+    """The date at `now` in the workspace's time zone (UTC when the zone is unknown)."""
+    return now.astimezone(_zone(workspace)).date()
+
+
+def next_local_midnight(workspace: Workspace, now: datetime) -> datetime:
+    zone = _zone(workspace)
+    tomorrow = now.astimezone(zone).date() + timedelta(days=1)
+    return datetime.combine(tomorrow, time.min, tzinfo=zone)
+
+
+def _zone(workspace: Workspace) -> ZoneInfo:
+    try:
+        return ZoneInfo(workspace.time_zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def _minute(now: datetime) -> datetime:
+    return now.replace(second=0, microsecond=0)
+
+
+def _window_start(now: datetime) -> datetime:
+    # The bucket of the current minute and the 59 before it: a rolling hour to the minute.
+    return _minute(now) - timedelta(minutes=59)
+
+
+def reserve(account: SendingAccount, now: datetime) -> Reservation | NoRoom:
+    """Take room for one message on `account` at `now`, or say when there will be room.
+
+    Counts the message for the account's local day (starting a new day's count when the date
+    changed), stamps `last_sent_at` and adds it to the workspace's current minute bucket, all
+    in one transaction. Works inside an outer transaction too (the room is then held until it
+    commits). `account` is not modified; reload it to see the new counters.
+    """
+    with transaction.atomic():
+        workspace = Workspace.objects.select_for_update().get(pk=account.workspace_id)
+        current = SendingAccount.objects.get(pk=account.pk)
+        day = local_day(workspace, now)
+        if _take(current, workspace, day, now):
+            _count_in_bucket(workspace, now)
+            return Reservation(current.pk, workspace.pk, day, _minute(now))
+    return _no_room(current, workspace, day, now)
+
+
+def _take(account: SendingAccount, workspace: Workspace, day: date, now: datetime) -> bool:
+    """The conditional UPDATE: true when it took room for one message."""
+    conditions = Q(pk=account.pk, status=AccountStatus.ACTIVE)
+    conditions &= ~Q(sent_day=day) | Q(sent_day__isnull=True) | Q(sent_today__lt=F("daily_limit"))
+    # The wait the row has now, not the one read above: an edit in between cannot be skipped.
+    wait = timedelta(seconds=account.min_interval_seconds)
+    conditions &= Q(min_interval_seconds=account.min_interval_seconds) & (
+        Q(last_sent_at__isnull=True) | Q(last_sent_at__lte=now - wait)
+    )
+    rows = SendingAccount.objects.filter(conditions).filter(
+        workspace__sending_stopped_at__isnull=True
+    )
+    if workspace.hourly_limit is not None:
+        rows = rows.filter(LessThan(_hour_used_expression(workspace, now), workspace.hourly_limit))
+    updated = rows.update(
+        sent_today=_case_same_day(day),
+        sent_day=day,
+        last_sent_at=now,
+    )
+    return updated == 1
+
+
+def _case_same_day(day: date) -> Case:
+    return Case(When(sent_day=day, then=F("sent_today") + 1), default=Value(1))
+
+
+def _hour_used_expression(workspace: Workspace, now: datetime) -> Coalesce:
+    used = (
+        SendBucket.objects.filter(workspace=workspace, minute__gte=_window_start(now))
+        .values("workspace")
+        .annotate(total=Sum("count"))
+        .values("total")
+    )
+    return Coalesce(Subquery(used), Value(0))
+
+
+def _count_in_bucket(workspace: Workspace, now: datetime) -> None:
+    minute = _minute(now)
+    if SendBucket.objects.filter(workspace=workspace, minute=minute).update(count=F("count") + 1):
+        return
+    try:
+        with transaction.atomic():
+            SendBucket.objects.create(workspace=workspace, minute=minute, count=1)
+    except IntegrityError:  # made meanwhile by a writer that did not hold the workspace lock
+        SendBucket.objects.filter(workspace=workspace, minute=minute).update(count=F("count") + 1)
+        return
+    # A new minute: the moment to forget buckets no rolling hour can reach any more.
+    SendBucket.objects.filter(workspace=workspace, minute__lt=minute - BUCKET_KEEP).delete()
+
+
+def hour_used(workspace: Workspace, now: datetime) -> int:
+    """Messages the workspace sent in the rolling hour up to `now`."""
+    total = SendBucket.objects.filter(
+        workspace=workspace, minute__gte=_window_start(now), minute__lte=now
+    ).aggregate(total=Sum("count"))["total"]
+    return int(total or 0)
+
+
+def _no_room(account: SendingAccount, workspace: Workspace, day: date, now: datetime) -> NoRoom:
+    if account.status != AccountStatus.ACTIVE:
+        return NoRoom(None, f"the account is {account.get_status_display().lower()}")
+    if workspace.sending_stopped:
+        return NoRoom(None, "sending is stopped for this workspace")
+    waits: list[tuple[datetime, str]] = []
+    if account.sent_on(day) >= account.daily_limit:
+        waits.append((next_local_midnight(workspace, now), "the daily limit is reached"))
+    if account.last_sent_at is not None:
+        ready = account.last_sent_at + timedelta(seconds=account.min_interval_seconds)
+        if ready > now:
+            waits.append((ready, "the minimum wait between messages"))
+    hourly = _hourly_room_at(workspace, now)
+    if hourly is not None:
+        waits.append((hourly, "the workspace's hourly limit is reached"))
+    if not waits:  # changed under us between the UPDATE and now: try again at once
+        return NoRoom(now, "the account changed meanwhile")
+    return NoRoom(*max(waits))
+
+
+def _hourly_room_at(workspace: Workspace, now: datetime) -> datetime | None:
+    """When enough of the rolling hour ages out to leave room; None when there is room."""
+    limit = workspace.hourly_limit
+    if limit is None:
+        return None
+    buckets = (
+        SendBucket.objects.filter(workspace=workspace, minute__gte=_window_start(now))
+        .order_by("minute")
+        .values_list("minute", "count")
+    )
+    used = sum(count for _, count in buckets)
+    if used < limit:
+        return None
+    for minute, count in buckets:
+        used -= count
+        if used < limit:
+            return minute + HOUR  # that bucket leaves the window a full hour after its minute
+    return now + HOUR  # a limit of 0: no time brings room, look again in an hour
+
+
+def release(reservation: Reservation) -> None:
+    """Give back room taken by `reserve()` for a message that was not sent after all.
+
+    Only the counts are given back; `last_sent_at` stays, so the minimum wait still holds.
+    A reservation of a day that is over gives back nothing of the new day's count.
+    """
+    with transaction.atomic():
+        SendingAccount.objects.filter(
+            pk=reservation.account_id, sent_day=reservation.day, sent_today__gt=0
+        ).update(sent_today=F("sent_today") - 1)
+        SendBucket.objects.filter(
+            workspace_id=reservation.workspace_id, minute=reservation.minute, count__gt=0
+        ).update(count=F("count") - 1)
+
+
+def reset_daily_counts(workspace: Workspace | None = None) -> int:
+    """Set every account's count for the day to zero (the seed's manual reset)."""
+    accounts = SendingAccount.objects.all()
+    if workspace is not None:
+        accounts = accounts.filter(workspace=workspace)
+    return accounts.update(sent_today=0)

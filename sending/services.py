@@ -1,0 +1,296 @@
+"""Writes for sending: accounts, their status and tests, one-off sends, DKIM keys.
+
+Network work (testing an account, sending) never runs inside a database transaction: a slow
+server must not hold locks. Those services write their outcome in short transactions of their
+own.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import format_datetime, formataddr, make_msgid, parseaddr
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import Workspace
+from content.message import RenderedMessage
+from sending import dkim, quota
+from sending.models import (
+    OAUTH_PRESETS,
+    PRESETS,
+    AccountKind,
+    AccountStatus,
+    DkimKey,
+    SendingAccount,
+)
+from sending.transports.base import OutgoingMessage, SendKind, SendResult, TransportError
+from sending.transports.factory import transport_for
+
+SECRET_FIELDS = ("smtp_password", "oauth_client_secret", "oauth_refresh_token", "esp_api_key")
+
+
+class SendingError(Exception):
+    """A write was refused; the message says why, for the user."""
+
+
+# --- Accounts -------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def workspace_initialize(*, workspace: Workspace) -> None:
+    """Give a new workspace a local capture account, active, so it can send at once."""
+    address = parseaddr(settings.DEFAULT_FROM_EMAIL)[1] or "postroom@localhost"
+    SendingAccount.objects.create(
+        workspace=workspace,
+        name="Local capture",
+        from_email=address,
+        from_name=workspace.name,
+        kind=AccountKind.CAPTURE,
+        status=AccountStatus.ACTIVE,
+        status_changed_at=timezone.now(),
+        # Nothing leaves the machine: the seed's 30 a day would only get in the way of trials.
+        daily_limit=1000,
+        min_interval_seconds=0,
+    )
+
+
+def _apply_preset(account: SendingAccount) -> None:
+    """Mailbox presets and OAuth2 providers fix host, port and security; capture and APIs
+    need no SMTP settings."""
+    preset = PRESETS.get(account.kind)
+    if account.kind == AccountKind.OAUTH2:
+        oauth = OAUTH_PRESETS.get(account.oauth_provider)
+        preset = oauth[:3] if oauth else None
+    if preset is not None:
+        account.smtp_host, account.smtp_port, account.smtp_security = preset
+
+
+@transaction.atomic
+def account_create(*, workspace: Workspace, data: dict[str, Any]) -> SendingAccount:
+    """A new account from form data; pending until a test succeeds (capture: active)."""
+    account = SendingAccount(workspace=workspace)
+    _assign(account, data, keep_empty_secrets=False)
+    _apply_preset(account)
+    if account.kind == AccountKind.CAPTURE:
+        account.status = AccountStatus.ACTIVE
+    account.status_changed_at = timezone.now()
+    account.full_clean(exclude=["workspace"])
+    account.save()
+    return account
+
+
+@transaction.atomic
+def account_update(*, account: SendingAccount, data: dict[str, Any]) -> SendingAccount:
+    """Change an account. Empty secret fields keep the stored secret (secrets are write-only).
+
+    A change of the connection's identity (kind, host, user, secrets) sends a working account
+    back to pending: it must be tested again.
+    """
+    before = _connection_identity(account)
+    _assign(account, data, keep_empty_secrets=True)
+    _apply_preset(account)
+    if (
+        _connection_identity(account) != before
+        and account.status == AccountStatus.ACTIVE
+        and account.kind != AccountKind.CAPTURE
+    ):
+        account.status = AccountStatus.PENDING
+        account.status_reason = "The connection changed: test the account to use it again."
+        account.status_changed_at = timezone.now()
+    account.full_clean(exclude=["workspace"])
+    account.save()
+    return account
+
+
+def _connection_identity(account: SendingAccount) -> tuple[object, ...]:
+    return (
+        account.kind,
+        account.smtp_host,
+        account.smtp_port,
+        account.smtp_security,
+        account.smtp_username,
+        account.esp_provider,
+        account.oauth_provider,
+        *(getattr(account, name) for name in SECRET_FIELDS),
+    )
+
+
+def _assign(account: SendingAccount, data: dict[str, Any], *, keep_empty_secrets: bool) -> None:
+    for name, value in data.items():
+        if name in SECRET_FIELDS and keep_empty_secrets and not value:
+            continue
+        setattr(account, name, value)
+
+
+@transaction.atomic
+def account_delete(*, account: SendingAccount) -> None:
+    account.delete()
+
+
+@transaction.atomic
+def account_set_status(*, account: SendingAccount, status: str, reason: str = "") -> None:
+    """Set the status (activate, deactivate); the reason is shown beside it."""
+    account.status = status
+    account.status_reason = reason[:1000]
+    account.status_changed_at = timezone.now()
+    account.save(update_fields=["status", "status_reason", "status_changed_at"])
+
+
+def account_mark_error(*, account: SendingAccount, reason: str) -> None:
+    """Put an account in error with the server's reply; it is skipped until a test succeeds.
+
+    For the engine, after an authentication failure while sending.
+    """
+    account_set_status(account=account, status=AccountStatus.ERROR, reason=reason)
+
+
+# --- Testing an account ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ConnectionTest:
+    success: bool
+    message: str
+
+
+def account_test(*, account: SendingAccount, send_to: str | None = None) -> ConnectionTest:
+    """Connect, authenticate and quit; with `send_to`, also send a short test message there.
+
+    Sends nothing without `send_to`. A success makes a pending or failed account active; a
+    refused password puts it in error. Never raises for a server's answer: the result says it
+    in words.
+    """
+    if send_to:
+        result = _send_test_message(account, send_to)
+        outcome = ConnectionTest(result.ok, _test_words(account, result, sent_to=send_to))
+    else:
+        outcome = _test_connection(account)
+    _record_test(account, outcome)
+    return outcome
+
+
+def _test_connection(account: SendingAccount) -> ConnectionTest:
+    if account.kind == AccountKind.CAPTURE:
+        return ConnectionTest(True, f"Capture account ready for {account.from_email}")
+    if account.kind == AccountKind.ESP:
+        return ConnectionTest(
+            True,
+            f"Credentials saved for {account.from_email}; {account.get_esp_provider_display()} "
+            "is reached only when a message is sent: send a test message to check them.",
+        )
+    transport = transport_for(account)
+    try:
+        transport.open()
+    except TransportError as exc:
+        return ConnectionTest(False, exc.result.reply)
+    transport.close()
+    return ConnectionTest(True, f"SMTP connection successful for {account.from_email}")
+
+
+def _test_words(account: SendingAccount, result: SendResult, *, sent_to: str) -> str:
+    if result.ok:
+        return f"Test message sent from {account.from_email} to {sent_to}"
+    return result.reply
+
+
+def _send_test_message(account: SendingAccount, send_to: str) -> SendResult:
+    message = EmailMessage()
+    message["From"] = formataddr((account.from_name, account.from_email))
+    message["To"] = send_to
+    message["Subject"] = "Postroom test message"
+    message["Date"] = format_datetime(timezone.now())
+    message["Message-ID"] = make_msgid(domain=account.from_domain or None)
+    message.set_content(f"This is a test of the sending account {account.name} in Postroom.\n")
+    raw = message.as_bytes(policy=message.policy.clone(linesep="\r\n"))
+    outgoing = OutgoingMessage(
+        envelope_from=account.from_email,
+        recipients=(send_to,),
+        raw=raw,
+        message_id=str(message["Message-ID"]),
+        from_email=account.from_email,
+        subject=str(message["Subject"]),
+        text=message.get_content(),
+        headers=tuple((k, str(v)) for k, v in message.items()),
+    )
+    with transport_for(account) as transport:
+        return transport.send(outgoing)
+
+
+@transaction.atomic
+def _record_test(account: SendingAccount, outcome: ConnectionTest) -> None:
+    account.last_tested_at = timezone.now()
+    fields = ["last_tested_at"]
+    if outcome.success and account.status in (AccountStatus.PENDING, AccountStatus.ERROR):
+        account.status, account.status_reason = AccountStatus.ACTIVE, ""
+        account.status_changed_at = account.last_tested_at
+        fields += ["status", "status_reason", "status_changed_at"]
+    elif not outcome.success and account.status != AccountStatus.INACTIVE:
+        account.status, account.status_reason = AccountStatus.ERROR, outcome.message[:1000]
+        account.status_changed_at = account.last_tested_at
+        fields += ["status", "status_reason", "status_changed_at"]
+    account.save(update_fields=fields)
+
+
+# --- One-off sends --------------------------------------------------------------------------
+
+
+def send_one(*, account: SendingAccount, message: RenderedMessage) -> SendResult:
+    """Send one rendered message now through `account`, within its limits.
+
+    Takes room with `quota.reserve` (no room: a temporary result saying until when) and gives
+    it back when nothing was sent. An authentication failure puts the account in error.
+    Never raises for a server's answer.
+    """
+    reservation = quota.reserve(account, timezone.now())
+    if isinstance(reservation, quota.NoRoom):
+        when = f" until {reservation.until:%Y-%m-%d %H:%M:%S %Z}" if reservation.until else ""
+        return SendResult(
+            SendKind.TEMPORARY, f"No room on this account{when}: {reservation.reason}"
+        )
+    with transport_for(account) as transport:
+        result = transport.send(OutgoingMessage.from_rendered(message))
+    if not result.ok and result.kind != SendKind.AMBIGUOUS:
+        quota.release(reservation)
+    if result.kind == SendKind.AUTH:
+        account_mark_error(account=account, reason=result.reply)
+    return result
+
+
+# --- DKIM -----------------------------------------------------------------------------------
+
+_DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+_SELECTOR = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+
+
+@transaction.atomic
+def dkim_key_create(*, workspace: Workspace, domain: str, selector: str) -> DkimKey:
+    """Generate an RSA 2048 key for `domain` under `selector`; the private key is encrypted.
+
+    Raises SendingError for a malformed domain or selector, or a selector already in use.
+    """
+    domain = domain.strip().lower().rstrip(".")
+    selector = selector.strip().lower()
+    if not _DOMAIN.match(domain):
+        raise SendingError(f"{domain!r} is not a domain name like example.com")
+    if not _SELECTOR.match(selector):
+        raise SendingError("A selector is letters, digits and hyphens, like postroom")
+    if DkimKey.objects.filter(workspace=workspace, domain=domain, selector=selector).exists():
+        raise SendingError(f"{domain} already has a key with the selector {selector}")
+    private_key, public_key = dkim.generate_key_pair()
+    return DkimKey.objects.create(
+        workspace=workspace,
+        domain=domain,
+        selector=selector,
+        private_key=private_key,
+        public_key=public_key,
+    )
+
+
+@transaction.atomic
+def dkim_key_delete(*, key: DkimKey) -> None:
+    key.delete()

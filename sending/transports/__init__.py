@@ -1,0 +1,1 @@
+"""Transports: how one account's messages reach a server; `factory.transport_for` picks one."""

@@ -1,0 +1,157 @@
+"""E-mail service APIs through django-anymail, configured per account (never per site).
+
+Each account builds its own anymail backend with its own credentials; the message is rebuilt
+from the rendered parts, keeping the Message-ID and List-Unsubscribe headers. Anymail's
+statuses and errors become SendResults like SMTP replies do.
+"""
+
+from __future__ import annotations
+
+from email.header import decode_header, make_header
+from typing import Any
+
+from anymail.exceptions import (  # type: ignore[import-untyped]
+    AnymailAPIError,
+    AnymailError,
+    AnymailRecipientsRefused,
+)
+from anymail.message import AnymailMessage  # type: ignore[import-untyped]
+from django.core.mail import get_connection
+
+from sending.models import EspProvider, SendingAccount
+from sending.transports.base import OutgoingMessage, SendKind, SendResult, TransportBase
+
+# Headers anymail builds itself from the message's fields; all others are passed through.
+_OWN_HEADERS = frozenset(
+    {
+        "from",
+        "to",
+        "cc",
+        "bcc",
+        "subject",
+        "date",
+        "reply-to",
+        "mime-version",
+        "content-type",
+        "content-transfer-encoding",
+    }
+)
+
+
+def backend_options(account: SendingAccount) -> tuple[str, dict[str, Any]]:
+    """The anymail backend path and its keyword arguments, from the account's credentials."""
+    provider = account.esp_provider
+    options: dict[str, Any]
+    if provider == EspProvider.AMAZON_SES:
+        client: dict[str, Any] = {"region_name": account.esp_region or "us-east-1"}
+        if account.esp_key_id:
+            client["aws_access_key_id"] = account.esp_key_id
+            client["aws_secret_access_key"] = account.esp_api_key
+        options = {"client_params": client}
+    elif provider == EspProvider.POSTMARK:
+        options = {"server_token": account.esp_api_key}
+    elif provider in (EspProvider.SENDGRID, EspProvider.MAILGUN, EspProvider.BREVO):
+        options = {"api_key": account.esp_api_key}
+    else:
+        raise AnymailError(f"Unknown e-mail service {provider!r}")
+    if account.esp_api_url and provider != EspProvider.AMAZON_SES:
+        options["api_url"] = account.esp_api_url
+    return f"anymail.backends.{provider}.EmailBackend", options
+
+
+def _decoded(value: str) -> str:
+    return str(make_header(decode_header(value)))
+
+
+class AnymailTransport(TransportBase):
+    def __init__(self, account: SendingAccount, *, backend: str | None = None) -> None:
+        """`backend` replaces the account's provider (anymail's test backend, in tests)."""
+        self.account = account
+        self._backend_path = backend
+        self._connection: Any = None
+
+    def open(self) -> None:
+        if self._connection is not None:
+            return
+        path, options = (
+            backend_options(self.account)
+            if self._backend_path is None
+            else (
+                self._backend_path,
+                {},
+            )
+        )
+        self._connection = get_connection(path, fail_silently=False, **options)
+        self._connection.open()
+
+    def close(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            connection.close()
+
+    def build(self, message: OutgoingMessage) -> AnymailMessage:
+        headers = {
+            name: _decoded(value)
+            for name, value in message.headers
+            if name.lower() not in _OWN_HEADERS
+        }
+        if message.message_id:
+            headers["Message-ID"] = message.message_id
+        sender = message.header("From")
+        reply_to = message.header("Reply-To")
+        email = AnymailMessage(
+            subject=message.subject,
+            body=message.text,
+            from_email=_decoded(sender) if sender else message.from_email,
+            to=list(message.recipients),
+            reply_to=[_decoded(reply_to)] if reply_to else None,
+            headers=headers,
+            envelope_sender=message.envelope_from or None,
+        )
+        if message.html:
+            email.attach_alternative(message.html, "text/html")
+        for attachment in message.attachments:
+            email.attach(attachment.filename, attachment.data, attachment.content_type)
+        return email
+
+    def send(self, message: OutgoingMessage) -> SendResult:
+        try:
+            self.open()
+            email = self.build(message)
+            email.connection = self._connection
+            email.send()
+        except AnymailRecipientsRefused as exc:
+            return SendResult(SendKind.PERMANENT, f"The service refused the recipients: {exc}")
+        except AnymailAPIError as exc:
+            return _api_error(exc)
+        except AnymailError as exc:  # configuration, serialization: the account's problem
+            return SendResult(SendKind.CONNECTION, f"The e-mail service cannot be used: {exc}")
+        return _status(email)
+
+
+def _api_error(exc: AnymailAPIError) -> SendResult:
+    status = getattr(exc, "status_code", None)
+    words = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    if status in (401, 403):
+        return SendResult(SendKind.AUTH, f"The service refused the credentials: {words}", status)
+    if status is None:
+        return SendResult(SendKind.CONNECTION, f"The service could not be reached: {words}")
+    if status == 429 or status >= 500:
+        return SendResult(SendKind.TEMPORARY, f"The service asked to try later: {words}", status)
+    return SendResult(SendKind.PERMANENT, f"The service refused the message: {words}", status)
+
+
+def _status(email: AnymailMessage) -> SendResult:
+    status = email.anymail_status
+    statuses = set(status.status or ())
+    message_id = status.message_id if isinstance(status.message_id, str) else None
+    said = ", ".join(sorted(statuses)) or "no status"
+    if statuses and statuses <= {"sent", "queued"}:
+        return SendResult(SendKind.SENT, f"Accepted by the service ({said})", message_id=message_id)
+    if statuses & {"invalid", "rejected"}:
+        return SendResult(SendKind.PERMANENT, f"The service refused the recipient ({said})")
+    if "failed" in statuses:
+        return SendResult(SendKind.TEMPORARY, f"The service failed to send ({said})")
+    return SendResult(
+        SendKind.AMBIGUOUS, f"The service gave no clear answer ({said})", message_id=message_id
+    )

@@ -1,0 +1,136 @@
+"""The one interface every transport speaks, and the message and result it speaks in.
+
+A transport is opened once, sends any number of messages over the same connection, and is
+closed: `with transport_for(account) as t: t.send(message)`. `send()` never raises for a
+delivery problem; it returns a classified `SendResult` (see `sending.classify`), so the engine
+decides on retries from data, not from exceptions.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field, replace
+from types import TracebackType
+from typing import Protocol, Self
+
+from content.message import Attachment, RenderedMessage
+
+
+class SendKind(enum.StrEnum):
+    SENT = "sent"
+    TEMPORARY = "temporary"  # try again later
+    PERMANENT = "permanent"  # never try this message again
+    AUTH = "auth"  # the account's credentials were refused: the account goes to error
+    CONNECTION = "connection"  # the account's server is unreachable or broke: back it off
+    AMBIGUOUS = "ambiguous"  # the server may have the message: retry with the same Message-ID
+
+
+@dataclass(frozen=True)
+class SendResult:
+    kind: SendKind
+    reply: str = ""  # the server's reply or the error, in words
+    code: int | None = None
+    enhanced: str | None = None  # RFC 3463 status code, e.g. "5.1.1"
+    suppress: bool = False  # the address does not exist: never send to it again
+    message_id: str | None = None  # the provider's id for API transports
+    refused: tuple[str, ...] = ()  # recipients refused when others were accepted
+
+    @property
+    def ok(self) -> bool:
+        return self.kind == SendKind.SENT
+
+    @property
+    def account_fault(self) -> bool:
+        return self.kind in (SendKind.AUTH, SendKind.CONNECTION)
+
+
+@dataclass(frozen=True)
+class OutgoingMessage:
+    """What a transport sends: the envelope, the raw bytes, and the parts API transports need."""
+
+    envelope_from: str
+    recipients: tuple[str, ...]
+    raw: bytes
+    message_id: str
+    from_email: str = ""
+    subject: str = ""
+    text: str = ""
+    html: str | None = None
+    headers: tuple[tuple[str, str], ...] = ()
+    attachments: tuple[Attachment, ...] = field(default=())
+
+    @classmethod
+    def from_rendered(
+        cls, message: RenderedMessage, *, envelope_from: str | None = None
+    ) -> OutgoingMessage:
+        return cls(
+            envelope_from=envelope_from or message.from_email,
+            recipients=tuple(message.to),
+            raw=message.raw,
+            message_id=message.header("Message-ID") or "",
+            from_email=message.from_email,
+            subject=message.subject,
+            text=message.text,
+            html=message.html,
+            headers=tuple(message.headers),
+            attachments=tuple(message.attachments),
+        )
+
+    def header(self, name: str) -> str | None:
+        lowered = name.lower()
+        return next((v for k, v in self.headers if k.lower() == lowered), None)
+
+    def with_raw(self, raw: bytes) -> OutgoingMessage:
+        return replace(self, raw=raw)
+
+
+class Transport(Protocol):
+    """Opened once, used for many messages, closed. Context manager."""
+
+    def open(self) -> None:
+        """Connect and authenticate; raises TransportError with a classified result."""
+
+    def send(self, message: OutgoingMessage) -> SendResult:
+        """Send one message; opens the connection first if needed. Never raises for delivery."""
+
+    def close(self) -> None:
+        """Close the connection; safe to call twice or after a failure."""
+
+    def __enter__(self) -> Self: ...
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+
+class TransportError(Exception):
+    """Opening a transport failed; `result` says how (auth, connection, ...)."""
+
+    def __init__(self, result: SendResult) -> None:
+        super().__init__(result.reply)
+        self.result = result
+
+
+class TransportBase:
+    """Context-manager plumbing shared by the transports."""
+
+    def open(self) -> None:
+        return None
+
+    def close(self) -> None:
+        return None
+
+    def __enter__(self) -> Self:
+        self.open()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()

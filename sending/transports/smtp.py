@@ -1,0 +1,219 @@
+"""SMTP transport: one connection per account, kept open between messages.
+
+Connections go only to addresses that passed `sending.network` (the checked address, with the
+host name kept for TLS SNI and certificate verification), with timeouts, and TLS is always
+verified: a test CA is added through SENDING_EXTRA_CA_FILE, never by turning checks off.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import smtplib
+import socket
+import ssl
+from collections.abc import Callable
+from typing import Any
+
+from django.conf import settings
+from django.utils import timezone
+
+from sending import oauth
+from sending.classify import Stage, classify_exception, classify_reply
+from sending.models import Security, SendingAccount
+from sending.network import connect_checked
+from sending.transports.base import (
+    OutgoingMessage,
+    SendKind,
+    SendResult,
+    TransportBase,
+    TransportError,
+)
+
+Signer = Callable[[OutgoingMessage], OutgoingMessage]
+
+
+def tls_context() -> ssl.SSLContext:
+    """The system's trusted CAs, plus SENDING_EXTRA_CA_FILE when set. Always verifying."""
+    context = ssl.create_default_context()
+    if settings.SENDING_EXTRA_CA_FILE:
+        context.load_verify_locations(cafile=settings.SENDING_EXTRA_CA_FILE)
+    return context
+
+
+class CheckedSMTP(smtplib.SMTP):
+    """smtplib.SMTP that connects only to a checked address; STARTTLS verifies the name."""
+
+    def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
+        return connect_checked(host, port, timeout)
+
+
+class CheckedSMTP_SSL(smtplib.SMTP_SSL):
+    """smtplib.SMTP_SSL that connects only to a checked address and verifies the name."""
+
+    def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
+        sock = connect_checked(host, port, timeout)
+        return self.context.wrap_socket(sock, server_hostname=host)
+
+
+def _wire(raw: bytes) -> bytes:
+    """CRLF line ends and dot-stuffing, ending in CRLF . CRLF (RFC 5321 4.5.2)."""
+    data = re.sub(rb"\r\n|\r|\n", b"\r\n", raw)
+    data = re.sub(rb"(?m)^\.", b"..", data)
+    if not data.endswith(b"\r\n"):
+        data += b"\r\n"
+    return data + b".\r\n"
+
+
+class SmtpTransport(TransportBase):
+    def __init__(self, account: SendingAccount, *, signer: Signer | None = None) -> None:
+        self.account = account
+        self.signer = signer
+        self.timeout = float(settings.SENDING_TIMEOUT)
+        self._conn: smtplib.SMTP | None = None
+
+    # ------------------------------------------------------------------ connection
+
+    def open(self) -> None:
+        """Connect, greet, upgrade to TLS and authenticate; TransportError says what failed."""
+        if self._conn is not None:
+            return
+        stage: Stage = "connect"
+        conn: smtplib.SMTP | None = None
+        try:
+            conn = self._connect()
+            stage = "helo"
+            conn.ehlo_or_helo_if_needed()
+            if self.account.smtp_security == Security.STARTTLS:
+                stage = "starttls"
+                if not conn.has_extn("starttls"):
+                    raise TransportError(
+                        SendResult(
+                            SendKind.CONNECTION, "TLS refused: the server offers no STARTTLS"
+                        )
+                    )
+                conn.starttls(context=tls_context())
+                conn.ehlo()
+            stage = "auth"
+            self._authenticate(conn)
+        except TransportError:
+            _abandon(conn)
+            raise
+        except (smtplib.SMTPException, OSError) as exc:
+            _abandon(conn)
+            raise TransportError(classify_exception(exc, stage=stage)) from exc
+        except oauth.OAuthError as exc:
+            _abandon(conn)
+            raise TransportError(SendResult(SendKind.AUTH, str(exc))) from exc
+        self._conn = conn
+
+    def _connect(self) -> smtplib.SMTP:
+        account = self.account
+        helo = settings.SENDING_HELO_NAME or None
+        conn: smtplib.SMTP
+        if account.smtp_security == Security.TLS:
+            conn = CheckedSMTP_SSL(local_hostname=helo, timeout=self.timeout, context=tls_context())
+        else:
+            conn = CheckedSMTP(local_hostname=helo, timeout=self.timeout)
+        code, reply = conn.connect(account.smtp_host, account.smtp_port)
+        if code != 220:
+            raise smtplib.SMTPConnectError(code, reply)
+        return conn
+
+    def _authenticate(self, conn: smtplib.SMTP) -> None:
+        account = self.account
+        if account.kind == "oauth2":
+            token = oauth.access_token(account, timezone.now())
+            user = account.smtp_username or account.from_email
+            blob = f"user={user}\x01auth=Bearer {token}\x01\x01"
+
+            def xoauth2(challenge: bytes | None = None) -> str:
+                # On failure the server sends a JSON error as a challenge: answer empty.
+                return blob if challenge is None else ""
+
+            conn.ehlo_or_helo_if_needed()
+            conn.auth("XOAUTH2", xoauth2)
+        elif account.smtp_username:
+            conn.login(account.smtp_username, account.smtp_password)
+
+    def close(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is None:
+            return
+        try:
+            conn.quit()
+        except (smtplib.SMTPException, OSError):
+            _abandon(conn)
+
+    # ------------------------------------------------------------------ sending
+
+    def send(self, message: OutgoingMessage) -> SendResult:
+        try:
+            self.open()
+        except TransportError as exc:
+            return exc.result
+        if self.signer is not None:
+            message = self.signer(message)
+        result = self._transaction(message)
+        if result.kind in (SendKind.CONNECTION, SendKind.AUTH, SendKind.AMBIGUOUS):
+            # The connection cannot be trusted any more; the next message opens a new one.
+            _abandon(self._conn)
+            self._conn = None
+        return result
+
+    def _transaction(self, message: OutgoingMessage) -> SendResult:
+        conn = self._conn
+        assert conn is not None  # noqa: S101 - opened above
+        stage: Stage = "mail"
+        try:
+            code, reply = conn.mail(message.envelope_from)
+            if code != 250:
+                return self._failed(classify_reply(code, reply, stage=stage))
+            stage = "rcpt"
+            accepted, refused = self._recipients(conn, message.recipients)
+            if not accepted:
+                return self._failed(refused[0][1])
+            stage = "data"
+            code, reply = conn.docmd("DATA")
+            if code != 354:
+                return self._failed(classify_reply(code, reply, stage=stage))
+            conn.send(_wire(message.raw))
+            stage = "after_dot"
+            code, reply = conn.getreply()
+        except (smtplib.SMTPException, OSError) as exc:
+            return classify_exception(exc, stage=stage)
+        if code != 250:
+            return classify_reply(code, reply, stage="data")
+        said = f"{code} {reply.decode('utf-8', 'replace')}"
+        return SendResult(SendKind.SENT, said, code, refused=tuple(a for a, _ in refused))
+
+    def _recipients(
+        self, conn: smtplib.SMTP, recipients: tuple[str, ...]
+    ) -> tuple[list[str], list[tuple[str, SendResult]]]:
+        accepted: list[str] = []
+        refused: list[tuple[str, SendResult]] = []
+        for address in recipients:
+            code, reply = conn.rcpt(address)
+            if code in (250, 251):
+                accepted.append(address)
+            else:
+                refused.append((address, classify_reply(code, reply, stage="rcpt")))
+        return accepted, refused
+
+    def _failed(self, result: SendResult) -> SendResult:
+        """Reset the transaction so the connection serves the next message."""
+        if result.kind not in (SendKind.CONNECTION, SendKind.AUTH) and self._conn is not None:
+            try:
+                self._conn.rset()
+            except (smtplib.SMTPException, OSError):
+                _abandon(self._conn)
+                self._conn = None
+        return result
+
+
+def _abandon(conn: Any) -> None:
+    """Close a connection without a goodbye (it may be broken)."""
+    if conn is None:
+        return
+    with contextlib.suppress(OSError):
+        conn.close()
