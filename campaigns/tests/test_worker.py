@@ -39,6 +39,23 @@ def test_the_loop_runs_steps_until_stopped():
     assert len(calls) == 3
 
 
+def test_a_failing_step_is_logged_and_the_loop_goes_on(caplog):
+    calls: list[str] = []
+    worker = EmbeddedWorker([], idle_seconds=0.01)
+
+    def flaky() -> bool:
+        calls.append("flaky")
+        if len(calls) == 1:
+            raise RuntimeError("boom")
+        worker.stop()
+        return False
+
+    worker.steps = [flaky]
+    worker.run()
+    assert calls == ["flaky", "flaky"]
+    assert "worker step flaky failed" in caplog.text
+
+
 @pytest.mark.skipif(connection.vendor != "sqlite", reason="the single-worker rule is SQLite's")
 def test_a_second_worker_process_refuses_to_start_and_the_first_stops_on_sigterm(tmp_path):
     env = {
@@ -46,6 +63,9 @@ def test_a_second_worker_process_refuses_to_start_and_the_first_stops_on_sigterm
         "POSTROOM_VAR_DIR": str(tmp_path),
         "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
     }
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=env, check=True
+    )
     command = [sys.executable, "manage.py", "worker", "--idle", "0.05"]
     first = subprocess.Popen(
         command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True

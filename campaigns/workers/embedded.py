@@ -17,7 +17,7 @@ from types import FrameType
 from typing import IO
 
 from django.conf import settings
-from django.db import connection
+from django.db import close_old_connections, connection
 
 log = logging.getLogger(__name__)
 
@@ -67,12 +67,21 @@ class EmbeddedWorker:
         signal.signal(signal.SIGINT, self.stop)
 
     def run_once(self) -> bool:
-        """Run every step once; True if any of them has more work waiting."""
+        """Run every step once; True if any of them has more work waiting.
+
+        A step that raises is logged and skipped for this round, so that one bad row or a
+        database hiccup never stops the worker; its connection is dropped in case it broke.
+        """
         busy = False
         for step in self.steps:
             if self.stopping.is_set():
                 break
-            busy = step() or busy
+            try:
+                busy = step() or busy
+            except Exception:
+                log.exception("worker step %s failed; going on", getattr(step, "__name__", step))
+                close_old_connections()
+                connection.close()
         return busy
 
     def run(self) -> None:

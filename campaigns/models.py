@@ -1,0 +1,194 @@
+"""Campaigns and their outbox: one Delivery per (campaign, recipient), one Attempt per try.
+
+The engine is driven by these rows alone: pause and cancel change `Campaign.status`, which the
+claim query respects; a crashed worker's leases expire and return its deliveries to the queue.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from accounts.models import Workspace
+from audience.models import Recipient, RecipientList, Segment
+from sending.models import SendingAccount
+
+
+class CampaignStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    SCHEDULED = "scheduled", "Scheduled"
+    RUNNING = "running", "Running"
+    PAUSED = "paused", "Paused"
+    COMPLETED = "completed", "Completed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class ScheduleMode(models.TextChoices):
+    NOW = "now", "Send now"
+    AT = "at", "Send at a date and time"
+    WINDOW = "window", "Send only inside a start/end window"
+
+
+class Campaign(models.Model):
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="campaigns")
+    name = models.CharField(max_length=200)
+    # The template the campaign was made from; its content is copied into `content` at start.
+    template_id = models.BigIntegerField(null=True, blank=True)
+    # Audience: the union of lists, segments and picked recipients (a filter or explicit ids).
+    lists = models.ManyToManyField(RecipientList, blank=True, related_name="+")
+    segments = models.ManyToManyField(Segment, blank=True, related_name="+")
+    picked = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text='Recipients picked in the table: {"ids": [...]} or {"filter": {...}}.',
+    )
+    accounts = models.ManyToManyField(SendingAccount, blank=True, related_name="campaigns")
+    schedule_mode = models.CharField(
+        max_length=8, choices=ScheduleMode.choices, default=ScheduleMode.NOW
+    )
+    scheduled_at = models.DateTimeField(null=True, blank=True)
+    window_end = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(
+        max_length=16, choices=CampaignStatus.choices, default=CampaignStatus.DRAFT
+    )
+    status_changed_at = models.DateTimeField(default=timezone.now)
+    status_reason = models.CharField(max_length=500, blank=True)
+    # Frozen at start: editing the template later does not change a running campaign.
+    content = models.JSONField(default=dict, blank=True, editable=False)
+    launched_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    max_attempts = models.PositiveSmallIntegerField(default=5)
+    lifetime_seconds = models.PositiveIntegerField(default=3 * 24 * 3600)
+    # Counted by the launch: who was left out and why.
+    audience_total = models.PositiveIntegerField(default=0)
+    excluded_suppressed = models.PositiveIntegerField(default=0)
+    excluded_unsubscribed = models.PositiveIntegerField(default=0)
+    excluded_duplicates = models.PositiveIntegerField(default=0)
+    is_single = models.BooleanField(
+        default=False, help_text="A one-off e-mail to one recipient (djangoMailer's queue)."
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ("-created_at", "-id")
+        indexes = (models.Index(fields=("status", "scheduled_at"), name="campaign_due"),)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class DeliveryStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    DEFERRED = "deferred", "Deferred"
+    SENDING = "sending", "Sending"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed"
+    NOT_FOUND = "not_found", "Not found"
+    CONNECTION_ERROR = "connection_error", "Connection error"
+    OTHER_ERROR = "other_error", "Other error"
+    BOUNCED = "bounced", "Bounced"
+    COMPLAINED = "complained", "Complained"
+    SUPPRESSED = "suppressed", "Suppressed"
+    EXPIRED = "expired", "Expired"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+WAITING = (DeliveryStatus.QUEUED, DeliveryStatus.DEFERRED)
+OPEN = (*WAITING, DeliveryStatus.SENDING)
+
+
+class Delivery(models.Model):
+    """The outbox row of one recipient in one campaign; unique per (campaign, recipient)."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="deliveries")
+    recipient = models.ForeignKey(
+        Recipient, null=True, on_delete=models.SET_NULL, related_name="deliveries"
+    )
+    email = models.EmailField(max_length=254)
+    status = models.CharField(
+        max_length=16, choices=DeliveryStatus.choices, default=DeliveryStatus.QUEUED
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    lease_owner = models.CharField(max_length=64, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    account = models.ForeignKey(
+        SendingAccount, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    message_id = models.CharField(max_length=255, blank=True)
+    last_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_enhanced_code = models.CharField(max_length=16, blank=True)
+    last_reply = models.TextField(blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = (
+            models.UniqueConstraint(
+                fields=("campaign", "recipient"), name="delivery_unique_recipient"
+            ),
+        )
+        indexes = (
+            # The claim: due deliveries in waiting states, oldest first.
+            models.Index(
+                fields=("next_attempt_at",),
+                name="delivery_due",
+                condition=Q(status__in=("queued", "deferred")),
+            ),
+            # Crash recovery: leases that ran out.
+            models.Index(
+                fields=("lease_expires_at",),
+                name="delivery_leased",
+                condition=Q(status="sending"),
+            ),
+            models.Index(fields=("campaign", "status"), name="delivery_campaign_status"),
+            models.Index(fields=("workspace", "email"), name="delivery_ws_email"),
+        )
+
+    def __str__(self) -> str:
+        return f"{self.email} ({self.status})"
+
+
+class AttemptOutcome(models.TextChoices):
+    SENT = "sent", "Sent"
+    TEMPORARY = "temporary", "Temporary failure"
+    PERMANENT = "permanent", "Permanent failure"
+    AUTH = "auth", "Authentication failed"
+    CONNECTION = "connection", "Connection failed"
+    AMBIGUOUS = "ambiguous", "Connection lost after the message"
+    SUPPRESSED = "suppressed", "Suppressed at send time"
+
+
+class Attempt(models.Model):
+    """Every try at a delivery: the audit log of every seed."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="attempts")
+    delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="attempt_set")
+    account = models.ForeignKey(
+        SendingAccount, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    email = models.EmailField(max_length=254)
+    outcome = models.CharField(max_length=16, choices=AttemptOutcome.choices)
+    smtp_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    enhanced_code = models.CharField(max_length=16, blank=True)
+    reply = models.TextField(blank=True)
+    message_id = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ("-created_at", "-id")
+        indexes = (
+            models.Index(fields=("workspace", "-created_at"), name="attempt_ws_time"),
+            models.Index(fields=("campaign", "-created_at"), name="attempt_campaign_time"),
+            models.Index(fields=("delivery",), name="attempt_delivery"),
+        )
+
+    def __str__(self) -> str:
+        return f"{self.email}: {self.outcome}"

@@ -1,0 +1,58 @@
+"""The campaign state machine, as a pure function: which action leads from which state where.
+
+    draft ──schedule──▶ scheduled ──start──▶ running ⇄ paused
+      └──────────────start──────────────────▶ running ──finish──▶ completed
+    any state but completed/cancelled ──cancel──▶ cancelled
+
+Services call `next_status` and write the result; nothing here touches the database.
+"""
+
+from __future__ import annotations
+
+from campaigns.models import CampaignStatus as S
+
+TRANSITIONS: dict[str, dict[str, str]] = {
+    "schedule": {S.DRAFT: S.SCHEDULED},
+    "unschedule": {S.SCHEDULED: S.DRAFT},
+    "start": {S.DRAFT: S.RUNNING, S.SCHEDULED: S.RUNNING},
+    "pause": {S.RUNNING: S.PAUSED, S.SCHEDULED: S.PAUSED},
+    "resume": {S.PAUSED: S.RUNNING},
+    "finish": {S.RUNNING: S.COMPLETED},
+    "cancel": {S.DRAFT: S.CANCELLED, S.SCHEDULED: S.CANCELLED, S.RUNNING: S.CANCELLED,
+               S.PAUSED: S.CANCELLED},
+}  # fmt: skip
+
+FINAL = frozenset({S.COMPLETED, S.CANCELLED})
+EDITABLE = frozenset({S.DRAFT, S.SCHEDULED})
+
+
+class TransitionError(ValueError):
+    """The action is not possible from the current state; the message says why."""
+
+
+def next_status(current: str, action: str) -> str:
+    """The state `action` leads to from `current`, or TransitionError."""
+    try:
+        targets = TRANSITIONS[action]
+    except KeyError as exc:
+        raise TransitionError(f"Unknown action {action!r}.") from exc
+    if current not in targets:
+        label = S(current).label.lower() if current in S.values else current
+        raise TransitionError(f"A {label} campaign cannot be {_past(action)}.")
+    return targets[current]
+
+
+def allowed_actions(current: str) -> list[str]:
+    return [action for action, targets in TRANSITIONS.items() if current in targets]
+
+
+def _past(action: str) -> str:
+    return {
+        "schedule": "scheduled",
+        "unschedule": "unscheduled",
+        "start": "started",
+        "pause": "paused",
+        "resume": "resumed",
+        "finish": "finished",
+        "cancel": "cancelled",
+    }[action]
