@@ -70,7 +70,9 @@ logger = logging.getLogger(__name__)
 SOFT_BREAK = b"=\r\n"
 # A value with only these characters, not starting with "." nor ending with a space, is its own
 # quoted-printable encoding (most names, cities and URLs without a query).
-_QP_SAFE = re.compile(r"[!--/-<>-~](?:[ !-<>-~]*[!-<>-~])?\Z").match
+_QP_SAFE = re.compile(
+    r"[\x21-\x2d\x2f-\x3c\x3e-\x7e](?:[\x20-\x3c\x3e-\x7e]*[\x21-\x3c\x3e-\x7e])?\Z"
+).match
 _NEEDS_ESCAPE = re.compile(r"[&<>\"']").search
 # Header values lose every control character; U+2028/2029/0085 are line breaks to some readers.
 _CONTROLS = dict.fromkeys([*range(0x20), 0x7F, 0x85, 0x2028, 0x2029], " ")
@@ -239,7 +241,16 @@ def inline_css(html: str) -> str:
     if order != list(range(len(spans))):
         logger.warning("CSS inlining moved a placeholder; the template keeps its <style> only")
         return html
-    return _MARK.sub(lambda m: html[slice(*spans[int(m.group(1))])], inlined)
+    return _MARK.sub(lambda m: _restore(html, spans, m), inlined)
+
+
+def _restore(html: str, spans: list[tuple[int, int]], mark: re.Match[str]) -> str:
+    source = html[slice(*spans[int(mark.group(1))])]
+    if mark.group(0).startswith("\ue000"):
+        # Inside an attribute, which the inliner re-quotes with `"`: a quote in a fallback
+        # must not end the attribute.
+        return source.replace('"', "&quot;")
+    return source
 
 
 def _inside_element(html: str, pos: int) -> bool:
@@ -537,7 +548,7 @@ def _skeleton(has_html: bool, attachments: tuple[Attachment, ...]) -> _Skeleton:
     token = secrets.token_hex(12)
     text_head = _part_head("text/plain")
     if not has_html:
-        alternative_head, between, alternative_tail = text_head, b"", b"\r\n"
+        alternative_head, between, alternative_tail = text_head, b"", b""
     else:
         alt = f"=_a{token}"
         alternative_head = (
@@ -554,7 +565,8 @@ def _skeleton(has_html: bool, attachments: tuple[Attachment, ...]) -> _Skeleton:
         f"--{mixed}\r\n"
     ).encode() + alternative_head
     files = b"".join(f"--{mixed}\r\n".encode() + _attachment_part(a) for a in attachments)
-    return _Skeleton(head, between, alternative_tail + files + f"--{mixed}--\r\n".encode())
+    closing = alternative_tail or b"\r\n"  # a boundary follows a line break
+    return _Skeleton(head, between, closing + files + f"--{mixed}--\r\n".encode())
 
 
 def _part_head(content_type: str) -> bytes:
