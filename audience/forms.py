@@ -1,0 +1,79 @@
+"""Forms of the audience pages. They parse input only; services validate and write."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+
+from audience.models import CustomFieldType, RecipientStatus, SuppressionReason
+
+STANDARD_LABELS = {
+    "first_name": "First name",
+    "last_name": "Last name",
+    "company": "Company",
+    "country": "Country",
+    "city": "City",
+}
+
+
+class RecipientForm(forms.Form):
+    email = forms.CharField(max_length=254, label="E-mail")
+    first_name = forms.CharField(max_length=200, required=False, label="First name")
+    last_name = forms.CharField(max_length=200, required=False, label="Last name")
+    company = forms.CharField(max_length=200, required=False)
+    country = forms.CharField(max_length=200, required=False)
+    city = forms.CharField(max_length=200, required=False)
+    comment = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
+    status = forms.ChoiceField(choices=RecipientStatus.choices)
+
+    def __init__(self, *args: Any, custom_fields: Any = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for cf in custom_fields:
+            help_text = ", ".join(cf.choices) if cf.type == CustomFieldType.CHOICE else ""
+            self.fields[f"field_{cf.key}"] = forms.CharField(
+                required=False,
+                label=f"{cf.label} ({cf.get_type_display().lower()})",
+                help_text=help_text,
+            )
+
+    def custom_raw(self) -> dict[str, str]:
+        return {
+            name[6:]: value
+            for name, value in self.cleaned_data.items()
+            if name.startswith("field_")
+        }
+
+    def standard_values(self) -> dict[str, str]:
+        names = ("first_name", "last_name", "company", "country", "city", "comment", "status")
+        return {name: self.cleaned_data[name] for name in names}
+
+
+class ListForm(forms.Form):
+    name = forms.CharField(max_length=120)
+    description = forms.CharField(max_length=500, required=False)
+
+
+class CustomFieldForm(forms.Form):
+    key = forms.CharField(max_length=63, help_text="Used in templates as {key}.")
+    label = forms.CharField(max_length=120, required=False)
+    type = forms.ChoiceField(choices=CustomFieldType.choices)
+    choices = forms.CharField(
+        required=False, help_text="For a choice field: the options, separated by commas."
+    )
+
+    def choice_list(self) -> list[str]:
+        return [c for c in self.cleaned_data.get("choices", "").split(",") if c.strip()]
+
+
+class SuppressionForm(forms.Form):
+    email = forms.CharField(max_length=254, label="E-mail")
+    reason = forms.ChoiceField(choices=SuppressionReason.choices, initial=SuppressionReason.MANUAL)
+
+
+class SuppressionImportForm(forms.Form):
+    file = forms.FileField(label="CSV file (addresses in the first column)")
+
+
+class UploadForm(forms.Form):
+    file = forms.FileField(label="CSV file")
