@@ -84,6 +84,9 @@ def classify_exception(exc: BaseException, *, stage: Stage) -> SendResult:
                 "The connection was lost after the message was sent, before the server "
                 "confirmed it; it may have been delivered",
             )
+        cause = exc.__context__
+        if isinstance(cause, OSError):  # smtplib wraps timeouts and resets in a disconnect
+            return SendResult(SendKind.CONNECTION, describe_os_error(cause))
         return SendResult(SendKind.CONNECTION, f"The server closed the connection ({exc})")
     if isinstance(exc, smtplib.SMTPResponseException):
         return classify_reply(exc.smtp_code, exc.smtp_error, stage=stage)
@@ -107,5 +110,5 @@ def describe_os_error(exc: BaseException) -> str:
     if isinstance(exc, ssl.SSLCertVerificationError):
         return f"TLS refused: the server's certificate could not be verified ({exc.verify_message})"
     if isinstance(exc, ssl.SSLError):
-        return f"TLS refused: the secure connection failed ({exc.reason or exc})"
+        return f"TLS refused: the secure connection failed ({getattr(exc, 'reason', None) or exc})"
     return f"Connection failed: {exc}"

@@ -217,8 +217,16 @@ def _send_test_message(account: SendingAccount, send_to: str) -> SendResult:
         text=message.get_content(),
         headers=tuple((k, str(v)) for k, v in message.items()),
     )
-    with transport_for(account) as transport:
-        return transport.send(outgoing)
+    return _send(account, outgoing)
+
+
+def _send(account: SendingAccount, message: OutgoingMessage) -> SendResult:
+    """One message over a new connection; failures to connect come back as results."""
+    transport = transport_for(account)
+    try:
+        return transport.send(message)
+    finally:
+        transport.close()
 
 
 @transaction.atomic
@@ -252,8 +260,7 @@ def send_one(*, account: SendingAccount, message: RenderedMessage) -> SendResult
         return SendResult(
             SendKind.TEMPORARY, f"No room on this account{when}: {reservation.reason}"
         )
-    with transport_for(account) as transport:
-        result = transport.send(OutgoingMessage.from_rendered(message))
+    result = _send(account, OutgoingMessage.from_rendered(message))
     if not result.ok and result.kind != SendKind.AMBIGUOUS:
         quota.release(reservation)
     if result.kind == SendKind.AUTH:

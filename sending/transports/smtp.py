@@ -44,6 +44,11 @@ def tls_context() -> ssl.SSLContext:
 class CheckedSMTP(smtplib.SMTP):
     """smtplib.SMTP that connects only to a checked address; STARTTLS verifies the name."""
 
+    def connect(self, host: str = "localhost", port: int = 0, source_address: Any = None) -> Any:
+        # smtplib keeps the name for STARTTLS only when it is given to the constructor.
+        self._host = host
+        return super().connect(host, port, source_address)
+
     def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
         return connect_checked(host, port, timeout)
 
