@@ -10,7 +10,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from sending import network, services
+from sending import services
 from sending.models import AccountKind, AccountStatus, OAuthProvider, Security, SendingAccount
 from sending.network import address_allowed
 from sending.tests.factories import SendingAccountFactory, rendered
@@ -158,7 +158,7 @@ def test_a_host_that_does_not_resolve_is_named(db, monkeypatch):
     def no_such_host(*args, **kwargs):
         raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
 
-    monkeypatch.setattr(network.socket, "getaddrinfo", no_such_host)
+    monkeypatch.setattr(socket, "getaddrinfo", no_such_host)
     account = SendingAccountFactory.create(smtp_host="mail.nowhere.invalid")
     outcome = services.account_test(account=account)
     assert outcome.message.startswith("Host not found")
@@ -184,7 +184,7 @@ def test_the_connection_goes_to_the_checked_address_not_a_second_lookup(smtp_sin
             return next(answers)  # a second lookup of the name raises StopIteration
         return real(host, *args, **kwargs)
 
-    monkeypatch.setattr(network.socket, "getaddrinfo", rebinding)
+    monkeypatch.setattr(socket, "getaddrinfo", rebinding)
     account = smtp_account(smtp_sink, smtp_host="mail.rebinding.test")
     with transport_for(account) as transport:
         assert transport.send(outgoing()).ok
@@ -195,7 +195,7 @@ def test_a_public_name_that_resolves_to_a_private_address_is_refused(settings, m
     answer = [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("10.1.2.3", 25))]
     real = socket.getaddrinfo
     monkeypatch.setattr(
-        network.socket,
+        socket,
         "getaddrinfo",
         lambda host, *a, **k: answer if host == "smtp.looks-public.test" else real(host, *a, **k),
     )
@@ -270,7 +270,9 @@ def test_xoauth2_refreshes_an_expired_token_first(smtp_sink, token_endpoint):
     assert message.auth_login == "owner@example.com"
     account.refresh_from_db()
     assert account.oauth_access_token == token_endpoint.token
-    assert account.oauth_access_token_expires_at > timezone.now() + timedelta(minutes=50)
+    expires = account.oauth_access_token_expires_at
+    assert expires is not None
+    assert expires > timezone.now() + timedelta(minutes=50)
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT oauth_access_token FROM sending_sendingaccount WHERE id = %s", [account.pk]
