@@ -291,6 +291,14 @@ CELERY_TIMEZONE = "UTC"
 # --- Sending --------------------------------------------------------------------------------
 # Connections to loopback and private networks are refused unless this is on (development).
 SENDING_ALLOW_PRIVATE_HOSTS = env.bool("SENDING_ALLOW_PRIVATE_HOSTS", default=DEBUG)
+# The delivery engine: retries back off from base to max seconds (±jitter), and a delivery
+# not sent within its campaign's lifetime ends `expired`.
+DELIVERY_RETRY_BASE_SECONDS = env.int("DELIVERY_RETRY_BASE_SECONDS", default=300)
+DELIVERY_RETRY_MAX_SECONDS = env.int("DELIVERY_RETRY_MAX_SECONDS", default=3600)
+DELIVERY_RETRY_JITTER = env.float("DELIVERY_RETRY_JITTER", default=0.2)
+DELIVERY_MAX_ATTEMPTS = env.int("DELIVERY_MAX_ATTEMPTS", default=5)
+DELIVERY_LIFETIME_SECONDS = env.int("DELIVERY_LIFETIME_SECONDS", default=3 * 24 * 3600)
+DELIVERY_LEASE_SECONDS = env.int("DELIVERY_LEASE_SECONDS", default=120)
 
 # --- Internationalisation -------------------------------------------------------------------
 LANGUAGE_CODE = "en"

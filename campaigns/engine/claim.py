@@ -1,0 +1,76 @@
+"""Claim: take a batch of due deliveries under a lease, so no two workers send the same one.
+
+On PostgreSQL the rows are locked with FOR UPDATE SKIP LOCKED, so any number of workers on
+any number of machines share the queue without waiting on each other. SQLite has no row
+locks: its transactions take the write lock at BEGIN (IMMEDIATE), and only one worker runs.
+
+A lease that runs out (its worker crashed or hung) makes the delivery claimable again, which
+is how a crash loses nothing; a worker that finishes late cannot overwrite the new holder's
+work, because results are recorded only where the lease is still its own.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.db import connection, transaction
+from django.db.models import QuerySet
+
+from campaigns.models import WAITING, CampaignStatus, Delivery, DeliveryStatus
+
+
+def _claimable() -> QuerySet[Delivery]:
+    return Delivery.objects.filter(
+        campaign__status=CampaignStatus.RUNNING,
+        workspace__sending_stopped_at__isnull=True,
+    )
+
+
+def _lock(qs: QuerySet[Delivery]) -> QuerySet[Delivery]:
+    if connection.features.has_select_for_update_skip_locked:
+        return qs.select_for_update(skip_locked=True, of=("self",))
+    return qs
+
+
+def claim(*, worker: str, limit: int, now: datetime, lease: timedelta) -> list[int]:
+    """Lease up to `limit` deliveries to `worker` and return their ids.
+
+    Expired leases come first (they were due before anything else), then waiting deliveries
+    whose time has come, oldest first. Only running campaigns of workspaces whose sending is
+    not stopped are claimed: pausing or cancelling a campaign stops its claims at once.
+    """
+    with transaction.atomic():
+        expired = _lock(
+            _claimable()
+            .filter(status=DeliveryStatus.SENDING, lease_expires_at__lt=now)
+            .order_by("lease_expires_at")
+        )
+        ids = list(expired.values_list("pk", flat=True)[:limit])
+        if len(ids) < limit:
+            due = _lock(
+                _claimable()
+                .filter(status__in=WAITING, next_attempt_at__lte=now)
+                .order_by("next_attempt_at", "pk")
+            )
+            ids += list(due.values_list("pk", flat=True)[: limit - len(ids)])
+        if ids:
+            Delivery.objects.filter(pk__in=ids).update(
+                status=DeliveryStatus.SENDING,
+                lease_owner=worker,
+                lease_expires_at=now + lease,
+                updated_at=now,
+            )
+    return ids
+
+
+def release(*, worker: str, ids: list[int], now: datetime) -> int:
+    """Give back deliveries this worker leased but did not try (pause, shutdown): due now."""
+    return Delivery.objects.filter(
+        pk__in=ids, lease_owner=worker, status=DeliveryStatus.SENDING
+    ).update(
+        status=DeliveryStatus.QUEUED,
+        lease_owner="",
+        lease_expires_at=None,
+        next_attempt_at=now,
+        updated_at=now,
+    )
