@@ -3,6 +3,7 @@
 import email
 import email.policy
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
@@ -11,7 +12,7 @@ from content.rendering import RenderError, TemplateParts, compile_template, inli
 from content.syntax import TemplateSyntaxError, UnknownPlaceholderError
 
 DATE = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
-ENVELOPE = {
+ENVELOPE: dict[str, Any] = {
     "from_email": "news@example.com",
     "from_name": "Example News",
     "to": "ann@example.org",
@@ -24,7 +25,7 @@ def parsed(raw: bytes):
     return email.message_from_bytes(raw, policy=email.policy.default)
 
 
-def render(parts: TemplateParts, values: dict, **envelope):
+def render(parts: TemplateParts, values, **envelope):
     return compile_template(parts).render(values, **{**ENVELOPE, **envelope})
 
 

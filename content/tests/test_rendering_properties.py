@@ -4,6 +4,7 @@ header the template did not ask for."""
 
 import email
 import email.policy
+from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -25,7 +26,11 @@ VALUE = st.one_of(
     st.sampled_from(["\r\nBcc: evil@example.net", "\nX-Injected: 1", "a\rb", "=?utf-8?", "."]),
 )
 VALUES = st.dictionaries(st.sampled_from(NAMES), VALUE, max_size=6)
-ENVELOPE = {"from_email": "a@example.com", "to": "b@example.org", "message_id": "<m@example.com>"}
+ENVELOPE: dict[str, Any] = {
+    "from_email": "a@example.com",
+    "to": "b@example.org",
+    "message_id": "<m@example.com>",
+}
 EXPECTED_HEADERS = {"from", "to", "subject", "date", "message-id", "mime-version", "content-type"}
 
 
@@ -58,7 +63,9 @@ def test_any_template_and_values_render_or_raise_our_error(subject, html, text, 
     assert all("\r" not in v and "\n" not in v for _, v in message.headers)
     assert max(len(line) for line in message.raw.split(b"\r\n")) <= 998
     assert b"\n" not in message.raw.replace(b"\r\n", b"")
-    assert mail.get_body(("plain",)).get_content().replace("\r\n", "\n") == message.text
+    plain = mail.get_body(("plain",))
+    assert plain is not None
+    assert plain.get_content().replace("\r\n", "\n") == message.text
 
 
 @settings(max_examples=300, deadline=None)
@@ -78,6 +85,7 @@ def test_no_value_can_add_a_header(name, subject_tail):
 def test_html_values_are_always_escaped(values):
     compiled = compile_template(TemplateParts(subject="s", html="<p>{first_name}|{company}</p>"))
     message = compiled.render(values, **ENVELOPE)
+    assert message.html is not None
     inner = message.html[3:-4]
     assert "<" not in inner
     assert ">" not in inner
