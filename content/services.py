@@ -160,11 +160,8 @@ def attachment_add(*, template: Template, filename: str, data: bytes) -> Templat
     would be too large, or the type is not allowed or does not match the content.
     """
     filename = PurePath(filename.replace("\\", "/")).name.strip()[:200] or "attachment"
-    size, limit = len(data), settings.CONTENT_ATTACHMENT_MAX_BYTES
-    if size == 0:
-        raise ContentError("The file is empty.")
-    if size > limit:
-        raise ContentError(f"A file may be at most {_megabytes(limit)}.")
+    size = len(data)
+    attachment_check_size(size=size)
     used = template.attachments.aggregate(total=Sum("size"))["total"] or 0
     total_limit = settings.CONTENT_ATTACHMENTS_TOTAL_MAX_BYTES
     if used + size > total_limit:
@@ -175,6 +172,15 @@ def attachment_add(*, template: Template, filename: str, data: bytes) -> Templat
             "This kind of file cannot be attached, or its content does not match its name."
         )
     return _store_attachment(template, filename, content_type, data)
+
+
+def attachment_check_size(*, size: int) -> None:
+    """Raise ContentError when one file of `size` bytes may not be attached (empty, too big)."""
+    limit = settings.CONTENT_ATTACHMENT_MAX_BYTES
+    if size == 0:
+        raise ContentError("The file is empty.")
+    if size > limit:
+        raise ContentError(f"A file may be at most {_megabytes(limit)}.")
 
 
 def _store_attachment(
