@@ -19,10 +19,9 @@ import codecs
 import csv
 import io
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from charset_normalizer import from_bytes
 from django.conf import settings
@@ -33,7 +32,8 @@ from audience.fields import FieldValueError, JsonValue, coerce_value
 SAMPLE_BYTES = 64 * 1024
 PREVIEW_ROWS = 5
 # Encodings charset-normalizer may choose from when the file is not UTF-8.
-CANDIDATE_ENCODINGS = ["cp1251", "cp1252", "latin_1", "koi8_r", "iso8859_15", "cp1250"]
+# Few on purpose: with many candidates a short Cyrillic sample is taken for Central European.
+CANDIDATE_ENCODINGS = ["cp1251", "cp1252", "latin_1"]
 IMPORT_FIELDS = ("email", "first_name", "last_name", "company", "country", "city", "comment")
 MAX_TEXT = 200
 
@@ -255,21 +255,18 @@ def read_batches(
         next(reader, None)
         batch: list[tuple[int, list[str]]] = []
         previous = reader.line_num
-        for row in reader:
-            start, previous = previous + 1, reader.line_num
-            if row and any(cell.strip() for cell in row):
-                batch.append((start, row))
-            if len(batch) >= batch_size:
+        try:
+            for row in reader:
+                start, previous = previous + 1, reader.line_num
+                if row and any(cell.strip() for cell in row):
+                    batch.append((start, row))
+                if len(batch) >= batch_size:
+                    yield batch, raw.tell()
+                    batch = []
+        except (UnicodeDecodeError, csv.Error):
+            # Keep what was read before the bad spot, then let the caller report it.
+            if batch:
                 yield batch, raw.tell()
-                batch = []
+            raise
         if batch:
             yield batch, raw.tell()
-
-
-def last_line_reached(exc: BaseException, fallback: int) -> int:
-    """The line number an error message names, for the report of a stopped import."""
-    match = re.search(r"line (\d+)", str(exc))
-    return int(match.group(1)) if match else fallback
-
-
-Progress = Callable[[dict[str, Any]], bool]

@@ -17,7 +17,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from audience import selectors, services
-from audience.importer import Plan, last_line_reached, read_batches
+from audience.importer import Plan, read_batches
 from audience.models import AudienceJob, CustomField, JobKind, JobStatus
 
 log = logging.getLogger(__name__)
@@ -83,13 +83,12 @@ def run_import(job: AudienceJob) -> None:
             if _cancelled(job):
                 services.job_finish(job=job, status=JobStatus.CANCELLED, error=_stopped(line))
                 return
-    except (UnicodeDecodeError, csv.Error, KeyError) as exc:
-        where = last_line_reached(exc, line + 1)
+    except (UnicodeDecodeError, csv.Error) as exc:
         services.job_finish(
             job=job,
             status=JobStatus.FAILED,
-            error=f"Stopped near line {where}: {_reason(exc, params['encoding'])} "
-            f"Every row before it was imported; nothing after it.",
+            error=f"Stopped after line {line}: {_reason(exc, params['encoding'])} "
+            f"Rows up to line {line} were handled; nothing after it was imported.",
         )
         return
     services.job_finish(job=job, status=JobStatus.DONE)

@@ -42,3 +42,10 @@ def import_csv(
     assert jobs.run_next_job()
     job.refresh_from_db()
     return job
+
+
+def start(job: AudienceJob, mapping: list[str], mode: str = "add") -> AudienceJob:
+    """Queue an uploaded import with this mapping and no target list."""
+    return services.import_start(
+        job=job, mapping=mapping, new_fields={}, mode=mode, recipient_list=None
+    )
