@@ -8,6 +8,8 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 
+_rng = random.Random()  # noqa: S311 - spreads retries; nothing secret depends on it
+
 
 @dataclass(frozen=True)
 class RetryPolicy:
@@ -26,8 +28,8 @@ class RetryPolicy:
     def delay(self, attempt: int, rng: random.Random | None = None) -> timedelta:
         """The wait after the `attempt`-th failed try (1-based): base·2^(attempt-1), capped."""
         exponent = min(max(attempt - 1, 0), 30)
-        raw = min(self.base * (2**exponent), self.cap)
-        spread = (rng or random).uniform(-self.jitter, self.jitter)  # jitter, not crypto
+        raw = min(self.base * (1 << exponent), self.cap)
+        spread = (rng or _rng).uniform(-self.jitter, self.jitter)  # jitter, not crypto
         return raw * (1 + spread)
 
     def next_try(self, attempt: int, now: datetime, rng: random.Random | None = None) -> datetime:

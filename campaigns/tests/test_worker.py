@@ -39,6 +39,7 @@ def test_the_loop_runs_steps_until_stopped():
     assert len(calls) == 3
 
 
+@pytest.mark.django_db
 def test_a_failing_step_is_logged_and_the_loop_goes_on(caplog):
     calls: list[str] = []
     worker = EmbeddedWorker([], idle_seconds=0.01)

@@ -17,7 +17,7 @@ from types import FrameType
 from typing import IO
 
 from django.conf import settings
-from django.db import close_old_connections, connection
+from django.db import connection
 
 log = logging.getLogger(__name__)
 
@@ -80,8 +80,9 @@ class EmbeddedWorker:
                 busy = step() or busy
             except Exception:
                 log.exception("worker step %s failed; going on", getattr(step, "__name__", step))
-                close_old_connections()
-                connection.close()
+                # A broken connection (server restart, network) is replaced on the next query.
+                if not connection.in_atomic_block:
+                    connection.close_if_unusable_or_obsolete()
         return busy
 
     def run(self) -> None:
