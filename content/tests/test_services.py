@@ -1,0 +1,73 @@
+"""Services and the renderer on stored templates: starters, attachments read from files."""
+
+import email
+import email.policy
+
+import pytest
+
+from audience.models import LINK_PLACEHOLDERS, STANDARD_FIELDS
+from content import services
+from content.gallery import STARTERS
+from content.rendering import TemplateParts, compile_template, render_message
+from content.syntax import TemplateSyntaxError
+from content.tests.factories import TemplateFactory
+
+ENVELOPE = {"from_email": "news@example.com", "to": "ann@example.org"}
+
+
+@pytest.mark.parametrize("starter", STARTERS, ids=lambda s: s.key)
+def test_starters_compile_inline_their_css_and_render(starter):
+    parts = TemplateParts(subject=starter.subject, html=starter.html(), text_from_html=True)
+    compiled = compile_template(parts, allowed=[*STANDARD_FIELDS, *LINK_PLACEHOLDERS])
+    message = compiled.render(
+        {"first_name": "Ann", "email": "ann@example.org", "unsubscribe_url": "https://u.test/1"},
+        **ENVELOPE,
+    )
+    assert message.html is not None
+    assert 'style="' in message.html  # the <style> rules were copied onto the elements
+    assert "<style>" in message.html  # and kept for the clients that read them
+    assert "https://u.test/1" in message.html
+    assert "Ann" in message.text
+    assert "{" not in message.text.replace("{{", "")
+    mail = email.message_from_bytes(message.raw, policy=email.policy.default)
+    assert mail.get_content_type() == "multipart/alternative"
+
+
+def test_a_stored_template_renders_with_its_attachments(personas):
+    template = TemplateFactory.create(workspace=personas.workspace)
+    services.attachment_add(template=template, filename="notes.txt", data=b"plain notes\n")
+    message = render_message(template, {"first_name": "Ann"}, **ENVELOPE)
+    mail = email.message_from_bytes(message.raw, policy=email.policy.default)
+    [attachment] = list(mail.iter_attachments())
+    assert attachment.get_filename() == "notes.txt"
+    assert attachment.get_content() == "plain notes\n"
+    assert message.attachments[0].data == b"plain notes\n"
+    assert message.text == "Hello Ann"
+
+
+def test_services_refuse_unknown_names_and_keep_the_stored_template(personas):
+    template = TemplateFactory.create(workspace=personas.workspace, subject="Old")
+    with pytest.raises(TemplateSyntaxError) as caught:
+        services.template_update(
+            template=template,
+            name="x",
+            subject="New {nickname}",
+            html_body="",
+            text_body="t",
+            text_from_html=False,
+        )
+    assert (caught.value.part, caught.value.name) == ("subject", "nickname")
+    template.refresh_from_db()
+    assert template.subject == "Old"
+
+
+def test_generated_text_is_checked_too(personas):
+    with pytest.raises(TemplateSyntaxError) as caught:
+        services.template_create(
+            workspace=personas.workspace,
+            name="x",
+            subject="s",
+            html_body="<p>{first_name}</p><p>{nickname}</p>",
+            text_from_html=True,
+        )
+    assert caught.value.name == "nickname"
