@@ -2,6 +2,7 @@
 
 import email
 import email.policy
+from typing import Any
 
 import pytest
 
@@ -12,7 +13,7 @@ from content.rendering import TemplateParts, compile_template, render_message
 from content.syntax import TemplateSyntaxError
 from content.tests.factories import TemplateFactory
 
-ENVELOPE = {"from_email": "news@example.com", "to": "ann@example.org"}
+ENVELOPE: dict[str, Any] = {"from_email": "news@example.com", "to": "ann@example.org"}
 
 
 @pytest.mark.parametrize("starter", STARTERS, ids=lambda s: s.key)
