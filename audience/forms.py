@@ -76,4 +76,5 @@ class SuppressionImportForm(forms.Form):
 
 
 class UploadForm(forms.Form):
-    file = forms.FileField(label="CSV file")
+    # Empty files reach the importer, whose message says what to do about them.
+    file = forms.FileField(label="CSV file", allow_empty_file=True)
