@@ -1,0 +1,55 @@
+"""Reads for sending. Every selector takes the workspace first and stays inside it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db.models import QuerySet
+
+from accounts.models import Workspace
+from sending import quota
+from sending.models import AccountStatus, CapturedMessage, DkimKey, SendingAccount
+
+
+def accounts(workspace: Workspace) -> QuerySet[SendingAccount]:
+    return SendingAccount.objects.filter(workspace=workspace)
+
+
+def account_get(workspace: Workspace, account_id: int) -> SendingAccount | None:
+    return accounts(workspace).filter(pk=account_id).first()
+
+
+def active_accounts(workspace: Workspace) -> QuerySet[SendingAccount]:
+    return accounts(workspace).filter(status=AccountStatus.ACTIVE)
+
+
+def account_rows(workspace: Workspace, now: datetime) -> list[tuple[SendingAccount, int]]:
+    """Each account with its count for the workspace's current local day (0 after midnight)."""
+    day = quota.local_day(workspace, now)
+    return [(account, account.sent_on(day)) for account in accounts(workspace)]
+
+
+def captured_messages(workspace: Workspace) -> QuerySet[CapturedMessage]:
+    return CapturedMessage.objects.filter(workspace=workspace).select_related("account")
+
+
+def captured_get(workspace: Workspace, captured_id: int) -> CapturedMessage | None:
+    return captured_messages(workspace).filter(pk=captured_id).first()
+
+
+def dkim_keys(workspace: Workspace) -> QuerySet[DkimKey]:
+    return DkimKey.objects.filter(workspace=workspace)
+
+
+def dkim_key_get(workspace: Workspace, dkim_key_id: int) -> DkimKey | None:
+    return dkim_keys(workspace).filter(pk=dkim_key_id).first()
+
+
+def accounts_for_command(*, account_id: int | None, email: str | None) -> list[SendingAccount]:
+    """For the operator's command line, across workspaces: by id, by address, or all active."""
+    rows = SendingAccount.objects.select_related("workspace").order_by("pk")
+    if account_id is not None:
+        return list(rows.filter(pk=account_id))
+    if email:
+        return list(rows.filter(from_email__iexact=email.strip()))
+    return list(rows.filter(status=AccountStatus.ACTIVE))

@@ -1,0 +1,176 @@
+"""Atomic reservations: daily limit by local day, minimum wait, rolling hour, and races."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import time_machine
+from django.db import OperationalError, connection
+
+from accounts.tests.factories import WorkspaceFactory
+from sending import quota
+from sending.models import AccountStatus, SendingAccount
+from sending.quota import NoRoom, Reservation
+from sending.tests.factories import SendingAccountFactory
+
+pytestmark = pytest.mark.django_db
+
+# 23:30 in Tokyo (UTC+9, no daylight saving): local midnight is 15:00 UTC.
+T0 = datetime(2026, 6, 1, 14, 30, tzinfo=UTC)
+
+
+def account(**kwargs) -> SendingAccount:
+    kwargs.setdefault("workspace", WorkspaceFactory.create(time_zone="Asia/Tokyo"))
+    kwargs.setdefault("min_interval_seconds", 0)
+    return SendingAccountFactory.create(**kwargs)
+
+
+def test_the_daily_limit_resets_at_local_midnight_without_a_cron():
+    acc = account(daily_limit=2)
+    with time_machine.travel(T0, tick=False):
+        assert isinstance(quota.reserve(acc, T0), Reservation)
+        assert isinstance(quota.reserve(acc, T0), Reservation)
+        full = quota.reserve(acc, T0)
+    assert full == NoRoom(datetime(2026, 6, 1, 15, 0, tzinfo=UTC), "the daily limit is reached")
+    next_day = T0 + timedelta(minutes=31)  # 00:01 in Tokyo, still 1 June in UTC
+    assert isinstance(quota.reserve(acc, next_day), Reservation)
+    acc.refresh_from_db()
+    assert (acc.sent_today, str(acc.sent_day)) == (1, "2026-06-02")
+
+
+def test_the_count_for_today_reads_zero_once_the_day_changed():
+    acc = account(daily_limit=5)
+    quota.reserve(acc, T0)
+    acc.refresh_from_db()
+    assert acc.sent_on(quota.local_day(acc.workspace, T0)) == 1
+    assert acc.sent_on(quota.local_day(acc.workspace, T0 + timedelta(hours=1))) == 0
+
+
+def test_the_minimum_wait_says_when_the_next_message_may_go():
+    acc = account(min_interval_seconds=10)
+    assert isinstance(quota.reserve(acc, T0), Reservation)
+    early = quota.reserve(acc, T0 + timedelta(seconds=4))
+    assert isinstance(early, NoRoom)
+    assert early.until == T0 + timedelta(seconds=10)
+    assert isinstance(quota.reserve(acc, T0 + timedelta(seconds=10)), Reservation)
+
+
+def test_the_workspace_hourly_limit_is_a_rolling_hour_across_accounts():
+    workspace = WorkspaceFactory.create(hourly_limit=3)
+    first, second = account(workspace=workspace), account(workspace=workspace)
+    start = datetime(2026, 6, 1, 10, 0, tzinfo=UTC)
+    for minutes, acc in [(0, first), (10, second), (20, first)]:
+        assert isinstance(quota.reserve(acc, start + timedelta(minutes=minutes)), Reservation)
+    blocked = quota.reserve(second, start + timedelta(minutes=30))
+    assert blocked == NoRoom(start + timedelta(hours=1), "the workspace's hourly limit is reached")
+    assert isinstance(quota.reserve(second, start + timedelta(minutes=59)), NoRoom)
+    assert isinstance(quota.reserve(second, start + timedelta(minutes=60)), Reservation)
+    assert quota.hour_used(workspace, start + timedelta(minutes=60)) == 3
+
+
+def test_old_minute_buckets_are_pruned_as_it_goes():
+    from sending.models import SendBucket
+
+    acc = account()
+    start = datetime(2026, 6, 1, 10, 0, tzinfo=UTC)
+    for hours in range(5):
+        quota.reserve(acc, start + timedelta(hours=hours))
+    assert SendBucket.objects.filter(workspace=acc.workspace).count() <= 3
+
+
+@pytest.mark.parametrize("status", [AccountStatus.PENDING, AccountStatus.INACTIVE, "error"])
+def test_an_account_that_is_not_active_gets_no_room_and_no_time(status):
+    acc = account(status=status)
+    result = quota.reserve(acc, T0)
+    assert isinstance(result, NoRoom)
+    assert result.until is None
+
+
+def test_a_stopped_workspace_gets_no_room():
+    acc = account()
+    acc.workspace.sending_stopped_at = T0
+    acc.workspace.save()
+    assert quota.reserve(acc, T0) == NoRoom(None, "sending is stopped for this workspace")
+
+
+def test_release_gives_the_room_back():
+    acc = account(daily_limit=1)
+    taken = quota.reserve(acc, T0)
+    assert isinstance(taken, Reservation)
+    quota.release(taken)
+    assert isinstance(quota.reserve(acc, T0), Reservation)
+
+
+def test_reset_daily_email_counts_still_exists():
+    from django.core.management import call_command
+
+    acc = account(daily_limit=1)
+    quota.reserve(acc, T0)
+    call_command("reset_daily_email_counts", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    acc.refresh_from_db()
+    assert acc.sent_today == 0
+
+
+def reserve_waiting(acc: SendingAccount, now: datetime) -> object:
+    """reserve(), waiting while another thread holds the database as busy_timeout would.
+
+    The tests' in-memory SQLite shares one cache between threads, and shared-cache locks fail
+    at once ("table is locked") instead of waiting; a file database in WAL mode waits by
+    itself, and PostgreSQL never gets here.
+    """
+    while True:
+        try:
+            return quota.reserve(acc, now)
+        except OperationalError as exc:
+            if "locked" not in str(exc):
+                raise
+            time.sleep(0.005)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_threads_racing_for_the_last_slots_never_exceed_the_limit():
+    acc = account(daily_limit=3)
+    results: list[object] = []
+    barrier = threading.Barrier(8)
+
+    def worker() -> None:
+        try:
+            barrier.wait()
+            results.append(reserve_waiting(acc, T0))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sum(isinstance(r, Reservation) for r in results) == 3
+    assert sum(isinstance(r, NoRoom) for r in results) == 5
+    acc.refresh_from_db()
+    assert acc.sent_today == 3
+
+
+@pytest.mark.django_db(transaction=True)
+def test_threads_on_two_accounts_share_the_workspace_hour_exactly():
+    workspace = WorkspaceFactory.create(hourly_limit=4)
+    accounts = [account(workspace=workspace, daily_limit=100) for _ in range(2)]
+    results: list[object] = []
+    barrier = threading.Barrier(10)
+
+    def worker(n: int) -> None:
+        try:
+            barrier.wait()
+            results.append(reserve_waiting(accounts[n % 2], T0))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(10)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sum(isinstance(r, Reservation) for r in results) == 4
