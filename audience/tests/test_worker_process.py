@@ -41,10 +41,17 @@ def test_the_worker_process_runs_a_queued_import(tmp_path):
         "DATABASE_URL": f"sqlite:///{db}",
     }
     manage = [sys.executable, "manage.py"]
-    run = {"cwd": ROOT, "env": env, "capture_output": True, "text": True, "timeout": 120}
-    subprocess.run([*manage, "migrate", "--noinput", "-v", "0"], check=True, **run)
-    queued = subprocess.run([*manage, "shell", "-c", QUEUE_AN_IMPORT], check=True, **run)
-    job_id = int(queued.stdout.strip().splitlines()[-1])
+
+    def run(*args: str) -> str:
+        done = subprocess.run(
+            [*manage, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    run("migrate", "--noinput", "-v", "0")
+    queued = run("shell", "-c", QUEUE_AN_IMPORT)
+    job_id = int(queued.strip().splitlines()[-1])
     worker = subprocess.Popen(
         [*manage, "worker", "--idle", "0.05"],
         cwd=ROOT,
