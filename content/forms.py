@@ -34,4 +34,5 @@ class AttachmentForm(forms.Form):
 
 class PreviewForm(forms.Form):
     recipient = forms.IntegerField(required=False)
+    email = forms.CharField(required=False, max_length=254)
     width = forms.ChoiceField(choices=(("desktop", "Desktop"), ("phone", "Phone")), required=False)

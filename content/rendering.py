@@ -377,7 +377,7 @@ class CompiledTemplate:
         if self.html_ops is not None:
             _render_body(self.html_ops, values, True, html_parts, html_wire)
         text, html = "".join(text_parts), "".join(html_parts)
-        if len(text) + len(html) > self.max_bytes:
+        if len(text) + len(html) + len(subject) > self.max_bytes:
             raise RenderError(f"The message is larger than {self.max_bytes} bytes.")
         recipients = (_clean(to),) if isinstance(to, str) else tuple(_clean(r) for r in to)
         sender = _clean(from_email)

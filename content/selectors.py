@@ -33,8 +33,14 @@ def preview_recipients(workspace: Workspace) -> QuerySet[Recipient]:
     return Recipient.objects.filter(workspace=workspace).order_by("email")[:PREVIEW_RECIPIENTS]
 
 
-def preview_recipient(workspace: Workspace, recipient_id: int) -> Recipient | None:
-    return Recipient.objects.filter(workspace=workspace, pk=recipient_id).first()
+def preview_recipient(
+    workspace: Workspace, *, recipient_id: int | None = None, email: str = ""
+) -> Recipient | None:
+    """The workspace's recipient with this id, else with this address (any case)."""
+    found = Recipient.objects.filter(workspace=workspace)
+    if recipient_id:
+        return found.filter(pk=recipient_id).first()
+    return found.filter(email__iexact=email.strip()).first() if email.strip() else None
 
 
 def field_keys(workspace: Workspace) -> list[str]:

@@ -22,8 +22,9 @@ is reported too, with a hint.
 There is deliberately no expression, attribute access, filter, loop or include: a template can
 read the recipient's values and nothing else, so it is sandboxed by construction and renders in
 time linear in its size. That is why this small parser exists instead of Jinja2's sandbox: the
-sandbox guards a language far larger than this one, and is an order of magnitude slower per
-message.
+sandbox guards a language far larger than this one (and must be kept up with its escapes), and
+rendering just the three parts with it takes longer than this renderer takes to produce the
+whole encoded message (`make bench-render` prints both).
 """
 
 from __future__ import annotations

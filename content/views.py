@@ -13,6 +13,7 @@ from typing import Any
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.html import format_html
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_POST
 
@@ -122,10 +123,13 @@ def _preview_message(request: HttpRequest, template: Template) -> tuple[Rendered
     """The template rendered for the recipient picked in ?recipient=, or with sample data."""
     workspace = access_of(request).workspace
     form = forms.PreviewForm(request.GET)
-    recipient_id = form.cleaned_data.get("recipient") if form.is_valid() else None
-    recipient = selectors.preview_recipient(workspace, recipient_id) if recipient_id else None
+    wanted = form.cleaned_data if form.is_valid() else {}
+    recipient_id, email = wanted.get("recipient"), wanted.get("email") or ""
+    recipient = selectors.preview_recipient(workspace, recipient_id=recipient_id, email=email)
     if recipient_id and recipient is None:
         raise Http404("No such recipient")
+    if email.strip() and recipient is None:
+        raise ContentError(f"There is no recipient {email.strip()} in this workspace.")
     names = placeholder_names(workspace)
     values = sample_values(names)
     if recipient is not None:
@@ -147,7 +151,7 @@ def preview(request: HttpRequest, template_id: int) -> HttpResponse:
         message, recipient = _preview_message(request, template)
     except ContentError as exc:
         message, recipient = None, None
-        messages.error(request, f"This template cannot be rendered: {exc}")
+        messages.error(request, f"No preview: {exc}")
     width = "phone" if request.GET.get("width") == "phone" else "desktop"
     context = {
         "template": template,
@@ -169,7 +173,7 @@ def preview_frame(request: HttpRequest, template_id: int) -> HttpResponse:
         message, _ = _preview_message(request, template)
         body = message.html if message.html is not None else ""
     except ContentError as exc:
-        body = f"<p>This template cannot be rendered: {exc}</p>"
+        body = format_html("<p>No preview: {}</p>", str(exc))
     if not body:
         body = "<p>This template has no HTML part: see its text below.</p>"
     response = HttpResponse(body, content_type="text/html; charset=utf-8")

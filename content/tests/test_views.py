@@ -215,3 +215,16 @@ def test_preview_of_another_workspaces_recipient_is_404(personas, owner_client):
     assert owner_client.get(frame_url, {"recipient": stranger.pk}).status_code == 404
     preview = reverse("content:preview", kwargs={"template_id": template.pk})
     assert owner_client.get(preview, {"recipient": stranger.pk}).status_code == 404
+
+
+def test_preview_by_address(personas, viewer_client):
+    template = TemplateFactory.create(workspace=personas.workspace)
+    Recipient.objects.create(workspace=personas.workspace, email="bo@example.org", first_name="Bo")
+    Recipient.objects.create(workspace=personas.other_workspace, email="zed@example.org")
+    preview = reverse("content:preview", kwargs={"template_id": template.pk})
+    assert "Hello Bo" in viewer_client.get(preview, {"email": "BO@example.org"}).content.decode()
+    other = viewer_client.get(preview, {"email": "zed@example.org"}).content.decode()
+    assert "There is no recipient zed@example.org in this workspace." in other
+    frame_url = reverse("content:preview_frame", kwargs={"template_id": template.pk})
+    frame = viewer_client.get(frame_url, {"email": "<b>x@example.org"}).content.decode()
+    assert "&lt;b&gt;x@example.org" in frame
