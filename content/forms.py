@@ -19,10 +19,16 @@ class TemplateForm(forms.ModelForm[Template]):
             "text_body": "Text body",
             "text_from_html": "Generate the text body from the HTML when sending",
         }
+        help_texts = {"text_from_html": "Otherwise the text body is sent as written."}
         widgets = {
             "subject": forms.TextInput(attrs={"data-placeholders": "", "autocomplete": "off"}),
             "html_body": forms.Textarea(
-                attrs={"rows": 18, "data-placeholders": "", "spellcheck": "false"}
+                attrs={
+                    "rows": 18,
+                    "data-placeholders": "",
+                    "spellcheck": "false",
+                    "class": "font-mono text-sm",
+                }
             ),
             "text_body": forms.Textarea(attrs={"rows": 10, "data-placeholders": ""}),
         }

@@ -264,8 +264,17 @@ def html_to_text(html: str) -> str:
     converter = html2text.HTML2Text()
     converter.body_width = 0  # never wrap: a wrap could split a {tag}; QP folds long lines
     converter.ignore_images = True
+    converter.ignore_tables = True  # mail layouts are tables: their cells are paragraphs
     converter.unicode_snob = True
-    return converter.handle(html).strip() + "\n"
+    # A table cell is a block in a mail layout: end each with a break, so that cells become
+    # paragraphs of the text rather than one run-on line.
+    text = converter.handle(_CELL_END.sub("</td><br>", html))
+    lines = (line.rstrip() for line in text.strip().splitlines())
+    return _BLANK_RUNS.sub("\n\n", "\n".join(lines)) + "\n"
+
+
+_CELL_END = re.compile(r"</td\s*>", re.IGNORECASE)
+_BLANK_RUNS = re.compile(r"\n{3,}")
 
 
 # --- Rendering ------------------------------------------------------------------------------
