@@ -29,6 +29,10 @@ def account_rows(workspace: Workspace, now: datetime) -> list[tuple[SendingAccou
     return [(account, account.sent_on(day)) for account in accounts(workspace)]
 
 
+def sent_today(workspace: Workspace, account: SendingAccount, now: datetime) -> int:
+    return account.sent_on(quota.local_day(workspace, now))
+
+
 def captured_messages(workspace: Workspace) -> QuerySet[CapturedMessage]:
     return CapturedMessage.objects.filter(workspace=workspace).select_related("account")
 

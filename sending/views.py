@@ -1,9 +1,202 @@
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+"""Pages for sending accounts, captured messages and DKIM keys.
 
-from accounts.access import workspace_view
+Owners add, change and delete accounts and keys; editors test and use them; viewers read.
+Objects are looked up through workspace-scoped selectors, so another workspace's ids are 404.
+"""
+
+from __future__ import annotations
+
+from email import policy
+from email.parser import BytesParser
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.clickjacking import xframe_options_sameorigin
+from django.views.decorators.http import require_POST
+
+from accounts.access import access_of, or_404, workspace_view
+from accounts.models import Role
+from sending import dns_check, selectors, services
+from sending.forms import AccountForm, DkimKeyForm, TestForm
+from sending.models import AccountStatus, CapturedMessage
+
+# The captured HTML is untrusted: nothing may run, load or navigate, only show.
+CAPTURED_HTML_CSP = "default-src 'none'; img-src data: https:; style-src 'unsafe-inline'; sandbox"
 
 
 @workspace_view()
 def index(request: HttpRequest) -> HttpResponse:
-    return render(request, "sending/index.html")
+    workspace = access_of(request).workspace
+    rows = selectors.account_rows(workspace, timezone.now())
+    return render(request, "sending/index.html", {"rows": rows})
+
+
+@workspace_view(Role.OWNER)
+def account_create(request: HttpRequest) -> HttpResponse:
+    form = AccountForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        account = services.account_create(
+            workspace=access_of(request).workspace, data=form.account_data()
+        )
+        messages.success(request, f"{account.name} is saved. Test it to start sending.")
+        return redirect("sending:account_detail", account_id=account.pk)
+    return render(request, "sending/account_form.html", {"form": form, "account": None})
+
+
+@workspace_view()
+def account_detail(request: HttpRequest, account_id: int) -> HttpResponse:
+    workspace = access_of(request).workspace
+    account = or_404(selectors.account_get(workspace, account_id))
+    sent = selectors.sent_today(workspace, account, timezone.now())
+    return render(
+        request,
+        "sending/account_detail.html",
+        {"account": account, "sent_today": sent, "test_form": TestForm()},
+    )
+
+
+@workspace_view(Role.OWNER)
+def account_edit(request: HttpRequest, account_id: int) -> HttpResponse:
+    account = or_404(selectors.account_get(access_of(request).workspace, account_id))
+    form = AccountForm(request.POST or None, instance=account)
+    if request.method == "POST" and form.is_valid():
+        services.account_update(account=account, data=form.account_data())
+        messages.success(request, f"{account.name} is saved.")
+        return redirect("sending:account_detail", account_id=account.pk)
+    return render(request, "sending/account_form.html", {"form": form, "account": account})
+
+
+@require_POST
+@workspace_view(Role.OWNER)
+def account_delete(request: HttpRequest, account_id: int) -> HttpResponse:
+    account = or_404(selectors.account_get(access_of(request).workspace, account_id))
+    services.account_delete(account=account)
+    messages.success(request, f"{account.name} is deleted.")
+    return redirect("sending:index")
+
+
+@require_POST
+@workspace_view(Role.OWNER)
+def account_status(request: HttpRequest, account_id: int) -> HttpResponse:
+    account = or_404(selectors.account_get(access_of(request).workspace, account_id))
+    wanted = request.POST.get("status")
+    if wanted not in (AccountStatus.ACTIVE, AccountStatus.INACTIVE):
+        messages.error(request, "Choose active or inactive.")
+    else:
+        services.account_set_status(account=account, status=wanted)
+        messages.success(request, f"{account.name} is {wanted} now.")
+    return redirect("sending:account_detail", account_id=account.pk)
+
+
+@require_POST
+@workspace_view(Role.EDITOR)
+def account_test(request: HttpRequest, account_id: int) -> HttpResponse:
+    account = or_404(selectors.account_get(access_of(request).workspace, account_id))
+    form = TestForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Give a valid address to send the test message to, or none.")
+        return redirect("sending:account_detail", account_id=account.pk)
+    outcome = services.account_test(account=account, send_to=form.cleaned_data["send_to"] or None)
+    (messages.success if outcome.success else messages.error)(request, outcome.message)
+    return redirect("sending:account_detail", account_id=account.pk)
+
+
+# --- Captured messages ----------------------------------------------------------------------
+
+
+@workspace_view()
+def captured_list(request: HttpRequest) -> HttpResponse:
+    captured = selectors.captured_messages(access_of(request).workspace)[:200]
+    return render(request, "sending/captured_list.html", {"captured": captured})
+
+
+def _parsed(captured: CapturedMessage) -> tuple[list[tuple[str, str]], str | None, str | None]:
+    message = BytesParser(policy=policy.default).parsebytes(bytes(captured.raw))
+    headers = [(name, str(value)) for name, value in message.items()]
+    html = message.get_body(preferencelist=("html",))
+    text = message.get_body(preferencelist=("plain",))
+    return (
+        headers,
+        html.get_content() if html is not None else None,
+        text.get_content() if text is not None else None,
+    )
+
+
+@workspace_view()
+def captured_detail(request: HttpRequest, captured_id: int) -> HttpResponse:
+    captured = or_404(selectors.captured_get(access_of(request).workspace, captured_id))
+    headers, html, text = _parsed(captured)
+    source = bytes(captured.raw).decode("utf-8", "replace")
+    return render(
+        request,
+        "sending/captured_detail.html",
+        {
+            "captured": captured,
+            "headers": headers,
+            "has_html": html is not None,
+            "text": text,
+            "source": source,
+        },
+    )
+
+
+@xframe_options_sameorigin
+@workspace_view()
+def captured_html(request: HttpRequest, captured_id: int) -> HttpResponse:
+    """The message's HTML alone, for the sandboxed iframe of the detail page."""
+    captured = or_404(selectors.captured_get(access_of(request).workspace, captured_id))
+    _, html, _ = _parsed(captured)
+    response = HttpResponse(html or "", content_type="text/html; charset=utf-8")
+    response["Content-Security-Policy"] = CAPTURED_HTML_CSP
+    return response
+
+
+# --- DKIM -----------------------------------------------------------------------------------
+
+
+@workspace_view()
+def dkim_list(request: HttpRequest) -> HttpResponse:
+    keys = selectors.dkim_keys(access_of(request).workspace)
+    return render(request, "sending/dkim_list.html", {"keys": keys, "form": DkimKeyForm()})
+
+
+@workspace_view(Role.OWNER)
+def dkim_create(request: HttpRequest) -> HttpResponse:
+    form = DkimKeyForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            key = services.dkim_key_create(
+                workspace=access_of(request).workspace,
+                domain=form.cleaned_data["domain"],
+                selector=form.cleaned_data["selector"],
+            )
+        except services.SendingError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, f"A key for {key.domain} is ready: publish its record.")
+            return redirect("sending:dkim_detail", dkim_key_id=key.pk)
+    keys = selectors.dkim_keys(access_of(request).workspace)
+    return render(request, "sending/dkim_list.html", {"keys": keys, "form": form})
+
+
+@workspace_view()
+def dkim_detail(request: HttpRequest, dkim_key_id: int) -> HttpResponse:
+    workspace = access_of(request).workspace
+    key = or_404(selectors.dkim_key_get(workspace, dkim_key_id))
+    check = None
+    if request.GET.get("check"):
+        check = dns_check.check_domain(
+            key.domain, keys=[key], resolver=dns_check.default_resolver()
+        )
+    return render(request, "sending/dkim_detail.html", {"key": key, "check": check})
+
+
+@require_POST
+@workspace_view(Role.OWNER)
+def dkim_delete(request: HttpRequest, dkim_key_id: int) -> HttpResponse:
+    key = or_404(selectors.dkim_key_get(access_of(request).workspace, dkim_key_id))
+    services.dkim_key_delete(key=key)
+    messages.success(request, f"The key {key} is deleted; messages from {key.domain} go unsigned.")
+    return redirect("sending:dkim_list")

@@ -1,0 +1,48 @@
+"""Admin for sending. Secrets are excluded: the admin never shows or edits them."""
+
+from django.contrib import admin
+
+from sending.models import CapturedMessage, DkimKey, SendingAccount
+
+
+@admin.register(SendingAccount)
+class SendingAccountAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = (
+        "name",
+        "from_email",
+        "workspace",
+        "kind",
+        "status",
+        "sent_today",
+        "daily_limit",
+    )
+    list_filter = ("kind", "status")
+    search_fields = ("name", "from_email", "workspace__name")
+    raw_id_fields = ("workspace",)
+    exclude = ("smtp_password", "oauth_client_secret", "oauth_refresh_token", "esp_api_key")
+    readonly_fields = (
+        "sent_today",
+        "sent_day",
+        "last_sent_at",
+        "last_tested_at",
+        "status_changed_at",
+        "oauth_access_token_expires_at",
+        "created_at",
+    )
+
+
+@admin.register(DkimKey)
+class DkimKeyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = ("domain", "selector", "workspace", "created_at")
+    search_fields = ("domain", "workspace__name")
+    raw_id_fields = ("workspace",)
+    readonly_fields = ("public_key", "created_at")
+
+
+@admin.register(CapturedMessage)
+class CapturedMessageAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = ("subject", "envelope_from", "workspace", "created_at")
+    search_fields = ("subject", "envelope_from")
+    raw_id_fields = ("workspace", "account")
+    readonly_fields = ("envelope_from", "recipients", "subject", "message_id", "created_at")
+    exclude = ("raw",)

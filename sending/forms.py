@@ -1,0 +1,128 @@
+"""Forms for sending accounts and DKIM keys. Secrets are write-only: never shown again."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+
+from sending.models import AccountKind, EspProvider, SendingAccount
+from sending.services import SECRET_FIELDS
+
+SAVED = "•••• (saved)"
+SECRET_LABELS = {
+    "smtp_password": "SMTP password",
+    "oauth_client_secret": "OAuth2 client secret",
+    "oauth_refresh_token": "OAuth2 refresh token",
+    "esp_api_key": "API key or token",
+}
+SMTP_KINDS = {AccountKind.SMTP}
+PRESET_KINDS = {AccountKind.GMAIL, AccountKind.OUTLOOK, AccountKind.YAHOO, AccountKind.ZOHO}
+
+
+class AccountForm(forms.ModelForm):  # type: ignore[type-arg]
+    """Validates an account. Secret fields start empty; empty keeps the stored value."""
+
+    oauth_token_endpoint = forms.URLField(
+        label="OAuth2 token endpoint",
+        required=False,
+        assume_scheme="https",
+        help_text="Empty: the provider's own.",
+    )
+    esp_api_url = forms.URLField(
+        label="API URL",
+        required=False,
+        assume_scheme="https",
+        help_text="Optional: e.g. Mailgun's EU endpoint.",
+    )
+
+    class Meta:
+        model = SendingAccount
+        fields = (
+            "name",
+            "from_email",
+            "from_name",
+            "reply_to",
+            "kind",
+            "smtp_host",
+            "smtp_port",
+            "smtp_security",
+            "smtp_username",
+            "oauth_provider",
+            "oauth_client_id",
+            "oauth_token_endpoint",
+            "esp_provider",
+            "esp_key_id",
+            "esp_region",
+            "esp_api_url",
+            "daily_limit",
+            "min_interval_seconds",
+        )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        instance = self.instance
+        for name in SECRET_FIELDS:
+            saved = bool(instance.pk and getattr(instance, name))
+            self.fields[name] = forms.CharField(
+                label=SECRET_LABELS[name],
+                required=False,
+                strip=False,
+                widget=forms.PasswordInput(
+                    render_value=False,
+                    attrs={"placeholder": SAVED if saved else "", "autocomplete": "new-password"},
+                ),
+                help_text="Leave empty to keep the saved one." if saved else "",
+            )
+
+    def _has_secret(self, name: str) -> bool:
+        return bool(self.cleaned_data.get(name) or getattr(self.instance, name, ""))
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        kind = data.get("kind")
+        if kind in SMTP_KINDS and not data.get("smtp_host"):
+            self.add_error("smtp_host", "An SMTP account needs the server's host name.")
+        if kind in PRESET_KINDS and not data.get("smtp_username"):
+            self.add_error("smtp_username", "Give the mailbox's user name (usually the address).")
+        if kind in PRESET_KINDS and not self._has_secret("smtp_password"):
+            self.add_error("smtp_password", "Give the mailbox's app password.")
+        if kind == AccountKind.OAUTH2:
+            self._clean_oauth(data)
+        if kind == AccountKind.ESP:
+            self._clean_esp(data)
+        return data
+
+    def _clean_oauth(self, data: dict[str, Any]) -> None:
+        if not data.get("oauth_provider"):
+            self.add_error("oauth_provider", "Choose Gmail or Outlook.")
+        if not data.get("oauth_client_id"):
+            self.add_error("oauth_client_id", "Give the OAuth2 client id.")
+        if not self._has_secret("oauth_refresh_token"):
+            self.add_error("oauth_refresh_token", "Give the refresh token.")
+
+    def _clean_esp(self, data: dict[str, Any]) -> None:
+        provider = data.get("esp_provider")
+        if not provider:
+            self.add_error("esp_provider", "Choose the e-mail service.")
+        if not self._has_secret("esp_api_key"):
+            self.add_error("esp_api_key", "Give the API key (Postmark: server token).")
+        if provider == EspProvider.AMAZON_SES and not data.get("esp_key_id"):
+            self.add_error("esp_key_id", "Amazon SES needs the access key id.")
+
+    def account_data(self) -> dict[str, Any]:
+        """What the services take: the model fields plus the secrets typed in."""
+        return {name: self.cleaned_data.get(name) for name in (*self.Meta.fields, *SECRET_FIELDS)}
+
+
+class TestForm(forms.Form):
+    send_to = forms.EmailField(
+        label="Send a test message to",
+        required=False,
+        help_text="Empty: only connect and sign in, send nothing.",
+    )
+
+
+class DkimKeyForm(forms.Form):
+    domain = forms.CharField(max_length=253, help_text="The domain of the sender address.")
+    selector = forms.CharField(max_length=63, initial="postroom")
