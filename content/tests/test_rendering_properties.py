@@ -9,8 +9,8 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from content.rendering import TemplateParts, compile_template
-from content.syntax import ContentError
+from content.rendering import TemplateParts, compile_template, inline_css
+from content.syntax import ContentError, names_in, parse
 
 NAMES = ["first_name", "company", "city", "if", "else", "endif", "not", "x"]
 # Template text made of the pieces that matter (braces, names, bars, keywords, line breaks)
@@ -89,3 +89,44 @@ def test_html_values_are_always_escaped(values):
     inner = message.html[3:-4]
     assert "<" not in inner
     assert ">" not in inner
+
+
+HTML_PIECES = st.one_of(
+    st.sampled_from(
+        [
+            "<table>",
+            "</table>",
+            "<tr>",
+            "<td class='c'>",
+            "</td>",
+            "</tr>",
+            "<p>",
+            "</p>",
+            '<a href="',
+            '">',
+            "<title>",
+            "</title>",
+            "{first_name}",
+            "{city|Lisbon}",
+            "{if company}",
+            "{else}",
+            "{endif}",
+            "{{",
+            " ",
+            "&",
+        ]
+    ),
+    st.text(alphabet="ab <>\"'=", max_size=4),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(body=st.lists(HTML_PIECES, max_size=25).map("".join))
+def test_css_inlining_keeps_every_tag_in_order(body):
+    html = f"<html><head><style>td {{ color: red }} .c{{margin:0}}</style></head><body>{body}"
+    try:
+        before = list(names_in(parse(html)))
+    except ContentError:
+        return
+    after = list(names_in(parse(inline_css(html))))
+    assert [name for name, _ in after] == [name for name, _ in before]

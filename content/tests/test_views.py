@@ -228,3 +228,14 @@ def test_preview_by_address(personas, viewer_client):
     frame_url = reverse("content:preview_frame", kwargs={"template_id": template.pk})
     frame = viewer_client.get(frame_url, {"email": "<b>x@example.org"}).content.decode()
     assert "&lt;b&gt;x@example.org" in frame
+
+
+def test_test_send_addresses_are_parsed_and_limited():
+    from content.forms import TestSendForm
+
+    form = TestSendForm({"addresses": "a@example.org, b@example.org\na@example.org"})
+    assert form.is_valid()
+    assert form.cleaned_data["addresses"] == ["a@example.org", "b@example.org"]
+    many = ",".join(f"p{i}@example.org" for i in range(11))
+    assert "at most 10" in str(TestSendForm({"addresses": many}).errors)
+    assert "Not an e-mail address: nope" in str(TestSendForm({"addresses": "nope"}).errors)
