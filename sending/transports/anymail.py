@@ -90,6 +90,8 @@ class AnymailTransport(TransportBase):
             connection.close()
 
     def build(self, message: OutgoingMessage) -> AnymailMessage:
+        """The message for anymail. No envelope sender: each service manages its own return
+        path (and most refuse one), so bounces go where the service reports them."""
         headers = {
             name: _decoded(value)
             for name, value in message.headers
@@ -106,7 +108,6 @@ class AnymailTransport(TransportBase):
             to=list(message.recipients),
             reply_to=[_decoded(reply_to)] if reply_to else None,
             headers=headers,
-            envelope_sender=message.envelope_from or None,
         )
         if message.html:
             email.attach_alternative(message.html, "text/html")

@@ -1,0 +1,187 @@
+"""E-mail service APIs through anymail, per account: recorded request shapes, no real provider."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import boto3  # type: ignore[import-untyped]
+import pytest
+import requests
+import responses
+from botocore.stub import Stubber  # type: ignore[import-untyped]
+
+from sending import services
+from sending.models import AccountKind, AccountStatus, EspProvider
+from sending.tests.factories import SendingAccountFactory, rendered
+from sending.transports.anymail import AnymailTransport, backend_options
+from sending.transports.base import OutgoingMessage, SendKind, SendResult
+
+pytestmark = [
+    pytest.mark.django_db,
+    # anymail still ships SendGrid but no longer supports it officially (anymail issue 432).
+    pytest.mark.filterwarnings("ignore::anymail.exceptions.AnymailNotSupportedWarning"),
+]
+
+
+@pytest.fixture(autouse=True)
+def _no_site_wide_esp_settings(settings):
+    # Credentials come from each account; nothing may fall back to site settings.
+    settings.ANYMAIL = {}
+
+
+def esp_account(provider: str, **kwargs):
+    kwargs.setdefault("esp_api_key", f"{provider}-secret-key")
+    return SendingAccountFactory.create(
+        kind=AccountKind.ESP, esp_provider=provider, from_email="news@acme.example", **kwargs
+    )
+
+
+def outgoing() -> OutgoingMessage:
+    return OutgoingMessage.from_rendered(rendered(from_email="news@acme.example"))
+
+
+def send(account) -> tuple[SendResult, AnymailTransport]:
+    transport = AnymailTransport(account)
+    try:
+        return transport.send(outgoing()), transport
+    finally:
+        transport.close()
+
+
+@responses.activate
+def test_sendgrid_request_carries_the_accounts_key_and_the_headers():
+    responses.post("https://api.sendgrid.com/v3/mail/send", status=202)
+    result, _ = send(esp_account(EspProvider.SENDGRID))
+    assert result.kind == SendKind.SENT
+    [call] = responses.calls
+    assert call.request.headers["Authorization"] == "Bearer sendgrid-secret-key"
+    body = json.loads(str(call.request.body))
+    assert body["personalizations"][0]["to"] == [{"email": "reader@example.test"}]
+    assert body["from"]["email"] == "news@acme.example"
+    assert "List-Unsubscribe" in body["headers"]
+    assert body["headers"]["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+
+
+@responses.activate
+def test_mailgun_posts_to_the_sender_domain_with_the_accounts_key():
+    responses.post(
+        "https://api.mailgun.net/v3/acme.example/messages",
+        json={"id": "<20260601.1@acme.example>", "message": "Queued. Thank you."},
+    )
+    result, _ = send(esp_account(EspProvider.MAILGUN))
+    assert result.kind == SendKind.SENT
+    assert result.message_id == "<20260601.1@acme.example>"
+    [call] = responses.calls
+    assert str(call.request.headers["Authorization"]).startswith("Basic ")
+
+
+@responses.activate
+def test_postmark_uses_the_server_token():
+    responses.post(
+        "https://api.postmarkapp.com/email",
+        json={
+            "To": "reader@example.test",
+            "SubmittedAt": "2026-06-01T10:00:00Z",
+            "MessageID": "0a129aee-e1cd-480d-b08d-4f48548ff48d",
+            "ErrorCode": 0,
+            "Message": "OK",
+        },
+    )
+    result, _ = send(esp_account(EspProvider.POSTMARK))
+    assert result.kind == SendKind.SENT
+    [call] = responses.calls
+    assert call.request.headers["X-Postmark-Server-Token"] == "postmark-secret-key"
+    body = json.loads(str(call.request.body))
+    assert {h["Name"] for h in body["Headers"]} >= {"List-Unsubscribe", "Message-ID"}
+
+
+@responses.activate
+def test_brevo_uses_the_api_key_header():
+    responses.post(
+        "https://api.brevo.com/v3/smtp/email", status=201, json={"messageId": "<b1@brevo>"}
+    )
+    result, _ = send(esp_account(EspProvider.BREVO))
+    assert result.kind == SendKind.SENT
+    [call] = responses.calls
+    assert call.request.headers["api-key"] == "brevo-secret-key"
+
+
+def test_amazon_ses_sends_raw_content_with_the_accounts_credentials(monkeypatch):
+    made: dict[str, str] = {}
+    real_client = boto3.session.Session.client
+
+    def stubbed_client(self, service, **params):
+        made.update(params)
+        client = real_client(self, service, **params)
+        stubber = Stubber(client)
+        stubber.add_response("send_email", {"MessageId": "ses-message-1"})
+        stubber.activate()
+        return client
+
+    monkeypatch.setattr(boto3.session.Session, "client", stubbed_client)
+    account = esp_account(EspProvider.AMAZON_SES, esp_key_id="AKIAEXAMPLE", esp_region="eu-west-1")
+    result, _ = send(account)
+    assert result.kind == SendKind.SENT
+    assert result.message_id == "ses-message-1"
+    assert made["aws_access_key_id"] == "AKIAEXAMPLE"
+    assert made["aws_secret_access_key"] == "amazon_ses-secret-key"
+    assert made["region_name"] == "eu-west-1"
+
+
+@pytest.mark.parametrize(
+    ("status", "kind"),
+    [
+        (401, SendKind.AUTH),
+        (403, SendKind.AUTH),
+        (429, SendKind.TEMPORARY),
+        (503, SendKind.TEMPORARY),
+        (400, SendKind.PERMANENT),
+    ],
+)
+@responses.activate
+def test_provider_errors_are_classified(status, kind):
+    responses.post("https://api.sendgrid.com/v3/mail/send", status=status, json={"errors": []})
+    result, _ = send(esp_account(EspProvider.SENDGRID))
+    assert result.kind == kind
+    assert "sendgrid-secret-key" not in result.reply
+
+
+@responses.activate
+def test_an_unreachable_provider_is_the_accounts_fault():
+    responses.post(
+        "https://api.sendgrid.com/v3/mail/send",
+        body=requests.exceptions.ConnectionError("no route"),
+    )
+    result, _ = send(esp_account(EspProvider.SENDGRID))
+    assert result.kind == SendKind.CONNECTION
+
+
+@responses.activate
+def test_refused_credentials_while_sending_put_the_account_in_error():
+    responses.post("https://api.sendgrid.com/v3/mail/send", status=401, json={"errors": []})
+    account = esp_account(EspProvider.SENDGRID)
+    result = services.send_one(account=account, message=rendered(from_email="news@acme.example"))
+    assert result.kind == SendKind.AUTH
+    account.refresh_from_db()
+    assert account.status == AccountStatus.ERROR
+
+
+def test_each_account_builds_its_own_backend_options():
+    ses = esp_account(EspProvider.AMAZON_SES, esp_key_id="AKIA1", esp_region="us-west-2")
+    mailgun = esp_account(EspProvider.MAILGUN, esp_api_url="https://api.eu.mailgun.net/v3")
+    assert backend_options(ses) == (
+        "anymail.backends.amazon_ses.EmailBackend",
+        {
+            "client_params": {
+                "region_name": "us-west-2",
+                "aws_access_key_id": "AKIA1",
+                "aws_secret_access_key": "amazon_ses-secret-key",
+            }
+        },
+    )
+    assert backend_options(mailgun) == (
+        "anymail.backends.mailgun.EmailBackend",
+        {"api_key": "mailgun-secret-key", "api_url": "https://api.eu.mailgun.net/v3"},
+    )
+    assert re.match(r"anymail\.backends\.postmark\.", backend_options(esp_account("postmark"))[0])
