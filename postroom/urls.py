@@ -12,6 +12,7 @@ urlpatterns = [
     path("", dashboard, name="dashboard"),
     path("", include("accounts.urls")),
     path("", include("campaigns.urls")),
+    path("", include("tracking.urls")),
     path("platform/", include("accounts.platform_urls")),
     path("recipients/", include("audience.urls")),
     path("templates/", include("content.urls")),

@@ -33,6 +33,8 @@ EXEMPT = {
     "accounts:password_reset_confirm": "Django's reset token, tested in test_passwords",
     "accounts:invitation_accept": "a secret token bound to one address, tested in test_workspaces",
     "accounts:logout": "ends the caller's own session",
+    "tracking:unsubscribe": "a signed per-delivery token for recipients, tested in tracking",
+    "tracking:view": "a signed per-delivery token for recipients, tested in tracking",
 }
 EXEMPT_NAMESPACES = {"admin": "Django's admin: superusers only, who may see everything"}
 

@@ -6,6 +6,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from audience.jobs import run_next_job
+from campaigns.engine.step import run_engine_step
 from campaigns.workers.embedded import (
     EmbeddedWorker,
     WorkerAlreadyRunning,
@@ -13,10 +14,9 @@ from campaigns.workers.embedded import (
     single_worker_lock,
 )
 
-# The delivery engine registers its steps here (launch, claim-and-send, retry, expire).
-ENGINE_STEPS: list[Any] = []
-# Audience background jobs: CSV imports and bulk actions (one job per call).
-ENGINE_STEPS.append(run_next_job)
+# What the worker loops over: the delivery engine (start due campaigns, claim and send a
+# batch, finish done ones) and the audience's background jobs (CSV imports, bulk actions).
+ENGINE_STEPS: list[Any] = [run_engine_step, run_next_job]
 
 
 class Command(BaseCommand):

@@ -1,0 +1,300 @@
+"""Send: render and send a claimed batch, and say what happened to each delivery.
+
+Per batch: the campaign's template is compiled once (and kept for the next batches), the
+suppression list is checked again for the batch's addresses (an unsubscribe stops a running
+campaign), each delivery takes room on one of the campaign's accounts (rotating across them),
+and messages go out over one connection per account. Nothing is written here: the outcomes go
+to `record.write_outcomes` in one go.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from audience.models import Suppression
+from audience.selectors import custom_fields, recipient_values
+from campaigns import links
+from campaigns.engine.retry import RetryPolicy
+from campaigns.models import AttemptOutcome, Campaign, Delivery, DeliveryStatus
+from content.rendering import CompiledTemplate, RenderError, TemplateParts, compile_template
+from content.syntax import ContentError
+from sending import quota
+from sending.models import AccountStatus, SendingAccount
+from sending.transports.base import OutgoingMessage, SendKind, SendResult, Transport
+from sending.transports.factory import transport_for
+
+log = logging.getLogger(__name__)
+
+# How long a delivery waits when its account's server could not be reached.
+ACCOUNT_BACKOFF = timedelta(seconds=60)
+
+
+@dataclass
+class Outcome:
+    """What the record step writes for one delivery."""
+
+    delivery_id: int
+    status: str
+    next_attempt_at: datetime | None = None
+    attempt: str | None = None  # AttemptOutcome, or None when nothing was tried
+    spend_attempt: bool = False
+    account_id: int | None = None
+    code: int | None = None
+    enhanced: str = ""
+    reply: str = ""
+    message_id: str = ""
+    suppress: bool = False
+    account_error: str = ""  # the account's credentials were refused: it goes to error
+
+
+@dataclass
+class Prepared:
+    """A campaign's state that does not change between batches."""
+
+    template: CompiledTemplate
+    field_keys: list[str]
+
+
+def frozen_parts(campaign: Campaign) -> TemplateParts:
+    content = campaign.content
+    return TemplateParts(
+        subject=content.get("subject", ""),
+        html=content.get("html", ""),
+        text=content.get("text", ""),
+        text_from_html=bool(content.get("text_from_html", False)),
+    )
+
+
+@dataclass
+class Sender:
+    """Sends batches for one worker; keeps compiled templates between batches."""
+
+    policy: RetryPolicy
+    prepared: dict[int, Prepared] = field(default_factory=dict)
+
+    def prepare(self, campaign: Campaign) -> Prepared:
+        if campaign.pk not in self.prepared:
+            keys = list(custom_fields(campaign.workspace).values_list("key", flat=True))
+            self.prepared[campaign.pk] = Prepared(compile_template(frozen_parts(campaign)), keys)
+        return self.prepared[campaign.pk]
+
+    def send_batch(self, deliveries: list[Delivery], now: datetime) -> list[Outcome]:
+        by_campaign: dict[int, list[Delivery]] = {}
+        for delivery in deliveries:
+            by_campaign.setdefault(delivery.campaign_id, []).append(delivery)
+        outcomes: list[Outcome] = []
+        for items in by_campaign.values():
+            outcomes += self._send_campaign(items[0].campaign, items, now)
+        return outcomes
+
+    def _send_campaign(
+        self, campaign: Campaign, items: list[Delivery], now: datetime
+    ) -> list[Outcome]:
+        outcomes, live = _expire_or_suppress(campaign, items, now)
+        if not live:
+            return outcomes
+        try:
+            prepared = self.prepare(campaign)
+        except ContentError as exc:  # the frozen content cannot be compiled: nothing can go out
+            return outcomes + [_final(d, DeliveryStatus.OTHER_ERROR, str(exc)) for d in live]
+        rotation = AccountRotation(list(campaign.accounts.all()))
+        try:
+            for delivery in live:
+                outcomes.append(self._send_one(campaign, prepared, rotation, delivery, now))
+        finally:
+            rotation.close()
+        return outcomes
+
+    def _send_one(
+        self,
+        campaign: Campaign,
+        prepared: Prepared,
+        rotation: AccountRotation,
+        delivery: Delivery,
+        now: datetime,
+    ) -> Outcome:
+        picked = rotation.reserve(now)
+        if isinstance(picked, quota.NoRoom):
+            return Outcome(
+                delivery.pk,
+                DeliveryStatus.DEFERRED,
+                next_attempt_at=picked.until or now + ACCOUNT_BACKOFF,
+                reply=picked.reason,
+            )
+        account, reservation = picked
+        message_id = links.message_id_for(delivery.pk, campaign.pk, account.from_domain)
+        try:
+            message = _render(prepared, campaign, delivery, account, message_id)
+        except RenderError as exc:
+            quota.release(reservation)
+            return _final(delivery, DeliveryStatus.OTHER_ERROR, str(exc))
+        result = rotation.send(account, message)
+        if not result.ok and result.kind != SendKind.AMBIGUOUS:
+            quota.release(reservation)
+        return self._outcome(campaign, delivery, account, message_id, result, now)
+
+    def _outcome(
+        self,
+        campaign: Campaign,
+        delivery: Delivery,
+        account: SendingAccount,
+        message_id: str,
+        result: SendResult,
+        now: datetime,
+    ) -> Outcome:
+        outcome = Outcome(
+            delivery.pk,
+            DeliveryStatus.SENT,
+            attempt=str(result.kind),
+            spend_attempt=True,
+            account_id=account.pk,
+            code=result.code,
+            enhanced=result.enhanced or "",
+            reply=result.reply,
+            message_id=message_id,
+        )
+        kind = result.kind
+        if kind == SendKind.SENT:
+            return outcome
+        if kind == SendKind.PERMANENT:
+            outcome.suppress = result.suppress
+            outcome.status = DeliveryStatus.NOT_FOUND if result.suppress else DeliveryStatus.FAILED
+            return outcome
+        if kind in (SendKind.AUTH, SendKind.CONNECTION):
+            # The account's fault: the delivery keeps its attempts and waits, or moves to
+            # another account at once when this one's credentials were refused.
+            outcome.spend_attempt = False
+            outcome.status = DeliveryStatus.DEFERRED
+            outcome.account_error = result.reply if kind == SendKind.AUTH else ""
+            outcome.next_attempt_at = now if kind == SendKind.AUTH else now + ACCOUNT_BACKOFF
+            return outcome
+        # Temporary, or ambiguous (retried with the same Message-ID).
+        tries = delivery.attempts + 1
+        if tries >= campaign.max_attempts:
+            outcome.status = DeliveryStatus.FAILED
+            return outcome
+        outcome.status = DeliveryStatus.DEFERRED
+        outcome.next_attempt_at = self.policy.next_try(tries, now)
+        return outcome
+
+
+def _final(delivery: Delivery, status: str, reply: str) -> Outcome:
+    return Outcome(delivery.pk, status, reply=reply)
+
+
+def _expire_or_suppress(
+    campaign: Campaign, items: list[Delivery], now: datetime
+) -> tuple[list[Outcome], list[Delivery]]:
+    """Deliveries past the campaign's lifetime end; suppressed addresses are not sent to."""
+    outcomes: list[Outcome] = []
+    live: list[Delivery] = []
+    started = campaign.launched_at or now
+    expired = now - started > timedelta(seconds=campaign.lifetime_seconds)
+    suppressed = set(
+        Suppression.objects.filter(
+            workspace_id=campaign.workspace_id, email__in=[d.email for d in items]
+        ).values_list("email", flat=True)
+    )
+    for delivery in items:
+        if delivery.email in suppressed:
+            outcomes.append(
+                Outcome(
+                    delivery.pk,
+                    DeliveryStatus.SUPPRESSED,
+                    attempt=AttemptOutcome.SUPPRESSED,
+                    reply="The address is on the suppression list.",
+                )
+            )
+        elif expired:
+            status = (
+                DeliveryStatus.CONNECTION_ERROR
+                if _unreachable(delivery)
+                else DeliveryStatus.EXPIRED
+            )
+            outcomes.append(_final(delivery, status, "Not sent within the campaign's lifetime."))
+        else:
+            live.append(delivery)
+    return outcomes, live
+
+
+def _unreachable(delivery: Delivery) -> bool:
+    """No server ever answered for this delivery: every try failed on the account's side."""
+    return delivery.attempts == 0 and delivery.last_code is None and bool(delivery.last_reply)
+
+
+def _render(
+    prepared: Prepared,
+    campaign: Campaign,
+    delivery: Delivery,
+    account: SendingAccount,
+    message_id: str,
+) -> OutgoingMessage:
+    token = links.token_for(delivery.pk)
+    person = delivery.recipient
+    values = recipient_values(person, prepared.field_keys) if person is not None else {}
+    values = {
+        **values,
+        "email": delivery.email,
+        "unsubscribe_url": links.unsubscribe_url(token),
+        "view_in_browser_url": links.view_url(token),
+    }
+    rendered = prepared.template.render(
+        values,
+        from_email=account.from_email,
+        from_name=account.from_name,
+        to=delivery.email,
+        reply_to=account.reply_to,
+        message_id=message_id,
+        extra_headers=[
+            ("List-Unsubscribe", f"<{links.unsubscribe_url(token)}>"),
+            ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"),
+        ],
+    )
+    return OutgoingMessage.from_rendered(rendered)
+
+
+class AccountRotation:
+    """The campaign's accounts, taken in turn; one open connection per account per batch."""
+
+    def __init__(self, accounts: Iterable[SendingAccount]) -> None:
+        self.accounts = [a for a in accounts if a.status == AccountStatus.ACTIVE]
+        self.turn = 0
+        self.transports: dict[int, Transport] = {}
+
+    def reserve(self, now: datetime) -> tuple[SendingAccount, quota.Reservation] | quota.NoRoom:
+        """Room on the next account that has some; otherwise when the first room comes."""
+        waits: list[quota.NoRoom] = []
+        for _ in range(len(self.accounts)):
+            account = self.accounts[self.turn % len(self.accounts)]
+            self.turn += 1
+            taken = quota.reserve(account, now)
+            if isinstance(taken, quota.Reservation):
+                return account, taken
+            waits.append(taken)
+        if not waits:
+            return quota.NoRoom(None, "The campaign has no active sending account.")
+        timed = [w.until for w in waits if w.until is not None]
+        return quota.NoRoom(min(timed) if timed else None, "; ".join(w.reason for w in waits))
+
+    def send(self, account: SendingAccount, message: OutgoingMessage) -> SendResult:
+        transport = self.transports.get(account.pk)
+        if transport is None:
+            transport = self.transports[account.pk] = transport_for(account)
+        result = transport.send(message)
+        if result.account_fault:
+            # Neither this batch nor the next message should use a failing account again.
+            self.accounts = [a for a in self.accounts if a.pk != account.pk]
+            transport.close()
+            del self.transports[account.pk]
+        return result
+
+    def close(self) -> None:
+        for transport in self.transports.values():
+            try:
+                transport.close()
+            except Exception:  # closing must never lose the batch's outcomes
+                log.exception("closing a transport failed")
+        self.transports.clear()

@@ -1,0 +1,62 @@
+"""The engine's step for the workers: start what is due, send one batch, finish what is done.
+
+Both drivers call this: the embedded worker in its loop, Celery from a task. It returns True
+while there is more work waiting, so the loop sleeps only when the queue is empty.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from datetime import timedelta
+
+from django.conf import settings
+from django.utils import timezone
+
+from campaigns.engine.claim import claim
+from campaigns.engine.record import write_outcomes
+from campaigns.engine.retry import RetryPolicy
+from campaigns.engine.send import Sender
+from campaigns.models import Delivery
+from campaigns.services import campaigns_finish_done, campaigns_start_due
+
+
+class Engine:
+    """One worker's engine: its name (for leases) and what it keeps between batches."""
+
+    def __init__(self, batch_size: int = 100) -> None:
+        self.name = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.batch_size = batch_size
+        self.sender = Sender(RetryPolicy.from_settings())
+
+    def step(self) -> bool:
+        now = timezone.now()
+        campaigns_start_due(now=now)
+        ids = claim(
+            worker=self.name,
+            limit=self.batch_size,
+            now=now,
+            lease=timedelta(seconds=settings.DELIVERY_LEASE_SECONDS),
+        )
+        if ids:
+            deliveries = list(
+                Delivery.objects.filter(pk__in=ids, lease_owner=self.name).select_related(
+                    "campaign__workspace", "recipient"
+                )
+            )
+            outcomes = self.sender.send_batch(deliveries, now)
+            write_outcomes(worker=self.name, outcomes=outcomes, now=timezone.now())
+        campaigns_finish_done(now=timezone.now())
+        return len(ids) == self.batch_size
+
+
+_engine: Engine | None = None
+
+
+def run_engine_step() -> bool:
+    """The worker step: one engine per process, created on first use."""
+    global _engine
+    if _engine is None:
+        _engine = Engine()
+    return _engine.step()
