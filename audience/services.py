@@ -21,9 +21,10 @@ from django.utils import timezone
 
 from accounts.models import User, Workspace
 from audience import selectors
+from audience.bulkwrite import as_row, existing_recipients, write_rows
 from audience.emails import InvalidEmail, normalize_email
 from audience.fields import FieldValueError, JsonValue, coerce_value
-from audience.importer import ImportFileError, ParsedRow, Rejection, inspect_file
+from audience.importer import IMPORT_FIELDS, ImportFileError, ParsedRow, Rejection, inspect_file
 from audience.models import (
     DEFAULT_CUSTOM_FIELDS,
     STANDARD_FIELDS,
@@ -531,25 +532,21 @@ def import_write_batch(
                 in_file += 1
             else:
                 parsed[row.email] = row
-    existing = {
-        email: (created, updated, fields)
-        for email, created, updated, fields in Recipient.objects.filter(
-            workspace=job.workspace, email__in=list(parsed)
-        ).values_list("email", "created_at", "updated_at", "fields")
-    }
+    existing = existing_recipients(job.workspace_id, list(parsed))
     new, changed = [], []
     duplicates = in_file
     for email, row in parsed.items():
         if email not in existing:
-            new.append(_recipient_of(job.workspace, row, {}, stamp))
+            new.append(as_row(email, row.values, row.custom))
         elif mode == "update" and stamp not in existing[email][:2]:
-            changed.append(_recipient_of(job.workspace, row, existing[email][2], stamp))
+            merged = {**existing[email][2], **row.custom}
+            changed.append(as_row(email, row.values, merged))
         else:
             # Met before in this file (it carries this job's stamp) or present already.
             duplicates += 1
-    Recipient.objects.bulk_create(new, ignore_conflicts=True)
+    write_rows(job.workspace_id, new, stamp)
     if changed:
-        _upsert(changed, job.params["mapping"])
+        write_rows(job.workspace_id, changed, stamp, _update_columns(job.params["mapping"]))
     if list_id:
         _add_to_list(job.workspace, list_id, list(parsed))
     ImportRejection.objects.bulk_create(
@@ -565,30 +562,9 @@ def import_write_batch(
     )
 
 
-def _recipient_of(
-    workspace: Workspace, row: ParsedRow, stored: dict[str, Any], stamp: datetime
-) -> Recipient:
-    recipient = Recipient(
-        workspace=workspace,
-        email=row.email,
-        fields={**stored, **row.custom},
-        created_at=stamp,
-        updated_at=stamp,
-    )
-    for name, value in row.values.items():
-        setattr(recipient, name, value)
-    return recipient
-
-
-def _upsert(rows: list[Recipient], mapping: list[str]) -> None:
-    columns = [t for t in mapping if t and t != "email" and not t.startswith("field:")]
-    update_fields = [*columns, "fields", "updated_at"]
-    Recipient.objects.bulk_create(
-        rows,
-        update_conflicts=True,
-        unique_fields=["workspace", "email"],
-        update_fields=update_fields,
-    )
+def _update_columns(mapping: list[str]) -> list[str]:
+    """The columns an "add and update" import changes: the mapped ones, and custom values."""
+    return [t for t in mapping if t in IMPORT_FIELDS and t != "email"] + ["fields"]
 
 
 def _add_to_list(workspace: Workspace, list_id: int, emails: list[str]) -> None:

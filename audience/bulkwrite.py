@@ -1,0 +1,145 @@
+"""Writing many recipients at once in plain SQL, for imports of a million rows.
+
+The ORM's bulk_create spends most of its time building model instances and preparing each
+value (~25 µs a row), which caps an import near 10,000 rows/s. Here rows are tuples:
+PostgreSQL receives them through COPY into a temporary table and one
+INSERT … SELECT … ON CONFLICT; SQLite through executemany of INSERT … ON CONFLICT. Both
+keep the unique (workspace, email) constraint as the judge of what is new.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from django.db import connection
+
+from audience.models import Recipient, RecipientStatus
+
+# The columns an imported row carries, in the order of its tuple.
+ROW_COLUMNS = (
+    "email",
+    "first_name",
+    "last_name",
+    "company",
+    "country",
+    "city",
+    "comment",
+    "fields",
+)
+TEMP_TABLE = "audience_import_rows"
+
+
+def as_row(email: str, values: dict[str, str], fields: dict[str, Any]) -> tuple[str, ...]:
+    """One recipient as the tuple `write_rows` takes (absent standard columns are empty)."""
+    return (
+        email,
+        values.get("first_name", ""),
+        values.get("last_name", ""),
+        values.get("company", ""),
+        values.get("country", ""),
+        values.get("city", ""),
+        values.get("comment", ""),
+        json.dumps(fields, ensure_ascii=False),
+    )
+
+
+def existing_recipients(
+    workspace_id: int, emails: list[str]
+) -> dict[str, tuple[datetime, datetime, dict[str, Any]]]:
+    """(created_at, updated_at, fields) of those `emails` that are recipients already.
+
+    On PostgreSQL the addresses travel as one array parameter (`= ANY(%s)`): an IN list of
+    5,000 placeholders costs more to build and parse than the lookup itself.
+    """
+    if connection.vendor == "postgresql":
+        table = connection.ops.quote_name(Recipient._meta.db_table)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT email, created_at, updated_at, fields FROM {table} "  # noqa: S608
+                "WHERE workspace_id = %s AND email = ANY(%s)",
+                [workspace_id, emails],
+            )
+            return {
+                email: (created, updated, json.loads(fields) if isinstance(fields, str) else fields)
+                for email, created, updated, fields in cursor.fetchall()
+            }
+    found = Recipient.objects.filter(workspace_id=workspace_id, email__in=emails).values_list(
+        "email", "created_at", "updated_at", "fields"
+    )
+    return {email: (created, updated, fields) for email, created, updated, fields in found}
+
+
+def write_rows(
+    workspace_id: int,
+    rows: Sequence[tuple[str, ...]],
+    stamp: datetime,
+    update_columns: Sequence[str] | None = None,
+) -> None:
+    """Insert `rows`; on an existing (workspace, email) skip it, or update `update_columns`.
+
+    `stamp` becomes created_at and updated_at of inserted rows and updated_at of updated ones.
+    Must run inside the caller's transaction; raises the database's errors unchanged.
+    Only names from the model and `update_columns` (which must be Recipient columns; the
+    caller passes import targets checked against IMPORT_FIELDS) enter the SQL text; every
+    value travels as a parameter or through COPY.
+    """
+    if not rows:
+        return
+    q = connection.ops.quote_name
+    if update_columns is None:
+        conflict = "DO NOTHING"
+    else:
+        names = [*update_columns, "updated_at"]
+        conflict = "DO UPDATE SET " + ", ".join(f"{q(c)} = EXCLUDED.{q(c)}" for c in names)
+    if connection.vendor == "postgresql":
+        _write_postgresql(workspace_id, rows, stamp, conflict)
+    else:
+        _write_generic(workspace_id, rows, stamp, conflict)
+
+
+def _target_columns() -> str:
+    q = connection.ops.quote_name
+    names = ["workspace_id", *ROW_COLUMNS, "status", "created_at", "updated_at"]
+    return ", ".join(q(n) for n in names)
+
+
+def _write_generic(
+    workspace_id: int, rows: Sequence[tuple[str, ...]], stamp: datetime, conflict: str
+) -> None:
+    table = connection.ops.quote_name(Recipient._meta.db_table)
+    when = connection.ops.adapt_datetimefield_value(stamp)
+    placeholders = ", ".join(["%s"] * (len(ROW_COLUMNS) + 4))
+    sql = (
+        f"INSERT INTO {table} ({_target_columns()}) VALUES ({placeholders}) "  # noqa: S608
+        f"ON CONFLICT (workspace_id, email) {conflict}"
+    )
+    active = RecipientStatus.ACTIVE.value
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, [(workspace_id, *row, active, when, when) for row in rows])
+
+
+def _write_postgresql(
+    workspace_id: int, rows: Sequence[tuple[str, ...]], stamp: datetime, conflict: str
+) -> None:
+    table = connection.ops.quote_name(Recipient._meta.db_table)
+    text_columns = ", ".join(f"{c} text" for c in ROW_COLUMNS[:-1])
+    source = ", ".join(ROW_COLUMNS)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"CREATE TEMP TABLE IF NOT EXISTS {TEMP_TABLE} ({text_columns}, fields jsonb) "
+            "ON COMMIT DROP"
+        )
+        with cursor.copy(f"COPY {TEMP_TABLE} ({source}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        cursor.execute(
+            f"INSERT INTO {table} ({_target_columns()}) "  # noqa: S608
+            f"SELECT %s, {source}, %s, %s, %s FROM {TEMP_TABLE} "
+            f"ON CONFLICT (workspace_id, email) {conflict}",
+            [workspace_id, RecipientStatus.ACTIVE.value, stamp, stamp],
+        )
+        # Dropped now, not only at commit: tests run every batch inside one outer transaction.
+        cursor.execute(f"DROP TABLE {TEMP_TABLE}")

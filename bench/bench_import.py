@@ -1,0 +1,204 @@
+"""CSV import speed and the recipients page with a million recipients.
+
+Generates a CSV with the djangoMailer columns (first_name, last_name, company, email, country,
+city, free_field1..3), imports it into an empty workspace through the same services and
+worker step the app uses, re-imports it in "add and update" mode, times a segment count over
+all recipients and the recipients page's server time (first page and a page deep inside).
+
+    make bench-import                                   # SQLite under var/bench/, 1,000,000 rows
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/postroom_bench_import make bench-import
+    .venv/bin/python bench/bench_import.py --rows 100000
+
+With DATABASE_URL set to PostgreSQL that database is used (created when missing); otherwise a
+fresh SQLite file. Last line: RESULT rows=… rows_per_s=… peak_rss_mb=… db=…
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "postroom.settings")
+
+BENCH_WORKSPACE = "Bench import"
+BENCH_USER = "bench-import@example.com"
+HEADER = "first_name,last_name,company,email,country,city,free_field1,free_field2,free_field3\n"
+COUNTRIES = ("USA", "UK", "Germany", "France", "Spain", "Italy", "Poland", "Brazil")
+CITIES = ("New York", "London", "Berlin", "Paris", "Madrid", "Rome", "Warsaw", "São Paulo")
+
+
+def prepare_database() -> str:
+    """Point Django at the benchmark database; create a PostgreSQL one when missing."""
+    url = os.environ.get("DATABASE_URL", "")
+    if url.startswith(("postgres://", "postgresql://")):
+        import psycopg
+
+        base, _, name = url.rpartition("/")
+        with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
+            exists = conn.execute(
+                "SELECT 1 FROM pg_database WHERE datname = %s", (name,)
+            ).fetchone()
+            if not exists:
+                conn.execute(f'CREATE DATABASE "{name}"')
+        return "postgresql"
+    path = ROOT / "var" / "bench" / "bench_import.sqlite3"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    os.environ["DATABASE_URL"] = f"sqlite:///{path}"
+    return "sqlite"
+
+
+def generate(path: Path, rows: int) -> None:
+    """Write the CSV in blocks, so generating it does not weigh on the memory figure."""
+    with path.open("w", encoding="utf-8", newline="") as out:
+        out.write(HEADER)
+        block = 10_000
+        for start in range(0, rows, block):
+            out.write(
+                "".join(
+                    f'First{i},Last{i},"Company {i % 5000}, Ltd",person{i}@example{i % 100}.com,'
+                    f"{COUNTRIES[i % 8]},{CITIES[i % 8]},{'VIP' if i % 10 == 0 else 'Standard'},"
+                    f"Plan{i % 3},Q{i % 4 + 1}-2025\n"
+                    for i in range(start, min(start + block, rows))
+                )
+            )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    args = parser.parse_args()
+    db = prepare_database()
+
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", "--noinput", verbosity=0)
+    run(args.rows, db)
+
+
+def run(rows: int, db: str) -> None:
+    from django.conf import settings
+    from django.core.files import File
+
+    from audience import jobs, selectors, services
+    from audience.importer import auto_mapping
+    from audience.models import AudienceJob, Recipient
+
+    settings.AUDIENCE_IMPORT_MAX_BYTES = 10**12
+    workspace, owner = fresh_workspace()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        csv_path = Path(tmp) / "recipients.csv"
+        started = time.perf_counter()
+        generate(csv_path, rows)
+        size_mb = csv_path.stat().st_size / 1e6
+        print(
+            f"generated {rows:,} rows ({size_mb:.0f} MB) in {time.perf_counter() - started:.1f} s"
+        )
+
+        def import_file(mode: str) -> tuple[float, AudienceJob]:
+            with csv_path.open("rb") as handle:
+                job = services.import_upload(
+                    workspace=workspace, user=owner, upload=File(handle, name="recipients.csv")
+                )
+            keys = dict(workspace.custom_fields.values_list("key", "label"))
+            mapping = auto_mapping(job.params["header"], keys)
+            services.import_start(
+                job=job, mapping=mapping, new_fields={}, mode=mode, recipient_list=None
+            )
+            began = time.perf_counter()
+            jobs.run_next_job()
+            elapsed = time.perf_counter() - began
+            job.refresh_from_db()
+            return elapsed, job
+
+        seconds, job = import_file("add")
+        rate = rows / seconds
+        print(
+            f"import (add new):       {seconds:7.2f} s  {rate:10,.0f} rows/s  "
+            f"status={job.status} imported={job.imported:,} rejected={job.rejected}"
+        )
+        peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        re_seconds, rejob = import_file("update")
+        print(
+            f"re-import (add+update): {re_seconds:7.2f} s  {rows / re_seconds:10,.0f} rows/s  "
+            f"status={rejob.status} updated={rejob.updated:,}"
+        )
+
+    assert Recipient.objects.filter(workspace=workspace).count() == rows
+    definition = {
+        "match": "all",
+        "conditions": [
+            {"field": "country", "op": "equals", "value": "UK"},
+            {
+                "match": "any",
+                "conditions": [
+                    {"field": "field:free_field1", "op": "equals", "value": "VIP"},
+                    {"field": "city", "op": "starts_with", "value": "Lon"},
+                ],
+            },
+        ],
+    }
+    began = time.perf_counter()
+    count = selectors.segment_count(workspace, definition)
+    segment_s = time.perf_counter() - began
+    print(f"segment count:          {segment_s:7.3f} s  ({count:,} recipients)")
+    page_times(owner)
+    print(
+        f"RESULT rows={rows} rows_per_s={rate:.0f} peak_rss_mb={peak_mb:.0f} db={db} "
+        f"reimport_s={re_seconds:.1f} segment_count_s={segment_s:.3f}"
+    )
+
+
+def fresh_workspace() -> tuple[Any, Any]:
+    """An empty workspace with an owner; earlier benchmark workspaces are removed first."""
+    from django.db import transaction
+
+    from accounts.models import Membership, Role, User, Workspace
+    from audience import services
+    from audience.models import Recipient
+
+    for old in Workspace.objects.filter(name=BENCH_WORKSPACE):
+        # A raw delete: the ORM's cascade would load a million recipients to delete them.
+        Recipient.objects.filter(workspace=old)._raw_delete(Recipient.objects.db)
+        old.delete()
+    User.objects.filter(email=BENCH_USER).delete()
+    with transaction.atomic():
+        workspace = Workspace.objects.create(name=BENCH_WORKSPACE)
+        services.workspace_initialize(workspace=workspace)
+        owner = User.objects.create(email=BENCH_USER)
+        Membership.objects.create(workspace=workspace, user=owner, role=Role.OWNER)
+    return workspace, owner
+
+
+def page_times(owner: object) -> None:
+    from django.test import Client
+
+    client = Client()
+    client.force_login(owner)  # type: ignore[arg-type]
+    for label, query in (
+        ("first page", ""),
+        ("search", "?q=person99999"),
+        ("sorted by city", "?sort=city&dir=desc"),
+    ):
+        client.get(f"/recipients/{query}")  # warm
+        began = time.perf_counter()
+        response = client.get(f"/recipients/{query}")
+        elapsed = time.perf_counter() - began
+        print(f"recipients page ({label}): {elapsed * 1000:7.1f} ms  status={response.status_code}")
+
+
+if __name__ == "__main__":
+    main()
