@@ -68,8 +68,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 SOFT_BREAK = b"=\r\n"
-# A value with only these characters, not starting with "." nor ending with a space, is its own
-# quoted-printable encoding (most names, cities and URLs without a query).
+# A short value of printable ASCII but "=", not starting with "." nor ending with a space, is its
+# own quoted-printable encoding (most names, cities and URLs without a query).
 _QP_SAFE = re.compile(
     r"[\x21-\x2d\x2f-\x3c\x3e-\x7e](?:[\x20-\x3c\x3e-\x7e]*[\x21-\x3c\x3e-\x7e])?\Z"
 ).match
@@ -175,7 +175,7 @@ def _normalise(text: str) -> str:
 
 def _qp(text: str) -> bytes:
     """`text` as quoted-printable with CRLF line ends, ending at a line boundary."""
-    if _QP_SAFE(text) and len(text) < 74 and text.isascii():
+    if len(text) < 74 and _QP_SAFE(text):
         return text.encode() + SOFT_BREAK  # already its own QP encoding: skip the encoder
     encoded = binascii.b2a_qp(text.encode(), istext=True).replace(b"\n", b"\r\n")
     return encoded if encoded.endswith(b"\r\n") else encoded + SOFT_BREAK
@@ -238,10 +238,19 @@ def inline_css(html: str) -> str:
         logger.warning("CSS could not be inlined; the template keeps its <style> only")
         return html
     order = [int(m.group(1)) for m in _MARK.finditer(inlined)]
-    if order != list(range(len(spans))):
+    restored = _MARK.sub(lambda m: _restore(html, spans, m), inlined)
+    if order != list(range(len(spans))) or not _same_tags(restored, len(spans)):
         logger.warning("CSS inlining moved a placeholder; the template keeps its <style> only")
         return html
-    return _MARK.sub(lambda m: _restore(html, spans, m), inlined)
+    return restored
+
+
+def _same_tags(html: str, count: int) -> bool:
+    """Whether `html` has `count` tags: the parser may decode `&#123;` into a new `{`."""
+    try:
+        return len(tag_spans(html)) == count
+    except ContentError:
+        return False
 
 
 def _restore(html: str, spans: list[tuple[int, int]], mark: re.Match[str]) -> str:
@@ -292,26 +301,30 @@ def _value(values: Mapping[str, Any], name: str) -> str:
 def _render_body(
     ops: tuple[Op, ...], values: Mapping[str, Any], escape: bool, text: list[str], wire: list[bytes]
 ) -> None:
+    # The per-recipient loop: locals and inlined fast paths, because this is where the time of
+    # a campaign goes (see bench/bench_render.py).
+    add_text, add_wire = text.append, wire.append
     for op in ops:
         kind = op[0]
         if kind == 0:
-            text.append(op[1])
-            wire.append(op[2])
-        elif kind == 1:
-            value = _value(values, op[1])
-            if not value or value.isspace():
-                text.append(op[2])
-                wire.append(op[3])
-                continue
+            add_text(op[1])
+            add_wire(op[2])
+            continue
+        value = _value(values, op[1])
+        if kind == 2:
+            filled = bool(value) and not value.isspace()
+            _render_body(op[3] if filled != op[2] else op[4], values, escape, text, wire)
+        elif not value or value.isspace():
+            add_text(op[2])
+            add_wire(op[3])
+        else:
             if escape and _NEEDS_ESCAPE(value):
                 value = html_lib.escape(value)
-            text.append(value)
-            wire.append(_qp(value))
-        else:
-            value = _value(values, op[1])
-            filled = bool(value) and not value.isspace()
-            branch = op[3] if filled != op[2] else op[4]
-            _render_body(branch, values, escape, text, wire)
+            add_text(value)
+            if len(value) < 74 and _QP_SAFE(value):
+                add_wire(value.encode() + SOFT_BREAK)  # already its own QP encoding
+            else:
+                add_wire(_qp(value))
 
 
 def _render_subject(ops: tuple[Op, ...], values: Mapping[str, Any], out: list[str]) -> None:
@@ -372,8 +385,8 @@ class CompiledTemplate:
     ) -> RenderedMessage:
         """One personalised message. Values are the recipient's (and the links'), as text.
 
-        Missing values render empty. Raises RenderError when the bodies exceed the size limit
-        or a header name in `extra_headers` is invalid or one we set ourselves.
+        Missing values render empty. Raises RenderError when the parts exceed the size limit,
+        `to` is empty, or a header name in `extra_headers` is invalid or one we set ourselves.
         """
         subject_parts: list[str] = []
         _render_subject(self.subject_ops, values, subject_parts)
@@ -389,6 +402,8 @@ class CompiledTemplate:
         if len(text) + len(html) + len(subject) > self.max_bytes:
             raise RenderError(f"The message is larger than {self.max_bytes} bytes.")
         recipients = (_clean(to),) if isinstance(to, str) else tuple(_clean(r) for r in to)
+        if not recipients or not all(recipients):
+            raise RenderError("A message needs a recipient address.")
         sender = _clean(from_email)
         headers = _headers(
             sender, from_name, recipients, subject, reply_to, message_id, date, extra_headers
@@ -505,7 +520,8 @@ def _address_header(name: str, display: str, address: str) -> Header:
 
 def _text_header(name: str, value: str) -> Header:
     """An unstructured header (Subject, extra headers): RFC 2047 words when not plain ASCII."""
-    if value.isascii() and max(map(len, value.split(" ")), default=0) < 900:
+    # "=?" would let a value pose as an encoded word; long words cannot be folded
+    if value.isascii() and "=?" not in value and max(map(len, value.split(" "))) < 900:
         return _plain_header(name, value)
     words = _encoded_words(value)
     return (name, " ".join(words), "\r\n ".join(words))

@@ -201,3 +201,20 @@ def test_a_compiled_template_serves_many_recipients():
         mail = parsed(message.raw)
         assert mail.get_content() == f"Dear {name}"
         assert mail["Message-ID"].endswith("@example.com>")
+
+
+def test_an_entity_that_decodes_to_a_brace_does_not_become_a_tag():
+    html = "<style>p { color: red }</style><p>&#123;first_name} {first_name}</p>"
+    message = render(TemplateParts(subject="s", html=html), {"first_name": "Ann"})
+    assert "&#123;first_name} Ann" in message.html  # not inlined rather than re-read
+
+
+def test_a_value_cannot_pose_as_an_encoded_word():
+    parts = TemplateParts(subject="Hi {first_name}", text="t")
+    message = render(parts, {"first_name": "=?utf-8?b?QWRtaW4=?="})
+    assert parsed(message.raw)["Subject"] == "Hi =?utf-8?b?QWRtaW4=?="
+
+
+def test_a_message_needs_a_recipient():
+    with pytest.raises(RenderError):
+        render(TemplateParts(subject="s", text="t"), {}, to=())
