@@ -72,3 +72,34 @@ def test_generated_text_is_checked_too(personas):
             text_from_html=True,
         )
     assert caught.value.name == "nickname"
+
+
+def test_a_rendered_message_goes_through_a_real_smtp_server(personas, smtp_sink):
+    # What a test send does once the sending app hands the bytes to a transport.
+    import smtplib
+
+    template = TemplateFactory.create(
+        workspace=personas.workspace,
+        subject="Grüße, {first_name}",
+        html_body="<p>Hello {first_name} of {company|nowhere}</p>",
+        text_body="Hello {first_name} of {company|nowhere}",
+    )
+    services.attachment_add(template=template, filename="notes.txt", data=b"notes\n")
+    message = render_message(
+        template,
+        {"first_name": "Zoë", "company": "Acme & Co"},
+        from_email="news@example.com",
+        from_name="News",
+        to=["a@example.org", "b@example.org"],
+        extra_headers={"X-Postroom-Test": "1"},
+    )
+    with smtplib.SMTP(smtp_sink.host, smtp_sink.port) as client:
+        client.sendmail(message.from_email, list(message.to), message.raw)
+    [captured] = smtp_sink.wait_for(1)
+    assert captured.subject == "Grüße, Zoë"
+    assert captured.text is not None
+    assert "Hello Zoë of Acme & Co" in captured.text
+    assert captured.html is not None
+    assert "Hello Zoë of Acme &amp; Co" in captured.html
+    assert captured.header("X-Postroom-Test") == "1"
+    assert captured.attachments == [("notes.txt", "text/plain", b"notes\n")]
