@@ -67,6 +67,7 @@ $(NODE_STAMP): package.json package-lock.json
 css: $(NODE_STAMP)
 	npx @tailwindcss/cli -i assets/app.css -o static/css/app.css --minify
 	cp node_modules/htmx.org/dist/htmx.min.js static/vendor/htmx.min.js
+	cp node_modules/chart.js/dist/chart.umd.min.js static/vendor/chart.umd.min.js
 
 css-check: css
 	git diff --exit-code -- static/css/app.css static/vendor/htmx.min.js
