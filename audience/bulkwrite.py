@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 
 from audience.models import Recipient, RecipientStatus
 
@@ -42,8 +42,12 @@ def as_row(email: str, values: dict[str, str], fields: dict[str, Any]) -> tuple[
         values.get("country", ""),
         values.get("city", ""),
         values.get("comment", ""),
-        json.dumps(fields, ensure_ascii=False),
+        _json(fields),
     )
+
+
+# One encoder for every row: json.dumps with options builds a new encoder on each call.
+_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 def existing_recipients(
@@ -95,6 +99,8 @@ def write_rows(
         names = [*update_columns, "updated_at"]
         conflict = "DO UPDATE SET " + ", ".join(f"{q(c)} = EXCLUDED.{q(c)}" for c in names)
     if connection.vendor == "postgresql":
+        if update_columns is None and _copy_straight_in(workspace_id, rows, stamp):
+            return
         _write_postgresql(workspace_id, rows, stamp, conflict)
     else:
         _write_generic(workspace_id, rows, stamp, conflict)
@@ -119,6 +125,28 @@ def _write_generic(
     active = RecipientStatus.ACTIVE.value
     with connection.cursor() as cursor:
         cursor.executemany(sql, [(workspace_id, *row, active, when, when) for row in rows])
+
+
+def _copy_straight_in(workspace_id: int, rows: Sequence[tuple[str, ...]], stamp: datetime) -> bool:
+    """COPY new rows straight into the table: the fastest path, for rows known to be new.
+
+    The caller has just seen that none of these addresses exists. Should another writer have
+    added one meanwhile, the unique constraint fails the COPY; its savepoint is rolled back
+    and False sends the batch through the conflict-aware path instead.
+    """
+    table = connection.ops.quote_name(Recipient._meta.db_table)
+    active = RecipientStatus.ACTIVE.value
+    try:
+        with (
+            transaction.atomic(),
+            connection.cursor() as cursor,
+            cursor.copy(f"COPY {table} ({_target_columns()}) FROM STDIN") as copy,
+        ):
+            for row in rows:
+                copy.write_row((workspace_id, *row, active, stamp, stamp))
+    except IntegrityError:
+        return False
+    return True
 
 
 def _write_postgresql(

@@ -313,3 +313,18 @@ def test_suppression_import_blocks_valid_addresses(workspace):
 def test_imports_run_on_postgresql(workspace):
     job = import_csv(workspace, f"{HEADER}\n{SEED_ROWS}", mode="update")
     assert job.imported == 2
+
+
+def test_the_fast_writer_skips_rows_that_appeared_meanwhile(workspace):
+    # On PostgreSQL the straight COPY fails on the unique constraint and falls back.
+    from django.utils import timezone
+
+    from audience.bulkwrite import as_row, write_rows
+
+    Recipient.objects.create(workspace=workspace, email="raced@example.com", first_name="First")
+    rows = [as_row(e, {"first_name": "Copy"}, {}) for e in ("raced@example.com", "n@example.com")]
+    write_rows(workspace.pk, rows, timezone.now())
+    assert dict(Recipient.objects.values_list("email", "first_name")) == {
+        "raced@example.com": "First",
+        "n@example.com": "Copy",
+    }
