@@ -134,6 +134,8 @@ def _copy_straight_in(workspace_id: int, rows: Sequence[tuple[str, ...]], stamp:
     added one meanwhile, the unique constraint fails the COPY; its savepoint is rolled back
     and False sends the batch through the conflict-aware path instead.
     """
+    import psycopg  # PostgreSQL only; COPY errors come from psycopg, not through Django
+
     table = connection.ops.quote_name(Recipient._meta.db_table)
     active = RecipientStatus.ACTIVE.value
     try:
@@ -144,7 +146,7 @@ def _copy_straight_in(workspace_id: int, rows: Sequence[tuple[str, ...]], stamp:
         ):
             for row in rows:
                 copy.write_row((workspace_id, *row, active, stamp, stamp))
-    except IntegrityError:
+    except (IntegrityError, psycopg.IntegrityError):
         return False
     return True
 
