@@ -154,11 +154,14 @@ def compile_template(
 
 
 def parts_of(template: Template) -> TemplateParts:
-    """A Template row's parts, its attachment files read once."""
+    """A Template row's parts, its attachment files read once (ContentError if one is gone)."""
     attachments = []
     for item in template.attachments.all():
-        with item.file.open("rb") as handle:
-            data = handle.read()
+        try:
+            with item.file.open("rb") as handle:
+                data = handle.read()
+        except OSError as exc:
+            raise ContentError(f"The attachment {item.filename} cannot be read.") from exc
         attachments.append(Attachment(item.filename, item.content_type, data))
     return TemplateParts(
         subject=template.subject,

@@ -10,7 +10,7 @@ from audience.models import LINK_PLACEHOLDERS, STANDARD_FIELDS
 from content import services
 from content.gallery import STARTERS
 from content.rendering import TemplateParts, compile_template, render_message
-from content.syntax import TemplateSyntaxError
+from content.syntax import ContentError, TemplateSyntaxError
 from content.tests.factories import TemplateFactory
 
 ENVELOPE: dict[str, Any] = {"from_email": "news@example.com", "to": "ann@example.org"}
@@ -103,3 +103,11 @@ def test_a_rendered_message_goes_through_a_real_smtp_server(personas, smtp_sink)
     assert "Hello Zoë of Acme &amp; Co" in captured.html
     assert captured.header("X-Postroom-Test") == "1"
     assert captured.attachments == [("notes.txt", "text/plain", b"notes\n")]
+
+
+def test_a_missing_attachment_file_is_our_error(personas):
+    template = TemplateFactory.create(workspace=personas.workspace)
+    attachment = services.attachment_add(template=template, filename="a.txt", data=b"a")
+    attachment.file.delete(save=False)
+    with pytest.raises(ContentError, match=r"a\.txt cannot be read"):
+        render_message(template, {}, **ENVELOPE)
