@@ -29,7 +29,10 @@ __all__ = ["ContentError", "TemplateSyntaxError"]
 def template_check(
     *, workspace: Workspace, subject: str, html_body: str, text_body: str, text_from_html: bool
 ) -> None:
-    """Raise TemplateSyntaxError for the first syntax error or unknown name of any part."""
+    """Raise TemplateSyntaxError for the first syntax error or unknown name of any part, or
+    when there is nothing to send (no HTML and no text)."""
+    if not html_body.strip() and (text_from_html or not text_body.strip()):
+        raise TemplateSyntaxError("Write an HTML body, a text body or both.", part="text")
     parts = TemplateParts(
         subject=subject, html=html_body, text=text_body, text_from_html=text_from_html
     )

@@ -56,7 +56,9 @@ class TemplateSyntaxError(ContentError):
         self.part = part
         self.line = line
         self.name = name
-        where = f"{part}, line {line}: " if part else (f"line {line}: " if line else "")
+        place = [f"{part}" if part else "", f"line {line}" if line else ""]
+        where = ", ".join(p for p in place if p)
+        where = f"{where}: " if where else ""
         super().__init__(f"{where}{message}")
 
 

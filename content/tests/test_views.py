@@ -56,6 +56,12 @@ def test_save_is_refused_with_the_line_and_the_name(
     assert not Template.objects.exists()
 
 
+def test_a_template_needs_a_body(personas, editor_client):
+    response = editor_client.post(reverse("content:create"), form_data(html_body="", text_body=""))
+    assert "Write an HTML body, a text body or both." in response.content.decode()
+    assert not Template.objects.exists()
+
+
 def test_generate_text_from_html_fills_the_form_without_saving(personas, editor_client):
     response = editor_client.post(
         reverse("content:create"),
