@@ -1,6 +1,7 @@
 """Admin for sending. Secrets are excluded: the admin never shows or edits them."""
 
 from django.contrib import admin
+from django.db import models
 
 from sending.models import CapturedMessage, DkimKey, SendingAccount
 
@@ -20,6 +21,7 @@ class SendingAccountAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     search_fields = ("name", "from_email", "workspace__name")
     raw_id_fields = ("workspace",)
     exclude = ("smtp_password", "oauth_client_secret", "oauth_refresh_token", "esp_api_key")
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     readonly_fields = (
         "sent_today",
         "sent_day",

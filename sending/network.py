@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import ssl
 
 from django.conf import settings
 
@@ -76,3 +77,11 @@ def connect_checked(host: str, port: int, timeout: float) -> socket.socket:
             last = exc
     assert last is not None  # noqa: S101 - resolve_checked returns at least one address
     raise last
+
+
+def tls_context() -> ssl.SSLContext:
+    """The system's trusted CAs, plus SENDING_EXTRA_CA_FILE when set. Always verifying."""
+    context = ssl.create_default_context()
+    if settings.SENDING_EXTRA_CA_FILE:
+        context.load_verify_locations(cafile=settings.SENDING_EXTRA_CA_FILE)
+    return context

@@ -7,16 +7,16 @@ HTTPS outside development.
 
 from __future__ import annotations
 
+import http.client
 import json
-import urllib.error
 import urllib.parse
-import urllib.request
 from datetime import datetime, timedelta
 
 from django.conf import settings
 
+from sending.classify import describe_os_error
 from sending.models import OAUTH_PRESETS, SendingAccount
-from sending.network import private_hosts_allowed, resolve_checked
+from sending.network import connect_checked, private_hosts_allowed, tls_context
 
 # Refresh this long before the provider's expiry, so a token never dies mid-connection.
 EARLY = timedelta(seconds=120)
@@ -77,41 +77,72 @@ def refresh(account: SendingAccount, now: datetime) -> str:
     return token
 
 
+class _CheckedHTTPConnection(http.client.HTTPConnection):
+    """Connects to a checked address of the host (see sending.network), never re-resolving."""
+
+    def connect(self) -> None:
+        self.sock = connect_checked(self.host, self.port, float(settings.SENDING_TIMEOUT))
+
+
+class _CheckedHTTPSConnection(http.client.HTTPSConnection):
+    """Like _CheckedHTTPConnection, with TLS verified against the host name."""
+
+    def connect(self) -> None:
+        sock = connect_checked(self.host, self.port, float(settings.SENDING_TIMEOUT))
+        self.sock = tls_context().wrap_socket(sock, server_hostname=self.host)
+
+
 def _post(url: str, form: dict[str, str]) -> dict[str, object]:
+    """POST the form to the token endpoint and return its JSON object.
+
+    The connection goes to an address that passed the private-address check (the same
+    pinning as SMTP), with the timeout of SENDING_TIMEOUT. Raises OAuthError.
+    """
     parsed = urllib.parse.urlsplit(url)
-    if parsed.scheme != "https" and not (parsed.scheme == "http" and private_hosts_allowed()):
+    connection: http.client.HTTPConnection
+    host = parsed.hostname or ""
+    if parsed.scheme == "https":
+        connection = _CheckedHTTPSConnection(host, parsed.port or 443)
+    elif parsed.scheme == "http" and private_hosts_allowed():  # a local endpoint in development
+        connection = _CheckedHTTPConnection(host, parsed.port or 80)
+    else:
         raise OAuthError("The OAuth2 token endpoint must be an https:// address")
+    path = parsed.path or "/"
+    if parsed.query:
+        path += f"?{parsed.query}"
     try:
-        resolve_checked(parsed.hostname or "", parsed.port or 443)
-    except OSError as exc:
-        raise OAuthError(f"The token endpoint cannot be used: {exc}") from exc
-    request = urllib.request.Request(  # noqa: S310 - scheme checked above
-        url,
-        data=urllib.parse.urlencode(form).encode(),
-        headers={"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"},
-        method="POST",
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=settings.SENDING_TIMEOUT) as response:  # noqa: S310
-            body = response.read(65536)
-    except urllib.error.HTTPError as exc:
-        raise OAuthError(_refusal(exc)) from exc
-    except (OSError, ValueError) as exc:
-        raise OAuthError(f"The token endpoint could not be reached: {exc}") from exc
+        connection.request(
+            "POST",
+            path,
+            body=urllib.parse.urlencode(form),
+            headers={
+                "Content-Type": "application/x-www-form-urlencoded",
+                "Accept": "application/json",
+            },
+        )
+        response = connection.getresponse()
+        status, body = response.status, response.read(65536)
+    except (OSError, http.client.HTTPException) as exc:
+        raise OAuthError(
+            f"The token endpoint could not be reached: {describe_os_error(exc)}"
+        ) from exc
+    finally:
+        connection.close()
+    return _payload(status, body)
+
+
+def _payload(status: int, body: bytes) -> dict[str, object]:
     try:
         payload = json.loads(body)
-    except ValueError as exc:
-        raise OAuthError("The token endpoint did not answer with JSON") from exc
+    except ValueError:
+        payload = None
+    if status >= 400:
+        error = payload.get("error", "") if isinstance(payload, dict) else ""
+        if error == "invalid_grant":
+            raise OAuthError(
+                "The refresh token was refused (invalid_grant): connect the account again"
+            )
+        raise OAuthError(f"The token endpoint refused the refresh ({status} {error})".strip())
     if not isinstance(payload, dict):
         raise OAuthError("The token endpoint did not answer with a JSON object")
     return payload
-
-
-def _refusal(exc: urllib.error.HTTPError) -> str:
-    try:
-        detail = json.loads(exc.read(4096)).get("error", "")
-    except (ValueError, AttributeError, OSError):
-        detail = ""
-    if detail == "invalid_grant":
-        return "The refresh token was refused (invalid_grant): connect the account again"
-    return f"The token endpoint refused the refresh ({exc.code} {detail or exc.reason})"

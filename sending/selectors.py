@@ -10,6 +10,14 @@ from accounts.models import Workspace
 from sending import quota
 from sending.models import AccountStatus, CapturedMessage, DkimKey, SendingAccount
 
+SECRET_COLUMNS = (
+    "smtp_password",
+    "oauth_client_secret",
+    "oauth_refresh_token",
+    "oauth_access_token",
+    "esp_api_key",
+)
+
 
 def accounts(workspace: Workspace) -> QuerySet[SendingAccount]:
     return SendingAccount.objects.filter(workspace=workspace)
@@ -26,7 +34,8 @@ def active_accounts(workspace: Workspace) -> QuerySet[SendingAccount]:
 def account_rows(workspace: Workspace, now: datetime) -> list[tuple[SendingAccount, int]]:
     """Each account with its count for the workspace's current local day (0 after midnight)."""
     day = quota.local_day(workspace, now)
-    return [(account, account.sent_on(day)) for account in accounts(workspace)]
+    rows = accounts(workspace).defer(*SECRET_COLUMNS)  # a list needs no decryption
+    return [(account, account.sent_on(day)) for account in rows]
 
 
 def sent_today(workspace: Workspace, account: SendingAccount, now: datetime) -> int:

@@ -308,3 +308,16 @@ def test_an_auth_failure_while_sending_puts_the_account_in_error(smtp_sink):
     account.refresh_from_db()
     assert account.status == AccountStatus.ERROR
     assert account.sent_today == 0  # nothing was sent, so nothing is counted
+
+
+def test_a_token_endpoint_on_a_private_address_is_refused(smtp_sink, token_endpoint, settings):
+    from sending import oauth
+
+    account = oauth_account(smtp_sink, token_endpoint)
+    settings.SENDING_ALLOW_PRIVATE_HOSTS = False
+    with pytest.raises(oauth.OAuthError, match="must be an https:// address"):
+        oauth.refresh(account, timezone.now())
+    account.oauth_token_endpoint = token_endpoint.url.replace("http://", "https://")
+    with pytest.raises(oauth.OAuthError, match="Private address refused"):
+        oauth.refresh(account, timezone.now())
+    assert token_endpoint.requests == []

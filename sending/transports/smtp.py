@@ -11,7 +11,6 @@ import contextlib
 import re
 import smtplib
 import socket
-import ssl
 from collections.abc import Callable
 from typing import Any
 
@@ -21,7 +20,7 @@ from django.utils import timezone
 from sending import oauth
 from sending.classify import Stage, classify_exception, classify_reply
 from sending.models import Security, SendingAccount
-from sending.network import connect_checked
+from sending.network import connect_checked, tls_context
 from sending.transports.base import (
     OutgoingMessage,
     SendKind,
@@ -31,14 +30,6 @@ from sending.transports.base import (
 )
 
 Signer = Callable[[OutgoingMessage], OutgoingMessage]
-
-
-def tls_context() -> ssl.SSLContext:
-    """The system's trusted CAs, plus SENDING_EXTRA_CA_FILE when set. Always verifying."""
-    context = ssl.create_default_context()
-    if settings.SENDING_EXTRA_CA_FILE:
-        context.load_verify_locations(cafile=settings.SENDING_EXTRA_CA_FILE)
-    return context
 
 
 class CheckedSMTP(smtplib.SMTP):
