@@ -299,6 +299,10 @@ DELIVERY_RETRY_JITTER = env.float("DELIVERY_RETRY_JITTER", default=0.2)
 DELIVERY_MAX_ATTEMPTS = env.int("DELIVERY_MAX_ATTEMPTS", default=5)
 DELIVERY_LIFETIME_SECONDS = env.int("DELIVERY_LIFETIME_SECONDS", default=3 * 24 * 3600)
 DELIVERY_LEASE_SECONDS = env.int("DELIVERY_LEASE_SECONDS", default=120)
+# A campaign pauses itself once servers refused this many of its messages on policy (5.7.x),
+# if they are also at least this share of its attempts.
+CAMPAIGN_PAUSE_POLICY_REFUSALS = env.int("CAMPAIGN_PAUSE_POLICY_REFUSALS", default=20)
+CAMPAIGN_PAUSE_POLICY_SHARE = env.float("CAMPAIGN_PAUSE_POLICY_SHARE", default=0.1)
 
 # --- Internationalisation -------------------------------------------------------------------
 LANGUAGE_CODE = "en"

@@ -70,6 +70,22 @@ def claim(*, worker: str, limit: int, now: datetime, lease: timedelta) -> list[i
     return ids
 
 
+def sweep_stopped(*, now: datetime) -> int:
+    """Leases that ran out in campaigns that stopped meanwhile: a paused campaign's deliveries
+    wait again, a cancelled one's end cancelled. (Running ones are reclaimed by `claim`.)"""
+    stale = Delivery.objects.filter(status=DeliveryStatus.SENDING, lease_expires_at__lt=now)
+    done = stale.filter(campaign__status=CampaignStatus.CANCELLED).update(
+        status=DeliveryStatus.CANCELLED, lease_owner="", lease_expires_at=None, updated_at=now
+    )
+    return done + stale.filter(campaign__status=CampaignStatus.PAUSED).update(
+        status=DeliveryStatus.QUEUED,
+        lease_owner="",
+        lease_expires_at=None,
+        next_attempt_at=now,
+        updated_at=now,
+    )
+
+
 def release(*, worker: str, ids: list[int], now: datetime) -> int:
     """Give back deliveries this worker leased but did not try (pause, shutdown): due now."""
     return Delivery.objects.filter(

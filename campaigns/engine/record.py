@@ -9,13 +9,22 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F
+from django.utils import timezone
 
 from audience.models import Suppression, SuppressionReason
 from campaigns.engine.claim import lock_rows
 from campaigns.engine.send import Outcome
-from campaigns.models import Attempt, Delivery, DeliveryStatus
+from campaigns.models import (
+    Attempt,
+    AttemptOutcome,
+    Campaign,
+    CampaignStatus,
+    Delivery,
+    DeliveryStatus,
+)
 from sending.models import SendingAccount
 from sending.services import account_mark_error
 
@@ -46,6 +55,7 @@ def write_outcomes(*, worker: str, outcomes: Sequence[Outcome], now: datetime) -
     Attempt.objects.bulk_create(attempts, batch_size=500)
     _suppress(deliveries, by_id)
     _account_errors(outcomes)
+    _pause_on_policy_refusals({a.campaign_id for a in attempts if _is_policy_refusal(a)})
     return len(deliveries)
 
 
@@ -99,6 +109,29 @@ def _suppress(deliveries: list[Delivery], by_id: dict[int, Outcome]) -> None:
         if by_id[d.pk].suppress
     ]
     Suppression.objects.bulk_create(rows, ignore_conflicts=True)
+
+
+def _is_policy_refusal(attempt: Attempt) -> bool:
+    return attempt.outcome == AttemptOutcome.PERMANENT and attempt.enhanced_code.startswith("5.7")
+
+
+def _pause_on_policy_refusals(campaign_ids: set[int]) -> None:
+    """Pause a campaign whose messages the servers keep refusing as policy (spam, blocked):
+    going on would only hurt the accounts' reputation. A person looks, then resumes."""
+    least = settings.CAMPAIGN_PAUSE_POLICY_REFUSALS
+    share = settings.CAMPAIGN_PAUSE_POLICY_SHARE
+    for campaign_id in campaign_ids:
+        attempts = Attempt.objects.filter(campaign_id=campaign_id)
+        refused = attempts.filter(
+            outcome=AttemptOutcome.PERMANENT, enhanced_code__startswith="5.7"
+        ).count()
+        if refused >= least and refused >= share * attempts.count():
+            Campaign.objects.filter(pk=campaign_id, status=CampaignStatus.RUNNING).update(
+                status=CampaignStatus.PAUSED,
+                status_changed_at=timezone.now(),
+                status_reason=f"Paused after {refused} policy refusals (5.7.x): check the "
+                "accounts' reputation and the content before resuming.",
+            )
 
 
 def _account_errors(outcomes: Sequence[Outcome]) -> None:

@@ -10,6 +10,7 @@ to `record.write_outcomes` in one go.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -18,7 +19,7 @@ from audience.models import Suppression
 from audience.selectors import custom_fields, recipient_values
 from campaigns import links
 from campaigns.engine.retry import RetryPolicy
-from campaigns.models import AttemptOutcome, Campaign, Delivery, DeliveryStatus
+from campaigns.models import AttemptOutcome, Campaign, CampaignStatus, Delivery, DeliveryStatus
 from content.rendering import CompiledTemplate, RenderError, TemplateParts, compile_template
 from content.syntax import ContentError
 from sending import quota
@@ -30,6 +31,8 @@ log = logging.getLogger(__name__)
 
 # How long a delivery waits when its account's server could not be reached.
 ACCOUNT_BACKOFF = timedelta(seconds=60)
+# How often a batch looks at its campaign's status, so that pause and cancel act within it.
+STATUS_CHECK_SECONDS = 0.5
 
 
 @dataclass
@@ -101,8 +104,13 @@ class Sender:
         except ContentError as exc:  # the frozen content cannot be compiled: nothing can go out
             return outcomes + [_final(d, DeliveryStatus.OTHER_ERROR, str(exc)) for d in live]
         rotation = AccountRotation(list(campaign.accounts.all()))
+        watch = StatusWatch(campaign)
         try:
-            for delivery in live:
+            for index, delivery in enumerate(live):
+                stopped = watch.stopped_as()
+                if stopped is not None:  # paused or cancelled meanwhile: start nothing new
+                    outcomes += [_released(d, stopped, now) for d in live[index:]]
+                    break
                 outcomes.append(self._send_one(campaign, prepared, rotation, delivery, now))
         finally:
             rotation.close()
@@ -185,6 +193,29 @@ def _final(delivery: Delivery, status: str, reply: str) -> Outcome:
     return Outcome(delivery.pk, status, reply=reply)
 
 
+def _released(delivery: Delivery, campaign_status: str, now: datetime) -> Outcome:
+    """Not tried because the campaign stopped: back in the queue, or cancelled with it."""
+    if campaign_status == CampaignStatus.CANCELLED:
+        return Outcome(delivery.pk, DeliveryStatus.CANCELLED)
+    return Outcome(delivery.pk, DeliveryStatus.QUEUED, next_attempt_at=now)
+
+
+class StatusWatch:
+    """Re-reads a campaign's status at most every STATUS_CHECK_SECONDS."""
+
+    def __init__(self, campaign: Campaign) -> None:
+        self.campaign_id = campaign.pk
+        self.checked = time.monotonic()
+
+    def stopped_as(self) -> str | None:
+        """The campaign's status if it is no longer running, else None."""
+        if time.monotonic() - self.checked < STATUS_CHECK_SECONDS:
+            return None
+        self.checked = time.monotonic()
+        status = Campaign.objects.values_list("status", flat=True).get(pk=self.campaign_id)
+        return None if status == CampaignStatus.RUNNING else status
+
+
 def _expire_or_suppress(
     campaign: Campaign, items: list[Delivery], now: datetime
 ) -> tuple[list[Outcome], list[Delivery]]:
@@ -263,9 +294,14 @@ class AccountRotation:
         self.accounts = [a for a in accounts if a.status == AccountStatus.ACTIVE]
         self.turn = 0
         self.transports: dict[int, Transport] = {}
+        # Once every account said "no room" at this moment, the rest of the batch waits too:
+        # asking again for each delivery would only cost queries.
+        self.full: tuple[datetime, quota.NoRoom] | None = None
 
     def reserve(self, now: datetime) -> tuple[SendingAccount, quota.Reservation] | quota.NoRoom:
         """Room on the next account that has some; otherwise when the first room comes."""
+        if self.full is not None and self.full[0] == now:
+            return self.full[1]
         waits: list[quota.NoRoom] = []
         for _ in range(len(self.accounts)):
             account = self.accounts[self.turn % len(self.accounts)]
@@ -277,7 +313,9 @@ class AccountRotation:
         if not waits:
             return quota.NoRoom(None, "The campaign has no active sending account.")
         timed = [w.until for w in waits if w.until is not None]
-        return quota.NoRoom(min(timed) if timed else None, "; ".join(w.reason for w in waits))
+        no_room = quota.NoRoom(min(timed) if timed else None, "; ".join(w.reason for w in waits))
+        self.full = (now, no_room)
+        return no_room
 
     def send(self, account: SendingAccount, message: OutgoingMessage) -> SendResult:
         transport = self.transports.get(account.pk)

@@ -14,7 +14,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.utils import timezone
 
-from campaigns.engine.claim import claim
+from campaigns.engine.claim import claim, sweep_stopped
 from campaigns.engine.record import write_outcomes
 from campaigns.engine.retry import RetryPolicy
 from campaigns.engine.send import Sender
@@ -47,6 +47,7 @@ class Engine:
             )
             outcomes = self.sender.send_batch(deliveries, now)
             write_outcomes(worker=self.name, outcomes=outcomes, now=timezone.now())
+        sweep_stopped(now=timezone.now())
         campaigns_finish_done(now=timezone.now())
         return len(ids) == self.batch_size
 

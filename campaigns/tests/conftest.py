@@ -15,6 +15,7 @@ from sending.tests.factories import SendingAccountFactory
 def _engine_settings(settings):
     settings.SENDING_ALLOW_PRIVATE_HOSTS = True
     settings.SENDING_TIMEOUT = 5
+    settings.SENDING_HELO_NAME = "worker.postroom.test"
     settings.SITE_URL = "https://mail.example.test"
     settings.DELIVERY_RETRY_BASE_SECONDS = 1
     settings.DELIVERY_RETRY_MAX_SECONDS = 4

@@ -115,3 +115,85 @@ def test_a_wrong_password_puts_the_account_in_error_and_keeps_the_attempts(perso
     assert delivery.status == DeliveryStatus.DEFERRED
     assert delivery.attempts == 0
     assert smtp_sink.messages == []
+
+
+def test_a_pause_stops_new_messages_within_the_batch_and_resume_continues(
+    personas, smtp_sink, monkeypatch
+):
+    from campaigns.engine import send
+    from campaigns.services import campaign_pause, campaign_resume
+
+    monkeypatch.setattr(send, "STATUS_CHECK_SECONDS", 0)
+    setup = make_campaign(personas.workspace, smtp_sink, n=6)
+    campaign_start(campaign=setup.campaign)
+    sent_before_pause = 2
+    engine = Engine(batch_size=6)
+    real_send = send.AccountRotation.send
+
+    def send_then_maybe_pause(self, account, message):
+        result = real_send(self, account, message)
+        if len(smtp_sink.messages) == sent_before_pause:
+            campaign_pause(campaign=setup.campaign)
+        return result
+
+    monkeypatch.setattr(send.AccountRotation, "send", send_then_maybe_pause)
+    engine.step()
+    assert len(smtp_sink.messages) == sent_before_pause
+    statuses = sorted(Delivery.objects.values_list("status", flat=True))
+    assert statuses.count(DeliveryStatus.SENT) == 2
+    assert statuses.count(DeliveryStatus.QUEUED) == 4
+    assert not engine.step()  # paused: nothing is claimed
+    assert len(smtp_sink.messages) == 2
+
+    campaign_resume(campaign=setup.campaign)
+    run_until_idle(engine)
+    assert len(smtp_sink.messages) == 6
+    assert len({m.rcpt_tos[0] for m in smtp_sink.messages}) == 6
+    setup.campaign.refresh_from_db()
+    assert setup.campaign.status == CampaignStatus.COMPLETED
+
+
+def test_cancel_ends_what_is_left_as_cancelled(personas, smtp_sink):
+    from campaigns.services import campaign_cancel
+
+    setup = make_campaign(personas.workspace, smtp_sink, n=4)
+    campaign_start(campaign=setup.campaign)
+    assert campaign_cancel(campaign=setup.campaign) == 4
+    run_until_idle(Engine())
+    assert smtp_sink.messages == []
+    assert set(Delivery.objects.values_list("status", flat=True)) == {DeliveryStatus.CANCELLED}
+
+
+def test_many_policy_refusals_pause_the_campaign(personas, smtp_sink, settings):
+    settings.CAMPAIGN_PAUSE_POLICY_REFUSALS = 3
+    settings.CAMPAIGN_PAUSE_POLICY_SHARE = 0.5
+    emails = [f"policy+{i}@example.test" for i in range(3)] + [
+        f"fine{i}@example.test" for i in range(10)
+    ]
+    setup = make_campaign(personas.workspace, smtp_sink, emails=emails)
+    campaign_start(campaign=setup.campaign)
+    Engine(batch_size=3).step()  # the three refusals come first (claimed in id order)
+    setup.campaign.refresh_from_db()
+    assert setup.campaign.status == CampaignStatus.PAUSED
+    assert "policy refusals" in setup.campaign.status_reason
+    assert not Suppression.objects.exists()
+
+
+def test_a_connection_dropped_after_the_data_is_retried_with_the_same_message_id(
+    personas, smtp_sink, time_machine
+):
+    time_machine.move_to("2026-11-21 10:00:00Z", tick=False)
+    setup = make_campaign(personas.workspace, smtp_sink, emails=["drop@example.test"])
+    smtp_sink.drop_during_data(times=1)
+    campaign_start(campaign=setup.campaign)
+    run_until_idle(Engine())
+    delivery = Delivery.objects.get()
+    assert delivery.status == DeliveryStatus.DEFERRED
+    assert Attempt.objects.get().outcome == "ambiguous"
+    time_machine.move_to("2026-11-21 10:01:00Z", tick=False)
+    run_until_idle(Engine())
+    delivery.refresh_from_db()
+    assert delivery.status == DeliveryStatus.SENT
+    assert (
+        smtp_sink.dropped[0].message_id == smtp_sink.messages[0].message_id == delivery.message_id
+    )
