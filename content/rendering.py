@@ -517,7 +517,7 @@ def _address_header(name: str, display: str, address: str) -> Header:
     if display.isascii():
         quoted = display.replace("\\", "\\\\").replace('"', '\\"')
         return _plain_header(name, f'"{quoted}" <{address}>')
-    words = _encoded_words(display)
+    words = _encoded_words(display, name)
     return (name, f"{' '.join(words)} <{address}>", "\r\n ".join([*words, f"<{address}>"]))
 
 
@@ -526,7 +526,7 @@ def _text_header(name: str, value: str) -> Header:
     # "=?" would let a value pose as an encoded word; long words cannot be folded
     if value.isascii() and "=?" not in value and max(map(len, value.split(" "))) < 900:
         return _plain_header(name, value)
-    words = _encoded_words(value)
+    words = _encoded_words(value, name)
     return (name, " ".join(words), "\r\n ".join(words))
 
 
@@ -545,19 +545,33 @@ def _fold(name: str, value: str) -> str:
     return "\r\n ".join(lines)
 
 
-def _encoded_words(value: str) -> list[str]:
-    """RFC 2047 base64 words of at most 75 octets, never splitting a character."""
+def _encoded_words(value: str, name: str) -> list[str]:
+    """RFC 2047 base64 words, each on a line of at most 76 octets, never splitting a character.
+
+    Words break after a space where they can (the space stays inside the word before), because
+    some readers, Python's among them, show a space wherever a name was split. The first word
+    shares its line with `name: `, so it carries fewer octets.
+    """
     words: list[str] = []
+    room = max(3, (76 - len(name) - 2 - 12) // 4 * 3)  # 12: "=?utf-8?b?" and "?="
     chunk = b""
-    for char in value:
-        data = char.encode()
-        if len(chunk) + len(data) > 45:  # 45 octets -> 60 base64 chars + 12 of framing
+    for token in _AFTER_SPACE.split(value):
+        data = token.encode()
+        if chunk and len(chunk) + len(data) > room:
             words.append(_word(chunk))
-            chunk = b""
-        chunk += data
+            chunk, room = b"", 45  # later lines: a space, then 60 base64 characters + 12
+        for char in token if len(chunk) + len(data) > room else (token,):
+            piece = char.encode()
+            if chunk and len(chunk) + len(piece) > room:
+                words.append(_word(chunk))
+                chunk, room = b"", 45
+            chunk += piece
     if chunk or not words:
         words.append(_word(chunk))
     return words
+
+
+_AFTER_SPACE = re.compile(r"(?<= )")
 
 
 def _word(data: bytes) -> str:

@@ -87,12 +87,14 @@ def test_a_name_with_crlf_cannot_add_a_header():
 
 
 def test_non_ascii_subject_and_name_are_rfc2047_encoded():
-    parts = TemplateParts(subject="Grüße, {first_name}", text="x")
-    message = render(parts, {"first_name": "Zoë"}, from_name="Équipe Ünïcode")
+    parts = TemplateParts(subject="Grüße, {first_name}! " * 5, text="x")
+    message = render(parts, {"first_name": "Zoë"}, from_name="Équipe Ünïcode " * 4)
     assert b"=?utf-8?b?" in message.raw
+    assert max(len(line) for line in message.raw.split(b"\r\n")) <= 76
     mail = parsed(message.raw)
-    assert mail["Subject"] == "Grüße, Zoë"
-    assert mail["From"].addresses[0].display_name == "Équipe Ünïcode"
+    assert mail["Subject"] == ("Grüße, Zoë! " * 5).strip()
+    display_name = mail["From"].addresses[0].display_name
+    assert " ".join(display_name.split()) == ("Équipe Ünïcode " * 4).strip()
 
 
 def test_a_long_subject_is_folded():
