@@ -2,7 +2,7 @@
  * Placeholder suggestions in the template editor (content/template_form.html).
  *
  * Fields marked [data-placeholders] offer the workspace's placeholder names (read from the
- * JSON in #placeholder-names) while the user types after a "{": arrows move, Enter or Tab
+ * JSON in #placeholder-names) while the user types after "{" or "{if ": arrows move, Enter or Tab
  * inserts "name}", Escape closes. The list is a plain <ul role="listbox"> under the field.
  */
 (function () {
@@ -17,8 +17,9 @@
 
   function partial(field) {
     var before = field.value.slice(0, field.selectionStart);
-    var match = /\{([A-Za-z_][A-Za-z0-9_]*)?$/.exec(before);
-    if (!match || before.slice(-2, -1) === "{" && before.slice(-1) === "{") {
+    // After "{" or "{if " / "{if not ": the name being typed, if any.
+    var match = /\{(?:if\s+(?:not\s+)?)?([A-Za-z_][A-Za-z0-9_]*)?$/.exec(before);
+    if (!match || before.charAt(match.index - 1) === "{") {  // "{{" writes a literal brace
       return null;
     }
     return { text: match[1] || "", start: before.length - (match[1] || "").length };
