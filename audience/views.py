@@ -40,6 +40,7 @@ from audience.forms import (
 from audience.importer import IMPORT_FIELDS, ImportFileError, auto_mapping, slug_for
 from audience.models import (
     STANDARD_FIELDS,
+    AudienceJob,
     CustomFieldType,
     JobKind,
     JobStatus,
@@ -308,6 +309,14 @@ def export(request: HttpRequest) -> HttpResponse:
 def import_upload(request: HttpRequest) -> HttpResponse:
     """Upload a CSV (GET shows the form and recent imports). Unreadable files change nothing."""
     workspace = _ws(request)
+    limit = settings.AUDIENCE_IMPORT_MAX_BYTES
+    if request.method == "POST" and _content_length(request) > limit + 64 * 1024:
+        # Refused before the body is read: a 200 MB upload is not stored only to be refused.
+        error = (
+            f"The file is larger than {limit / 1e6:.0f} MB, the largest file Postroom imports. "
+            "Split it into smaller files and import them one by one."
+        )
+        return _upload_page(request, UploadForm(), status=413, error=error)
     form = UploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -318,11 +327,23 @@ def import_upload(request: HttpRequest) -> HttpResponse:
             form.add_error("file", str(exc))
         else:
             return redirect("audience:job_detail", job_id=job.pk)
-    jobs = selectors.jobs_of(workspace).filter(kind=JobKind.IMPORT)[:10]
+    return _upload_page(request, form)
+
+
+def _content_length(request: HttpRequest) -> int:
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return 0
+
+
+def _upload_page(
+    request: HttpRequest, form: UploadForm, status: int = 200, error: str = ""
+) -> HttpResponse:
+    jobs = selectors.jobs_of(_ws(request)).filter(kind=JobKind.IMPORT)[:10]
     limit_mb = settings.AUDIENCE_IMPORT_MAX_BYTES // 1_000_000
-    return render(
-        request, "audience/import.html", {"form": form, "jobs": jobs, "limit_mb": limit_mb}
-    )
+    context = {"form": form, "jobs": jobs, "limit_mb": limit_mb, "error": error}
+    return render(request, "audience/import.html", context, status=status)
 
 
 def _mapping_rows(job: Any, workspace: Any) -> list[dict[str, Any]]:
@@ -403,8 +424,9 @@ def _start_import(request: HttpRequest, job: Any) -> HttpResponse:
         )
     except ValidationError as exc:
         _errors(request, exc)
-        job.params = {**job.params, "mapping": mapping}
-        return redirect("audience:job_detail", job_id=job.pk)
+        # Show the user's choices again, not the automatic ones.
+        kept = [t if not t.startswith("new:") else "" for t in mapping]
+        AudienceJob.objects.filter(pk=job.pk).update(params={**job.params, "mapping": kept})
     return redirect("audience:job_detail", job_id=job.pk)
 
 

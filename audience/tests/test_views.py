@@ -284,3 +284,24 @@ def test_custom_fields_and_lists_are_managed(editor_client, workspace):
     assert RecipientList.objects.get().name == "VIPs"
     bad = editor_client.post(reverse("audience:fields"), {"key": "email", "type": "text"})
     assert "standard field" in bad.content.decode()
+
+
+def test_a_too_large_upload_is_refused_before_it_is_read(editor_client, workspace, settings):
+    settings.AUDIENCE_IMPORT_MAX_BYTES = 100
+    big = SimpleUploadedFile("big.csv", b"email\n" + b"a@example.com\n" * 10_000, "text/csv")
+    response = editor_client.post(reverse("audience:import"), {"file": big})
+    assert response.status_code == 413
+    assert "larger than 0 MB" in response.content.decode()
+    assert not AudienceJob.objects.exists()
+
+
+def test_a_mapping_without_an_email_column_is_refused_and_kept(editor_client, workspace):
+    upload = SimpleUploadedFile("x.csv", b"name,town\nJohn,Paris\n", "text/csv")
+    response = editor_client.post(reverse("audience:import"), {"file": upload})
+    page = editor_client.get(response.url).content.decode()
+    assert "No column is named like an e-mail address column" in page
+    editor_client.post(response.url, {"col_0": "first_name", "col_1": "city", "mode": "add"})
+    again = editor_client.get(response.url).content.decode()
+    assert "Choose the column that holds the e-mail addresses" in again
+    assert AudienceJob.objects.get().status == JobStatus.DRAFT
+    assert not Recipient.objects.exists()
