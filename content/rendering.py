@@ -26,6 +26,17 @@ them.
 
 The renderer never touches the database: `compile_template` accepts a `Template` row only to
 read its fields and attachment files once.
+
+Use, for a campaign (compile once, render per delivery)::
+
+    compiled = compile_template(template)          # or TemplateParts(...), e.g. a frozen copy
+    values = recipient_values(recipient, keys) | {"unsubscribe_url": …, "view_in_browser_url": …}
+    message = compiled.render(values, from_email=…, from_name=…, to=recipient.email,
+                              reply_to=…, message_id=…, extra_headers={"List-Unsubscribe": …})
+    message.raw  # the bytes to send after DATA
+
+and `render_message(template, values, …)` for a single message (previews, test sends).
+Failures are ContentError: TemplateSyntaxError when compiling, RenderError when rendering.
 """
 
 from __future__ import annotations

@@ -25,7 +25,9 @@ VALUE = st.one_of(
     st.text(max_size=40),
     st.sampled_from(["\r\nBcc: evil@example.net", "\nX-Injected: 1", "a\rb", "=?utf-8?", "."]),
 )
-VALUES = st.dictionaries(st.sampled_from(NAMES), VALUE, max_size=6)
+VALUES = st.dictionaries(
+    st.sampled_from(NAMES), st.one_of(VALUE, st.integers(), st.none(), st.booleans()), max_size=6
+)
 ENVELOPE: dict[str, Any] = {
     "from_email": "a@example.com",
     "to": "b@example.org",
@@ -55,7 +57,7 @@ def test_any_template_and_values_render_or_raise_our_error(subject, html, text, 
     if compiled is None:
         return
     try:
-        message = compiled.render(values, from_name=values.get("first_name", ""), **ENVELOPE)
+        message = compiled.render(values, from_name=str(values.get("first_name") or ""), **ENVELOPE)
     except ContentError:
         return
     mail = email.message_from_bytes(message.raw, policy=email.policy.default)
