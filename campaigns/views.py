@@ -1,25 +1,349 @@
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+"""Campaign pages: dashboard, list, editor, live progress and report, logs, single e-mails.
 
-from accounts.access import access_of, workspace_view
-from accounts.selectors import workspace_members
+Views parse input, call one service or selector and render. Writes are POST only and need an
+editor (the access guard); refusals of the services (CampaignError) become flash errors.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import datetime, time, timedelta
+from typing import Any
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from accounts.access import access_of, or_404, user_of, workspace_view
+from accounts.models import Role, Workspace
+from audience.segments import SegmentError
+from audience.selectors import RecipientFilter, recipients_matching
+from campaigns import dashboard as dashboard_figures
+from campaigns import editing, selectors, services
+from campaigns.csv_export import attempt_rows, delivery_rows, streamed
+from campaigns.engine.launch import audience_count
+from campaigns.forms import CampaignForm, LogFilterForm, SingleEmailForm, zone_of
+from campaigns.models import Campaign, CampaignStatus, DeliveryStatus
+from campaigns.transitions import EDITABLE, allowed_actions
+from content.selectors import template_get
+
+POLL_SECONDS = 3
+
+
+def _ws(request: HttpRequest) -> Workspace:
+    return access_of(request).workspace
+
+
+# --------------------------------------------------------------------------- dashboard
 
 
 @workspace_view()
 def dashboard(request: HttpRequest) -> HttpResponse:
-    workspace = access_of(request).workspace
-    return render(
-        request,
-        "campaigns/dashboard.html",
-        {"member_count": workspace_members(workspace).count()},
-    )
+    """The home page: cached figures (see campaigns.dashboard) and a 30-day chart."""
+    figures = dashboard_figures.figures(_ws(request))
+    return render(request, "campaigns/dashboard.html", {"figures": figures})
+
+
+# --------------------------------------------------------------------------- campaigns
 
 
 @workspace_view()
 def index(request: HttpRequest) -> HttpResponse:
-    return render(request, "campaigns/index.html")
+    """Campaigns newest first, one keyset page, with their progress (one GROUP BY)."""
+    workspace = _ws(request)
+    page = selectors.campaigns_page(workspace, request.GET.get("after", ""))
+    counts = selectors.status_counts_many(c.pk for c in page.rows)
+    rows = [(c, selectors.progress_of_counts(counts.get(c.pk, {}))) for c in page.rows]
+    return render(request, "campaigns/index.html", {"page": page, "rows": rows})
+
+
+def _picked_from(params: Any) -> dict[str, Any]:
+    """The recipients table's filter carried in the query string ({} when there is none).
+
+    The table names its list and segment filters `list` and `segment`; ids are the rows ticked.
+    """
+    values = {
+        "q": params.get("q", ""),
+        "status": params.get("status", ""),
+        "list_id": params.get("list") or params.get("list_id", ""),
+        "segment_id": params.get("segment") or params.get("segment_id", ""),
+        "field": params.get("field", ""),
+        "op": params.get("op", ""),
+        "value": params.get("value", ""),
+        "ids": [i for i in params.getlist("ids") if str(i).isdigit()],
+    }
+    flt = RecipientFilter.from_params(values)
+    return {} if flt.is_empty else flt.as_params()
+
+
+def _picked_count(workspace: Workspace, picked: dict[str, Any]) -> int | None:
+    if not picked:
+        return None
+    try:
+        return recipients_matching(workspace, RecipientFilter.from_params(picked)).count()
+    except (SegmentError, ValueError):
+        return None
+
+
+def _editor(request: HttpRequest, form: CampaignForm, campaign: Campaign | None) -> HttpResponse:
+    picked = form.cleaned_data.get("picked") if form.is_bound and form.is_valid() else None
+    if picked is None:
+        raw = form["picked"].value()
+        picked = json.loads(raw) if isinstance(raw, str) and raw.startswith("{") else {}
+    context = {
+        "form": form,
+        "campaign": campaign,
+        "picked_count": _picked_count(_ws(request), picked or {}),
+    }
+    return render(request, "campaigns/form.html", context)
+
+
+@workspace_view()
+def campaign_create(request: HttpRequest) -> HttpResponse:
+    """A new campaign; `?q=…&list_id=…` (the recipients table's filter) pre-picks recipients."""
+    workspace = _ws(request)
+    if request.method != "POST":
+        picked = _picked_from(request.GET)
+        initial = {"picked": json.dumps(picked) if picked else ""}
+        return _editor(request, CampaignForm(workspace=workspace, initial=initial), None)
+    form = CampaignForm(request.POST, workspace=workspace)
+    if form.is_valid():
+        try:
+            campaign = editing.campaign_create(
+                workspace=workspace, user=user_of(request), data=form.data_()
+            )
+        except services.CampaignError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, "Campaign saved as a draft.")
+            return redirect("campaigns:detail", campaign_id=campaign.pk)
+    return _editor(request, form, None)
+
+
+@workspace_view()
+def campaign_edit(request: HttpRequest, campaign_id: int) -> HttpResponse:
+    workspace = _ws(request)
+    campaign = or_404(selectors.campaign_get(workspace, campaign_id))
+    if campaign.status not in EDITABLE:
+        messages.error(request, "Only draft and scheduled campaigns can be changed.")
+        return redirect("campaigns:detail", campaign_id=campaign.pk)
+    if request.method != "POST":
+        form = CampaignForm(workspace=workspace, initial=CampaignForm.initial_of(campaign))
+        return _editor(request, form, campaign)
+    form = CampaignForm(request.POST, workspace=workspace)
+    if form.is_valid():
+        try:
+            editing.campaign_update(campaign=campaign, data=form.data_())
+        except services.CampaignError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, "Campaign saved.")
+            return redirect("campaigns:detail", campaign_id=campaign.pk)
+    return _editor(request, form, campaign)
+
+
+@workspace_view()
+def campaign_detail(request: HttpRequest, campaign_id: int) -> HttpResponse:
+    """The campaign: audience figures before the start, live progress, then the report."""
+    workspace = _ws(request)
+    campaign = or_404(selectors.campaign_get(workspace, campaign_id))
+    flt = selectors.DeliveryFilter.from_params(request.GET)
+    context: dict[str, Any] = {
+        "campaign": campaign,
+        "progress": selectors.campaign_progress(campaign),
+        "poll": campaign.status in (CampaignStatus.RUNNING, CampaignStatus.SCHEDULED),
+        "poll_seconds": POLL_SECONDS,
+        "actions": allowed_actions(campaign.status),
+        "editable": campaign.status in EDITABLE,
+        "page": selectors.deliveries_page(campaign, flt, request.GET.get("after", "")),
+        "filter": flt,
+        "statuses": DeliveryStatus.choices,
+        "query": _query_without(request, "after"),
+        "accounts": list(campaign.accounts.all()),
+        "lists": list(campaign.lists.all()),
+        "segments": list(campaign.segments.all()),
+        "template_name": _template_name(workspace, campaign.template_id),
+    }
+    if campaign.status in EDITABLE:
+        try:
+            context["audience"] = audience_count(campaign)
+        except SegmentError as exc:
+            context["audience_error"] = str(exc)
+    return render(request, "campaigns/detail.html", context)
+
+
+def _template_name(workspace: Workspace, template_id: int | None) -> str:
+    template = template_get(workspace, template_id) if template_id is not None else None
+    return template.name if template else ""
+
+
+def _query_without(request: HttpRequest, *names: str) -> str:
+    params = request.GET.copy()
+    for name in names:
+        params.pop(name, None)
+    return params.urlencode()
+
+
+@workspace_view()
+def campaign_progress(request: HttpRequest, campaign_id: int) -> HttpResponse:
+    """The progress part of the page, polled by htmx while the campaign runs."""
+    campaign = or_404(selectors.campaign_get(_ws(request), campaign_id))
+    polling = campaign.status in (CampaignStatus.RUNNING, CampaignStatus.SCHEDULED)
+    context = {
+        "campaign": campaign,
+        "progress": selectors.campaign_progress(campaign),
+        "poll": polling,
+        "poll_seconds": POLL_SECONDS,
+    }
+    response = render(request, "campaigns/_progress.html", context)
+    if not polling and request.headers.get("HX-Request"):
+        # Reload once, so the report, the buttons and the final figures appear together.
+        response["HX-Refresh"] = "true"
+    return response
+
+
+Action = Callable[[Campaign], object]
+ACTIONS: dict[str, tuple[Action, str]] = {
+    "start": (lambda c: editing.campaign_launch(campaign=c), "Campaign started."),
+    "unschedule": (lambda c: editing.campaign_unschedule(campaign=c), "Back to draft."),
+    "pause": (lambda c: services.campaign_pause(campaign=c), "Campaign paused."),
+    "resume": (lambda c: services.campaign_resume(campaign=c), "Campaign resumed."),
+    "cancel": (lambda c: services.campaign_cancel(campaign=c), "Campaign cancelled."),
+}
+
+
+@workspace_view(Role.EDITOR)
+@require_POST
+def campaign_action(request: HttpRequest, campaign_id: int, action: str) -> HttpResponse:
+    """Start (or schedule), unschedule, pause, resume or cancel; refusals are flash errors."""
+    campaign = or_404(selectors.campaign_get(_ws(request), campaign_id))
+    run, done = ACTIONS[action]
+    try:
+        result = run(campaign)
+    except services.CampaignError as exc:
+        messages.error(request, str(exc))
+    except SegmentError as exc:
+        messages.error(request, f"A segment of this campaign cannot be used: {exc}")
+    else:
+        if result == CampaignStatus.SCHEDULED:
+            done = "Campaign scheduled: it starts at its time."
+        dashboard_figures.invalidate(campaign.workspace_id)
+        messages.success(request, done)
+    return redirect("campaigns:detail", campaign_id=campaign.pk)
+
+
+@workspace_view(Role.EDITOR)
+@require_POST
+def campaign_delete(request: HttpRequest, campaign_id: int) -> HttpResponse:
+    campaign = or_404(selectors.campaign_get(_ws(request), campaign_id))
+    try:
+        editing.campaign_delete(campaign=campaign)
+    except services.CampaignError as exc:
+        messages.error(request, str(exc))
+        return redirect("campaigns:detail", campaign_id=campaign.pk)
+    messages.success(request, f"Campaign “{campaign.name}” deleted.")
+    return redirect("campaigns:index")
+
+
+@workspace_view()
+def campaign_deliveries_csv(request: HttpRequest, campaign_id: int) -> HttpResponse:
+    """Every delivery of the campaign (the filter applies), streamed as CSV."""
+    campaign = or_404(selectors.campaign_get(_ws(request), campaign_id))
+    flt = selectors.DeliveryFilter.from_params(request.GET)
+    qs = selectors.deliveries_matching(campaign, flt)
+    return streamed(delivery_rows(qs), f"campaign-{campaign.pk}-deliveries")
+
+
+# --------------------------------------------------------------------------- logs
+
+
+def _log_filter(request: HttpRequest) -> tuple[LogFilterForm, selectors.AttemptFilter]:
+    workspace = _ws(request)
+    form = LogFilterForm(request.GET or None, workspace=workspace)
+    if not form.is_valid():
+        return form, selectors.AttemptFilter()
+    c = form.cleaned_data
+    zone = zone_of(workspace)
+    since = datetime.combine(c["since"], time.min, tzinfo=zone) if c.get("since") else None
+    until = (
+        datetime.combine(c["until"] + timedelta(days=1), time.min, tzinfo=zone)
+        if c.get("until")
+        else None
+    )
+    flt = selectors.AttemptFilter(
+        campaign_id=c.get("campaign"),
+        outcome=c.get("outcome") or "",
+        account_id=c.get("account"),
+        email=(c.get("email") or "").strip(),
+        since=since,
+        until=until,
+    )
+    return form, flt
 
 
 @workspace_view()
 def logs(request: HttpRequest) -> HttpResponse:
-    return render(request, "campaigns/logs.html")
+    """Every attempt of the workspace, newest first (djangoMailer's /logs/)."""
+    form, flt = _log_filter(request)
+    page = selectors.attempts_page(_ws(request), flt, request.GET.get("after", ""))
+    context = {"form": form, "page": page, "query": _query_without(request, "after")}
+    return render(request, "campaigns/logs.html", context)
+
+
+@workspace_view()
+def logs_csv(request: HttpRequest) -> HttpResponse:
+    _, flt = _log_filter(request)
+    return streamed(attempt_rows(selectors.attempts_matching(_ws(request), flt)), "attempts")
+
+
+# --------------------------------------------------------------------------- single e-mails
+
+
+@workspace_view()
+def emails(request: HttpRequest) -> HttpResponse:
+    """The queue of single e-mails, newest first."""
+    deliveries = selectors.queued_singles(_ws(request))[: selectors.PAGE_SIZE * 2]
+    return render(request, "campaigns/emails.html", {"deliveries": deliveries})
+
+
+@workspace_view()
+def email_create(request: HttpRequest) -> HttpResponse:
+    """Queue one e-mail to one recipient (djangoMailer's "queue single email")."""
+    workspace = _ws(request)
+    form = SingleEmailForm(request.POST or None, workspace=workspace)
+    if request.method == "POST" and form.is_valid():
+        c = form.cleaned_data
+        try:
+            campaign = editing.email_queue_single(
+                workspace=workspace,
+                user=user_of(request),
+                recipient=c["email"],
+                template_id=c.get("template"),
+                account_id=c.get("account"),
+                send_at=c.get("send_at"),
+            )
+        except services.CampaignError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, f"E-mail to {c['email'].email} queued.")
+            return redirect("campaigns:detail", campaign_id=campaign.pk)
+    return render(request, "campaigns/email_form.html", {"form": form})
+
+
+@workspace_view(Role.EDITOR)
+@require_POST
+def delivery_send_now(request: HttpRequest, delivery_id: int) -> HttpResponse:
+    """Make a waiting message due at once (djangoMailer's send_now)."""
+    delivery = or_404(selectors.delivery_get(_ws(request), delivery_id))
+    try:
+        editing.delivery_send_now(delivery=delivery)
+    except services.CampaignError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"The message to {delivery.email} goes out with the next round.")
+    target = request.POST.get("next", "")
+    if target == "emails":
+        return redirect("campaigns:emails")
+    return redirect("campaigns:detail", campaign_id=delivery.campaign_id)

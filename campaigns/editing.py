@@ -1,0 +1,251 @@
+"""Writes behind the campaign pages: create, change, schedule, delete, single e-mails, send now.
+
+The state machine and the engine's writes live in `campaigns.services`; these functions only
+prepare campaigns and hand them to it. Each one bumps the workspace's dashboard version so the
+cached figures are recomputed on the next visit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import User, Workspace
+from audience.models import Recipient, RecipientList, Segment
+from campaigns import dashboard
+from campaigns.models import WAITING, Campaign, CampaignStatus, Delivery, ScheduleMode
+from campaigns.services import CampaignError, campaign_start, freeze_content
+from campaigns.transitions import EDITABLE, TransitionError, next_status
+from content.models import Template
+from sending.models import AccountStatus, SendingAccount
+
+
+@dataclass
+class CampaignData:
+    """What a person chooses for a campaign; ids are checked against the workspace."""
+
+    name: str
+    template_id: int | None
+    account_ids: list[int]
+    list_ids: list[int] = field(default_factory=list)
+    segment_ids: list[int] = field(default_factory=list)
+    picked: dict[str, Any] = field(default_factory=dict)
+    schedule_mode: str = ScheduleMode.NOW
+    scheduled_at: datetime | None = None
+    window_end: datetime | None = None
+
+
+def campaign_problems(
+    workspace: Workspace, data: CampaignData, now: datetime
+) -> list[tuple[str, str]]:
+    """Every reason `data` cannot be saved, as (field name, message); empty when it can."""
+    problems: list[tuple[str, str]] = []
+    template = _template(workspace, data.template_id)
+    if template is None:
+        problems.append(("template", "Choose a template."))
+    else:
+        try:
+            freeze_content(Campaign(workspace=workspace), template)
+        except CampaignError as exc:
+            problems.append(("template", str(exc)))
+    if not _accounts(workspace, data.account_ids):
+        problems.append(("accounts", "Choose at least one active sending account."))
+    problems.extend(_schedule_problems(data, now))
+    return problems
+
+
+def _schedule_problems(data: CampaignData, now: datetime) -> list[tuple[str, str]]:
+    if data.schedule_mode == ScheduleMode.NOW:
+        return []
+    if data.scheduled_at is None:
+        return [("scheduled_at", "Choose when to send.")]
+    problems = []
+    if data.scheduled_at < now and data.schedule_mode == ScheduleMode.AT:
+        problems.append(("scheduled_at", "This time is in the past."))
+    if data.schedule_mode == ScheduleMode.WINDOW:
+        if data.window_end is None:
+            problems.append(("window_end", "Choose when the window ends."))
+        elif data.window_end <= data.scheduled_at:
+            problems.append(("window_end", "The window must end after it starts."))
+        elif data.window_end <= now:
+            problems.append(("window_end", "This window is over already."))
+    return problems
+
+
+def _template(workspace: Workspace, template_id: int | None) -> Template | None:
+    if template_id is None:
+        return None
+    return Template.objects.filter(workspace=workspace, pk=template_id).first()
+
+
+def _accounts(workspace: Workspace, ids: list[int]) -> list[SendingAccount]:
+    return list(
+        SendingAccount.objects.filter(workspace=workspace, pk__in=ids, status=AccountStatus.ACTIVE)
+    )
+
+
+def _apply(campaign: Campaign, data: CampaignData) -> None:
+    """Write `data` onto a saved campaign; ids of other workspaces are ignored."""
+    workspace = campaign.workspace
+    campaign.name = data.name.strip()[:200] or "Untitled campaign"
+    campaign.template_id = data.template_id
+    campaign.picked = data.picked
+    campaign.schedule_mode = data.schedule_mode
+    at = data.scheduled_at if data.schedule_mode != ScheduleMode.NOW else None
+    campaign.scheduled_at = at
+    window = data.schedule_mode == ScheduleMode.WINDOW
+    campaign.window_end = data.window_end if window else None
+    campaign.save()
+    campaign.accounts.set(_accounts(workspace, data.account_ids))
+    campaign.lists.set(RecipientList.objects.filter(workspace=workspace, pk__in=data.list_ids))
+    campaign.segments.set(Segment.objects.filter(workspace=workspace, pk__in=data.segment_ids))
+
+
+def _check(workspace: Workspace, data: CampaignData) -> None:
+    problems = campaign_problems(workspace, data, timezone.now())
+    if problems:
+        raise CampaignError(problems[0][1])
+
+
+@transaction.atomic
+def campaign_create(
+    *, workspace: Workspace, user: User | None, data: CampaignData, is_single: bool = False
+) -> Campaign:
+    """A new draft campaign. Raises CampaignError with the first problem of `data`."""
+    _check(workspace, data)
+    campaign = Campaign(workspace=workspace, created_by=user, is_single=is_single)
+    _apply(campaign, data)
+    dashboard.invalidate(workspace.pk)
+    return campaign
+
+
+@transaction.atomic
+def campaign_update(*, campaign: Campaign, data: CampaignData) -> Campaign:
+    """Change a draft or scheduled campaign (a scheduled one stays scheduled at its new time).
+
+    Raises CampaignError once the campaign has started, or with the first problem of `data`.
+    """
+    campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
+    if campaign.status not in EDITABLE:
+        raise CampaignError("Only draft and scheduled campaigns can be changed.")
+    _check(campaign.workspace, data)
+    _apply(campaign, data)
+    if campaign.status == CampaignStatus.SCHEDULED and data.schedule_mode == ScheduleMode.NOW:
+        _set_status(campaign, "unschedule")
+    dashboard.invalidate(campaign.workspace_id)
+    return campaign
+
+
+def _set_status(campaign: Campaign, action: str) -> None:
+    try:
+        campaign.status = next_status(campaign.status, action)
+    except TransitionError as exc:
+        raise CampaignError(str(exc)) from exc
+    campaign.status_changed_at = timezone.now()
+    campaign.status_reason = ""
+    campaign.save(update_fields=["status", "status_changed_at", "status_reason"])
+
+
+@transaction.atomic
+def campaign_launch(*, campaign: Campaign) -> str:
+    """The page's Start button: send now, or wait for the campaign's time (scheduled).
+
+    Returns the new status. Raises CampaignError when the campaign cannot start (state, no
+    template or account, a template with an error, a time that has passed).
+    """
+    campaign = Campaign.objects.select_for_update().select_related("workspace").get(pk=campaign.pk)
+    if campaign.status not in EDITABLE:
+        raise CampaignError(f"A {campaign.get_status_display().lower()} campaign cannot start.")
+    if campaign.schedule_mode == ScheduleMode.NOW or campaign.status == CampaignStatus.SCHEDULED:
+        campaign_start(campaign=campaign)
+    else:
+        _check(campaign.workspace, _data_of(campaign))
+        _set_status(campaign, "schedule")
+    dashboard.invalidate(campaign.workspace_id)
+    return Campaign.objects.values_list("status", flat=True).get(pk=campaign.pk)
+
+
+def _data_of(campaign: Campaign) -> CampaignData:
+    return CampaignData(
+        name=campaign.name,
+        template_id=campaign.template_id,
+        account_ids=list(campaign.accounts.values_list("pk", flat=True)),
+        schedule_mode=campaign.schedule_mode,
+        scheduled_at=campaign.scheduled_at,
+        window_end=campaign.window_end,
+    )
+
+
+@transaction.atomic
+def campaign_unschedule(*, campaign: Campaign) -> Campaign:
+    """Back to draft, so that a scheduled campaign does not start at its time."""
+    campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
+    _set_status(campaign, "unschedule")
+    dashboard.invalidate(campaign.workspace_id)
+    return campaign
+
+
+@transaction.atomic
+def campaign_delete(*, campaign: Campaign) -> None:
+    """Delete a campaign with its deliveries and attempts; never one that may be sending."""
+    campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
+    if campaign.status in (CampaignStatus.RUNNING, CampaignStatus.PAUSED):
+        raise CampaignError("Cancel the campaign before deleting it.")
+    workspace_id = campaign.workspace_id
+    campaign.delete()
+    dashboard.invalidate(workspace_id)
+
+
+@transaction.atomic
+def email_queue_single(
+    *,
+    workspace: Workspace,
+    user: User | None,
+    recipient: Recipient,
+    template_id: int | None,
+    account_id: int | None,
+    send_at: datetime | None = None,
+) -> Campaign:
+    """Queue one e-mail to one recipient: a single campaign, started now or scheduled.
+
+    Raises CampaignError (no template, no account, a template with an error, a past time, a
+    recipient who cannot receive mail: then nothing is saved).
+    """
+    if recipient.workspace_id != workspace.pk:
+        raise CampaignError("This recipient does not exist.")
+    data = CampaignData(
+        name=f"E-mail to {recipient.email}",
+        template_id=template_id,
+        account_ids=[account_id] if account_id is not None else [],
+        picked={"ids": [recipient.pk]},
+        schedule_mode=ScheduleMode.AT if send_at else ScheduleMode.NOW,
+        scheduled_at=send_at,
+    )
+    campaign = campaign_create(workspace=workspace, user=user, data=data, is_single=True)
+    campaign_launch(campaign=campaign)
+    campaign.refresh_from_db()
+    if campaign.status == CampaignStatus.RUNNING and not campaign.audience_total:
+        raise CampaignError(f"{recipient.email} cannot receive mail (unsubscribed or suppressed).")
+    return campaign
+
+
+@transaction.atomic
+def delivery_send_now(*, delivery: Delivery) -> Delivery:
+    """Make a queued or deferred delivery due at once (the next worker round sends it).
+
+    Raises CampaignError when it is not waiting any more (sent, failed, …) or its campaign
+    is not running.
+    """
+    delivery = Delivery.objects.select_for_update().select_related("campaign").get(pk=delivery.pk)
+    if delivery.status not in WAITING:
+        raise CampaignError(f"This message is {delivery.get_status_display().lower()}.")
+    if delivery.campaign.status != CampaignStatus.RUNNING:
+        raise CampaignError("Its campaign is not running.")
+    delivery.next_attempt_at = timezone.now()
+    delivery.updated_at = delivery.next_attempt_at
+    delivery.save(update_fields=["next_attempt_at", "updated_at"])
+    return delivery
