@@ -12,7 +12,7 @@ from pathlib import PurePath
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import ProtectedError, RestrictedError, Sum
 from django.utils import timezone
 
 from accounts.models import Workspace
@@ -126,9 +126,16 @@ def template_duplicate(*, template: Template) -> Template:
 
 @transaction.atomic
 def template_delete(*, template: Template) -> None:
-    """Delete the template and, once that has committed, its files."""
+    """Delete the template and, once that has committed, its files.
+
+    Raises ContentError when rows that protect it (a campaign using it) exist.
+    """
     files = [a.file.name for a in template.attachments.all()]
-    template.delete()
+    try:
+        with transaction.atomic():
+            template.delete()
+    except (ProtectedError, RestrictedError) as exc:
+        raise ContentError("This template is used by a campaign, so it is kept.") from exc
     transaction.on_commit(lambda: _remove_files(files))
 
 

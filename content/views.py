@@ -110,7 +110,11 @@ def duplicate(request: HttpRequest, template_id: int) -> HttpResponse:
 def delete(request: HttpRequest, template_id: int) -> HttpResponse:
     template = _template(request, template_id)
     if request.method == "POST":
-        services.template_delete(template=template)
+        try:
+            services.template_delete(template=template)
+        except ContentError as exc:
+            messages.error(request, str(exc))
+            return redirect("content:edit", template_id=template.pk)
         messages.success(request, f"Template “{template.name}” deleted.")
         return redirect("content:index")
     return render(request, "content/template_delete.html", {"template": template})
