@@ -101,9 +101,9 @@ def _take(account: SendingAccount, workspace: Workspace, day: date, now: datetim
     conditions &= Q(min_interval_seconds=account.min_interval_seconds) & (
         Q(last_sent_at__isnull=True) | Q(last_sent_at__lte=now - wait)
     )
-    rows = SendingAccount.objects.filter(conditions).filter(
-        workspace__sending_stopped_at__isnull=True
-    )
+    if workspace.sending_stopped:  # read under the workspace lock: it cannot change meanwhile
+        return False
+    rows = SendingAccount.objects.filter(conditions)
     if workspace.hourly_limit is not None:
         rows = rows.filter(LessThan(_hour_used_expression(workspace, now), workspace.hourly_limit))
     updated = rows.update(
