@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import logging
+from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
@@ -44,16 +45,28 @@ def run_next_job() -> bool:
 
 
 def claim_next_job() -> AudienceJob | None:
-    """Take the oldest queued job for this worker, or None if none is (or another took it)."""
-    for pk in (
-        AudienceJob.objects.filter(status=JobStatus.QUEUED)
-        .order_by("created_at", "pk")[:5]
-        .values_list("pk", flat=True)
-    ):
+    """Take the oldest queued job, or a running one whose worker died; None if there is none.
+
+    Each candidate is taken with a conditional UPDATE that matches only while the job is in
+    the state it was read in, so when two workers race, exactly one UPDATE changes a row.
+    A resumed job keeps its `started_at`: imports use it to recognise the rows they wrote.
+    """
+    now = timezone.now()
+    stale = now - timedelta(seconds=settings.AUDIENCE_JOB_STALE_SECONDS)
+    queued = AudienceJob.objects.filter(status=JobStatus.QUEUED).order_by("created_at", "pk")
+    for pk in queued[:5].values_list("pk", flat=True):
         claimed = AudienceJob.objects.filter(pk=pk, status=JobStatus.QUEUED).update(
-            status=JobStatus.RUNNING, started_at=timezone.now()
+            status=JobStatus.RUNNING, started_at=now, heartbeat_at=now
         )
         if claimed == 1:
+            return AudienceJob.objects.select_related("workspace").get(pk=pk)
+    orphans = AudienceJob.objects.filter(status=JobStatus.RUNNING, heartbeat_at__lt=stale)
+    for pk, beat in orphans.order_by("heartbeat_at")[:5].values_list("pk", "heartbeat_at"):
+        claimed = AudienceJob.objects.filter(
+            pk=pk, status=JobStatus.RUNNING, heartbeat_at=beat
+        ).update(heartbeat_at=now)
+        if claimed == 1:
+            log.warning("audience job %s lost its worker; resuming after %s", pk, beat)
             return AudienceJob.objects.select_related("workspace").get(pk=pk)
     return None
 
@@ -71,12 +84,16 @@ def run_import(job: AudienceJob) -> None:
     }
     plan = Plan(mapping=params["mapping"], custom_types=types)
     assert job.started_at is not None  # noqa: S101 - set by the claim
-    stamp, line = job.started_at, 0
+    # A resumed job skips what its earlier run committed (line numbers up to last_line).
+    stamp, line, done = job.started_at, job.last_line, job.last_line
     batches = read_batches(
         Path(params["path"]), params["encoding"], params["delimiter"], settings.AUDIENCE_BATCH_SIZE
     )
     try:
-        for rows, bytes_read in batches:
+        for batch, bytes_read in batches:
+            rows = [(n, row) for n, row in batch if n > done]
+            if not rows:
+                continue
             parsed = [plan.parse(n, row) for n, row in rows]
             services.import_write_batch(job=job, rows=parsed, stamp=stamp, bytes_read=bytes_read)
             line = rows[-1][0]
@@ -112,7 +129,7 @@ def run_bulk(job: AudienceJob) -> None:
     list_id = job.params.get("list_id")
     recipient_list = selectors.list_get(job.workspace, int(list_id)) if list_id else None
     qs = selectors.recipients_matching(job.workspace, flt)
-    after = 0
+    after = job.last_line  # the last recipient id handled, when the job is resumed
     while True:
         ids = services.recipients_queryset_ids(qs, after, settings.AUDIENCE_BATCH_SIZE)
         if not ids:
@@ -128,8 +145,10 @@ def run_bulk(job: AudienceJob) -> None:
             services.job_finish(job=job, status=JobStatus.FAILED, error=" ".join(exc.messages))
             return
         after = ids[-1]
-        AudienceJob.objects.filter(pk=job.pk).update(processed=job.processed + len(ids))
         job.processed += len(ids)
+        AudienceJob.objects.filter(pk=job.pk).update(
+            processed=job.processed, last_line=after, heartbeat_at=timezone.now()
+        )
         if _cancelled(job):
             services.job_finish(
                 job=job,

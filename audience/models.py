@@ -195,7 +195,8 @@ class AudienceJob(models.Model):
     target list; a bulk action's action, list and filter). The worker claims a queued job with
     a conditional UPDATE, works in batches and re-reads `cancel_requested` between batches.
     Counters are updated with every batch so that the progress bar and the report are true
-    even when the job stops half way.
+    even when the job stops half way. A worker that dies mid-job leaves a stale heartbeat;
+    the next claim resumes the job after its last committed batch.
     """
 
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="audience_jobs")
@@ -212,11 +213,14 @@ class AudienceJob(models.Model):
     updated = models.PositiveIntegerField(default=0)
     duplicates = models.PositiveIntegerField(default=0)
     rejected = models.PositiveIntegerField(default=0)
-    last_line = models.PositiveIntegerField(default=0, help_text="Last line of the file handled")
+    # Where a resumed job goes on from: the last file line (imports) or recipient id (bulk).
+    last_line = models.PositiveBigIntegerField(default=0, help_text="Last line or id handled")
     cancel_requested = models.BooleanField(default=False)
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     started_at = models.DateTimeField(null=True, blank=True)
+    # Touched with every batch; a running job whose heartbeat is old lost its worker.
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

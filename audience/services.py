@@ -559,6 +559,7 @@ def import_write_batch(
         rejected=F("rejected") + len(rejected),
         processed=bytes_read,
         last_line=rows[-1].line if rows else F("last_line"),
+        heartbeat_at=timezone.now(),
     )
 
 

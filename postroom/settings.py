@@ -409,6 +409,8 @@ AUDIENCE_IMPORT_MAX_BYTES = env.int("AUDIENCE_IMPORT_MAX_MB", default=150) * 1_0
 AUDIENCE_BATCH_SIZE = env.int("AUDIENCE_BATCH_SIZE", default=5000)
 # Bulk actions over at most this many recipients run at once; more go to a background job.
 AUDIENCE_BULK_INLINE_MAX = env.int("AUDIENCE_BULK_INLINE_MAX", default=1000)
+# A running job whose last batch is older than this lost its worker and is resumed by another.
+AUDIENCE_JOB_STALE_SECONDS = env.int("AUDIENCE_JOB_STALE_SECONDS", default=300)
 
 # --- Sending accounts (sending app) ---------------------------------------------------------
 # Seconds before a connection, a command or an OAuth token request to a provider gives up.

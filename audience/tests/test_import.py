@@ -328,3 +328,36 @@ def test_the_fast_writer_skips_rows_that_appeared_meanwhile(workspace):
         "raced@example.com": "First",
         "n@example.com": "Copy",
     }
+
+
+def test_a_job_whose_worker_died_is_resumed_after_its_last_batch(workspace, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    settings.AUDIENCE_BATCH_SIZE = 10
+    content = "email\n" + "".join(f"p{i}@example.com\n" for i in range(30)) + "p0@example.com\n"
+    job = start(upload(workspace, content), ["email"])
+    claimed = jobs.claim_next_job()
+    assert claimed is not None
+    assert claimed.started_at is not None
+    # The first worker wrote one batch (lines 2-11), then died.
+    from audience.importer import Plan, read_batches
+
+    plan = Plan(mapping=["email"], custom_types={})
+    first, size = next(read_batches(Path(job.params["path"]), "utf-8", ",", 10))
+    services.import_write_batch(
+        job=claimed,
+        rows=[plan.parse(n, r) for n, r in first],
+        stamp=claimed.started_at,
+        bytes_read=size,
+    )
+    assert jobs.claim_next_job() is None, "a live job is not taken over"
+    AudienceJob.objects.filter(pk=job.pk).update(
+        heartbeat_at=timezone.now() - timedelta(seconds=settings.AUDIENCE_JOB_STALE_SECONDS + 1)
+    )
+    assert jobs.run_next_job()
+    job.refresh_from_db()
+    assert job.status == JobStatus.DONE
+    assert (job.imported, job.duplicates) == (30, 1)
+    assert Recipient.objects.count() == 30
