@@ -26,7 +26,6 @@ urlpatterns = [
         for action in views.ACTIONS
     ),
     path("logs/", views.logs, name="logs"),
-    path("logs.csv", views.logs_csv, name="logs_csv"),
     # djangoMailer's queue of single e-mails, under its own addresses.
     path("emails/", views.emails, name="emails"),
     path("emails/create/", views.email_create, name="email_create"),

@@ -285,17 +285,16 @@ def _log_filter(request: HttpRequest) -> tuple[LogFilterForm, selectors.AttemptF
 
 @workspace_view()
 def logs(request: HttpRequest) -> HttpResponse:
-    """Every attempt of the workspace, newest first (djangoMailer's /logs/)."""
+    """Every attempt of the workspace, newest first (djangoMailer's /logs/).
+
+    With `export=csv` it streams every attempt the filter selects instead of one page.
+    """
     form, flt = _log_filter(request)
+    if request.GET.get("export") == "csv":
+        return streamed(attempt_rows(selectors.attempts_matching(_ws(request), flt)), "attempts")
     page = selectors.attempts_page(_ws(request), flt, request.GET.get("after", ""))
-    context = {"form": form, "page": page, "query": _query_without(request, "after")}
+    context = {"form": form, "page": page, "query": _query_without(request, "after", "export")}
     return render(request, "campaigns/logs.html", context)
-
-
-@workspace_view()
-def logs_csv(request: HttpRequest) -> HttpResponse:
-    _, flt = _log_filter(request)
-    return streamed(attempt_rows(selectors.attempts_matching(_ws(request), flt)), "attempts")
 
 
 # --------------------------------------------------------------------------- single e-mails
