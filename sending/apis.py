@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.utils import extend_schema, extend_schema_serializer
 from rest_framework import serializers
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.exceptions import NotFound, PermissionDenied
@@ -26,14 +27,22 @@ class AccountTestConnectionApi(APIView):
     authentication_classes = [SessionAuthentication]
     permission_classes = [IsAuthenticated]
 
+    @extend_schema_serializer(component_name="EmailAccountTestConnectionInput")
     class InputSerializer(serializers.Serializer):  # type: ignore[type-arg]
         send_to = serializers.EmailField(required=False, allow_blank=True)
 
+    @extend_schema_serializer(component_name="EmailAccountTestConnectionResult")
     class OutputSerializer(serializers.Serializer):  # type: ignore[type-arg]
         success = serializers.BooleanField()
         message = serializers.CharField()
         email = serializers.EmailField()
 
+    @extend_schema(
+        request=InputSerializer,
+        responses=OutputSerializer,
+        summary="Test a sending account's connection",
+        tags=["email-accounts"],
+    )
     def post(self, request: Request, account_id: int) -> Response:
         access = getattr(request, "access", None)
         if access is None:
