@@ -125,7 +125,7 @@ def test_the_log_shows_every_attempt_with_filters(personas, owner_client):
     assert "451 4.3.0 Try again later" in page
 
     def shown(**params: Any) -> int:
-        body = owner_client.get(url, params).content.decode()
+        body: str = owner_client.get(url, params).content.decode()
         return body.count("data-outcome=")
 
     assert shown(outcome="temporary") == 1

@@ -1,0 +1,175 @@
+"""The dashboard: its figures, the chart's data island, the local day, the cache."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.models import Workspace
+from campaigns import dashboard
+from campaigns.models import Attempt, AttemptOutcome, Campaign, CampaignStatus, Delivery
+from campaigns.tests.test_views_campaigns import form_data, make_world, run_engine
+from content.models import Template
+from sending.models import SendingAccount
+
+pytestmark = pytest.mark.django_db
+
+
+def attempts(workspace: Workspace, campaign: Campaign, when: datetime, outcomes: list[str]) -> None:
+    delivery = Delivery.objects.filter(campaign=campaign).first() or Delivery.objects.create(
+        workspace=workspace, campaign=campaign, email="x@example.test"
+    )
+    Attempt.objects.bulk_create(
+        [
+            Attempt(
+                workspace=workspace,
+                campaign=campaign,
+                delivery=delivery,
+                email=delivery.email,
+                outcome=o,
+                created_at=when,
+            )
+            for o in outcomes
+        ]
+    )
+
+
+def test_the_dashboard_shows_the_workspace_figures(personas, owner_client):
+    world = make_world(personas.workspace)
+    owner_client.post(reverse("campaigns:create"), form_data(world))
+    campaign = Campaign.objects.get()
+    owner_client.post(reverse("campaigns:start", kwargs={"campaign_id": campaign.pk}))
+    run_engine()
+    Campaign.objects.create(workspace=personas.workspace, name="Later", status="scheduled")
+    Campaign.objects.create(workspace=personas.workspace, name="Single", is_single=True)
+    make_world(personas.other_workspace, n=9)  # another workspace counts nowhere
+
+    page = owner_client.get(reverse("dashboard")).content.decode()
+
+    assert 'data-figure="recipients"><a href="/recipients/">4<' in page
+    assert 'data-figure="templates"><a href="/templates/">2<' in page
+    assert 'data-figure="campaigns"><a href="/campaigns/">1 / 2<' in page
+    assert 'data-figure="reached">4<' in page
+    assert 'data-today="sent">4<' in page
+    assert 'data-month="sent">4<' in page
+    assert 'data-account-use="news@example.com">4 / 1000<' in page
+
+
+def test_the_chart_data_is_a_json_island_and_no_inline_script(personas, owner_client):
+    world = make_world(personas.workspace)
+    campaign = Campaign.objects.create(workspace=personas.workspace, name="C")
+    now = timezone.now()
+    attempts(personas.workspace, campaign, now, ["sent", "sent", "temporary", "permanent"])
+    attempts(personas.workspace, campaign, now - timedelta(days=3), ["sent"])
+    attempts(personas.workspace, campaign, now - timedelta(days=45), ["sent"])  # out of range
+    del world
+
+    page = owner_client.get(reverse("dashboard")).content.decode()
+
+    start = page.index('<script id="dashboard-chart-data" type="application/json">')
+    island = page[start:].split(">", 1)[1].split("</script>", 1)[0]
+    chart = json.loads(island)
+    assert len(chart["labels"]) == 30
+    assert chart["series"]["sent"][-1] == 2
+    assert chart["series"]["sent"][-4] == 1
+    assert sum(chart["series"]["sent"]) == 3
+    assert chart["series"]["retried"][-1] == 1
+    assert chart["series"]["failed"][-1] == 1
+    assert "/static/vendor/chart.umd.min.js" in page
+    assert "/static/js/charts.js" in page
+    # Every <script> either loads a file or is the JSON data island: nothing inline to run.
+    for tag in page.split("<script")[1:]:
+        head = tag.split(">", 1)[0]
+        assert "src=" in head or 'type="application/json"' in head
+
+
+def test_today_is_the_workspace_local_day(personas, time_machine):
+    workspace = personas.workspace
+    workspace.time_zone = "Pacific/Auckland"  # UTC+13 in November
+    workspace.save()
+    campaign = Campaign.objects.create(workspace=workspace, name="C")
+    # 2026-11-21 10:30 UTC is already 23:30 there; 11:30 UTC is the next local day.
+    time_machine.move_to("2026-11-21 11:30:00Z", tick=False)
+    attempts(workspace, campaign, datetime(2026, 11, 21, 10, 30, tzinfo=ZoneInfo("UTC")), ["sent"])
+    attempts(workspace, campaign, datetime(2026, 11, 21, 11, 5, tzinfo=ZoneInfo("UTC")), ["sent"])
+    account = SendingAccount.objects.create(
+        workspace=workspace, name="A", from_email="a@example.com", daily_limit=10
+    )
+    SendingAccount.objects.filter(pk=account.pk).update(
+        sent_today=7, sent_day=datetime(2026, 11, 22).date()
+    )
+
+    figures = dashboard.compute(workspace, timezone.now())
+
+    assert figures.days[-1] == "2026-11-22"
+    assert figures.today["sent"] == 1
+    assert figures.series["sent"][-2:] == [1, 1]
+    assert [(a.sent_today, a.percent) for a in figures.accounts] == [(7, 70)]
+
+
+def test_the_account_use_restarts_on_a_new_local_day(personas):
+    account = SendingAccount.objects.create(
+        workspace=personas.workspace, name="A", from_email="a@example.com", daily_limit=10
+    )
+    yesterday = timezone.now().date() - timedelta(days=2)
+    SendingAccount.objects.filter(pk=account.pk).update(sent_today=9, sent_day=yesterday)
+    figures = dashboard.compute(personas.workspace, timezone.now())
+    assert [a.sent_today for a in figures.accounts] == [0]
+
+
+def test_the_second_render_comes_from_the_cache(
+    personas, owner_client, django_assert_max_num_queries
+):
+    make_world(personas.workspace)
+    with django_assert_max_num_queries(40) as first:
+        owner_client.get(reverse("dashboard"))
+    with django_assert_max_num_queries(len(first.captured_queries) - 6) as second:
+        page = owner_client.get(reverse("dashboard")).content.decode()
+    tables = ("campaigns_attempt", "campaigns_delivery", "audience_recipient", "content_template")
+    assert not [q for q in second.captured_queries if any(t in q["sql"] for t in tables)]
+    assert 'data-figure="recipients"><a href="/recipients/">4<' in page
+
+
+def test_a_change_invalidates_the_cached_figures(personas, owner_client):
+    world = make_world(personas.workspace)
+    assert (
+        'data-figure="campaigns"><a href="/campaigns/">0 / 0<'
+        in owner_client.get(reverse("dashboard")).content.decode()
+    )
+    Template.objects.create(workspace=personas.workspace, name="Silent", subject="s")
+    page = owner_client.get(reverse("dashboard")).content.decode()
+    assert 'data-figure="templates"><a href="/templates/">2<' in page  # still cached
+
+    owner_client.post(reverse("campaigns:create"), form_data(world))  # bumps the version
+
+    page = owner_client.get(reverse("dashboard")).content.decode()
+    assert 'data-figure="campaigns"><a href="/campaigns/">0 / 1<' in page
+    assert 'data-figure="templates"><a href="/templates/">3<' in page
+    dashboard.invalidate(personas.workspace.pk)
+    Campaign.objects.update(status=CampaignStatus.RUNNING)
+    dashboard.invalidate(personas.workspace.pk)
+    page = owner_client.get(reverse("dashboard")).content.decode()
+    assert 'data-figure="campaigns"><a href="/campaigns/">1 / 1<' in page
+
+
+def test_the_figures_use_bounded_aggregates(personas, django_assert_max_num_queries):
+    campaign = Campaign.objects.create(workspace=personas.workspace, name="C")
+    for days in range(0, 40, 3):
+        attempts(
+            personas.workspace,
+            campaign,
+            timezone.now() - timedelta(days=days),
+            [AttemptOutcome.SENT] * 5,
+        )
+    with django_assert_max_num_queries(8) as captured:
+        figures = dashboard.compute(personas.workspace, timezone.now())
+    attempt_sql = [q["sql"] for q in captured.captured_queries if "campaigns_attempt" in q["sql"]]
+    assert len(attempt_sql) == 1
+    assert "GROUP BY" in attempt_sql[0]
+    assert "created_at" in attempt_sql[0].split("WHERE", 1)[1]
+    assert figures.month["sent"] == 50  # 10 days within the 30, five each
