@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -100,9 +100,7 @@ def test_today_is_the_workspace_local_day(personas, time_machine):
     account = SendingAccount.objects.create(
         workspace=workspace, name="A", from_email="a@example.com", daily_limit=10
     )
-    SendingAccount.objects.filter(pk=account.pk).update(
-        sent_today=7, sent_day=datetime(2026, 11, 22).date()
-    )
+    SendingAccount.objects.filter(pk=account.pk).update(sent_today=7, sent_day=date(2026, 11, 22))
 
     figures = dashboard.compute(workspace, timezone.now())
 
