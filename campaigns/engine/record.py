@@ -8,14 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import F
+from django.db import connection, transaction
 from django.utils import timezone
 
 from audience.models import Suppression, SuppressionReason
-from campaigns.engine.claim import lock_rows
 from campaigns.engine.send import Outcome
 from campaigns.models import (
     Attempt,
@@ -23,60 +22,76 @@ from campaigns.models import (
     Campaign,
     CampaignStatus,
     Delivery,
-    DeliveryStatus,
 )
 from sending.models import SendingAccount
 from sending.services import account_mark_error
 
-FIELDS = (
-    "status", "attempts", "next_attempt_at", "lease_owner", "lease_expires_at", "account",
-    "message_id", "last_code", "last_enhanced_code", "last_reply", "sent_at", "updated_at",
+# One row of the VALUES list per delivery; PostgreSQL needs the types spelled out once.
+COLUMNS = (
+    ("id", "bigint"), ("status", "varchar"), ("spend", "integer"),
+    ("next_at", "timestamptz"), ("account_id", "bigint"), ("message_id", "varchar"),
+    ("code", "integer"), ("enhanced", "varchar"), ("reply", "text"),
 )  # fmt: skip
 
 
 @transaction.atomic
-def write_outcomes(*, worker: str, outcomes: Sequence[Outcome], now: datetime) -> int:
-    """Apply the outcomes of one batch; returns how many deliveries were written."""
+def write_outcomes(
+    *, worker: str, deliveries: Sequence[Delivery], outcomes: Sequence[Outcome], now: datetime
+) -> int:
+    """Apply the outcomes of one batch; returns how many deliveries were written.
+
+    The deliveries are updated by one UPDATE … FROM (VALUES …) that also checks the lease,
+    so a batch costs the same few statements whatever its size.
+    """
+    if not outcomes:
+        return 0
+    written = _update_deliveries(worker, outcomes, now)
+    known = {d.pk: d for d in deliveries}
     by_id = {o.delivery_id: o for o in outcomes}
-    deliveries = list(
-        lock_rows(
-            Delivery.objects.filter(
-                pk__in=by_id, lease_owner=worker, status=DeliveryStatus.SENDING
-            ).select_related("campaign")
-        )
-    )
-    attempts: list[Attempt] = []
-    for delivery in deliveries:
-        outcome = by_id[delivery.pk]
-        _apply(delivery, outcome, now)
-        if outcome.attempt is not None:
-            attempts.append(_attempt(delivery, outcome, now))
-    Delivery.objects.bulk_update(deliveries, FIELDS, batch_size=500)
-    Attempt.objects.bulk_create(attempts, batch_size=500)
-    _suppress(deliveries, by_id)
-    _account_errors(outcomes)
+    mine = [known[pk] for pk in written if pk in known]
+    attempts = [_attempt(d, by_id[d.pk], now) for d in mine if by_id[d.pk].attempt is not None]
+    Attempt.objects.bulk_create(attempts, batch_size=1000)
+    _suppress(mine, by_id)
+    _account_errors([by_id[d.pk] for d in mine])
     _pause_on_policy_refusals({a.campaign_id for a in attempts if _is_policy_refusal(a)})
-    return len(deliveries)
+    return len(mine)
 
 
-def _apply(delivery: Delivery, outcome: Outcome, now: datetime) -> None:
-    delivery.status = outcome.status
-    delivery.lease_owner = ""
-    delivery.lease_expires_at = None
-    delivery.updated_at = now
-    if outcome.spend_attempt:
-        delivery.attempts = F("attempts") + 1
-    if outcome.next_attempt_at is not None:
-        delivery.next_attempt_at = outcome.next_attempt_at
-    if outcome.account_id is not None:
-        delivery.account_id = outcome.account_id
-    if outcome.message_id:
-        delivery.message_id = outcome.message_id
-    delivery.last_code = outcome.code
-    delivery.last_enhanced_code = outcome.enhanced
-    delivery.last_reply = outcome.reply[:2000]
-    if outcome.status == DeliveryStatus.SENT:
-        delivery.sent_at = now
+def _update_deliveries(worker: str, outcomes: Sequence[Outcome], now: datetime) -> list[int]:
+    postgres = connection.vendor == "postgresql"
+    first = "(" + ", ".join(f"%s::{kind}" if postgres else "%s" for _, kind in COLUMNS) + ")"
+    rest = "(" + ", ".join("%s" for _ in COLUMNS) + ")"
+    rows = ", ".join([first, *([rest] * (len(outcomes) - 1))])
+    names = ", ".join(name for name, _ in COLUMNS)
+    table = connection.ops.quote_name(Delivery._meta.db_table)
+    ts = connection.ops.adapt_datetimefield_value(now)
+    sql = (
+        f"WITH v ({names}) AS (VALUES {rows}) "  # noqa: S608 - only our own names and %s
+        f"UPDATE {table} SET status = v.status, attempts = {table}.attempts + v.spend, "
+        f"next_attempt_at = COALESCE(v.next_at, {table}.next_attempt_at), "
+        "lease_owner = '', lease_expires_at = NULL, "
+        f"account_id = COALESCE(v.account_id, {table}.account_id), "
+        f"message_id = CASE WHEN v.message_id <> '' THEN v.message_id "
+        f"ELSE {table}.message_id END, "
+        "last_code = v.code, last_enhanced_code = v.enhanced, last_reply = v.reply, "
+        f"sent_at = CASE WHEN v.status = 'sent' THEN %s ELSE {table}.sent_at END, "
+        "updated_at = %s "
+        f"FROM v WHERE {table}.id = v.id AND {table}.lease_owner = %s "
+        f"AND {table}.status = 'sending' RETURNING {table}.id"
+    )
+    params: list[Any] = []
+    for o in outcomes:
+        next_at = (
+            connection.ops.adapt_datetimefield_value(o.next_attempt_at)
+            if o.next_attempt_at
+            else None
+        )
+        params += [o.delivery_id, o.status, int(o.spend_attempt), next_at, o.account_id,
+                   o.message_id, o.code, o.enhanced, o.reply[:2000]]  # fmt: skip
+    params += [ts, ts, worker]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [row[0] for row in cursor.fetchall()]
 
 
 def _attempt(delivery: Delivery, outcome: Outcome, now: datetime) -> Attempt:

@@ -46,7 +46,9 @@ class Engine:
                 )
             )
             outcomes = self.sender.send_batch(deliveries, now)
-            write_outcomes(worker=self.name, outcomes=outcomes, now=timezone.now())
+            write_outcomes(
+                worker=self.name, deliveries=deliveries, outcomes=outcomes, now=timezone.now()
+            )
         sweep_stopped(now=timezone.now())
         campaigns_finish_done(now=timezone.now())
         return len(ids) == self.batch_size
