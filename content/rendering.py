@@ -66,6 +66,8 @@ from content.syntax import (
     ContentError,
     If,
     Node,
+    TemplateErrors,
+    TemplateSyntaxError,
     Text,
     Var,
     check_names,
@@ -121,11 +123,26 @@ Op = tuple[Any, ...]
 
 
 def parse_parts(parts: TemplateParts, allowed: Iterable[str] | None = None) -> None:
-    """Raise TemplateSyntaxError for the first fault of any part (subject, HTML, text)."""
+    """Raise TemplateErrors (a TemplateSyntaxError) with the first fault of each faulty part."""
+    errors = part_errors(parts, allowed)
+    if errors:
+        raise TemplateErrors(errors)
+
+
+def part_errors(
+    parts: TemplateParts, allowed: Iterable[str] | None = None
+) -> list[TemplateSyntaxError]:
+    """The first syntax error or unknown name of each part (subject, HTML, text), in order."""
+    known = list(allowed) if allowed is not None else None
+    errors = []
     for name, source in _sources(parts):
-        nodes = parse(source, part=name)
-        if allowed is not None:
-            check_names(nodes, allowed, part=name)
+        try:
+            nodes = parse(source, part=name)
+            if known is not None:
+                check_names(nodes, known, part=name)
+        except TemplateSyntaxError as exc:
+            errors.append(exc)
+    return errors
 
 
 def _sources(parts: TemplateParts) -> list[tuple[str, str]]:

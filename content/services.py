@@ -20,8 +20,8 @@ from audience.selectors import placeholder_names
 from content import gallery
 from content.files import sniff_type
 from content.models import Template, TemplateAttachment
-from content.rendering import TemplateParts, html_to_text, parse_parts
-from content.syntax import ContentError, TemplateSyntaxError
+from content.rendering import TemplateParts, html_to_text, part_errors
+from content.syntax import ContentError, TemplateErrors, TemplateSyntaxError
 
 __all__ = ["ContentError", "TemplateSyntaxError"]
 
@@ -29,18 +29,20 @@ __all__ = ["ContentError", "TemplateSyntaxError"]
 def template_check(
     *, workspace: Workspace, subject: str, html_body: str, text_body: str, text_from_html: bool
 ) -> None:
-    """Raise TemplateSyntaxError for the first syntax error or unknown name of any part, or
-    when there is nothing to send (no HTML and no text)."""
+    """Raise TemplateErrors (a TemplateSyntaxError) naming the first fault of each faulty part
+    (syntax or unknown name, the generated text included), or when there is nothing to send."""
     if not html_body.strip() and (text_from_html or not text_body.strip()):
         raise TemplateSyntaxError("Write an HTML body, a text body or both.", part="text")
+    names = placeholder_names(workspace)
     parts = TemplateParts(
         subject=subject, html=html_body, text=text_body, text_from_html=text_from_html
     )
-    parse_parts(parts, placeholder_names(workspace))
-    if text_from_html and html_body.strip():
-        parse_parts(
-            TemplateParts(subject="", text=html_to_text(html_body)), placeholder_names(workspace)
-        )
+    errors = part_errors(parts, names)
+    if text_from_html and not errors:
+        generated = TemplateParts(subject="", text=html_to_text(html_body))
+        errors = part_errors(generated, names)
+    if errors:
+        raise TemplateErrors(errors)
 
 
 @transaction.atomic

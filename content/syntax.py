@@ -66,6 +66,15 @@ class UnknownPlaceholderError(TemplateSyntaxError):
     pass
 
 
+class TemplateErrors(TemplateSyntaxError):
+    """Faults in several parts at once; reads as the first, `errors` holds them all."""
+
+    def __init__(self, errors: list[TemplateSyntaxError]) -> None:
+        first = errors[0]
+        super().__init__(first.message, part=first.part, line=first.line, name=first.name)
+        self.errors = errors
+
+
 @dataclass(frozen=True)
 class Text:
     text: str

@@ -24,7 +24,7 @@ from content import forms, gallery, selectors, services
 from content.message import RenderedMessage
 from content.models import Template
 from content.rendering import SAMPLE_VALUES, html_to_text, render_message, sample_values
-from content.syntax import ContentError, TemplateSyntaxError
+from content.syntax import ContentError, TemplateErrors, TemplateSyntaxError
 
 PREVIEW_CSP = "default-src 'none'; img-src data: https: http:; style-src 'unsafe-inline'; sandbox"
 
@@ -45,7 +45,8 @@ def _editor_context(request: HttpRequest, form: forms.TemplateForm, **extra: Any
 
 
 def _save_error(form: forms.TemplateForm, error: TemplateSyntaxError) -> None:
-    form.add_error(forms.FIELD_OF_PART.get(error.part, None), str(error))
+    for each in error.errors if isinstance(error, TemplateErrors) else [error]:
+        form.add_error(forms.FIELD_OF_PART.get(each.part, None), str(each))
 
 
 def _generate_text(request: HttpRequest, form: forms.TemplateForm) -> forms.TemplateForm:

@@ -9,7 +9,7 @@ import pytest
 
 from content.message import Attachment
 from content.rendering import RenderError, TemplateParts, compile_template, inline_css
-from content.syntax import TemplateSyntaxError, UnknownPlaceholderError
+from content.syntax import TemplateErrors, TemplateSyntaxError, UnknownPlaceholderError
 
 DATE = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
 ENVELOPE: dict[str, Any] = {
@@ -185,9 +185,11 @@ def test_text_is_generated_from_html_on_request():
 def test_compile_checks_names_when_told_which_exist():
     parts = TemplateParts(subject="Hi {first_name}", html="<p>\n{bonus}</p>", text="")
     compile_template(parts)  # without a list of names, anything goes
-    with pytest.raises(UnknownPlaceholderError) as caught:
+    with pytest.raises(TemplateErrors) as caught:
         compile_template(parts, allowed=["first_name"])
     assert (caught.value.part, caught.value.line, caught.value.name) == ("HTML", 2, "bonus")
+    [error] = caught.value.errors
+    assert isinstance(error, UnknownPlaceholderError)
 
 
 def test_syntax_errors_name_the_part():

@@ -56,6 +56,13 @@ def test_save_is_refused_with_the_line_and_the_name(
     assert not Template.objects.exists()
 
 
+def test_every_faulty_part_is_reported_at_once(personas, editor_client):
+    data = form_data(subject="Hi {nickname}", html_body="<p>\n{first_name|there</p>")
+    body = editor_client.post(reverse("content:create"), data).content.decode()
+    assert "subject, line 1: {nickname} is not a field of this workspace" in body
+    assert "HTML, line 2: {first_name|… is not closed" in body
+
+
 def test_a_template_needs_a_body(personas, editor_client):
     response = editor_client.post(reverse("content:create"), form_data(html_body="", text_body=""))
     assert "Write an HTML body, a text body or both." in response.content.decode()
