@@ -8,6 +8,7 @@ urlpatterns = [
     path("", views.index, name="index"),
     path("new/", views.create, name="create"),
     path("gallery/", views.gallery_view, name="gallery"),
+    path("gallery/frame/", views.gallery_frame, name="gallery_frame"),
     path("<int:template_id>/", views.edit, name="edit"),
     path("<int:template_id>/duplicate/", views.duplicate, name="duplicate"),
     path("<int:template_id>/delete/", views.delete, name="delete"),

@@ -23,7 +23,13 @@ from audience.selectors import placeholder_names, recipient_values
 from content import forms, gallery, selectors, services
 from content.message import RenderedMessage
 from content.models import Template
-from content.rendering import SAMPLE_VALUES, html_to_text, render_message, sample_values
+from content.rendering import (
+    SAMPLE_VALUES,
+    TemplateParts,
+    html_to_text,
+    render_message,
+    sample_values,
+)
 from content.syntax import ContentError, TemplateErrors, TemplateSyntaxError
 
 PREVIEW_CSP = "default-src 'none'; img-src data: https: http:; style-src 'unsafe-inline'; sandbox"
@@ -181,6 +187,10 @@ def preview_frame(request: HttpRequest, template_id: int) -> HttpResponse:
         body = format_html("<p>No preview: {}</p>", str(exc))
     if not body:
         body = "<p>This template has no HTML part: see its text below.</p>"
+    return _sandboxed(body)
+
+
+def _sandboxed(body: str) -> HttpResponse:
     response = HttpResponse(body, content_type="text/html; charset=utf-8")
     response["Content-Security-Policy"] = PREVIEW_CSP
     response["Referrer-Policy"] = "no-referrer"
@@ -239,3 +249,18 @@ def gallery_view(request: HttpRequest) -> HttpResponse:
             messages.success(request, f"Created “{template.name}” from the gallery.")
             return redirect("content:edit", template_id=template.pk)
     return render(request, "content/gallery.html", {"starters": gallery.STARTERS})
+
+
+@xframe_options_sameorigin
+@workspace_view()
+def gallery_frame(request: HttpRequest) -> HttpResponse:
+    """A starter (?starter=key) rendered with sample data, sandboxed like previews."""
+    starter = gallery.starter(request.GET.get("starter", ""))
+    if starter is None:
+        raise Http404("No such starter")
+    parts = TemplateParts(subject=starter.subject, html=starter.html(), text_from_html=True)
+    names = placeholder_names(access_of(request).workspace)
+    message = render_message(
+        parts, sample_values(names), from_email="sender@example.com", to=SAMPLE_VALUES["email"]
+    )
+    return _sandboxed(message.html or "")

@@ -196,6 +196,13 @@ def test_gallery_creates_a_copy_in_the_workspace(personas, editor_client):
     assert response.status_code == 200
 
 
+def test_gallery_previews_are_sandboxed(personas, viewer_client):
+    frame = viewer_client.get(reverse("content:gallery_frame"), {"starter": "announcement"})
+    assert frame["Content-Security-Policy"] == PREVIEW_CSP
+    assert "Alex, we have just launched" in frame.content.decode()
+    assert viewer_client.get(reverse("content:gallery_frame"), {"starter": "x"}).status_code == 404
+
+
 def test_preview_as_a_recipient_and_with_sample_data(personas, viewer_client):
     template = TemplateFactory.create(
         workspace=personas.workspace,
