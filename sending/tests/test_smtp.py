@@ -321,3 +321,25 @@ def test_a_token_endpoint_on_a_private_address_is_refused(smtp_sink, token_endpo
     with pytest.raises(oauth.OAuthError, match="Private address refused"):
         oauth.refresh(account, timezone.now())
     assert token_endpoint.requests == []
+
+
+def test_an_eight_bit_body_is_announced_and_arrives_intact(smtp_sink):
+    account = smtp_account(smtp_sink)
+    message = outgoing()
+    raw = message.raw.replace(b"Hello there.", "Grüße, Zoë.".encode())
+    with transport_for(account) as transport:
+        assert transport.send(message.with_raw(raw)).ok
+    [received] = smtp_sink.wait_for(1)
+    assert "Grüße, Zoë.".encode() in received.data
+
+
+def test_an_international_address_needs_smtputf8(smtp_sink):
+    # The test server offers 8BITMIME but not SMTPUTF8, like many real ones.
+    account = smtp_account(smtp_sink)
+    with transport_for(account) as transport:
+        refused = transport.send(outgoing("zoë@example.test"))
+        accepted = transport.send(outgoing("zoe@example.test"))
+    assert refused.kind == SendKind.PERMANENT
+    assert "SMTPUTF8" in refused.reply
+    assert accepted.ok
+    assert [m.rcpt_tos for m in smtp_sink.wait_for(1)] == [["zoe@example.test"]]

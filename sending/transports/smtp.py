@@ -161,8 +161,11 @@ class SmtpTransport(TransportBase):
         conn = self._conn
         assert conn is not None  # noqa: S101 - opened above
         stage: Stage = "mail"
+        options = _mail_options(conn, message)
+        if isinstance(options, SendResult):
+            return options
         try:
-            code, reply = conn.mail(message.envelope_from)
+            code, reply = conn.mail(message.envelope_from, options)
             if code != 250:
                 return self._failed(classify_reply(code, reply, stage=stage))
             stage = "rcpt"
@@ -205,6 +208,25 @@ class SmtpTransport(TransportBase):
                 _abandon(self._conn)
                 self._conn = None
         return result
+
+
+def _mail_options(conn: smtplib.SMTP, message: OutgoingMessage) -> list[str] | SendResult:
+    """MAIL FROM parameters: 8BITMIME for 8-bit bodies, SMTPUTF8 for international addresses.
+
+    An international address the server cannot take is a permanent failure of the message.
+    """
+    options = []
+    if any(byte > 127 for byte in message.raw) and conn.has_extn("8bitmime"):
+        options.append("BODY=8BITMIME")
+    addresses = (message.envelope_from, *message.recipients)
+    if not all(address.isascii() for address in addresses):
+        if not conn.has_extn("smtputf8"):
+            return SendResult(
+                SendKind.PERMANENT,
+                "The server cannot take international (non-ASCII) addresses (no SMTPUTF8)",
+            )
+        options.append("SMTPUTF8")
+    return options
 
 
 def _abandon(conn: Any) -> None:
