@@ -1,0 +1,151 @@
+"""The commands: demo data (really sent through capture), cron sending, acting on a campaign."""
+
+from __future__ import annotations
+
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from audience.models import Recipient, RecipientList, RecipientStatus, Segment
+from campaigns.demo import CAMPAIGN_NAME, demo_person
+from campaigns.models import Campaign, CampaignStatus, Delivery, DeliveryStatus
+from campaigns.services import campaign_start
+from campaigns.tests.conftest import make_campaign
+from content.models import Template
+from sending.models import AccountKind, CapturedMessage, SendingAccount
+
+pytestmark = pytest.mark.django_db
+
+
+def run(*args: str) -> str:
+    out = StringIO()
+    call_command(*args, stdout=out)
+    return out.getvalue()
+
+
+def test_seed_demo_fills_a_workspace_and_really_sends_through_capture(personas):
+    output = run("seed_demo", "--email", personas.owner.email, "--recipients", "40")
+
+    workspace = personas.workspace
+    assert Recipient.objects.filter(workspace=workspace).count() == 40
+    assert set(
+        RecipientList.objects.filter(workspace=workspace).values_list("name", flat=True)
+    ) == {
+        "Customers",
+        "Newsletter",
+    }
+    assert Segment.objects.filter(workspace=workspace, name="Customers in Germany").exists()
+    assert Template.objects.filter(workspace=workspace).count() == 2
+    capture = SendingAccount.objects.get(workspace=workspace, kind=AccountKind.CAPTURE)
+    campaign = Campaign.objects.get(workspace=workspace, name=CAMPAIGN_NAME)
+    assert campaign.status == CampaignStatus.COMPLETED
+    assert campaign.excluded_unsubscribed == 1  # recipient 36 left
+    sent = Delivery.objects.filter(campaign=campaign, status=DeliveryStatus.SENT)
+    assert sent.count() == 39
+    assert set(sent.values_list("account", flat=True)) == {capture.pk}
+    captured = CapturedMessage.objects.filter(workspace=workspace)
+    assert captured.count() == 39
+    assert "39 sent" in output
+    assert "40 recipients added" in output
+
+
+def test_seed_demo_twice_duplicates_nothing(personas):
+    run("seed_demo", "--workspace", str(personas.workspace.pk), "--recipients", "10")
+    output = run("seed_demo", "--workspace", str(personas.workspace.pk), "--recipients", "10")
+    assert "0 recipients added" in output
+    assert Recipient.objects.filter(workspace=personas.workspace).count() == 10
+    assert Template.objects.filter(workspace=personas.workspace).count() == 2
+    assert Campaign.objects.filter(workspace=personas.workspace).count() == 1
+    assert CapturedMessage.objects.filter(workspace=personas.workspace).count() == 10
+    assert SendingAccount.objects.filter(workspace=personas.workspace).count() == 1
+
+
+def test_the_demo_people_are_deterministic_and_realistic():
+    first = demo_person(0)
+    assert (first.first_name, first.last_name, first.company) == (
+        "Anna",
+        "Müller",
+        "Northwind Traders",
+    )
+    assert first.email == "anna.muller.0@example.com"
+    assert demo_person(21).email == demo_person(21).email
+    assert len({demo_person(n).email for n in range(500)}) == 500
+    assert demo_person(36).status == RecipientStatus.UNSUBSCRIBED
+
+
+@pytest.mark.parametrize("alias", ["seed_database", "add_test_data", "create_sample_data"])
+def test_the_seeds_names_do_the_same(personas, alias):
+    run(alias, "--workspace", str(personas.workspace.pk), "--recipients", "5")
+    assert Recipient.objects.filter(workspace=personas.workspace).count() == 5
+    assert Campaign.objects.get(workspace=personas.workspace).status == CampaignStatus.COMPLETED
+
+
+def test_show_seeded_data_prints_counts_per_kind(personas):
+    run("seed_demo", "--workspace", str(personas.workspace.pk), "--recipients", "6")
+    output = run("show_seeded_data", "--email", personas.owner.email)
+    assert "Acme" in output
+    lines = dict(line.rsplit(None, 1) for line in output.splitlines()[1:])
+    assert lines["  recipients"] == "6"
+    assert lines["  lists"] == "2"
+    assert lines["  templates"] == "2"
+    assert lines["  campaigns"] == "1"
+    assert lines["  captured messages"] == "6"
+
+
+def test_the_workspace_options_are_checked(personas):
+    with pytest.raises(CommandError, match="There is no workspace 99999"):
+        run("seed_demo", "--workspace", "99999")
+    with pytest.raises(CommandError, match="owns no workspace"):
+        run("show_seeded_data", "--email", personas.viewer.email)
+    with pytest.raises(CommandError, match="at least 1"):
+        run("seed_demo", "--recipients", "0")
+
+
+@pytest.mark.parametrize("name", ["send_emails", "send_mailings"])
+def test_send_emails_sends_what_is_due_and_exits(personas, smtp_sink, name):
+    setup = make_campaign(personas.workspace, smtp_sink, n=7)
+    campaign_start(campaign=setup.campaign)
+
+    output = run(name)
+
+    assert "Sent 7 messages" in output
+    assert len(smtp_sink.wait_for(7)) == 7
+    setup.campaign.refresh_from_db()
+    assert setup.campaign.status == CampaignStatus.COMPLETED
+    assert "Sent 0 messages" in run(name)
+
+
+def test_send_emails_starts_a_scheduled_campaign_that_is_due(personas, smtp_sink):
+    setup = make_campaign(personas.workspace, smtp_sink, n=2)
+    Campaign.objects.filter(pk=setup.campaign.pk).update(
+        status=CampaignStatus.SCHEDULED, schedule_mode="at", scheduled_at="2020-01-01T00:00Z"
+    )
+    assert "Sent 2 messages" in run("send_emails")
+
+
+def test_the_campaign_command_pauses_resumes_and_cancels(personas, smtp_sink):
+    setup = make_campaign(personas.workspace, smtp_sink, n=3)
+    pk = str(setup.campaign.pk)
+    assert "is now running" in run("campaign", "start", pk)
+    assert "is now paused" in run("campaign", "pause", pk)
+    assert Campaign.objects.get().status_reason == "Paused by command."
+    with pytest.raises(CommandError, match="A paused campaign cannot be paused"):
+        run("campaign", "pause", pk)
+    assert "is now running" in run("campaign", "resume", pk)
+    assert "is now cancelled" in run("campaign", "cancel", pk)
+    assert set(Delivery.objects.values_list("status", flat=True)) == {DeliveryStatus.CANCELLED}
+    with pytest.raises(CommandError, match="There is no campaign 99999"):
+        run("campaign", "pause", "99999")
+
+
+def test_the_first_demo_admin_gets_a_living_demo_workspace(settings, tmp_path):
+    settings.VAR_DIR = tmp_path
+    output = run("demo_admin")
+    assert "Created the demo administrator." in output
+    campaign = Campaign.objects.get(name=CAMPAIGN_NAME)
+    assert campaign.workspace.name == "Demo workspace"
+    assert campaign.status == CampaignStatus.COMPLETED
+    assert CapturedMessage.objects.filter(workspace=campaign.workspace).count() > 100
+    run("demo_admin")  # the second start seeds nothing more
+    assert Campaign.objects.count() == 1
