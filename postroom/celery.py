@@ -1,7 +1,7 @@
 """The Celery application: `celery -A postroom worker` and `celery -A postroom beat`.
 
-Tasks are to be thin shells around the delivery engine's steps; the embedded worker
-(`manage.py worker`) runs the same steps without a broker.
+Tasks are thin shells around the delivery engine's steps (campaigns/workers/tasks.py); the
+embedded worker (`manage.py worker`) runs the same steps without a broker.
 """
 
 import os
@@ -12,4 +12,4 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "postroom.settings")
 
 app = Celery("postroom")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.autodiscover_tasks()
+app.autodiscover_tasks(["campaigns.workers"])

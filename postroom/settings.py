@@ -287,6 +287,21 @@ CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default="") or None
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
+CELERY_TASK_DEFAULT_QUEUE = "postroom"
+# Beat queues an engine pass this often; each pass works for at most this long.
+CELERY_ENGINE_PASS_SECONDS = env.int("CELERY_ENGINE_PASS_SECONDS", default=20)
+CELERY_BEAT_SCHEDULE = {
+    "engine": {
+        "task": "campaigns.engine_pass",
+        "schedule": env.float("CELERY_ENGINE_INTERVAL", default=2.0),
+        "options": {"expires": 10},
+    },
+    "audience-jobs": {
+        "task": "audience.job_pass",
+        "schedule": env.float("CELERY_JOBS_INTERVAL", default=2.0),
+        "options": {"expires": 10},
+    },
+}
 
 # --- Sending --------------------------------------------------------------------------------
 # Connections to loopback and private networks are refused unless this is on (development).
