@@ -101,7 +101,7 @@ def write_rows(
     if connection.vendor == "postgresql":
         if update_columns is None and _copy_straight_in(workspace_id, rows, stamp):
             return
-        _write_postgresql(workspace_id, rows, stamp, conflict)
+        _write_postgresql(workspace_id, rows, stamp, conflict, update_columns)
     else:
         _write_generic(workspace_id, rows, stamp, conflict)
 
@@ -152,9 +152,20 @@ def _copy_straight_in(workspace_id: int, rows: Sequence[tuple[str, ...]], stamp:
 
 
 def _write_postgresql(
-    workspace_id: int, rows: Sequence[tuple[str, ...]], stamp: datetime, conflict: str
+    workspace_id: int,
+    rows: Sequence[tuple[str, ...]],
+    stamp: datetime,
+    conflict: str,
+    update_columns: Sequence[str] | None,
 ) -> None:
+    """COPY into a temporary table, then one statement moves the rows into place.
+
+    Rows to update are rows the caller has just seen exist: an UPDATE … FROM changes them
+    without the speculative insertion of INSERT … ON CONFLICT (twice as fast); one deleted
+    meanwhile is simply not updated.
+    """
     table = connection.ops.quote_name(Recipient._meta.db_table)
+    q = connection.ops.quote_name
     text_columns = ", ".join(f"{c} text" for c in ROW_COLUMNS[:-1])
     source = ", ".join(ROW_COLUMNS)
     with connection.cursor() as cursor:
@@ -165,11 +176,19 @@ def _write_postgresql(
         with cursor.copy(f"COPY {TEMP_TABLE} ({source}) FROM STDIN") as copy:
             for row in rows:
                 copy.write_row(row)
-        cursor.execute(
-            f"INSERT INTO {table} ({_target_columns()}) "  # noqa: S608
-            f"SELECT %s, {source}, %s, %s, %s FROM {TEMP_TABLE} "
-            f"ON CONFLICT (workspace_id, email) {conflict}",
-            [workspace_id, RecipientStatus.ACTIVE.value, stamp, stamp],
-        )
+        if update_columns is not None:
+            assignments = ", ".join(f"{q(c)} = s.{q(c)}" for c in update_columns)
+            cursor.execute(
+                f"UPDATE {table} AS r SET {assignments}, updated_at = %s "  # noqa: S608
+                f"FROM {TEMP_TABLE} AS s WHERE r.workspace_id = %s AND r.email = s.email",
+                [stamp, workspace_id],
+            )
+        else:
+            cursor.execute(
+                f"INSERT INTO {table} ({_target_columns()}) "  # noqa: S608
+                f"SELECT %s, {source}, %s, %s, %s FROM {TEMP_TABLE} "
+                f"ON CONFLICT (workspace_id, email) {conflict}",
+                [workspace_id, RecipientStatus.ACTIVE.value, stamp, stamp],
+            )
         # Dropped now, not only at commit: tests run every batch inside one outer transaction.
         cursor.execute(f"DROP TABLE {TEMP_TABLE}")

@@ -14,7 +14,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.files.uploadedfile import UploadedFile
+from django.core.files import File
 from django.db import transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
@@ -400,7 +400,7 @@ def _upload_dir(workspace: Workspace) -> Path:
     return path
 
 
-def import_upload(*, workspace: Workspace, user: User | None, upload: UploadedFile) -> AudienceJob:
+def import_upload(*, workspace: Workspace, user: User | None, upload: File[Any]) -> AudienceJob:
     """Store an uploaded CSV under MEDIA_ROOT and inspect it; the job waits for its mapping.
 
     Raises ImportFileError (and keeps nothing) for a file too large, empty, binary, without a
