@@ -14,7 +14,7 @@ from sending import services
 from sending.models import AccountKind, AccountStatus, OAuthProvider, Security, SendingAccount
 from sending.network import address_allowed
 from sending.tests.factories import SendingAccountFactory, rendered
-from sending.transports.base import OutgoingMessage, SendKind
+from sending.transports.base import OutgoingMessage, SendKind, SendResult
 from sending.transports.factory import transport_for
 from sending.transports.smtp import SmtpTransport
 
@@ -333,13 +333,22 @@ def test_an_eight_bit_body_is_announced_and_arrives_intact(smtp_sink):
     assert "Grüße, Zoë.".encode() in received.data
 
 
-def test_an_international_address_needs_smtputf8(smtp_sink):
-    # The test server offers 8BITMIME but not SMTPUTF8, like many real ones.
+def test_an_international_address_goes_with_smtputf8(smtp_sink):
     account = smtp_account(smtp_sink)
     with transport_for(account) as transport:
-        refused = transport.send(outgoing("zoë@example.test"))
-        accepted = transport.send(outgoing("zoe@example.test"))
+        assert transport.send(outgoing("zoë@example.test")).ok
+    assert smtp_sink.wait_for(1)[0].rcpt_tos == ["zoë@example.test"]
+
+
+def test_an_international_address_is_refused_where_smtputf8_is_missing():
+    from sending.transports.smtp import _mail_options
+
+    class OldServer:
+        def has_extn(self, name: str) -> bool:
+            return name == "8bitmime"
+
+    refused = _mail_options(OldServer(), outgoing("zoë@example.test"))  # type: ignore[arg-type]
+    assert isinstance(refused, SendResult)
     assert refused.kind == SendKind.PERMANENT
     assert "SMTPUTF8" in refused.reply
-    assert accepted.ok
-    assert [m.rcpt_tos for m in smtp_sink.wait_for(1)] == [["zoe@example.test"]]
+    assert _mail_options(OldServer(), outgoing("zoe@example.test")) == []  # type: ignore[arg-type]
