@@ -295,8 +295,11 @@ def _restore(html: str, spans: list[tuple[int, int]], mark: re.Match[str]) -> st
 
 def _inside_element(html: str, pos: int) -> bool:
     """Whether `pos` is between an element's `<name` and its `>` (a crude but safe test)."""
-    opened = html.rfind("<", 0, pos)
-    return opened > html.rfind(">", 0, pos) and html[opened + 1 : opened + 2].isalpha()
+    # Look back a bounded stretch so that many tags cost linear time; a longer attribute is
+    # taken for text, and its comment marker is still found and restored after inlining.
+    start = max(0, pos - 4000)
+    opened = html.rfind("<", start, pos)
+    return opened > html.rfind(">", start, pos) and html[opened + 1 : opened + 2].isalpha()
 
 
 def html_to_text(html: str) -> str:

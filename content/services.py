@@ -25,6 +25,8 @@ from content.syntax import ContentError, TemplateErrors, TemplateSyntaxError
 
 __all__ = ["ContentError", "TemplateSyntaxError"]
 
+MAX_BODY_CHARS = 1_000_000  # far above any real message; bounds the work of one save
+
 
 def template_check(
     *, workspace: Workspace, subject: str, html_body: str, text_body: str, text_from_html: bool
@@ -33,6 +35,9 @@ def template_check(
     (syntax or unknown name, the generated text included), or when there is nothing to send."""
     if not html_body.strip() and (text_from_html or not text_body.strip()):
         raise TemplateSyntaxError("Write an HTML body, a text body or both.", part="text")
+    for part, source in (("HTML", html_body), ("text", text_body)):
+        if len(source) > MAX_BODY_CHARS:
+            raise TemplateSyntaxError(f"At most {MAX_BODY_CHARS:,} characters.", part=part)
     names = placeholder_names(workspace)
     parts = TemplateParts(
         subject=subject, html=html_body, text=text_body, text_from_html=text_from_html

@@ -128,10 +128,10 @@ class _Parser:
         self.stack: list[_Frame] = []
         self.text: list[str] = []
         self.spans: list[tuple[int, int]] = []  # where each tag is, for the CSS inliner
+        self.seen = (0, 1)  # a position and its line: lines are counted once, not per tag
 
     def error(self, message: str, pos: int, name: str = "") -> TemplateSyntaxError:
-        line = self.source.count("\n", 0, pos) + 1
-        return TemplateSyntaxError(message, part=self.part, line=line, name=name)
+        return TemplateSyntaxError(message, part=self.part, line=self.line_of(pos), name=name)
 
     @property
     def out(self) -> list[Node]:
@@ -250,7 +250,12 @@ class _Parser:
         self.out.append(If(frame.name, frame.negate, then, otherwise, frame.line))
 
     def line_of(self, pos: int) -> int:
-        return self.source.count("\n", 0, pos) + 1
+        last, line = self.seen
+        if pos < last:
+            return self.source.count("\n", 0, pos) + 1
+        line += self.source.count("\n", last, pos)
+        self.seen = (pos, line)
+        return line
 
 
 def names_in(nodes: Iterable[Node]) -> Iterable[tuple[str, int]]:

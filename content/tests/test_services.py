@@ -111,3 +111,13 @@ def test_a_missing_attachment_file_is_our_error(personas):
     attachment.file.delete(save=False)
     with pytest.raises(ContentError, match=r"a\.txt cannot be read"):
         render_message(template, {}, **ENVELOPE)
+
+
+def test_bodies_are_limited_in_size(personas):
+    with pytest.raises(TemplateSyntaxError, match="At most"):
+        services.template_create(
+            workspace=personas.workspace,
+            name="x",
+            subject="s",
+            text_body="x" * (services.MAX_BODY_CHARS + 1),
+        )
