@@ -122,7 +122,14 @@ def index(request: HttpRequest) -> HttpResponse:
         "field_keys": keys,
         "bulk_actions": services.BULK_ACTIONS,
         "recent_jobs": selectors.jobs_of(workspace).filter(kind=JobKind.BULK)[:3],
-        "sort_columns": ["email", "first_name", "last_name", "company", "country", "city"],
+        "sort_columns": [
+            ("email", "E-mail"),
+            ("first_name", "First name"),
+            ("last_name", "Last name"),
+            ("company", "Company"),
+            ("country", "Country"),
+            ("city", "City"),
+        ],
     }
     return render(request, "audience/index.html", context)
 
