@@ -76,7 +76,7 @@ from content.syntax import (
 )
 
 if TYPE_CHECKING:
-    from content.models import Template
+    from content.models import Template, TemplateAttachment
 
 logger = logging.getLogger(__name__)
 
@@ -183,21 +183,26 @@ def compile_template(
 
 def parts_of(template: Template) -> TemplateParts:
     """A Template row's parts, its attachment files read once (ContentError if one is gone)."""
+    return TemplateParts(
+        subject=template.subject,
+        html=template.html_body,
+        text=template.text_body,
+        attachments=read_attachments(template.attachments.all()),
+        text_from_html=template.text_from_html,
+    )
+
+
+def read_attachments(items: Iterable[TemplateAttachment]) -> tuple[Attachment, ...]:
+    """The files of attachment rows, read now; ContentError if one cannot be read."""
     attachments = []
-    for item in template.attachments.all():
+    for item in items:
         try:
             with item.file.open("rb") as handle:
                 data = handle.read()
         except OSError as exc:
             raise ContentError(f"The attachment {item.filename} cannot be read.") from exc
         attachments.append(Attachment(item.filename, item.content_type, data))
-    return TemplateParts(
-        subject=template.subject,
-        html=template.html_body,
-        text=template.text_body,
-        attachments=tuple(attachments),
-        text_from_html=template.text_from_html,
-    )
+    return tuple(attachments)
 
 
 def _normalise(text: str) -> str:

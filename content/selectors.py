@@ -6,7 +6,9 @@ from django.db.models import Count, QuerySet
 
 from accounts.models import Workspace
 from audience.models import CustomField, Recipient
+from content.message import Attachment
 from content.models import Template, TemplateAttachment
+from content.rendering import read_attachments
 
 PREVIEW_RECIPIENTS = 200  # the preview's picker lists this many; more would bloat the page
 
@@ -45,3 +47,15 @@ def preview_recipient(
 
 def field_keys(workspace: Workspace) -> list[str]:
     return list(CustomField.objects.filter(workspace=workspace).values_list("key", flat=True))
+
+
+def template_attachments(workspace: Workspace, template_id: int) -> tuple[Attachment, ...]:
+    """The files a template's messages carry, read now (none if the template is gone).
+
+    For the campaign engine, which freezes a template's text when a campaign starts: pass
+    `frozen_parts(...)` these as `attachments`. Raises ContentError if a file cannot be read.
+    """
+    rows = TemplateAttachment.objects.filter(
+        template__workspace=workspace, template_id=template_id
+    ).order_by("created_at", "id")
+    return read_attachments(rows)

@@ -121,3 +121,17 @@ def test_bodies_are_limited_in_size(personas):
             subject="s",
             text_body="x" * (services.MAX_BODY_CHARS + 1),
         )
+
+
+def test_template_attachments_for_the_campaign_engine(personas):
+    from content.selectors import template_attachments
+
+    template = TemplateFactory.create(workspace=personas.workspace)
+    services.attachment_add(template=template, filename="a.txt", data=b"a")
+    services.attachment_add(template=template, filename="b.csv", data=b"x,y\n")
+    files = template_attachments(personas.workspace, template.pk)
+    assert [(f.filename, f.content_type, f.data) for f in files] == [
+        ("a.txt", "text/plain", b"a"),
+        ("b.csv", "text/csv", b"x,y\n"),
+    ]
+    assert template_attachments(personas.other_workspace, template.pk) == ()
