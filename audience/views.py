@@ -574,7 +574,13 @@ def segment_edit(request: HttpRequest, segment_id: int | None = None) -> HttpRes
             messages.success(request, f"Segment {saved.name} saved.")
             return redirect(f"{reverse('audience:index')}?segment={saved.pk}")
     rows, nested = _segment_rows(definition)
+    try:
+        count, count_error = selectors.segment_count(workspace, definition), ""
+    except SegmentError as exc:
+        count, count_error = None, str(exc)
     context = {
+        "count": count,
+        "error": count_error,
         **_filter_context(workspace),
         "segment": segment,
         "name": name,
