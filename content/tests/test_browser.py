@@ -84,3 +84,26 @@ def test_a_template_script_does_not_run_in_the_preview(page: Page, editor):
     page.wait_for_timeout(300)  # give an onerror handler its chance to fire
     assert "pwned" not in page.title()
     assert page.evaluate("typeof window.pwned") == "undefined"
+
+
+def test_the_template_pages_fit_a_phone(phone_page: Page, editor):
+    template = TemplateFactory.create(workspace=editor.workspace)
+    sign_in_phone(phone_page, "writer@example.test")
+    for url in (
+        "/templates/",
+        "/templates/new/",
+        f"/templates/{template.pk}/",
+        f"/templates/{template.pk}/preview/?width=phone",
+        "/templates/gallery/",
+    ):
+        phone_page.goto(url)
+        width = phone_page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 375, f"{url} scrolls sideways on a phone ({width}px)"
+
+
+def sign_in_phone(page: Page, email: str) -> None:
+    page.goto("/accounts/login/")
+    page.get_by_label("E-mail address").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(lambda url: "/accounts/login/" not in url)
