@@ -155,7 +155,7 @@ def campaign_detail(request: HttpRequest, campaign_id: int) -> HttpResponse:
         "progress": selectors.campaign_progress(campaign),
         "poll": campaign.status in (CampaignStatus.RUNNING, CampaignStatus.SCHEDULED),
         "poll_seconds": POLL_SECONDS,
-        "actions": allowed_actions(campaign.status),
+        "actions": _actions(campaign),
         "editable": campaign.status in EDITABLE,
         "page": selectors.deliveries_page(campaign, flt, request.GET.get("after", "")),
         "filter": flt,
@@ -172,6 +172,15 @@ def campaign_detail(request: HttpRequest, campaign_id: int) -> HttpResponse:
         except SegmentError as exc:
             context["audience_error"] = str(exc)
     return render(request, "campaigns/detail.html", context)
+
+
+def _actions(campaign: Campaign) -> list[str]:
+    """The buttons to offer. A scheduled campaign is not paused (it has sent nothing yet and
+    resuming would start it at once): it goes back to draft instead."""
+    actions = allowed_actions(campaign.status)
+    if campaign.status == CampaignStatus.SCHEDULED:
+        actions = [a for a in actions if a != "pause"]
+    return actions
 
 
 def _template_name(workspace: Workspace, template_id: int | None) -> str:

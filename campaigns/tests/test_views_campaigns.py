@@ -202,6 +202,9 @@ def test_scheduling_pausing_resuming_and_cancelling_with_flash_messages(personas
     assert "Campaign scheduled" in act("start")
     campaign.refresh_from_db()
     assert campaign.status == CampaignStatus.SCHEDULED
+    page = owner_client.get(reverse("campaigns:detail", kwargs={"campaign_id": campaign.pk}))
+    assert 'data-action="unschedule"' in page.content.decode()
+    assert 'data-action="pause"' not in page.content.decode()
     assert "A scheduled campaign cannot be resumed." in act("resume")
     assert "Back to draft." in act("unschedule")
     assert "Campaign scheduled" in act("start")  # a draft in "at" mode schedules again
