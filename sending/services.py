@@ -91,7 +91,8 @@ def account_update(*, account: SendingAccount, data: dict[str, Any]) -> SendingA
     A change of the connection's identity (kind, host, user, secrets) sends a working account
     back to pending: it must be tested again.
     """
-    before = _connection_identity(account)
+    # From the database: a validated form has already changed `account` in memory.
+    before = _connection_identity(SendingAccount.objects.get(pk=account.pk))
     _assign(account, data, keep_empty_secrets=True)
     _apply_preset(account)
     if (

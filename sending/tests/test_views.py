@@ -251,3 +251,54 @@ def test_a_member_of_two_workspaces_sees_only_the_current_ones_accounts(personas
     SendingAccountFactory.create(workspace=personas.other_workspace, name="Elsewhere")
     page = client_for(personas.viewer).get(reverse("sending:index")).content.decode()
     assert "Elsewhere" not in page
+
+
+def test_an_owner_adds_an_esp_account_with_its_own_key(personas, owner_client):
+    owner_client.post(
+        reverse("sending:account_create"),
+        smtp_form(kind="esp", esp_provider="postmark", esp_api_key="pm-server-token", smtp_host=""),
+    )
+    account = SendingAccount.objects.get(workspace=personas.workspace, name="Newsletter")
+    assert (account.kind, account.esp_provider, account.esp_api_key) == (
+        "esp",
+        "postmark",
+        "pm-server-token",
+    )
+    page = owner_client.get(
+        reverse("sending:account_detail", kwargs={"account_id": account.pk})
+    ).content.decode()
+    assert "pm-server-token" not in page
+    assert "•••• (saved)" in page
+
+
+def test_an_owner_adds_an_oauth2_account_with_the_providers_smtp_settings(personas, owner_client):
+    owner_client.post(
+        reverse("sending:account_create"),
+        smtp_form(
+            kind="oauth2",
+            oauth_provider="outlook",
+            oauth_client_id="client-1",
+            oauth_client_secret="client-secret-1",
+            oauth_refresh_token="refresh-1",
+            smtp_host="",
+        ),
+    )
+    account = SendingAccount.objects.get(workspace=personas.workspace, name="Newsletter")
+    assert (account.smtp_host, account.smtp_port, account.smtp_security) == (
+        "smtp.office365.com",
+        587,
+        "starttls",
+    )
+    assert account.oauth_refresh_token == "refresh-1"
+
+
+def test_changing_the_connection_sends_an_active_account_back_to_pending(personas, owner_client):
+    owner_client.post(reverse("sending:account_create"), smtp_form())
+    account = SendingAccount.objects.get(workspace=personas.workspace, name="Newsletter")
+    account.status = AccountStatus.ACTIVE
+    account.save()
+    edit = reverse("sending:account_edit", kwargs={"account_id": account.pk})
+    owner_client.post(edit, smtp_form(smtp_password="", daily_limit="40"))
+    assert SendingAccount.objects.get(pk=account.pk).status == "active"  # limits: still usable
+    owner_client.post(edit, smtp_form(smtp_password="", smtp_host="smtp2.acme.example"))
+    assert SendingAccount.objects.get(pk=account.pk).status == "pending"
