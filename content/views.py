@@ -96,11 +96,7 @@ def edit(request: HttpRequest, template_id: int) -> HttpResponse:
             messages.success(request, "Template saved.")
             return redirect("content:edit", template_id=template.pk)
     context = _editor_context(
-        request,
-        form,
-        template=template,
-        attachments=template.attachments.all(),
-        attachment_form=forms.AttachmentForm(),
+        request, form, template=template, attachments=template.attachments.all()
     )
     return render(request, "content/template_form.html", context)
 
