@@ -514,8 +514,10 @@ def job_discard_file(*, job: AudienceJob) -> None:
 @transaction.atomic
 def import_write_batch(
     *, job: AudienceJob, rows: Sequence[ParsedRow | Rejection], stamp: datetime, bytes_read: int
-) -> None:
+) -> int:
     """Write one batch of parsed rows and count it in the job, all in one transaction.
+
+    Returns how many recipients it inserted or updated.
 
     Duplicates inside the file are recognised without remembering the file: rows this job
     wrote carry `stamp` (the job's start) as created_at or updated_at. New rows are inserted
@@ -561,6 +563,7 @@ def import_write_batch(
         last_line=rows[-1].line if rows else F("last_line"),
         heartbeat_at=timezone.now(),
     )
+    return len(new) + len(changed)
 
 
 def _update_columns(mapping: list[str]) -> list[str]:
