@@ -1,0 +1,165 @@
+"""The dashboard and the log with millions of attempts in one workspace.
+
+Fills a workspace with N attempts (default 10,000,000) spread over the last 60 days (one SQL
+statement: generate_series on PostgreSQL, a recursive CTE on SQLite), then times:
+
+- the dashboard's figures uncached (`campaigns.dashboard.compute`: every aggregate),
+- the cached figures (what every visit within the TTL costs),
+- the log's first page and a page deep inside it (keyset), and a filtered page.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/postroom_bench_dashboard \
+        .venv/bin/python bench/bench_dashboard.py --attempts 10000000
+    .venv/bin/python bench/bench_dashboard.py --attempts 1000000      # SQLite under var/bench/
+
+The data are kept between runs (same N: not inserted again). Last line:
+RESULT attempts=… compute_ms=… cached_ms=… log_first_ms=… log_deep_ms=… db=…
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "postroom.settings")
+
+WORKSPACE = "Bench dashboard"
+DELIVERIES = 10_000  # the SQL below spreads attempts over this many deliveries
+# Six in eight attempts sent, one temporary failure, one permanent; created_at spread evenly
+# over the last 60 days (so half of them fall in the dashboard's 30).
+PG_FILL = """
+    INSERT INTO campaigns_attempt (workspace_id, campaign_id, delivery_id, email, outcome,
+        enhanced_code, reply, message_id, created_at)
+    SELECT %s, %s, %s + (i %% 10000), 'p' || (i %% 10000) || '@example.com',
+        (ARRAY['sent','sent','sent','sent','sent','sent','temporary','permanent'])[1 + i %% 8],
+        '', '250 2.0.0 Ok', '', %s - (i * interval '1 second' * (60 * 86400.0 / %s))
+    FROM generate_series(0, %s - 1) AS i
+"""
+SQLITE_FILL = """
+    WITH RECURSIVE s(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM s WHERE i + 1 < %s)
+    INSERT INTO campaigns_attempt (workspace_id, campaign_id, delivery_id, email, outcome,
+        enhanced_code, reply, message_id, created_at)
+    SELECT %s, %s, %s + (i %% 10000), 'p' || (i %% 10000) || '@example.com',
+        CASE i %% 8 WHEN 6 THEN 'temporary' WHEN 7 THEN 'permanent' ELSE 'sent' END,
+        '', '250 2.0.0 Ok', '',
+        strftime('%%Y-%%m-%%d %%H:%%M:%%f', %s, '-' || (i * 60 * 86400.0 / %s) || ' seconds')
+    FROM s
+"""
+
+
+def prepare_database() -> str:
+    """Point Django at the benchmark database; create a PostgreSQL one when missing."""
+    url = os.environ.get("DATABASE_URL", "")
+    if url.startswith(("postgres://", "postgresql://")):
+        import psycopg
+
+        base, _, name = url.rpartition("/")
+        with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
+            found = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
+            if not found.fetchone():
+                conn.execute(f'CREATE DATABASE "{name}"')
+        return "postgresql"
+    path = ROOT / "var" / "bench" / "bench_dashboard.sqlite3"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.environ["DATABASE_URL"] = f"sqlite:///{path}"
+    return "sqlite"
+
+
+def best_ms(fn: Callable[[], Any], rounds: int = 3) -> float:
+    best = float("inf")
+    for _ in range(rounds):
+        started = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - started)
+    return best * 1000
+
+
+def fill(n: int, db: str) -> Any:
+    """The workspace with `n` attempts (made once; a different n starts again)."""
+    from django.db import connection
+    from django.utils import timezone
+
+    from accounts.models import Workspace
+    from campaigns.models import Attempt, Campaign, Delivery
+
+    workspace = Workspace.objects.filter(name=WORKSPACE).first()
+    if workspace is not None and Attempt.objects.filter(workspace=workspace).count() == n:
+        return workspace
+    if workspace is not None:
+        workspace.delete()
+    workspace = Workspace.objects.create(name=WORKSPACE)
+    campaign = Campaign.objects.create(workspace=workspace, name="Bench", status="completed")
+    Delivery.objects.bulk_create(
+        [
+            Delivery(workspace=workspace, campaign=campaign, email=f"p{i}@example.com")
+            for i in range(DELIVERIES)
+        ],
+        batch_size=5000,
+    )
+    first = (
+        Delivery.objects.filter(campaign=campaign).order_by("pk").values_list("pk", flat=True)[0]
+    )
+    now = timezone.now()
+    started = time.perf_counter()
+    if db == "postgresql":
+        sql, params = PG_FILL, [workspace.pk, campaign.pk, first, now, n, n]
+    else:
+        stamp = now.strftime("%Y-%m-%d %H:%M:%S")
+        sql, params = SQLITE_FILL, [n, workspace.pk, campaign.pk, first, stamp, n]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        if db == "postgresql":
+            cursor.execute("ANALYZE campaigns_attempt")
+    Delivery.objects.filter(campaign=campaign).update(status="sent")
+    print(f"inserted {n:,} attempts in {time.perf_counter() - started:.1f} s")
+    return workspace
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--attempts", type=int, default=10_000_000)
+    args = parser.parse_args()
+    db = prepare_database()
+
+    import django
+
+    django.setup()
+    from django.core.cache import cache
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    from campaigns import dashboard, selectors
+
+    call_command("migrate", "--noinput", verbosity=0)
+    workspace = fill(args.attempts, db)
+    now = timezone.now()
+    compute_ms = best_ms(lambda: dashboard.compute(workspace, now))
+    figures = dashboard.compute(workspace, now)
+    print(f"figures: month={figures.month} reached={figures.reached}")
+    dashboard.invalidate(workspace.pk)
+    dashboard.figures(workspace)
+    cached_ms = best_ms(lambda: dashboard.figures(workspace), rounds=20)
+    flt = selectors.AttemptFilter()
+    first_ms = best_ms(lambda: selectors.attempts_page(workspace, flt))
+    page = selectors.attempts_page(workspace, flt)
+    for _ in range(200):  # 200 pages deep, following the cursors as a reader would
+        page = selectors.attempts_page(workspace, flt, page.next_cursor)
+    deep_ms = best_ms(lambda: selectors.attempts_page(workspace, flt, page.next_cursor))
+    failed = selectors.AttemptFilter(outcome="permanent")
+    filtered_ms = best_ms(lambda: selectors.attempts_page(workspace, failed))
+    print(f"cache backend: {type(cache).__name__}")
+    print(
+        f"RESULT attempts={args.attempts} compute_ms={compute_ms:.0f} cached_ms={cached_ms:.2f}"
+        f" log_first_ms={first_ms:.1f} log_deep_ms={deep_ms:.1f}"
+        f" log_filtered_ms={filtered_ms:.1f} db={db}"
+    )
+
+
+if __name__ == "__main__":
+    main()
