@@ -230,10 +230,11 @@ def test_a_cancelled_import_keeps_whole_batches_and_says_where_it_stopped(
     batches: list[int] = []
 
     def write_and_press_cancel_during_batch_two(**kwargs):
-        original(**kwargs)
+        written = original(**kwargs)
         batches.append(1)
         if len(batches) == 2:
             services.job_cancel(job=kwargs["job"])
+        return written
 
     monkeypatch.setattr(services, "import_write_batch", write_and_press_cancel_during_batch_two)
     assert jobs.run_next_job()
