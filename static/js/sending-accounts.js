@@ -1,13 +1,13 @@
-// The account form shows only the fieldsets of the chosen kind (SMTP, OAuth2, e-mail service).
-// Without JavaScript every fieldset stays visible and the server still validates by kind.
+// The account form shows only the fields of the chosen kind (SMTP, OAuth2, e-mail service).
+// Without JavaScript every field stays visible and the server still validates by kind.
 (function () {
   "use strict";
   function update(form) {
     var select = form.querySelector("select[name=kind]");
     if (!select) return;
-    form.querySelectorAll("fieldset[data-kinds]").forEach(function (fieldset) {
-      var kinds = fieldset.getAttribute("data-kinds").split(" ");
-      fieldset.hidden = kinds.indexOf(select.value) === -1;
+    form.querySelectorAll("[data-kinds]").forEach(function (part) {
+      var kinds = part.getAttribute("data-kinds").split(" ");
+      part.hidden = kinds.indexOf(select.value) === -1;
     });
   }
   document.addEventListener("DOMContentLoaded", function () {
