@@ -366,6 +366,14 @@ def _render_body(
                 add_wire(_qp(value))
 
 
+def _body(ops: tuple[Op, ...], values: Mapping[str, Any], escape: bool) -> tuple[str, list[bytes]]:
+    """A body as text and as quoted-printable chunks."""
+    text: list[str] = []
+    wire: list[bytes] = []
+    _render_body(ops, values, escape, text, wire)
+    return "".join(text), wire
+
+
 def _render_subject(ops: tuple[Op, ...], values: Mapping[str, Any], out: list[str]) -> None:
     for op in ops:
         if op[0] == 0:
@@ -430,14 +438,8 @@ class CompiledTemplate:
         subject_parts: list[str] = []
         _render_subject(self.subject_ops, values, subject_parts)
         subject = "".join(subject_parts).strip()
-        text_parts: list[str] = []
-        text_wire: list[bytes] = []
-        _render_body(self.text_ops, values, False, text_parts, text_wire)
-        html_parts: list[str] = []
-        html_wire: list[bytes] = []
-        if self.html_ops is not None:
-            _render_body(self.html_ops, values, True, html_parts, html_wire)
-        text, html = "".join(text_parts), "".join(html_parts)
+        text, text_wire = _body(self.text_ops, values, False)
+        html, html_wire = _body(self.html_ops, values, True) if self.html_ops else ("", [])
         if len(text) + len(html) + len(subject) > self.max_bytes:
             raise RenderError(f"The message is larger than {self.max_bytes} bytes.")
         recipients = (_clean(to),) if isinstance(to, str) else tuple(_clean(r) for r in to)
@@ -448,15 +450,9 @@ class CompiledTemplate:
             sender, from_name, recipients, subject, reply_to, message_id, date, extra_headers
         )
         skeleton = self.skeleton
+        head = _header_block(headers)
         raw = b"".join(
-            [
-                _header_block(headers),
-                skeleton.head,
-                *text_wire,
-                skeleton.between,
-                *html_wire,
-                skeleton.tail,
-            ]
+            [head, skeleton.head, *text_wire, skeleton.between, *html_wire, skeleton.tail]
         )
         return RenderedMessage(
             from_email=sender,
