@@ -196,7 +196,9 @@ class SingleEmailForm(forms.Form):
 class LogFilterForm(forms.Form):
     """The log's filters; dates are local days of the workspace, `until` included."""
 
-    campaign = forms.TypedChoiceField(coerce=int, empty_value=None, required=False)
+    # Any id is accepted (single e-mails are not in the menu); the log selector stays inside
+    # the workspace, so a foreign id only finds nothing.
+    campaign = forms.IntegerField(required=False, widget=forms.Select)
     outcome = forms.ChoiceField(
         choices=[("", "Any outcome"), *AttemptOutcome.choices], required=False
     )
@@ -209,10 +211,15 @@ class LogFilterForm(forms.Form):
         super().__init__(*args, **kwargs)
         campaigns = Campaign.objects.filter(workspace=workspace, is_single=False)
         accounts = SendingAccount.objects.filter(workspace=workspace)
-        for name, rows, blank in (
-            ("campaign", campaigns.values_list("pk", "name")[:500], "Any campaign"),
-            ("account", accounts.values_list("pk", "name"), "Any account"),
-        ):
-            field = self.fields[name]
-            assert isinstance(field, forms.ChoiceField)  # noqa: S101 - declared above
-            field.choices = [("", blank), *rows]
+        menu = [("", "Any campaign"), *campaigns.values_list("pk", "name")[:500]]
+        picked = self.data.get("campaign") if self.is_bound else None
+        if picked and picked.isdigit() and int(picked) not in {pk for pk, _ in menu[1:]}:
+            single = Campaign.objects.filter(workspace=workspace, pk=int(picked)).first()
+            if single is not None:
+                menu.append((single.pk, single.name))
+        widget = self.fields["campaign"].widget
+        assert isinstance(widget, forms.Select)  # noqa: S101 - declared above
+        widget.choices = menu
+        account = self.fields["account"]
+        assert isinstance(account, forms.ChoiceField)  # noqa: S101 - declared above
+        account.choices = [("", "Any account"), *accounts.values_list("pk", "name")]

@@ -275,9 +275,3 @@ def attempts_page(
 ) -> KeysetPage[Attempt]:
     page: KeysetPage[Attempt] = _page_by_time(attempts_matching(workspace, flt), cursor, size)
     return page
-
-
-def last_attempts(delivery: Delivery, limit: int = 20) -> QuerySet[Attempt]:
-    return Attempt.objects.filter(
-        delivery=delivery, workspace_id=delivery.workspace_id
-    ).select_related("account")[:limit]

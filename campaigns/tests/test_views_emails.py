@@ -45,6 +45,9 @@ def test_one_email_is_queued_sent_and_listed(personas, editor_client):
     captured = CapturedMessage.objects.get()
     assert captured.recipients == ["r2@example.test"]
     assert captured.subject == "Hello R2"
+    log = editor_client.get(reverse("campaigns:logs"), {"campaign": campaign.pk}).content.decode()
+    assert log.count('data-outcome="sent"') == 1
+    assert f'<option value="{campaign.pk}" selected>E-mail to r2@example.test</option>' in log
     # Single e-mails stay out of the campaign list.
     assert "E-mail to r2@" not in editor_client.get(reverse("campaigns:index")).content.decode()
 
