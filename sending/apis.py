@@ -20,8 +20,9 @@ from sending import selectors, services
 class AccountTestConnectionApi(APIView):
     """POST /api/email-accounts/{id}/test-connection/: connect, authenticate and quit.
 
-    Answers as the seed does: {"success", "message", "email"}. With `send_to`, also sends a
-    test message there. Editors and owners may test; another workspace's account is 404.
+    Answers {"success", "message", "email"}, plus "account_email" as the seed's clients read
+    it. With `send_to`, also sends a test message there. Editors and owners may test;
+    another workspace's account is 404.
     """
 
     authentication_classes = [SessionAuthentication]
@@ -36,6 +37,7 @@ class AccountTestConnectionApi(APIView):
         success = serializers.BooleanField()
         message = serializers.CharField()
         email = serializers.EmailField()
+        account_email = serializers.EmailField(help_text="The same address, as the seed names it.")
 
     @extend_schema(
         request=InputSerializer,
@@ -61,5 +63,6 @@ class AccountTestConnectionApi(APIView):
             "success": outcome.success,
             "message": outcome.message,
             "email": account.from_email,
+            "account_email": account.from_email,
         }
         return Response(self.OutputSerializer(body).data)

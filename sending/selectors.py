@@ -42,6 +42,11 @@ def sent_today(workspace: Workspace, account: SendingAccount, now: datetime) -> 
     return account.sent_on(quota.local_day(workspace, now))
 
 
+def hour_used(workspace: Workspace, now: datetime) -> int:
+    """Messages the workspace sent in the rolling hour up to `now`."""
+    return quota.hour_used(workspace, now)
+
+
 def captured_messages(workspace: Workspace) -> QuerySet[CapturedMessage]:
     return CapturedMessage.objects.filter(workspace=workspace).select_related("account")
 

@@ -29,8 +29,10 @@ CAPTURED_HTML_CSP = "default-src 'none'; img-src data: https:; style-src 'unsafe
 @workspace_view()
 def index(request: HttpRequest) -> HttpResponse:
     workspace = access_of(request).workspace
-    rows = selectors.account_rows(workspace, timezone.now())
-    return render(request, "sending/index.html", {"rows": rows})
+    now = timezone.now()
+    rows = selectors.account_rows(workspace, now)
+    hour_used = selectors.hour_used(workspace, now) if workspace.hourly_limit else None
+    return render(request, "sending/index.html", {"rows": rows, "hour_used": hour_used})
 
 
 @workspace_view(Role.OWNER)

@@ -27,6 +27,7 @@ def test_the_api_answers_as_the_seed_does(personas, editor_client, smtp_sink):
         "success": True,
         "message": f"SMTP connection successful for {account.from_email}",
         "email": account.from_email,
+        "account_email": account.from_email,
     }
     assert smtp_sink.messages == []
 

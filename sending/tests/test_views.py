@@ -302,3 +302,18 @@ def test_changing_the_connection_sends_an_active_account_back_to_pending(persona
     assert SendingAccount.objects.get(pk=account.pk).status == "active"  # limits: still usable
     owner_client.post(edit, smtp_form(smtp_password="", smtp_host="smtp2.acme.example"))
     assert SendingAccount.objects.get(pk=account.pk).status == "pending"
+
+
+def test_the_list_shows_the_workspace_hour(personas, viewer_client):
+    from django.utils import timezone
+
+    from sending import quota
+
+    personas.workspace.hourly_limit = 100
+    personas.workspace.save()
+    account = SendingAccountFactory.create(workspace=personas.workspace, min_interval_seconds=0)
+    quota.reserve(account, timezone.now())
+    page = viewer_client.get(reverse("sending:index")).content.decode()
+    assert "at most 100 messages in any hour" in page
+    assert '<span id="hour-used">1</span>' in page
+    assert "1 / 30" in page
