@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from content.models import Template
-from content.services import attachment_add
+from content.models import Template, TemplateAttachment
 
 Provider = Callable[[Any], Any]
 
@@ -21,8 +20,16 @@ def _template(foreign: Any) -> int:
 
 
 def _attachment(foreign: Any) -> int:
-    template = Template.objects.get(pk=_template(foreign))
-    return attachment_add(template=template, filename="foreignmark.txt", data=b"foreignmark").pk
+    # A row naming a file that is never written: the walker runs outside content's tests, whose
+    # conftest points MEDIA_ROOT at a temporary directory.
+    attachment = TemplateAttachment.objects.create(
+        template=Template.objects.get(pk=_template(foreign)),
+        file="template-attachments/foreignmark.txt",
+        filename="foreignmark.txt",
+        content_type="text/plain",
+        size=11,
+    )
+    return attachment.pk
 
 
 PROVIDERS: dict[str, Provider] = {
