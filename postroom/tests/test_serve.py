@@ -29,24 +29,25 @@ def test_serve_answers_health_and_stops_both_processes_on_sigterm(tmp_path):
         "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
     }
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-    server = subprocess.Popen(
-        [sys.executable, "manage.py", "serve", "--port", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
+    log = tmp_path / "serve.log"
+    with log.open("w") as out:
+        server = subprocess.Popen(
+            [sys.executable, "manage.py", "serve", "--port", str(port)],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     try:
         body = b""
         deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
+        # Wait for both: the web server answering, and the worker having set up its signals.
+        while time.monotonic() < deadline and not (body and "Worker running" in log.read_text()):
             try:
                 url = f"http://127.0.0.1:{port}/health"
                 with urllib.request.urlopen(url, timeout=2) as response:
                     body = response.read()
-                break
             except OSError:
                 time.sleep(0.2)
         assert body == b'{"status": "ok"}'
@@ -56,7 +57,8 @@ def test_serve_answers_health_and_stops_both_processes_on_sigterm(tmp_path):
         assert len(children) >= 3  # serve, gunicorn (arbiter and worker), the embedded worker
     finally:
         server.send_signal(signal.SIGTERM)
-        output, _ = server.communicate(timeout=30)
+        server.wait(timeout=30)
+    output = log.read_text()
     assert server.returncode == 0, output
     assert "worker stopped" in output
     left = subprocess.run(
