@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import logging
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -78,31 +79,17 @@ def _cancelled(job: AudienceJob) -> bool:
 
 def run_import(job: AudienceJob) -> None:
     """Import the job's file in batches. Stops cleanly on cancel, decode or CSV errors."""
-    params = job.params
-    types = {
-        f.key: (f.type, list(f.choices))
-        for f in CustomField.objects.filter(workspace=job.workspace)
-    }
-    plan = Plan(mapping=params["mapping"], custom_types=types)
     assert job.started_at is not None  # noqa: S101 - set by the claim
-    # A resumed job skips what its earlier run committed (line numbers up to last_line).
-    stamp, line, done = job.started_at, job.last_line, job.last_line
-    written, analysed_at = 0, 1250
-    batches = read_batches(
-        Path(params["path"]), params["encoding"], params["delimiter"], settings.AUDIENCE_BATCH_SIZE
-    )
+    plan, stamp, line = _plan(job), job.started_at, job.last_line
+    statistics = _Statistics()
     try:
-        for batch, bytes_read in batches:
-            rows = [(n, row) for n, row in batch if n > done]
-            if not rows:
-                continue
+        for rows, bytes_read in _pending_batches(job):
             parsed = [plan.parse(n, row) for n, row in rows]
-            written += services.import_write_batch(
-                job=job, rows=parsed, stamp=stamp, bytes_read=bytes_read
+            statistics.grew(
+                services.import_write_batch(
+                    job=job, rows=parsed, stamp=stamp, bytes_read=bytes_read
+                )
             )
-            if written >= analysed_at * 4:
-                refresh_statistics()  # at 5,000, 20,000, 80,000… rows: see its docstring
-                analysed_at = written
             line = rows[-1][0]
             if _cancelled(job):
                 services.job_finish(job=job, status=JobStatus.CANCELLED, error=_stopped(line))
@@ -111,11 +98,42 @@ def run_import(job: AudienceJob) -> None:
         services.job_finish(
             job=job,
             status=JobStatus.FAILED,
-            error=f"Stopped after line {line}: {_reason(exc, params['encoding'])} "
+            error=f"Stopped after line {line}: {_reason(exc, job.params['encoding'])} "
             f"Rows up to line {line} were handled; nothing after it was imported.",
         )
         return
     services.job_finish(job=job, status=JobStatus.DONE)
+
+
+def _plan(job: AudienceJob) -> Plan:
+    fields = CustomField.objects.filter(workspace=job.workspace)
+    types = {f.key: (f.type, list(f.choices)) for f in fields}
+    return Plan(mapping=job.params["mapping"], custom_types=types)
+
+
+def _pending_batches(job: AudienceJob) -> Iterator[tuple[list[tuple[int, list[str]]], int]]:
+    """The file's batches, without the lines an earlier run of this job committed."""
+    params = job.params
+    batches = read_batches(
+        Path(params["path"]), params["encoding"], params["delimiter"], settings.AUDIENCE_BATCH_SIZE
+    )
+    for batch, bytes_read in batches:
+        rows = [(n, row) for n, row in batch if n > job.last_line]
+        if rows:
+            yield rows, bytes_read
+
+
+class _Statistics:
+    """Re-analyse the table at 5,000, 20,000, 80,000… written rows (see refresh_statistics)."""
+
+    def __init__(self) -> None:
+        self.written, self.analysed_at = 0, 1250
+
+    def grew(self, rows: int) -> None:
+        self.written += rows
+        if self.written >= self.analysed_at * 4:
+            refresh_statistics()
+            self.analysed_at = self.written
 
 
 def _stopped(line: int) -> str:
