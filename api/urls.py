@@ -4,7 +4,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 
-from api import auth_views, user_views, workspace_views
+from api import auth_views, emailer_views, user_views, workspace_views
 
 app_name = "api"
 
@@ -18,6 +18,7 @@ urlpatterns = [
     path("token/refresh/", auth_views.TokenRefreshApi.as_view(), name="token_refresh"),
     path("token/verify/", auth_views.TokenVerifyApi.as_view(), name="token_verify"),
     path("me/", workspace_views.MeApi.as_view(), name="me"),
+    path("test/emailer/", emailer_views.EmailerTestApi.as_view(), name="test_emailer"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
     path("", include(router.urls)),

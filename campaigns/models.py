@@ -192,3 +192,19 @@ class Attempt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.email}: {self.outcome}"
+
+
+class WorkerHeartbeat(models.Model):
+    """A worker process that is alive says so here every few seconds; the UI and the API use
+    it to warn that nothing is sending (the most common reason campaigns "do not start")."""
+
+    name = models.CharField(max_length=200, unique=True)
+    kind = models.CharField(max_length=16)  # "embedded" or "celery"
+    started_at = models.DateTimeField(default=timezone.now)
+    seen_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ("-seen_at",)
+
+    def __str__(self) -> str:
+        return f"{self.kind} worker {self.name}"

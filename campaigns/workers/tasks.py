@@ -8,6 +8,8 @@ Several Celery workers can run passes at once on PostgreSQL (SKIP LOCKED shares 
 
 from __future__ import annotations
 
+import os
+import socket
 import time
 
 from celery import shared_task
@@ -15,11 +17,15 @@ from django.conf import settings
 
 from audience.jobs import run_next_job
 from campaigns.engine.step import run_engine_step
+from campaigns.workers.heartbeat import Heartbeat
+
+_heartbeat = Heartbeat(f"{socket.gethostname()}:{os.getpid()}", kind="celery")
 
 
 @shared_task(name="campaigns.engine_pass", ignore_result=True)  # type: ignore[untyped-decorator]
 def engine_pass() -> int:
     """Run engine steps for up to CELERY_ENGINE_PASS_SECONDS; returns how many ran."""
+    _heartbeat.beat()
     deadline = time.monotonic() + settings.CELERY_ENGINE_PASS_SECONDS
     steps = 1
     while run_engine_step() and time.monotonic() < deadline:

@@ -1,5 +1,7 @@
 """Run the embedded worker (started by `make run`). Stops cleanly on SIGTERM or Ctrl-C."""
 
+import os
+import socket
 from contextlib import nullcontext
 from typing import Any
 
@@ -13,6 +15,7 @@ from campaigns.workers.embedded import (
     lock_path,
     single_worker_lock,
 )
+from campaigns.workers.heartbeat import Heartbeat
 
 # What the worker loops over: the delivery engine (start due campaigns, claim and send a
 # batch, finish done ones) and the audience's background jobs (CSV imports, bulk actions).
@@ -29,11 +32,20 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         path = lock_path()
+        heartbeat = Heartbeat(f"{socket.gethostname()}:{os.getpid()}", kind="embedded")
+
+        def beat() -> bool:
+            heartbeat.beat()
+            return False
+
         try:
             with single_worker_lock(path) if path else nullcontext():
-                worker = EmbeddedWorker(ENGINE_STEPS, idle_seconds=options["idle"])
+                worker = EmbeddedWorker([beat, *ENGINE_STEPS], idle_seconds=options["idle"])
                 worker.install_signal_handlers()
                 self.stdout.write("Worker running. Press Ctrl-C to stop.")
-                worker.run()
+                try:
+                    worker.run()
+                finally:
+                    heartbeat.stop()
         except WorkerAlreadyRunning as exc:
             raise CommandError(str(exc)) from exc
