@@ -98,8 +98,7 @@ class AccountForm(forms.ModelForm):  # type: ignore[type-arg]
             self.add_error("oauth_provider", "Choose Gmail or Outlook.")
         if not data.get("oauth_client_id"):
             self.add_error("oauth_client_id", "Give the OAuth2 client id.")
-        if not self._has_secret("oauth_refresh_token"):
-            self.add_error("oauth_refresh_token", "Give the refresh token.")
+        # No refresh token yet is fine: "Connect" on the account's page obtains one.
 
     def _clean_esp(self, data: dict[str, Any]) -> None:
         provider = data.get("esp_provider")

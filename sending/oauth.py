@@ -1,4 +1,5 @@
-"""OAuth2 access tokens for XOAUTH2: refreshed from the stored refresh token before they expire.
+"""OAuth2 for XOAUTH2: the consent that yields a refresh token, and access tokens refreshed
+from it before they expire.
 
 The refresh token, client secret and access token are stored encrypted on the account. The
 token endpoint is checked like an SMTP host (no private addresses unless allowed) and must be
@@ -15,7 +16,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 
 from sending.classify import describe_os_error
-from sending.models import OAUTH_PRESETS, SendingAccount
+from sending.models import OAUTH_PRESETS, OAuthProvider, SendingAccount
 from sending.network import connect_checked, private_hosts_allowed, tls_context
 
 # Refresh this long before the provider's expiry, so a token never dies mid-connection.
@@ -60,6 +61,10 @@ def refresh(account: SendingAccount, now: datetime) -> str:
             "client_secret": account.oauth_client_secret,
         },
     )
+    return _store_tokens(account, payload, now)
+
+
+def _store_tokens(account: SendingAccount, payload: dict[str, object], now: datetime) -> str:
     token = payload.get("access_token")
     if not isinstance(token, str) or not token:
         raise OAuthError("The token endpoint answered without an access token")
@@ -75,6 +80,59 @@ def refresh(account: SendingAccount, now: datetime) -> str:
         fields.append("oauth_refresh_token")
     account.save(update_fields=fields)
     return token
+
+
+# --- Consent: how a refresh token is obtained in the first place ------------------------------
+
+# The provider's consent page and the scope that allows SMTP with XOAUTH2.
+AUTHORIZE: dict[str, tuple[str, str]] = {
+    OAuthProvider.GMAIL: (
+        "https://accounts.google.com/o/oauth2/v2/auth",
+        "https://mail.google.com/",
+    ),
+    OAuthProvider.OUTLOOK: (
+        "https://login.microsoftonline.com/common/oauth2/v2.0/authorize",
+        "https://outlook.office.com/SMTP.Send offline_access",
+    ),
+}
+
+
+def authorization_url(account: SendingAccount, *, redirect_uri: str, state: str) -> str:
+    """Where to send the account's owner to grant Postroom access (authorization code flow)."""
+    endpoint, scope = AUTHORIZE.get(account.oauth_provider) or ("", "")
+    if not endpoint or not account.oauth_client_id:
+        raise OAuthError("Choose Gmail or Outlook and give the OAuth2 client id first")
+    query = {
+        "client_id": account.oauth_client_id,
+        "redirect_uri": redirect_uri,
+        "response_type": "code",
+        "scope": scope,
+        "state": state,
+        "access_type": "offline",  # Google: hand out a refresh token
+        "prompt": "consent",  # ... every time, even when access was granted before
+        "login_hint": account.smtp_username or account.from_email,
+    }
+    return f"{endpoint}?{urllib.parse.urlencode(query)}"
+
+
+def exchange_code(account: SendingAccount, *, code: str, redirect_uri: str, now: datetime) -> None:
+    """Trade the consent page's code for tokens and store them (encrypted).
+
+    Raises OAuthError when the endpoint refuses the code or answers without a refresh token.
+    """
+    payload = _post(
+        token_endpoint(account),
+        {
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": redirect_uri,
+            "client_id": account.oauth_client_id,
+            "client_secret": account.oauth_client_secret,
+        },
+    )
+    if not isinstance(payload.get("refresh_token"), str):
+        raise OAuthError("The provider gave no refresh token: allow offline access and retry")
+    _store_tokens(account, payload, now)
 
 
 class _CheckedHTTPConnection(http.client.HTTPConnection):
@@ -140,7 +198,7 @@ def _payload(status: int, body: bytes) -> dict[str, object]:
         error = payload.get("error", "") if isinstance(payload, dict) else ""
         if error == "invalid_grant":
             raise OAuthError(
-                "The refresh token was refused (invalid_grant): connect the account again"
+                "The provider refused the grant (invalid_grant): connect the account again"
             )
         raise OAuthError(f"The token endpoint refused the refresh ({status} {error})".strip())
     if not isinstance(payload, dict):

@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from accounts.models import Workspace
 from content.message import RenderedMessage
-from sending import dkim, quota
+from sending import dkim, oauth, quota
 from sending.models import (
     OAUTH_PRESETS,
     PRESETS,
@@ -243,6 +243,23 @@ def _record_test(account: SendingAccount, outcome: ConnectionTest) -> None:
         account.status_changed_at = account.last_tested_at
         fields += ["status", "status_reason", "status_changed_at"]
     account.save(update_fields=fields)
+
+
+# --- OAuth2 consent ------------------------------------------------------------------------
+
+
+def account_oauth_connect(*, account: SendingAccount, code: str, redirect_uri: str) -> None:
+    """Store the tokens the provider grants for the consent page's `code`.
+
+    The account then waits for a test (pending). Raises oauth.OAuthError when the provider
+    refuses the code. The token request runs outside any transaction.
+    """
+    oauth.exchange_code(account, code=code, redirect_uri=redirect_uri, now=timezone.now())
+    account_set_status(
+        account=account,
+        status=AccountStatus.PENDING,
+        reason="Connected to the provider: test the account to start sending.",
+    )
 
 
 # --- One-off sends --------------------------------------------------------------------------

@@ -6,19 +6,22 @@ Objects are looked up through workspace-scoped selectors, so another workspace's
 
 from __future__ import annotations
 
+import secrets
 from email import policy
 from email.parser import BytesParser
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.core import signing
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.clickjacking import xframe_options_sameorigin
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
-from accounts.access import access_of, or_404, workspace_view
+from accounts.access import access_of, base_url_of, or_404, workspace_view
 from accounts.models import Role
-from sending import dns_check, selectors, services
+from sending import dns_check, oauth, selectors, services
 from sending.forms import AccountForm, DkimKeyForm, TestForm
 from sending.models import AccountStatus, CapturedMessage
 
@@ -52,11 +55,13 @@ def account_detail(request: HttpRequest, account_id: int) -> HttpResponse:
     workspace = access_of(request).workspace
     account = or_404(selectors.account_get(workspace, account_id))
     sent = selectors.sent_today(workspace, account, timezone.now())
-    return render(
-        request,
-        "sending/account_detail.html",
-        {"account": account, "sent_today": sent, "test_form": TestForm()},
-    )
+    context = {
+        "account": account,
+        "sent_today": sent,
+        "test_form": TestForm(),
+        "oauth_redirect_uri": _oauth_redirect_uri(request),
+    }
+    return render(request, "sending/account_detail.html", context)
 
 
 @workspace_view(Role.OWNER)
@@ -102,6 +107,67 @@ def account_test(request: HttpRequest, account_id: int) -> HttpResponse:
         return redirect("sending:account_detail", account_id=account.pk)
     outcome = services.account_test(account=account, send_to=form.cleaned_data["send_to"] or None)
     (messages.success if outcome.success else messages.error)(request, outcome.message)
+    return redirect("sending:account_detail", account_id=account.pk)
+
+
+# --- OAuth2 consent ------------------------------------------------------------------------
+
+OAUTH_SALT = "sending.oauth-consent"
+OAUTH_NONCE = "sending.oauth-nonce"
+OAUTH_STATE_MAX_AGE = 15 * 60
+
+
+def _oauth_redirect_uri(request: HttpRequest) -> str:
+    return base_url_of(request) + reverse("sending:oauth_callback")
+
+
+@require_POST
+@workspace_view(Role.OWNER)
+def account_oauth_start(request: HttpRequest, account_id: int) -> HttpResponse:
+    """Send the owner to the provider's consent page; the state ties the answer to this
+    account and this session."""
+    account = or_404(selectors.account_get(access_of(request).workspace, account_id))
+    nonce = secrets.token_urlsafe(16)
+    request.session[OAUTH_NONCE] = nonce
+    state = signing.dumps({"account": account.pk, "nonce": nonce}, salt=OAUTH_SALT)
+    try:
+        url = oauth.authorization_url(
+            account, redirect_uri=_oauth_redirect_uri(request), state=state
+        )
+    except oauth.OAuthError as exc:
+        messages.error(request, str(exc))
+        return redirect("sending:account_detail", account_id=account.pk)
+    return HttpResponseRedirect(url)
+
+
+@require_GET
+@workspace_view(Role.OWNER)
+def oauth_callback(request: HttpRequest) -> HttpResponse:
+    """Where the provider sends the owner back, with a code to trade for tokens."""
+    try:
+        state = signing.loads(
+            request.GET.get("state", ""), salt=OAUTH_SALT, max_age=OAUTH_STATE_MAX_AGE
+        )
+    except signing.BadSignature:
+        state = None
+    nonce = request.session.pop(OAUTH_NONCE, None)
+    if not isinstance(state, dict) or not nonce or state.get("nonce") != nonce:
+        messages.error(request, "This sign-in answer is expired or not ours: start again.")
+        return redirect("sending:index")
+    account = or_404(selectors.account_get(access_of(request).workspace, state["account"]))
+    code = request.GET.get("code", "")
+    if not code:
+        refusal = request.GET.get("error_description") or request.GET.get("error") or "no code"
+        messages.error(request, f"The provider did not grant access: {refusal[:200]}")
+        return redirect("sending:account_detail", account_id=account.pk)
+    try:
+        services.account_oauth_connect(
+            account=account, code=code, redirect_uri=_oauth_redirect_uri(request)
+        )
+    except oauth.OAuthError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, "Connected. Test the account to start sending.")
     return redirect("sending:account_detail", account_id=account.pk)
 
 

@@ -47,6 +47,15 @@ class TokenEndpoint:
                 endpoint.requests.append(form)
                 if form.get("refresh_token") == endpoint.refresh_token:
                     status, body = 200, {"access_token": endpoint.token, "expires_in": 3600}
+                elif form.get("grant_type") == "authorization_code" and form.get("code") == "ok":
+                    status, body = (
+                        200,
+                        {
+                            "access_token": endpoint.token,
+                            "refresh_token": "granted-refresh-token",
+                            "expires_in": 3600,
+                        },
+                    )
                 else:
                     status, body = 400, {"error": "invalid_grant"}
                 data = json.dumps(body).encode()
