@@ -176,8 +176,11 @@ def peak_rss_mb(pid: int) -> float:
     return 0.0
 
 
-def run_workers(campaign_id: int, workers: int) -> tuple[float, float, int]:
-    """Start the workers and wait for the campaign to finish; (seconds, peak MB, sent)."""
+def run_workers(
+    campaign_id: int, workers: int, max_seconds: float | None = None
+) -> tuple[float, float, int]:
+    """Start the workers and wait for the campaign to finish (or `max_seconds`);
+    (seconds, peak MB, sent)."""
     from campaigns.models import Campaign, Delivery, DeliveryStatus
 
     env = {**os.environ, "SENDING_ALLOW_PRIVATE_HOSTS": "True", "SENDING_HELO_NAME": "bench"}
@@ -194,6 +197,8 @@ def run_workers(campaign_id: int, workers: int) -> tuple[float, float, int]:
     try:
         while Campaign.objects.get(pk=campaign_id).status == "running":
             peak = max([peak, *(peak_rss_mb(p.pid) for p in procs)])
+            if max_seconds is not None and time.perf_counter() - started > max_seconds:
+                break
             time.sleep(0.2)
         elapsed = time.perf_counter() - started
         peak = max([peak, *(peak_rss_mb(p.pid) for p in procs)])
@@ -211,6 +216,12 @@ def main() -> None:
     parser.add_argument("--recipients", type=int, default=100_000)
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--port", type=int, default=2625)
+    parser.add_argument(
+        "--max-seconds",
+        type=float,
+        default=None,
+        help="stop the workers after this long (for memory runs on huge campaigns)",
+    )
     args = parser.parse_args()
     db = prepare_database()
     workers = 1 if db == "sqlite" else args.workers
@@ -221,10 +232,12 @@ def main() -> None:
         campaign_id = setup(args.recipients, args.port)
         launch = start_campaign(campaign_id)
         print(f"launch of {args.recipients:,} recipients: {launch:.2f} s")
-        elapsed, peak, sent = run_workers(campaign_id, workers)
+        elapsed, peak, sent = run_workers(campaign_id, workers, args.max_seconds)
     finally:
         stop_sink(args.port)
     total = launch + elapsed
+    if args.max_seconds is not None:
+        total = elapsed  # a capped run measures the steady rate, not launch to finish
     rate = sent / total
     print(f"sent {sent:,} in {total:.1f} s with {workers} worker(s): {rate:,.0f} msg/s")
     print(f"peak worker memory: {peak:.0f} MB")

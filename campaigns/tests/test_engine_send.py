@@ -197,3 +197,26 @@ def test_a_connection_dropped_after_the_data_is_retried_with_the_same_message_id
     assert (
         smtp_sink.dropped[0].message_id == smtp_sink.messages[0].message_id == delivery.message_id
     )
+
+
+def test_an_unknown_user_is_left_out_of_later_campaigns(personas, smtp_sink):
+    """Promise 4: 550 5.1.1 once, then never tried again in any campaign of the workspace."""
+    from campaigns.models import Campaign
+
+    setup = make_campaign(
+        personas.workspace, smtp_sink, emails=["ok@example.test", "nouser+9@example.test"]
+    )
+    campaign_start(campaign=setup.campaign)
+    run_until_idle(Engine())
+    later = Campaign.objects.create(
+        workspace=personas.workspace, name="Later", template_id=setup.campaign.template_id
+    )
+    later.lists.set(setup.campaign.lists.all())
+    later.accounts.set(setup.campaign.accounts.all())
+    result = campaign_start(campaign=later)
+    assert result.inserted == 1
+    assert result.count.suppressed == 1
+    run_until_idle(Engine())
+    tried = [m.rcpt_tos[0] for m in smtp_sink.messages]
+    assert tried.count("ok@example.test") == 2
+    assert Attempt.objects.filter(email="nouser+9@example.test").count() == 1
