@@ -114,17 +114,27 @@ class Progress:
 
 
 def campaign_progress(campaign: Campaign, now: datetime | None = None) -> Progress:
-    """Counts (one GROUP BY), messages sent in the last minutes (index campaign, time), ETA."""
+    """Counts (one GROUP BY), rate and ETA.
+
+    While running, the rate is what was sent in the last minutes (index campaign, time); once
+    finished it is the average over the whole run.
+    """
     now = now or timezone.now()
     counts = status_counts_many([campaign.pk]).get(campaign.pk, {})
-    recent = Attempt.objects.filter(
-        campaign=campaign, created_at__gte=now - RATE_WINDOW, outcome=AttemptOutcome.SENT
-    ).count()
-    rate = recent / (RATE_WINDOW.total_seconds() / 60)
-    progress = Progress(counts=counts, total=sum(counts.values()), rate_per_minute=rate, eta=None)
+    total = sum(counts.values())
+    if campaign.status == CampaignStatus.RUNNING:
+        recent = Attempt.objects.filter(
+            campaign=campaign, created_at__gte=now - RATE_WINDOW, outcome=AttemptOutcome.SENT
+        ).count()
+        rate = recent / (RATE_WINDOW.total_seconds() / 60)
+    elif campaign.launched_at and campaign.finished_at:
+        seconds = max((campaign.finished_at - campaign.launched_at).total_seconds(), 1.0)
+        rate = counts.get(DeliveryStatus.SENT, 0) * 60 / seconds
+    else:
+        rate = 0.0
+    progress = Progress(counts=counts, total=total, rate_per_minute=rate, eta=None)
     if rate > 0 and progress.waiting and campaign.status == CampaignStatus.RUNNING:
-        eta = timedelta(minutes=progress.waiting / rate)
-        progress = Progress(counts, progress.total, rate, eta)
+        progress = Progress(counts, total, rate, timedelta(minutes=progress.waiting / rate))
     return progress
 
 
