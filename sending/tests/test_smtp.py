@@ -352,3 +352,26 @@ def test_an_international_address_is_refused_where_smtputf8_is_missing():
     assert refused.kind == SendKind.PERMANENT
     assert "SMTPUTF8" in refused.reply
     assert _mail_options(OldServer(), outgoing("zoe@example.test")) == []  # type: ignore[arg-type]
+
+
+def test_a_kept_open_connection_the_server_dropped_is_reopened_once(smtp_sink):
+    account = smtp_account(smtp_sink)
+    with transport_for(account) as transport:
+        assert transport.send(outgoing("first@example.test")).ok
+        smtp_sink.stop()  # the server closes idle connections, then is back
+        smtp_sink.start()
+        second = transport.send(outgoing("second@example.test"))
+    assert second.ok, second.reply
+    assert [m.rcpt_tos for m in smtp_sink.wait_for(2)] == [
+        ["first@example.test"],
+        ["second@example.test"],
+    ]
+
+
+def test_a_421_ends_the_connection_without_a_second_try(smtp_sink):
+    account = smtp_account(smtp_sink)
+    smtp_sink.set_reply("gone@example.test", "421 4.3.2 Shutting down")
+    with transport_for(account) as transport:
+        result = transport.send(outgoing("gone@example.test"))
+    assert result.kind == SendKind.CONNECTION
+    assert smtp_sink.connections == 1

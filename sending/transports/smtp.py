@@ -67,6 +67,7 @@ class SmtpTransport(TransportBase):
         self.signer = signer
         self.timeout = float(settings.SENDING_TIMEOUT)
         self._conn: smtplib.SMTP | None = None
+        self._sent = 0  # messages accepted over the current connection
 
     # ------------------------------------------------------------------ connection
 
@@ -101,7 +102,7 @@ class SmtpTransport(TransportBase):
         except oauth.OAuthError as exc:
             _abandon(conn)
             raise TransportError(SendResult(SendKind.AUTH, str(exc))) from exc
-        self._conn = conn
+        self._conn, self._sent = conn, 0
 
     def _connect(self) -> smtplib.SMTP:
         account = self.account
@@ -134,6 +135,7 @@ class SmtpTransport(TransportBase):
 
     def close(self) -> None:
         conn, self._conn = self._conn, None
+        self._sent = 0
         if conn is None:
             return
         try:
@@ -150,9 +152,38 @@ class SmtpTransport(TransportBase):
             return exc.result
         if self.signer is not None:
             message = self.signer(message)
-        result = self._transaction(message)
+        reused = self._conn is not None and self._sent > 0
+        try:
+            result = self._transaction(message)
+        except _Stale:
+            # A kept-open connection the server closed while idle: nothing was sent on it,
+            # so one new connection and one more try are safe.
+            _abandon(self._conn)
+            self._conn = None
+            if not reused:
+                return SendResult(SendKind.CONNECTION, "The server closed the connection")
+            return self.send_once(message)
+        if result.ok:
+            self._sent += 1
         if result.kind in (SendKind.CONNECTION, SendKind.AUTH, SendKind.AMBIGUOUS):
             # The connection cannot be trusted any more; the next message opens a new one.
+            _abandon(self._conn)
+            self._conn = None
+        return result
+
+    def send_once(self, message: OutgoingMessage) -> SendResult:
+        """One try on a fresh connection (already signed message); no stale-retry loop."""
+        try:
+            self.open()
+        except TransportError as exc:
+            return exc.result
+        try:
+            result = self._transaction(message)
+        except _Stale:
+            result = SendResult(SendKind.CONNECTION, "The server closed the connection")
+        if result.ok:
+            self._sent += 1
+        else:
             _abandon(self._conn)
             self._conn = None
         return result
@@ -179,6 +210,10 @@ class SmtpTransport(TransportBase):
             conn.send(_wire(message.raw))
             stage = "after_dot"
             code, reply = conn.getreply()
+        except (smtplib.SMTPServerDisconnected, ConnectionResetError, BrokenPipeError) as exc:
+            if stage == "mail":
+                raise _Stale from exc
+            return classify_exception(exc, stage=stage)
         except (smtplib.SMTPException, OSError) as exc:
             return classify_exception(exc, stage=stage)
         if code != 250:
@@ -208,6 +243,10 @@ class SmtpTransport(TransportBase):
                 _abandon(self._conn)
                 self._conn = None
         return result
+
+
+class _Stale(Exception):
+    """The connection was gone before MAIL FROM was answered: nothing was sent on it."""
 
 
 def _mail_options(conn: smtplib.SMTP, message: OutgoingMessage) -> list[str] | SendResult:
