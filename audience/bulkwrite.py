@@ -50,10 +50,8 @@ def as_row(email: str, values: dict[str, str], fields: dict[str, Any]) -> tuple[
 _json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
-def existing_recipients(
-    workspace_id: int, emails: list[str]
-) -> dict[str, tuple[datetime, datetime, dict[str, Any]]]:
-    """(created_at, updated_at, fields) of those `emails` that are recipients already.
+def existing_recipients(workspace_id: int, emails: list[str]) -> dict[str, tuple[datetime, ...]]:
+    """(created_at, updated_at) of those `emails` that are recipients already.
 
     On PostgreSQL the addresses travel as one array parameter (`= ANY(%s)`): an IN list of
     5,000 placeholders costs more to build and parse than the lookup itself.
@@ -62,18 +60,15 @@ def existing_recipients(
         table = connection.ops.quote_name(Recipient._meta.db_table)
         with connection.cursor() as cursor:
             cursor.execute(
-                f"SELECT email, created_at, updated_at, fields FROM {table} "  # noqa: S608
+                f"SELECT email, created_at, updated_at FROM {table} "  # noqa: S608
                 "WHERE workspace_id = %s AND email = ANY(%s)",
                 [workspace_id, emails],
             )
-            return {
-                email: (created, updated, json.loads(fields) if isinstance(fields, str) else fields)
-                for email, created, updated, fields in cursor.fetchall()
-            }
+            return {email: (created, updated) for email, created, updated in cursor.fetchall()}
     found = Recipient.objects.filter(workspace_id=workspace_id, email__in=emails).values_list(
-        "email", "created_at", "updated_at", "fields"
+        "email", "created_at", "updated_at"
     )
-    return {email: (created, updated, fields) for email, created, updated, fields in found}
+    return {email: (created, updated) for email, created, updated in found}
 
 
 def write_rows(
@@ -83,6 +78,9 @@ def write_rows(
     update_columns: Sequence[str] | None = None,
 ) -> None:
     """Insert `rows`; on an existing (workspace, email) skip it, or update `update_columns`.
+
+    When "fields" is among `update_columns` the row's custom values are merged into the
+    stored ones (PostgreSQL `||`, SQLite `json_patch`), so the caller never reads them.
 
     `stamp` becomes created_at and updated_at of inserted rows and updated_at of updated ones.
     Must run inside the caller's transaction; raises the database's errors unchanged.
@@ -96,8 +94,15 @@ def write_rows(
     if update_columns is None:
         conflict = "DO NOTHING"
     else:
-        names = [*update_columns, "updated_at"]
-        conflict = "DO UPDATE SET " + ", ".join(f"{q(c)} = EXCLUDED.{q(c)}" for c in names)
+        # Custom values are merged, not replaced: columns the file does not have stay.
+        table = q(Recipient._meta.db_table)
+        sets = [
+            f"{q(c)} = json_patch({table}.{q(c)}, EXCLUDED.{q(c)})"
+            if c == "fields"
+            else f"{q(c)} = EXCLUDED.{q(c)}"
+            for c in [*update_columns, "updated_at"]
+        ]
+        conflict = "DO UPDATE SET " + ", ".join(sets)
     if connection.vendor == "postgresql":
         if update_columns is None and _copy_straight_in(workspace_id, rows, stamp):
             return
@@ -162,7 +167,7 @@ def _write_postgresql(
 
     Rows to update are rows the caller has just seen exist: an UPDATE … FROM changes them
     without the speculative insertion of INSERT … ON CONFLICT (twice as fast); one deleted
-    meanwhile is simply not updated.
+    meanwhile is simply not updated. Custom values are merged with `||`.
     """
     table = connection.ops.quote_name(Recipient._meta.db_table)
     q = connection.ops.quote_name
@@ -177,7 +182,10 @@ def _write_postgresql(
             for row in rows:
                 copy.write_row(row)
         if update_columns is not None:
-            assignments = ", ".join(f"{q(c)} = s.{q(c)}" for c in update_columns)
+            assignments = ", ".join(
+                f"{q(c)} = r.{q(c)} || s.{q(c)}" if c == "fields" else f"{q(c)} = s.{q(c)}"
+                for c in update_columns
+            )
             cursor.execute(
                 f"UPDATE {table} AS r SET {assignments}, updated_at = %s "  # noqa: S608
                 f"FROM {TEMP_TABLE} AS s WHERE r.workspace_id = %s AND r.email = s.email",

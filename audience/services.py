@@ -540,9 +540,8 @@ def import_write_batch(
     for email, row in parsed.items():
         if email not in existing:
             new.append(as_row(email, row.values, row.custom))
-        elif mode == "update" and stamp not in existing[email][:2]:
-            merged = {**existing[email][2], **row.custom}
-            changed.append(as_row(email, row.values, merged))
+        elif mode == "update" and stamp not in existing[email]:
+            changed.append(as_row(email, row.values, row.custom))
         else:
             # Met before in this file (it carries this job's stamp) or present already.
             duplicates += 1
