@@ -157,18 +157,22 @@ def account_mark_error(*, account: SendingAccount, reason: str) -> None:
 class ConnectionTest:
     success: bool
     message: str
+    account_fault: bool = False  # the account itself failed (credentials, server, TLS)
 
 
 def account_test(*, account: SendingAccount, send_to: str | None = None) -> ConnectionTest:
     """Connect, authenticate and quit; with `send_to`, also send a short test message there.
 
     Sends nothing without `send_to`. A success makes a pending or failed account active; a
-    refused password puts it in error. Never raises for a server's answer: the result says it
-    in words.
+    failure of the account itself (refused password, unreachable server, TLS) puts it in
+    error, a refusal of the test address does not. Never raises for a server's answer: the
+    result says it in words.
     """
     if send_to:
         result = _send_test_message(account, send_to)
-        outcome = ConnectionTest(result.ok, _test_words(account, result, sent_to=send_to))
+        outcome = ConnectionTest(
+            result.ok, _test_words(account, result, sent_to=send_to), result.account_fault
+        )
     else:
         outcome = _test_connection(account)
     _record_test(account, outcome)
@@ -188,7 +192,7 @@ def _test_connection(account: SendingAccount) -> ConnectionTest:
     try:
         transport.open()
     except TransportError as exc:
-        return ConnectionTest(False, exc.result.reply)
+        return ConnectionTest(False, exc.result.reply, account_fault=True)
     transport.close()
     return ConnectionTest(True, f"SMTP connection successful for {account.from_email}")
 
@@ -238,7 +242,7 @@ def _record_test(account: SendingAccount, outcome: ConnectionTest) -> None:
         account.status, account.status_reason = AccountStatus.ACTIVE, ""
         account.status_changed_at = account.last_tested_at
         fields += ["status", "status_reason", "status_changed_at"]
-    elif not outcome.success and account.status != AccountStatus.INACTIVE:
+    elif outcome.account_fault and account.status != AccountStatus.INACTIVE:
         account.status, account.status_reason = AccountStatus.ERROR, outcome.message[:1000]
         account.status_changed_at = account.last_tested_at
         fields += ["status", "status_reason", "status_changed_at"]

@@ -375,3 +375,12 @@ def test_a_421_ends_the_connection_without_a_second_try(smtp_sink):
         result = transport.send(outgoing("gone@example.test"))
     assert result.kind == SendKind.CONNECTION
     assert smtp_sink.connections == 1
+
+
+def test_a_refused_test_address_leaves_the_account_as_it_is(smtp_sink):
+    account = smtp_account(smtp_sink)
+    outcome = services.account_test(account=account, send_to="nouser+x@example.test")
+    assert not outcome.success
+    assert "does not exist" in outcome.message
+    account.refresh_from_db()
+    assert account.status == AccountStatus.ACTIVE
