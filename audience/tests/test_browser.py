@@ -120,3 +120,16 @@ def test_a_bulk_action_on_selected_rows(page: Page, editor):
         "p0@example.com",
         "p2@example.com",
     }
+
+
+def test_selecting_every_row_on_the_page_and_deleting_them(page: Page, editor):
+    for i in range(3):
+        Recipient.objects.create(workspace=editor.workspace, email=f"p{i}@example.com")
+    sign_in(page, "editor@example.com")
+    page.goto("/recipients/")
+    page.get_by_label("Select every row on this page").check()
+    expect(page.get_by_label("Select p1@example.com")).to_be_checked()
+    page.locator("#bulk-action").select_option("delete")
+    page.get_by_role("button", name="Apply").click()
+    expect(page.get_by_text("Delete: 3 recipient(s).")).to_be_visible()
+    assert not Recipient.objects.exists()
