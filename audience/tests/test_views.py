@@ -305,3 +305,27 @@ def test_a_mapping_without_an_email_column_is_refused_and_kept(editor_client, wo
     assert "Choose the column that holds the e-mail addresses" in again
     assert AudienceJob.objects.get().status == JobStatus.DRAFT
     assert not Recipient.objects.exists()
+
+
+def test_export_a_list_or_a_segment(viewer_client, workspace):
+    inside = Recipient.objects.create(workspace=workspace, email="in@example.com", country="UK")
+    Recipient.objects.create(workspace=workspace, email="out@example.com", country="USA")
+    target = RecipientList.objects.create(workspace=workspace, name="L")
+    ListMembership.objects.create(recipient_list=target, recipient=inside)
+    segment = Segment.objects.create(
+        workspace=workspace,
+        name="UK",
+        definition={"conditions": [{"field": "country", "op": "equals", "value": "UK"}]},
+    )
+    for query in ({"list": target.pk}, {"segment": segment.pk}):
+        response = viewer_client.get(reverse("audience:export"), {"download": "1", **query})
+        rows = b"".join(response.streaming_content).decode().splitlines()[1:]
+        assert [r.split(",")[0] for r in rows] == ["in@example.com"], query
+
+
+def test_a_running_bulk_job_can_be_cancelled(editor_client, workspace):
+    job = AudienceJob.objects.create(workspace=workspace, kind="bulk", status=JobStatus.QUEUED)
+    editor_client.post(reverse("audience:job_cancel", kwargs={"job_id": job.pk}))
+    job.refresh_from_db()
+    assert (job.status, job.cancel_requested) == (JobStatus.CANCELLED, True)
+    assert not jobs.run_next_job()
