@@ -29,6 +29,9 @@ from sending.models import SendingAccount
 from sending.quota import local_day
 
 TTL_SECONDS = 60
+# Per-day counts of past days: kept for the day (the key names it), recomputed after a delete.
+HISTORY_TTL_SECONDS = 26 * 3600
+HISTORY_SETTLE = timedelta(minutes=10)
 DAYS = 30
 # Attempt outcomes as the chart groups them: what a user asks is "sent, retried or failed?".
 GROUPS: dict[str, tuple[str, ...]] = {
@@ -79,9 +82,19 @@ def _version_key(workspace_id: int) -> str:
     return f"dashboard:version:{workspace_id}"
 
 
-def invalidate(workspace_id: int) -> None:
-    """Forget the workspace's figures: the next visit recomputes them. Cheap; call freely."""
+def _history_version_key(workspace_id: int) -> str:
+    return f"dashboard:history-version:{workspace_id}"
+
+
+def invalidate(workspace_id: int, *, history: bool = False) -> None:
+    """Forget the workspace's figures: the next visit recomputes them. Cheap; call freely.
+
+    The counts of past days are kept (new attempts only land on today); pass `history=True`
+    after deleting attempts, so that those are counted again too.
+    """
     cache.set(_version_key(workspace_id), time_ns(), None)
+    if history:
+        cache.set(_history_version_key(workspace_id), time_ns(), None)
 
 
 def figures(workspace: Workspace, now: datetime | None = None) -> Figures:
@@ -107,7 +120,7 @@ def compute(workspace: Workspace, now: datetime) -> Figures:
     """Every figure, uncached: about eight aggregate queries whatever the data size."""
     today = local_day(workspace, now)
     days = [today - timedelta(days=n) for n in range(DAYS - 1, -1, -1)]
-    per_day = _attempts_per_day(workspace, days, now)
+    per_day = _per_day(workspace, days, now)
     series = {g: [per_day.get((d, g), 0) for d in days] for g in GROUPS}
     campaigns = Campaign.objects.filter(workspace=workspace, is_single=False)
     return Figures(
@@ -131,8 +144,26 @@ def _midnights(workspace: Workspace, days: list[date]) -> list[datetime]:
     return [datetime.combine(d, time.min, tzinfo=zone) for d in days]
 
 
+def _per_day(workspace: Workspace, days: list[date], now: datetime) -> dict[tuple[date, str], int]:
+    """Attempts per (local day, group): past days from the cache, today from the database.
+
+    Past days no longer change, so after the first visit of a day a recomputation reads only
+    today's attempts, whatever the history holds. In the first minutes after midnight the
+    past is not cached yet: the last batches of yesterday may still be being recorded.
+    """
+    today_starts = _midnights(workspace, days[-1:])[0]
+    version = cache.get(_history_version_key(workspace.pk)) or 0
+    key = f"dashboard:history:{workspace.pk}:{version}:{days[-1].isoformat()}"
+    past = cache.get(key)
+    if not isinstance(past, dict):
+        past = _attempts_per_day(workspace, days[:-1], end=today_starts)
+        if now - today_starts > HISTORY_SETTLE:
+            cache.set(key, past, HISTORY_TTL_SECONDS)
+    return {**past, **_attempts_per_day(workspace, days[-1:], end=None)}
+
+
 def _attempts_per_day(
-    workspace: Workspace, days: list[date], now: datetime
+    workspace: Workspace, days: list[date], end: datetime | None
 ) -> dict[tuple[date, str], int]:
     """Attempts per (local day, group) over `days`: one GROUP BY on (workspace, created_at).
 
@@ -149,13 +180,10 @@ def _attempts_per_day(
         default=Value(0),
         output_field=IntegerField(),
     )
-    rows = (
-        Attempt.objects.filter(workspace=workspace, created_at__gte=starts[0], created_at__lte=now)
-        .order_by()
-        .annotate(day=bucket)
-        .values_list("day", "outcome")
-        .annotate(n=Count("pk"))
-    )
+    qs = Attempt.objects.filter(workspace=workspace, created_at__gte=starts[0])
+    if end is not None:
+        qs = qs.filter(created_at__lt=end)
+    rows = qs.order_by().annotate(day=bucket).values_list("day", "outcome").annotate(n=Count("pk"))
     result: dict[tuple[date, str], int] = {}
     for index, outcome, n in rows:
         key = (days[index], GROUP_OF.get(outcome, "failed"))

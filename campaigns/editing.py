@@ -197,7 +197,8 @@ def campaign_delete(*, campaign: Campaign) -> None:
         raise CampaignError("Cancel the campaign before deleting it.")
     workspace_id = campaign.workspace_id
     campaign.delete()
-    dashboard.invalidate(workspace_id)
+    # Its attempts are gone from past days too.
+    dashboard.invalidate(workspace_id, history=True)
 
 
 @transaction.atomic

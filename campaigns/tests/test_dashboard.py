@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from accounts.models import Workspace
 from campaigns import dashboard
+from campaigns.editing import campaign_delete
 from campaigns.models import Attempt, AttemptOutcome, Campaign, CampaignStatus, Delivery
 from campaigns.tests.test_views_campaigns import form_data, make_world, run_engine
 from content.models import Template
@@ -164,10 +165,32 @@ def test_the_figures_use_bounded_aggregates(personas, django_assert_max_num_quer
             timezone.now() - timedelta(days=days),
             [AttemptOutcome.SENT] * 5,
         )
-    with django_assert_max_num_queries(8) as captured:
+    with django_assert_max_num_queries(9) as captured:
         figures = dashboard.compute(personas.workspace, timezone.now())
     attempt_sql = [q["sql"] for q in captured.captured_queries if "campaigns_attempt" in q["sql"]]
-    assert len(attempt_sql) == 1
-    assert "GROUP BY" in attempt_sql[0]
-    assert "created_at" in attempt_sql[0].split("WHERE", 1)[1]
+    assert len(attempt_sql) == 2  # the past 29 days, then today
+    assert all("GROUP BY" in sql for sql in attempt_sql)
+    assert all("created_at" in sql.split("WHERE", 1)[1] for sql in attempt_sql)
     assert figures.month["sent"] == 50  # 10 days within the 30, five each
+
+
+def test_past_days_are_read_once_and_again_after_a_delete(
+    personas, time_machine, django_assert_max_num_queries
+):
+    time_machine.move_to("2026-11-21 12:00:00Z", tick=False)
+    workspace = personas.workspace
+    kept = Campaign.objects.create(workspace=workspace, name="Kept")
+    gone = Campaign.objects.create(workspace=workspace, name="Gone")
+    attempts(workspace, kept, timezone.now() - timedelta(days=2), ["sent"] * 3)
+    attempts(workspace, gone, timezone.now() - timedelta(days=2), ["sent"] * 4)
+    assert dashboard.compute(workspace, timezone.now()).month["sent"] == 7
+
+    attempts(workspace, kept, timezone.now(), ["sent"])
+    with django_assert_max_num_queries(9) as captured:
+        figures = dashboard.compute(workspace, timezone.now())
+    attempt_sql = [q["sql"] for q in captured.captured_queries if "campaigns_attempt" in q["sql"]]
+    assert len(attempt_sql) == 1  # today only: the past comes from the cache
+    assert (figures.today["sent"], figures.month["sent"]) == (1, 8)
+
+    campaign_delete(campaign=gone)
+    assert dashboard.compute(workspace, timezone.now()).month["sent"] == 4
