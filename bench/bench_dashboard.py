@@ -91,7 +91,7 @@ def fill(n: int, db: str) -> Any:
 
     workspace = Workspace.objects.filter(name=WORKSPACE).first()
     if workspace is not None and Attempt.objects.filter(workspace=workspace).count() == n:
-        return workspace
+        return link_recipients(workspace)
     if workspace is not None:
         workspace.delete()
     workspace = Workspace.objects.create(name=WORKSPACE)
@@ -119,6 +119,27 @@ def fill(n: int, db: str) -> Any:
             cursor.execute("ANALYZE campaigns_attempt")
     Delivery.objects.filter(campaign=campaign).update(status="sent")
     print(f"inserted {n:,} attempts in {time.perf_counter() - started:.1f} s")
+    return link_recipients(workspace)
+
+
+def link_recipients(workspace: Any) -> Any:
+    """One recipient per delivery (data made by an older version of this script had none)."""
+    from audience.models import Recipient
+    from campaigns.models import Delivery
+
+    loose = Delivery.objects.filter(workspace=workspace, recipient__isnull=True)
+    if not loose.exists():
+        return workspace
+    Recipient.objects.bulk_create(
+        [Recipient(workspace=workspace, email=f"p{i}@example.com") for i in range(DELIVERIES)],
+        batch_size=5000,
+        ignore_conflicts=True,
+    )
+    by_email = dict(Recipient.objects.filter(workspace=workspace).values_list("email", "pk"))
+    rows = list(loose)
+    for delivery in rows:
+        delivery.recipient_id = by_email[delivery.email]
+    Delivery.objects.bulk_update(rows, ["recipient"], batch_size=5000)
     return workspace
 
 
