@@ -108,6 +108,7 @@ def fill(n: int, db: str) -> Any:
     )
     now = timezone.now()
     started = time.perf_counter()
+    params: list[Any]
     if db == "postgresql":
         sql, params = PG_FILL, [workspace.pk, campaign.pk, first, now, n, n]
     else:
