@@ -317,3 +317,13 @@ def test_the_list_shows_the_workspace_hour(personas, viewer_client):
     assert "at most 100 messages in any hour" in page
     assert '<span id="hour-used">1</span>' in page
     assert "1 / 30" in page
+
+
+def test_the_list_says_when_sending_is_stopped(personas, viewer_client):
+    from django.utils import timezone
+
+    personas.workspace.sending_stopped_at = timezone.now()
+    personas.workspace.sending_stopped_reason = "complaints"
+    personas.workspace.save()
+    page = viewer_client.get(reverse("sending:index")).content.decode()
+    assert "Sending is stopped for this workspace by the platform's managers: complaints" in page
