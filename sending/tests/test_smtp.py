@@ -384,3 +384,22 @@ def test_a_refused_test_address_leaves_the_account_as_it_is(smtp_sink):
     assert "does not exist" in outcome.message
     account.refresh_from_db()
     assert account.status == AccountStatus.ACTIVE
+
+
+def test_a_stored_token_revoked_before_its_expiry_is_refreshed_once(smtp_sink, token_endpoint):
+    smtp_sink.require_auth("owner@example.com", oauth_token=token_endpoint.token)
+    account = oauth_account(smtp_sink, token_endpoint)
+    account.oauth_access_token = "revoked-early"
+    account.oauth_access_token_expires_at = timezone.now() + timedelta(minutes=30)
+    account.save()
+    outcome = services.account_test(account=account)
+    assert outcome.success, outcome.message
+    assert len(token_endpoint.requests) == 1
+
+
+def test_a_fresh_token_that_is_refused_is_an_auth_failure(smtp_sink, token_endpoint):
+    smtp_sink.require_auth("owner@example.com", oauth_token="only-this-one")
+    account = oauth_account(smtp_sink, token_endpoint)
+    result = SmtpTransport(account).send(outgoing())
+    assert result.kind == SendKind.AUTH
+    assert len(token_endpoint.requests) == 1  # refreshed once (it had expired), not twice

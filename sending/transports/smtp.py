@@ -120,16 +120,17 @@ class SmtpTransport(TransportBase):
     def _authenticate(self, conn: smtplib.SMTP) -> None:
         account = self.account
         if account.kind == "oauth2":
-            token = oauth.access_token(account, timezone.now())
-            user = account.smtp_username or account.from_email
-            blob = f"user={user}\x01auth=Bearer {token}\x01\x01"
-
-            def xoauth2(challenge: bytes | None = None) -> str:
-                # On failure the server sends a JSON error as a challenge: answer empty.
-                return blob if challenge is None else ""
-
-            conn.ehlo_or_helo_if_needed()
-            conn.auth("XOAUTH2", xoauth2)
+            now = timezone.now()
+            stored = account.oauth_access_token
+            token = oauth.access_token(account, now)
+            try:
+                _xoauth2(conn, account.smtp_username or account.from_email, token)
+            except smtplib.SMTPAuthenticationError:
+                if token != stored:  # already a fresh token: the refusal stands
+                    raise
+                # A stored token can be revoked before it expires: one refresh, one more try.
+                token = oauth.refresh(account, now)
+                _xoauth2(conn, account.smtp_username or account.from_email, token)
         elif account.smtp_username:
             conn.login(account.smtp_username, account.smtp_password)
 
@@ -243,6 +244,17 @@ class SmtpTransport(TransportBase):
                 _abandon(self._conn)
                 self._conn = None
         return result
+
+
+def _xoauth2(conn: smtplib.SMTP, user: str, token: str) -> None:
+    blob = f"user={user}\x01auth=Bearer {token}\x01\x01"
+
+    def answer(challenge: bytes | None = None) -> str:
+        # On failure the server sends a JSON error as a challenge: answer empty.
+        return blob if challenge is None else ""
+
+    conn.ehlo_or_helo_if_needed()
+    conn.auth("XOAUTH2", answer)
 
 
 class _Stale(Exception):
