@@ -18,6 +18,9 @@ from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import Workspace
+from audience.models import ListMembership, RecipientList, Segment
+from audience.selectors import RecipientFilter, recipients_matching, segment_q
+from campaigns.engine.launch import AudienceCount, audience_count
 from campaigns.models import (
     OPEN,
     Attempt,
@@ -136,6 +139,28 @@ def campaign_progress(campaign: Campaign, now: datetime | None = None) -> Progre
     if rate > 0 and progress.waiting and campaign.status == CampaignStatus.RUNNING:
         progress = Progress(counts, total, rate, timedelta(minutes=progress.waiting / rate))
     return progress
+
+
+def audience_preview(
+    workspace: Workspace, *, list_ids: list[int], segment_ids: list[int], picked: dict[str, Any]
+) -> AudienceCount:
+    """What an audience being edited would reach, before it is saved: the launch's own count.
+
+    Lists and segments of another workspace count nobody. Raises SegmentError when a segment
+    or the picked filter cannot be compiled.
+    """
+    sources: list[Q] = []
+    for list_id in RecipientList.objects.filter(workspace=workspace, pk__in=list_ids).values_list(
+        "pk", flat=True
+    ):
+        members = ListMembership.objects.filter(recipient_list_id=list_id)
+        sources.append(Q(pk__in=members.values("recipient_id")))
+    for segment in Segment.objects.filter(workspace=workspace, pk__in=segment_ids):
+        sources.append(segment_q(workspace, segment.definition))
+    if picked:
+        chosen = recipients_matching(workspace, RecipientFilter.from_params(picked))
+        sources.append(Q(pk__in=chosen.values("pk")))
+    return audience_count(Campaign(workspace=workspace), sources)
 
 
 # --------------------------------------------------------------------------- keyset pages

@@ -7,6 +7,7 @@ app_name = "campaigns"
 urlpatterns = [
     path("campaigns/", views.index, name="index"),
     path("campaigns/new/", views.campaign_create, name="create"),
+    path("campaigns/audience/", views.audience_preview, name="audience_preview"),
     path("campaigns/<int:campaign_id>/", views.campaign_detail, name="detail"),
     path("campaigns/<int:campaign_id>/edit/", views.campaign_edit, name="edit"),
     path("campaigns/<int:campaign_id>/progress/", views.campaign_progress, name="progress"),

@@ -123,6 +123,34 @@ def campaign_create(request: HttpRequest) -> HttpResponse:
 
 
 @workspace_view()
+def audience_preview(request: HttpRequest) -> HttpResponse:
+    """Who the audience being edited reaches and who is left out (htmx, on each change)."""
+    params = request.GET
+    picked: dict[str, Any] = {}
+    if not params.get("drop_picked"):
+        try:
+            raw = json.loads(params.get("picked") or "{}")
+        except ValueError:
+            raw = {}
+        picked = raw if isinstance(raw, dict) else {}
+    context: dict[str, Any] = {}
+    try:
+        context["audience"] = selectors.audience_preview(
+            _ws(request),
+            list_ids=_ids(params.getlist("lists")),
+            segment_ids=_ids(params.getlist("segments")),
+            picked=picked,
+        )
+    except (SegmentError, ValueError) as exc:
+        context["audience_error"] = str(exc)
+    return render(request, "campaigns/_audience.html", context)
+
+
+def _ids(values: list[str]) -> list[int]:
+    return [int(v) for v in values if v.isdigit()]
+
+
+@workspace_view()
 def campaign_edit(request: HttpRequest, campaign_id: int) -> HttpResponse:
     workspace = _ws(request)
     campaign = or_404(selectors.campaign_get(workspace, campaign_id))

@@ -34,6 +34,9 @@ def test_create_start_watch_and_read_the_report(page: Page):
     page.get_by_label("Template").select_option(label="Welcome")
     page.get_by_label("First", exact=True).check()
     page.get_by_label("Second", exact=True).check()
+    preview = page.locator("#audience-preview")
+    expect(preview.locator('[data-count="reachable"]')).to_have_text("4")
+    expect(preview.locator('[data-count="duplicates"]')).to_have_text("1")
     page.get_by_label("Capture <news@example.com>").check()
     page.get_by_role("button", name="Save draft").click()
 

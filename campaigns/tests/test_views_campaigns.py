@@ -318,3 +318,22 @@ def test_the_list_is_paged_by_keyset(personas, owner_client, django_assert_max_n
         second = owner_client.get(reverse("campaigns:index") + f"?after={cursor}").content.decode()
     assert "C050" in second
     assert "C049" not in second
+
+
+def test_the_editor_previews_the_audience_before_saving(personas, viewer_client):
+    world = make_world(personas.workspace)
+    foreign = make_world(personas.other_workspace)
+    Suppression.objects.create(workspace=personas.workspace, email="r2@example.test")
+    url = reverse("campaigns:audience_preview")
+
+    page = viewer_client.get(url, {"lists": [rl.pk for rl in world.lists]}).content.decode()
+    assert 'data-count="reachable">3<' in page
+    assert 'data-count="suppressed">1<' in page
+    assert 'data-count="duplicates">1<' in page
+    picked = json.dumps(RecipientFilter(q="r3@").as_params())
+    page = viewer_client.get(url, {"picked": picked}).content.decode()
+    assert 'data-count="reachable">1<' in page
+    page = viewer_client.get(url, {"picked": picked, "drop_picked": "on"}).content.decode()
+    assert 'data-count="reachable">0<' in page
+    page = viewer_client.get(url, {"lists": [foreign.lists[0].pk]}).content.decode()
+    assert 'data-count="reachable">0<' in page
