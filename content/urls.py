@@ -16,6 +16,11 @@ urlpatterns = [
     path("<int:template_id>/preview/frame/", views.preview_frame, name="preview_frame"),
     path("<int:template_id>/attachments/", views.attachment_upload, name="attachment_upload"),
     path(
+        "<int:template_id>/attachments/<int:attachment_id>/",
+        views.attachment_download,
+        name="attachment_download",
+    ),
+    path(
         "<int:template_id>/attachments/<int:attachment_id>/delete/",
         views.attachment_delete,
         name="attachment_delete",

@@ -14,6 +14,7 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.html import format_html
+from django.utils.http import content_disposition_header
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_POST
 
@@ -216,6 +217,23 @@ def attachment_upload(request: HttpRequest, template_id: int) -> HttpResponse:
     else:
         messages.success(request, f"Attached {attachment.filename}.")
     return redirect("content:edit", template_id=template.pk)
+
+
+@workspace_view()
+def attachment_download(request: HttpRequest, template_id: int, attachment_id: int) -> HttpResponse:
+    """The file as stored, always as a download: never shown inline in Postroom's origin."""
+    template = _template(request, template_id)
+    workspace = access_of(request).workspace
+    attachment = or_404(selectors.attachment_get(workspace, template, attachment_id))
+    try:
+        with attachment.file.open("rb") as handle:
+            data = handle.read()  # a few megabytes at most (CONTENT_ATTACHMENT_MAX_BYTES)
+    except OSError as exc:
+        raise Http404("The file is missing") from exc
+    response = HttpResponse(data, content_type=attachment.content_type)
+    disposition = content_disposition_header(True, attachment.filename)
+    response["Content-Disposition"] = disposition or "attachment"
+    return response
 
 
 @require_POST

@@ -178,6 +178,14 @@ def test_attachments_are_limited_per_message(personas, editor_client, settings):
     assert template.attachments.count() == 1
     attachment = template.attachments.get()
     assert attachment.content_type == "application/pdf"
+    download = reverse(
+        "content:attachment_download",
+        kwargs={"template_id": template.pk, "attachment_id": attachment.pk},
+    )
+    response = editor_client.get(download)
+    assert response["Content-Disposition"] == 'attachment; filename="offer.pdf"'
+    assert response["Content-Type"] == "application/pdf"
+    assert response.content == PDF
     remove = reverse(
         "content:attachment_delete",
         kwargs={"template_id": template.pk, "attachment_id": attachment.pk},
