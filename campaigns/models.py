@@ -135,10 +135,10 @@ class Delivery(models.Model):
             ),
         )
         indexes = (
-            # The claim: due deliveries in waiting states, oldest first.
+            # The claim: a campaign's due deliveries in waiting states, oldest first.
             models.Index(
-                fields=("next_attempt_at",),
-                name="delivery_due",
+                fields=("campaign", "next_attempt_at"),
+                name="delivery_campaign_due",
                 condition=Q(status__in=("queued", "deferred")),
             ),
             # Crash recovery: leases that ran out.
@@ -148,7 +148,6 @@ class Delivery(models.Model):
                 condition=Q(status="sending"),
             ),
             models.Index(fields=("campaign", "status"), name="delivery_campaign_status"),
-            models.Index(fields=("workspace", "email"), name="delivery_ws_email"),
         )
 
     def __str__(self) -> str:

@@ -13,11 +13,14 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import connection, transaction
-from django.db.models import DateTimeField, Q, QuerySet, Value
+from django.db.models import Count, DateTimeField, Q, QuerySet, Value
 
 from audience.models import ListMembership, Recipient, RecipientStatus, Suppression
 from audience.selectors import RecipientFilter, recipients_matching, segment_q
 from campaigns.models import Campaign, Delivery, DeliveryStatus
+
+# A launch that inserts more deliveries than this refreshes the table's statistics.
+ANALYZE_AFTER = 10_000
 
 
 def audience_sources(campaign: Campaign) -> list[Q]:
@@ -77,17 +80,17 @@ class AudienceCount:
 
 
 def audience_count(campaign: Campaign, sources: list[Q] | None = None) -> AudienceCount:
+    """Every figure in one pass over the audience (a million recipients: one scan, not five)."""
     sources = audience_sources(campaign) if sources is None else sources
-    union = audience_union(campaign, sources)
-    base = Recipient.objects.filter(workspace=campaign.workspace)
-    selected = sum(base.filter(source).count() for source in sources)
-    total = union.count()
-    inactive = union.exclude(status=RecipientStatus.ACTIVE).count()
-    suppressed = (
-        union.filter(status=RecipientStatus.ACTIVE)
-        .filter(email__in=suppressed_emails(campaign))
-        .count()
+    active = Q(status=RecipientStatus.ACTIVE)
+    figures = audience_union(campaign, sources).aggregate(
+        total=Count("pk"),
+        inactive=Count("pk", filter=~active),
+        suppressed=Count("pk", filter=active & Q(email__in=suppressed_emails(campaign))),
+        **{f"source{i}": Count("pk", filter=source) for i, source in enumerate(sources)},
     )
+    total, inactive, suppressed = figures["total"], figures["inactive"], figures["suppressed"]
+    selected = sum(figures[f"source{i}"] for i in range(len(sources)))
     return AudienceCount(
         reachable=total - inactive - suppressed,
         suppressed=suppressed,
@@ -148,6 +151,10 @@ def launch(*, campaign: Campaign, now: datetime) -> LaunchResult:
     with connection.cursor() as cursor:
         cursor.execute(statement, params)
         inserted = cursor.rowcount
+        if connection.vendor == "postgresql" and inserted > ANALYZE_AFTER:
+            # Fresh statistics, or the planner takes a million new rows for one and picks
+            # plans that sort them all on every claim.
+            cursor.execute(f"ANALYZE {table}")
     Campaign.objects.filter(pk=campaign.pk).update(
         audience_total=count.reachable,
         excluded_suppressed=count.suppressed,
