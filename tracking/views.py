@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.html import escape
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
@@ -58,14 +59,14 @@ def view_in_browser(request: HttpRequest, token: str) -> HttpResponse:
     }
     try:
         message = render_message(
-            frozen_parts(delivery.campaign),
+            frozen_parts(delivery.campaign, with_attachments=False),
             values,
             from_email="view@postroom.invalid",
             to=delivery.email,
         )
     except ContentError as exc:
         raise Http404("This message cannot be shown.") from exc
-    body = message.html or f"<pre>{message.text}</pre>"
+    body = message.html or f"<pre>{escape(message.text)}</pre>"
     response = HttpResponse(body, content_type="text/html; charset=utf-8")
     response["Content-Security-Policy"] = PREVIEW_CSP
     response["X-Robots-Tag"] = "noindex"

@@ -21,6 +21,7 @@ from campaigns import links
 from campaigns.engine.retry import RetryPolicy
 from campaigns.models import AttemptOutcome, Campaign, CampaignStatus, Delivery, DeliveryStatus
 from content.rendering import CompiledTemplate, RenderError, TemplateParts, compile_template
+from content.selectors import template_attachments
 from content.syntax import ContentError
 from sending import quota
 from sending.models import AccountStatus, SendingAccount
@@ -61,13 +62,26 @@ class Prepared:
     field_keys: list[str]
 
 
-def frozen_parts(campaign: Campaign) -> TemplateParts:
+def frozen_parts(campaign: Campaign, *, with_attachments: bool = True) -> TemplateParts:
+    """The content frozen at the start, with the template's files as they are now.
+
+    The text is frozen; the files are read when the campaign's first batch is prepared
+    (copying every file at each start would cost more than it protects). Raises ContentError
+    when a file cannot be read.
+    """
     content = campaign.content
+    template_id = content.get("template_id")
+    files = (
+        template_attachments(campaign.workspace, int(template_id))
+        if with_attachments and template_id is not None
+        else ()
+    )
     return TemplateParts(
         subject=content.get("subject", ""),
         html=content.get("html", ""),
         text=content.get("text", ""),
         text_from_html=bool(content.get("text_from_html", False)),
+        attachments=files,
     )
 
 

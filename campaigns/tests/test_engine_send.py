@@ -220,3 +220,25 @@ def test_an_unknown_user_is_left_out_of_later_campaigns(personas, smtp_sink):
     tried = [m.rcpt_tos[0] for m in smtp_sink.messages]
     assert tried.count("ok@example.test") == 2
     assert Attempt.objects.filter(email="nouser+9@example.test").count() == 1
+
+
+def test_campaign_messages_carry_the_templates_attachments(personas, smtp_sink):
+    from django.core.files.base import ContentFile
+
+    from content.models import Template, TemplateAttachment
+
+    setup = make_campaign(personas.workspace, smtp_sink, emails=["files@example.test"])
+    template = Template.objects.get(pk=setup.campaign.template_id)
+    attachment = TemplateAttachment(
+        template=template, filename="terms.txt", content_type="text/plain", size=14
+    )
+    attachment.file.save("terms.txt", ContentFile(b"the small print"), save=False)
+    attachment.save()
+    campaign_start(campaign=setup.campaign)
+    run_until_idle(Engine())
+    [message] = smtp_sink.wait_for(1)
+    [(name, content_type, data)] = [
+        (a.get_filename(), a.get_content_type(), a.get_payload(decode=True))
+        for a in message.message.iter_attachments()
+    ]
+    assert (name, content_type, data) == ("terms.txt", "text/plain", b"the small print")
