@@ -348,7 +348,9 @@ def emails(request: HttpRequest) -> HttpResponse:
 def email_create(request: HttpRequest) -> HttpResponse:
     """Queue one e-mail to one recipient (djangoMailer's "queue single email")."""
     workspace = _ws(request)
-    form = SingleEmailForm(request.POST or None, workspace=workspace)
+    # `?email=` pre-fills the recipient (a link from a recipient's page, say).
+    initial = {"email": request.GET.get("email", "")}
+    form = SingleEmailForm(request.POST or None, workspace=workspace, initial=initial)
     if request.method == "POST" and form.is_valid():
         c = form.cleaned_data
         try:

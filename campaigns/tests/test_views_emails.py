@@ -124,3 +124,9 @@ def test_a_single_email_can_wait_for_its_time(personas, editor_client):
     campaign = Campaign.objects.get()
     assert campaign.status == CampaignStatus.SCHEDULED
     assert not Delivery.objects.exists()
+
+
+def test_the_form_can_be_prefilled_with_an_address(personas, editor_client):
+    url = reverse("campaigns:email_create") + "?email=r1%40example.test"
+    page = editor_client.get(url).content.decode()
+    assert 'value="r1@example.test"' in page

@@ -203,3 +203,13 @@ def test_viewers_read_the_report_and_the_log(personas, owner_client, viewer_clie
     assert viewer_client.get(reverse("campaigns:detail", kwargs=kwargs)).status_code == 200
     assert viewer_client.get(reverse("campaigns:logs")).status_code == 200
     assert len(csv_of(viewer_client.get(reverse("campaigns:deliveries_csv", kwargs=kwargs)))) == 5
+
+
+def test_the_report_links_its_attempts_and_their_csv(personas, owner_client):
+    campaign = sent_campaign(personas.workspace, owner_client)
+    page = owner_client.get(reverse("campaigns:detail", kwargs={"campaign_id": campaign.pk}))
+    link = f"/logs/?campaign={campaign.pk}&amp;export=csv"
+    assert link in page.content.decode()
+    rows = csv_of(owner_client.get(link.replace("&amp;", "&")))
+    assert len(rows) == 5
+    assert {r[1] for r in rows[1:]} == {"Spring news"}
