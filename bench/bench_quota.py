@@ -1,15 +1,16 @@
 """Quota reservations per second, and SMTP messages per second over one kept-open connection.
 
 `sending.quota.reserve` runs once per message, so it bounds the engine: this times it on one
-thread and on several threads sharing one workspace (its hourly limit on), and times the SMTP
+thread (with and without a workspace hourly limit, which serialises a workspace's reservations)
+and on several threads with one account each in one workspace, and times the SMTP
 transport sending to the local test server (aiosmtpd) with and without DKIM signing.
 
     .venv/bin/python bench/bench_quota.py                       # SQLite under var/bench/
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/postroom_bench_quota \\
         .venv/bin/python bench/bench_quota.py --threads 4
 
-Last line: RESULT reserve_per_s=… reserve_threads_per_s=… smtp_msgs_per_s=…
-smtp_dkim_msgs_per_s=… db=…
+Last line: RESULT reserve_per_s=… reserve_hourly_per_s=… reserve_threads_per_s=…
+smtp_msgs_per_s=… smtp_dkim_msgs_per_s=… db=…
 """
 
 from __future__ import annotations
@@ -60,30 +61,37 @@ def main() -> None:
     from django.core.management import call_command
 
     call_command("migrate", "--noinput", verbosity=0)
-    single = bench_reserve(args.n, threads=1)
-    threaded = bench_reserve(args.n, threads=args.threads) if db == "postgresql" else 0.0
+    single = bench_reserve(args.n, threads=1, hourly=False)
+    hourly = bench_reserve(args.n, threads=1, hourly=True)
+    threaded = (
+        bench_reserve(args.n, threads=args.threads, hourly=False) if db == "postgresql" else 0.0
+    )
     plain, signed = bench_smtp(args.messages)
-    print(f"reserve, 1 thread:           {single:10.0f} /s")
+    print(f"reserve, 1 thread:                      {single:10.0f} /s")
+    print(f"reserve, 1 thread, workspace hourly limit: {hourly:7.0f} /s")
     if threaded:
-        print(f"reserve, {args.threads} threads, 1 workspace: {threaded:10.0f} /s")
+        print(
+            f"reserve, {args.threads} threads on {args.threads} accounts:       {threaded:10.0f} /s"
+        )
     else:
-        print("reserve, threads:             skipped (SQLite has one worker)")
+        print("reserve, threads: skipped (SQLite has one worker)")
     print(f"SMTP, one connection:        {plain:10.0f} msgs/s")
     print(f"SMTP + DKIM (RSA 2048):      {signed:10.0f} msgs/s")
     print(
-        f"RESULT reserve_per_s={single:.0f} reserve_threads_per_s={threaded:.0f} "
+        f"RESULT reserve_per_s={single:.0f} reserve_hourly_per_s={hourly:.0f} "
+        f"reserve_threads_per_s={threaded:.0f} "
         f"smtp_msgs_per_s={plain:.0f} smtp_dkim_msgs_per_s={signed:.0f} db={db}"
     )
 
 
-def bench_reserve(n: int, *, threads: int) -> float:
+def bench_reserve(n: int, *, threads: int, hourly: bool) -> float:
     from django.db import connection
 
     from accounts.models import Workspace
     from sending import quota
     from sending.models import SendingAccount
 
-    workspace = Workspace.objects.create(name="Bench quota", hourly_limit=10**9)
+    workspace = Workspace.objects.create(name="Bench quota", hourly_limit=10**9 if hourly else None)
     accounts = [
         SendingAccount.objects.create(
             workspace=workspace,

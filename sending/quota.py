@@ -2,9 +2,10 @@
 two messages, and the workspace's rolling hour.
 
 `reserve()` is one conditional UPDATE on the account row; it succeeds only when every limit
-leaves room, so two workers can never both take the last slot. The workspace row is locked
-first (FOR UPDATE on PostgreSQL; SQLite's IMMEDIATE transactions serialise writers anyway) so
-that accounts of one workspace sharing its hourly limit queue for it instead of racing.
+leaves room, so two workers can never both take the last slot. When the workspace has an
+hourly limit its row is locked first (FOR UPDATE on PostgreSQL; SQLite's IMMEDIATE
+transactions serialise writers anyway) so that accounts sharing that limit queue for it
+instead of racing; otherwise accounts of one workspace reserve in parallel.
 
 No room is not a failure: `NoRoom.until` says when there will be room (None when only a person
 can make room: the account is not active or the workspace's sending is stopped).
@@ -83,26 +84,51 @@ def reserve(account: SendingAccount, now: datetime) -> Reservation | NoRoom:
     commits). `account` is not modified; reload it to see the new counters.
     """
     with transaction.atomic():
-        workspace = Workspace.objects.select_for_update().get(pk=account.workspace_id)
-        current = SendingAccount.objects.get(pk=account.pk)
+        workspace = _workspace(account.workspace_id)
         day = local_day(workspace, now)
-        if _take(current, workspace, day, now):
-            _count_in_bucket(workspace, now)
-            return Reservation(current.pk, workspace.pk, day, _minute(now))
+        if _take(account, workspace, day, now):
+            return _reserved(account, workspace, day, now)
+        current = SendingAccount.objects.get(pk=account.pk)
+        # `account` may be an old copy whose minimum wait was edited since: try with the row.
+        if current.min_interval_seconds != account.min_interval_seconds and _take(
+            current, workspace, day, now
+        ):
+            return _reserved(current, workspace, day, now)
     return _no_room(current, workspace, day, now)
+
+
+def _workspace(workspace_id: int) -> Workspace:
+    """The workspace, locked when its accounts share an hourly limit.
+
+    The lock (FOR UPDATE on PostgreSQL; SQLite serialises writers anyway) makes reservations
+    of one workspace queue for the hour instead of racing; without an hourly limit the
+    account row's own conditional UPDATE is all the atomicity needed, so accounts of one
+    workspace reserve in parallel.
+    """
+    workspace = Workspace.objects.get(pk=workspace_id)
+    if workspace.hourly_limit is None:
+        return workspace
+    return Workspace.objects.select_for_update().get(pk=workspace_id)
+
+
+def _reserved(
+    account: SendingAccount, workspace: Workspace, day: date, now: datetime
+) -> Reservation:
+    _count_in_bucket(workspace, now)
+    return Reservation(account.pk, workspace.pk, day, _minute(now))
 
 
 def _take(account: SendingAccount, workspace: Workspace, day: date, now: datetime) -> bool:
     """The conditional UPDATE: true when it took room for one message."""
+    if workspace.sending_stopped:
+        return False
     conditions = Q(pk=account.pk, status=AccountStatus.ACTIVE)
     conditions &= ~Q(sent_day=day) | Q(sent_day__isnull=True) | Q(sent_today__lt=F("daily_limit"))
-    # The wait the row has now, not the one read above: an edit in between cannot be skipped.
+    # Guarded by the wait it was computed with: a row edited meanwhile does not match.
     wait = timedelta(seconds=account.min_interval_seconds)
     conditions &= Q(min_interval_seconds=account.min_interval_seconds) & (
         Q(last_sent_at__isnull=True) | Q(last_sent_at__lte=now - wait)
     )
-    if workspace.sending_stopped:  # read under the workspace lock: it cannot change meanwhile
-        return False
     rows = SendingAccount.objects.filter(conditions)
     if workspace.hourly_limit is not None:
         rows = rows.filter(LessThan(_hour_used_expression(workspace, now), workspace.hourly_limit))

@@ -174,3 +174,13 @@ def test_threads_on_two_accounts_share_the_workspace_hour_exactly():
     for thread in threads:
         thread.join()
     assert sum(isinstance(r, Reservation) for r in results) == 4
+
+
+def test_an_old_copy_of_the_account_still_keeps_the_current_minimum_wait():
+    acc = account(min_interval_seconds=0)
+    old_copy = SendingAccount.objects.get(pk=acc.pk)
+    SendingAccount.objects.filter(pk=acc.pk).update(min_interval_seconds=60)
+    assert isinstance(quota.reserve(old_copy, T0), Reservation)
+    too_soon = quota.reserve(old_copy, T0 + timedelta(seconds=30))
+    assert isinstance(too_soon, NoRoom)
+    assert too_soon.until == T0 + timedelta(seconds=60)
