@@ -88,14 +88,11 @@ def _picked_count(workspace: Workspace, picked: dict[str, Any]) -> int | None:
 
 
 def _editor(request: HttpRequest, form: CampaignForm, campaign: Campaign | None) -> HttpResponse:
-    picked = form.cleaned_data.get("picked") if form.is_bound and form.is_valid() else None
-    if picked is None:
-        raw = form["picked"].value()
-        picked = json.loads(raw) if isinstance(raw, str) and raw.startswith("{") else {}
+    raw = form["picked"].value()
     context = {
         "form": form,
         "campaign": campaign,
-        "picked_count": _picked_count(_ws(request), picked or {}),
+        "picked_count": _picked_count(_ws(request), _json_dict(raw)),
     }
     return render(request, "campaigns/form.html", context)
 
@@ -126,13 +123,7 @@ def campaign_create(request: HttpRequest) -> HttpResponse:
 def audience_preview(request: HttpRequest) -> HttpResponse:
     """Who the audience being edited reaches and who is left out (htmx, on each change)."""
     params = request.GET
-    picked: dict[str, Any] = {}
-    if not params.get("drop_picked"):
-        try:
-            raw = json.loads(params.get("picked") or "{}")
-        except ValueError:
-            raw = {}
-        picked = raw if isinstance(raw, dict) else {}
+    picked = {} if params.get("drop_picked") else _json_dict(params.get("picked"))
     context: dict[str, Any] = {}
     try:
         context["audience"] = selectors.audience_preview(
@@ -144,6 +135,17 @@ def audience_preview(request: HttpRequest) -> HttpResponse:
     except (SegmentError, ValueError) as exc:
         context["audience_error"] = str(exc)
     return render(request, "campaigns/_audience.html", context)
+
+
+def _json_dict(raw: object) -> dict[str, Any]:
+    """A JSON object from a form value; {} for anything else (the form reports the error)."""
+    if not isinstance(raw, str) or not raw:
+        return {}
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
 
 
 def _ids(values: list[str]) -> list[int]:

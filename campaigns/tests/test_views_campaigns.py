@@ -337,3 +337,14 @@ def test_the_editor_previews_the_audience_before_saving(personas, viewer_client)
     assert 'data-count="reachable">0<' in page
     page = viewer_client.get(url, {"lists": [foreign.lists[0].pk]}).content.decode()
     assert 'data-count="reachable">0<' in page
+
+
+def test_a_broken_picked_value_is_refused_not_crashed(personas, owner_client):
+    world = make_world(personas.workspace)
+    for picked in ("{broken", "[1, 2]"):
+        data = form_data(world, picked=picked)
+        page = owner_client.post(reverse("campaigns:create"), data).content.decode()
+        assert "The picked recipients could not be read." in page
+        preview = owner_client.get(reverse("campaigns:audience_preview"), {"picked": picked})
+        assert preview.status_code == 200
+    assert not Campaign.objects.exists()
