@@ -207,11 +207,13 @@ def _page_by_time(qs: QuerySet[Any], cursor: str, size: int) -> KeysetPage[Any]:
     return KeysetPage(rows[:size], encode_cursor(last.created_at, last.pk))
 
 
-def _page_by_id(qs: QuerySet[Any], cursor: str, size: int) -> KeysetPage[Any]:
-    qs = qs.order_by("pk")
+def _page_by_id(
+    qs: QuerySet[Any], cursor: str, size: int, *, newest_first: bool = False
+) -> KeysetPage[Any]:
+    qs = qs.order_by("-pk" if newest_first else "pk")
     after = decode_cursor(cursor)
     if after is not None:
-        qs = qs.filter(pk__gt=after[1])
+        qs = qs.filter(pk__lt=after[1]) if newest_first else qs.filter(pk__gt=after[1])
     rows = list(qs[: size + 1])
     if len(rows) <= size:
         return KeysetPage(rows)
@@ -263,13 +265,13 @@ def deliveries_page(
     return page
 
 
-def queued_singles(workspace: Workspace) -> QuerySet[Delivery]:
+def singles_page(workspace: Workspace, cursor: str = "") -> KeysetPage[Delivery]:
     """The deliveries of single e-mails (djangoMailer's "Emails queue"), newest first."""
-    return (
-        Delivery.objects.filter(workspace=workspace, campaign__is_single=True)
-        .select_related("campaign", "account")
-        .order_by("-pk")
+    qs = Delivery.objects.filter(workspace=workspace, campaign__is_single=True).select_related(
+        "campaign", "account"
     )
+    page: KeysetPage[Delivery] = _page_by_id(qs, cursor, PAGE_SIZE, newest_first=True)
+    return page
 
 
 # --------------------------------------------------------------------------- attempts

@@ -342,8 +342,8 @@ def logs(request: HttpRequest) -> HttpResponse:
 @workspace_view()
 def emails(request: HttpRequest) -> HttpResponse:
     """The queue of single e-mails, newest first."""
-    deliveries = selectors.queued_singles(_ws(request))[: selectors.PAGE_SIZE * 2]
-    return render(request, "campaigns/emails.html", {"deliveries": deliveries})
+    page = selectors.singles_page(_ws(request), request.GET.get("after", ""))
+    return render(request, "campaigns/emails.html", {"page": page})
 
 
 @workspace_view()

@@ -130,3 +130,22 @@ def test_the_form_can_be_prefilled_with_an_address(personas, editor_client):
     url = reverse("campaigns:email_create") + "?email=r1%40example.test"
     page = editor_client.get(url).content.decode()
     assert 'value="r1@example.test"' in page
+
+
+def test_the_queue_pages_newest_first(personas, editor_client):
+    campaign = Campaign.objects.create(
+        workspace=personas.workspace, name="One", is_single=True, status=CampaignStatus.RUNNING
+    )
+    Delivery.objects.bulk_create(
+        [
+            Delivery(workspace=personas.workspace, campaign=campaign, email=f"q{i:03}@example.test")
+            for i in range(60)
+        ]
+    )
+    first = editor_client.get(reverse("campaigns:emails")).content.decode()
+    assert "q059@" in first
+    assert "q009@" not in first
+    cursor = first.split("?after=")[1].split('"')[0]
+    second = editor_client.get(reverse("campaigns:emails"), {"after": cursor}).content.decode()
+    assert "q009@" in second
+    assert "q010@" not in second
