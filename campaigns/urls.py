@@ -7,6 +7,8 @@ app_name = "campaigns"
 urlpatterns = [
     path("campaigns/", views.index, name="index"),
     path("campaigns/new/", views.campaign_create, name="create"),
+    # djangoMailer's address for the same page.
+    path("campaigns/create/", views.campaign_create, name="create_seed"),
     path("campaigns/audience/", views.audience_preview, name="audience_preview"),
     path("campaigns/<int:campaign_id>/", views.campaign_detail, name="detail"),
     path("campaigns/<int:campaign_id>/edit/", views.campaign_edit, name="edit"),

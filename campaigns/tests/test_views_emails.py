@@ -17,6 +17,8 @@ pytestmark = pytest.mark.django_db
 
 
 def test_djangomailer_addresses_are_mounted():
+    assert reverse("campaigns:create_seed") == "/campaigns/create/"
+    assert reverse("campaigns:logs") == "/logs/"
     assert reverse("campaigns:emails") == "/emails/"
     assert reverse("campaigns:email_create") == "/emails/create/"
     assert (
