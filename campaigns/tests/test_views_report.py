@@ -8,6 +8,8 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -35,12 +37,12 @@ def sent_campaign(workspace: Workspace, client: Any) -> Campaign:
     return campaign
 
 
-def many_deliveries(workspace: Workspace, n: int) -> Campaign:
+def many_deliveries(workspace: Workspace, n: int, prefix: str = "p") -> Campaign:
     campaign = Campaign.objects.create(
         workspace=workspace, name="Big", status=CampaignStatus.COMPLETED
     )
     people = Recipient.objects.bulk_create(
-        [Recipient(workspace=workspace, email=f"p{i:03}@example.test") for i in range(n)]
+        [Recipient(workspace=workspace, email=f"{prefix}{i:03}@example.test") for i in range(n)]
     )
     Delivery.objects.bulk_create(
         [
@@ -213,3 +215,30 @@ def test_the_report_links_its_attempts_and_their_csv(personas, owner_client):
     rows = csv_of(owner_client.get(link.replace("&amp;", "&")))
     assert len(rows) == 5
     assert {r[1] for r in rows[1:]} == {"Spring news"}
+
+
+def test_the_report_and_the_log_cost_the_same_queries_for_any_size(personas, owner_client):
+    owner_client.get(reverse("campaigns:logs"))  # the session's first request does more
+
+    def queries(url: str) -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert owner_client.get(url).status_code == 200
+        return len(captured.captured_queries)
+
+    small = many_deliveries(personas.workspace, 3, prefix="s")
+    big = many_deliveries(personas.workspace, 200, prefix="b")
+    for campaign in (small, big):
+        for delivery in Delivery.objects.filter(campaign=campaign):
+            Attempt.objects.create(
+                workspace=personas.workspace,
+                campaign=campaign,
+                delivery=delivery,
+                email=delivery.email,
+                outcome="sent",
+            )
+    detail = [
+        queries(reverse("campaigns:detail", kwargs={"campaign_id": c.pk})) for c in (small, big)
+    ]
+    assert detail[0] == detail[1]
+    logs = [queries(f"/logs/?campaign={c.pk}") for c in (small, big)]
+    assert logs[0] == logs[1]
