@@ -348,3 +348,25 @@ def test_a_broken_picked_value_is_refused_not_crashed(personas, owner_client):
         preview = owner_client.get(reverse("campaigns:audience_preview"), {"picked": picked})
         assert preview.status_code == 200
     assert not Campaign.objects.exists()
+
+
+def test_times_are_typed_and_shown_in_the_workspace_time_zone(personas, owner_client):
+    personas.workspace.time_zone = "Europe/Berlin"
+    personas.workspace.save()
+    world = make_world(personas.workspace)
+    data = form_data(
+        world,
+        schedule_mode="window",
+        scheduled_at="2099-07-01T09:00",
+        window_end="2099-07-01T17:30",
+    )
+    owner_client.post(reverse("campaigns:create"), data)
+    campaign = Campaign.objects.get()
+    assert campaign.scheduled_at is not None
+    assert campaign.window_end is not None
+    assert campaign.scheduled_at.isoformat() == "2099-07-01T07:00:00+00:00"  # CEST is UTC+2
+    assert campaign.window_end.isoformat() == "2099-07-01T15:30:00+00:00"
+    page = owner_client.get(reverse("campaigns:detail", kwargs={"campaign_id": campaign.pk}))
+    assert "between 2099-07-01 09:00 and 2099-07-01 17:30 (Europe/Berlin)" in page.content.decode()
+    edit = owner_client.get(reverse("campaigns:edit", kwargs={"campaign_id": campaign.pk}))
+    assert 'value="2099-07-01T09:00"' in edit.content.decode()
