@@ -156,7 +156,7 @@ def run_bulk(job: AudienceJob) -> None:
     qs = selectors.recipients_matching(job.workspace, flt)
     after = job.last_line  # the last recipient id handled, when the job is resumed
     while True:
-        ids = services.recipients_queryset_ids(qs, after, settings.AUDIENCE_BATCH_SIZE)
+        ids = selectors.recipient_ids_after(qs, after, settings.AUDIENCE_BATCH_SIZE)
         if not ids:
             break
         try:

@@ -217,6 +217,11 @@ def _decode_cursor(cursor: str) -> tuple[Any, int] | None:
         return None
 
 
+def recipient_ids_after(qs: QuerySet[Recipient], after: int, size: int) -> list[int]:
+    """The next `size` ids of `qs` after id `after` (keyset over the primary key)."""
+    return list(qs.filter(pk__gt=after).order_by("pk").values_list("pk", flat=True)[:size])
+
+
 def recipients_total(workspace: Workspace) -> int:
     """The workspace's recipient count, cached for a minute so that pages do not COUNT(*)."""
     key = f"audience:total:{workspace.pk}"

@@ -16,7 +16,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.db import transaction
-from django.db.models import F, QuerySet
+from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import User, Workspace
@@ -587,8 +587,3 @@ def job_finish(*, job: AudienceJob, status: str, error: str = "") -> None:
     )
     selectors.recipients_total_forget(job.workspace)
     job_discard_file(job=job)
-
-
-def recipients_queryset_ids(qs: QuerySet[Recipient], after: int, size: int) -> list[int]:
-    """The next `size` ids of `qs` after id `after` (keyset over the primary key)."""
-    return list(qs.filter(pk__gt=after).order_by("pk").values_list("pk", flat=True)[:size])
