@@ -43,6 +43,7 @@ COMPANIES = (
 )
 DOMAINS = ("example.com", "example.net", "example.org")
 CAMPAIGN_NAME = "Welcome to Postroom (demo)"
+DRAFT_NAME = "Spring offer for Germany (demo draft)"
 LISTS = ("Customers", "Newsletter")
 SEGMENT_NAME = "Customers in Germany"
 STARTERS = ("newsletter", "announcement")
@@ -126,18 +127,33 @@ def capture_account(*, workspace: Workspace) -> SendingAccount:
     return account
 
 
+def demo_draft(
+    *, workspace: Workspace, template: Template, account: SendingAccount, user: User | None
+) -> Campaign:
+    """A draft to a segment, so the editor and its audience figures have something to show."""
+    draft = Campaign.objects.filter(workspace=workspace, name=DRAFT_NAME).first()
+    if draft is None:
+        draft = Campaign.objects.create(
+            workspace=workspace, name=DRAFT_NAME, template_id=template.pk, created_by=user
+        )
+        draft.segments.set(Segment.objects.filter(workspace=workspace, name=SEGMENT_NAME))
+        draft.accounts.set([account])
+    return draft
+
+
 def seed_demo(
     *, workspace: Workspace, recipients: int = 200, user: User | None = None
 ) -> SeedResult:
-    """Fill `workspace` with demo data and a finished campaign; safe to run again.
+    """Fill `workspace` with demo data, a draft and a finished campaign; safe to run again.
 
     The campaign is started and the engine run until nothing is left to send, through the
     capture account (its daily limit bounds how many go out today; the rest wait).
     Raises CampaignError if the campaign cannot start (it then stays a draft).
     """
     added = demo_audience(workspace=workspace, recipients=recipients)
-    newsletter_template = demo_templates(workspace=workspace)[0]
+    newsletter_template, announcement = demo_templates(workspace=workspace)
     account = capture_account(workspace=workspace)
+    demo_draft(workspace=workspace, template=announcement, account=account, user=user)
     campaign = Campaign.objects.filter(workspace=workspace, name=CAMPAIGN_NAME).first()
     if campaign is None:
         campaign = Campaign.objects.create(

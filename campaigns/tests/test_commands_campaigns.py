@@ -8,7 +8,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from audience.models import Recipient, RecipientList, RecipientStatus, Segment
-from campaigns.demo import CAMPAIGN_NAME, demo_person
+from campaigns.demo import CAMPAIGN_NAME, DRAFT_NAME, demo_person
 from campaigns.models import Campaign, CampaignStatus, Delivery, DeliveryStatus
 from campaigns.services import campaign_start
 from campaigns.tests.conftest import make_campaign
@@ -41,6 +41,9 @@ def test_seed_demo_fills_a_workspace_and_really_sends_through_capture(personas):
     campaign = Campaign.objects.get(workspace=workspace, name=CAMPAIGN_NAME)
     assert campaign.status == CampaignStatus.COMPLETED
     assert campaign.excluded_unsubscribed == 1  # recipient 36 left
+    draft = Campaign.objects.get(workspace=workspace, name=DRAFT_NAME)
+    assert draft.status == CampaignStatus.DRAFT
+    assert [s.name for s in draft.segments.all()] == ["Customers in Germany"]
     sent = Delivery.objects.filter(campaign=campaign, status=DeliveryStatus.SENT)
     assert sent.count() == 39
     assert set(sent.values_list("account", flat=True)) == {capture.pk}
@@ -56,7 +59,7 @@ def test_seed_demo_twice_duplicates_nothing(personas):
     assert "0 recipients added" in output
     assert Recipient.objects.filter(workspace=personas.workspace).count() == 10
     assert Template.objects.filter(workspace=personas.workspace).count() == 2
-    assert Campaign.objects.filter(workspace=personas.workspace).count() == 1
+    assert Campaign.objects.filter(workspace=personas.workspace).count() == 2
     assert CapturedMessage.objects.filter(workspace=personas.workspace).count() == 10
     assert SendingAccount.objects.filter(workspace=personas.workspace).count() == 1
 
@@ -78,7 +81,8 @@ def test_the_demo_people_are_deterministic_and_realistic():
 def test_the_seeds_names_do_the_same(personas, alias):
     run(alias, "--workspace", str(personas.workspace.pk), "--recipients", "5")
     assert Recipient.objects.filter(workspace=personas.workspace).count() == 5
-    assert Campaign.objects.get(workspace=personas.workspace).status == CampaignStatus.COMPLETED
+    demo = Campaign.objects.get(workspace=personas.workspace, name=CAMPAIGN_NAME)
+    assert demo.status == CampaignStatus.COMPLETED
 
 
 def test_show_seeded_data_prints_counts_per_kind(personas):
@@ -89,7 +93,7 @@ def test_show_seeded_data_prints_counts_per_kind(personas):
     assert lines["  recipients"] == "6"
     assert lines["  lists"] == "2"
     assert lines["  templates"] == "2"
-    assert lines["  campaigns"] == "1"
+    assert lines["  campaigns"] == "2"
     assert lines["  captured messages"] == "6"
 
 
@@ -148,4 +152,4 @@ def test_the_first_demo_admin_gets_a_living_demo_workspace(settings, tmp_path):
     assert campaign.status == CampaignStatus.COMPLETED
     assert CapturedMessage.objects.filter(workspace=campaign.workspace).count() > 100
     run("demo_admin")  # the second start seeds nothing more
-    assert Campaign.objects.count() == 1
+    assert Campaign.objects.count() == 2
