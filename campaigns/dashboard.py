@@ -22,7 +22,14 @@ from django.utils import timezone
 
 from accounts.models import Workspace
 from audience.models import Recipient
-from campaigns.models import Attempt, AttemptOutcome, Campaign, Delivery, DeliveryStatus
+from campaigns.models import (
+    WAITING,
+    Attempt,
+    AttemptOutcome,
+    Campaign,
+    Delivery,
+    DeliveryStatus,
+)
 from campaigns.selectors import ACTIVE
 from content.models import Template
 from sending.models import SendingAccount
@@ -65,6 +72,7 @@ class Figures:
     campaigns_total: int
     campaigns_active: int
     reached: int
+    waiting: int
     today: dict[str, int]
     month: dict[str, int]
     days: list[str]
@@ -129,6 +137,8 @@ def compute(workspace: Workspace, now: datetime) -> Figures:
         campaigns_total=campaigns.count(),
         campaigns_active=campaigns.filter(status__in=ACTIVE).count(),
         reached=_reached(workspace),
+        # Queued or deferred now: read through the claim's partial index of waiting rows.
+        waiting=Delivery.objects.filter(workspace=workspace, status__in=WAITING).count(),
         today={g: per_day.get((today, g), 0) for g in GROUPS},
         month={g: sum(series[g]) for g in GROUPS},
         days=[d.isoformat() for d in days],

@@ -56,6 +56,7 @@ def test_the_dashboard_shows_the_workspace_figures(personas, owner_client):
     assert 'data-figure="templates"><a href="/templates/">2<' in page
     assert 'data-figure="campaigns"><a href="/campaigns/">1 / 2<' in page
     assert 'data-figure="reached">4<' in page
+    assert 'data-figure="waiting"><a href="/campaigns/">0<' in page
     assert 'data-today="sent">4<' in page
     assert 'data-month="sent">4<' in page
     assert 'data-account-use="news@example.com">4 / 1000<' in page
@@ -194,3 +195,16 @@ def test_past_days_are_read_once_and_again_after_a_delete(
 
     campaign_delete(campaign=gone)
     assert dashboard.compute(workspace, timezone.now()).month["sent"] == 4
+
+
+def test_waiting_messages_are_counted(personas):
+    campaign = Campaign.objects.create(workspace=personas.workspace, name="C", status="running")
+    Delivery.objects.bulk_create(
+        [
+            Delivery(
+                workspace=personas.workspace, campaign=campaign, email=f"w{i}@x.test", status=s
+            )
+            for i, s in enumerate(["queued", "queued", "deferred", "sent", "sending"])
+        ]
+    )
+    assert dashboard.compute(personas.workspace, timezone.now()).waiting == 3
