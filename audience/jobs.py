@@ -34,6 +34,7 @@ def run_next_job() -> bool:
     """
     job = claim_next_job()
     if job is None:
+        discard_abandoned_drafts()
         return False
     try:
         if job.kind == JobKind.IMPORT:
@@ -71,6 +72,21 @@ def claim_next_job() -> AudienceJob | None:
             log.warning("audience job %s lost its worker; resuming after %s", pk, beat)
             return AudienceJob.objects.select_related("workspace").get(pk=pk)
     return None
+
+
+def discard_abandoned_drafts() -> int:
+    """Cancel uploads whose columns were never mapped for a day, and delete their files.
+
+    Uploads are kept under MEDIA_ROOT only until their job ends; a draft nobody starts
+    would otherwise keep its file forever. Returns how many were discarded.
+    """
+    cutoff = timezone.now() - timedelta(hours=24)
+    drafts = AudienceJob.objects.filter(status=JobStatus.DRAFT, created_at__lt=cutoff)
+    discarded = 0
+    for job in drafts[:100]:
+        services.job_cancel(job=job)
+        discarded += 1
+    return discarded
 
 
 def _cancelled(job: AudienceJob) -> bool:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
-from audience import jobs, services
+from audience import jobs, selectors, services
 from audience.importer import ImportFileError, auto_mapping
 from audience.models import (
     AudienceJob,
@@ -362,3 +362,30 @@ def test_a_job_whose_worker_died_is_resumed_after_its_last_batch(workspace, sett
     assert job.status == JobStatus.DONE
     assert (job.imported, job.duplicates) == (30, 1)
     assert Recipient.objects.count() == 30
+
+
+def test_uploads_never_mapped_are_discarded_after_a_day(workspace):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    old, fresh = upload(workspace, "email\na@example.com\n"), upload(workspace, "email\n")
+    AudienceJob.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(days=2))
+    assert not jobs.run_next_job()
+    old.refresh_from_db()
+    fresh.refresh_from_db()
+    assert (old.status, fresh.status) == (JobStatus.CANCELLED, JobStatus.DRAFT)
+    assert not Path(old.params["path"]).exists()
+    assert Path(fresh.params["path"]).exists()
+
+
+def test_the_engine_asks_about_suppression(workspace, personas):
+    services.suppression_add(workspace=workspace, email="Gone@Example.com", reason="bounced")
+    assert selectors.is_suppressed(workspace, " gone@example.COM")
+    assert not selectors.is_suppressed(personas.other_workspace, "gone@example.com")
+    Recipient.objects.create(workspace=workspace, email="gone@example.com")
+    Recipient.objects.create(workspace=workspace, email="here@example.com")
+    sendable = Recipient.objects.filter(workspace=workspace).exclude(
+        email__in=selectors.suppressed_emails_query(workspace)
+    )
+    assert list(sendable.values_list("email", flat=True)) == ["here@example.com"]
