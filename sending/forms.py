@@ -29,12 +29,6 @@ class AccountForm(forms.ModelForm):  # type: ignore[type-arg]
         assume_scheme="https",
         help_text="Empty: the provider's own.",
     )
-    esp_api_url = forms.URLField(
-        label="API URL",
-        required=False,
-        assume_scheme="https",
-        help_text="Optional: e.g. Mailgun's EU endpoint.",
-    )
 
     class Meta:
         model = SendingAccount
@@ -54,7 +48,6 @@ class AccountForm(forms.ModelForm):  # type: ignore[type-arg]
             "esp_provider",
             "esp_key_id",
             "esp_region",
-            "esp_api_url",
             "daily_limit",
             "min_interval_seconds",
         )

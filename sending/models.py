@@ -128,10 +128,10 @@ class SendingAccount(models.Model):
         "access key id", max_length=255, blank=True, help_text="Amazon SES only."
     )
     esp_region = models.CharField(
-        "region", max_length=64, blank=True, help_text="Amazon SES region, e.g. eu-west-1."
-    )
-    esp_api_url = models.URLField(
-        "API URL", blank=True, help_text="Optional: e.g. Mailgun's EU endpoint."
+        "region",
+        max_length=64,
+        blank=True,
+        help_text="Amazon SES: the region, e.g. eu-west-1. Mailgun: EU for its EU endpoint.",
     )
 
     status = models.CharField(

@@ -169,7 +169,7 @@ def test_refused_credentials_while_sending_put_the_account_in_error():
 
 def test_each_account_builds_its_own_backend_options():
     ses = esp_account(EspProvider.AMAZON_SES, esp_key_id="AKIA1", esp_region="us-west-2")
-    mailgun = esp_account(EspProvider.MAILGUN, esp_api_url="https://api.eu.mailgun.net/v3")
+    mailgun = esp_account(EspProvider.MAILGUN, esp_region="EU")
     assert backend_options(ses) == (
         "anymail.backends.amazon_ses.EmailBackend",
         {

@@ -38,7 +38,6 @@ def smtp_form(**overrides) -> dict[str, object]:
         "esp_api_key": "",
         "esp_key_id": "",
         "esp_region": "",
-        "esp_api_url": "",
         "daily_limit": "30",
         "min_interval_seconds": "1",
     }

@@ -38,6 +38,9 @@ _OWN_HEADERS = frozenset(
 )
 
 
+MAILGUN_EU_API_URL = "https://api.eu.mailgun.net/v3"
+
+
 def backend_options(account: SendingAccount) -> tuple[str, dict[str, Any]]:
     """The anymail backend path and its keyword arguments, from the account's credentials."""
     provider = account.esp_provider
@@ -54,8 +57,10 @@ def backend_options(account: SendingAccount) -> tuple[str, dict[str, Any]]:
         options = {"api_key": account.esp_api_key}
     else:
         raise AnymailError(f"Unknown e-mail service {provider!r}")
-    if account.esp_api_url and provider != EspProvider.AMAZON_SES:
-        options["api_url"] = account.esp_api_url
+    if provider == EspProvider.MAILGUN and account.esp_region.lower() == "eu":
+        # A fixed choice, never a typed URL: a typed one would let users aim the server at
+        # any address, its own network included.
+        options["api_url"] = MAILGUN_EU_API_URL
     return f"anymail.backends.{provider}.EmailBackend", options
 
 
