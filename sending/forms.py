@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django import forms
@@ -10,6 +11,7 @@ from sending.models import AccountKind, EspProvider, SendingAccount
 from sending.services import SECRET_FIELDS
 
 SAVED = "•••• (saved)"
+AWS_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")
 SECRET_LABELS = {
     "smtp_password": "SMTP password",
     "oauth_client_secret": "OAuth2 client secret",
@@ -101,6 +103,10 @@ class AccountForm(forms.ModelForm):  # type: ignore[type-arg]
             self.add_error("esp_api_key", "Give the API key (Postmark: server token).")
         if provider == EspProvider.AMAZON_SES and not data.get("esp_key_id"):
             self.add_error("esp_key_id", "Amazon SES needs the access key id.")
+        region = data.get("esp_region") or ""
+        if provider == EspProvider.AMAZON_SES and region and not AWS_REGION.match(region):
+            # boto3 builds the endpoint's host name from it: only real region names.
+            self.add_error("esp_region", "Give an AWS region name like eu-west-1.")
 
     def account_data(self) -> dict[str, Any]:
         """What the services take: the model fields plus the secrets typed in."""

@@ -326,3 +326,19 @@ def test_the_list_says_when_sending_is_stopped(personas, viewer_client):
     personas.workspace.save()
     page = viewer_client.get(reverse("sending:index")).content.decode()
     assert "Sending is stopped for this workspace by the platform's managers: complaints" in page
+
+
+def test_an_ses_region_must_be_a_region_name(personas, owner_client):
+    response = owner_client.post(
+        reverse("sending:account_create"),
+        smtp_form(
+            kind="esp",
+            esp_provider="amazon_ses",
+            esp_api_key="secret",
+            esp_key_id="AKIA1",
+            esp_region="169.254.169.254/latest",
+            smtp_host="",
+        ),
+    )
+    assert "Give an AWS region name like eu-west-1." in response.content.decode()
+    assert not SendingAccount.objects.filter(name="Newsletter").exists()
