@@ -70,7 +70,7 @@ css: $(NODE_STAMP)
 	cp node_modules/chart.js/dist/chart.umd.min.js static/vendor/chart.umd.min.js
 
 css-check: css
-	git diff --exit-code -- static/css/app.css static/vendor/htmx.min.js
+	git diff --exit-code -- static/css/app.css static/vendor/htmx.min.js static/vendor/chart.umd.min.js
 
 # Regenerate constraints.txt from a fresh dev install (run after changing pyproject.toml).
 lock:

@@ -11,8 +11,17 @@ from django.db import transaction
 from django.utils import timezone
 
 from audience.selectors import placeholder_names
+from campaigns import dashboard
 from campaigns.engine import launch as launcher
-from campaigns.models import OPEN, WAITING, Campaign, CampaignStatus, Delivery, DeliveryStatus
+from campaigns.models import (
+    OPEN,
+    WAITING,
+    Campaign,
+    CampaignStatus,
+    Delivery,
+    DeliveryStatus,
+    ScheduleMode,
+)
 from campaigns.transitions import TransitionError, next_status
 from content.models import Template
 from content.rendering import TemplateParts, compile_template
@@ -118,7 +127,20 @@ def campaign_cancel(*, campaign: Campaign) -> int:
 
 
 def campaigns_finish_done(*, now: datetime) -> int:
-    """Complete every running campaign that has nothing left to send."""
+    """Complete every running campaign that has nothing left to send.
+
+    A campaign whose sending window has closed ends too: what it could not send within the
+    window ends `expired`.
+    """
+    closed = Campaign.objects.filter(
+        status=CampaignStatus.RUNNING, schedule_mode=ScheduleMode.WINDOW, window_end__lte=now
+    )
+    for campaign in closed:
+        Delivery.objects.filter(campaign=campaign, status__in=WAITING).update(
+            status=DeliveryStatus.EXPIRED,
+            last_reply="The sending window closed before this could be sent.",
+            updated_at=now,
+        )
     done = Campaign.objects.filter(status=CampaignStatus.RUNNING).exclude(
         deliveries__status__in=OPEN
     )
@@ -132,6 +154,7 @@ def campaigns_finish_done(*, now: datetime) -> int:
             ):
                 _move(locked, "finish", now)
                 finished += 1
+        dashboard.invalidate(campaign.workspace_id)
     return finished
 
 

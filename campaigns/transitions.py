@@ -15,7 +15,8 @@ TRANSITIONS: dict[str, dict[str, str]] = {
     "schedule": {S.DRAFT: S.SCHEDULED},
     "unschedule": {S.SCHEDULED: S.DRAFT},
     "start": {S.DRAFT: S.RUNNING, S.SCHEDULED: S.RUNNING},
-    "pause": {S.RUNNING: S.PAUSED, S.SCHEDULED: S.PAUSED},
+    # A scheduled campaign goes back to draft instead: it has launched nothing to pause.
+    "pause": {S.RUNNING: S.PAUSED},
     "resume": {S.PAUSED: S.RUNNING},
     "finish": {S.RUNNING: S.COMPLETED},
     "cancel": {S.DRAFT: S.CANCELLED, S.SCHEDULED: S.CANCELLED, S.RUNNING: S.CANCELLED,

@@ -19,12 +19,15 @@ from django.db.models import QuerySet
 from campaigns.models import WAITING, Campaign, CampaignStatus, Delivery, DeliveryStatus
 
 
-def running_campaigns() -> list[int]:
-    """Campaigns that may send now: running, in a workspace whose sending is not stopped."""
+def running_campaigns(now: datetime) -> list[int]:
+    """Campaigns that may send now: running, in a workspace whose sending is not stopped,
+    and, for a campaign with a sending window, inside it."""
     return list(
         Campaign.objects.filter(
             status=CampaignStatus.RUNNING, workspace__sending_stopped_at__isnull=True
-        ).values_list("pk", flat=True)
+        )
+        .exclude(window_end__isnull=False, window_end__lte=now)
+        .values_list("pk", flat=True)
     )
 
 
@@ -48,7 +51,7 @@ def claim(*, worker: str, limit: int, now: datetime, lease: timedelta) -> list[i
     whose time has come, oldest first. Only running campaigns of workspaces whose sending is
     not stopped are claimed: pausing or cancelling a campaign stops its claims at once.
     """
-    campaigns = running_campaigns()
+    campaigns = running_campaigns(now)
     if not campaigns:
         return []
     with transaction.atomic():

@@ -228,7 +228,7 @@ def test_campaign_messages_carry_the_templates_attachments(personas, smtp_sink):
     from content.models import Template, TemplateAttachment
 
     setup = make_campaign(personas.workspace, smtp_sink, emails=["files@example.test"])
-    template = Template.objects.get(pk=setup.campaign.template_id)
+    template = Template.objects.get(workspace=personas.workspace)
     attachment = TemplateAttachment(
         template=template, filename="terms.txt", content_type="text/plain", size=14
     )
@@ -242,3 +242,26 @@ def test_campaign_messages_carry_the_templates_attachments(personas, smtp_sink):
         for a in message.message.iter_attachments()
     ]
     assert (name, content_type, data) == ("terms.txt", "text/plain", b"the small print")
+
+
+def test_a_window_campaign_sends_nothing_after_its_window_and_ends(
+    personas, smtp_sink, time_machine
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from campaigns.models import ScheduleMode
+
+    time_machine.move_to("2026-11-21 10:00:00Z", tick=False)
+    setup = make_campaign(personas.workspace, smtp_sink, n=3)
+    setup.campaign.schedule_mode = ScheduleMode.WINDOW
+    setup.campaign.window_end = timezone.now() + timedelta(hours=1)
+    setup.campaign.save()
+    campaign_start(campaign=setup.campaign)
+    time_machine.move_to("2026-11-21 11:00:01Z", tick=False)
+    run_until_idle(Engine())
+    assert smtp_sink.messages == []
+    assert set(Delivery.objects.values_list("status", flat=True)) == {DeliveryStatus.EXPIRED}
+    setup.campaign.refresh_from_db()
+    assert setup.campaign.status == CampaignStatus.COMPLETED

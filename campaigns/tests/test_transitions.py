@@ -28,6 +28,7 @@ def test_allowed_transitions(current, action, expected):
         (S.COMPLETED, "cancel"),
         (S.CANCELLED, "resume"),
         (S.DRAFT, "pause"),
+        (S.SCHEDULED, "pause"),
         (S.RUNNING, "start"),
         (S.PAUSED, "finish"),
     ],
