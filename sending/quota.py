@@ -18,7 +18,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.db import IntegrityError, transaction
-from django.db.models import Case, F, Q, Subquery, Sum, Value, When
+from django.db.models import Case, Exists, F, Q, Subquery, Sum, Value, When
 from django.db.models.functions import Coalesce
 from django.db.models.lookups import LessThan
 
@@ -120,8 +120,6 @@ def _reserved(
 
 def _take(account: SendingAccount, workspace: Workspace, day: date, now: datetime) -> bool:
     """The conditional UPDATE: true when it took room for one message."""
-    if workspace.sending_stopped:
-        return False
     conditions = Q(pk=account.pk, status=AccountStatus.ACTIVE)
     conditions &= ~Q(sent_day=day) | Q(sent_day__isnull=True) | Q(sent_today__lt=F("daily_limit"))
     # Guarded by the wait it was computed with: a row edited meanwhile does not match.
@@ -129,7 +127,9 @@ def _take(account: SendingAccount, workspace: Workspace, day: date, now: datetim
     conditions &= Q(min_interval_seconds=account.min_interval_seconds) & (
         Q(last_sent_at__isnull=True) | Q(last_sent_at__lte=now - wait)
     )
-    rows = SendingAccount.objects.filter(conditions)
+    # The stop is read in the UPDATE itself, so a stop that commits first is always seen.
+    running = Exists(Workspace.objects.filter(pk=workspace.pk, sending_stopped_at__isnull=True))
+    rows = SendingAccount.objects.filter(conditions, running)
     if workspace.hourly_limit is not None:
         rows = rows.filter(LessThan(_hour_used_expression(workspace, now), workspace.hourly_limit))
     updated = rows.update(

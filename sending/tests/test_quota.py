@@ -184,3 +184,15 @@ def test_an_old_copy_of_the_account_still_keeps_the_current_minimum_wait():
     too_soon = quota.reserve(old_copy, T0 + timedelta(seconds=30))
     assert isinstance(too_soon, NoRoom)
     assert too_soon.until == T0 + timedelta(seconds=60)
+
+
+def test_a_reservation_is_one_conditional_update_and_a_bucket(django_assert_max_num_queries):
+    acc = account()
+    quota.reserve(acc, T0)  # the first of a minute also makes its bucket and prunes old ones
+    # Then: read the workspace, the conditional UPDATE, the bucket, and the savepoint's pair.
+    with django_assert_max_num_queries(5) as queries:
+        assert isinstance(quota.reserve(acc, T0), Reservation)
+    updates = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("UPDATE")]
+    account_update = next(sql for sql in updates if "sending_sendingaccount" in sql.split()[1])
+    assert "sending_stopped_at" in account_update  # the stop is read in the UPDATE itself
+    assert "daily_limit" in account_update
