@@ -290,6 +290,24 @@ def send_one(*, account: SendingAccount, message: RenderedMessage) -> SendResult
     return result
 
 
+def send_tests(*, account: SendingAccount, messages: list[RenderedMessage]) -> list[SendResult]:
+    """Send a person's test messages (at most a handful) over one connection, now.
+
+    Like the connection test, tests take no room from the account's limits and ignore its
+    minimum wait: someone is waiting for them. An authentication failure puts the account in
+    error. Never raises for a server's answer.
+    """
+    transport = transport_for(account)
+    try:
+        results = [transport.send(OutgoingMessage.from_rendered(m)) for m in messages]
+    finally:
+        transport.close()
+    refused = next((r for r in results if r.kind == SendKind.AUTH), None)
+    if refused is not None:
+        account_mark_error(account=account, reason=refused.reply)
+    return results
+
+
 # --- DKIM -----------------------------------------------------------------------------------
 
 _DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")

@@ -18,6 +18,7 @@ urlpatterns = [
     path("captured/<int:captured_id>/", views.captured_detail, name="captured_detail"),
     path("captured/<int:captured_id>/html/", views.captured_html, name="captured_html"),
     path("dkim/", views.dkim_list, name="dkim_list"),
+    path("test-send/<int:template_id>/", views.template_test_send, name="template_test_send"),
     path("dkim/new/", views.dkim_create, name="dkim_create"),
     path("dkim/<int:dkim_key_id>/", views.dkim_detail, name="dkim_detail"),
     path("dkim/<int:dkim_key_id>/delete/", views.dkim_delete, name="dkim_delete"),

@@ -9,7 +9,9 @@ from __future__ import annotations
 import secrets
 from email import policy
 from email.parser import BytesParser
+from typing import Any
 
+from django import forms
 from django.contrib import messages
 from django.core import signing
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -21,9 +23,11 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.access import access_of, base_url_of, or_404, workspace_view
 from accounts.models import Role
-from sending import dns_check, oauth, selectors, services
+from content import selectors as content_selectors
+from content.forms import TestSendForm
+from sending import dns_check, oauth, selectors, services, test_send
 from sending.forms import AccountForm, DkimKeyForm, TestForm
-from sending.models import AccountStatus, CapturedMessage
+from sending.models import AccountStatus, CapturedMessage, SendingAccount
 
 # The captured HTML is untrusted: nothing may run, load or navigate, only show.
 CAPTURED_HTML_CSP = "default-src 'none'; img-src data: https:; style-src 'unsafe-inline'; sandbox"
@@ -268,3 +272,43 @@ def dkim_delete(request: HttpRequest, dkim_key_id: int) -> HttpResponse:
     services.dkim_key_delete(key=key)
     messages.success(request, f"The key {key} is deleted; messages from {key.domain} go unsigned.")
     return redirect("sending:dkim_list")
+
+
+# --- Test sends of a template ----------------------------------------------------------------
+
+
+class TemplateTestSendForm(TestSendForm):
+    account = forms.ModelChoiceField(queryset=SendingAccount.objects.none(), label="Through")
+
+    def __init__(self, *args: Any, workspace: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["account"]
+        assert isinstance(field, forms.ModelChoiceField)  # noqa: S101 - declared just above
+        field.queryset = selectors.active_accounts(workspace)
+        self.order_fields(["account", "addresses"])
+
+
+@workspace_view(Role.EDITOR)
+def template_test_send(request: HttpRequest, template_id: int) -> HttpResponse:
+    """A test of a template to up to ten addresses, through one of the workspace's accounts.
+
+    Each address gets the message as its recipient would (sample data for unknown ones)."""
+    workspace = access_of(request).workspace
+    template = or_404(content_selectors.template_get(workspace, template_id))
+    form = TemplateTestSendForm(request.POST or None, workspace=workspace)
+    results = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            results = test_send.template_test_send(
+                workspace=workspace,
+                template=template,
+                account=form.cleaned_data["account"],
+                addresses=form.cleaned_data["addresses"],
+            )
+        except test_send.ContentError as exc:
+            form.add_error(None, f"The template cannot be rendered: {exc}")
+    return render(
+        request,
+        "sending/template_test_send.html",
+        {"template": template, "form": form, "results": results},
+    )
