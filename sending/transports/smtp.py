@@ -8,6 +8,7 @@ verified: a test CA is added through SENDING_EXTRA_CA_FILE, never by turning che
 from __future__ import annotations
 
 import contextlib
+import functools
 import re
 import smtplib
 import socket
@@ -30,6 +31,13 @@ from sending.transports.base import (
 )
 
 Signer = Callable[[OutgoingMessage], OutgoingMessage]
+
+
+@functools.cache
+def local_name() -> str:
+    """This machine's name for EHLO, looked up once: smtplib would ask DNS on every connection,
+    which costs tens of milliseconds where reverse lookups are slow."""
+    return socket.getfqdn()
 
 
 class CheckedSMTP(smtplib.SMTP):
@@ -106,7 +114,7 @@ class SmtpTransport(TransportBase):
 
     def _connect(self) -> smtplib.SMTP:
         account = self.account
-        helo = settings.SENDING_HELO_NAME or None
+        helo = settings.SENDING_HELO_NAME or local_name()
         conn: smtplib.SMTP
         if account.smtp_security == Security.TLS:
             conn = CheckedSMTP_SSL(local_hostname=helo, timeout=self.timeout, context=tls_context())
