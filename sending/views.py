@@ -25,7 +25,7 @@ from accounts.access import access_of, base_url_of, or_404, workspace_view
 from accounts.models import Role
 from content import selectors as content_selectors
 from content.forms import TestSendForm
-from sending import dns_check, oauth, selectors, services, test_send
+from sending import dns_check, oauth, selectors, services, template_sends
 from sending.forms import AccountForm, DkimKeyForm, TestForm
 from sending.models import AccountStatus, CapturedMessage, SendingAccount
 
@@ -299,13 +299,13 @@ def template_test_send(request: HttpRequest, template_id: int) -> HttpResponse:
     results = None
     if request.method == "POST" and form.is_valid():
         try:
-            results = test_send.template_test_send(
+            results = template_sends.template_test_send(
                 workspace=workspace,
                 template=template,
                 account=form.cleaned_data["account"],
                 addresses=form.cleaned_data["addresses"],
             )
-        except test_send.ContentError as exc:
+        except template_sends.ContentError as exc:
             form.add_error(None, f"The template cannot be rendered: {exc}")
     return render(
         request,
