@@ -32,12 +32,13 @@ BUCKET_KEEP = timedelta(hours=2)
 
 @dataclass(frozen=True)
 class Reservation:
-    """Room taken for one message; give it back with `release()` if nothing was sent."""
+    """Room taken for `count` messages; give back what was not sent with `release()`."""
 
     account_id: int
     workspace_id: int
     day: date
     minute: datetime
+    count: int = 1
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,39 @@ def _minute(now: datetime) -> datetime:
 def _window_start(now: datetime) -> datetime:
     # The bucket of the current minute and the 59 before it: a rolling hour to the minute.
     return _minute(now) - timedelta(minutes=59)
+
+
+def reserve_many(account: SendingAccount, now: datetime, want: int) -> Reservation | NoRoom:
+    """Take room for up to `want` messages at once (a batch of the engine), in one UPDATE.
+
+    An account with a minimum wait gets at most one. Otherwise as many as its daily limit
+    and the workspace's rolling hour leave; `Reservation.count` says how many. If another
+    writer takes room between the read and the UPDATE, it reads again (a few times).
+    """
+    if want <= 1 or account.min_interval_seconds > 0:
+        return reserve(account, now)
+    for _ in range(3):
+        with transaction.atomic():
+            workspace = _workspace(account.workspace_id)
+            day = local_day(workspace, now)
+            current = SendingAccount.objects.get(pk=account.pk)
+            room = _room(current, workspace, day, now, want)
+            if room <= 0 or current.min_interval_seconds > 0:
+                break
+            if _take(current, workspace, day, now, room):
+                _count_in_bucket(workspace, now, room)
+                return Reservation(current.pk, workspace.pk, day, _minute(now), room)
+    return reserve(account, now)  # one at a time says exactly why there is no room
+
+
+def _room(
+    account: SendingAccount, workspace: Workspace, day: date, now: datetime, want: int
+) -> int:
+    """How many messages the account may take now, as far as its counters tell."""
+    room = min(want, account.daily_limit - account.sent_on(day))
+    if workspace.hourly_limit is not None:
+        room = min(room, workspace.hourly_limit - hour_used(workspace, now))
+    return room
 
 
 def reserve(account: SendingAccount, now: datetime) -> Reservation | NoRoom:
@@ -118,10 +152,15 @@ def _reserved(
     return Reservation(account.pk, workspace.pk, day, _minute(now))
 
 
-def _take(account: SendingAccount, workspace: Workspace, day: date, now: datetime) -> bool:
-    """The conditional UPDATE: true when it took room for one message."""
+def _take(
+    account: SendingAccount, workspace: Workspace, day: date, now: datetime, count: int = 1
+) -> bool:
+    """The conditional UPDATE: true when it took room for `count` messages."""
     conditions = Q(pk=account.pk, status=AccountStatus.ACTIVE)
-    conditions &= ~Q(sent_day=day) | Q(sent_day__isnull=True) | Q(sent_today__lt=F("daily_limit"))
+    new_day = ~Q(sent_day=day) | Q(sent_day__isnull=True)
+    conditions &= (new_day & Q(daily_limit__gte=count)) | Q(
+        sent_today__lte=F("daily_limit") - count
+    )
     # Guarded by the wait it was computed with: a row edited meanwhile does not match.
     wait = timedelta(seconds=account.min_interval_seconds)
     conditions &= Q(min_interval_seconds=account.min_interval_seconds) & (
@@ -131,17 +170,19 @@ def _take(account: SendingAccount, workspace: Workspace, day: date, now: datetim
     running = Exists(Workspace.objects.filter(pk=workspace.pk, sending_stopped_at__isnull=True))
     rows = SendingAccount.objects.filter(conditions, running)
     if workspace.hourly_limit is not None:
-        rows = rows.filter(LessThan(_hour_used_expression(workspace, now), workspace.hourly_limit))
+        rows = rows.filter(
+            LessThan(_hour_used_expression(workspace, now) + (count - 1), workspace.hourly_limit)
+        )
     updated = rows.update(
-        sent_today=_case_same_day(day),
+        sent_today=_case_same_day(day, count),
         sent_day=day,
         last_sent_at=now,
     )
     return updated == 1
 
 
-def _case_same_day(day: date) -> Case:
-    return Case(When(sent_day=day, then=F("sent_today") + 1), default=Value(1))
+def _case_same_day(day: date, count: int = 1) -> Case:
+    return Case(When(sent_day=day, then=F("sent_today") + count), default=Value(count))
 
 
 def _hour_used_expression(workspace: Workspace, now: datetime) -> Coalesce:
@@ -154,15 +195,16 @@ def _hour_used_expression(workspace: Workspace, now: datetime) -> Coalesce:
     return Coalesce(Subquery(used), Value(0))
 
 
-def _count_in_bucket(workspace: Workspace, now: datetime) -> None:
+def _count_in_bucket(workspace: Workspace, now: datetime, count: int = 1) -> None:
     minute = _minute(now)
-    if SendBucket.objects.filter(workspace=workspace, minute=minute).update(count=F("count") + 1):
+    bucket = SendBucket.objects.filter(workspace=workspace, minute=minute)
+    if bucket.update(count=F("count") + count):
         return
     try:
         with transaction.atomic():
-            SendBucket.objects.create(workspace=workspace, minute=minute, count=1)
+            SendBucket.objects.create(workspace=workspace, minute=minute, count=count)
     except IntegrityError:  # made meanwhile by a writer that did not hold the workspace lock
-        SendBucket.objects.filter(workspace=workspace, minute=minute).update(count=F("count") + 1)
+        bucket.update(count=F("count") + count)
         return
     # A new minute: the moment to forget buckets no rolling hour can reach any more.
     SendBucket.objects.filter(workspace=workspace, minute__lt=minute - BUCKET_KEEP).delete()
@@ -216,19 +258,22 @@ def _hourly_room_at(workspace: Workspace, now: datetime) -> datetime | None:
     return now + HOUR  # a limit of 0: no time brings room, look again in an hour
 
 
-def release(reservation: Reservation) -> None:
-    """Give back room taken by `reserve()` for a message that was not sent after all.
+def release(reservation: Reservation, count: int | None = None) -> None:
+    """Give back room for `count` (default: all) of a reservation's messages not sent.
 
     Only the counts are given back; `last_sent_at` stays, so the minimum wait still holds.
     A reservation of a day that is over gives back nothing of the new day's count.
     """
+    n = reservation.count if count is None else min(count, reservation.count)
+    if n <= 0:
+        return
     with transaction.atomic():
         SendingAccount.objects.filter(
-            pk=reservation.account_id, sent_day=reservation.day, sent_today__gt=0
-        ).update(sent_today=F("sent_today") - 1)
+            pk=reservation.account_id, sent_day=reservation.day, sent_today__gte=n
+        ).update(sent_today=F("sent_today") - n)
         SendBucket.objects.filter(
-            workspace_id=reservation.workspace_id, minute=reservation.minute, count__gt=0
-        ).update(count=F("count") - 1)
+            workspace_id=reservation.workspace_id, minute=reservation.minute, count__gte=n
+        ).update(count=F("count") - n)
 
 
 def reset_daily_counts(workspace: Workspace | None = None) -> int:

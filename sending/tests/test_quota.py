@@ -196,3 +196,41 @@ def test_a_reservation_is_one_conditional_update_and_a_bucket(django_assert_max_
     account_update = next(sql for sql in updates if "sending_sendingaccount" in sql.split()[1])
     assert "sending_stopped_at" in account_update  # the stop is read in the UPDATE itself
     assert "daily_limit" in account_update
+
+
+def test_many_at_once_take_what_the_day_leaves_in_one_reservation():
+    acc = account(daily_limit=10)
+    with time_machine.travel(T0, tick=False):
+        first = quota.reserve_many(acc, T0, 7)
+        second = quota.reserve_many(acc, T0, 7)
+        third = quota.reserve_many(acc, T0, 7)
+    assert isinstance(first, Reservation)
+    assert first.count == 7
+    assert isinstance(second, Reservation)
+    assert second.count == 3
+    assert isinstance(third, NoRoom)
+    acc.refresh_from_db()
+    assert acc.sent_today == 10
+
+
+def test_many_at_once_respect_the_minimum_wait_and_the_hourly_limit():
+    waiting = account(daily_limit=100, min_interval_seconds=1)
+    taken = quota.reserve_many(waiting, T0, 50)
+    assert isinstance(taken, Reservation)
+    assert taken.count == 1
+    hourly = account(daily_limit=100, workspace=WorkspaceFactory.create(hourly_limit=5))
+    capped = quota.reserve_many(hourly, T0, 50)
+    assert isinstance(capped, Reservation)
+    assert capped.count == 5
+    assert quota.hour_used(hourly.workspace, T0) == 5
+    assert isinstance(quota.reserve_many(hourly, T0, 50), NoRoom)
+
+
+def test_unsent_messages_of_a_reservation_are_given_back():
+    acc = account(daily_limit=10)
+    taken = quota.reserve_many(acc, T0, 8)
+    assert isinstance(taken, Reservation)
+    quota.release(taken, 5)
+    acc.refresh_from_db()
+    assert acc.sent_today == 3
+    assert quota.hour_used(acc.workspace, T0) == 3
