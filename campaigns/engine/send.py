@@ -118,45 +118,59 @@ class Sender:
         except ContentError as exc:  # the frozen content cannot be compiled: nothing can go out
             return outcomes + [_final(d, DeliveryStatus.OTHER_ERROR, str(exc)) for d in live]
         rotation = AccountRotation(list(campaign.accounts.all()))
+        plan, no_room = rotation.allocate(live, now)
+        outcomes += [_waiting(d, no_room, now) for d in plan.waiting]
         watch = StatusWatch(campaign)
+        stopped: str | None = None
         try:
-            for index, delivery in enumerate(live):
-                stopped = watch.stopped_as()
-                if stopped is not None:  # paused or cancelled meanwhile: start nothing new
-                    outcomes += [_released(d, stopped, now) for d in live[index:]]
-                    break
-                outcomes.append(self._send_one(campaign, prepared, rotation, delivery, now))
+            for share in plan.shares:
+                if stopped is None:
+                    stopped = self._send_share(campaign, prepared, rotation, share, watch, now)
+                # Whatever the share did not send goes back: to the queue and to the quota.
+                outcomes += share.outcomes
+                outcomes += [_released(d, stopped or "", now) for d in share.unsent]
+                quota.release(share.reservation, share.unspent + len(share.unsent))
         finally:
             rotation.close()
         return outcomes
 
-    def _send_one(
+    def _send_share(
         self,
         campaign: Campaign,
         prepared: Prepared,
         rotation: AccountRotation,
-        delivery: Delivery,
+        share: Share,
+        watch: StatusWatch,
         now: datetime,
-    ) -> Outcome:
-        picked = rotation.reserve(now)
-        if isinstance(picked, quota.NoRoom):
-            return Outcome(
-                delivery.pk,
-                DeliveryStatus.DEFERRED,
-                next_attempt_at=picked.until or now + ACCOUNT_BACKOFF,
-                reply=picked.reason,
+    ) -> str | None:
+        """Send one account's part of the batch; returns the campaign's status if it stopped."""
+        account = share.account
+        while share.unsent:
+            stopped = watch.stopped_as()
+            if stopped is not None:  # paused or cancelled meanwhile: start nothing new
+                return stopped
+            if not rotation.usable(account):  # refused or unreachable: the rest waits
+                share.outcomes += [
+                    _account_down(d, rotation.fault(account), now) for d in share.unsent
+                ]
+                share.unspent += len(share.unsent)
+                share.unsent = []
+                return None
+            delivery = share.unsent.pop(0)
+            message_id = links.message_id_for(delivery.pk, campaign.pk, account.from_domain)
+            try:
+                message = _render(prepared, campaign, delivery, account, message_id)
+            except RenderError as exc:
+                share.unspent += 1
+                share.outcomes.append(_final(delivery, DeliveryStatus.OTHER_ERROR, str(exc)))
+                continue
+            result = rotation.send(account, message)
+            if not result.ok and result.kind != SendKind.AMBIGUOUS:
+                share.unspent += 1
+            share.outcomes.append(
+                self._outcome(campaign, delivery, account, message_id, result, now)
             )
-        account, reservation = picked
-        message_id = links.message_id_for(delivery.pk, campaign.pk, account.from_domain)
-        try:
-            message = _render(prepared, campaign, delivery, account, message_id)
-        except RenderError as exc:
-            quota.release(reservation)
-            return _final(delivery, DeliveryStatus.OTHER_ERROR, str(exc))
-        result = rotation.send(account, message)
-        if not result.ok and result.kind != SendKind.AMBIGUOUS:
-            quota.release(reservation)
-        return self._outcome(campaign, delivery, account, message_id, result, now)
+        return None
 
     def _outcome(
         self,
@@ -205,6 +219,28 @@ class Sender:
 
 def _final(delivery: Delivery, status: str, reply: str) -> Outcome:
     return Outcome(delivery.pk, status, reply=reply)
+
+
+def _waiting(delivery: Delivery, no_room: quota.NoRoom | None, now: datetime) -> Outcome:
+    """No account has room for it now: it waits, without spending an attempt."""
+    until = no_room.until if no_room is not None else None
+    reason = no_room.reason if no_room is not None else "no room"
+    return Outcome(
+        delivery.pk, DeliveryStatus.DEFERRED, next_attempt_at=until or now + ACCOUNT_BACKOFF,
+        reply=reason,
+    )  # fmt: skip
+
+
+def _account_down(delivery: Delivery, fault: SendResult | None, now: datetime) -> Outcome:
+    """Its account failed on an earlier message of the batch: it waits without an attempt
+    (at once for another account after a refused password, after a pause otherwise)."""
+    auth = fault is not None and fault.kind == SendKind.AUTH
+    return Outcome(
+        delivery.pk,
+        DeliveryStatus.DEFERRED,
+        next_attempt_at=now if auth else now + ACCOUNT_BACKOFF,
+        reply=fault.reply if fault is not None else "the account failed",
+    )
 
 
 def _released(delivery: Delivery, campaign_status: str, now: datetime) -> Outcome:
@@ -301,35 +337,63 @@ def _render(
     return OutgoingMessage.from_rendered(rendered)
 
 
+@dataclass
+class Share:
+    """One account's part of a batch: its reservation, what is left to send, what happened."""
+
+    account: SendingAccount
+    reservation: quota.Reservation
+    unsent: list[Delivery]
+    outcomes: list[Outcome] = field(default_factory=list)
+    unspent: int = 0  # reserved room not used: given back after the share
+
+
+@dataclass
+class Plan:
+    shares: list[Share]
+    waiting: list[Delivery]  # no account had room for these
+
+
 class AccountRotation:
-    """The campaign's accounts, taken in turn; one open connection per account per batch."""
+    """The campaign's accounts; one open connection per account per batch."""
 
     def __init__(self, accounts: Iterable[SendingAccount]) -> None:
         self.accounts = [a for a in accounts if a.status == AccountStatus.ACTIVE]
-        self.turn = 0
         self.transports: dict[int, Transport] = {}
-        # Once every account said "no room" at this moment, the rest of the batch waits too:
-        # asking again for each delivery would only cost queries.
-        self.full: tuple[datetime, quota.NoRoom] | None = None
+        self.faults: dict[int, SendResult] = {}
 
-    def reserve(self, now: datetime) -> tuple[SendingAccount, quota.Reservation] | quota.NoRoom:
-        """Room on the next account that has some; otherwise when the first room comes."""
-        if self.full is not None and self.full[0] == now:
-            return self.full[1]
+    def allocate(self, deliveries: list[Delivery], now: datetime) -> tuple[Plan, quota.NoRoom]:
+        """Share the batch out: first an even share per account, then what is left to any
+        account that still has room; each share is one reservation, taken at once.
+
+        Returns the plan and, for the deliveries no account could take, when room comes.
+        """
+        left = list(deliveries)
+        shares: list[Share] = []
         waits: list[quota.NoRoom] = []
-        for _ in range(len(self.accounts)):
-            account = self.accounts[self.turn % len(self.accounts)]
-            self.turn += 1
-            taken = quota.reserve(account, now)
-            if isinstance(taken, quota.Reservation):
-                return account, taken
-            waits.append(taken)
-        if not waits:
-            return quota.NoRoom(None, "The campaign has no active sending account.")
+        even = -(-len(left) // max(len(self.accounts), 1))  # ceiling division
+        for want in (even, len(left)):
+            for account in self.accounts:
+                if not left:
+                    break
+                taken = quota.reserve_many(account, now, min(want, len(left)))
+                if isinstance(taken, quota.NoRoom):
+                    waits.append(taken)
+                    continue
+                shares.append(Share(account, taken, left[: taken.count]))
+                left = left[taken.count :]
         timed = [w.until for w in waits if w.until is not None]
-        no_room = quota.NoRoom(min(timed) if timed else None, "; ".join(w.reason for w in waits))
-        self.full = (now, no_room)
-        return no_room
+        reason = "; ".join(dict.fromkeys(w.reason for w in waits))
+        no_room = quota.NoRoom(
+            min(timed, default=None), reason or "The campaign has no active sending account."
+        )
+        return Plan(shares, left), no_room
+
+    def usable(self, account: SendingAccount) -> bool:
+        return account.pk not in self.faults
+
+    def fault(self, account: SendingAccount) -> SendResult | None:
+        return self.faults.get(account.pk)
 
     def send(self, account: SendingAccount, message: OutgoingMessage) -> SendResult:
         transport = self.transports.get(account.pk)
@@ -337,8 +401,8 @@ class AccountRotation:
             transport = self.transports[account.pk] = transport_for(account)
         result = transport.send(message)
         if result.account_fault:
-            # Neither this batch nor the next message should use a failing account again.
-            self.accounts = [a for a in self.accounts if a.pk != account.pk]
+            # The rest of this account's share waits; its connection is of no more use.
+            self.faults[account.pk] = result
             transport.close()
             del self.transports[account.pk]
         return result

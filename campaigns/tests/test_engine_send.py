@@ -265,3 +265,37 @@ def test_a_window_campaign_sends_nothing_after_its_window_and_ends(
     assert set(Delivery.objects.values_list("status", flat=True)) == {DeliveryStatus.EXPIRED}
     setup.campaign.refresh_from_db()
     assert setup.campaign.status == CampaignStatus.COMPLETED
+
+
+def test_room_reserved_for_messages_not_sent_is_given_back(personas, smtp_sink):
+    """A refused password: the account's whole share waits and its day's count is untouched."""
+    smtp_sink.require_auth("user", "right")
+    setup = make_campaign(
+        personas.workspace, smtp_sink, n=5, smtp_username="user", smtp_password="wrong"
+    )
+    campaign_start(campaign=setup.campaign)
+    Engine(batch_size=5).step()
+    setup.account.refresh_from_db()
+    assert setup.account.sent_today == 0
+    assert set(Delivery.objects.values_list("status", flat=True)) == {DeliveryStatus.DEFERRED}
+    assert set(Delivery.objects.values_list("attempts", flat=True)) == {0}
+
+
+def test_a_batch_is_shared_between_accounts(personas, smtp_sink):
+    from collections import Counter
+
+    from sending.tests.factories import SendingAccountFactory
+
+    setup = make_campaign(personas.workspace, smtp_sink, n=9)
+    second = SendingAccountFactory.create(
+        workspace=personas.workspace,
+        smtp_host=smtp_sink.host,
+        smtp_port=smtp_sink.port,
+        daily_limit=10_000,
+        min_interval_seconds=0,
+    )
+    setup.campaign.accounts.add(second)
+    campaign_start(campaign=setup.campaign)
+    run_until_idle(Engine(batch_size=9))
+    senders = Counter(m.mail_from for m in smtp_sink.wait_for(9))
+    assert sorted(senders.values()) == [4, 5]
