@@ -329,3 +329,17 @@ def test_a_running_bulk_job_can_be_cancelled(editor_client, workspace):
     job.refresh_from_db()
     assert (job.status, job.cancel_requested) == (JobStatus.CANCELLED, True)
     assert not jobs.run_next_job()
+
+
+def test_the_filtered_table_leads_to_a_campaign_for_those_recipients(personas, editor_client):
+    from audience.models import Recipient, RecipientList
+
+    people = RecipientList.objects.create(workspace=personas.workspace, name="VIP")
+    person = Recipient.objects.create(workspace=personas.workspace, email="vip@example.test")
+    people.recipients.add(person)
+    page = editor_client.get(reverse("audience:index"), {"list": people.pk}).content.decode()
+    link = f"{reverse('campaigns:create')}?list={people.pk}"
+    assert link in page
+    assert editor_client.get(link).status_code == 200
+    unfiltered = editor_client.get(reverse("audience:index")).content.decode()
+    assert "New campaign with these" not in unfiltered
