@@ -30,25 +30,38 @@ class WorkspaceAccess:
         return Role.rank(self.role) >= Role.rank(role)
 
 
+def access_to(user: User, workspace_id: int) -> WorkspaceAccess | None:
+    """The user's access to one workspace: as a member, or read-only as a platform manager."""
+    membership = membership_get(user, workspace_id)
+    if membership is not None:
+        return WorkspaceAccess(membership.workspace, membership.role, membership)
+    if user_is_platform_manager(user):
+        workspace = Workspace.objects.filter(pk=workspace_id).first()
+        if workspace is not None:
+            return WorkspaceAccess(workspace, Role.VIEWER, None, via="manager")
+    return None
+
+
+def first_access(user: User) -> WorkspaceAccess | None:
+    """The user's first workspace (by name), for when none is chosen."""
+    membership = memberships_of_user(user).first()
+    if membership is None:
+        return None
+    return WorkspaceAccess(membership.workspace, membership.role, membership)
+
+
 def resolve_access(request: HttpRequest) -> WorkspaceAccess | None:
     """The workspace chosen in the session if the user may see it, else their first one."""
     user = request.user
     if not isinstance(user, User) or not user.is_authenticated:
         return None
     chosen = request.session.get(SESSION_KEY)
-    if isinstance(chosen, int):
-        membership = membership_get(user, chosen)
-        if membership is not None:
-            return WorkspaceAccess(membership.workspace, membership.role, membership)
-        if user_is_platform_manager(user):
-            workspace = Workspace.objects.filter(pk=chosen).first()
-            if workspace is not None:
-                return WorkspaceAccess(workspace, Role.VIEWER, None, via="manager")
-    membership = memberships_of_user(user).first()
-    if membership is None:
-        return None
-    request.session[SESSION_KEY] = membership.workspace_id
-    return WorkspaceAccess(membership.workspace, membership.role, membership)
+    access = access_to(user, chosen) if isinstance(chosen, int) else None
+    if access is None:
+        access = first_access(user)
+        if access is not None:
+            request.session[SESSION_KEY] = access.workspace.pk
+    return access
 
 
 class WorkspaceMiddleware:

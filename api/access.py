@@ -13,9 +13,9 @@ from rest_framework import exceptions
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
 
-from accounts.middleware import WorkspaceAccess
-from accounts.models import Role, User, Workspace
-from accounts.selectors import membership_get, memberships_of_user, user_is_platform_manager
+from accounts.middleware import WorkspaceAccess, access_to, first_access
+from accounts.models import Role, User
+from accounts.selectors import user_is_platform_manager
 from api.models import ApiKey
 
 WORKSPACE_HEADER = "HTTP_X_WORKSPACE"
@@ -27,18 +27,14 @@ def _user_access(user: User, header: str) -> WorkspaceAccess:
             workspace_id = int(header)
         except ValueError as exc:
             raise exceptions.ValidationError({"X-Workspace": ["Give a workspace id."]}) from exc
-        membership = membership_get(user, workspace_id)
-        if membership is not None:
-            return WorkspaceAccess(membership.workspace, membership.role, membership)
-        if user_is_platform_manager(user):
-            workspace = Workspace.objects.filter(pk=workspace_id).first()
-            if workspace is not None:
-                return WorkspaceAccess(workspace, Role.VIEWER, None, via="manager")
-        raise exceptions.NotFound("No such workspace.")
-    membership = memberships_of_user(user).first()
-    if membership is None:
+        access = access_to(user, workspace_id)
+        if access is None:
+            raise exceptions.NotFound("No such workspace.")
+        return access
+    access = first_access(user)
+    if access is None:
         raise exceptions.NotFound("You are not a member of any workspace.")
-    return WorkspaceAccess(membership.workspace, membership.role, membership)
+    return access
 
 
 def api_access(request: Request) -> WorkspaceAccess:

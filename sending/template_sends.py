@@ -10,7 +10,6 @@ from audience.models import Recipient
 from audience.selectors import custom_fields, placeholder_names, recipient_values
 from content.models import Template
 from content.rendering import render_message, sample_values
-from content.syntax import ContentError
 from sending.models import SendingAccount
 from sending.services import send_tests
 
@@ -63,6 +62,3 @@ def template_test_send(
         )
         for address, outcome in zip(addresses, outcomes, strict=True)
     ]
-
-
-__all__ = ["ContentError", "TestSendResult", "template_test_send"]

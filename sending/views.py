@@ -25,6 +25,7 @@ from accounts.access import access_of, base_url_of, or_404, workspace_view
 from accounts.models import Role
 from content import selectors as content_selectors
 from content.forms import TestSendForm
+from content.syntax import ContentError
 from sending import dns_check, oauth, selectors, services, template_sends
 from sending.forms import AccountForm, DkimKeyForm, TestForm
 from sending.models import AccountStatus, CapturedMessage, SendingAccount
@@ -305,7 +306,7 @@ def template_test_send(request: HttpRequest, template_id: int) -> HttpResponse:
                 account=form.cleaned_data["account"],
                 addresses=form.cleaned_data["addresses"],
             )
-        except template_sends.ContentError as exc:
+        except ContentError as exc:
             form.add_error(None, f"The template cannot be rendered: {exc}")
     return render(
         request,

@@ -13,9 +13,8 @@ from django.utils.html import escape
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from audience.selectors import recipient_values
 from campaigns import links
-from campaigns.engine.send import frozen_parts
+from campaigns.engine.send import delivery_values, frozen_parts
 from campaigns.models import Delivery
 from content.rendering import render_message
 from content.syntax import ContentError
@@ -50,17 +49,10 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
 def view_in_browser(request: HttpRequest, token: str) -> HttpResponse:
     """The message as its recipient got it, under a CSP that lets no script run."""
     delivery = _delivery(token)
-    values = recipient_values(delivery.recipient) if delivery.recipient else {}
-    values = {
-        **values,
-        "email": delivery.email,
-        "unsubscribe_url": links.unsubscribe_url(token),
-        "view_in_browser_url": links.view_url(token),
-    }
     try:
         message = render_message(
             frozen_parts(delivery.campaign, with_attachments=False),
-            values,
+            delivery_values(delivery, token),
             from_email="view@postroom.invalid",
             to=delivery.email,
         )

@@ -32,6 +32,8 @@ log = logging.getLogger(__name__)
 
 # How long a delivery waits when its account's server could not be reached.
 ACCOUNT_BACKOFF = timedelta(seconds=60)
+# Compiled templates a worker keeps between batches (one per recently sent campaign).
+PREPARED_KEEP = 32
 # How often a batch looks at its campaign's status, so that pause and cancel act within it.
 STATUS_CHECK_SECONDS = 0.5
 
@@ -94,6 +96,8 @@ class Sender:
 
     def prepare(self, campaign: Campaign) -> Prepared:
         if campaign.pk not in self.prepared:
+            if len(self.prepared) >= PREPARED_KEEP:  # a worker lives long: forget the oldest
+                del self.prepared[next(iter(self.prepared))]
             keys = list(custom_fields(campaign.workspace).values_list("key", flat=True))
             self.prepared[campaign.pk] = Prepared(compile_template(frozen_parts(campaign)), keys)
         return self.prepared[campaign.pk]
@@ -306,6 +310,20 @@ def _unreachable(delivery: Delivery) -> bool:
     return delivery.attempts == 0 and delivery.last_code is None and bool(delivery.last_reply)
 
 
+def delivery_values(
+    delivery: Delivery, token: str, field_keys: list[str] | None = None
+) -> dict[str, str]:
+    """What a delivery's placeholders are filled with: its recipient's fields and its links."""
+    person = delivery.recipient
+    values = recipient_values(person, field_keys) if person is not None else {}
+    return {
+        **values,
+        "email": delivery.email,
+        "unsubscribe_url": links.unsubscribe_url(token),
+        "view_in_browser_url": links.view_url(token),
+    }
+
+
 def _render(
     prepared: Prepared,
     campaign: Campaign,
@@ -314,16 +332,8 @@ def _render(
     message_id: str,
 ) -> OutgoingMessage:
     token = links.token_for(delivery.pk)
-    person = delivery.recipient
-    values = recipient_values(person, prepared.field_keys) if person is not None else {}
-    values = {
-        **values,
-        "email": delivery.email,
-        "unsubscribe_url": links.unsubscribe_url(token),
-        "view_in_browser_url": links.view_url(token),
-    }
     rendered = prepared.template.render(
-        values,
+        delivery_values(delivery, token, prepared.field_keys),
         from_email=account.from_email,
         from_name=account.from_name,
         to=delivery.email,
