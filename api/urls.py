@@ -22,4 +22,10 @@ urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
     path("", include(router.urls)),
+    # Each app's resources; the included lists carry no namespace, so every name is "api:…".
+    path("", include("audience.api_urls")),
+    path("", include("content.api_urls")),
+    path("", include("sending.api_urls")),
+    path("", include("campaigns.api_urls")),
+    path("", include("webhooks.api_urls")),
 ]

@@ -1,0 +1,5 @@
+"""The API routes of campaigns, mounted under /api/ by api/urls.py."""
+
+from django.urls import URLPattern, URLResolver
+
+urlpatterns: list[URLPattern | URLResolver] = []
