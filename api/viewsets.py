@@ -12,7 +12,6 @@ from typing import Any, Generic, TypeVar
 
 from django.db.models import Model, QuerySet
 from rest_framework import viewsets
-from rest_framework.request import Request
 
 from accounts.middleware import WorkspaceAccess
 from accounts.models import Workspace
@@ -24,12 +23,11 @@ M = TypeVar("M", bound=Model)
 class WorkspaceScoped(Generic[M]):
     """Mixin for generic views: the queryset comes from the caller's workspace only."""
 
-    request: Request
     permission_classes: Any = (WorkspaceRole,)
 
     @property
     def access(self) -> WorkspaceAccess:
-        return api_access(self.request)
+        return api_access(self.request)  # type: ignore[attr-defined]
 
     @property
     def workspace(self) -> Workspace:
