@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 from django.test import Client
@@ -98,3 +99,25 @@ def viewer_client(personas) -> Client:
 @pytest.fixture
 def outsider_client(personas) -> Client:
     return client_for(personas.outsider)
+
+
+def api_key_client(workspace, role: str, created_by=None) -> Any:
+    """An APIClient that authenticates with a fresh API key of `role` in `workspace`."""
+    from rest_framework.test import APIClient
+
+    from api.services import api_key_create
+
+    raw = api_key_create(
+        workspace=workspace, name=f"{role} test key", role=role, created_by=created_by
+    ).raw
+    return APIClient(HTTP_X_API_KEY=raw)
+
+
+@pytest.fixture
+def api_for(personas) -> Any:
+    """`api_for("editor")`: an API client with a key of that role in the personas' workspace."""
+
+    def make(role: str) -> Any:
+        return api_key_client(personas.workspace, role, created_by=personas.owner)
+
+    return make
