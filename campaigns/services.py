@@ -54,6 +54,7 @@ def freeze_content(campaign: Campaign, template: Template) -> dict[str, object]:
     """The template's content as it is now; raises CampaignError if it does not compile."""
     parts = {
         "template_id": template.pk,
+        "template_name": template.name,
         "subject": template.subject,
         "html": template.html_body,
         "text": template.text_body,
