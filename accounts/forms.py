@@ -122,7 +122,10 @@ class ResetRequestForm(PasswordResetForm):
     """Django's reset form; it sends nothing for unknown, blocked or unusable accounts."""
 
     def get_users(self, email: str) -> Any:
-        return super().get_users(normalize_email(email))
+        address = normalize_email(email)
+        if not services.reset_mail_allowed(address):
+            return []  # the page says the same either way: it must not tell who exists
+        return super().get_users(address)
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         # Behind a proxy the request's host may be an internal one: SITE_URL names the real one.

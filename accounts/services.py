@@ -14,6 +14,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core import signing
+from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -349,3 +350,21 @@ def demo_admin_ensure(*, email: str, password_file: str) -> DemoAdmin:
     path.write_text(password + "\n")
     path.chmod(0o600)
     return DemoAdmin(user=user, password=password, created=True)
+
+
+def reset_mail_allowed(email: str) -> bool:
+    """Count a password-reset request for `email`; False past the hourly budget.
+
+    Without it anyone could make us send an unlimited number of reset mails to one address
+    (a nuisance to its owner and a risk to our sender reputation). The address is hashed so the
+    cache holds no addresses.
+    """
+    digest = hashlib.sha256(email.encode()).hexdigest()
+    key = f"reset-mail:{digest}"
+    cache.add(key, 0, timeout=60 * 60)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, timeout=60 * 60)
+        count = 1
+    return bool(count <= settings.PASSWORD_RESET_MAILS_PER_HOUR)

@@ -53,6 +53,19 @@ def test_reset_reveals_nothing_and_sends_nothing_for_unknown_or_blocked(client, 
     assert smtp_sink.messages == []
 
 
+def test_reset_mails_to_one_address_are_limited_per_hour(client, smtp_sink, settings):
+    settings.PASSWORD_RESET_MAILS_PER_HOUR = 2
+    UserFactory.create(email="ada@example.test")
+    UserFactory.create(email="bob@example.test")
+    for email in ("ada@example.test", "ADA@example.test", "ada@example.test", "bob@example.test"):
+        response = client.post(reverse("accounts:password_reset"), {"email": email})
+        # The page never tells whether a mail went out.
+        assert response.url == reverse("accounts:password_reset_done")
+    smtp_sink.wait_for(3)
+    sent_to = sorted(m.rcpt_tos[0] for m in smtp_sink.messages)
+    assert sent_to == ["ada@example.test", "ada@example.test", "bob@example.test"]
+
+
 def test_reset_links_use_site_url_when_set(client, smtp_sink, settings):
     settings.SITE_URL = "https://mail.example.org"
     UserFactory.create(email="ada@example.test")
