@@ -1,10 +1,11 @@
 """The REST API under /api/. Each app's API views are mounted here, so this is the one map."""
 
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import SimpleRouter
 
 from api import auth_views, emailer_views, user_views, workspace_views
+from api.schema import DocsView
 
 app_name = "api"
 
@@ -20,7 +21,7 @@ urlpatterns = [
     path("me/", workspace_views.MeApi.as_view(), name="me"),
     path("test/emailer/", emailer_views.EmailerTestApi.as_view(), name="test_emailer"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    path("docs/", DocsView.as_view(url_name="api:schema"), name="docs"),
     path("", include(router.urls)),
     # Each app's resources; the included lists carry no namespace, so every name is "api:…".
     path("", include("audience.api_urls")),
