@@ -19,6 +19,7 @@ from audience.models import Recipient, RecipientList, Segment
 from campaigns import dashboard
 from campaigns.models import WAITING, Campaign, CampaignStatus, Delivery, ScheduleMode
 from campaigns.services import CampaignError, campaign_start, freeze_content
+from campaigns.signals import campaign_status_changed
 from campaigns.transitions import EDITABLE, TransitionError, next_status
 from content.models import Template
 from sending.models import AccountStatus, SendingAccount
@@ -141,6 +142,7 @@ def campaign_update(*, campaign: Campaign, data: CampaignData) -> Campaign:
 
 
 def _set_status(campaign: Campaign, action: str) -> None:
+    previous = campaign.status
     try:
         campaign.status = next_status(campaign.status, action)
     except TransitionError as exc:
@@ -148,6 +150,13 @@ def _set_status(campaign: Campaign, action: str) -> None:
     campaign.status_changed_at = timezone.now()
     campaign.status_reason = ""
     campaign.save(update_fields=["status", "status_changed_at", "status_reason"])
+    campaign_status_changed.send(
+        Campaign,
+        campaign=campaign,
+        previous=previous,
+        action=action,
+        at=campaign.status_changed_at,
+    )
 
 
 @transaction.atomic

@@ -22,6 +22,7 @@ from campaigns.models import (
     DeliveryStatus,
     ScheduleMode,
 )
+from campaigns.signals import campaign_status_changed
 from campaigns.transitions import TransitionError, next_status
 from content.models import Template
 from content.rendering import TemplateParts, compile_template
@@ -33,6 +34,7 @@ class CampaignError(Exception):
 
 
 def _move(campaign: Campaign, action: str, now: datetime, reason: str = "") -> None:
+    previous = campaign.status
     try:
         campaign.status = next_status(campaign.status, action)
     except TransitionError as exc:
@@ -44,6 +46,9 @@ def _move(campaign: Campaign, action: str, now: datetime, reason: str = "") -> N
         campaign.finished_at = now
         fields.append("finished_at")
     campaign.save(update_fields=fields)
+    campaign_status_changed.send(
+        Campaign, campaign=campaign, previous=previous, action=action, at=now
+    )
 
 
 def _locked(campaign: Campaign) -> Campaign:

@@ -283,6 +283,14 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Several models have a `status` (or `kind`) with their own choices: name each enum.
+    "ENUM_NAME_OVERRIDES": {
+        "CampaignStatusEnum": "campaigns.models.CampaignStatus",
+        "DeliveryStatusEnum": "campaigns.models.DeliveryStatus",
+        "RecipientStatusEnum": "audience.models.RecipientStatus",
+        "AccountKindEnum": "sending.models.AccountKind",
+        "AccountStatusEnum": "sending.models.AccountStatus",
+    },
 }
 
 # --- Background work ------------------------------------------------------------------------
@@ -305,7 +313,14 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": env.float("CELERY_JOBS_INTERVAL", default=2.0),
         "options": {"expires": 10},
     },
+    "webhooks": {
+        "task": "webhooks.webhook_pass",
+        "schedule": env.float("CELERY_WEBHOOKS_INTERVAL", default=5.0),
+        "options": {"expires": 10},
+    },
 }
+# Task modules outside campaigns.workers (which postroom/celery.py autodiscovers).
+CELERY_IMPORTS = ("webhooks.tasks",)
 
 # --- Sending --------------------------------------------------------------------------------
 # Connections to loopback and private networks are refused unless this is on (development).
@@ -322,6 +337,27 @@ DELIVERY_LEASE_SECONDS = env.int("DELIVERY_LEASE_SECONDS", default=120)
 # if they are also at least this share of its attempts.
 CAMPAIGN_PAUSE_POLICY_REFUSALS = env.int("CAMPAIGN_PAUSE_POLICY_REFUSALS", default=20)
 CAMPAIGN_PAUSE_POLICY_SHARE = env.float("CAMPAIGN_PAUSE_POLICY_SHARE", default=0.1)
+
+# --- Outgoing webhooks ----------------------------------------------------------------------
+# Requests carry up to this many events; each waits this long for an answer (no redirects).
+WEBHOOK_EVENTS_PER_REQUEST = env.int("WEBHOOK_EVENTS_PER_REQUEST", default=100)
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=5.0)
+# Failed requests are retried from base to max seconds (±jitter), up to this many tries.
+WEBHOOK_RETRY_BASE_SECONDS = env.int("WEBHOOK_RETRY_BASE_SECONDS", default=30)
+WEBHOOK_RETRY_MAX_SECONDS = env.int("WEBHOOK_RETRY_MAX_SECONDS", default=6 * 3600)
+WEBHOOK_RETRY_JITTER = env.float("WEBHOOK_RETRY_JITTER", default=0.2)
+WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=12)
+# An endpoint failing for this long and this many requests in a row is disabled.
+WEBHOOK_DISABLE_AFTER_SECONDS = env.int("WEBHOOK_DISABLE_AFTER_SECONDS", default=3 * 24 * 3600)
+WEBHOOK_DISABLE_AFTER_FAILURES = env.int("WEBHOOK_DISABLE_AFTER_FAILURES", default=20)
+# After a rotation the old secret also signs requests for this long.
+WEBHOOK_SECRET_OVERLAP_SECONDS = env.int("WEBHOOK_SECRET_OVERLAP_SECONDS", default=24 * 3600)
+# The worker's step: attempts read per workspace and pass, requests sent per step and the
+# step's time budget; on PostgreSQL, attempts younger than the settle time wait a pass.
+WEBHOOK_COLLECT_LIMIT = env.int("WEBHOOK_COLLECT_LIMIT", default=1000)
+WEBHOOK_SENDS_PER_STEP = env.int("WEBHOOK_SENDS_PER_STEP", default=20)
+WEBHOOK_STEP_SECONDS = env.float("WEBHOOK_STEP_SECONDS", default=5.0)
+WEBHOOK_SETTLE_SECONDS = env.int("WEBHOOK_SETTLE_SECONDS", default=10)
 
 # --- Internationalisation -------------------------------------------------------------------
 LANGUAGE_CODE = "en"

@@ -16,10 +16,12 @@ from campaigns.workers.embedded import (
     single_worker_lock,
 )
 from campaigns.workers.heartbeat import Heartbeat
+from webhooks.dispatch import run_webhook_step
 
 # What the worker loops over: the delivery engine (start due campaigns, claim and send a
-# batch, finish done ones) and the audience's background jobs (CSV imports, bulk actions).
-ENGINE_STEPS: list[Any] = [run_engine_step, run_next_job]
+# batch, finish done ones), the audience's background jobs (CSV imports, bulk actions) and
+# outgoing webhooks.
+ENGINE_STEPS: list[Any] = [run_engine_step, run_next_job, run_webhook_step]
 
 
 class Command(BaseCommand):

@@ -1,0 +1,138 @@
+"""Delivery and unsubscribe events, read from the campaigns' attempt log and the suppression
+list after the fact, so that the engine's hot path does no webhook work at all.
+
+Each watched workspace has a cursor (the last attempt id and suppression id read). A pass
+reads what follows it, queues the events for each subscribed endpoint in requests of up to
+WEBHOOK_EVENTS_PER_REQUEST, and moves the cursor, in one transaction: every attempt becomes an
+event once. On PostgreSQL ids are not committed in order (two workers write at once), so
+rows younger than WEBHOOK_SETTLE_SECONDS are left for the next pass instead of being skipped
+by a cursor that has moved past them; SQLite writes one transaction at a time.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, TypedDict, TypeVar
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Exists, F, Max, Model, OuterRef, Q, QuerySet
+
+from audience.models import Suppression, SuppressionReason
+from campaigns.models import Attempt
+from webhooks import events as catalogue
+from webhooks.models import Cursor, Endpoint
+from webhooks.services import outbox_add_batches
+
+M = TypeVar("M", bound=Model)
+
+
+class _DeliveryState(TypedDict):
+    delivery_status: str
+    superseded: bool  # a later attempt of the same delivery exists
+
+
+if TYPE_CHECKING:  # WithAnnotations takes the TypedDict only for the type checker
+    from django_stubs_ext import WithAnnotations
+
+    ReadAttempt = WithAnnotations[Attempt, _DeliveryState]
+
+
+def watched_workspace_ids() -> list[int]:
+    """Workspaces with an active endpoint that wants delivery or recipient events."""
+    watching = Endpoint.objects.filter(active=True).filter(
+        Q(wants_delivery_events=True) | Q(wants_recipient_events=True)
+    )
+    return sorted(set(watching.values_list("workspace_id", flat=True)))
+
+
+def collect(*, now: datetime) -> bool:
+    """One pass over every watched workspace; True if some had more than one page waiting."""
+    more = False
+    for workspace_id in watched_workspace_ids():
+        more = collect_workspace(workspace_id=workspace_id, now=now) or more
+    return more
+
+
+def _settled(rows: list[M], now: datetime) -> list[M]:
+    """The leading rows old enough that no lower id can still be committed after them."""
+    seconds = settings.WEBHOOK_SETTLE_SECONDS if connection.vendor != "sqlite" else 0
+    if not seconds:
+        return rows
+    limit = now - timedelta(seconds=seconds)
+    for index, row in enumerate(rows):
+        if row.created_at > limit:  # type: ignore[attr-defined]
+            return rows[:index]
+    return rows
+
+
+def _cursor(workspace_id: int) -> Cursor:
+    cursor = Cursor.objects.select_for_update().filter(workspace_id=workspace_id).first()
+    if cursor is None:  # watched without the services' start (e.g. rows made by hand)
+        Cursor.objects.get_or_create(
+            workspace_id=workspace_id,
+            defaults={
+                "attempt_id": Attempt.objects.aggregate(m=Max("id"))["m"] or 0,
+                "suppression_id": Suppression.objects.aggregate(m=Max("id"))["m"] or 0,
+            },
+        )
+        cursor = Cursor.objects.select_for_update().get(workspace_id=workspace_id)
+    return cursor
+
+
+def _attempts(workspace_id: int, after: int, limit: int) -> QuerySet[ReadAttempt]:
+    later = Attempt.objects.filter(delivery_id=OuterRef("delivery_id"), id__gt=OuterRef("id"))
+    return (
+        Attempt.objects.filter(workspace_id=workspace_id, id__gt=after)
+        .annotate(delivery_status=F("delivery__status"), superseded=Exists(later))
+        .order_by("id")[:limit]
+    )
+
+
+@transaction.atomic
+def collect_workspace(*, workspace_id: int, now: datetime) -> bool:
+    """Queue the workspace's new events; True if a full page was read (more may wait)."""
+    cursor = _cursor(workspace_id)
+    endpoints = list(Endpoint.objects.filter(workspace_id=workspace_id, active=True))
+    limit = settings.WEBHOOK_COLLECT_LIMIT
+    found: list[tuple[datetime, dict[str, Any]]] = []
+    more = False
+    if any(e.wants_delivery_events for e in endpoints):
+        page = list(_attempts(workspace_id, cursor.attempt_id, limit))
+        attempts = _settled(page, now)
+        found += [
+            (a.created_at, catalogue.delivery_event(a, a.delivery_status, not a.superseded))
+            for a in attempts
+        ]
+        cursor.attempt_id = attempts[-1].pk if attempts else cursor.attempt_id
+        more = len(page) == limit and len(attempts) == len(page)
+    if any(e.wants_recipient_events for e in endpoints):
+        unsubscribes = Suppression.objects.filter(
+            workspace_id=workspace_id,
+            id__gt=cursor.suppression_id,
+            reason=SuppressionReason.UNSUBSCRIBED,
+        ).order_by("id")
+        page_s = list(unsubscribes[:limit])
+        rows = _settled(page_s, now)
+        found += [(s.created_at, catalogue.unsubscribed_event(s)) for s in rows]
+        cursor.suppression_id = rows[-1].pk if rows else cursor.suppression_id
+        more = more or (len(page_s) == limit and len(rows) == len(page_s))
+    _queue(endpoints, found, now)
+    cursor.updated_at = now
+    cursor.save(update_fields=["attempt_id", "suppression_id", "updated_at"])
+    return more
+
+
+def _queue(
+    endpoints: list[Endpoint], found: list[tuple[datetime, dict[str, Any]]], now: datetime
+) -> None:
+    """Each endpoint gets the events it subscribes to that happened since it was created."""
+    chosen: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for at, event in found:
+        for endpoint in endpoints:
+            if at >= endpoint.created_at and catalogue.subscribes(endpoint.events, event["type"]):
+                chosen[endpoint.pk].append(event)
+    for endpoint in endpoints:
+        if chosen[endpoint.pk]:
+            outbox_add_batches(endpoint=endpoint, events=chosen[endpoint.pk], now=now)

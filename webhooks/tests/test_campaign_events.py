@@ -1,0 +1,63 @@
+"""Campaign transitions become campaign.status_changed events, queued in the same
+transaction and sent by the worker's step."""
+
+import pytest
+
+from campaigns.services import campaign_cancel, campaign_pause, campaign_resume, campaign_start
+from campaigns.tests.conftest import make_campaign
+from sending.models import AccountKind
+from webhooks.dispatch import run_webhook_step
+from webhooks.models import Event, EventState
+from webhooks.tests.factories import make_endpoint
+
+pytestmark = pytest.mark.django_db
+
+
+def test_each_transition_is_told_once_in_order(personas, smtp_sink, receiver):
+    make_endpoint(personas.workspace, receiver.url, ["campaign.status_changed"])
+    setup = make_campaign(personas.workspace, smtp_sink, n=2, kind=AccountKind.CAPTURE)
+
+    campaign_start(campaign=setup.campaign)
+    campaign_pause(campaign=setup.campaign, reason="Checking the list")
+    campaign_resume(campaign=setup.campaign)
+    campaign_cancel(campaign=setup.campaign)
+    assert Event.objects.filter(state=EventState.PENDING).count() == 4
+
+    while run_webhook_step():
+        pass
+    run_webhook_step()
+
+    events = [e for r in receiver.accepted() for e in r.events]
+    changes = [
+        (e["data"]["change"], e["data"]["previous_status"], e["data"]["status"]) for e in events
+    ]
+    assert sorted(changes) == sorted(
+        [
+            ("started", "draft", "running"),
+            ("paused", "running", "paused"),
+            ("resumed", "paused", "running"),
+            ("cancelled", "running", "cancelled"),
+        ]
+    )
+    paused = next(e for e in events if e["data"]["change"] == "paused")
+    assert paused["data"]["reason"] == "Checking the list"
+    assert paused["data"]["campaign"] == {"id": setup.campaign.pk, "name": "Spring"}
+    assert len({e["id"] for e in events}) == 4
+    assert not Event.objects.exclude(state=EventState.DELIVERED).exists()
+
+
+def test_a_transition_that_fails_queues_nothing(personas, smtp_sink, receiver):
+    from campaigns.services import CampaignError
+
+    make_endpoint(personas.workspace, receiver.url)
+    setup = make_campaign(personas.workspace, smtp_sink, n=1, kind=AccountKind.CAPTURE)
+    with pytest.raises(CampaignError):
+        campaign_pause(campaign=setup.campaign)  # a draft cannot be paused
+    assert not Event.objects.exists()
+
+
+def test_an_endpoint_not_subscribed_gets_nothing(personas, smtp_sink, receiver):
+    make_endpoint(personas.workspace, receiver.url, ["delivery.sent"])
+    setup = make_campaign(personas.workspace, smtp_sink, n=1, kind=AccountKind.CAPTURE)
+    campaign_start(campaign=setup.campaign)
+    assert not Event.objects.filter(event_type="campaign.status_changed").exists()
