@@ -288,10 +288,15 @@ SPECTACULAR_SETTINGS = {
         "CampaignStatusEnum": "campaigns.models.CampaignStatus",
         "DeliveryStatusEnum": "campaigns.models.DeliveryStatus",
         "RecipientStatusEnum": "audience.models.RecipientStatus",
+        "AudienceJobStatusEnum": "audience.models.JobStatus",
+        "AudienceJobKindEnum": "audience.models.JobKind",
         "AccountKindEnum": "sending.models.AccountKind",
         "AccountStatusEnum": "sending.models.AccountStatus",
     },
 }
+
+# Days the capture transport keeps its messages (0 = for ever); the worker deletes older ones.
+CAPTURED_RETENTION_DAYS = env.int("CAPTURED_RETENTION_DAYS", default=30)
 
 # --- Background work ------------------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
