@@ -4,7 +4,6 @@ from django.urls import include, path
 from api.views import api_key_revoke, api_keys
 from campaigns.views import dashboard
 from postroom import views
-from sending.apis import AccountTestConnectionApi
 
 urlpatterns = [
     path("health", views.health, name="health"),
@@ -19,11 +18,6 @@ urlpatterns = [
     path("sending-accounts/", include("sending.urls")),
     path("settings/api-keys/", api_keys, name="api_keys"),
     path("settings/api-keys/<int:api_key_id>/revoke/", api_key_revoke, name="api_key_revoke"),
-    path(
-        "api/email-accounts/<int:account_id>/test-connection/",
-        AccountTestConnectionApi.as_view(),
-        name="email_account_test_connection",
-    ),
     path("api/", include("api.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import re
 from typing import Any
+from urllib.parse import urlsplit
 
 from django import forms
 
+from content.forms import TestSendForm
+from sending import selectors
 from sending.models import AccountKind, EspProvider, SendingAccount
+from sending.network import host_refusal
 from sending.services import SECRET_FIELDS
 
 SAVED = "•••• (saved)"
@@ -78,6 +82,9 @@ class AccountForm(forms.ModelForm):  # type: ignore[type-arg]
         kind = data.get("kind")
         if kind in SMTP_KINDS and not data.get("smtp_host"):
             self.add_error("smtp_host", "An SMTP account needs the server's host name.")
+        refused = host_refusal(data.get("smtp_host") or "") if kind in SMTP_KINDS else None
+        if refused:
+            self.add_error("smtp_host", refused)
         if kind in PRESET_KINDS and not data.get("smtp_username"):
             self.add_error("smtp_username", "Give the mailbox's user name (usually the address).")
         if kind in PRESET_KINDS and not self._has_secret("smtp_password"):
@@ -93,6 +100,9 @@ class AccountForm(forms.ModelForm):  # type: ignore[type-arg]
             self.add_error("oauth_provider", "Choose Gmail or Outlook.")
         if not data.get("oauth_client_id"):
             self.add_error("oauth_client_id", "Give the OAuth2 client id.")
+        refused = host_refusal(urlsplit(data.get("oauth_token_endpoint") or "").hostname or "")
+        if refused:
+            self.add_error("oauth_token_endpoint", refused)
         # No refresh token yet is fine: "Connect" on the account's page obtains one.
 
     def _clean_esp(self, data: dict[str, Any]) -> None:
@@ -124,3 +134,16 @@ class TestForm(forms.Form):
 class DkimKeyForm(forms.Form):
     domain = forms.CharField(max_length=253, help_text="The domain of the sender address.")
     selector = forms.CharField(max_length=63, initial="postroom")
+
+
+class TemplateTestSendForm(TestSendForm):
+    """A template test's addresses and the active account to send them through."""
+
+    account = forms.ModelChoiceField(queryset=SendingAccount.objects.none(), label="Through")
+
+    def __init__(self, *args: Any, workspace: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["account"]
+        assert isinstance(field, forms.ModelChoiceField)  # noqa: S101 - declared just above
+        field.queryset = selectors.active_accounts(workspace)
+        self.order_fields(["account", "addresses"])

@@ -48,6 +48,24 @@ def private_hosts_allowed() -> bool:
     return bool(settings.SENDING_ALLOW_PRIVATE_HOSTS)
 
 
+def host_refusal(host: str) -> str | None:
+    """Why Postroom will never connect to `host`, when that is known without DNS: an address
+    literal that is not public, or a name of this machine. None otherwise; names are checked
+    again at every connection (resolve_checked), which is the real guard."""
+    if private_hosts_allowed() or not host.strip():
+        return None
+    name = host.strip().strip("[]").rstrip(".").lower()
+    if name == "localhost" or name.endswith(".localhost"):
+        return f"{host} is this machine: Postroom does not connect to it."
+    try:
+        address = ipaddress.ip_address(name.split("%")[0])
+    except ValueError:
+        return None
+    if address_allowed(address):
+        return None
+    return f"{host} is a loopback, private or reserved address: Postroom does not connect to it."
+
+
 def resolve_checked(host: str, port: int) -> list[str]:
     """The addresses of `host` that Postroom may connect to, in the resolver's order.
 

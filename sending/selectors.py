@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
+from email import policy
+from email.parser import BytesParser
 
-from django.db.models import QuerySet
+from django.db.models import BooleanField, ExpressionWrapper, Q, QuerySet
 
 from accounts.models import Workspace
 from sending import quota
@@ -25,6 +27,15 @@ def accounts(workspace: Workspace) -> QuerySet[SendingAccount]:
 
 def account_get(workspace: Workspace, account_id: int) -> SendingAccount | None:
     return accounts(workspace).filter(pk=account_id).first()
+
+
+def accounts_for_api(workspace: Workspace) -> QuerySet[SendingAccount]:
+    """Accounts without their secrets, each with `has_<secret>` flags: nothing is decrypted."""
+    flags = {
+        f"has_{name}": ExpressionWrapper(~Q(**{name: ""}), output_field=BooleanField())
+        for name in SECRET_COLUMNS
+    }
+    return accounts(workspace).defer(*SECRET_COLUMNS).annotate(**flags)
 
 
 def active_accounts(workspace: Workspace) -> QuerySet[SendingAccount]:
@@ -53,6 +64,21 @@ def captured_messages(workspace: Workspace) -> QuerySet[CapturedMessage]:
 
 def captured_get(workspace: Workspace, captured_id: int) -> CapturedMessage | None:
     return captured_messages(workspace).filter(pk=captured_id).first()
+
+
+def captured_parts(
+    captured: CapturedMessage,
+) -> tuple[list[tuple[str, str]], str | None, str | None]:
+    """A captured message's header fields, HTML body and text body (None when absent)."""
+    message = BytesParser(policy=policy.default).parsebytes(bytes(captured.raw))
+    headers = [(name, str(value)) for name, value in message.items()]
+    html = message.get_body(preferencelist=("html",))
+    text = message.get_body(preferencelist=("plain",))
+    return (
+        headers,
+        html.get_content() if html is not None else None,
+        text.get_content() if text is not None else None,
+    )
 
 
 def dkim_keys(workspace: Workspace) -> QuerySet[DkimKey]:

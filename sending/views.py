@@ -7,11 +7,7 @@ Objects are looked up through workspace-scoped selectors, so another workspace's
 from __future__ import annotations
 
 import secrets
-from email import policy
-from email.parser import BytesParser
-from typing import Any
 
-from django import forms
 from django.contrib import messages
 from django.core import signing
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -24,11 +20,10 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts.access import access_of, base_url_of, or_404, workspace_view
 from accounts.models import Role
 from content import selectors as content_selectors
-from content.forms import TestSendForm
 from content.syntax import ContentError
 from sending import dns_check, oauth, selectors, services, template_sends
-from sending.forms import AccountForm, DkimKeyForm, TestForm
-from sending.models import AccountStatus, CapturedMessage, SendingAccount
+from sending.forms import AccountForm, DkimKeyForm, TemplateTestSendForm, TestForm
+from sending.models import AccountStatus
 
 # The captured HTML is untrusted: nothing may run, load or navigate, only show.
 CAPTURED_HTML_CSP = "default-src 'none'; img-src data: https:; style-src 'unsafe-inline'; sandbox"
@@ -185,22 +180,10 @@ def captured_list(request: HttpRequest) -> HttpResponse:
     return render(request, "sending/captured_list.html", {"captured": captured})
 
 
-def _parsed(captured: CapturedMessage) -> tuple[list[tuple[str, str]], str | None, str | None]:
-    message = BytesParser(policy=policy.default).parsebytes(bytes(captured.raw))
-    headers = [(name, str(value)) for name, value in message.items()]
-    html = message.get_body(preferencelist=("html",))
-    text = message.get_body(preferencelist=("plain",))
-    return (
-        headers,
-        html.get_content() if html is not None else None,
-        text.get_content() if text is not None else None,
-    )
-
-
 @workspace_view()
 def captured_detail(request: HttpRequest, captured_id: int) -> HttpResponse:
     captured = or_404(selectors.captured_get(access_of(request).workspace, captured_id))
-    headers, html, text = _parsed(captured)
+    headers, html, text = selectors.captured_parts(captured)
     source = bytes(captured.raw).decode("utf-8", "replace")
     return render(
         request,
@@ -220,7 +203,7 @@ def captured_detail(request: HttpRequest, captured_id: int) -> HttpResponse:
 def captured_html(request: HttpRequest, captured_id: int) -> HttpResponse:
     """The message's HTML alone, for the sandboxed iframe of the detail page."""
     captured = or_404(selectors.captured_get(access_of(request).workspace, captured_id))
-    _, html, _ = _parsed(captured)
+    _, html, _ = selectors.captured_parts(captured)
     response = HttpResponse(html or "", content_type="text/html; charset=utf-8")
     response["Content-Security-Policy"] = CAPTURED_HTML_CSP
     return response
@@ -276,17 +259,6 @@ def dkim_delete(request: HttpRequest, dkim_key_id: int) -> HttpResponse:
 
 
 # --- Test sends of a template ----------------------------------------------------------------
-
-
-class TemplateTestSendForm(TestSendForm):
-    account = forms.ModelChoiceField(queryset=SendingAccount.objects.none(), label="Through")
-
-    def __init__(self, *args: Any, workspace: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        field = self.fields["account"]
-        assert isinstance(field, forms.ModelChoiceField)  # noqa: S101 - declared just above
-        field.queryset = selectors.active_accounts(workspace)
-        self.order_fields(["account", "addresses"])
 
 
 @workspace_view(Role.EDITOR)

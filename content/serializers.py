@@ -1,0 +1,132 @@
+"""What the templates API reads and writes. Rules stay in content.services (template_check,
+attachment_add): these only type and shape the fields."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from content import gallery
+from content.models import Template, TemplateAttachment
+
+
+class AttachmentOut(serializers.ModelSerializer[TemplateAttachment]):
+    class Meta:
+        model = TemplateAttachment
+        fields = ("id", "filename", "content_type", "size", "created_at")
+        read_only_fields = fields
+
+
+class AttachmentIn(serializers.Serializer[Any]):
+    file = serializers.FileField(
+        help_text="multipart/form-data; its type is read from its name and checked against "
+        "its content."
+    )
+
+
+class TemplateSummaryOut(serializers.ModelSerializer[Template]):
+    """A template in a list: no bodies (GET the template for them)."""
+
+    attachment_count = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Template
+        fields: tuple[str, ...] = (
+            "id",
+            "name",
+            "subject",
+            "text_from_html",
+            "attachment_count",
+            "created_at",
+            "updated_at",
+        )
+        read_only_fields = fields
+
+    @extend_schema_field(serializers.IntegerField())
+    def get_attachment_count(self, template: Template) -> int:
+        # Lists annotate the count (selectors.templates); a single template counts its rows.
+        count = getattr(template, "attachment_count", None)
+        return count if count is not None else template.attachments.count()
+
+
+class TemplateOut(TemplateSummaryOut):
+    attachments = AttachmentOut(many=True, read_only=True)
+
+    class Meta(TemplateSummaryOut.Meta):
+        fields = (
+            "id",
+            "name",
+            "subject",
+            "html_body",
+            "text_body",
+            "text_from_html",
+            "attachment_count",
+            "attachments",
+            "created_at",
+            "updated_at",
+        )
+        read_only_fields = fields
+
+
+class TemplatePartsIn(serializers.ModelSerializer[Template]):
+    """The parts of a template; services.template_check decides whether they compile."""
+
+    class Meta:
+        model = Template
+        fields: tuple[str, ...] = ("subject", "html_body", "text_body", "text_from_html")
+        extra_kwargs = {
+            "html_body": {"trim_whitespace": False},
+            "text_body": {"trim_whitespace": False},
+        }
+
+
+class TemplateIn(TemplatePartsIn):
+    class Meta(TemplatePartsIn.Meta):
+        fields = ("name", *TemplatePartsIn.Meta.fields)
+
+
+class TemplateFault(serializers.Serializer[Any]):
+    part = serializers.CharField(help_text="subject, HTML or text")
+    field = serializers.CharField(help_text="The input field at fault.")
+    line = serializers.IntegerField(help_text="1-based; 0 when the fault has no line.")
+    name = serializers.CharField(help_text="The placeholder at fault, if any.")
+    message = serializers.CharField()
+
+
+class TemplateCheckOut(serializers.Serializer[Any]):
+    valid = serializers.BooleanField()
+    errors = TemplateFault(many=True)  # type: ignore[assignment]  # a field, not .errors
+
+
+class PreviewIn(serializers.Serializer[Any]):
+    recipient_id = serializers.IntegerField(
+        required=False, help_text="Render with this recipient's values."
+    )
+    email = serializers.EmailField(
+        required=False, help_text="Render with the values of the recipient with this address."
+    )
+    values = serializers.DictField(
+        child=serializers.CharField(allow_blank=True),
+        required=False,
+        help_text="Sample values, over the recipient's (or the built-in samples).",
+    )
+
+
+class PreviewOut(serializers.Serializer[Any]):
+    subject = serializers.CharField()
+    html = serializers.CharField(allow_null=True, help_text="null when there is no HTML part.")
+    text = serializers.CharField()
+    recipient_id = serializers.IntegerField(allow_null=True)
+
+
+class StarterOut(serializers.Serializer[Any]):
+    key = serializers.CharField()
+    name = serializers.CharField()
+    description = serializers.CharField()
+    subject = serializers.CharField()
+
+
+class FromStarterIn(serializers.Serializer[Any]):
+    starter = serializers.ChoiceField(choices=[s.key for s in gallery.STARTERS])
