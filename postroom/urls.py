@@ -18,6 +18,7 @@ urlpatterns = [
     path("sending-accounts/", include("sending.urls")),
     path("settings/api-keys/", api_keys, name="api_keys"),
     path("settings/api-keys/<int:api_key_id>/revoke/", api_key_revoke, name="api_key_revoke"),
+    path("settings/webhooks/", include("webhooks.urls")),
     path("api/", include("api.urls")),
     path("admin/", admin.site.urls),
 ]
