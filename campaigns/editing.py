@@ -59,6 +59,14 @@ def campaign_problems(
     return problems
 
 
+def audience_problems(data: CampaignData) -> list[tuple[str, str]]:
+    """The editor's rule that a campaign names who receives it (a list, a segment or picked
+    recipients); the API keeps it too."""
+    if data.list_ids or data.segment_ids or data.picked:
+        return []
+    return [("audience", "Choose who receives it: a list, a segment or picked recipients.")]
+
+
 def _schedule_problems(data: CampaignData, now: datetime) -> list[tuple[str, str]]:
     if data.schedule_mode == ScheduleMode.NOW:
         return []
@@ -172,21 +180,59 @@ def campaign_launch(*, campaign: Campaign) -> str:
     if campaign.schedule_mode == ScheduleMode.NOW or campaign.status == CampaignStatus.SCHEDULED:
         campaign_start(campaign=campaign)
     else:
-        _check(campaign.workspace, _data_of(campaign))
+        _check(campaign.workspace, campaign_data(campaign))
         _set_status(campaign, "schedule")
     dashboard.invalidate(campaign.workspace_id)
     return Campaign.objects.values_list("status", flat=True).get(pk=campaign.pk)
 
 
-def _data_of(campaign: Campaign) -> CampaignData:
+def campaign_data(campaign: Campaign) -> CampaignData:
+    """What the campaign holds now, as the editing services take it (to change a part)."""
     return CampaignData(
         name=campaign.name,
         template_id=campaign.template_id,
         account_ids=list(campaign.accounts.values_list("pk", flat=True)),
+        list_ids=list(campaign.lists.values_list("pk", flat=True)),
+        segment_ids=list(campaign.segments.values_list("pk", flat=True)),
+        picked=dict(campaign.picked or {}),
         schedule_mode=campaign.schedule_mode,
         scheduled_at=campaign.scheduled_at,
         window_end=campaign.window_end,
     )
+
+
+@transaction.atomic
+def campaign_schedule(
+    *,
+    campaign: Campaign,
+    schedule_mode: str,
+    scheduled_at: datetime,
+    window_end: datetime | None = None,
+) -> Campaign:
+    """Set when a draft or scheduled campaign sends (a time, or a start/end window) and wait
+    for it: the campaign is scheduled afterwards.
+
+    Raises CampaignError once the campaign has started, or with the first problem of the
+    campaign at its new time (a past time, a window that ends before it starts, no template).
+    """
+    campaign = Campaign.objects.select_for_update().select_related("workspace").get(pk=campaign.pk)
+    if campaign.status not in EDITABLE:
+        raise CampaignError(
+            f"A {campaign.get_status_display().lower()} campaign cannot be scheduled."
+        )
+    if schedule_mode not in (ScheduleMode.AT, ScheduleMode.WINDOW):
+        raise CampaignError("Choose a time or a window to schedule.")
+    data = campaign_data(campaign)
+    data.schedule_mode, data.scheduled_at = schedule_mode, scheduled_at
+    data.window_end = window_end if schedule_mode == ScheduleMode.WINDOW else None
+    _check(campaign.workspace, data)
+    campaign.schedule_mode = data.schedule_mode
+    campaign.scheduled_at, campaign.window_end = data.scheduled_at, data.window_end
+    campaign.save(update_fields=["schedule_mode", "scheduled_at", "window_end"])
+    if campaign.status == CampaignStatus.DRAFT:
+        _set_status(campaign, "schedule")
+    dashboard.invalidate(campaign.workspace_id)
+    return campaign
 
 
 @transaction.atomic

@@ -163,6 +163,22 @@ def audience_preview(
     return audience_count(Campaign(workspace=workspace), sources)
 
 
+def campaign_audience(campaign: Campaign) -> AudienceCount:
+    """Who the campaign reaches and who is left out, as its page shows it: counted now while
+    it can still change (draft, scheduled), as the launch counted it afterwards.
+
+    Raises SegmentError when one of its segments no longer compiles (only before the launch).
+    """
+    if campaign.status in (CampaignStatus.DRAFT, CampaignStatus.SCHEDULED):
+        return audience_count(campaign)
+    return AudienceCount(
+        reachable=campaign.audience_total,
+        suppressed=campaign.excluded_suppressed,
+        unsubscribed=campaign.excluded_unsubscribed,
+        duplicates=campaign.excluded_duplicates,
+    )
+
+
 # --------------------------------------------------------------------------- keyset pages
 
 
@@ -257,6 +273,40 @@ def deliveries_matching(campaign: Campaign, flt: DeliveryFilter) -> QuerySet[Del
     return qs.select_related("account")
 
 
+@dataclass(frozen=True)
+class DeliverySearch:
+    """The workspace-wide search of deliveries (the API's); each part is ANDed.
+
+    `email` is the whole address (case does not matter); `since`/`until` bound the time of
+    the delivery's last change.
+    """
+
+    campaign_id: int | None = None
+    status: str = ""
+    email: str = ""
+    account_id: int | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+def deliveries_search(workspace: Workspace, search: DeliverySearch) -> QuerySet[Delivery]:
+    """The workspace's deliveries that pass `search`; a foreign campaign id finds nothing."""
+    qs = Delivery.objects.filter(workspace=workspace)
+    if search.campaign_id is not None:
+        qs = qs.filter(campaign_id=search.campaign_id)
+    if search.status:
+        qs = qs.filter(status=search.status)
+    if search.email:
+        qs = qs.filter(email__iexact=search.email)
+    if search.account_id is not None:
+        qs = qs.filter(account_id=search.account_id)
+    if search.since is not None:
+        qs = qs.filter(updated_at__gte=search.since)
+    if search.until is not None:
+        qs = qs.filter(updated_at__lt=search.until)
+    return qs
+
+
 def deliveries_page(
     campaign: Campaign, flt: DeliveryFilter, cursor: str = "", size: int = PAGE_SIZE
 ) -> KeysetPage[Delivery]:
@@ -287,6 +337,7 @@ class AttemptFilter:
     email: str = ""
     since: datetime | None = None
     until: datetime | None = None
+    delivery_id: int | None = None
 
 
 def attempts_matching(workspace: Workspace, flt: AttemptFilter) -> QuerySet[Attempt]:
@@ -294,6 +345,8 @@ def attempts_matching(workspace: Workspace, flt: AttemptFilter) -> QuerySet[Atte
     qs = Attempt.objects.filter(workspace=workspace)
     if flt.campaign_id is not None:
         qs = qs.filter(campaign_id=flt.campaign_id)
+    if flt.delivery_id is not None:
+        qs = qs.filter(delivery_id=flt.delivery_id)
     if flt.outcome:
         qs = qs.filter(outcome=flt.outcome)
     if flt.account_id is not None:

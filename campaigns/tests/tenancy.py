@@ -51,4 +51,5 @@ def _delivery(foreign: Any) -> Delivery:
 PROVIDERS: dict[str, Provider] = {
     "campaign_id": lambda foreign: _campaign(foreign).pk,
     "delivery_id": lambda foreign: _delivery(foreign).pk,
+    "attempt_id": lambda foreign: Attempt.objects.get(delivery=_delivery(foreign)).pk,
 }

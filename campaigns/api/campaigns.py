@@ -1,0 +1,337 @@
+"""`/api/campaigns/`: campaigns as the editor makes them, their audience estimate, their moves
+(send, schedule, unschedule, pause, resume, cancel), their progress and their report."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from django.db.models import QuerySet
+from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import mixins, renderers, status
+from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.models import User, Workspace
+from api.access import WorkspaceRole, api_access
+from api.pagination import PagePagination
+from api.viewsets import WorkspaceViewSet
+from audience.segments import SegmentError
+from campaigns import editing, selectors, services
+from campaigns.api.common import (
+    CampaignConflict,
+    ConflictAnswers,
+    choice_param,
+    not_ready,
+    raise_problems,
+    run_transition,
+    stats_of,
+)
+from campaigns.csv_export import delivery_rows, streamed
+from campaigns.models import Campaign, CampaignStatus, DeliveryStatus
+from campaigns.serializers import (
+    CampaignSerializer,
+    CampaignWriteSerializer,
+    EstimateSerializer,
+    ScheduleSerializer,
+    StatsSerializer,
+)
+from campaigns.transitions import EDITABLE
+
+F = TypeVar("F", bound=Callable[..., Any])
+ORDERINGS = ["created_at", "-created_at", "name", "-name", "status", "-status", "id", "-id"]
+
+
+class CampaignResource(ConflictAnswers, WorkspaceViewSet[Campaign]):
+    """What /api/campaigns/ and the Emailer System's /api/email-burst/ share: the same
+    campaigns of the caller's workspace, and the same services behind every write."""
+
+    lookup_url_kwarg = "campaign_id"
+    lookup_value_regex = "[0-9]+"
+    pagination_class = PagePagination
+
+    def workspace_queryset(self, workspace: Workspace) -> QuerySet[Campaign]:
+        return Campaign.objects.filter(workspace=workspace).prefetch_related(
+            "lists", "segments", "accounts"
+        )
+
+    def listed(self) -> QuerySet[Campaign]:
+        """The list: single e-mails only with `?single=true` (they have their own queue in the
+        UI); `?status=` and `?ordering=` as checked here."""
+        params = self.request.query_params
+        single = params.get("single", "").lower() in ("1", "true", "yes")
+        qs = self.get_queryset().filter(is_single=single)
+        wanted = choice_param(params, "status", list(CampaignStatus.values))
+        if wanted:
+            qs = qs.filter(status=wanted)
+        ordering = choice_param(params, "ordering", ORDERINGS) or "-created_at"
+        return qs.order_by(ordering, "-id" if ordering.startswith("-") else "id")
+
+    def editable(self, campaign: Campaign) -> None:
+        """409 unless the campaign can still change (draft or scheduled), as in the UI."""
+        if campaign.status not in EDITABLE:
+            raise CampaignConflict(
+                "Only draft and scheduled campaigns can be changed.",
+                code="campaign_not_editable",
+                current_status=campaign.status,
+            )
+
+    def save_changes(self, campaign: Campaign, data: editing.CampaignData) -> Campaign:
+        try:
+            return editing.campaign_update(campaign=campaign, data=data)
+        except services.CampaignError as exc:
+            self.editable(Campaign.objects.get(pk=campaign.pk))
+            raise not_ready(str(exc)) from exc
+
+    def remove(self, campaign: Campaign) -> None:
+        try:
+            editing.campaign_delete(campaign=campaign)
+        except services.CampaignError as exc:
+            raise CampaignConflict(
+                str(exc), code="campaign_active", current_status=campaign.status
+            ) from exc
+
+    def send_now(self, campaign: Campaign) -> Campaign:
+        return run_transition(campaign, "send", lambda: services.campaign_start(campaign=campaign))
+
+    def schedule_at(self, campaign: Campaign, when: dict[str, Any]) -> Campaign:
+        if campaign.status not in EDITABLE:
+            raise CampaignConflict(
+                f"A {campaign.get_status_display().lower()} campaign cannot be scheduled.",
+                code="transition_not_allowed",
+                current_status=campaign.status,
+            )
+        raise_problems(
+            campaign.workspace,
+            _with_schedule(editing.campaign_data(campaign), when),
+            {},
+        )
+        return run_transition(
+            campaign, "schedule", lambda: editing.campaign_schedule(campaign=campaign, **when)
+        )
+
+    @property
+    def user(self) -> User | None:
+        """Who makes a campaign: the user, or the creator of the API key used."""
+        user = self.request.user
+        return user if isinstance(user, User) else None
+
+    def output(self, campaign: Campaign, code: int = status.HTTP_200_OK) -> Response:
+        return Response(
+            CampaignSerializer(campaign, context=self.get_serializer_context()).data, code
+        )
+
+
+def _with_schedule(data: editing.CampaignData, when: dict[str, Any]) -> editing.CampaignData:
+    data.schedule_mode = when["schedule_mode"]
+    data.scheduled_at = when["scheduled_at"]
+    data.window_end = when.get("window_end")
+    return data
+
+
+CONFLICT = {409: OpenApiTypes.OBJECT}
+LIST_PARAMETERS = [
+    OpenApiParameter("status", str, enum=list(CampaignStatus.values)),
+    OpenApiParameter("ordering", str, enum=ORDERINGS, description="Default: -created_at."),
+    OpenApiParameter("single", bool, description="List the single e-mails instead."),
+]
+
+
+def _move(summary: str) -> Callable[[F], F]:
+    """The schema of a move: no body, the campaign afterwards, or 409 naming its state."""
+    return extend_schema(
+        summary=summary, request=None, responses={200: CampaignSerializer, **CONFLICT}
+    )
+
+
+@extend_schema(tags=["campaigns"])
+@extend_schema_view(
+    list=extend_schema(summary="List campaigns", parameters=LIST_PARAMETERS),
+    retrieve=extend_schema(summary="A campaign with its counts per delivery status"),
+    create=extend_schema(
+        summary="Create a draft campaign",
+        request=CampaignWriteSerializer,
+        responses={201: CampaignSerializer},
+    ),
+    update=extend_schema(
+        summary="Change a draft or scheduled campaign",
+        request=CampaignWriteSerializer,
+        responses={200: CampaignSerializer, **CONFLICT},
+    ),
+    partial_update=extend_schema(
+        summary="Change parts of a draft or scheduled campaign",
+        request=CampaignWriteSerializer,
+        responses={200: CampaignSerializer, **CONFLICT},
+    ),
+    destroy=extend_schema(
+        summary="Delete a campaign (not while running or paused)",
+        responses={204: None, **CONFLICT},
+    ),
+)
+class CampaignsApi(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    CampaignResource,
+):
+    serializer_class = CampaignSerializer
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        page = self.paginate_queryset(self.listed())
+        rows = page if page is not None else []
+        context = {
+            **self.get_serializer_context(),
+            "counts": selectors.status_counts_many([c.pk for c in rows]),
+        }
+        return self.get_paginated_response(
+            CampaignSerializer(rows, many=True, context=context).data
+        )
+
+    def create(self, request: Request) -> Response:
+        write = CampaignWriteSerializer(data=request.data, context={"workspace": self.workspace})
+        write.is_valid(raise_exception=True)
+        data = write.campaign_data()
+        raise_problems(self.workspace, data, {})
+        try:
+            campaign = editing.campaign_create(workspace=self.workspace, user=self.user, data=data)
+        except services.CampaignError as exc:
+            raise not_ready(str(exc)) from exc
+        return self.output(campaign, status.HTTP_201_CREATED)
+
+    def update(self, request: Request, campaign_id: int, partial: bool = False) -> Response:
+        campaign = self.get_object()
+        self.editable(campaign)
+        write = CampaignWriteSerializer(
+            data=request.data, partial=partial, context={"workspace": self.workspace}
+        )
+        write.is_valid(raise_exception=True)
+        data = write.campaign_data(editing.campaign_data(campaign) if partial else None)
+        raise_problems(self.workspace, data, {})
+        return self.output(self.save_changes(campaign, data))
+
+    def partial_update(self, request: Request, campaign_id: int) -> Response:
+        return self.update(request, campaign_id, partial=True)
+
+    def destroy(self, request: Request, campaign_id: int) -> Response:
+        self.remove(self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        summary="Who the campaign reaches and who is left out (suppressed, unsubscribed, "
+        "duplicates), as its page shows before the start",
+        responses={200: EstimateSerializer, 400: OpenApiTypes.OBJECT},
+    )
+    @action(detail=True, methods=["get"])
+    def estimate(self, request: Request, campaign_id: int) -> Response:
+        campaign = self.get_object()
+        try:
+            count = selectors.campaign_audience(campaign)
+        except SegmentError as exc:
+            raise not_ready(
+                f"A segment of this campaign cannot be used: {exc}", "segment_error"
+            ) from exc
+        figures = {
+            "campaign_id": campaign.pk,
+            "counted": "now" if campaign.status in EDITABLE else "at_launch",
+            "reachable": count.reachable,
+            "left_out": count.left_out,
+            "suppressed": count.suppressed,
+            "unsubscribed": count.unsubscribed,
+            "duplicates": count.duplicates,
+        }
+        return Response(EstimateSerializer(figures).data)
+
+    @extend_schema(
+        summary="Progress: counts per delivery status, rate per minute, estimated time left",
+        responses=StatsSerializer,
+    )
+    @action(detail=True, methods=["get"])
+    def stats(self, request: Request, campaign_id: int) -> Response:
+        return Response(StatsSerializer(stats_of(self.get_object())).data)
+
+    @_move("Send now (from draft or scheduled): the audience is queued at once")
+    @action(detail=True, methods=["post"])
+    def send(self, request: Request, campaign_id: int) -> Response:
+        return self.output(self.send_now(self.get_object()))
+
+    @extend_schema(
+        summary="Schedule at a time, or inside a start/end window (draft or scheduled)",
+        request=ScheduleSerializer,
+        responses={200: CampaignSerializer, **CONFLICT},
+    )
+    @action(detail=True, methods=["post"])
+    def schedule(self, request: Request, campaign_id: int) -> Response:
+        campaign = self.get_object()
+        when = ScheduleSerializer(data=request.data)
+        when.is_valid(raise_exception=True)
+        return self.output(self.schedule_at(campaign, dict(when.validated_data)))
+
+    @_move("Back to draft: a scheduled campaign does not start at its time")
+    @action(detail=True, methods=["post"])
+    def unschedule(self, request: Request, campaign_id: int) -> Response:
+        campaign = self.get_object()
+        call = lambda: editing.campaign_unschedule(campaign=campaign)  # noqa: E731
+        return self.output(run_transition(campaign, "unschedule", call))
+
+    @_move("Pause a running campaign: no new message starts")
+    @action(detail=True, methods=["post"])
+    def pause(self, request: Request, campaign_id: int) -> Response:
+        campaign = self.get_object()
+        call = lambda: services.campaign_pause(campaign=campaign)  # noqa: E731
+        return self.output(run_transition(campaign, "pause", call))
+
+    @_move("Resume a paused campaign where it stopped")
+    @action(detail=True, methods=["post"])
+    def resume(self, request: Request, campaign_id: int) -> Response:
+        campaign = self.get_object()
+        call = lambda: services.campaign_resume(campaign=campaign)  # noqa: E731
+        return self.output(run_transition(campaign, "resume", call))
+
+    @_move("Cancel: every message not yet sent ends cancelled")
+    @action(detail=True, methods=["post"])
+    def cancel(self, request: Request, campaign_id: int) -> Response:
+        campaign = self.get_object()
+        call = lambda: services.campaign_cancel(campaign=campaign)  # noqa: E731
+        return self.output(run_transition(campaign, "cancel", call))
+
+
+class CsvRenderer(renderers.BaseRenderer):
+    """Lets a client ask for text/csv; errors are still written as JSON."""
+
+    media_type = "text/csv"
+    format = "csv"
+    charset = "utf-8"
+
+    def render(
+        self, data: Any, accepted_media_type: str | None = None, renderer_context: Any = None
+    ) -> bytes:
+        return bytes(renderers.JSONRenderer().render(data))
+
+
+class CampaignReportCsvApi(ConflictAnswers, APIView):
+    """Every delivery of the campaign as CSV, streamed (the report page's download)."""
+
+    permission_classes = (WorkspaceRole,)
+    renderer_classes = (renderers.JSONRenderer, CsvRenderer)
+
+    @extend_schema(
+        tags=["campaigns"],
+        summary="The campaign's report: every delivery as CSV",
+        parameters=[
+            OpenApiParameter("status", str, enum=list(DeliveryStatus.values)),
+            OpenApiParameter("q", str, description="Part of the address."),
+        ],
+        responses={(200, "text/csv"): OpenApiTypes.STR},
+    )
+    def get(self, request: Request, campaign_id: int) -> HttpResponse:
+        workspace = api_access(request).workspace
+        campaign = selectors.campaign_get(workspace, campaign_id)
+        if campaign is None:
+            raise NotFound("No such campaign.")
+        flt = selectors.DeliveryFilter.from_params(request.query_params)
+        qs = selectors.deliveries_matching(campaign, flt)
+        return streamed(delivery_rows(qs), f"campaign-{campaign.pk}-deliveries")

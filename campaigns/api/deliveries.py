@@ -1,0 +1,227 @@
+"""`/api/deliveries/` and `/api/attempts/` (read-only, cursor pages: these tables hold
+millions of rows), djangoMailer's "send now" of a waiting message, `POST /api/messages/`
+(queue one e-mail to one recipient) and `GET /api/dashboard/`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Prefetch, QuerySet
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import mixins, serializers, status
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.models import User, Workspace
+from api.access import WorkspaceRole, api_access
+from api.pagination import LargeCursorPagination
+from api.viewsets import WorkspaceViewSet
+from audience.models import Recipient
+from campaigns import dashboard, editing, selectors, services
+from campaigns.api.common import (
+    CampaignConflict,
+    ConflictAnswers,
+    choice_param,
+    int_param,
+    time_param,
+)
+from campaigns.models import Attempt, AttemptOutcome, Delivery, DeliveryStatus
+from campaigns.serializers import (
+    AttemptSerializer,
+    DashboardSerializer,
+    DeliveryDetailSerializer,
+    DeliverySerializer,
+    MessageQueuedSerializer,
+    MessageSerializer,
+)
+
+
+class AttemptCursorPagination(LargeCursorPagination):
+    # Newest first on the index (workspace, created_at).
+    ordering = ("-created_at", "-id")  # type: ignore[assignment]  # DRF takes a tuple too
+
+
+def _time_parameters(what: str) -> list[OpenApiParameter]:
+    text = "An ISO date-time, or a date (local midnight in the workspace's time zone)."
+    return [
+        OpenApiParameter("since", OpenApiTypes.STR, description=f"{what} at or after. {text}"),
+        OpenApiParameter("until", OpenApiTypes.STR, description=f"{what} before. {text}"),
+    ]
+
+
+DELIVERY_PARAMETERS = [
+    OpenApiParameter("campaign_id", int),
+    OpenApiParameter("status", str, enum=list(DeliveryStatus.values)),
+    OpenApiParameter("email", str, description="The recipient's whole address."),
+    OpenApiParameter("account_id", int),
+    *_time_parameters("Last changed"),
+]
+ATTEMPT_PARAMETERS = [
+    OpenApiParameter("campaign_id", int),
+    OpenApiParameter("delivery_id", int),
+    OpenApiParameter("outcome", str, enum=list(AttemptOutcome.values)),
+    OpenApiParameter("account_id", int),
+    *_time_parameters("Made"),
+]
+
+
+@extend_schema(tags=["deliveries"])
+@extend_schema_view(
+    list=extend_schema(summary="Deliveries of the workspace", parameters=DELIVERY_PARAMETERS),
+    retrieve=extend_schema(summary="A delivery with every attempt at it"),
+)
+class DeliveriesApi(
+    ConflictAnswers,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    WorkspaceViewSet[Delivery],
+):
+    lookup_url_kwarg = "delivery_id"
+    lookup_value_regex = "[0-9]+"
+    pagination_class = LargeCursorPagination
+
+    def workspace_queryset(self, workspace: Workspace) -> QuerySet[Delivery]:
+        return Delivery.objects.filter(workspace=workspace)
+
+    def get_queryset(self) -> QuerySet[Delivery]:
+        if self.action == "list":
+            params = self.request.query_params
+            search = selectors.DeliverySearch(
+                campaign_id=int_param(params, "campaign_id"),
+                status=choice_param(params, "status", list(DeliveryStatus.values)),
+                email=params.get("email", "").strip()[:254],
+                account_id=int_param(params, "account_id"),
+                since=time_param(params, "since", self.workspace),
+                until=time_param(params, "until", self.workspace),
+            )
+            return selectors.deliveries_search(self.workspace, search)
+        if self.action == "retrieve":
+            attempts = Attempt.objects.order_by("created_at", "id")
+            return super().get_queryset().prefetch_related(Prefetch("attempt_set", attempts))
+        return super().get_queryset()
+
+    def get_serializer_class(self) -> type[serializers.BaseSerializer[Any]]:
+        return DeliveryDetailSerializer if self.action == "retrieve" else DeliverySerializer
+
+    @extend_schema(
+        summary="Send a queued or deferred message with the next round of the worker",
+        request=None,
+        responses={200: DeliverySerializer, 409: OpenApiTypes.OBJECT},
+    )
+    @action(detail=True, methods=["post"], url_path="send-now", url_name="send-now")
+    def send_now(self, request: Request, delivery_id: int) -> Response:
+        delivery = self.get_object()
+        try:
+            delivery = editing.delivery_send_now(delivery=delivery)
+        except services.CampaignError as exc:
+            delivery.refresh_from_db()
+            raise CampaignConflict(
+                str(exc), code="delivery_not_waiting", current_status=delivery.status
+            ) from exc
+        return Response(DeliverySerializer(delivery).data)
+
+
+@extend_schema(tags=["deliveries"])
+@extend_schema_view(
+    list=extend_schema(
+        summary="Attempts of the workspace, newest first", parameters=ATTEMPT_PARAMETERS
+    ),
+    retrieve=extend_schema(summary="One attempt: time, account, SMTP code and reply"),
+)
+class AttemptsApi(mixins.ListModelMixin, mixins.RetrieveModelMixin, WorkspaceViewSet[Attempt]):
+    lookup_url_kwarg = "attempt_id"
+    lookup_value_regex = "[0-9]+"
+    pagination_class = AttemptCursorPagination
+    serializer_class = AttemptSerializer
+
+    def workspace_queryset(self, workspace: Workspace) -> QuerySet[Attempt]:
+        return Attempt.objects.filter(workspace=workspace)
+
+    def get_queryset(self) -> QuerySet[Attempt]:
+        if self.action != "list":
+            return super().get_queryset()
+        params = self.request.query_params
+        flt = selectors.AttemptFilter(
+            campaign_id=int_param(params, "campaign_id"),
+            delivery_id=int_param(params, "delivery_id"),
+            outcome=choice_param(params, "outcome", list(AttemptOutcome.values)),
+            account_id=int_param(params, "account_id"),
+            since=time_param(params, "since", self.workspace),
+            until=time_param(params, "until", self.workspace),
+        )
+        # The log's selector also joins account and campaign for the page; the API needs
+        # neither.
+        return selectors.attempts_matching(self.workspace, flt).select_related(None)
+
+
+class MessageQueueApi(APIView):
+    """djangoMailer's "queue single email": one e-mail to one recipient, now or at a time."""
+
+    permission_classes = (WorkspaceRole,)
+
+    @extend_schema(
+        tags=["deliveries"],
+        summary="Queue one e-mail to one recipient",
+        request=MessageSerializer,
+        responses={201: MessageQueuedSerializer, 400: OpenApiTypes.OBJECT},
+    )
+    def post(self, request: Request) -> Response:
+        access = api_access(request)
+        given = MessageSerializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        v = given.validated_data
+        recipient = _recipient(access.workspace, v.get("email"), v.get("recipient_id"))
+        try:
+            campaign = editing.email_queue_single(
+                workspace=access.workspace,
+                user=request.user if isinstance(request.user, User) else None,
+                recipient=recipient,
+                template_id=v["template_id"],
+                account_id=v["account_id"],
+                send_at=v.get("send_at"),
+            )
+        except services.CampaignError as exc:
+            raise serializers.ValidationError(str(exc), code="message_refused") from exc
+        delivery = Delivery.objects.filter(campaign=campaign).only("pk").first()
+        queued = {
+            "campaign_id": campaign.pk,
+            "delivery_id": delivery.pk if delivery else None,
+            "email": recipient.email,
+            "status": campaign.status,
+            "send_at": campaign.scheduled_at,
+        }
+        return Response(MessageQueuedSerializer(queued).data, status.HTTP_201_CREATED)
+
+
+def _recipient(workspace: Workspace, email: str | None, recipient_id: int | None) -> Recipient:
+    qs = Recipient.objects.filter(workspace=workspace)
+    if email is not None:
+        found = qs.filter(email__iexact=email.strip()).first()
+        if found is None:
+            raise serializers.ValidationError(
+                {"email": ["No recipient has this address: add them first."]}
+            )
+        return found
+    found = qs.filter(pk=recipient_id).first() if recipient_id is not None else None
+    if found is None:
+        raise serializers.ValidationError({"recipient_id": ["No such recipient."]})
+    return found
+
+
+class DashboardApi(APIView):
+    """The home page's figures (cached and refreshed on change, as the page)."""
+
+    permission_classes = (WorkspaceRole,)
+
+    @extend_schema(
+        tags=["dashboard"],
+        summary="Recipients, templates, campaigns, messages today and over 30 days, and each "
+        "account's use of its daily limit",
+        responses=DashboardSerializer,
+    )
+    def get(self, request: Request) -> Response:
+        figures = dashboard.figures(api_access(request).workspace)
+        return Response(DashboardSerializer(figures).data)

@@ -1,0 +1,465 @@
+"""What the campaign API reads and writes: campaigns, their schedule, figures, deliveries,
+attempts, single e-mails and the dashboard.
+
+Output serializers only read; input serializers only check the shape of the request and turn it
+into the services' own data (`CampaignData`). The rules (states, templates that compile, active
+accounts, times in the future) are the services', so the API keeps the same ones as the UI.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.db.models import QuerySet
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
+from rest_framework import serializers
+
+from accounts.models import Workspace
+from audience.models import RecipientList, RecipientStatus, Segment
+from audience.segments import SegmentError
+from audience.selectors import RecipientFilter, recipients_matching
+from campaigns.editing import CampaignData
+from campaigns.models import (
+    Attempt,
+    Campaign,
+    CampaignStatus,
+    Delivery,
+    DeliveryStatus,
+    ScheduleMode,
+)
+from campaigns.selectors import status_counts_many
+from campaigns.transitions import EDITABLE, allowed_actions
+from content.models import Template
+from sending.models import SendingAccount
+
+# The largest id a 64-bit key holds: a larger number would overflow the database driver.
+MAX_ID = 2**63 - 1
+
+
+def id_field(**kwargs: Any) -> serializers.IntegerField:
+    return serializers.IntegerField(min_value=1, max_value=MAX_ID, **kwargs)
+
+
+# Recipients picked by id in one campaign: as many as one bulk upsert of the audience API.
+MAX_PICKED = 10_000
+
+# The API's name of each transition (the UI's "start" button is `send/`).
+API_ACTIONS = {
+    "start": "send",
+    "unschedule": "unschedule",
+    "pause": "pause",
+    "resume": "resume",
+    "cancel": "cancel",
+}
+
+
+def api_actions(campaign: Campaign) -> list[str]:
+    """The actions the campaign allows now, by their API names; a draft or scheduled one can
+    also be (re)scheduled."""
+    actions = [API_ACTIONS[a] for a in allowed_actions(campaign.status) if a in API_ACTIONS]
+    if campaign.status in EDITABLE:
+        actions.insert(1, "schedule")
+    return actions
+
+
+def _counts_serializer() -> type[serializers.Serializer[Any]]:
+    fields = {
+        value: serializers.IntegerField(help_text=f"Deliveries {label.lower()}.")
+        for value, label in DeliveryStatus.choices
+    }
+    return type("DeliveryCountsSerializer", (serializers.Serializer,), fields)
+
+
+DeliveryCountsSerializer = _counts_serializer()
+
+
+def full_counts(counts: dict[str, int]) -> dict[str, int]:
+    """Every delivery status with its count, zero included, so clients need no defaults."""
+    return {value: counts.get(value, 0) for value in DeliveryStatus.values}
+
+
+# --------------------------------------------------------------------------- campaigns
+
+
+@extend_schema_serializer(component_name="CampaignPicked")
+class PickedSerializer(serializers.Serializer[dict[str, Any]]):
+    """Recipients picked in the recipients table: ticked ids, or a filter that takes all that
+    match it ("all that match"); every part given must hold."""
+
+    q = serializers.CharField(required=False, allow_blank=True, max_length=254)
+    status = serializers.ChoiceField(RecipientStatus.choices, required=False, allow_blank=True)
+    list_id = id_field(required=False, allow_null=True)
+    segment_id = id_field(required=False, allow_null=True)
+    field = serializers.CharField(required=False, allow_blank=True, max_length=100)
+    op = serializers.CharField(required=False, allow_blank=True, max_length=20)
+    value = serializers.CharField(required=False, allow_blank=True, max_length=1000)
+    ids = serializers.ListField(child=id_field(), required=False, max_length=MAX_PICKED)
+
+
+class CampaignSerializer(serializers.ModelSerializer[Campaign]):
+    list_ids: serializers.PrimaryKeyRelatedField[RecipientList] = (
+        serializers.PrimaryKeyRelatedField(source="lists", many=True, read_only=True)
+    )
+    segment_ids: serializers.PrimaryKeyRelatedField[Segment] = serializers.PrimaryKeyRelatedField(
+        source="segments", many=True, read_only=True
+    )
+    account_ids: serializers.PrimaryKeyRelatedField[SendingAccount] = (
+        serializers.PrimaryKeyRelatedField(source="accounts", many=True, read_only=True)
+    )
+    picked = serializers.SerializerMethodField()
+    send_at = serializers.SerializerMethodField()
+    window_start = serializers.SerializerMethodField()
+    allowed_actions = serializers.SerializerMethodField()
+    counts = serializers.SerializerMethodField()
+    total = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Campaign
+        fields = (
+            "id",
+            "name",
+            "status",
+            "status_reason",
+            "status_changed_at",
+            "allowed_actions",
+            "is_single",
+            "template_id",
+            "list_ids",
+            "segment_ids",
+            "picked",
+            "account_ids",
+            "schedule_mode",
+            "send_at",
+            "window_start",
+            "window_end",
+            "counts",
+            "total",
+            "audience_total",
+            "excluded_suppressed",
+            "excluded_unsubscribed",
+            "excluded_duplicates",
+            "created_at",
+            "launched_at",
+            "finished_at",
+        )
+        read_only_fields = fields
+
+    @extend_schema_field(PickedSerializer)
+    def get_picked(self, obj: Campaign) -> dict[str, Any]:
+        return dict(obj.picked or {})
+
+    @extend_schema_field(OpenApiTypes.DATETIME)
+    def get_send_at(self, obj: Campaign) -> datetime | None:
+        return obj.scheduled_at if obj.schedule_mode == ScheduleMode.AT else None
+
+    @extend_schema_field(OpenApiTypes.DATETIME)
+    def get_window_start(self, obj: Campaign) -> datetime | None:
+        return obj.scheduled_at if obj.schedule_mode == ScheduleMode.WINDOW else None
+
+    def get_allowed_actions(self, obj: Campaign) -> list[str]:
+        return api_actions(obj)
+
+    def _counts(self, obj: Campaign) -> dict[str, int]:
+        # The list view reads the counts of a whole page in one GROUP BY and passes them in.
+        page_counts: dict[int, dict[str, int]] | None = self.context.get("counts")
+        if page_counts is None:
+            page_counts = status_counts_many([obj.pk])
+            self.context["counts"] = page_counts
+        return page_counts.get(obj.pk, {})
+
+    @extend_schema_field(DeliveryCountsSerializer)
+    def get_counts(self, obj: Campaign) -> dict[str, int]:
+        return full_counts(self._counts(obj))
+
+    def get_total(self, obj: Campaign) -> int:
+        """Deliveries created by the launch (0 before it)."""
+        return sum(self._counts(obj).values())
+
+
+def _ids_in(qs: QuerySet[Any], ids: list[int]) -> list[int]:
+    """The ids of `ids` that `qs` does not hold (another workspace's, or none at all)."""
+    found = set(qs.filter(pk__in=ids).values_list("pk", flat=True))
+    return sorted(set(ids) - found)
+
+
+@extend_schema_serializer(component_name="CampaignWrite")
+class CampaignWriteSerializer(serializers.Serializer[CampaignData]):
+    """A campaign as the editor makes it. The audience is the union of `list_ids`,
+    `segment_ids` and `picked`; at least one must be given."""
+
+    name = serializers.CharField(max_length=200)
+    template_id = id_field(allow_null=True)
+    list_ids = serializers.ListField(child=id_field(), required=False)
+    segment_ids = serializers.ListField(child=id_field(), required=False)
+    picked = PickedSerializer(required=False, allow_null=True)
+    account_ids = serializers.ListField(
+        child=id_field(), help_text="Active sending accounts to send through."
+    )
+    schedule_mode = serializers.ChoiceField(ScheduleMode.choices, required=False)
+    send_at = serializers.DateTimeField(
+        required=False, allow_null=True, help_text="With schedule_mode `at`."
+    )
+    window_start = serializers.DateTimeField(
+        required=False, allow_null=True, help_text="With schedule_mode `window`."
+    )
+    window_end = serializers.DateTimeField(
+        required=False, allow_null=True, help_text="With schedule_mode `window`."
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        workspace: Workspace = self.context["workspace"]
+        errors: dict[str, list[str]] = {}
+        checks = (
+            ("list_ids", RecipientList.objects.filter(workspace=workspace)),
+            ("segment_ids", Segment.objects.filter(workspace=workspace)),
+            ("account_ids", SendingAccount.objects.filter(workspace=workspace)),
+        )
+        for name, qs in checks:
+            unknown = _ids_in(qs, attrs.get(name) or [])
+            if unknown:
+                errors[name] = [f"These do not exist in this workspace: {unknown}."]
+        template_id = attrs.get("template_id")
+        if template_id and _ids_in(Template.objects.filter(workspace=workspace), [template_id]):
+            errors["template_id"] = ["This template does not exist in this workspace."]
+        if "picked" in attrs:
+            attrs["picked"] = self._picked(workspace, attrs["picked"], errors)
+        if errors:
+            raise serializers.ValidationError(errors)
+        return attrs
+
+    @staticmethod
+    def _picked(
+        workspace: Workspace, raw: dict[str, Any] | None, errors: dict[str, list[str]]
+    ) -> dict[str, Any]:
+        flt = RecipientFilter.from_params(raw or {})
+        if flt.is_empty:
+            return {}
+        try:
+            recipients_matching(workspace, flt)  # compiles the filter's condition
+        except SegmentError as exc:
+            errors["picked"] = [str(exc)]
+        return flt.as_params()
+
+    def campaign_data(self, base: CampaignData | None = None) -> CampaignData:
+        """The request as the services' data; with `base` (PATCH), parts not sent are kept."""
+        v = self.validated_data
+        data = base or CampaignData(name="", template_id=None, account_ids=[])
+        data.name = v.get("name", data.name)
+        data.template_id = v.get("template_id", data.template_id)
+        data.account_ids = v.get("account_ids", data.account_ids)
+        data.list_ids = v.get("list_ids", data.list_ids)
+        data.segment_ids = v.get("segment_ids", data.segment_ids)
+        data.picked = v.get("picked", data.picked) or {}
+        mode = v.get("schedule_mode", data.schedule_mode)
+        if mode != data.schedule_mode or base is None:
+            data.scheduled_at = data.window_end = None
+        data.schedule_mode = mode
+        if mode == ScheduleMode.AT:
+            data.scheduled_at = v.get("send_at", data.scheduled_at)
+        elif mode == ScheduleMode.WINDOW:
+            data.scheduled_at = v.get("window_start", data.scheduled_at)
+            data.window_end = v.get("window_end", data.window_end)
+        return data
+
+
+# The services name the fields of their problems after the editor's form; the API's names:
+PROBLEM_FIELDS = {
+    "template": "template_id",
+    "accounts": "account_ids",
+    "audience": "non_field_errors",
+}
+
+
+def problem_field(name: str, schedule_mode: str) -> str:
+    if name == "scheduled_at":
+        return "window_start" if schedule_mode == ScheduleMode.WINDOW else "send_at"
+    return PROBLEM_FIELDS.get(name, name)
+
+
+@extend_schema_serializer(component_name="CampaignScheduleInput")
+class ScheduleSerializer(serializers.Serializer[dict[str, Any]]):
+    """Either `send_at`, or a window: `window_start` and `window_end`."""
+
+    send_at = serializers.DateTimeField(required=False)
+    window_start = serializers.DateTimeField(required=False)
+    window_end = serializers.DateTimeField(required=False)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        window = "window_start" in attrs or "window_end" in attrs
+        if "send_at" in attrs and window:
+            raise serializers.ValidationError("Give send_at, or a window, not both.")
+        if window:
+            missing = [f for f in ("window_start", "window_end") if f not in attrs]
+            if missing:
+                raise serializers.ValidationError(
+                    {f: ["A window needs both ends."] for f in missing}
+                )
+            return {
+                "schedule_mode": ScheduleMode.WINDOW,
+                "scheduled_at": attrs["window_start"],
+                "window_end": attrs["window_end"],
+            }
+        if "send_at" not in attrs:
+            raise serializers.ValidationError({"send_at": ["Give send_at, or a window."]})
+        return {"schedule_mode": ScheduleMode.AT, "scheduled_at": attrs["send_at"]}
+
+
+@extend_schema_serializer(component_name="CampaignEstimate")
+class EstimateSerializer(serializers.Serializer[Any]):
+    campaign_id = serializers.IntegerField()
+    counted = serializers.ChoiceField(
+        [("now", "now"), ("at_launch", "at launch")],
+        help_text="`now` while the campaign can change; then as its launch counted.",
+    )
+    reachable = serializers.IntegerField(help_text="Recipients it sends to.")
+    left_out = serializers.IntegerField()
+    suppressed = serializers.IntegerField(help_text="On the suppression list.")
+    unsubscribed = serializers.IntegerField(help_text="Unsubscribed, bounced or complained.")
+    duplicates = serializers.IntegerField(help_text="Selected by more than one source.")
+
+
+@extend_schema_serializer(component_name="CampaignStats")
+class StatsSerializer(serializers.Serializer[Any]):
+    """The progress the campaign page shows."""
+
+    campaign_id = serializers.IntegerField()
+    status = serializers.ChoiceField(CampaignStatus.choices)
+    counts = DeliveryCountsSerializer()
+    total = serializers.IntegerField()
+    waiting = serializers.IntegerField(help_text="Queued, deferred or being sent.")
+    done = serializers.IntegerField()
+    percent = serializers.IntegerField()
+    rate_per_minute = serializers.FloatField(
+        help_text="Sent per minute over the last 5 minutes while running; once finished, the "
+        "average of the whole run."
+    )
+    eta_seconds = serializers.IntegerField(allow_null=True)
+    eta_text = serializers.CharField(allow_blank=True)
+
+
+# --------------------------------------------------------------------------- deliveries
+
+
+class AttemptSerializer(serializers.ModelSerializer[Attempt]):
+    class Meta:
+        model = Attempt
+        fields = (
+            "id",
+            "campaign_id",
+            "delivery_id",
+            "account_id",
+            "email",
+            "outcome",
+            "smtp_code",
+            "enhanced_code",
+            "reply",
+            "message_id",
+            "created_at",
+        )
+        read_only_fields = fields
+
+
+class DeliverySerializer(serializers.ModelSerializer[Delivery]):
+    attempt_count = serializers.IntegerField(source="attempts", read_only=True)
+
+    class Meta:
+        model = Delivery
+        fields: tuple[str, ...] = (
+            "id",
+            "campaign_id",
+            "recipient_id",
+            "email",
+            "status",
+            "attempt_count",
+            "next_attempt_at",
+            "account_id",
+            "message_id",
+            "last_code",
+            "last_enhanced_code",
+            "last_reply",
+            "sent_at",
+            "updated_at",
+        )
+        read_only_fields: tuple[str, ...] = fields
+
+
+class DeliveryDetailSerializer(DeliverySerializer):
+    attempts = AttemptSerializer(source="attempt_set", many=True, read_only=True)
+
+    class Meta(DeliverySerializer.Meta):
+        fields = (*DeliverySerializer.Meta.fields, "attempts")
+        read_only_fields = fields
+
+
+@extend_schema_serializer(component_name="MessageQueueInput")
+class MessageSerializer(serializers.Serializer[dict[str, Any]]):
+    """One e-mail to one recipient of the workspace (named by address or id)."""
+
+    email = serializers.EmailField(required=False)
+    recipient_id = id_field(required=False)
+    template_id = id_field()
+    account_id = id_field()
+    send_at = serializers.DateTimeField(required=False, allow_null=True, help_text="Empty: now.")
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if ("email" in attrs) == ("recipient_id" in attrs):
+            raise serializers.ValidationError("Give the recipient's email or recipient_id.")
+        return attrs
+
+
+@extend_schema_serializer(component_name="MessageQueued")
+class MessageQueuedSerializer(serializers.Serializer[Any]):
+    campaign_id = serializers.IntegerField()
+    delivery_id = serializers.IntegerField(allow_null=True, help_text="Null until it starts.")
+    email = serializers.EmailField()
+    status = serializers.ChoiceField(CampaignStatus.choices)
+    send_at = serializers.DateTimeField(allow_null=True)
+
+
+# --------------------------------------------------------------------------- dashboard
+
+
+@extend_schema_serializer(component_name="DashboardAccountUse")
+class AccountUseSerializer(serializers.Serializer[Any]):
+    name = serializers.CharField()
+    from_email = serializers.EmailField()
+    status = serializers.CharField()
+    sent_today = serializers.IntegerField()
+    daily_limit = serializers.IntegerField()
+    percent = serializers.IntegerField()
+
+
+@extend_schema_serializer(component_name="DashboardOutcomes")
+class OutcomeGroupsSerializer(serializers.Serializer[Any]):
+    """Attempts grouped as the chart shows them."""
+
+    sent = serializers.IntegerField()
+    retried = serializers.IntegerField()
+    failed = serializers.IntegerField()
+    suppressed = serializers.IntegerField()
+
+
+@extend_schema_serializer(component_name="DashboardSeries")
+class SeriesSerializer(serializers.Serializer[Any]):
+    sent = serializers.ListField(child=serializers.IntegerField())
+    retried = serializers.ListField(child=serializers.IntegerField())
+    failed = serializers.ListField(child=serializers.IntegerField())
+    suppressed = serializers.ListField(child=serializers.IntegerField())
+
+
+@extend_schema_serializer(component_name="Dashboard")
+class DashboardSerializer(serializers.Serializer[Any]):
+    recipients = serializers.IntegerField()
+    templates = serializers.IntegerField()
+    campaigns_total = serializers.IntegerField()
+    campaigns_active = serializers.IntegerField()
+    reached = serializers.IntegerField(help_text="Recipients with at least one message sent.")
+    waiting = serializers.IntegerField(help_text="Messages queued or deferred now.")
+    today = OutcomeGroupsSerializer()
+    month = OutcomeGroupsSerializer(help_text="The last 30 days, today included.")
+    days = serializers.ListField(child=serializers.DateField())
+    series = SeriesSerializer(help_text="One count per day of `days`.")
+    accounts = AccountUseSerializer(many=True)
+    computed_at = serializers.DateTimeField()
