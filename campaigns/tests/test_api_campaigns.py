@@ -22,7 +22,7 @@ def later(**delta: int) -> str:
     return (timezone.now() + timedelta(**delta)).isoformat()
 
 
-def create(api, body) -> dict:
+def create(api, body):
     response = api.post(URL, body, format="json")
     assert response.status_code == 201, response.json()
     return response.json()
@@ -49,7 +49,7 @@ def test_an_editor_creates_a_draft_and_reads_it_back(personas, api_for):
 
 def test_every_problem_is_reported_under_its_field(personas, api_for):
     s = stage(personas.workspace)
-    body = {"name": "Empty", "template_id": None, "account_ids": []}
+    body: dict[str, object] = {"name": "Empty", "template_id": None, "account_ids": []}
     response = api_for("editor").post(URL, body, format="json")
     assert response.status_code == 400
     fields = response.json()["error"]["fields"]

@@ -45,7 +45,7 @@ def test_a_burst_made_from_subject_body_and_addresses_is_a_campaign(personas, ap
     campaign = Campaign.objects.get(pk=made["id"])
     assert campaign.name == "Welcome to Our Community!"
     assert campaign.picked == {"ids": [s.recipients[0].pk, s.recipients[1].pk]}
-    template = Template.objects.get(pk=campaign.template_id)
+    template = Template.objects.get(pk=int(campaign.template_id or 0))
     assert (template.subject, template.html_body, template.text_from_html) == (
         "Welcome to Our Community!",
         BODY,
