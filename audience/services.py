@@ -44,6 +44,7 @@ from audience.models import (
     field_key_validator,
 )
 from audience.segments import SegmentError
+from audience.upsert import UpsertOutcome, parse_rows
 
 BULK_ACTIONS = {
     "add_to_list": "Add to list",
@@ -66,6 +67,14 @@ def workspace_initialize(*, workspace: Workspace) -> None:
 
 
 # --------------------------------------------------------------------------- recipients
+
+
+class EmailTaken(ValidationError):
+    """The address belongs to another recipient of the workspace (the API answers 409)."""
+
+    def __init__(self, address: str) -> None:
+        super().__init__({"email": f"{address} is already a recipient in this workspace."})
+        self.address = address
 
 
 def _clean_email(raw: str) -> str:
@@ -101,7 +110,7 @@ def recipient_create(
     """Create one recipient. Raises ValidationError for an invalid or already present e-mail."""
     address = _clean_email(email)
     if Recipient.objects.filter(workspace=workspace, email=address).exists():
-        raise ValidationError({"email": f"{address} is already a recipient in this workspace."})
+        raise EmailTaken(address)
     recipient = Recipient(workspace=workspace, email=address, fields=fields)
     _assign(recipient, values)
     recipient.full_clean(exclude=["workspace"])
@@ -124,7 +133,7 @@ def recipient_update(
     address = _clean_email(email)
     taken = Recipient.objects.filter(workspace=recipient.workspace, email=address)
     if taken.exclude(pk=recipient.pk).exists():
-        raise ValidationError({"email": f"{address} is already a recipient in this workspace."})
+        raise EmailTaken(address)
     recipient.email = address
     _assign(recipient, values)
     recipient.fields = {**recipient.fields, **fields}
@@ -162,6 +171,60 @@ def recipient_erase(*, recipient: Recipient, keep_blocked: bool) -> None:
     else:
         entries.delete()
     selectors.recipients_total_forget(workspace)
+
+
+UPSERT_MAX = 10_000
+# Columns a bulk upsert may change on an existing recipient (custom values are merged).
+UPSERT_COLUMNS = (*STANDARD_FIELDS[1:], "fields")
+
+
+@transaction.atomic
+def recipients_upsert(
+    *,
+    workspace: Workspace,
+    rows: Sequence[Any],
+    update_existing: bool,
+    recipient_lists: Sequence[RecipientList] = (),
+) -> UpsertOutcome:
+    """Create or update up to UPSERT_MAX recipients in a few statements; count what happened.
+
+    Rows are checked by the importer's rules (`audience.upsert`); a bad row is reported with
+    its index and the others are written. An existing recipient is changed only when
+    `update_existing` is set and a given value differs: columns a row leaves out keep their
+    value, custom values are merged. Every valid row's recipient joins `recipient_lists`.
+    Raises ValidationError when there are more than UPSERT_MAX rows.
+    """
+    if len(rows) > UPSERT_MAX:
+        raise ValidationError(
+            {
+                "recipients": f"At most {UPSERT_MAX:,} recipients per call; this one has "
+                f"{len(rows):,}. Send them in several calls."
+            }
+        )
+    types = {f.key: (f.type, list(f.choices)) for f in selectors.custom_fields(workspace)}
+    good, rejected = parse_rows(rows, types)
+    existing = selectors.recipients_by_email(workspace, [r.email for r in good])
+    outcome = UpsertOutcome(rejected=rejected)
+    new, changed = [], []
+    for row in good:
+        stored = existing.get(row.email)
+        if stored is None:
+            new.append(as_row(row.email, row.values, row.custom))
+            continue
+        merged = {**stored, **row.values, "fields": {**stored["fields"], **row.custom}}
+        if not update_existing or merged == stored:
+            outcome.unchanged += 1
+        else:
+            changed.append(as_row(row.email, merged, merged["fields"]))
+    stamp = timezone.now()
+    write_rows(workspace.pk, new, stamp)
+    write_rows(workspace.pk, changed, stamp, UPSERT_COLUMNS)
+    outcome.created, outcome.updated = len(new), len(changed)
+    for recipient_list in recipient_lists:
+        _add_to_list(workspace, recipient_list.pk, [r.email for r in good])
+    if new:
+        selectors.recipients_total_forget(workspace)
+    return outcome
 
 
 # --------------------------------------------------------------------------- custom fields

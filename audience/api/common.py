@@ -1,0 +1,90 @@
+"""Pieces the audience's API views share: query parsing, roles per action, CSV responses."""
+
+from __future__ import annotations
+
+from datetime import datetime, time
+from typing import Any
+
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
+from rest_framework import exceptions, serializers, status
+from rest_framework.permissions import BasePermission
+from rest_framework.renderers import BaseRenderer
+from rest_framework.request import Request
+
+from accounts.models import Role
+from api.access import api_access
+
+# The most ids, addresses or rows one call may carry (as the bulk upsert).
+MAX_ITEMS = 10_000
+MAX_ID = 2**63 - 1  # larger numbers overflow the database's integer
+
+
+def id_field(**kwargs: Any) -> serializers.IntegerField:
+    """An object id: a positive number the database can hold."""
+    return serializers.IntegerField(min_value=1, max_value=MAX_ID, **kwargs)
+
+
+class Conflict(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "This conflicts with data that exists already."
+    default_code = "conflict"
+
+
+class WorkspaceReader(BasePermission):
+    """Viewer is enough: for a POST that only reads (such as counting a segment definition)."""
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        access = api_access(request)
+        if not access.allows(Role.VIEWER):
+            raise exceptions.PermissionDenied("This needs a role in the workspace.")
+        return True
+
+
+class CsvRenderer(BaseRenderer):
+    """Lets a client that asks for text/csv reach the CSV downloads (streamed by the view)."""
+
+    media_type = "text/csv"
+    format = "csv"
+    charset = "utf-8"
+
+    def render(
+        self, data: Any, accepted_media_type: str | None = None, renderer_context: Any = None
+    ) -> Any:
+        # Only error bodies come here: the downloads themselves are streamed responses.
+        return str(data).encode()
+
+
+def query_int(params: Any, name: str, errors: dict[str, list[str]]) -> int | None:
+    raw = params.get(name, "").strip()
+    if not raw:
+        return None
+    if not raw.isdigit() or int(raw) > MAX_ID:
+        errors[name] = [f"{name} must be an id (a whole number)."]
+        return None
+    return int(raw)
+
+
+def query_moment(params: Any, name: str, errors: dict[str, list[str]]) -> datetime | None:
+    """An ISO date or date-time; a date means its midnight, a naive time the server's zone."""
+    raw = params.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        moment = parse_datetime(raw)
+        if moment is None:
+            day = parse_date(raw)
+            moment = datetime.combine(day, time.min) if day else None
+    except ValueError:
+        moment = None
+    if moment is None:
+        errors[name] = ["Give an ISO 8601 date or date-time, e.g. 2026-05-01T12:00:00Z."]
+        return None
+    return timezone.make_aware(moment) if timezone.is_naive(moment) else moment
+
+
+def query_bool(params: Any, name: str, default: bool) -> bool:
+    raw = str(params.get(name, "")).strip().lower()
+    if not raw:
+        return default
+    return raw in ("1", "true", "yes", "on")
