@@ -13,7 +13,7 @@ from rest_framework.response import Response
 from accounts.models import Workspace
 from api.viewsets import WorkspaceViewSet
 from audience import selectors, services
-from audience.models import CustomField, CustomFieldType
+from audience.models import CustomField, CustomFieldType, field_key_validator
 
 
 class CustomFieldOut(serializers.ModelSerializer[CustomField]):
@@ -24,6 +24,11 @@ class CustomFieldOut(serializers.ModelSerializer[CustomField]):
 
 
 class CustomFieldWrite(serializers.Serializer[Any]):
+    def validate_key(self, value: str) -> str:
+        key = value.strip().lower()
+        field_key_validator(key)  # DRF reports Django's ValidationError under "key"
+        return key
+
     key = serializers.CharField(max_length=63, help_text="Used in templates as {key}; fixed.")
     # Declared fields are taken off the class, so Field.label stays as it is.
     label = serializers.CharField(  # type: ignore[assignment]

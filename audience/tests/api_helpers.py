@@ -34,3 +34,9 @@ def field_messages(response: Any, *path: str) -> str:
     for name in path:
         node = node[name]
     return " ".join(item["message"] for item in node)
+
+
+def streamed_text(response: Any) -> str:
+    """The whole body of a streamed download (CSV), decoded."""
+    assert response.status_code == 200, response.status_code
+    return b"".join(response.streaming_content).decode()

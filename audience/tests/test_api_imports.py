@@ -7,7 +7,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from audience import jobs, services
 from audience.models import AudienceJob, JobStatus, Recipient
-from audience.tests.api_helpers import error_of, field_messages, jwt_client
+from audience.tests.api_helpers import error_of, field_messages, jwt_client, streamed_text
 
 pytestmark = pytest.mark.django_db
 
@@ -79,9 +79,7 @@ def test_an_import_with_a_malformed_row_runs_and_reports_it(age, personas):
         "old@example.com",
     }
 
-    download = api.get(report["rejections_url"])
-    assert download.status_code == 200
-    lines = b"".join(download.streaming_content).decode().splitlines()
+    lines = streamed_text(api.get(report["rejections_url"])).splitlines()
     assert lines[0] == "line,email,reason"
     assert lines[1].startswith("3,not-an-address,")
     assert len(lines) == 3
