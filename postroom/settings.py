@@ -323,9 +323,10 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": env.float("CELERY_WEBHOOKS_INTERVAL", default=5.0),
         "options": {"expires": 10},
     },
+    "housekeeping": {"task": "postroom.housekeeping", "schedule": 3600.0},
 }
 # Task modules outside campaigns.workers (which postroom/celery.py autodiscovers).
-CELERY_IMPORTS = ("webhooks.tasks",)
+CELERY_IMPORTS = ("webhooks.tasks", "postroom.housekeeping")
 
 # --- Sending --------------------------------------------------------------------------------
 # Connections to loopback and private networks are refused unless this is on (development).
@@ -345,6 +346,8 @@ CAMPAIGN_PAUSE_POLICY_SHARE = env.float("CAMPAIGN_PAUSE_POLICY_SHARE", default=0
 
 # --- Outgoing webhooks ----------------------------------------------------------------------
 # Requests carry up to this many events; each waits this long for an answer (no redirects).
+# Days delivered and failed webhook requests stay listed (0 = for ever).
+WEBHOOK_EVENT_RETENTION_DAYS = env.int("WEBHOOK_EVENT_RETENTION_DAYS", default=14)
 WEBHOOK_EVENTS_PER_REQUEST = env.int("WEBHOOK_EVENTS_PER_REQUEST", default=100)
 WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=5.0)
 # Failed requests are retried from base to max seconds (±jitter), up to this many tries.

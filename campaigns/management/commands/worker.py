@@ -16,12 +16,13 @@ from campaigns.workers.embedded import (
     single_worker_lock,
 )
 from campaigns.workers.heartbeat import Heartbeat
+from postroom.housekeeping import run_housekeeping_step
 from webhooks.dispatch import run_webhook_step
 
 # What the worker loops over: the delivery engine (start due campaigns, claim and send a
 # batch, finish done ones), the audience's background jobs (CSV imports, bulk actions) and
-# outgoing webhooks.
-ENGINE_STEPS: list[Any] = [run_engine_step, run_next_job, run_webhook_step]
+# outgoing webhooks, and the hourly clean-up.
+ENGINE_STEPS: list[Any] = [run_engine_step, run_next_job, run_webhook_step, run_housekeeping_step]
 
 
 class Command(BaseCommand):

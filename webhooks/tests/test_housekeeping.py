@@ -1,0 +1,58 @@
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from postroom import housekeeping
+from sending.models import CapturedMessage
+from webhooks.models import Event, EventState
+from webhooks.services import endpoint_create
+
+pytestmark = pytest.mark.django_db
+
+
+def _event(endpoint, state: str, age_days: float) -> Event:
+    return Event.objects.create(
+        workspace=endpoint.workspace,
+        endpoint=endpoint,
+        event_type="webhook.test",
+        payload={"events": []},
+        state=state,
+        created_at=timezone.now() - timedelta(days=age_days),
+    )
+
+
+def test_finished_requests_past_the_retention_go_pending_ones_stay(personas, settings):
+    settings.WEBHOOK_EVENT_RETENTION_DAYS = 14
+    endpoint = endpoint_create(
+        workspace=personas.workspace, url="http://127.0.0.1:9/in", events=["*"]
+    ).endpoint
+    gone = [_event(endpoint, EventState.DELIVERED, 15), _event(endpoint, EventState.FAILED, 20)]
+    kept = [
+        _event(endpoint, EventState.PENDING, 30),  # still to be delivered: never purged
+        _event(endpoint, EventState.DELIVERED, 13),
+    ]
+    CapturedMessage.objects.create(
+        workspace=personas.workspace,
+        envelope_from="a@acme.test",
+        raw=b"x",
+        created_at=timezone.now() - timedelta(days=400),
+    )
+
+    assert housekeeping.housekeeping() == {"captured_messages": 1, "webhook_requests": len(gone)}
+    assert set(Event.objects.values_list("pk", flat=True)) == {e.pk for e in kept}
+
+
+def test_the_worker_step_cleans_at_most_once_an_hour(personas, monkeypatch):
+    runs: list[int] = []
+
+    def counted() -> dict[str, int]:
+        runs.append(1)
+        return {}
+
+    monkeypatch.setattr(housekeeping, "housekeeping", counted)
+    monkeypatch.setattr(housekeeping, "_last_run", None)
+    clock = iter([1000.0, 1001.0, 1000.0 + 3601])
+    monkeypatch.setattr("postroom.housekeeping.time.monotonic", lambda: next(clock))
+    assert [housekeeping.run_housekeeping_step() for _ in range(3)] == [False] * 3
+    assert len(runs) == 2
