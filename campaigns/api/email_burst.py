@@ -44,6 +44,15 @@ from content.services import template_create
 from content.syntax import ContentError
 from sending.models import AccountStatus, SendingAccount
 
+MAPPING = (
+    "An e-mail burst is a campaign. `subject` and `body` (HTML) become a template of the "
+    "workspace (a change of either makes a new one; `template_id` uses an existing template "
+    "instead); the subject also names the campaign. `recipients` (ids or addresses of the "
+    "workspace's recipients, as a list or a JSON string) and `recipients_ids` become the "
+    "campaign's picked recipients. `sender` picks the active accounts with that address; "
+    "without it, or `account_ids`, every active account sends."
+)
+
 
 @extend_schema(tags=["email-burst"])
 @extend_schema_view(
@@ -51,11 +60,13 @@ from sending.models import AccountStatus, SendingAccount
     retrieve=extend_schema(summary="Get specific email burst"),
     create=extend_schema(
         summary="Create a new email burst (a draft campaign)",
+        description=MAPPING,
         request=EmailBurstWriteSerializer,
         responses={201: EmailBurstSerializer},
     ),
     update=extend_schema(
         summary="Update specific email burst (draft or scheduled)",
+        description=MAPPING,
         request=EmailBurstWriteSerializer,
         responses={200: EmailBurstSerializer, **CONFLICT},
     ),
