@@ -15,7 +15,7 @@ from rest_framework.views import APIView
 from accounts.models import User, Workspace
 from api.access import WorkspaceRole, api_access
 from audience import selectors, services
-from audience.api.common import MAX_ITEMS, id_field
+from audience.api.common import MAX_ITEMS, LargeJsonParser, id_field
 from audience.api.jobs import BulkJobOut
 from audience.models import RecipientList, RecipientStatus
 from audience.segments import SegmentError
@@ -94,7 +94,7 @@ def lists_by_id(workspace: Workspace, ids: list[int], name: str) -> list[Recipie
 
 class RecipientsBulkUpsertApi(APIView):
     permission_classes = (WorkspaceRole,)
-    parser_classes = (JSONParser,)
+    parser_classes = (LargeJsonParser,)
 
     @extend_schema(
         tags=["recipients"],

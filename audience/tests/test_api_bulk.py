@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
 
 from audience import jobs, services
+from audience.api.common import LargeJsonParser
 from audience.models import AudienceJob, JobStatus, ListMembership, Recipient, Suppression
 from audience.tests.api_helpers import error_of, field_messages
 
@@ -84,12 +86,30 @@ def test_bulk_upsert_refuses_more_than_10000_rows_and_unknown_lists(personas, ap
     assert not Recipient.objects.exists()
 
 
+def test_a_body_past_the_parsers_limit_is_413_and_bad_json_400(personas, api_for, monkeypatch):
+    monkeypatch.setattr(LargeJsonParser, "max_bytes", 1000)
+    api = api_for("editor")
+    rows = [{"email": f"p{n}@example.com"} for n in range(100)]
+    assert error_of(upsert(api, rows), 413)["code"] == "too_large"
+    broken = api.post("/api/recipients/bulk/", "{", content_type="application/json")
+    assert error_of(broken, 400)["code"] == "parse_error"
+    assert not Recipient.objects.exists()
+
+
 def test_10000_rows_are_upserted_in_one_call(age, api_for, capsys):
     api = api_for("editor")
     rows = [
-        {"email": f"person{n}@example.com", "first_name": f"P{n}", "fields": {"age": n % 90}}
+        {
+            "email": f"person{n}@example.com",
+            "first_name": f"P{n}",
+            "company": "Company of a rather long name",
+            "comment": "A note. " * 25,
+            "fields": {"age": n % 90},
+        }
         for n in range(10_000)
     ]
+    # More than Django's DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB), which must not refuse the call.
+    assert len(json.dumps({"recipients": rows})) > 2_621_440
     started = time.perf_counter()
     response = upsert(api, rows)
     created_in = time.perf_counter() - started
