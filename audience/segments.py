@@ -12,6 +12,7 @@ The Q works on SQLite (JSON1) and PostgreSQL alike, so a segment count is one SQ
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from django.db.models import Q
@@ -154,4 +155,6 @@ def _number(value: Any) -> float | int:
         number = float(value)
     except (TypeError, ValueError) as exc:
         raise SegmentError(f"{value!r} is not a number.") from exc
+    if not math.isfinite(number):  # JSON has no infinity or NaN: the database refuses them
+        raise SegmentError(f"{value!r} is not a number.")
     return int(number) if number.is_integer() else number

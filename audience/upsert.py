@@ -44,13 +44,17 @@ class UpsertOutcome:
 
 
 def as_text(value: Any) -> str | None:
-    """A JSON scalar as the text a CSV cell would hold; None for anything else."""
+    """A JSON scalar as the text a CSV cell would hold; None for anything else.
+
+    Text with a NUL character is refused too: PostgreSQL cannot store it.
+    """
     if value is None:
         return ""
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, int | float | str):
-        return str(value)
+        text = str(value)
+        return None if "\x00" in text else text
     return None
 
 
@@ -88,7 +92,7 @@ class RowParser:
             errors.append(f"Unknown field(s): {', '.join(unknown)}.")
         not_text = [k for k in IMPORT_FIELDS if k in raw and as_text(raw[k]) is None]
         if not_text:
-            errors.append(f"Not text: {', '.join(not_text)}.")
+            errors.append(f"Not text, or holding a NUL character: {', '.join(not_text)}.")
         custom = raw.get("fields")
         if custom is not None and not isinstance(custom, dict):
             errors.append("fields must be an object of custom field values.")

@@ -89,6 +89,15 @@ class CsvRenderer(BaseRenderer):
         return str(data).encode()
 
 
+def query_text(params: Any, name: str, errors: dict[str, list[str]]) -> str:
+    """A text parameter, stripped; PostgreSQL cannot compare text holding a NUL character."""
+    raw = str(params.get(name, "")).strip()
+    if "\x00" in raw:
+        errors[name] = ["Null characters are not allowed."]
+        return ""
+    return raw
+
+
 def query_int(params: Any, name: str, errors: dict[str, list[str]]) -> int | None:
     raw = params.get(name, "").strip()
     if not raw:

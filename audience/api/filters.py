@@ -17,7 +17,7 @@ from rest_framework import serializers
 
 from accounts.models import Workspace
 from audience import selectors
-from audience.api.common import query_int, query_moment
+from audience.api.common import query_int, query_moment, query_text
 from audience.models import Recipient, RecipientStatus
 from audience.segments import SegmentError
 
@@ -52,7 +52,7 @@ def recipients_for_query(workspace: Workspace, params: Any) -> QuerySet[Recipien
     if status and status not in RecipientStatus.values:
         errors["status"] = [f"Use one of {', '.join(RecipientStatus.values)}."]
     flt = selectors.RecipientFilter(
-        q=params.get("q", "").strip(),
+        q=query_text(params, "q", errors),
         status=status,
         list_id=query_int(params, "list_id", errors),
         segment_id=query_int(params, "segment_id", errors),
@@ -60,8 +60,8 @@ def recipients_for_query(workspace: Workspace, params: Any) -> QuerySet[Recipien
     ranges = {lookup: query_moment(params, name, errors) for name, lookup in RANGES.items()}
     conditions = [
         (name, {"field": f"field:{name[len(FIELD_PREFIX) :]}", "op": "equals", "value": value})
-        for name, value in params.items()
-        if name.startswith(FIELD_PREFIX)
+        for name in params
+        if name.startswith(FIELD_PREFIX) and (value := query_text(params, name, errors))
     ]
     if errors:
         raise serializers.ValidationError(errors)

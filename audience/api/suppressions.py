@@ -16,7 +16,7 @@ from rest_framework.response import Response
 from accounts.models import Role, Workspace
 from api.viewsets import WorkspaceViewSet
 from audience import selectors, services
-from audience.api.common import MAX_ITEMS
+from audience.api.common import MAX_ITEMS, query_text
 from audience.models import Suppression, SuppressionReason
 
 
@@ -92,13 +92,13 @@ class SuppressionsApi(
     def filter_queryset(self, queryset: QuerySet[Any, Any]) -> QuerySet[Any, Any]:
         if self.action != "list":
             return queryset
-        params = self.request.query_params
+        params, errors = self.request.query_params, {}
         reason = params.get("reason", "").strip()
         if reason and reason not in SuppressionReason.values:
-            raise serializers.ValidationError(
-                {"reason": [f"Use one of {', '.join(SuppressionReason.values)}."]}
-            )
-        q = params.get("q", "").strip()
+            errors["reason"] = [f"Use one of {', '.join(SuppressionReason.values)}."]
+        q = query_text(params, "q", errors)
+        if errors:
+            raise serializers.ValidationError(errors)
         if q:
             queryset = queryset.filter(email__icontains=q)
         return queryset.filter(reason=reason) if reason else queryset

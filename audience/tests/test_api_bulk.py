@@ -42,13 +42,15 @@ def test_bulk_upsert_reports_bad_rows_and_writes_the_good_ones(age, api_for):
         {"email": "aged@example.com", "fields": {"age": "old"}},
         {"email": "odd@example.com", "shoe": 42, "fields": {"nope": 1}},
         "just a string",
+        {"email": "nul@example.com", "city": "Pa\x00ris"},
     ]
     response = upsert(api_for("editor"), rows)
     assert response.status_code == 200, response.content
     body = response.json()
     assert (body["created"], body["updated"], body["unchanged"]) == (1, 1, 1)
     rejected = {r["index"]: r for r in body["rejected"]}
-    assert sorted(rejected) == [1, 4, 5, 6, 7]
+    assert sorted(rejected) == [1, 4, 5, 6, 7, 8]
+    assert "NUL" in rejected[8]["errors"][0]
     assert "Invalid e-mail address" in rejected[1]["errors"][0]
     assert "index 0" in rejected[4]["errors"][0]
     assert rejected[5]["errors"] == ["age: 'old' is not a number"]
