@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any, cast
 
+from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
 from django.http import HttpResponse, StreamingHttpResponse
@@ -28,7 +29,7 @@ from rest_framework.reverse import reverse
 from accounts.models import User, Workspace
 from api.viewsets import WorkspaceViewSet
 from audience import selectors, services
-from audience.api.common import CsvRenderer, id_field
+from audience.api.common import CsvRenderer, TooLarge, id_field
 from audience.exports import csv_lines, rejection_rows
 from audience.importer import IMPORT_FIELDS, ImportFileError, auto_mapping
 from audience.models import AudienceJob, CustomFieldType, JobKind, JobStatus
@@ -258,6 +259,17 @@ def _start(job: AudienceJob, options: dict[str, Any]) -> AudienceJob:
     )
 
 
+def _refuse_oversized(request: Request) -> None:
+    """A 413 before the body is read, as the UI: a 200 MB upload is not stored to be refused."""
+    limit = settings.AUDIENCE_IMPORT_MAX_BYTES
+    declared = request.META.get("CONTENT_LENGTH") or ""
+    if declared.isdigit() and int(declared) > limit + 64 * 1024:
+        raise TooLarge(
+            f"The file is larger than {limit / 1e6:.0f} MB, the largest file Postroom imports. "
+            "Split it into smaller files and import them one by one."
+        )
+
+
 class _JobsApi(mixins.ListModelMixin, mixins.RetrieveModelMixin, WorkspaceViewSet[AudienceJob]):
     kind: str
     lookup_url_kwarg = "job_id"
@@ -285,6 +297,7 @@ class ImportsApi(_JobsApi):
         responses={201: ImportJobDetail},
     )
     def create(self, request: Request) -> Response:
+        _refuse_oversized(request)
         given = ImportUploadIn(data=request.data)
         given.is_valid(raise_exception=True)
         options = given.validated_data

@@ -11,6 +11,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
@@ -178,6 +179,14 @@ class RecipientsApi(
 
     def perform_destroy(self, instance: Recipient) -> None:
         services.recipient_delete(recipient=instance)
+
+    @extend_schema(
+        summary="Everything stored about a recipient (subject access request)",
+        responses=OpenApiTypes.OBJECT,
+    )
+    @action(detail=True, methods=["get"])
+    def data(self, request: Request, recipient_id: str) -> Response:
+        return Response(selectors.recipient_data(self.get_object()))
 
     @extend_schema(
         summary="Erase everything stored about a recipient (right to erasure)",

@@ -25,6 +25,26 @@ DEFINITION_HELP = (
 )
 
 
+def _holds_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_holds_nul(item) for item in value)
+    return False
+
+
+class DefinitionField(serializers.JSONField):
+    """A definition as JSON; PostgreSQL can neither store nor compare a NUL character."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        value = super().to_internal_value(data)
+        if _holds_nul(value):
+            raise serializers.ValidationError("Null characters are not allowed.")
+        return value
+
+
 class SegmentOut(serializers.ModelSerializer[Segment]):
     class Meta:
         model = Segment
@@ -34,11 +54,11 @@ class SegmentOut(serializers.ModelSerializer[Segment]):
 
 class SegmentWrite(serializers.Serializer[Any]):
     name = serializers.CharField(max_length=120)
-    definition = serializers.JSONField(help_text=DEFINITION_HELP)
+    definition = DefinitionField(help_text=DEFINITION_HELP)
 
 
 class DefinitionIn(serializers.Serializer[Any]):
-    definition = serializers.JSONField(help_text=DEFINITION_HELP)
+    definition = DefinitionField(help_text=DEFINITION_HELP)
 
 
 class CountOut(serializers.Serializer[Any]):

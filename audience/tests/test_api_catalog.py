@@ -101,6 +101,10 @@ def test_segments_are_validated_and_counted_as_in_the_ui(workspace, api_for):
         ),
         "definition",
     )
+    nul = {"match": "all", "conditions": [{"field": "email", "op": "equals", "value": "a\x00"}]}
+    assert "Null characters" in field_messages(
+        api.post("/api/segments/count/", {"definition": nul}, format="json"), "definition"
+    )
     under = {"match": "all", "conditions": [{"field": "field:age", "op": "before", "value": 45}]}
     viewer = jwt_client(workspace.memberships.get(role="viewer").user)
     counted = viewer.post("/api/segments/count/", {"definition": under}, format="json")

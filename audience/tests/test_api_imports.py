@@ -132,6 +132,10 @@ def test_a_file_that_cannot_be_imported_is_a_400_and_leaves_nothing(age, api_for
     assert not list((settings.MEDIA_ROOT / "imports").rglob("*.csv"))
     missing = api.post("/api/imports/", {}, format="multipart")
     assert field_messages(missing, "file")
+    settings.AUDIENCE_IMPORT_MAX_BYTES = 10
+    big = csv_file("email\n" + "a@example.com\n" * 9000)
+    huge = api.post("/api/imports/", {"file": big}, format="multipart")
+    assert "larger than" in error_of(huge, 413)["message"]
 
 
 def test_an_import_is_cancelled_before_it_runs(age, api_for):

@@ -96,6 +96,13 @@ def test_patch_changes_given_values_and_keeps_the_rest(typed, api_for):
 
 def test_delete_and_erase(workspace, api_for):
     api = api_for("editor")
+    kept = add(workspace, "kept@example.com", free_field1="x")
+    data = api_for("viewer").get(f"/api/recipients/{kept.pk}/data/").json()
+    assert (data["email"], data["custom_fields"], data["lists"]) == (
+        "kept@example.com",
+        {"free_field1": "x"},
+        [],
+    )
     gone = add(workspace, "gone@example.com")
     assert api.delete(f"/api/recipients/{gone.pk}/").status_code == 204
     assert not Recipient.objects.filter(pk=gone.pk).exists()
