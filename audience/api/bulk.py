@@ -17,7 +17,7 @@ from api.access import WorkspaceRole, api_access
 from audience import selectors, services
 from audience.api.common import MAX_ITEMS, LargeJsonParser, id_field
 from audience.api.jobs import BulkJobOut
-from audience.models import RecipientList, RecipientStatus
+from audience.models import AudienceJob, RecipientList, RecipientStatus
 from audience.segments import SegmentError
 
 
@@ -174,8 +174,7 @@ class RecipientsBulkActionApi(APIView):
         responses={200: BulkActionOut, 202: BulkActionOut},
     )
     def post(self, request: Request) -> Response:
-        access = api_access(request)
-        workspace = access.workspace
+        workspace = api_access(request).workspace
         given = BulkActionIn(data=request.data)
         given.is_valid(raise_exception=True)
         data = given.validated_data
@@ -184,25 +183,37 @@ class RecipientsBulkActionApi(APIView):
         action = data["action"]
         ids = data.get("ids")
         if ids is None:
-            flt = selectors.RecipientFilter.from_params(data["filter"])
             try:
-                qs = selectors.recipients_matching(workspace, flt)
-                limit = settings.AUDIENCE_BULK_INLINE_MAX
-                if qs[: limit + 1].count() > limit:
-                    user = request.user if isinstance(request.user, User) else None
-                    job = services.bulk_job_create(
-                        workspace=workspace,
-                        user=user,
-                        action=action,
-                        flt=flt,
-                        recipient_list=target,
-                    )
-                    body = {"action": action, "count": job.total, "job": job}
-                    return Response(BulkActionOut(body).data, status=status.HTTP_202_ACCEPTED)
-                ids = list(qs.values_list("pk", flat=True))
+                job, ids = _select(request, workspace, action, data["filter"], target)
             except SegmentError as exc:
                 raise serializers.ValidationError({"filter": [str(exc)]}) from exc
+            if job is not None:
+                body = {"action": action, "count": job.total, "job": job}
+                return Response(BulkActionOut(body).data, status=status.HTTP_202_ACCEPTED)
         count = services.recipients_bulk_apply(
             workspace=workspace, action=action, ids=ids, recipient_list=target
         )
         return Response(BulkActionOut({"action": action, "count": count, "job": None}).data)
+
+
+def _select(
+    request: Request,
+    workspace: Workspace,
+    action: str,
+    params: dict[str, Any],
+    target: RecipientList | None,
+) -> tuple[AudienceJob | None, list[int]]:
+    """The ids a filter selects, or, past the UI's inline limit, a queued job over them."""
+    flt = selectors.RecipientFilter.from_params(params)
+    qs = selectors.recipients_matching(workspace, flt)
+    limit = settings.AUDIENCE_BULK_INLINE_MAX
+    if qs[: limit + 1].count() <= limit:
+        return None, list(qs.values_list("pk", flat=True))
+    job = services.bulk_job_create(
+        workspace=workspace,
+        user=request.user if isinstance(request.user, User) else None,
+        action=action,
+        flt=flt,
+        recipient_list=target,
+    )
+    return job, []

@@ -29,6 +29,7 @@ from audience.models import STANDARD_FIELDS, Recipient, RecipientList, Recipient
 from audience.upsert import as_text
 
 EDITABLE = (*STANDARD_FIELDS[1:], "status")
+TAKEN_HELP = "Another recipient has this address (error code `email_taken`)."
 CUSTOM_HELP = (
     "Custom field values by key: text, numbers or booleans, converted to the field's type as "
     "the UI converts them (dates as YYYY-MM-DD). Keys not given keep their value."
@@ -153,7 +154,7 @@ class RecipientsApi(
     @extend_schema(
         summary="Create a recipient",
         request=RecipientWrite,
-        responses={201: RecipientOut, 409: OpenApiResponse(description="email_taken")},
+        responses={201: RecipientOut, 409: OpenApiResponse(description=TAKEN_HELP)},
     )
     def create(self, request: Request) -> Response:
         recipient = self._write(request, None, partial=False)
@@ -162,7 +163,7 @@ class RecipientsApi(
     @extend_schema(
         summary="Change a recipient",
         request=RecipientWrite,
-        responses={200: RecipientOut, 409: OpenApiResponse(description="email_taken")},
+        responses={200: RecipientOut, 409: OpenApiResponse(description=TAKEN_HELP)},
     )
     def update(self, request: Request, recipient_id: str) -> Response:
         recipient = self._write(request, self.get_object(), partial=False)
@@ -171,7 +172,7 @@ class RecipientsApi(
     @extend_schema(
         summary="Change some of a recipient's values",
         request=RecipientWrite,
-        responses={200: RecipientOut, 409: OpenApiResponse(description="email_taken")},
+        responses={200: RecipientOut, 409: OpenApiResponse(description=TAKEN_HELP)},
     )
     def partial_update(self, request: Request, recipient_id: str) -> Response:
         recipient = self._write(request, self.get_object(), partial=True)
