@@ -6,7 +6,14 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from audience import services
-from audience.models import CustomField, Recipient, RecipientList, Segment, Suppression
+from audience.models import (
+    AudienceJob,
+    CustomField,
+    Recipient,
+    RecipientList,
+    Segment,
+    Suppression,
+)
 from audience.tests.api_helpers import error_of, field_messages, jwt_client
 
 pytestmark = pytest.mark.django_db
@@ -163,6 +170,12 @@ def test_list_endpoints_never_show_another_workspace(workspace, personas, api_fo
         workspace=foreign, name="Globex segment", definition={"match": "all", "conditions": []}
     )
     services.suppression_add(workspace=foreign, email="blocked@globex.com")
+    AudienceJob.objects.create(
+        workspace=foreign, kind="import", status="done", file_name="globex.csv", params={}
+    )
+    AudienceJob.objects.create(
+        workspace=foreign, kind="bulk", params={"action": "delete", "filter": {"q": "globex"}}
+    )
     mine = services.recipient_create(
         workspace=workspace, email="mine@acme.com", values={}, fields={}
     )
@@ -188,6 +201,7 @@ def test_list_endpoints_never_show_another_workspace(workspace, personas, api_fo
         assert "globex" not in text.lower(), url
         assert "secret" not in text, url
     assert [r["id"] for r in api.get("/api/recipients/").json()["results"]] == [mine.pk]
+    assert api.get("/api/bulk-jobs/").json()["count"] == 0  # their job shows no marker
     assert api.get(f"/api/recipients/{theirs.pk}/").status_code == 404
     editor = api_for("editor")
     members = editor.post(f"/api/lists/{their_list.pk}/members/", {"ids": [mine.pk]}, format="json")
