@@ -85,8 +85,8 @@ class CsvRenderer(BaseRenderer):
     def render(
         self, data: Any, accepted_media_type: str | None = None, renderer_context: Any = None
     ) -> Any:
-        # Only error bodies come here: the downloads themselves are streamed responses.
-        return str(data).encode()
+        # Only error bodies come here (the downloads are streamed responses): keep them JSON.
+        return json.dumps(data, default=str).encode()
 
 
 def query_text(params: Any, name: str, errors: dict[str, list[str]]) -> str:
