@@ -190,7 +190,13 @@ def run_workers(
     (seconds, peak MB, sent)."""
     from campaigns.models import Campaign, Delivery, DeliveryStatus
 
-    env = {**os.environ, "SENDING_ALLOW_PRIVATE_HOSTS": "True", "SENDING_HELO_NAME": "bench"}
+    env = {
+        **os.environ,
+        "SENDING_ALLOW_PRIVATE_HOSTS": "True",
+        "SENDING_HELO_NAME": "bench",
+        # As many connections in all as smtp-source is given for the limit.
+        "SENDING_CONNECTIONS_PER_ACCOUNT": str(max(1, CONNECTIONS // workers)),
+    }
     started = time.perf_counter()
     procs = [
         subprocess.Popen(

@@ -7,6 +7,8 @@ engine puts the links into messages and may not import the layer above it.
 
 from __future__ import annotations
 
+import base64
+import functools
 import hashlib
 import hmac
 
@@ -15,10 +17,21 @@ from django.core import signing
 from django.urls import reverse
 
 _SALT = "postroom.campaigns.delivery-link"
+_MARK = "TOKEN"  # stands for the token while a link's fixed parts are worked out
 
 
 def token_for(delivery_id: int) -> str:
-    return signing.Signer(salt=_SALT).sign(signing.b62_encode(delivery_id))
+    """`signing.Signer(salt=_SALT).sign(b62(delivery_id))`, computed the way Signer does but
+    with its key derived once: the engine makes one per message."""
+    value = signing.b62_encode(delivery_id)
+    mac = hmac.new(_signer_key(settings.SECRET_KEY), value.encode(), hashlib.sha256).digest()
+    return f"{value}:{base64.urlsafe_b64encode(mac).rstrip(b'=').decode()}"
+
+
+@functools.lru_cache(maxsize=4)
+def _signer_key(secret: str) -> bytes:
+    # django.utils.crypto.salted_hmac's key for Signer(salt=_SALT), algorithm sha256
+    return hashlib.sha256(f"{_SALT}signer{secret}".encode()).digest()
 
 
 def delivery_of(token: str) -> int | None:
@@ -39,6 +52,21 @@ def unsubscribe_url(token: str) -> str:
 
 def view_url(token: str) -> str:
     return site_url() + reverse("tracking:view", kwargs={"token": token})
+
+
+class DeliveryLinks:
+    """The per-delivery links with their fixed parts worked out once (per batch): a URL is
+    then two concatenations, not a `reverse()`."""
+
+    def __init__(self) -> None:
+        self.unsubscribe = unsubscribe_url(_MARK).split(_MARK)
+        self.view = view_url(_MARK).split(_MARK)
+
+    def unsubscribe_url(self, token: str) -> str:
+        return token.join(self.unsubscribe)
+
+    def view_url(self, token: str) -> str:
+        return token.join(self.view)
 
 
 def message_id_for(delivery_id: int, campaign_id: int, domain: str) -> str:

@@ -483,3 +483,6 @@ SENDING_TIMEOUT = env.int("SENDING_TIMEOUT", default=30)
 SENDING_EXTRA_CA_FILE = env.str("SENDING_EXTRA_CA_FILE", default="")
 # The name Postroom gives in EHLO; empty: the machine's fully qualified name.
 SENDING_HELO_NAME = env.str("SENDING_HELO_NAME", default="")
+# Connections the delivery engine keeps open to one account's server, per worker process
+# (pipelined, several messages in flight; an account with a minimum wait uses one).
+SENDING_CONNECTIONS_PER_ACCOUNT = env.int("SENDING_CONNECTIONS_PER_ACCOUNT", default=4)

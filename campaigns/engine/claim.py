@@ -12,11 +12,41 @@ work, because results are recorded only where the lease is still its own.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any, NamedTuple
 
 from django.db import connection, transaction
 from django.db.models import QuerySet
 
+from audience.models import STANDARD_FIELDS
 from campaigns.models import WAITING, Campaign, CampaignStatus, Delivery, DeliveryStatus
+
+
+class Claimed(NamedTuple):
+    """A claimed delivery as the engine needs it: plain values, no model instances."""
+
+    pk: int
+    campaign_id: int
+    workspace_id: int
+    email: str
+    attempts: int
+    last_code: int | None
+    last_reply: str
+    recipient_id: int | None
+    standard: tuple[Any, ...]  # the recipient's STANDARD_FIELDS, in that order
+    fields: dict[str, Any] | None  # the recipient's custom fields as stored
+
+
+_COLUMNS = (
+    "pk", "campaign_id", "workspace_id", "email", "attempts", "last_code", "last_reply",
+    "recipient_id", *(f"recipient__{name}" for name in STANDARD_FIELDS), "recipient__fields",
+)  # fmt: skip
+_STANDARD = slice(8, 8 + len(STANDARD_FIELDS))
+
+
+def claimed_rows(*, worker: str, ids: list[int]) -> list[Claimed]:
+    """The deliveries of `ids` this worker holds, with their recipients, in one query."""
+    rows = Delivery.objects.filter(pk__in=ids, lease_owner=worker).values_list(*_COLUMNS)
+    return [Claimed._make((*row[:8], row[_STANDARD], row[-1])) for row in rows]
 
 
 def running_campaigns(now: datetime) -> list[int]:

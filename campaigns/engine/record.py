@@ -6,8 +6,9 @@ and lost its lease to another cannot overwrite the newer holder's result.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -15,6 +16,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from audience.models import Suppression, SuppressionReason
+from campaigns.engine.claim import Claimed
 from campaigns.engine.send import Outcome
 from campaigns.models import (
     Attempt,
@@ -22,9 +24,54 @@ from campaigns.models import (
     Campaign,
     CampaignStatus,
     Delivery,
+    DeliveryStatus,
 )
 from sending.models import SendingAccount
 from sending.services import account_mark_error
+
+# Outcomes kept before they are written: a worker killed at any moment has sent at most this
+# many messages (plus those in flight) that it did not record, and that will go again.
+FLUSH_EVERY = 90
+# ... and at most this long: a slow server still sees its results recorded as they come.
+FLUSH_SECONDS = 1.0
+
+
+class Recorder:
+    """Writes a claimed batch's outcomes as they come, in chunks, and keeps the batch's lease
+    alive while its worker is still sending it (a batch may take longer than one lease)."""
+
+    def __init__(self, *, worker: str, deliveries: Sequence[Claimed], lease: timedelta) -> None:
+        self.worker = worker
+        self.lease = lease
+        self.open = {d.pk: d for d in deliveries}  # claimed, not yet written
+        self.pending: list[Outcome] = []
+        self.flushed_at = self.renewed_at = time.monotonic()
+        self.written = 0
+
+    def __call__(self, outcome: Outcome) -> None:
+        self.pending.append(outcome)
+        if len(self.pending) >= FLUSH_EVERY or time.monotonic() - self.flushed_at > FLUSH_SECONDS:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.pending:
+            rows = [self.open.pop(o.delivery_id) for o in self.pending]
+            self.written += write_outcomes(
+                worker=self.worker, deliveries=rows, outcomes=self.pending, now=timezone.now()
+            )
+            self.pending = []
+        self.flushed_at = time.monotonic()
+        if self.open and self.flushed_at - self.renewed_at > self.lease.total_seconds() / 3:
+            renew_lease(worker=self.worker, ids=list(self.open), until=timezone.now() + self.lease)
+            self.renewed_at = self.flushed_at
+
+
+def renew_lease(*, worker: str, ids: list[int], until: datetime) -> int:
+    """Extend this worker's lease on deliveries it still holds (never on another's)."""
+    return Delivery.objects.filter(
+        pk__in=ids, lease_owner=worker, status=DeliveryStatus.SENDING
+    ).update(lease_expires_at=until)
+
 
 # One row of the VALUES list per delivery; PostgreSQL needs the types spelled out once.
 COLUMNS = (
@@ -36,12 +83,13 @@ COLUMNS = (
 
 @transaction.atomic
 def write_outcomes(
-    *, worker: str, deliveries: Sequence[Delivery], outcomes: Sequence[Outcome], now: datetime
+    *, worker: str, deliveries: Sequence[Claimed], outcomes: Sequence[Outcome], now: datetime
 ) -> int:
     """Apply the outcomes of one batch; returns how many deliveries were written.
 
     The deliveries are updated by one UPDATE … FROM (VALUES …) that also checks the lease,
-    so a batch costs the same few statements whatever its size.
+    and the attempts go in with one COPY (PostgreSQL) or one multi-row INSERT, so a batch
+    costs the same few statements whatever its size.
     """
     if not outcomes:
         return 0
@@ -49,11 +97,13 @@ def write_outcomes(
     known = {d.pk: d for d in deliveries}
     by_id = {o.delivery_id: o for o in outcomes}
     mine = [known[pk] for pk in written if pk in known]
-    attempts = [_attempt(d, by_id[d.pk], now) for d in mine if by_id[d.pk].attempt is not None]
-    Attempt.objects.bulk_create(attempts, batch_size=1000)
+    tried = [(d, by_id[d.pk]) for d in mine if by_id[d.pk].attempt is not None]
+    _insert_attempts(tried, now)
     _suppress(mine, by_id)
     _account_errors([by_id[d.pk] for d in mine])
-    _pause_on_policy_refusals({a.campaign_id for a in attempts if _is_policy_refusal(a)})
+    _pause_on_policy_refusals(
+        {d.campaign_id for d, o in tried if _is_policy_refusal(o.attempt, o.enhanced)}
+    )
     return len(mine)
 
 
@@ -94,40 +144,66 @@ def _update_deliveries(worker: str, outcomes: Sequence[Outcome], now: datetime) 
         return [row[0] for row in cursor.fetchall()]
 
 
-def _attempt(delivery: Delivery, outcome: Outcome, now: datetime) -> Attempt:
-    assert outcome.attempt is not None  # noqa: S101 - the caller checked
-    return Attempt(
-        workspace_id=delivery.workspace_id,
-        campaign_id=delivery.campaign_id,
-        delivery_id=delivery.pk,
-        account_id=outcome.account_id,
-        email=delivery.email,
-        outcome=outcome.attempt,
-        smtp_code=outcome.code,
-        enhanced_code=outcome.enhanced,
-        reply=outcome.reply[:2000],
-        message_id=outcome.message_id,
-        created_at=now,
-    )
+ATTEMPT_COLUMNS = (
+    "workspace_id", "campaign_id", "delivery_id", "account_id", "email", "outcome",
+    "smtp_code", "enhanced_code", "reply", "message_id", "created_at",
+)  # fmt: skip
 
 
-def _suppress(deliveries: list[Delivery], by_id: dict[int, Outcome]) -> None:
+def _insert_attempts(tried: list[tuple[Claimed, Outcome]], now: datetime) -> None:
+    """One attempt row per try, written without a model instance per row."""
+    if not tried:
+        return
+    rows = [
+        (d.workspace_id, d.campaign_id, d.pk, o.account_id, d.email, o.attempt, o.code,
+         o.enhanced, o.reply[:2000], o.message_id, now)
+        for d, o in tried
+    ]  # fmt: skip
+    table = connection.ops.quote_name(Attempt._meta.db_table)
+    names = ", ".join(ATTEMPT_COLUMNS)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            raw = cursor.cursor  # psycopg's own cursor: COPY is its fastest way in
+            with raw.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            return
+        stamp = connection.ops.adapt_datetimefield_value(now)
+        marks = "(" + ", ".join(["%s"] * len(ATTEMPT_COLUMNS)) + ")"
+        for start in range(0, len(rows), 500):  # well under SQLite's bound on parameters
+            chunk = rows[start : start + 500]
+            params: list[Any] = []
+            for row in chunk:
+                params += [*row[:-1], stamp]
+            cursor.execute(
+                f"INSERT INTO {table} ({names}) VALUES "  # noqa: S608 - our names and %s
+                + ", ".join([marks] * len(chunk)),
+                params,
+            )
+
+
+def _suppress(deliveries: list[Claimed], by_id: dict[int, Outcome]) -> None:
     """Unknown users are never sent to again, in any campaign of the workspace."""
+    unknown = [d for d in deliveries if by_id[d.pk].suppress]
+    if not unknown:
+        return
+    names = dict(
+        Campaign.objects.filter(pk__in={d.campaign_id for d in unknown}).values_list("pk", "name")
+    )
     rows = [
         Suppression(
             workspace_id=d.workspace_id,
             email=d.email,
             reason=SuppressionReason.BOUNCED,
-            source=f"campaign “{d.campaign.name}”: {by_id[d.pk].reply[:150]}",
+            source=f"campaign “{names.get(d.campaign_id, '')}”: {by_id[d.pk].reply[:150]}",
         )
-        for d in deliveries
-        if by_id[d.pk].suppress
+        for d in unknown
     ]
     Suppression.objects.bulk_create(rows, ignore_conflicts=True)
 
 
-def _is_policy_refusal(attempt: Attempt) -> bool:
-    return attempt.outcome == AttemptOutcome.PERMANENT and attempt.enhanced_code.startswith("5.7")
+def _is_policy_refusal(outcome: str | None, enhanced: str) -> bool:
+    return outcome == AttemptOutcome.PERMANENT and enhanced.startswith("5.7")
 
 
 def _pause_on_policy_refusals(campaign_ids: set[int]) -> None:

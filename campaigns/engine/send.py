@@ -3,21 +3,25 @@
 Per batch: the campaign's template is compiled once (and kept for the next batches), the
 suppression list is checked again for the batch's addresses (an unsubscribe stops a running
 campaign), each delivery takes room on one of the campaign's accounts (rotating across them),
-and messages go out over one connection per account. Nothing is written here: the outcomes go
-to `record.write_outcomes` in one go.
+and messages go out over the account's connection, kept open between batches and pipelined
+(the next message's envelope travels with the current one's body). Nothing is written here:
+each outcome goes to the caller's `record` as soon as it is known (`record.Recorder` writes
+them in chunks, so that a crash leaves few messages sent but not recorded).
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TypeVar
 
-from audience.models import Suppression
+from audience.models import STANDARD_FIELDS, Suppression
 from audience.selectors import custom_fields, recipient_values
 from campaigns import links
+from campaigns.engine.claim import Claimed
 from campaigns.engine.retry import RetryPolicy
 from campaigns.models import AttemptOutcome, Campaign, CampaignStatus, Delivery, DeliveryStatus
 from content.rendering import CompiledTemplate, RenderError, TemplateParts, compile_template
@@ -26,7 +30,8 @@ from content.syntax import ContentError
 from sending import quota
 from sending.models import AccountStatus, SendingAccount
 from sending.transports.base import OutgoingMessage, SendKind, SendResult, Transport
-from sending.transports.factory import transport_for
+from sending.transports.factory import engine_transport_for
+from sending.transports.smtp_wire import ConnectionGroup, WireSmtpTransport
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +41,10 @@ ACCOUNT_BACKOFF = timedelta(seconds=60)
 PREPARED_KEEP = 32
 # How often a batch looks at its campaign's status, so that pause and cancel act within it.
 STATUS_CHECK_SECONDS = 0.5
+# How long a worker keeps using one connection before it opens a new one.
+POOL_MAX_AGE = 60.0
+
+K = TypeVar("K")
 
 
 @dataclass
@@ -89,10 +98,12 @@ def frozen_parts(campaign: Campaign, *, with_attachments: bool = True) -> Templa
 
 @dataclass
 class Sender:
-    """Sends batches for one worker; keeps compiled templates between batches."""
+    """Sends batches for one worker; keeps compiled templates and open connections between
+    batches."""
 
     policy: RetryPolicy
     prepared: dict[int, Prepared] = field(default_factory=dict)
+    pool: ConnectionPool = field(default_factory=lambda: ConnectionPool())
 
     def prepare(self, campaign: Campaign) -> Prepared:
         if campaign.pk not in self.prepared:
@@ -102,41 +113,50 @@ class Sender:
             self.prepared[campaign.pk] = Prepared(compile_template(frozen_parts(campaign)), keys)
         return self.prepared[campaign.pk]
 
-    def send_batch(self, deliveries: list[Delivery], now: datetime) -> list[Outcome]:
-        by_campaign: dict[int, list[Delivery]] = {}
+    def send_batch(
+        self, deliveries: list[Claimed], now: datetime, record: Callable[[Outcome], None]
+    ) -> None:
+        """Send a claimed batch; every delivery's outcome goes to `record`, once."""
+        by_campaign: dict[int, list[Claimed]] = {}
         for delivery in deliveries:
             by_campaign.setdefault(delivery.campaign_id, []).append(delivery)
-        outcomes: list[Outcome] = []
-        for items in by_campaign.values():
-            outcomes += self._send_campaign(items[0].campaign, items, now)
-        return outcomes
+        campaigns = Campaign.objects.select_related("workspace").in_bulk(list(by_campaign))
+        for campaign_id, items in by_campaign.items():
+            self._send_campaign(campaigns[campaign_id], items, now, record)
+
+    def close(self) -> None:
+        self.pool.close()
 
     def _send_campaign(
-        self, campaign: Campaign, items: list[Delivery], now: datetime
-    ) -> list[Outcome]:
+        self,
+        campaign: Campaign,
+        items: list[Claimed],
+        now: datetime,
+        record: Callable[[Outcome], None],
+    ) -> None:
         outcomes, live = _expire_or_suppress(campaign, items, now)
-        if not live:
-            return outcomes
         try:
-            prepared = self.prepare(campaign)
+            prepared = self.prepare(campaign) if live else None
         except ContentError as exc:  # the frozen content cannot be compiled: nothing can go out
-            return outcomes + [_final(d, DeliveryStatus.OTHER_ERROR, str(exc)) for d in live]
-        rotation = AccountRotation(list(campaign.accounts.all()))
+            outcomes += [_final(d, DeliveryStatus.OTHER_ERROR, str(exc)) for d in live]
+            prepared, live = None, []
+        for outcome in outcomes:
+            record(outcome)
+        if prepared is None:
+            return
+        rotation = AccountRotation(list(campaign.accounts.all()), self.pool)
         plan, no_room = rotation.allocate(live, now)
-        outcomes += [_waiting(d, no_room, now) for d in plan.waiting]
+        for delivery in plan.waiting:
+            record(_waiting(delivery, no_room, now))
         watch = StatusWatch(campaign)
-        stopped: str | None = None
-        try:
-            for share in plan.shares:
-                if stopped is None:
-                    stopped = self._send_share(campaign, prepared, rotation, share, watch, now)
-                # Whatever the share did not send goes back: to the queue and to the quota.
-                outcomes += share.outcomes
-                outcomes += [_released(d, stopped or "", now) for d in share.unsent]
-                quota.release(share.reservation, share.unspent + len(share.unsent))
-        finally:
-            rotation.close()
-        return outcomes
+        links_of = links.DeliveryLinks()
+        for share in plan.shares:
+            if watch.stopped is None:
+                self._send_share(campaign, prepared, rotation, share, watch, links_of, now, record)
+            # Whatever the share did not send goes back: to the queue and to the quota.
+            for delivery in share.unsent:
+                record(_released(delivery, watch.stopped or "", now))
+            quota.release(share.reservation, share.unspent + len(share.unsent))
 
     def _send_share(
         self,
@@ -145,41 +165,51 @@ class Sender:
         rotation: AccountRotation,
         share: Share,
         watch: StatusWatch,
+        links_of: links.DeliveryLinks,
         now: datetime,
-    ) -> str | None:
-        """Send one account's part of the batch; returns the campaign's status if it stopped."""
+        record: Callable[[Outcome], None],
+    ) -> None:
+        """Send one account's part of the batch over its connection, several messages in
+        flight; what was not tried stays in `share.unsent`."""
         account = share.account
-        while share.unsent:
-            stopped = watch.stopped_as()
-            if stopped is not None:  # paused or cancelled meanwhile: start nothing new
-                return stopped
-            if not rotation.usable(account):  # refused or unreachable: the rest waits
-                share.outcomes += [
-                    _account_down(d, rotation.fault(account), now) for d in share.unsent
-                ]
-                share.unspent += len(share.unsent)
-                share.unsent = []
-                return None
-            delivery = share.unsent.pop(0)
-            message_id = links.message_id_for(delivery.pk, campaign.pk, account.from_domain)
-            try:
-                message = _render(prepared, campaign, delivery, account, message_id)
-            except RenderError as exc:
-                share.unspent += 1
-                share.outcomes.append(_final(delivery, DeliveryStatus.OTHER_ERROR, str(exc)))
+        untried: list[Claimed] = []
+
+        def messages() -> Iterator[tuple[tuple[Claimed, str], OutgoingMessage]]:
+            while share.unsent:
+                delivery = share.unsent.pop(0)
+                message_id = links.message_id_for(delivery.pk, campaign.pk, account.from_domain)
+                try:
+                    message = _render(prepared, account, delivery, message_id, links_of)
+                except RenderError as exc:
+                    share.unspent += 1
+                    record(_final(delivery, DeliveryStatus.OTHER_ERROR, str(exc)))
+                    continue
+                yield (delivery, message_id), message
+
+        def stop() -> bool:
+            return watch.stopped_as() is not None
+
+        transport = rotation.transport(account)
+        for (delivery, message_id), result in _send_all(transport, messages(), stop):
+            if result is None:  # taken but not tried: it goes back with the rest
+                untried.append(delivery)
                 continue
-            result = rotation.send(account, message)
+            rotation.note(account, result)
             if not result.ok and result.kind != SendKind.AMBIGUOUS:
                 share.unspent += 1
-            share.outcomes.append(
-                self._outcome(campaign, delivery, account, message_id, result, now)
-            )
-        return None
+            record(self._outcome(campaign, delivery, account, message_id, result, now))
+        share.unsent[:0] = untried
+        if not rotation.usable(account):  # refused or unreachable: the rest waits
+            self.pool.discard(account)  # its connections are of no more use
+            for delivery in share.unsent:
+                record(_account_down(delivery, rotation.fault(account), now))
+            share.unspent += len(share.unsent)
+            share.unsent = []
 
     def _outcome(
         self,
         campaign: Campaign,
-        delivery: Delivery,
+        delivery: Claimed,
         account: SendingAccount,
         message_id: str,
         result: SendResult,
@@ -221,11 +251,30 @@ class Sender:
         return outcome
 
 
-def _final(delivery: Delivery, status: str, reply: str) -> Outcome:
+def _send_all(
+    transport: Transport,
+    source: Iterator[tuple[K, OutgoingMessage]],
+    stop: Callable[[], bool],
+) -> Iterator[tuple[K, SendResult | None]]:
+    """Pipelined over the engine's SMTP client; one at a time over the other transports."""
+    if isinstance(transport, ConnectionGroup | WireSmtpTransport):
+        yield from transport.send_all(source, stop)
+        return
+    while not stop():
+        item = next(source, None)
+        if item is None:
+            return
+        result = transport.send(item[1])
+        yield item[0], result
+        if result.account_fault:
+            return
+
+
+def _final(delivery: Claimed, status: str, reply: str) -> Outcome:
     return Outcome(delivery.pk, status, reply=reply)
 
 
-def _waiting(delivery: Delivery, no_room: quota.NoRoom | None, now: datetime) -> Outcome:
+def _waiting(delivery: Claimed, no_room: quota.NoRoom | None, now: datetime) -> Outcome:
     """No account has room for it now: it waits, without spending an attempt."""
     until = no_room.until if no_room is not None else None
     reason = no_room.reason if no_room is not None else "no room"
@@ -235,7 +284,7 @@ def _waiting(delivery: Delivery, no_room: quota.NoRoom | None, now: datetime) ->
     )  # fmt: skip
 
 
-def _account_down(delivery: Delivery, fault: SendResult | None, now: datetime) -> Outcome:
+def _account_down(delivery: Claimed, fault: SendResult | None, now: datetime) -> Outcome:
     """Its account failed on an earlier message of the batch: it waits without an attempt
     (at once for another account after a refused password, after a pause otherwise)."""
     auth = fault is not None and fault.kind == SendKind.AUTH
@@ -247,7 +296,7 @@ def _account_down(delivery: Delivery, fault: SendResult | None, now: datetime) -
     )
 
 
-def _released(delivery: Delivery, campaign_status: str, now: datetime) -> Outcome:
+def _released(delivery: Claimed, campaign_status: str, now: datetime) -> Outcome:
     """Not tried because the campaign stopped: back in the queue, or cancelled with it."""
     if campaign_status == CampaignStatus.CANCELLED:
         return Outcome(delivery.pk, DeliveryStatus.CANCELLED)
@@ -255,27 +304,29 @@ def _released(delivery: Delivery, campaign_status: str, now: datetime) -> Outcom
 
 
 class StatusWatch:
-    """Re-reads a campaign's status at most every STATUS_CHECK_SECONDS."""
+    """Re-reads a campaign's status at most every STATUS_CHECK_SECONDS; remembers a stop."""
 
     def __init__(self, campaign: Campaign) -> None:
         self.campaign_id = campaign.pk
         self.checked = time.monotonic()
+        self.stopped: str | None = None  # the status the campaign stopped in, once seen
 
     def stopped_as(self) -> str | None:
         """The campaign's status if it is no longer running, else None."""
-        if time.monotonic() - self.checked < STATUS_CHECK_SECONDS:
-            return None
+        if self.stopped is not None or time.monotonic() - self.checked < STATUS_CHECK_SECONDS:
+            return self.stopped
         self.checked = time.monotonic()
         status = Campaign.objects.values_list("status", flat=True).get(pk=self.campaign_id)
-        return None if status == CampaignStatus.RUNNING else status
+        self.stopped = None if status == CampaignStatus.RUNNING else status
+        return self.stopped
 
 
 def _expire_or_suppress(
-    campaign: Campaign, items: list[Delivery], now: datetime
-) -> tuple[list[Outcome], list[Delivery]]:
+    campaign: Campaign, items: list[Claimed], now: datetime
+) -> tuple[list[Outcome], list[Claimed]]:
     """Deliveries past the campaign's lifetime end; suppressed addresses are not sent to."""
     outcomes: list[Outcome] = []
-    live: list[Delivery] = []
+    live: list[Claimed] = []
     started = campaign.launched_at or now
     expired = now - started > timedelta(seconds=campaign.lifetime_seconds)
     suppressed = set(
@@ -305,7 +356,7 @@ def _expire_or_suppress(
     return outcomes, live
 
 
-def _unreachable(delivery: Delivery) -> bool:
+def _unreachable(delivery: Claimed) -> bool:
     """No server ever answered for this delivery: every try failed on the account's side."""
     return delivery.attempts == 0 and delivery.last_code is None and bool(delivery.last_reply)
 
@@ -324,23 +375,51 @@ def delivery_values(
     }
 
 
+def claimed_values(
+    delivery: Claimed, token: str, field_keys: list[str], links_of: links.DeliveryLinks
+) -> dict[str, str]:
+    """`delivery_values` for a claimed row: the same values, without model instances."""
+    values: dict[str, str] = {}
+    if delivery.recipient_id is not None:
+        values = {
+            name: str(value or "")
+            for name, value in zip(STANDARD_FIELDS, delivery.standard, strict=True)
+        }
+        stored = delivery.fields or {}
+        for key in field_keys:
+            value = stored.get(key)
+            values[key] = "" if value is None else _as_text(value)
+    values["email"] = delivery.email
+    values["unsubscribe_url"] = links_of.unsubscribe_url(token)
+    values["view_in_browser_url"] = links_of.view_url(token)
+    return values
+
+
+def _as_text(value: object) -> str:
+    """A custom field's stored value as text (as `audience.selectors.recipient_values`)."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
 def _render(
     prepared: Prepared,
-    campaign: Campaign,
-    delivery: Delivery,
     account: SendingAccount,
+    delivery: Claimed,
     message_id: str,
+    links_of: links.DeliveryLinks,
 ) -> OutgoingMessage:
     token = links.token_for(delivery.pk)
+    values = claimed_values(delivery, token, prepared.field_keys, links_of)
     rendered = prepared.template.render(
-        delivery_values(delivery, token, prepared.field_keys),
+        values,
         from_email=account.from_email,
         from_name=account.from_name,
         to=delivery.email,
         reply_to=account.reply_to,
         message_id=message_id,
         extra_headers=[
-            ("List-Unsubscribe", f"<{links.unsubscribe_url(token)}>"),
+            ("List-Unsubscribe", f"<{values['unsubscribe_url']}>"),
             ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"),
         ],
     )
@@ -349,30 +428,74 @@ def _render(
 
 @dataclass
 class Share:
-    """One account's part of a batch: its reservation, what is left to send, what happened."""
+    """One account's part of a batch: its reservation and what is left to send."""
 
     account: SendingAccount
     reservation: quota.Reservation
-    unsent: list[Delivery]
-    outcomes: list[Outcome] = field(default_factory=list)
+    unsent: list[Claimed]
     unspent: int = 0  # reserved room not used: given back after the share
 
 
 @dataclass
 class Plan:
     shares: list[Share]
-    waiting: list[Delivery]  # no account had room for these
+    waiting: list[Claimed]  # no account had room for these
+
+
+class ConnectionPool:
+    """Open transports per account, kept between batches so that a campaign does not pay a
+    connection (greeting, TLS, AUTH) per batch. A transport is renewed when its account's
+    settings change, and after POOL_MAX_AGE so that new DKIM keys and passwords are seen."""
+
+    def __init__(self) -> None:
+        self.open: dict[int, tuple[tuple[object, ...], float, Transport]] = {}
+
+    def get(self, account: SendingAccount) -> Transport:
+        key = _connection_settings(account)
+        kept = self.open.get(account.pk)
+        if kept is not None:
+            if kept[0] == key and time.monotonic() - kept[1] < POOL_MAX_AGE:
+                return kept[2]
+            self.discard(account)
+        transport = engine_transport_for(account)
+        self.open[account.pk] = (key, time.monotonic(), transport)
+        return transport
+
+    def discard(self, account: SendingAccount) -> None:
+        kept = self.open.pop(account.pk, None)
+        if kept is not None:
+            _close(kept[2])
+
+    def close(self) -> None:
+        for _, _, transport in self.open.values():
+            _close(transport)
+        self.open.clear()
+
+
+def _connection_settings(account: SendingAccount) -> tuple[object, ...]:
+    return (
+        account.kind, account.smtp_host, account.smtp_port, account.smtp_security,
+        account.smtp_username, account.smtp_password, account.from_email, account.status,
+        account.oauth_access_token, account.esp_provider, account.esp_api_key,
+    )  # fmt: skip
+
+
+def _close(transport: Transport) -> None:
+    try:
+        transport.close()
+    except Exception:  # closing must never lose the batch's outcomes
+        log.exception("closing a transport failed")
 
 
 class AccountRotation:
-    """The campaign's accounts; one open connection per account per batch."""
+    """The campaign's accounts, their connections (from the worker's pool) and their faults."""
 
-    def __init__(self, accounts: Iterable[SendingAccount]) -> None:
+    def __init__(self, accounts: Iterable[SendingAccount], pool: ConnectionPool) -> None:
         self.accounts = [a for a in accounts if a.status == AccountStatus.ACTIVE]
-        self.transports: dict[int, Transport] = {}
+        self.pool = pool
         self.faults: dict[int, SendResult] = {}
 
-    def allocate(self, deliveries: list[Delivery], now: datetime) -> tuple[Plan, quota.NoRoom]:
+    def allocate(self, deliveries: list[Claimed], now: datetime) -> tuple[Plan, quota.NoRoom]:
         """Share the batch out: first an even share per account, then what is left to any
         account that still has room; each share is one reservation, taken at once.
 
@@ -405,22 +528,10 @@ class AccountRotation:
     def fault(self, account: SendingAccount) -> SendResult | None:
         return self.faults.get(account.pk)
 
-    def send(self, account: SendingAccount, message: OutgoingMessage) -> SendResult:
-        transport = self.transports.get(account.pk)
-        if transport is None:
-            transport = self.transports[account.pk] = transport_for(account)
-        result = transport.send(message)
-        if result.account_fault:
-            # The rest of this account's share waits; its connection is of no more use.
-            self.faults[account.pk] = result
-            transport.close()
-            del self.transports[account.pk]
-        return result
+    def transport(self, account: SendingAccount) -> Transport:
+        return self.pool.get(account)
 
-    def close(self) -> None:
-        for transport in self.transports.values():
-            try:
-                transport.close()
-            except Exception:  # closing must never lose the batch's outcomes
-                log.exception("closing a transport failed")
-        self.transports.clear()
+    def note(self, account: SendingAccount, result: SendResult) -> None:
+        """Take in one message's result: an account fault ends the account's share."""
+        if result.account_fault:
+            self.faults.setdefault(account.pk, result)

@@ -14,18 +14,21 @@ from datetime import timedelta
 from django.conf import settings
 from django.utils import timezone
 
-from campaigns.engine.claim import claim, sweep_stopped
-from campaigns.engine.record import write_outcomes
+from campaigns.engine.claim import claim, claimed_rows, sweep_stopped
+from campaigns.engine.record import Recorder
 from campaigns.engine.retry import RetryPolicy
 from campaigns.engine.send import Sender
-from campaigns.models import Delivery
 from campaigns.services import campaigns_finish_done, campaigns_start_due
+
+# Deliveries claimed at once: enough that a batch's few statements cost little per message,
+# few enough that a batch takes well under the lease (DELIVERY_LEASE_SECONDS) to send.
+BATCH_SIZE = 500
 
 
 class Engine:
     """One worker's engine: its name (for leases) and what it keeps between batches."""
 
-    def __init__(self, batch_size: int = 100) -> None:
+    def __init__(self, batch_size: int = BATCH_SIZE) -> None:
         self.name = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.batch_size = batch_size
         self.sender = Sender(RetryPolicy.from_settings())
@@ -33,25 +36,19 @@ class Engine:
     def step(self) -> bool:
         now = timezone.now()
         campaigns_start_due(now=now)
-        ids = claim(
-            worker=self.name,
-            limit=self.batch_size,
-            now=now,
-            lease=timedelta(seconds=settings.DELIVERY_LEASE_SECONDS),
-        )
+        lease = timedelta(seconds=settings.DELIVERY_LEASE_SECONDS)
+        ids = claim(worker=self.name, limit=self.batch_size, now=now, lease=lease)
         if ids:
-            deliveries = list(
-                Delivery.objects.filter(pk__in=ids, lease_owner=self.name).select_related(
-                    "campaign__workspace", "recipient"
-                )
-            )
-            outcomes = self.sender.send_batch(deliveries, now)
-            write_outcomes(
-                worker=self.name, deliveries=deliveries, outcomes=outcomes, now=timezone.now()
-            )
+            deliveries = claimed_rows(worker=self.name, ids=ids)
+            recorder = Recorder(worker=self.name, deliveries=deliveries, lease=lease)
+            self.sender.send_batch(deliveries, now, recorder)
+            recorder.flush()
         sweep_stopped(now=timezone.now())
         campaigns_finish_done(now=timezone.now())
-        return len(ids) == self.batch_size
+        busy = len(ids) == self.batch_size
+        if not busy:  # idle connections are not kept open while nothing is due
+            self.sender.close()
+        return busy
 
 
 _engine: Engine | None = None

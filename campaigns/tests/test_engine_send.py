@@ -128,15 +128,14 @@ def test_a_pause_stops_new_messages_within_the_batch_and_resume_continues(
     campaign_start(campaign=setup.campaign)
     sent_before_pause = 2
     engine = Engine(batch_size=6)
-    real_send = send.AccountRotation.send
+    real_note = send.AccountRotation.note
 
-    def send_then_maybe_pause(self, account, message):
-        result = real_send(self, account, message)
+    def note_then_maybe_pause(self, account, result):
+        real_note(self, account, result)
         if len(smtp_sink.messages) == sent_before_pause:
             campaign_pause(campaign=setup.campaign)
-        return result
 
-    monkeypatch.setattr(send.AccountRotation, "send", send_then_maybe_pause)
+    monkeypatch.setattr(send.AccountRotation, "note", note_then_maybe_pause)
     engine.step()
     assert len(smtp_sink.messages) == sent_before_pause
     statuses = sorted(Delivery.objects.values_list("status", flat=True))

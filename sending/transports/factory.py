@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.conf import settings
+
 from sending.dkim import DkimSigner, SigningKey
 from sending.models import AccountKind, DkimKey, SendingAccount
 from sending.transports.base import Transport
@@ -29,3 +31,21 @@ def transport_for(account: SendingAccount) -> Transport:
         # The provider signs with its own DKIM setup; the message is rebuilt from parts there.
         return AnymailTransport(account)
     return SmtpTransport(account, signer=signer_for(account))
+
+
+def engine_transport_for(account: SendingAccount) -> Transport:
+    """`transport_for` for the delivery engine: over SMTP, several pipelined connections
+    (SENDING_CONNECTIONS_PER_ACCOUNT; one for an account with a minimum wait, whose messages
+    go one by one anyway)."""
+    if account.kind in (AccountKind.CAPTURE, AccountKind.ESP):
+        return transport_for(account)
+    from sending.transports.smtp_wire import ConnectionGroup, WireSmtpTransport
+
+    signer = signer_for(account)
+    size = 1 if account.min_interval_seconds > 0 else connections_per_account()
+    return ConnectionGroup([WireSmtpTransport(account, signer=signer) for _ in range(size)])
+
+
+def connections_per_account() -> int:
+    """How many connections the engine opens to one account's server at most (a worker)."""
+    return max(1, int(settings.SENDING_CONNECTIONS_PER_ACCOUNT))

@@ -275,7 +275,7 @@ def _mail_options(conn: smtplib.SMTP, message: OutgoingMessage) -> list[str] | S
     An international address the server cannot take is a permanent failure of the message.
     """
     options = []
-    if any(byte > 127 for byte in message.raw) and conn.has_extn("8bitmime"):
+    if not message.raw.isascii() and conn.has_extn("8bitmime"):
         options.append("BODY=8BITMIME")
     addresses = (message.envelope_from, *message.recipients)
     if not all(address.isascii() for address in addresses):

@@ -1,0 +1,257 @@
+"""The engine's pipelined SMTP client against the real test server, PIPELINING offered."""
+
+from __future__ import annotations
+
+import io
+import smtplib
+from collections.abc import Iterator
+
+import pytest
+
+from postroom.testing import smtp as sink_module
+from sending.tests.factories import SendingAccountFactory, rendered
+from sending.transports.base import OutgoingMessage, SendKind, SendResult
+from sending.transports.smtp_wire import ConnectionGroup, WireSmtpTransport, _reply, wire_body
+
+pytestmark = pytest.mark.django_db
+
+
+def offer_pipelining(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make the test sink offer PIPELINING (aiosmtpd reads pipelined commands, but does not
+    say so), as every real server does."""
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        session.host_name = hostname
+        return [*responses[:-1], "250-PIPELINING", responses[-1]]
+
+    monkeypatch.setattr(sink_module._SinkHandler, "handle_EHLO", handle_EHLO, raising=False)
+
+
+@pytest.fixture
+def pipelining(smtp_sink, monkeypatch):
+    """The test sink, offering PIPELINING."""
+    offer_pipelining(monkeypatch)
+    return smtp_sink
+
+
+def outgoing(to: str, **kwargs) -> OutgoingMessage:
+    return OutgoingMessage.from_rendered(rendered(to=to, **kwargs))
+
+
+def feed(addresses: list[str]) -> Iterator[tuple[str, OutgoingMessage]]:
+    return ((address, outgoing(address)) for address in addresses)
+
+
+def never() -> bool:
+    return False
+
+
+def send_all(transport, addresses: list[str], stop=never) -> dict[str, SendResult | None]:
+    return dict(transport.send_all(feed(addresses), stop))
+
+
+def wire_for(sink, **kwargs) -> WireSmtpTransport:
+    kwargs.setdefault("smtp_host", sink.host)
+    kwargs.setdefault("smtp_port", sink.port)
+    return WireSmtpTransport(SendingAccountFactory.create(**kwargs))
+
+
+def test_the_server_offers_pipelining_and_many_messages_share_one_connection(pipelining):
+    transport = wire_for(pipelining)
+    addresses = [f"r{i}@example.test" for i in range(12)]
+    with transport:
+        results = send_all(transport, addresses)
+        assert transport._conn is not None
+        assert transport._conn.has_extn("pipelining")
+    assert all(r is not None and r.kind == SendKind.SENT for r in results.values())
+    assert [m.rcpt_tos[0] for m in pipelining.wait_for(12)] == addresses
+    assert pipelining.connections == 1
+    assert results["r0@example.test"].code == 250
+
+
+def test_refusals_at_rcpt_are_classified_and_the_connection_serves_on(pipelining):
+    transport = wire_for(pipelining)
+    addresses = ["a@example.test", "nouser+1@example.test", "tempfail+2@example.test"]
+    addresses += ["policy+3@example.test", "full+4@example.test", "b@example.test"]
+    with transport:
+        results = send_all(transport, addresses)
+    assert results["a@example.test"].ok
+    assert results["b@example.test"].ok
+    unknown = results["nouser+1@example.test"]
+    assert (unknown.kind, unknown.code, unknown.enhanced, unknown.suppress) == (
+        SendKind.PERMANENT, 550, "5.1.1", True,
+    )  # fmt: skip
+    assert results["tempfail+2@example.test"].kind == SendKind.TEMPORARY
+    policy = results["policy+3@example.test"]
+    assert (policy.kind, policy.enhanced, policy.suppress) == (SendKind.PERMANENT, "5.7.1", False)
+    assert results["full+4@example.test"].kind == SendKind.TEMPORARY  # 552 at RCPT
+    assert [m.rcpt_tos[0] for m in pipelining.wait_for(2)] == ["a@example.test", "b@example.test"]
+    assert pipelining.connections == 1
+
+
+def test_a_refusal_after_the_dot_is_classified(pipelining):
+    pipelining.set_reply("late@example.test", "554 5.7.1 Spam detected", stage="data")
+    transport = wire_for(pipelining)
+    with transport:
+        results = send_all(transport, ["late@example.test", "next@example.test"])
+    assert (results["late@example.test"].kind, results["late@example.test"].enhanced) == (
+        SendKind.PERMANENT, "5.7.1",
+    )  # fmt: skip
+    assert results["next@example.test"].ok
+
+
+def test_a_connection_dropped_after_the_dot_is_ambiguous_and_the_rest_go_on(pipelining):
+    pipelining.drop_during_data(times=1)
+    transport = wire_for(pipelining)
+    with transport:
+        results = send_all(transport, ["a@example.test", "b@example.test", "c@example.test"])
+    assert results["a@example.test"].kind == SendKind.AMBIGUOUS
+    assert results["b@example.test"].ok
+    assert results["c@example.test"].ok
+    assert len(pipelining.dropped) == 1
+    assert [m.rcpt_tos[0] for m in pipelining.wait_for(2)] == ["b@example.test", "c@example.test"]
+
+
+def test_a_421_is_the_accounts_fault_and_nothing_more_is_taken(pipelining):
+    pipelining.set_reply("busy@example.test", "421 4.7.0 Too many connections")
+    transport = wire_for(pipelining)
+    addresses = ["a@example.test", "busy@example.test", "c@example.test", "d@example.test"]
+    source = feed(addresses)
+    with transport:
+        results = dict(transport.send_all(source, never))
+    assert results["a@example.test"].ok
+    assert results["busy@example.test"].kind == SendKind.CONNECTION
+    assert "c@example.test" not in results or results["c@example.test"] is None
+    assert next(source)[0] in ("c@example.test", "d@example.test")  # the rest stays untaken
+    assert [m.rcpt_tos[0] for m in pipelining.messages] == ["a@example.test"]
+
+
+def test_a_refused_password_is_an_auth_fault(pipelining):
+    pipelining.require_auth("mailer", "right")
+    transport = wire_for(pipelining, smtp_username="mailer", smtp_password="wrong")
+    try:  # not `with`: that would open the connection, and fail, before send_all
+        results = send_all(transport, ["a@example.test", "b@example.test"])
+    finally:
+        transport.close()
+    assert results == {"a@example.test": results["a@example.test"]}
+    assert results["a@example.test"].kind == SendKind.AUTH
+    assert pipelining.messages == []
+
+
+def test_a_server_that_never_answers_times_out_as_the_accounts_fault(pipelining, settings):
+    settings.SENDING_TIMEOUT = 1
+    pipelining.hang()
+    transport = wire_for(pipelining)
+    try:
+        results = send_all(transport, ["a@example.test"])
+    finally:
+        transport.close()
+    assert results["a@example.test"].kind == SendKind.CONNECTION
+    assert "Timed out" in results["a@example.test"].reply
+
+
+def test_stop_before_a_body_leaves_the_message_untried(pipelining):
+    transport = wire_for(pipelining)
+    answers = iter([False, False, True])  # asked at the start and before each body
+    with transport:
+        results = send_all(
+            transport, ["a@example.test", "b@example.test", "c@example.test"], lambda: next(answers)
+        )
+    assert results["a@example.test"].ok
+    assert results["b@example.test"] is None  # its envelope went, its body never did
+    assert "c@example.test" not in results
+    assert [m.rcpt_tos[0] for m in pipelining.wait_for(1)] == ["a@example.test"]
+
+
+def test_a_kept_open_connection_the_server_closed_is_reopened(pipelining):
+    transport = wire_for(pipelining)
+    with transport:
+        assert send_all(transport, ["first@example.test"])["first@example.test"].ok
+        pipelining.stop()  # the server closes idle connections, then is back
+        pipelining.start()
+        second = send_all(transport, ["second@example.test"])["second@example.test"]
+    assert second is not None
+    assert second.ok, second
+    assert [m.rcpt_tos[0] for m in pipelining.wait_for(2)] == [
+        "first@example.test",
+        "second@example.test",
+    ]
+
+
+def test_lines_that_start_with_a_dot_arrive_intact(pipelining):
+    transport = wire_for(pipelining)
+    text = ".one\n..two\nthree\n.\n"
+    message = OutgoingMessage.from_rendered(rendered(to="dots@example.test", text=text, html=None))
+    with transport:
+        [(_, result)] = list(transport.send_all(iter([("m", message)]), never))
+    assert result is not None
+    assert result.ok
+    [received] = pipelining.wait_for(1)
+    assert received.text == text
+
+
+def test_eight_bit_bodies_and_international_addresses_are_announced(pipelining):
+    transport = wire_for(pipelining)
+    message = OutgoingMessage.from_rendered(
+        rendered(to="jürgen@exämple.test", text="Grüße\n", html=None)
+    )
+    with transport:
+        [(_, result)] = list(transport.send_all(iter([("m", message)]), never))
+    assert result is not None
+    assert result.ok, result
+    [received] = pipelining.wait_for(1)
+    assert received.rcpt_tos == ["jürgen@exämple.test"]
+    assert received.text == "Grüße\n"
+
+
+def test_a_group_shares_the_messages_over_its_connections(pipelining):
+    account = SendingAccountFactory.create(smtp_host=pipelining.host, smtp_port=pipelining.port)
+    group = ConnectionGroup([WireSmtpTransport(account) for _ in range(3)])
+    addresses = [f"r{i}@example.test" for i in range(30)] + ["nouser+9@example.test"]
+    with group:
+        results = send_all(group, addresses)
+    assert len(results) == 31
+    assert sum(1 for r in results.values() if r is not None and r.ok) == 30
+    assert results["nouser+9@example.test"].suppress
+    received = [m.rcpt_tos[0] for m in pipelining.wait_for(30)]
+    assert sorted(received) == sorted(addresses[:30])
+    assert pipelining.connections == 3
+
+
+def test_a_group_stops_taking_messages_after_an_account_fault(pipelining):
+    pipelining.set_reply("busy@example.test", "421 4.7.0 Too many connections")
+    account = SendingAccountFactory.create(smtp_host=pipelining.host, smtp_port=pipelining.port)
+    group = ConnectionGroup([WireSmtpTransport(account) for _ in range(2)])
+    addresses = ["busy@example.test"] + [f"r{i}@example.test" for i in range(20)]
+    source = feed(addresses)
+    with group:
+        results = dict(group.send_all(source, never))
+    assert results["busy@example.test"].kind == SendKind.CONNECTION
+    assert len(results) <= 3  # the fault, and at most what the other connection had started
+    assert len(list(source)) >= 18
+
+
+def test_without_pipelining_messages_go_one_at_a_time(smtp_sink):
+    transport = wire_for(smtp_sink)
+    with transport:
+        results = send_all(transport, ["a@example.test", "nouser+1@example.test", "b@example.test"])
+        assert transport._conn is not None
+        assert not transport._conn.has_extn("pipelining")
+    assert results["a@example.test"].ok
+    assert results["b@example.test"].ok
+    assert results["nouser+1@example.test"].suppress
+    assert smtp_sink.connections == 1
+
+
+def test_wire_body_ends_lines_in_crlf_and_stuffs_dots():
+    assert wire_body(b"a\nb\r\n.c\r.d") == b"a\r\nb\r\n..c\r\n..d\r\n.\r\n"
+    assert wire_body(b".start\r\n") == b"..start\r\n.\r\n"
+    assert wire_body(b"plain\r\n") == b"plain\r\n.\r\n"
+
+
+def test_multi_line_replies_are_read_whole():
+    reader = io.BytesIO(b"250-first line\r\n250-second\r\n250 2.0.0 last\r\n354 go ahead\r\n")
+    assert _reply(reader) == (250, b"first line\nsecond\n2.0.0 last")
+    assert _reply(reader) == (354, b"go ahead")
+    with pytest.raises(smtplib.SMTPServerDisconnected, match="unexpectedly closed"):
+        _reply(reader)
