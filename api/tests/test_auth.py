@@ -173,3 +173,11 @@ def test_the_schema_generates_without_warnings_and_validates(tmp_path):
     text = out.read_text()
     assert "apiKey" in text
     assert "jwt" in text
+
+
+def test_an_overlong_address_is_a_400_not_a_server_error(db):
+    response = APIClient().post(
+        "/api/login/", {"email": "a" * 300 + "@example.test", "password": "x"}, format="json"
+    )
+    assert response.status_code == 400
+    assert response.json()["error"]["fields"]["email"][0]["code"] == "max_length"

@@ -10,11 +10,14 @@ a documented content type, and a body that matches the documented schema.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import schemathesis
+from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
 from drf_spectacular.generators import SchemaGenerator
 from hypothesis import HealthCheck, settings
 from rest_framework.throttling import SimpleRateThrottle
@@ -36,14 +39,22 @@ schema.app = get_wsgi_application()
 
 
 @pytest.fixture
-def owner_key(personas, monkeypatch) -> str:
+def owner_key(personas, monkeypatch) -> Iterator[str]:
     # Hundreds of calls in a few seconds are the point here, not something to throttle.
     monkeypatch.setattr(
         SimpleRateThrottle, "THROTTLE_RATES", {"principal": "1000000/min", "login": "1000000/min"}
     )
-    return api_key_create(
-        workspace=personas.workspace, name="fuzz", role=Role.OWNER, created_by=personas.owner
-    ).raw
+    # The WSGI handler closes the database connection after each request, which would end the
+    # test's transaction on PostgreSQL; Django's own test client holds the same signal back.
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    try:
+        yield api_key_create(
+            workspace=personas.workspace, name="fuzz", role=Role.OWNER, created_by=personas.owner
+        ).raw
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
 
 
 def test_the_schema_lists_the_resources():
