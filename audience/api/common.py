@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, time
+from datetime import UTC, datetime, time
 from typing import Any
 
 from django.utils import timezone
@@ -120,10 +120,16 @@ def query_moment(params: Any, name: str, errors: dict[str, list[str]]) -> dateti
             moment = datetime.combine(day, time.min) if day else None
     except ValueError:
         moment = None
+    if moment is not None:
+        try:
+            moment = timezone.make_aware(moment) if timezone.is_naive(moment) else moment
+            # In UTC: PostgreSQL refuses offsets past ±15:59, which ISO 8601 allows.
+            moment = moment.astimezone(UTC)
+        except (OverflowError, ValueError):  # at the edge of the calendar
+            moment = None
     if moment is None:
         errors[name] = ["Give an ISO 8601 date or date-time, e.g. 2026-05-01T12:00:00Z."]
-        return None
-    return timezone.make_aware(moment) if timezone.is_naive(moment) else moment
+    return moment
 
 
 def query_bool(params: Any, name: str, default: bool) -> bool:

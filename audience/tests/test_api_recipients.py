@@ -231,3 +231,9 @@ def test_export_streams_the_filtered_recipients_as_csv(typed, api_for):
     bad = api_for("viewer").get("/api/recipients/export/?status=gone", HTTP_ACCEPT="text/csv")
     assert bad.status_code == 400
     assert json.loads(bad.content)["error"]["fields"]["status"]
+
+
+@pytest.mark.parametrize("moment", ["0375-05-28T16:00:30+21:50", "0001-01-01T00:00:00+01:00"])
+def test_any_iso_moment_filters_or_is_refused_never_a_500(api_for, moment):
+    response = api_for("viewer").get("/api/recipients/", {"created_after": moment})
+    assert response.status_code in (200, 400), response.content[:300]

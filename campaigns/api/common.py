@@ -4,7 +4,7 @@ parameters, and the progress figures of a campaign."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, time
+from datetime import UTC, datetime, time
 from typing import Any
 
 from django.http import QueryDict
@@ -139,5 +139,11 @@ def time_param(params: QueryDict, name: str, workspace: Workspace) -> datetime |
         raise _bad(name, "Give a date (2026-05-31) or an ISO date-time.")
     if moment is None:
         assert day is not None  # noqa: S101 - one of the two parsed
-        return datetime.combine(day, time.min, tzinfo=zone)
-    return moment if moment.tzinfo else moment.replace(tzinfo=zone)
+        moment = datetime.combine(day, time.min, tzinfo=zone)
+    elif not moment.tzinfo:
+        moment = moment.replace(tzinfo=zone)
+    try:
+        # In UTC: PostgreSQL refuses offsets past ±15:59, which ISO 8601 allows.
+        return moment.astimezone(UTC)
+    except (OverflowError, ValueError) as exc:  # at the edge of the calendar
+        raise _bad(name, "Give a date (2026-05-31) or an ISO date-time.") from exc

@@ -227,3 +227,10 @@ def test_lists_never_show_another_workspaces_rows(personas, api_for, smtp_sink):
     assert api.get("/api/dashboard/").json()["recipients"] == 1
     assert api.get(f"/api/campaigns/{theirs.pk}/report.csv").status_code == 404
     assert mine.pk != theirs.pk
+
+
+@pytest.mark.parametrize("moment", ["0375-05-28T16:00:30+21:50", "0001-01-01T00:00:00+01:00"])
+@pytest.mark.parametrize("path", ["/api/deliveries/", "/api/attempts/"])
+def test_any_iso_moment_filters_or_is_refused_never_a_500(api_for, path, moment):
+    response = api_for("viewer").get(path, {"since": moment})
+    assert response.status_code in (200, 400), response.content[:300]
