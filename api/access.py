@@ -70,6 +70,16 @@ class WorkspaceRole(BasePermission):
         return True
 
 
+class WorkspaceReader(BasePermission):
+    """Viewer is enough: for a POST that changes nothing (a preview, a check, a count)."""
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        access = api_access(request)  # 401 without credentials, 404 for a workspace not theirs
+        if not access.allows(Role.VIEWER):
+            raise exceptions.PermissionDenied("This needs a role in the workspace.")
+        return True
+
+
 class PlatformManager(BasePermission):
     """Platform managers read; only superusers change users. To others these routes are 404."""
 

@@ -30,6 +30,19 @@ CODES = {
 }
 
 
+class Conflict(exceptions.APIException):
+    """409: not possible with the data as it stands. Keyword arguments (such as the object's
+    `current_status`) are added to the error body, so a client can tell what stood in the way."""
+
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "conflict"
+    default_detail = "This conflicts with the current state of the data."
+
+    def __init__(self, detail: Any = None, code: str | None = None, **extra: Any) -> None:
+        super().__init__(detail, code)
+        self.extra = extra
+
+
 def _field_errors(detail: Any) -> dict[str, Any]:
     """DRF's nested ErrorDetail structure as {field: [{code, message}]} (nested for objects)."""
     out: dict[str, Any] = {}
@@ -77,5 +90,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     wait = getattr(exc, "wait", None) if isinstance(exc, exceptions.Throttled) else None
     if wait is not None:
         error["retry_after"] = int(wait + 0.999)
+    if isinstance(exc, Conflict):
+        error.update(exc.extra)
     response.data = {"error": error}
     return response

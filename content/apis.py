@@ -16,14 +16,14 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, status
 from rest_framework.decorators import action
-from rest_framework.exceptions import APIException, ErrorDetail, NotFound, ValidationError
+from rest_framework.exceptions import ErrorDetail, NotFound, ValidationError
 from rest_framework.parsers import FormParser, MultiPartParser
-from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.models import Workspace
-from api.access import api_access
+from api.access import WorkspaceReader
+from api.errors import Conflict
 from api.viewsets import WorkspaceViewSet
 from content import gallery, previews, selectors, services
 from content.forms import FIELD_OF_PART
@@ -44,20 +44,6 @@ from content.serializers import (
 from content.syntax import ContentError, TemplateErrors, TemplateSyntaxError
 
 ORDERINGS = ("name", "-name", "created_at", "-created_at", "updated_at", "-updated_at")
-
-
-class Conflict(APIException):
-    status_code = status.HTTP_409_CONFLICT
-    default_code = "conflict"
-    default_detail = "This cannot be done in the current state."
-
-
-class AnyMember(BasePermission):
-    """For POST actions that change nothing (preview, check): viewers may call them too."""
-
-    def has_permission(self, request: Request, view: Any) -> bool:
-        api_access(request)  # 401 without credentials, 404 for a workspace not theirs
-        return True
 
 
 def template_faults(exc: TemplateSyntaxError) -> list[dict[str, Any]]:
@@ -177,7 +163,7 @@ class TemplatesApi(mixins.ListModelMixin, mixins.RetrieveModelMixin, WorkspaceVi
         responses=PreviewOut,
         summary="Render a template for a recipient, or with sample values (viewers too)",
     )
-    @action(detail=True, methods=["post"], permission_classes=[AnyMember])
+    @action(detail=True, methods=["post"], permission_classes=[WorkspaceReader])
     def preview(self, request: Request, template_id: int) -> Response:
         template = self.get_object()
         given = PreviewIn(data=request.data)
@@ -212,7 +198,7 @@ class TemplatesApi(mixins.ListModelMixin, mixins.RetrieveModelMixin, WorkspaceVi
         description="`valid` is false with the faults (part, field, line, name, message) when "
         "the parts would not be saved; a malformed request is a 400.",
     )
-    @action(detail=False, methods=["post"], permission_classes=[AnyMember])
+    @action(detail=False, methods=["post"], permission_classes=[WorkspaceReader])
     def check(self, request: Request) -> Response:
         given = TemplatePartsIn(data=request.data)
         given.is_valid(raise_exception=True)

@@ -10,12 +10,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from rest_framework import exceptions, serializers, status
 from rest_framework.parsers import BaseParser
-from rest_framework.permissions import BasePermission
 from rest_framework.renderers import BaseRenderer
-from rest_framework.request import Request
-
-from accounts.models import Role
-from api.access import api_access
 
 # The most ids, addresses or rows one call may carry (as the bulk upsert).
 MAX_ITEMS = 10_000
@@ -57,22 +52,6 @@ class LargeJsonParser(BaseParser):
             return json.loads(raw)
         except ValueError as exc:
             raise exceptions.ParseError(f"JSON parse error - {exc}") from exc
-
-
-class Conflict(exceptions.APIException):
-    status_code = status.HTTP_409_CONFLICT
-    default_detail = "This conflicts with data that exists already."
-    default_code = "conflict"
-
-
-class WorkspaceReader(BasePermission):
-    """Viewer is enough: for a POST that only reads (such as counting a segment definition)."""
-
-    def has_permission(self, request: Request, view: Any) -> bool:
-        access = api_access(request)
-        if not access.allows(Role.VIEWER):
-            raise exceptions.PermissionDenied("This needs a role in the workspace.")
-        return True
 
 
 class CsvRenderer(BaseRenderer):

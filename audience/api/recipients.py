@@ -19,9 +19,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.models import Workspace
+from api.errors import Conflict
 from api.viewsets import WorkspaceViewSet
 from audience import selectors, services
-from audience.api.common import Conflict
 from audience.api.filters import FIELD_HELP, PARAMETERS, recipients_for_query
 from audience.api.paging import ORDERING_PARAMETER, RecipientKeysetPagination
 from audience.fields import JsonValue

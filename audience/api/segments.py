@@ -12,9 +12,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.models import Workspace
+from api.access import WorkspaceReader
 from api.viewsets import WorkspaceViewSet
 from audience import selectors, services
-from audience.api.common import WorkspaceReader
 from audience.models import Segment
 from audience.segments import SegmentError
 

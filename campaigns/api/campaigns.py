@@ -25,7 +25,6 @@ from audience.segments import SegmentError
 from campaigns import editing, selectors, services
 from campaigns.api.common import (
     CampaignConflict,
-    ConflictAnswers,
     choice_param,
     not_ready,
     raise_problems,
@@ -47,7 +46,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 ORDERINGS = ["created_at", "-created_at", "name", "-name", "status", "-status", "id", "-id"]
 
 
-class CampaignResource(ConflictAnswers, WorkspaceViewSet[Campaign]):
+class CampaignResource(WorkspaceViewSet[Campaign]):
     """What /api/campaigns/ and the Emailer System's /api/email-burst/ share: the same
     campaigns of the caller's workspace, and the same services behind every write."""
 
@@ -312,7 +311,7 @@ class CsvRenderer(renderers.BaseRenderer):
         return bytes(renderers.JSONRenderer().render(data))
 
 
-class CampaignReportCsvApi(ConflictAnswers, APIView):
+class CampaignReportCsvApi(APIView):
     """Every delivery of the campaign as CSV, streamed (the report page's download)."""
 
     permission_classes = (WorkspaceRole,)

@@ -10,10 +10,10 @@ from typing import Any
 from django.http import QueryDict
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
-from rest_framework import exceptions, serializers
-from rest_framework.response import Response
+from rest_framework import serializers
 
 from accounts.models import Workspace
+from api.errors import Conflict
 from audience.segments import SegmentError
 from campaigns import selectors
 from campaigns.editing import CampaignData, audience_problems, campaign_problems
@@ -23,26 +23,11 @@ from campaigns.serializers import MAX_ID, api_actions, full_counts, problem_fiel
 from campaigns.services import CampaignError
 
 
-class CampaignConflict(exceptions.APIException):
+class CampaignConflict(Conflict):
     """409: what was asked is not possible in the object's current state, which it names."""
 
-    status_code = 409
-    default_code = "conflict"
-
     def __init__(self, message: str, *, code: str, current_status: str) -> None:
-        super().__init__(message, code)
-        self.current_status = current_status
-
-
-class ConflictAnswers:
-    """Mixin for views: a CampaignConflict's error body also carries `current_status`."""
-
-    def handle_exception(self, exc: Exception) -> Response:
-        response: Response = super().handle_exception(exc)  # type: ignore[misc]
-        error = response.data.get("error") if isinstance(response.data, dict) else None
-        if isinstance(exc, CampaignConflict) and isinstance(error, dict):
-            error["current_status"] = exc.current_status
-        return response
+        super().__init__(message, code, current_status=current_status)
 
 
 def not_ready(message: str, code: str = "campaign_not_ready") -> serializers.ValidationError:

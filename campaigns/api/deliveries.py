@@ -23,7 +23,6 @@ from audience.models import Recipient
 from campaigns import dashboard, editing, selectors, services
 from campaigns.api.common import (
     CampaignConflict,
-    ConflictAnswers,
     choice_param,
     int_param,
     time_param,
@@ -74,7 +73,6 @@ ATTEMPT_PARAMETERS = [
     retrieve=extend_schema(summary="A delivery with every attempt at it"),
 )
 class DeliveriesApi(
-    ConflictAnswers,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     WorkspaceViewSet[Delivery],
