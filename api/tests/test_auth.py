@@ -181,3 +181,12 @@ def test_an_overlong_address_is_a_400_not_a_server_error(db):
     )
     assert response.status_code == 400
     assert response.json()["error"]["fields"]["email"][0]["code"] == "max_length"
+
+
+def test_a_body_past_the_servers_limit_is_a_413_in_the_error_shape(member, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    client = APIClient()
+    client.force_authenticate(member.user)
+    response = client.post("/api/lists/", {"name": "x" * 5000}, format="json")
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "too_large"

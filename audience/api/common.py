@@ -8,9 +8,11 @@ from typing import Any
 
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
-from rest_framework import exceptions, serializers, status
+from rest_framework import exceptions, serializers
 from rest_framework.parsers import BaseParser
 from rest_framework.renderers import BaseRenderer
+
+from api.errors import TooLarge
 
 # The most ids, addresses or rows one call may carry (as the bulk upsert).
 MAX_ITEMS = 10_000
@@ -20,12 +22,6 @@ MAX_ID = 2**63 - 1  # larger numbers overflow the database's integer
 def id_field(**kwargs: Any) -> serializers.IntegerField:
     """An object id: a positive number the database can hold."""
     return serializers.IntegerField(min_value=1, max_value=MAX_ID, **kwargs)
-
-
-class TooLarge(exceptions.APIException):
-    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
-    default_detail = "The request body is too large."
-    default_code = "too_large"
 
 
 class LargeJsonParser(BaseParser):
