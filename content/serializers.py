@@ -23,7 +23,7 @@ class AttachmentIn(serializers.Serializer[Any]):
     file = serializers.FileField(
         allow_empty_file=True,  # services.attachment_check_size refuses it, in the UI's words
         help_text="multipart/form-data; its type is read from its name and checked against "
-        "its content."
+        "its content.",
     )
 
 
