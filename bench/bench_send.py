@@ -210,6 +210,8 @@ def run_workers(
     try:
         while Campaign.objects.get(pk=campaign_id).status == "running":
             peak = max([peak, *(peak_rss_mb(p.pid) for p in procs)])
+            if all(p.poll() is not None for p in procs):
+                raise SystemExit(f"the workers exited ({[p.returncode for p in procs]})")
             if max_seconds is not None and time.perf_counter() - started > max_seconds:
                 break
             time.sleep(0.2)
