@@ -183,6 +183,15 @@ def peak_rss_mb(pid: int) -> float:
     return 0.0
 
 
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time a live process has used."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def run_workers(
     campaign_id: int, workers: int, max_seconds: float | None = None
 ) -> tuple[float, float, int]:
@@ -217,12 +226,15 @@ def run_workers(
             time.sleep(0.2)
         elapsed = time.perf_counter() - started
         peak = max([peak, *(peak_rss_mb(p.pid) for p in procs)])
+        cpu = sum(cpu_seconds(p.pid) for p in procs)
     finally:
         for proc in procs:
             proc.send_signal(signal.SIGTERM)
         for proc in procs:
             proc.wait(timeout=30)
     sent = Delivery.objects.filter(campaign_id=campaign_id, status=DeliveryStatus.SENT).count()
+    if sent:  # where the time goes on a shared machine: our own CPU per message
+        print(f"workers' CPU: {cpu:.1f} s in all, {cpu / sent * 1e6:.0f} µs per message")
     return elapsed, peak, sent
 
 

@@ -14,7 +14,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.utils import timezone
 
-from campaigns.engine.claim import claim, claimed_rows, sweep_stopped
+from campaigns.engine.claim import claim_batch, sweep_stopped
 from campaigns.engine.record import Recorder
 from campaigns.engine.retry import RetryPolicy
 from campaigns.engine.send import Sender
@@ -37,15 +37,14 @@ class Engine:
         now = timezone.now()
         campaigns_start_due(now=now)
         lease = timedelta(seconds=settings.DELIVERY_LEASE_SECONDS)
-        ids = claim(worker=self.name, limit=self.batch_size, now=now, lease=lease)
-        if ids:
-            deliveries = claimed_rows(worker=self.name, ids=ids)
+        deliveries = claim_batch(worker=self.name, limit=self.batch_size, now=now, lease=lease)
+        if deliveries:
             recorder = Recorder(worker=self.name, deliveries=deliveries, lease=lease)
             self.sender.send_batch(deliveries, now, recorder)
             recorder.flush()
         sweep_stopped(now=timezone.now())
         campaigns_finish_done(now=timezone.now())
-        busy = len(ids) == self.batch_size
+        busy = len(deliveries) == self.batch_size
         if not busy:  # idle connections are not kept open while nothing is due
             self.sender.close()
         return busy
