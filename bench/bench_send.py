@@ -19,6 +19,7 @@ RESULT recipients=… rate=… limit=… ratio=… peak_rss_mb=… db=… worker
 from __future__ import annotations
 
 import argparse
+import base64
 import os
 import signal
 import subprocess
@@ -30,6 +31,13 @@ ROOT = Path(__file__).resolve().parent.parent
 SHARED_TOOLS = ROOT.parent / "shared" / "tools"
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "postroom.settings")
+# As in production: DEBUG off (with it on, Django keeps and formats every query it runs),
+# which needs a secret key and an encryption key of the benchmark's own.
+os.environ.setdefault("DEBUG", "False")
+os.environ.setdefault("SECRET_KEY", "bench-send-only-secret-key-" + "0123456789" * 5)
+os.environ.setdefault(
+    "ENCRYPTION_KEYS", base64.urlsafe_b64encode(b"bench-send-encryption-key-32byte").decode()
+)
 
 CONNECTIONS = 16
 MESSAGE_SIZE = 4096
