@@ -135,9 +135,10 @@ class Delivery(models.Model):
             ),
         )
         indexes = (
-            # The claim: a campaign's due deliveries in waiting states, oldest first.
+            # The claim: a campaign's due deliveries in waiting states, oldest first; the id
+            # makes the order total (a launch gives every delivery the same time).
             models.Index(
-                fields=("campaign", "next_attempt_at"),
+                fields=("campaign", "next_attempt_at", "id"),
                 name="delivery_campaign_due",
                 condition=Q(status__in=("queued", "deferred")),
             ),

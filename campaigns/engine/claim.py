@@ -160,7 +160,7 @@ def _pick(limit: int, now: datetime) -> list[int]:
         due = _lock(
             Delivery.objects.filter(
                 campaign_id=campaign_id, status__in=WAITING, next_attempt_at__lte=now
-            ).order_by("next_attempt_at")
+            ).order_by("next_attempt_at", "id")
         )
         ids += list(due.values_list("pk", flat=True)[: min(share, limit - len(ids))])
     return ids

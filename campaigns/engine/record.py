@@ -6,6 +6,7 @@ and lost its lease to another cannot overwrite the newer holder's result.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -26,6 +27,7 @@ from campaigns.models import (
     Delivery,
     DeliveryStatus,
 )
+from campaigns.services import CampaignError, campaign_pause
 from sending.models import SendingAccount
 from sending.services import account_mark_error
 
@@ -257,12 +259,17 @@ def _pause_on_policy_refusals(campaign_ids: set[int]) -> None:
             outcome=AttemptOutcome.PERMANENT, enhanced_code__startswith="5.7"
         ).count()
         if refused >= least and refused >= share * attempts.count():
-            Campaign.objects.filter(pk=campaign_id, status=CampaignStatus.RUNNING).update(
-                status=CampaignStatus.PAUSED,
-                status_changed_at=timezone.now(),
-                status_reason=f"Paused after {refused} policy refusals (5.7.x): check the "
-                "accounts' reputation and the content before resuming.",
+            campaign = Campaign.objects.filter(pk=campaign_id, status=CampaignStatus.RUNNING)
+            if not (running := campaign.first()):
+                continue
+            reason = (
+                f"Paused after {refused} policy refusals (5.7.x): check the accounts' "
+                "reputation and the content before resuming."
             )
+            # Through the service, so the change is announced like any other; a campaign paused
+            # or cancelled meanwhile is left as it is.
+            with contextlib.suppress(CampaignError):
+                campaign_pause(campaign=running, reason=reason)
 
 
 def _account_errors(outcomes: Sequence[Outcome]) -> None:

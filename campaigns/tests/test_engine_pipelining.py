@@ -104,7 +104,7 @@ def test_a_pause_stops_new_messages_and_resume_continues(personas, pipelining, m
     setup = make_campaign(personas.workspace, pipelining, n=12)
     campaign_start(campaign=setup.campaign)
     real_note = send.AccountRotation.note
-    paused = []
+    paused: list[int] = []
 
     def note_then_maybe_pause(self, account, result):
         real_note(self, account, result)

@@ -6,6 +6,7 @@ from audience.models import Suppression
 from campaigns.engine.step import Engine
 from campaigns.models import Attempt, CampaignStatus, Delivery, DeliveryStatus
 from campaigns.services import campaign_start
+from campaigns.signals import campaign_status_changed
 from campaigns.tests.conftest import make_campaign
 
 pytestmark = pytest.mark.django_db
@@ -165,15 +166,23 @@ def test_cancel_ends_what_is_left_as_cancelled(personas, smtp_sink):
 
 def test_many_policy_refusals_pause_the_campaign(personas, smtp_sink, settings):
     settings.CAMPAIGN_PAUSE_POLICY_REFUSALS = 3
-    settings.CAMPAIGN_PAUSE_POLICY_SHARE = 0.5
+    settings.CAMPAIGN_PAUSE_POLICY_SHARE = 0.2
     emails = [f"policy+{i}@example.test" for i in range(3)] + [
         f"fine{i}@example.test" for i in range(10)
     ]
     setup = make_campaign(personas.workspace, smtp_sink, emails=emails)
     campaign_start(campaign=setup.campaign)
-    Engine(batch_size=3).step()  # the three refusals come first (claimed in id order)
+    announced: list[str] = []
+    campaign_status_changed.connect(
+        lambda sender, action, **kw: announced.append(action), weak=False, dispatch_uid="t"
+    )
+    try:
+        Engine(batch_size=20).step()  # 3 refusals of 13 attempts: past both thresholds
+    finally:
+        campaign_status_changed.disconnect(dispatch_uid="t")
     setup.campaign.refresh_from_db()
     assert setup.campaign.status == CampaignStatus.PAUSED
+    assert announced == ["pause"]  # like any pause: webhooks hear of it
     assert "policy refusals" in setup.campaign.status_reason
     assert not Suppression.objects.exists()
 

@@ -28,6 +28,7 @@ def test_standard_and_custom_fields_and_links_fill_the_message(personas, smtp_si
         fields={"free_field1": "Gold", "free_field2": 42, "free_field3": True},
     )
     Recipient.objects.filter(pk=bob.pk).update(fields={})
+    assert setup.campaign.template_id is not None
     Template.objects.filter(pk=setup.campaign.template_id).update(
         text_body="{first_name} {last_name|-} in {city|nowhere}: {free_field1|none} "
         "{free_field2|none} {free_field3|none} <{email}> {view_in_browser_url}",

@@ -5,12 +5,13 @@ from __future__ import annotations
 import io
 import smtplib
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
 from postroom.testing import smtp as sink_module
 from sending.tests.factories import SendingAccountFactory, rendered
-from sending.transports.base import OutgoingMessage, SendKind, SendResult
+from sending.transports.base import OutgoingMessage, SendKind
 from sending.transports.smtp_wire import ConnectionGroup, WireSmtpTransport, _reply, wire_body
 
 pytestmark = pytest.mark.django_db
@@ -46,7 +47,8 @@ def never() -> bool:
     return False
 
 
-def send_all(transport, addresses: list[str], stop=never) -> dict[str, SendResult | None]:
+def send_all(transport, addresses: list[str], stop=never) -> dict[str, Any]:
+    """Each address's SendResult, or None for a message the stop kept back."""
     return dict(transport.send_all(feed(addresses), stop))
 
 
@@ -118,7 +120,7 @@ def test_a_421_is_the_accounts_fault_and_nothing_more_is_taken(pipelining):
     addresses = ["a@example.test", "busy@example.test", "c@example.test", "d@example.test"]
     source = feed(addresses)
     with transport:
-        results = dict(transport.send_all(source, never))
+        results: dict[str, Any] = dict(transport.send_all(source, never))
     assert results["a@example.test"].ok
     assert results["busy@example.test"].kind == SendKind.CONNECTION
     assert "c@example.test" not in results or results["c@example.test"] is None
@@ -225,7 +227,7 @@ def test_a_group_stops_taking_messages_after_an_account_fault(pipelining):
     addresses = ["busy@example.test"] + [f"r{i}@example.test" for i in range(20)]
     source = feed(addresses)
     with group:
-        results = dict(group.send_all(source, never))
+        results: dict[str, Any] = dict(group.send_all(source, never))
     assert results["busy@example.test"].kind == SendKind.CONNECTION
     assert len(results) <= 3  # the fault, and at most what the other connection had started
     assert len(list(source)) >= 18
