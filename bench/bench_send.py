@@ -22,6 +22,7 @@ import argparse
 import base64
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -254,7 +255,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--recipients", type=int, default=100_000)
     parser.add_argument("--workers", type=int, default=1)
-    parser.add_argument("--port", type=int, default=2625)
+    parser.add_argument("--port", type=int, default=0, help="the sink's port (default: a free one)")
     parser.add_argument(
         "--max-seconds",
         type=float,
@@ -265,6 +266,10 @@ def main() -> None:
     args = parser.parse_args()
     db = prepare_database()
     workers = 1 if db == "sqlite" else args.workers
+    if not args.port:  # a free port, so that two benchmarks at once do not collide
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            args.port = probe.getsockname()[1]
     start_sink(args.port)
     try:
         limit = machine_limit(args.port, args.recipients)
