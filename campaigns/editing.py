@@ -17,6 +17,7 @@ from django.utils import timezone
 from accounts.models import User, Workspace
 from audience.models import Recipient, RecipientList, Segment
 from campaigns import dashboard
+from campaigns.frozen_files import delete_frozen_files
 from campaigns.models import WAITING, Campaign, CampaignStatus, Delivery, ScheduleMode
 from campaigns.services import CampaignError, campaign_start, freeze_content
 from campaigns.signals import campaign_status_changed
@@ -251,7 +252,9 @@ def campaign_delete(*, campaign: Campaign) -> None:
     if campaign.status in (CampaignStatus.RUNNING, CampaignStatus.PAUSED):
         raise CampaignError("Cancel the campaign before deleting it.")
     workspace_id = campaign.workspace_id
+    content = dict(campaign.content)
     campaign.delete()
+    transaction.on_commit(lambda: delete_frozen_files(content))
     # Its attempts are gone from past days too.
     dashboard.invalidate(workspace_id, history=True)
 

@@ -13,6 +13,7 @@ from django.utils import timezone
 from audience.selectors import placeholder_names
 from campaigns import dashboard
 from campaigns.engine import launch as launcher
+from campaigns.frozen_files import freeze_attachments
 from campaigns.models import (
     OPEN,
     WAITING,
@@ -100,7 +101,12 @@ def campaign_start(*, campaign: Campaign, now: datetime | None = None) -> launch
         raise CampaignError("Choose a template first.")
     if not campaign.accounts.exists():
         raise CampaignError("Choose at least one sending account.")
-    campaign.content = freeze_content(campaign, template)
+    content = freeze_content(campaign, template)
+    try:  # the files too: editing the template's attachments later changes nothing here
+        content["attachments"] = freeze_attachments(campaign, template)
+    except ContentError as exc:
+        raise CampaignError(str(exc)) from exc
+    campaign.content = content
     campaign.save(update_fields=["content"])
     _move(campaign, "start", now)
     return launcher.launch(campaign=campaign, now=now)

@@ -25,7 +25,9 @@ from audience.selectors import custom_fields, recipient_values
 from campaigns import links
 from campaigns.engine.claim import Claimed
 from campaigns.engine.retry import RetryPolicy
+from campaigns.frozen_files import frozen_attachments
 from campaigns.models import AttemptOutcome, Campaign, CampaignStatus, Delivery, DeliveryStatus
+from content.message import Attachment
 from content.rendering import CompiledTemplate, RenderError, TemplateParts, compile_template
 from content.selectors import template_attachments
 from content.syntax import ContentError
@@ -76,19 +78,18 @@ class Prepared:
 
 
 def frozen_parts(campaign: Campaign, *, with_attachments: bool = True) -> TemplateParts:
-    """The content frozen at the start, with the template's files as they are now.
+    """The content frozen at the start, with the files copied then.
 
-    The text is frozen; the files are read when the campaign's first batch is prepared
-    (copying every file at each start would cost more than it protects). Raises ContentError
-    when a file cannot be read.
+    Campaigns started before files were frozen read the template's files as they are now.
+    Raises ContentError when a file cannot be read.
     """
     content = campaign.content
     template_id = content.get("template_id")
-    files = (
-        template_attachments(campaign.workspace, int(template_id))
-        if with_attachments and template_id is not None
-        else ()
-    )
+    files: tuple[Attachment, ...] = ()
+    if with_attachments and "attachments" in content:
+        files = frozen_attachments(content["attachments"])
+    elif with_attachments and template_id is not None:
+        files = template_attachments(campaign.workspace, int(template_id))
     return TemplateParts(
         subject=content.get("subject", ""),
         html=content.get("html", ""),
