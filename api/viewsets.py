@@ -8,6 +8,7 @@ queryset and answers 404, as in the UI. Routers name the id after the resource
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from typing import Any, Generic, TypeVar
 
 from django.db.models import Model, QuerySet
@@ -20,7 +21,7 @@ from api.access import WorkspaceRole, api_access
 M = TypeVar("M", bound=Model)
 
 
-class WorkspaceScoped(Generic[M]):
+class WorkspaceScoped(ABC, Generic[M]):
     """Mixin for generic views: the queryset comes from the caller's workspace only."""
 
     permission_classes: Any = (WorkspaceRole,)
@@ -33,8 +34,9 @@ class WorkspaceScoped(Generic[M]):
     def workspace(self) -> Workspace:
         return self.access.workspace
 
+    @abstractmethod
     def workspace_queryset(self, workspace: Workspace) -> QuerySet[M]:
-        raise NotImplementedError
+        """Every object of `workspace` this resource serves (and nothing of another)."""
 
     def get_queryset(self) -> QuerySet[M]:
         return self.workspace_queryset(self.workspace)

@@ -17,6 +17,7 @@ from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
 from accounts.models import Workspace
+from api.params import id_field
 from audience.models import RecipientList, RecipientStatus, Segment
 from audience.segments import SegmentError
 from audience.selectors import RecipientFilter, recipients_matching
@@ -33,14 +34,6 @@ from campaigns.selectors import status_counts_many
 from campaigns.transitions import EDITABLE, allowed_actions
 from content.models import Template
 from sending.models import SendingAccount
-
-# The largest id a 64-bit key holds: a larger number would overflow the database driver.
-MAX_ID = 2**63 - 1
-
-
-def id_field(**kwargs: Any) -> serializers.IntegerField:
-    return serializers.IntegerField(min_value=1, max_value=MAX_ID, **kwargs)
-
 
 # Recipients picked by id in one campaign: as many as one bulk upsert of the audience API.
 MAX_PICKED = 10_000

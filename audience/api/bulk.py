@@ -14,8 +14,9 @@ from rest_framework.views import APIView
 
 from accounts.models import User, Workspace
 from api.access import WorkspaceRole, api_access
+from api.params import id_field
 from audience import selectors, services
-from audience.api.common import MAX_ITEMS, LargeJsonParser, id_field
+from audience.api.common import MAX_ITEMS, LargeJsonParser
 from audience.api.jobs import BulkJobOut
 from audience.models import AudienceJob, RecipientList, RecipientStatus
 from audience.segments import SegmentError

@@ -3,25 +3,18 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, time
+from datetime import datetime
 from typing import Any
 
 from django.utils import timezone
-from django.utils.dateparse import parse_date, parse_datetime
-from rest_framework import exceptions, serializers
+from rest_framework import exceptions
 from rest_framework.parsers import BaseParser
-from rest_framework.renderers import BaseRenderer
 
 from api.errors import TooLarge
+from api.params import MAX_ID, parse_moment
 
 # The most ids, addresses or rows one call may carry (as the bulk upsert).
 MAX_ITEMS = 10_000
-MAX_ID = 2**63 - 1  # larger numbers overflow the database's integer
-
-
-def id_field(**kwargs: Any) -> serializers.IntegerField:
-    """An object id: a positive number the database can hold."""
-    return serializers.IntegerField(min_value=1, max_value=MAX_ID, **kwargs)
 
 
 class LargeJsonParser(BaseParser):
@@ -50,20 +43,6 @@ class LargeJsonParser(BaseParser):
             raise exceptions.ParseError(f"JSON parse error - {exc}") from exc
 
 
-class CsvRenderer(BaseRenderer):
-    """Lets a client that asks for text/csv reach the CSV downloads (streamed by the view)."""
-
-    media_type = "text/csv"
-    format = "csv"
-    charset = "utf-8"
-
-    def render(
-        self, data: Any, accepted_media_type: str | None = None, renderer_context: Any = None
-    ) -> Any:
-        # Only error bodies come here (the downloads are streamed responses): keep them JSON.
-        return json.dumps(data, default=str).encode()
-
-
 def query_text(params: Any, name: str, errors: dict[str, list[str]]) -> str:
     """A text parameter, stripped; PostgreSQL cannot compare text holding a NUL character."""
     raw = str(params.get(name, "")).strip()
@@ -88,20 +67,7 @@ def query_moment(params: Any, name: str, errors: dict[str, list[str]]) -> dateti
     raw = params.get(name, "").strip()
     if not raw:
         return None
-    try:
-        moment = parse_datetime(raw)
-        if moment is None:
-            day = parse_date(raw)
-            moment = datetime.combine(day, time.min) if day else None
-    except ValueError:
-        moment = None
-    if moment is not None:
-        try:
-            moment = timezone.make_aware(moment) if timezone.is_naive(moment) else moment
-            # In UTC: PostgreSQL refuses offsets past ±15:59, which ISO 8601 allows.
-            moment = moment.astimezone(UTC)
-        except (OverflowError, ValueError):  # at the edge of the calendar
-            moment = None
+    moment = parse_moment(raw, timezone.get_current_timezone())
     if moment is None:
         errors[name] = ["Give an ISO 8601 date or date-time, e.g. 2026-05-01T12:00:00Z."]
     return moment

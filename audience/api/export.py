@@ -13,8 +13,8 @@ from rest_framework.request import Request
 from rest_framework.views import APIView
 
 from api.access import WorkspaceRole, api_access
+from api.renderers import CsvRenderer
 from audience import selectors
-from audience.api.common import CsvRenderer
 from audience.api.filters import FIELD_HELP, PARAMETERS, recipients_for_query
 from audience.exports import csv_lines, recipient_rows
 

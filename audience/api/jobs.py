@@ -28,9 +28,10 @@ from rest_framework.reverse import reverse
 
 from accounts.models import User, Workspace
 from api.errors import TooLarge
+from api.params import id_field
+from api.renderers import CsvRenderer
 from api.viewsets import WorkspaceViewSet
 from audience import selectors, services
-from audience.api.common import CsvRenderer, id_field
 from audience.exports import csv_lines, rejection_rows
 from audience.importer import IMPORT_FIELDS, ImportFileError, auto_mapping
 from audience.models import AudienceJob, CustomFieldType, JobKind, JobStatus

@@ -12,9 +12,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.models import Workspace
+from api.params import id_field
 from api.viewsets import WorkspaceViewSet
 from audience import selectors, services
-from audience.api.common import MAX_ITEMS, id_field
+from audience.api.common import MAX_ITEMS
 from audience.emails import InvalidEmail, normalize_email
 from audience.models import Recipient, RecipientList
 

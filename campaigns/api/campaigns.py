@@ -20,6 +20,7 @@ from rest_framework.views import APIView
 from accounts.models import User, Workspace
 from api.access import WorkspaceRole, api_access
 from api.pagination import PagePagination
+from api.renderers import CsvRenderer
 from api.viewsets import WorkspaceViewSet
 from audience.segments import SegmentError
 from campaigns import editing, selectors, services
@@ -296,19 +297,6 @@ class CampaignsApi(
         campaign = self.get_object()
         call = lambda: services.campaign_cancel(campaign=campaign)  # noqa: E731
         return self.output(run_transition(campaign, "cancel", call))
-
-
-class CsvRenderer(renderers.BaseRenderer):
-    """Lets a client ask for text/csv; errors are still written as JSON."""
-
-    media_type = "text/csv"
-    format = "csv"
-    charset = "utf-8"
-
-    def render(
-        self, data: Any, accepted_media_type: str | None = None, renderer_context: Any = None
-    ) -> bytes:
-        return bytes(renderers.JSONRenderer().render(data))
 
 
 class CampaignReportCsvApi(APIView):

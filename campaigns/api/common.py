@@ -4,22 +4,22 @@ parameters, and the progress figures of a campaign."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime, time
+from datetime import datetime
 from typing import Any
 
 from django.http import QueryDict
 from django.utils import timezone
-from django.utils.dateparse import parse_date, parse_datetime
 from rest_framework import serializers
 
 from accounts.models import Workspace
 from api.errors import Conflict
+from api.params import MAX_ID, parse_moment
 from audience.segments import SegmentError
 from campaigns import selectors
 from campaigns.editing import CampaignData, audience_problems, campaign_problems
 from campaigns.forms import zone_of
 from campaigns.models import Campaign
-from campaigns.serializers import MAX_ID, api_actions, full_counts, problem_field
+from campaigns.serializers import api_actions, full_counts, problem_field
 from campaigns.services import CampaignError
 
 
@@ -114,21 +114,7 @@ def time_param(params: QueryDict, name: str, workspace: Workspace) -> datetime |
     raw = params.get(name, "").strip()
     if not raw:
         return None
-    zone = zone_of(workspace)
-    try:
-        moment = parse_datetime(raw.replace(" ", "+")) if "T" in raw else None
-        day = None if moment else parse_date(raw)
-    except ValueError:
-        moment = day = None
-    if moment is None and day is None:
-        raise _bad(name, "Give a date (2026-05-31) or an ISO date-time.")
+    moment = parse_moment(raw, zone_of(workspace))
     if moment is None:
-        assert day is not None  # noqa: S101 - one of the two parsed
-        moment = datetime.combine(day, time.min, tzinfo=zone)
-    elif not moment.tzinfo:
-        moment = moment.replace(tzinfo=zone)
-    try:
-        # In UTC: PostgreSQL refuses offsets past ±15:59, which ISO 8601 allows.
-        return moment.astimezone(UTC)
-    except (OverflowError, ValueError) as exc:  # at the edge of the calendar
-        raise _bad(name, "Give a date (2026-05-31) or an ISO date-time.") from exc
+        raise _bad(name, "Give a date (2026-05-31) or an ISO date-time.")
+    return moment

@@ -13,18 +13,13 @@ from rest_framework import serializers
 from rest_framework.utils import html
 
 from accounts.models import Workspace
+from api.params import MAX_ID, id_field
 from audience.models import Recipient
 from audience.segments import SegmentError
 from campaigns import selectors
 from campaigns.models import Campaign
 from campaigns.models import DeliveryStatus as S
-from campaigns.serializers import (
-    MAX_ID,
-    MAX_PICKED,
-    ScheduleSerializer,
-    StatsSerializer,
-    id_field,
-)
+from campaigns.serializers import MAX_PICKED, ScheduleSerializer, StatsSerializer
 from content.models import Template
 from sending.models import AccountStatus, SendingAccount
 

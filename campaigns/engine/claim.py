@@ -68,13 +68,6 @@ def _lock(qs: QuerySet[Delivery]) -> QuerySet[Delivery]:
     return qs
 
 
-def lock_rows(qs: QuerySet[Delivery]) -> QuerySet[Delivery]:
-    """Lock rows for writing where the database can (SQLite's transaction is the lock)."""
-    if connection.features.has_select_for_update:
-        return qs.select_for_update(of=("self",))
-    return qs
-
-
 def claim(*, worker: str, limit: int, now: datetime, lease: timedelta) -> list[int]:
     """Lease up to `limit` deliveries to `worker` and return their ids.
 
