@@ -6,16 +6,13 @@ viewer, and an outsider who owns another workspace, so access tests read natural
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 from django.test import Client
 
-os.environ.setdefault("POSTROOM_TESTING", "1")
-
-pytest_plugins = ["postroom.testing.fixtures"]
+pytest_plugins = ["core.testing.fixtures", "core.testing.database_sessions"]
 
 
 @dataclass
@@ -33,7 +30,10 @@ def _fresh_cache():
     """Throttle counters and cached figures must not leak from one test into the next."""
     from django.core.cache import cache
 
+    from tracking import hits
+
     cache.clear()
+    hits.forget()
 
 
 @pytest.fixture(autouse=True)
@@ -105,7 +105,7 @@ def api_key_client(workspace, role: str, created_by=None) -> Any:
     """An APIClient that authenticates with a fresh API key of `role` in `workspace`."""
     from rest_framework.test import APIClient
 
-    from api.services import api_key_create
+    from accounts.keys.services import api_key_create
 
     raw = api_key_create(
         workspace=workspace, name=f"{role} test key", role=role, created_by=created_by

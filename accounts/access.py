@@ -38,11 +38,14 @@ def user_of(request: HttpRequest) -> User:
     return user
 
 
-def workspace_view(role: str = Role.VIEWER) -> Callable[[ViewFunc[P]], ViewFunc[P]]:
+def workspace_view(
+    role: str = Role.VIEWER, *, own_membership: bool = False
+) -> Callable[[ViewFunc[P]], ViewFunc[P]]:
     """Require a signed-in user with at least `role` in the current workspace.
 
     Every method needs `role`; methods other than GET and HEAD need at least editor whatever
-    `role` says, so that a viewer can read pages but never change anything.
+    `role` says, so that a viewer can read pages but never change anything. A view that changes
+    only the caller's own membership (leaving) says `own_membership=True`: any member may.
     """
 
     def decorator(view: ViewFunc[P]) -> ViewFunc[P]:
@@ -54,7 +57,8 @@ def workspace_view(role: str = Role.VIEWER) -> Callable[[ViewFunc[P]], ViewFunc[
             if access is None:
                 return redirect("accounts:workspaces")
             needed = role
-            if request.method not in ("GET", "HEAD") and Role.rank(needed) < Role.rank(Role.EDITOR):
+            writes = request.method not in ("GET", "HEAD") and not own_membership
+            if writes and Role.rank(needed) < Role.rank(Role.EDITOR):
                 needed = Role.EDITOR
             if not access.allows(needed):
                 raise PermissionDenied(

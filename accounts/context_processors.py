@@ -20,6 +20,12 @@ NAV_SECTIONS = {
     "sending": "sending",
     "accounts": "settings",
     "platform": "platform",
+    "tracking:campaign_report": "campaigns",
+    "tracking:recipient_timeline": "recipients",
+    **{
+        f"tracking:mailbox_{page}": "feedback"
+        for page in ("index", "create", "detail", "edit", "delete", "test")
+    },
 }
 
 

@@ -1,4 +1,5 @@
-"""The system e-mails of accounts: verification, invitation. Sent through Django's mail backend.
+"""The system e-mails of accounts: verification, invitation, a sign-up with a taken address.
+Sent through Django's mail backend.
 
 Each message has a plain-text and an HTML part rendered from templates under
 `accounts/email/`, so that every client shows something readable.
@@ -43,18 +44,22 @@ def describe_failure(exc: BaseException) -> str:
     return str(exc) or exc.__class__.__name__
 
 
-def send_templated(*, to: str, template: str, context: dict[str, Any]) -> None:
-    """Render `<template>_subject.txt`, `.txt` and `.html` and send them as one message."""
+def send_templated(
+    *, to: str | list[str], template: str, context: dict[str, Any], folder: str = "accounts/email"
+) -> None:
+    """Render `<folder>/<template>_subject.txt`, `.txt` and `.html` and send them as one
+    message (to several addresses: one message they all see)."""
     # A subject is one line, whatever the template did.
-    subject = " ".join(render_to_string(f"accounts/email/{template}_subject.txt", context).split())
-    text = render_to_string(f"accounts/email/{template}.txt", context)
-    html = render_to_string(f"accounts/email/{template}.html", context)
-    message = EmailMultiAlternatives(subject, text, settings.DEFAULT_FROM_EMAIL, [to])
+    subject = " ".join(render_to_string(f"{folder}/{template}_subject.txt", context).split())
+    text = render_to_string(f"{folder}/{template}.txt", context)
+    html = render_to_string(f"{folder}/{template}.html", context)
+    recipients = [to] if isinstance(to, str) else to
+    message = EmailMultiAlternatives(subject, text, settings.DEFAULT_FROM_EMAIL, recipients)
     message.attach_alternative(html, "text/html")
     try:
         message.send()
     except (smtplib.SMTPException, OSError) as exc:
-        log.warning("system mail to %s not sent: %s", to, exc)
+        log.warning("system mail to %s not sent: %s", ", ".join(recipients), exc)
         raise MailNotSent(describe_failure(exc)) from exc
 
 
@@ -63,6 +68,15 @@ def send_verification(*, user: User, link: str) -> None:
         to=user.email,
         template="verify",
         context={"user": user, "link": link, "hours": settings.EMAIL_VERIFICATION_MAX_AGE // 3600},
+    )
+
+
+def send_account_exists(*, user: User, login_link: str, reset_link: str) -> None:
+    """To the owner of an address someone tried to sign up with again."""
+    send_templated(
+        to=user.email,
+        template="account_exists",
+        context={"user": user, "login_link": login_link, "reset_link": reset_link},
     )
 
 

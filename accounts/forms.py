@@ -11,12 +11,29 @@ from axes.helpers import get_failure_limit
 from django import forms
 from django.conf import settings
 from django.contrib.auth import password_validation
-from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm, SetPasswordForm
+from django.contrib.auth.forms import (
+    AuthenticationForm,
+    PasswordChangeForm,
+    PasswordResetForm,
+    SetPasswordForm,
+)
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
+from django.utils.functional import lazy
+from django.utils.translation import gettext_lazy as _
 
 from accounts import services
-from accounts.models import Role, User, normalize_email
+from accounts.models import ReaderIps, Role, User, normalize_email
+from accounts.user_sessions import sessions_end_others
+
+
+def _password_help() -> str:
+    return " ".join(password_validation.password_validators_help_texts())
+
+
+# The validators' rules as plain text: help text is shown escaped (templates/django/forms/), so
+# Django's HTML list of them would show its tags.
+PASSWORD_HELP = lazy(_password_help, str)()
 
 
 class SignUpForm(forms.Form):
@@ -25,14 +42,12 @@ class SignUpForm(forms.Form):
     last_name = forms.CharField(max_length=150, required=False)
     password = forms.CharField(
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-        help_text=password_validation.password_validators_help_text_html(),
+        help_text=PASSWORD_HELP,
     )
 
     def clean_email(self) -> str:
-        email = normalize_email(self.cleaned_data["email"])
-        if User.objects.filter(email__iexact=email).exists():
-            raise ValidationError("An account with this e-mail address already exists.")
-        return email
+        # Whether the address has an account is never said here (the owner gets a mail).
+        return normalize_email(self.cleaned_data["email"])
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -137,11 +152,23 @@ class ResetRequestForm(PasswordResetForm):
 
 
 class ResetSetPasswordForm(SetPasswordForm):  # type: ignore[type-arg]
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["new_password1"].help_text = PASSWORD_HELP
+
     def save(self, commit: bool = True) -> Any:
         user = super().save(commit=commit)
         if commit:
             services.user_mark_verified(user=user)
+            services.user_revoke_tokens(user=user)
+            sessions_end_others(user=user, keep_key=None)
         return user
+
+
+class ChangePasswordForm(PasswordChangeForm):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["new_password1"].help_text = PASSWORD_HELP
 
 
 def _time_zone_choices() -> list[tuple[str, str]]:
@@ -164,6 +191,46 @@ class WorkspaceForm(forms.Form):
     )
 
 
+class WorkspaceSettingsForm(WorkspaceForm):
+    """The workspace's settings page: WorkspaceForm and the tracking of campaigns."""
+
+    track_opens = forms.BooleanField(
+        required=False,
+        label=_("Track opens"),
+        help_text=_(
+            "A 1x1 image in campaign messages. Off by default: in many countries reading "
+            "whether someone opened a message needs their consent."
+        ),
+    )
+    track_clicks = forms.BooleanField(
+        required=False,
+        label=_("Track clicks"),
+        help_text=_("Links of campaign messages go through Postroom, which notes the click."),
+    )
+    reader_ips = forms.TypedChoiceField(
+        choices=ReaderIps.choices,
+        initial=ReaderIps.TRUNCATED,
+        required=False,
+        empty_value=None,  # left out: kept as it is
+        label=_("Readers' addresses"),
+    )
+    signup_color = forms.RegexField(
+        regex=r"^#[0-9a-fA-F]{6}$",
+        required=False,
+        empty_value=None,  # left out: kept as it is
+        label=_("Sign-up page colour"),
+        help_text=_("Buttons and headings of the public sign-up forms, like #2563eb."),
+    )
+    require_two_factor = forms.BooleanField(
+        required=False,
+        label=_("Require two-factor sign-in"),
+        help_text=_(
+            "Members without two-factor sign-in are asked to set it up before they can use "
+            "this workspace. API keys are not concerned."
+        ),
+    )
+
+
 class InviteForm(forms.Form):
     email = forms.EmailField(label="E-mail address")
     role = forms.ChoiceField(choices=Role.choices, initial=Role.EDITOR)
@@ -175,3 +242,27 @@ class RoleForm(forms.Form):
 
 class ReasonForm(forms.Form):
     reason = forms.CharField(max_length=500, required=False)
+
+
+class CodeForm(forms.Form):
+    """The second step of sign-in, and the confirmation of a new authenticator."""
+
+    code = forms.CharField(
+        label=_("Code"),
+        max_length=32,
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "autofocus": True, "inputmode": "text"}
+        ),
+        help_text=_("The 6-digit code of your authenticator app, or one of your recovery codes."),
+    )
+
+
+class ReauthForm(forms.Form):
+    """Proof that the person at the keyboard is the user: a current code or the password."""
+
+    code = forms.CharField(label=_("Code"), max_length=32, required=False)
+    password = forms.CharField(
+        label=_("or your password"),
+        required=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )

@@ -43,25 +43,57 @@ def access_to(user: User, workspace_id: int) -> WorkspaceAccess | None:
 
 
 def first_access(user: User) -> WorkspaceAccess | None:
-    """The user's first workspace (by name), for when none is chosen."""
-    membership = memberships_of_user(user).first()
+    """The workspace the user joined first (their own, made at sign-up), for when none is
+    chosen: creating or joining another one later does not change it."""
+    membership = memberships_of_user(user).order_by("created_at", "pk").first()
     if membership is None:
         return None
     return WorkspaceAccess(membership.workspace, membership.role, membership)
 
 
+def current_access(user: User) -> WorkspaceAccess | None:
+    """The user's current workspace (the one last chosen in the web interface) if they are
+    still a member of it, else their first one."""
+    if user.current_workspace_id is not None:
+        membership = membership_get(user, user.current_workspace_id)
+        if membership is not None:
+            return WorkspaceAccess(membership.workspace, membership.role, membership)
+    return first_access(user)
+
+
 def resolve_access(request: HttpRequest) -> WorkspaceAccess | None:
-    """The workspace chosen in the session if the user may see it, else their first one."""
+    """The workspace chosen in the session if the user may see it, else their current one.
+
+    The choice is remembered on the user too, so that a new session and the API (without
+    X-Workspace) act in the workspace the user last worked in.
+    """
     user = request.user
     if not isinstance(user, User) or not user.is_authenticated:
         return None
     chosen = request.session.get(SESSION_KEY)
     access = access_to(user, chosen) if isinstance(chosen, int) else None
     if access is None:
-        access = first_access(user)
+        access = current_access(user)
         if access is not None:
             request.session[SESSION_KEY] = access.workspace.pk
+    if access is not None and access.membership is not None:
+        remember_current(user, access.workspace.pk)
     return access
+
+
+def choose_workspace(request: HttpRequest, workspace_id: int, *, member: bool = True) -> None:
+    """Make a workspace current for this session and, for a member, for the user."""
+    request.session[SESSION_KEY] = workspace_id
+    user = request.user
+    if member and isinstance(user, User):
+        remember_current(user, workspace_id)
+
+
+def remember_current(user: User, workspace_id: int) -> None:
+    """Store the user's current workspace: one UPDATE, only when it changed."""
+    if user.current_workspace_id != workspace_id:
+        user.current_workspace_id = workspace_id
+        User.objects.filter(pk=user.pk).update(current_workspace_id=workspace_id)
 
 
 class WorkspaceMiddleware:

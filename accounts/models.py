@@ -6,9 +6,13 @@ from typing import Any, ClassVar
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, BaseUserManager
+from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from accounts.agents import describe_agent
 
 
 def normalize_email(email: str) -> str:
@@ -42,8 +46,8 @@ class User(AbstractUser):
     """A person who signs in with an e-mail address.
 
     `is_active` is the block switch: a blocked user cannot sign in, and an existing session or
-    token stops working. `email_verified_at` is set when the address was proven by a link; until
-    then the user cannot sign in.
+    token stops working (tokens for good: a block revokes them). `email_verified_at` is set
+    when the address was proven by a link; until then the user cannot sign in.
     """
 
     username = None  # type: ignore[assignment]
@@ -51,6 +55,18 @@ class User(AbstractUser):
     email_verified_at = models.DateTimeField(null=True, blank=True)
     blocked_at = models.DateTimeField(null=True, blank=True)
     blocked_reason = models.CharField(max_length=500, blank=True)
+    # The workspace last chosen in the web interface: a new session starts there, and an API
+    # call without X-Workspace acts there, so both agree on "my workspace".
+    current_workspace = models.ForeignKey(
+        "accounts.Workspace", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Who blocked the user: a platform manager may lift only a block a manager put.
+    blocked_by = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Every API token carries this number (hashed with the password); raising it revokes them
+    # all at once: on a block, a password change, a change of the second factor.
+    token_generation = models.PositiveIntegerField(default=0, editable=False)
 
     USERNAME_FIELD = "email"
     EMAIL_FIELD = "email"
@@ -91,6 +107,13 @@ class Role(models.TextChoices):
         return {cls.VIEWER: 1, cls.EDITOR: 2, cls.OWNER: 3}.get(cls(role), 0)
 
 
+class ReaderIps(models.TextChoices):
+    """What is kept of the address an open or a click came from."""
+
+    TRUNCATED = "truncated", _("Truncated (IPv4 /24, IPv6 /48)")
+    NONE = "none", _("Not stored")
+
+
 class Workspace(models.Model):
     """The tenant: every row of the domain belongs to exactly one workspace."""
 
@@ -117,9 +140,57 @@ class Workspace(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
     )
+    # Set when a limit is lifted (an account's daily limit or minimum wait, the hourly limit,
+    # the time zone); the engine re-plans the deliveries waiting for room and clears it.
+    room_changed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Open and click tracking start off: in the EU a pixel or a rewritten link reads what a
+    # person did with a message, which needs their consent (ePrivacy art. 5(3); CNIL on
+    # e-mail pixels), and only the sender knows whether they have it. Campaigns follow these
+    # unless they say otherwise.
+    track_opens = models.BooleanField(
+        _("Track opens"),
+        default=False,
+        help_text=_("Put a 1x1 image in campaign messages to see who opened them."),
+    )
+    track_clicks = models.BooleanField(
+        _("Track clicks"),
+        default=False,
+        help_text=_("Send campaign links through Postroom to see who clicked them."),
+    )
+    reader_ips = models.CharField(
+        _("Readers' addresses"),
+        max_length=10,
+        choices=ReaderIps.choices,
+        default=ReaderIps.TRUNCATED,
+    )
+    # The colour of the hosted sign-up pages and embeddable forms (buttons, headings).
+    signup_color = models.CharField(
+        _("Sign-up page colour"),
+        max_length=7,
+        default="#2563eb",
+        validators=[RegexValidator(r"^#[0-9a-fA-F]{6}$", "A colour like #2563eb.")],
+        help_text=_("Buttons and headings of the public sign-up forms, like #2563eb."),
+    )
+    # Set by an owner: members without a second factor are sent to set one up before they
+    # can use this workspace in the web interface (API keys and tokens are not concerned).
+    require_two_factor = models.BooleanField(
+        _("Require two-factor sign-in"),
+        default=False,
+        help_text=_(
+            "Members without two-factor sign-in are asked to set it up before they can use "
+            "this workspace."
+        ),
+    )
 
     class Meta:
         ordering = ("name", "id")
+        indexes = (
+            models.Index(
+                fields=("room_changed_at",),
+                name="workspace_room_changed",
+                condition=models.Q(room_changed_at__isnull=False),
+            ),
+        )
         permissions = (
             ("view_all_workspaces", "Can view every workspace read-only"),
             ("stop_workspace_sending", "Can stop and resume a workspace's sending"),
@@ -194,3 +265,32 @@ class Invitation(models.Model):
     @property
     def is_pending(self) -> bool:
         return self.accepted_at is None and self.expires_at > timezone.now()
+
+
+class UserSession(models.Model):
+    """A signed-in browser session of a user, so that they can see it and end it.
+
+    The session's data lives in Django's session store under `session_key`; this row adds
+    what the list shows. A row whose session expired or was deleted is left out of the list
+    (and deleted by housekeeping, `accounts.housekeeping.purge_ended_sessions`).
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="web_sessions"
+    )
+    session_key = models.CharField(max_length=40, unique=True)
+    user_agent = models.CharField(max_length=300, blank=True)
+    # The network only (IPv4 /24, IPv6 /48): enough to recognise a place, not a person.
+    ip_network = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_seen_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ("-last_seen_at", "-pk")
+
+    def __str__(self) -> str:
+        return f"{self.user} on {self.device}"
+
+    @property
+    def device(self) -> str:
+        return describe_agent(self.user_agent)

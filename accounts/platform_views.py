@@ -6,6 +6,7 @@ To anyone who is not a platform manager these routes answer 404, as if they did 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import wraps
 
 from django.contrib import messages
@@ -34,17 +35,34 @@ def manager_view(view: View) -> View:
     return wrapper
 
 
+@dataclass(frozen=True)
+class UserRow:
+    user: User
+    refusal: str | None  # why this manager may not block (or unblock) the user
+
+
 @manager_view
 def index(request: HttpRequest) -> HttpResponse:
     search = request.GET.get("q", "")
     users = Paginator(selectors.platform_users(search), 50).get_page(request.GET.get("page"))
+    manager = user_of(request)
+    # The page offers only what the services would allow this manager, and says why not.
+    rows = [
+        UserRow(
+            user=shown,
+            refusal=(selectors.block_refusal if shown.is_active else selectors.unblock_refusal)(
+                shown, manager
+            ),
+        )
+        for shown in users
+    ]
     workspaces = Paginator(selectors.platform_workspaces(search), 50).get_page(
         request.GET.get("wpage")
     )
     return render(
         request,
         "accounts/platform.html",
-        {"users": users, "workspaces": workspaces, "q": search},
+        {"users": users, "rows": rows, "workspaces": workspaces, "q": search},
     )
 
 
@@ -67,8 +85,12 @@ def user_block(request: HttpRequest, user_id: int) -> HttpResponse:
 @require_POST
 def user_unblock(request: HttpRequest, user_id: int) -> HttpResponse:
     user = or_404(User.objects.filter(pk=user_id).first())
-    services.user_unblock(user=user)
-    messages.success(request, f"{user.email} is unblocked.")
+    try:
+        services.user_unblock(user=user, by=user_of(request))
+    except services.AccountError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"{user.email} is unblocked.")
     return redirect("platform:index")
 
 

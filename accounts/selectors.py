@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from django.db.models import Count, QuerySet
+from django.contrib.auth.models import Permission
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import Invitation, Membership, User, Workspace
 
@@ -15,6 +17,46 @@ def user_is_platform_manager(user: User) -> bool:
     if not user.is_authenticated or not user.is_active:
         return False
     return user.is_superuser or user.has_perm("accounts.view_all_workspaces")
+
+
+def user_has_manager_rights(user: User) -> bool:
+    """Whether the user is a superuser or holds the managers' rights, even while blocked.
+
+    `has_perm` answers False for a blocked user, so it cannot tell a blocked manager apart.
+    """
+    if user.is_superuser:
+        return True
+    return (
+        Permission.objects.filter(
+            content_type__app_label="accounts", codename="view_all_workspaces"
+        )
+        .filter(Q(user=user) | Q(group__user=user))
+        .exists()
+    )
+
+
+def block_refusal(user: User, by: User) -> str | None:
+    """Why `by` may not block `user`, or None: nobody blocks themselves, and managers cannot
+    lock each other, or the platform's superusers, out."""
+    if user.pk == by.pk:
+        return _("You cannot block yourself.")
+    if not by.is_superuser and user_has_manager_rights(user):
+        return _("Only a superuser can block a platform manager or a superuser.")
+    return None
+
+
+def unblock_refusal(user: User, by: User) -> str | None:
+    """Why `by` may not lift `user`'s block, or None. A manager lifts only a block a manager
+    put on a user who is not a manager; a block with no known author (put by a superuser
+    through the admin or the API, or by a user since deleted) is a superuser's to lift."""
+    if by.is_superuser:
+        return None
+    blocker = user.blocked_by
+    if blocker is None or blocker.is_superuser:
+        return _("Only a superuser can unblock this user: a superuser blocked it.")
+    if user_has_manager_rights(user):
+        return _("Only a superuser can unblock a platform manager.")
+    return None
 
 
 def memberships_of_user(user: User) -> QuerySet[Membership]:

@@ -7,21 +7,31 @@ to change accounts. Failures a user can fix raise `AccountError` with a message 
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core import signing
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.module_loading import import_string
+from django.utils.translation import gettext as _
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
 from accounts import emails
+from accounts.audit import services as audit
 from accounts.models import Invitation, Membership, Role, User, Workspace, normalize_email
+from accounts.selectors import block_refusal, unblock_refusal
+from accounts.two_factor import has_two_factor
+
+audit_log = logging.getLogger("accounts.audit")
 
 VERIFY_SALT = "postroom.accounts.verify-email"
 
@@ -33,26 +43,53 @@ class AccountError(Exception):
 # --- Sign-up and e-mail verification --------------------------------------------------------
 
 
+class AddressTaken(AccountError):
+    """A sign-up with an address that has an account. Pages must not say so: the owner gets
+    an e-mail instead (`user_notify_sign_up_attempt`)."""
+
+
 @transaction.atomic
 def user_sign_up(*, email: str, password: str, first_name: str = "", last_name: str = "") -> User:
     """Create an unverified user with a personal workspace.
 
-    Raises AccountError when the address is taken. The caller sends the verification e-mail
-    (`user_send_verification`) after this has committed, so a failed sign-up never sends one
-    and a mail server that is down never loses a sign-up.
+    Raises AddressTaken when the address has an account (after spending the time a new
+    account's password hash takes, so that the answer's timing does not tell either). The
+    caller sends the verification e-mail (`user_send_verification`) after this has committed,
+    so a failed sign-up never sends one and a mail server that is down never loses a sign-up.
     """
     email = normalize_email(email)
     if User.objects.filter(email__iexact=email).exists():
-        raise AccountError("An account with this e-mail address already exists.")
+        User().set_password(password)
+        raise AddressTaken(_("An account with this e-mail address already exists."))
     try:
         with transaction.atomic():
             user = User.objects.create_user(
                 email, password, first_name=first_name, last_name=last_name
             )
     except IntegrityError as exc:  # a concurrent sign-up with the same address won the race
-        raise AccountError("An account with this e-mail address already exists.") from exc
+        raise AddressTaken(_("An account with this e-mail address already exists.")) from exc
     workspace_create(name=_personal_workspace_name(user), owner=user)
     return user
+
+
+def user_notify_sign_up_attempt(*, email: str, base_url: str) -> None:
+    """Tell the owner of `email` that someone tried to sign up with it.
+
+    An unconfirmed account gets its confirmation link again; a confirmed one, links to sign in
+    and to reset the password; a blocked one, nothing. At most PASSWORD_RESET_MAILS_PER_HOUR
+    such mails per address and hour. Raises emails.MailNotSent when the mail server refuses.
+    """
+    user = User.objects.filter(email__iexact=normalize_email(email), is_active=True).first()
+    if user is None or not mail_allowed("sign-up-notice", user.email):
+        return
+    if not user.is_verified:
+        user_send_verification(user=user, base_url=base_url)
+        return
+    emails.send_account_exists(
+        user=user,
+        login_link=base_url + reverse("accounts:login"),
+        reset_link=base_url + reverse("accounts:password_reset"),
+    )
 
 
 def _personal_workspace_name(user: User) -> str:
@@ -60,13 +97,17 @@ def _personal_workspace_name(user: User) -> str:
     return f"{who}'s workspace"
 
 
-def user_send_verification(*, user: User, base_url: str) -> None:
+def user_send_verification(*, user: User, base_url: str, invitation_token: str = "") -> None:
     """Send (or send again) the link that proves the user owns the address.
 
-    Raises emails.MailNotSent when the system mail server does not take it.
+    With `invitation_token` (the user signed up from an invitation link) the link carries it,
+    so that confirming the address also joins the invited workspace, in whatever browser the
+    link is opened. Raises emails.MailNotSent when the system mail server does not take it.
     """
     token = signing.dumps({"u": user.pk, "e": user.email}, salt=VERIFY_SALT)
     link = base_url + reverse("accounts:verify_email", kwargs={"token": token})
+    if invitation_token:
+        link += "?" + urlencode({"invitation": invitation_token})
     emails.send_verification(user=user, link=link)
 
 
@@ -112,28 +153,63 @@ def user_update_profile(*, user: User, first_name: str, last_name: str) -> User:
 
 @transaction.atomic
 def user_block(*, user: User, by: User, reason: str = "") -> User:
-    """Block a user: sign-in, sessions and API tokens stop working at once.
+    """Block a user: sign-in, sessions and API tokens stop working at once, tokens for good.
 
-    A manager cannot block themselves or a superuser (that would lock the platform out).
+    Raises AccountError for a block of oneself, and for a manager blocking a superuser or
+    another manager (managers cannot lock each other, or the platform, out).
     """
-    if user.pk == by.pk:
-        raise AccountError("You cannot block yourself.")
-    if user.is_superuser and not by.is_superuser:
-        raise AccountError("Only a superuser can block a superuser.")
+    refusal = block_refusal(user, by)
+    if refusal:
+        raise AccountError(refusal)
     user.is_active = False
     user.blocked_at = timezone.now()
+    user.blocked_by = by
     user.blocked_reason = reason.strip()[:500]
-    user.save(update_fields=["is_active", "blocked_at", "blocked_reason"])
+    user.save(update_fields=["is_active", "blocked_at", "blocked_by", "blocked_reason"])
+    user_revoke_tokens(user=user)
+    audit.record("user.blocked", target=user, reason=user.blocked_reason)
     return user
 
 
 @transaction.atomic
-def user_unblock(*, user: User) -> User:
+def user_unblock(*, user: User, by: User) -> User:
+    """Lift a block. Raises AccountError for a manager lifting a block a manager did not put.
+
+    A block with no known author (put by a superuser through the admin or the API, or by a
+    user since deleted) is a superuser's to lift.
+    """
+    refusal = unblock_refusal(user, by)
+    if refusal:
+        raise AccountError(refusal)
     user.is_active = True
     user.blocked_at = None
+    user.blocked_by = None
     user.blocked_reason = ""
-    user.save(update_fields=["is_active", "blocked_at", "blocked_reason"])
+    user.save(update_fields=["is_active", "blocked_at", "blocked_by", "blocked_reason"])
+    audit.record("user.unblocked", target=user)
     return user
+
+
+# --- API tokens -----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def user_revoke_tokens(*, user: User) -> None:
+    """End every API token (JWT) of the user now: access tokens and refresh tokens alike.
+
+    Called on a block, a password change and a change of the second factor. Tokens carry a
+    stamp of the user's token generation and password, so raising the generation is enough to
+    refuse them all; the refresh tokens are also put on simplejwt's blacklist, so that the
+    record shows them revoked. A password changed by any other path changes the stamp as well.
+    """
+    User.objects.filter(pk=user.pk).update(token_generation=F("token_generation") + 1)
+    user.refresh_from_db(fields=["token_generation"])
+    live = OutstandingToken.objects.filter(
+        user=user, expires_at__gt=timezone.now(), blacklistedtoken__isnull=True
+    )
+    BlacklistedToken.objects.bulk_create(
+        [BlacklistedToken(token=token) for token in live], ignore_conflicts=True
+    )
 
 
 # --- Workspaces ----------------------------------------------------------------------------
@@ -159,13 +235,72 @@ def workspace_create(
 
 @transaction.atomic
 def workspace_update(
-    *, workspace: Workspace, name: str, time_zone: str, hourly_limit: int | None = None
+    *,
+    workspace: Workspace,
+    name: str,
+    time_zone: str,
+    hourly_limit: int | None = None,
+    track_opens: bool | None = None,
+    track_clicks: bool | None = None,
+    reader_ips: str | None = None,
+    signup_color: str | None = None,
+    require_two_factor: bool | None = None,
+    by: User | None = None,
 ) -> Workspace:
+    """Rename, change the time zone (when accounts' days start), the hourly limit and, where
+    given, the tracking settings (campaigns read them when they start).
+
+    Lifting the hourly limit or moving the time zone can bring room sooner than the times
+    deliveries were put back to wait for: the workspace is marked for the engine to re-plan.
+
+    Requiring two-factor sign-in (given with `by`, the owner doing it) is refused with
+    AccountError while `by` has none: they would lock themselves out of the page.
+    """
+    stored = Workspace.objects.select_for_update().get(pk=workspace.pk)
+    if require_two_factor and by is not None and not has_two_factor(by):
+        raise AccountError(
+            _("Turn on two-factor sign-in for yourself (on your profile) before requiring it.")
+        )
     workspace.name = name.strip()
     workspace.time_zone = time_zone
     workspace.hourly_limit = hourly_limit
-    workspace.save(update_fields=["name", "time_zone", "hourly_limit"])
+    fields = ["name", "time_zone", "hourly_limit"]
+    optional = {
+        "track_opens": track_opens,
+        "track_clicks": track_clicks,
+        "reader_ips": reader_ips,
+        "require_two_factor": require_two_factor,
+        "signup_color": signup_color.lower() if signup_color else None,
+    }
+    for field, value in optional.items():
+        if value is not None:
+            setattr(workspace, field, value)
+            fields.append(field)
+    raised = stored.hourly_limit is not None and (
+        hourly_limit is None or hourly_limit > stored.hourly_limit
+    )
+    if raised or time_zone != stored.time_zone:
+        workspace.room_changed_at = timezone.now()
+        fields.append("room_changed_at")
+    workspace.save(update_fields=fields)
+    if require_two_factor is not None and require_two_factor != stored.require_two_factor:
+        audit_log.info(
+            "workspace.require_two_factor workspace=%s on=%s by=%s",
+            workspace.pk,
+            require_two_factor,
+            by.pk if by is not None else None,
+        )
+        audit.record("workspace.two_factor_required", workspace=workspace, on=require_two_factor)
     return workspace
+
+
+def workspace_room_changed(*, workspace_id: int, now: datetime) -> None:
+    """Note that a limit was lifted: deliveries waiting for room may go sooner than planned.
+
+    The engine (campaigns) reads the mark, re-plans the waiting deliveries and clears it;
+    this layer cannot reach them itself.
+    """
+    Workspace.objects.filter(pk=workspace_id).update(room_changed_at=now)
 
 
 @transaction.atomic
@@ -176,6 +311,9 @@ def workspace_stop_sending(*, workspace: Workspace, by: User, reason: str = "") 
     workspace.sending_stopped_reason = reason.strip()[:500]
     workspace.save(
         update_fields=["sending_stopped_at", "sending_stopped_by", "sending_stopped_reason"]
+    )
+    audit.record(
+        "workspace.sending_stopped", workspace=workspace, reason=workspace.sending_stopped_reason
     )
     return workspace
 
@@ -188,6 +326,7 @@ def workspace_resume_sending(*, workspace: Workspace) -> Workspace:
     workspace.save(
         update_fields=["sending_stopped_at", "sending_stopped_by", "sending_stopped_reason"]
     )
+    audit.record("workspace.sending_resumed", workspace=workspace)
     return workspace
 
 
@@ -211,8 +350,15 @@ def membership_change_role(*, membership: Membership, role: str) -> Membership:
         raise AccountError("Unknown role.")
     if role != Role.OWNER:
         _ensure_another_owner(membership)
-    membership.role = role
+    previous, membership.role = membership.role, role
     membership.save(update_fields=["role"])
+    audit.record(
+        "member.role_changed",
+        workspace=membership.workspace,
+        target=membership.user,
+        previous=previous,
+        role=role,
+    )
     return membership
 
 
@@ -220,6 +366,12 @@ def membership_change_role(*, membership: Membership, role: str) -> Membership:
 def membership_remove(*, membership: Membership) -> None:
     """Remove a member (or let a member leave); the last owner cannot go."""
     _ensure_another_owner(membership)
+    audit.record(
+        "member.removed",
+        workspace=membership.workspace,
+        target=membership.user,
+        role=membership.role,
+    )
     membership.delete()
 
 
@@ -261,6 +413,7 @@ def invitation_create(
         expires_at=timezone.now() + timedelta(days=settings.INVITATION_MAX_AGE_DAYS),
     )
     link = base_url + reverse("accounts:invitation_accept", kwargs={"token": token})
+    audit.record("member.invited", workspace=workspace, target_label=email, email=email, role=role)
     return IssuedInvitation(invitation=invitation, link=link)
 
 
@@ -290,6 +443,18 @@ def invitation_for_token(*, token: str, user: User) -> Invitation | None:
     )
 
 
+def invitation_pending(*, token: str) -> Invitation | None:
+    """The pending invitation behind a link, whoever opens it (to greet someone signed out:
+    the link itself is the secret, and it shows only the workspace's name and the address)."""
+    return (
+        Invitation.objects.select_related("workspace", "invited_by")
+        .filter(
+            token_hash=_token_hash(token), accepted_at__isnull=True, expires_at__gt=timezone.now()
+        )
+        .first()
+    )
+
+
 @transaction.atomic
 def invitation_accept(*, invitation: Invitation, user: User) -> Membership:
     """Join the workspace with the invited role. Raises AccountError if it is no longer valid."""
@@ -307,6 +472,7 @@ def invitation_accept(*, invitation: Invitation, user: User) -> Membership:
     locked.accepted_at = timezone.now()
     locked.accepted_by = user
     locked.save(update_fields=["accepted_at", "accepted_by"])
+    audit.record("member.joined", workspace=membership.workspace, target=user, role=membership.role)
     return membership
 
 
@@ -317,6 +483,12 @@ def invitation_decline(*, invitation: Invitation) -> None:
 
 @transaction.atomic
 def invitation_revoke(*, invitation: Invitation) -> None:
+    audit.record(
+        "member.invitation_revoked",
+        workspace=invitation.workspace,
+        target_label=invitation.email,
+        email=invitation.email,
+    )
     invitation.delete()
 
 
@@ -353,14 +525,20 @@ def demo_admin_ensure(*, email: str, password_file: str) -> DemoAdmin:
 
 
 def reset_mail_allowed(email: str) -> bool:
-    """Count a password-reset request for `email`; False past the hourly budget.
+    """Count a password-reset request for `email`; False past the hourly budget."""
+    return mail_allowed("reset-mail", email)
 
-    Without it anyone could make us send an unlimited number of reset mails to one address
+
+def mail_allowed(kind: str, email: str) -> bool:
+    """Count a mail of `kind` asked for by someone else for `email`; False past the hourly
+    budget (PASSWORD_RESET_MAILS_PER_HOUR).
+
+    Without it anyone could make us send an unlimited number of such mails to one address
     (a nuisance to its owner and a risk to our sender reputation). The address is hashed so the
     cache holds no addresses.
     """
     digest = hashlib.sha256(email.encode()).hexdigest()
-    key = f"reset-mail:{digest}"
+    key = f"{kind}:{digest}"
     cache.add(key, 0, timeout=60 * 60)
     try:
         count = cache.incr(key)

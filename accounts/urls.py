@@ -1,6 +1,6 @@
 from django.urls import path
 
-from accounts import views
+from accounts import security_views, views
 
 app_name = "accounts"
 
@@ -11,6 +11,7 @@ urlpatterns = [
     path("accounts/verify/<str:token>/", views.verify_email, name="verify_email"),
     path("accounts/verify-again/", views.resend_verification, name="resend_verification"),
     path("accounts/login/", views.LoginView.as_view(), name="login"),
+    path("accounts/login/code/", security_views.login_code, name="login_code"),
     path("accounts/logout/", views.LogoutView.as_view(), name="logout"),
     path("accounts/password/reset/", views.PasswordResetView.as_view(), name="password_reset"),
     path(
@@ -30,6 +31,23 @@ urlpatterns = [
     ),
     path("accounts/password/change/", views.PasswordChangeView.as_view(), name="password_change"),
     path("accounts/profile/", views.profile, name="profile"),
+    path("accounts/two-factor/", security_views.two_factor_page, name="two_factor"),
+    path("accounts/two-factor/start/", security_views.two_factor_start, name="two_factor_start"),
+    path("accounts/two-factor/setup/", security_views.two_factor_setup, name="two_factor_setup"),
+    path(
+        "accounts/two-factor/recovery-codes/",
+        security_views.two_factor_recovery_codes,
+        name="two_factor_recovery_codes",
+    ),
+    path(
+        "accounts/two-factor/disable/", security_views.two_factor_disable, name="two_factor_disable"
+    ),
+    path("accounts/sessions/<int:session_id>/end/", security_views.session_end, name="session_end"),
+    path(
+        "accounts/sessions/end-others/",
+        security_views.sessions_end_others,
+        name="sessions_end_others",
+    ),
     path("accounts/workspaces/", views.workspaces, name="workspaces"),
     path(
         "accounts/workspaces/<int:workspace_id>/switch/",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
@@ -10,13 +11,16 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from accounts import forms, selectors, services
+from accounts import forms, selectors, services, two_factor, user_sessions
 from accounts.access import access_of, base_url_of, or_404, user_of, workspace_view
+from accounts.confirm import confirm_page, is_confirmed
 from accounts.emails import MailNotSent
-from accounts.middleware import SESSION_KEY
+from accounts.middleware import SESSION_KEY, choose_workspace, remember_current
 from accounts.models import Role, User, Workspace
+from accounts.security_views import start_second_step
 
 # --- Sign-up, verification, sign-in ---------------------------------------------------------
 
@@ -24,35 +28,60 @@ from accounts.models import Role, User, Workspace
 def signup(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return redirect("dashboard")
-    form = forms.SignUpForm(request.POST or None)
+    # Signing up from an invitation link: the invitation travels with the sign-up, into the
+    # verification link, so that confirming the address joins the invited workspace.
+    token = request.POST.get("invitation") or request.GET.get("invitation", "")
+    invitation = services.invitation_pending(token=token) if token else None
+    initial = {"email": invitation.email} if invitation is not None else {}
+    form = forms.SignUpForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
+        email = form.cleaned_data["email"]
         try:
             user = services.user_sign_up(
-                email=form.cleaned_data["email"],
+                email=email,
                 password=form.cleaned_data["password"],
                 first_name=form.cleaned_data["first_name"],
                 last_name=form.cleaned_data["last_name"],
             )
-        except services.AccountError as exc:
-            form.add_error("email", str(exc))
+        except services.AddressTaken:
+            # The same page as for a new account, so that sign-up tells no one who has one
+            # (as password reset does); the address's owner is told by e-mail.
+            _notify_owner(request, email)
         else:
-            request.session["postroom.signup_email"] = user.email
-            _send_verification(request, user)
-            return redirect("accounts:signup_done")
-    return render(request, "accounts/signup.html", {"form": form})
+            _send_verification(request, user, invitation_token=token if invitation else "")
+        request.session["postroom.signup_email"] = email
+        return redirect("accounts:signup_done")
+    return render(
+        request,
+        "accounts/signup.html",
+        {"form": form, "invitation": invitation, "invitation_token": token if invitation else ""},
+    )
 
 
-def _send_verification(request: HttpRequest, user: User) -> bool:
+def _notify_owner(request: HttpRequest, email: str) -> None:
     try:
-        services.user_send_verification(user=user, base_url=base_url_of(request))
+        services.user_notify_sign_up_attempt(email=email, base_url=base_url_of(request))
     except MailNotSent as exc:
-        messages.error(
-            request,
-            f"We could not send the confirmation e-mail just now ({exc}). Your account is saved: "
-            "ask for the link again in a few minutes.",
+        _mail_failed(request, exc)
+
+
+def _send_verification(request: HttpRequest, user: User, invitation_token: str = "") -> bool:
+    try:
+        services.user_send_verification(
+            user=user, base_url=base_url_of(request), invitation_token=invitation_token
         )
+    except MailNotSent as exc:
+        _mail_failed(request, exc)
         return False
     return True
+
+
+def _mail_failed(request: HttpRequest, exc: MailNotSent) -> None:
+    messages.error(
+        request,
+        f"We could not send the confirmation e-mail just now ({exc}). Your account is saved: "
+        "ask for the link again in a few minutes.",
+    )
 
 
 def signup_done(request: HttpRequest) -> HttpResponse:
@@ -71,9 +100,43 @@ def verify_email(request: HttpRequest, token: str) -> HttpResponse:
             status=400,
         )
     messages.success(request, f"Thank you: {user.email} is confirmed. You can sign in now.")
+    _join_invited_workspace(request, user, request.GET.get("invitation", ""))
     if request.user.is_authenticated:
         return redirect("dashboard")
-    return redirect(f"{reverse('accounts:login')}?email={user.email}")
+    return redirect(f"{reverse('accounts:login')}?{urlencode({'email': user.email})}")
+
+
+def _join_invited_workspace(request: HttpRequest, user: User, token: str) -> None:
+    """After signing up from an invitation: join its workspace and make it the current one,
+    so that the first sign-in lands there. An invitation no longer valid is only reported."""
+    if not token:
+        return
+    invitation = services.invitation_for_token(token=token, user=user)
+    if invitation is None:
+        messages.warning(
+            request,
+            _(
+                "The invitation you signed up from is no longer valid for this address: "
+                "ask for a new one."
+            ),
+        )
+        return
+    try:
+        membership = services.invitation_accept(invitation=invitation, user=user)
+    except services.AccountError as exc:
+        messages.warning(request, str(exc))
+        return
+    remember_current(user, membership.workspace_id)
+    if request.user.is_authenticated and request.user.pk == user.pk:
+        choose_workspace(request, membership.workspace_id)
+    messages.success(
+        request,
+        _("You joined “%(workspace)s” as %(role)s.")
+        % {
+            "workspace": membership.workspace.name,
+            "role": membership.get_role_display().lower(),
+        },
+    )
 
 
 def resend_verification(request: HttpRequest) -> HttpResponse:
@@ -100,6 +163,13 @@ class LoginView(auth_views.LoginView):
 
     def get_initial(self) -> dict[str, Any]:
         return {"username": self.request.GET.get("email", "")}
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        user = form.get_user()
+        if two_factor.has_two_factor(user):
+            # The password was right; the session is signed in only after the code.
+            return start_second_step(self.request, user, self.get_redirect_url())
+        return super().form_valid(form)
 
 
 class LogoutView(auth_views.LogoutView):
@@ -130,11 +200,18 @@ class PasswordResetCompleteView(auth_views.PasswordResetCompleteView):
 
 
 class PasswordChangeView(auth_views.PasswordChangeView):
+    form_class = forms.ChangePasswordForm
     template_name = "accounts/password_change.html"
     success_url = reverse_lazy("accounts:profile")
 
     def form_valid(self, form: Any) -> HttpResponse:
         response = super().form_valid(form)
+        user = user_of(self.request)
+        services.user_revoke_tokens(user=user)
+        # Django keeps this session (its key is new) and other sessions fail their hash check;
+        # delete them outright so that the list shows they are gone.
+        user_sessions.sessions_end_others(user=user, keep_key=self.request.session.session_key)
+        user_sessions.session_record(request=self.request, user=user)
         messages.success(self.request, "Your password is changed.")
         return response
 
@@ -152,7 +229,16 @@ def profile(request: HttpRequest) -> HttpResponse:
         services.user_update_profile(user=user, **form.cleaned_data)
         messages.success(request, "Your profile is saved.")
         return redirect("accounts:profile")
-    return render(request, "accounts/profile.html", {"form": form})
+    return render(
+        request,
+        "accounts/profile.html",
+        {
+            "form": form,
+            "two_factor_on": two_factor.has_two_factor(user),
+            "sessions": user_sessions.user_sessions(user),
+            "current_session_key": request.session.session_key,
+        },
+    )
 
 
 # --- Workspaces -----------------------------------------------------------------------------
@@ -164,7 +250,7 @@ def workspaces(request: HttpRequest) -> HttpResponse:
     form = forms.WorkspaceForm(request.POST or None, initial={"time_zone": "UTC"})
     if request.method == "POST" and form.is_valid():
         workspace = services.workspace_create(owner=user, **form.cleaned_data)
-        request.session[SESSION_KEY] = workspace.pk
+        choose_workspace(request, workspace.pk)
         messages.success(request, f"Workspace “{workspace.name}” is created and now current.")
         return redirect("dashboard")
     return render(
@@ -190,18 +276,23 @@ def workspace_switch(request: HttpRequest, workspace_id: int) -> HttpResponse:
         messages.info(request, f"You are viewing “{workspace.name}” read-only.")
     else:
         or_404(None)
-    request.session[SESSION_KEY] = workspace_id
+    choose_workspace(request, workspace_id, member=membership is not None)
     return redirect("dashboard")
 
 
 @workspace_view(Role.VIEWER)
 def settings_page(request: HttpRequest) -> HttpResponse:
     workspace = access_of(request).workspace
-    form = forms.WorkspaceForm(
+    form = forms.WorkspaceSettingsForm(
         initial={
             "name": workspace.name,
             "time_zone": workspace.time_zone,
             "hourly_limit": workspace.hourly_limit,
+            "track_opens": workspace.track_opens,
+            "track_clicks": workspace.track_clicks,
+            "reader_ips": workspace.reader_ips,
+            "signup_color": workspace.signup_color,
+            "require_two_factor": workspace.require_two_factor,
         }
     )
     return _render_settings(request, form)
@@ -210,16 +301,22 @@ def settings_page(request: HttpRequest) -> HttpResponse:
 @workspace_view(Role.OWNER)
 @require_POST
 def workspace_update(request: HttpRequest) -> HttpResponse:
-    form = forms.WorkspaceForm(request.POST)
+    form = forms.WorkspaceSettingsForm(request.POST)
     if not form.is_valid():
         return _render_settings(request, form, status=400)
-    services.workspace_update(workspace=access_of(request).workspace, **form.cleaned_data)
+    try:
+        services.workspace_update(
+            workspace=access_of(request).workspace, by=user_of(request), **form.cleaned_data
+        )
+    except services.AccountError as exc:
+        form.add_error("require_two_factor", str(exc))
+        return _render_settings(request, form, status=400)
     messages.success(request, "Workspace settings are saved.")
     return redirect("accounts:settings")
 
 
 def _render_settings(
-    request: HttpRequest, workspace_form: forms.WorkspaceForm, status: int = 200
+    request: HttpRequest, workspace_form: forms.WorkspaceSettingsForm, status: int = 200
 ) -> HttpResponse:
     workspace = access_of(request).workspace
     return render(
@@ -288,6 +385,20 @@ def member_role(request: HttpRequest, membership_id: int) -> HttpResponse:
 def member_remove(request: HttpRequest, membership_id: int) -> HttpResponse:
     access = access_of(request)
     membership = or_404(selectors.workspace_member_get(access.workspace, membership_id))
+    if not is_confirmed(request):
+        return confirm_page(
+            request,
+            title=_("Remove %(email)s from this workspace?") % {"email": membership.user.email},
+            losses=[
+                _(
+                    "They lose access to “%(workspace)s” at once: its recipients, templates, "
+                    "campaigns and reports. Their account and what they made here stay."
+                )
+                % {"workspace": access.workspace.name}
+            ],
+            action_label=_("Remove the member"),
+            cancel_url=reverse("accounts:settings"),
+        )
     try:
         services.membership_remove(membership=membership)
     except services.AccountError as exc:
@@ -297,11 +408,19 @@ def member_remove(request: HttpRequest, membership_id: int) -> HttpResponse:
     return redirect("accounts:settings")
 
 
-@workspace_view(Role.VIEWER)
+@workspace_view(Role.VIEWER, own_membership=True)
 @require_POST
 def workspace_leave(request: HttpRequest) -> HttpResponse:
     access = access_of(request)
     membership = or_404(access.membership)
+    if not is_confirmed(request):
+        return confirm_page(
+            request,
+            title=_("Leave “%(workspace)s”?") % {"workspace": access.workspace.name},
+            losses=[_("You lose access to it at once; an owner has to invite you again.")],
+            action_label=_("Leave the workspace"),
+            cancel_url=reverse("accounts:settings"),
+        )
     try:
         services.membership_remove(membership=membership)
     except services.AccountError as exc:
@@ -322,9 +441,27 @@ def invitation_revoke(request: HttpRequest, invitation_id: int) -> HttpResponse:
     return redirect("accounts:settings")
 
 
-@login_required
 def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
-    """The link from an invitation e-mail: confirm, then join."""
+    """The link from an invitation e-mail: confirm, then join.
+
+    Someone signed out is greeted with the invitation and offered to sign in (coming back
+    here) or to sign up with the invitation, which then joins at verification.
+    """
+    if not request.user.is_authenticated:
+        pending = services.invitation_pending(token=token)
+        if pending is None:
+            return render(request, "accounts/invitation_invalid.html", status=404)
+        return render(
+            request,
+            "accounts/invitation_welcome.html",
+            {
+                "invitation": pending,
+                "has_account": User.objects.filter(email__iexact=pending.email).exists(),
+                "login_url": f"{reverse('accounts:login')}?"
+                + urlencode({"email": pending.email, "next": request.path}),
+                "signup_url": f"{reverse('accounts:signup')}?" + urlencode({"invitation": token}),
+            },
+        )
     user = user_of(request)
     invitation = services.invitation_for_token(token=token, user=user)
     if invitation is None:
@@ -352,7 +489,7 @@ def _accept(request: HttpRequest, invitation: Any) -> HttpResponseRedirect:
     except services.AccountError as exc:
         messages.error(request, str(exc))
         return redirect("accounts:workspaces")
-    request.session[SESSION_KEY] = membership.workspace_id
+    choose_workspace(request, membership.workspace_id)
     messages.success(
         request,
         f"Welcome to “{membership.workspace.name}”, as {membership.get_role_display().lower()}.",

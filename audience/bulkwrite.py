@@ -71,6 +71,33 @@ def existing_recipients(workspace_id: int, emails: list[str]) -> dict[str, tuple
     return {email: (created, updated) for email, created, updated in found}
 
 
+def stored_values(
+    workspace_id: int, emails: list[str], columns: Sequence[str]
+) -> dict[str, tuple[tuple[datetime, ...], dict[str, Any]]]:
+    """(created_at, updated_at) and the values of `columns` of those `emails` that exist.
+
+    For an "add and update" import, which writes a row only when a value differs. `columns`
+    are Recipient columns (import targets checked against IMPORT_FIELDS, and "fields").
+    """
+    names = ["email", "created_at", "updated_at", *columns]
+    found: Any
+    if connection.vendor == "postgresql":
+        # One array parameter, as in existing_recipients; "fields" comes back as JSON text.
+        q = connection.ops.quote_name
+        table = q(Recipient._meta.db_table)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT {', '.join(q(n) for n in names)} FROM {table} "  # noqa: S608
+                "WHERE workspace_id = %s AND email = ANY(%s)",
+                [workspace_id, emails],
+            )
+            found = cursor.fetchall()
+    else:
+        qs = Recipient.objects.filter(workspace_id=workspace_id, email__in=emails)
+        found = qs.values_list(*names)
+    return {row[0]: ((row[1], row[2]), dict(zip(columns, row[3:], strict=True))) for row in found}
+
+
 def write_rows(
     workspace_id: int,
     rows: Sequence[tuple[str, ...]],

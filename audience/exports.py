@@ -1,7 +1,8 @@
 """Streamed CSV for recipients and reports, safe to open in a spreadsheet.
 
 A cell that starts with = + - @ (or a tab or carriage return) is what spreadsheet programs run
-as a formula (CSV injection), so such cells get a leading apostrophe, as OWASP advises.
+as a formula (CSV injection), so such cells get a leading apostrophe, as OWASP advises; the
+importer takes it off again (see audience.formulas), so an export imports back unchanged.
 """
 
 from __future__ import annotations
@@ -12,16 +13,15 @@ from typing import Any
 
 from django.db.models import QuerySet
 
+from audience.formulas import neutralise
 from audience.models import STANDARD_FIELDS, AudienceJob, Recipient
 from audience.selectors import recipient_values
 
-DANGEROUS_START = ("=", "+", "-", "@", "\t", "\r")
 CHUNK = 2000
 
 
 def safe_cell(value: Any) -> str:
-    text = "" if value is None else str(value)
-    return f"'{text}" if text.startswith(DANGEROUS_START) else text
+    return neutralise("" if value is None else str(value))
 
 
 class _Echo:
@@ -29,8 +29,15 @@ class _Echo:
         return value
 
 
+# Spreadsheet programs (Excel above all) read a CSV file as UTF-8 only when it starts with
+# a byte order mark; without one, Cyrillic and accented names open as mojibake. Postroom's
+# own importer, Python's "utf-8-sig" and every spreadsheet accept it.
+BOM = "\ufeff"
+
+
 def csv_lines(rows: Iterable[Iterable[Any]]) -> Iterator[str]:
-    """Each row as one CSV line, every cell neutralised."""
+    """A byte order mark, then each row as one CSV line, every cell neutralised."""
+    yield BOM
     writer = csv.writer(_Echo())
     for row in rows:
         yield writer.writerow([safe_cell(cell) for cell in row])
@@ -52,6 +59,9 @@ def recipient_rows(qs: QuerySet[Recipient], field_keys: list[str]) -> Iterator[l
 def rejection_rows(job: AudienceJob) -> Iterator[list[Any]]:
     yield ["line", "email", "reason"]
     for line, email, reason in (
-        job.rejections.order_by("line", "pk").values_list("line", "email", "reason").iterator(CHUNK)
+        job.rejections.filter(duplicate=False)
+        .order_by("line", "pk")
+        .values_list("line", "email", "reason")
+        .iterator(CHUNK)
     ):
         yield [line, email, reason]

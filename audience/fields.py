@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from audience.models import CustomFieldType
+from audience.models import VALUE_MAX_CHARS, CustomFieldType
 
 TRUE_WORDS = frozenset({"1", "true", "yes", "y", "on", "да", "oui", "ja", "si", "sí"})
 FALSE_WORDS = frozenset({"0", "false", "no", "n", "off", "нет", "non", "nein"})
@@ -30,6 +30,8 @@ def coerce_value(key: str, kind: str, choices: list[str], raw: str) -> JsonValue
     text = raw.strip()
     if not text:
         return None
+    if len(text) > VALUE_MAX_CHARS:
+        raise FieldValueError(f"{key}: longer than {VALUE_MAX_CHARS:,} characters")
     if kind == CustomFieldType.NUMBER:
         return _number(key, text)
     if kind == CustomFieldType.BOOLEAN:

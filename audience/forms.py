@@ -6,7 +6,8 @@ from typing import Any
 
 from django import forms
 
-from audience.models import CustomFieldType, RecipientStatus, SuppressionReason
+from audience.importer import DELIMITERS, ENCODINGS
+from audience.models import VALUE_MAX_CHARS, CustomFieldType, RecipientStatus, SuppressionReason
 
 STANDARD_LABELS = {
     "first_name": "First name",
@@ -24,17 +25,25 @@ class RecipientForm(forms.Form):
     company = forms.CharField(max_length=200, required=False)
     country = forms.CharField(max_length=200, required=False)
     city = forms.CharField(max_length=200, required=False)
-    comment = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
+    comment = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}), required=False, max_length=VALUE_MAX_CHARS
+    )
     status = forms.ChoiceField(choices=RecipientStatus.choices)
 
     def __init__(self, *args: Any, custom_fields: Any = (), **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         for cf in custom_fields:
-            help_text = ", ".join(cf.choices) if cf.type == CustomFieldType.CHOICE else ""
-            self.fields[f"field_{cf.key}"] = forms.CharField(
+            name = f"field_{cf.key}"
+            widget = None
+            if cf.type == CustomFieldType.CHOICE:
+                # The options as a menu, escaped like any widget (they were once help text, which
+                # Django shows as HTML). The service still checks the value.
+                widget = forms.Select(choices=_options(cf.choices, self.initial.get(name)))
+            self.fields[name] = forms.CharField(
                 required=False,
+                max_length=VALUE_MAX_CHARS,
                 label=f"{cf.label} ({cf.get_type_display().lower()})",
-                help_text=help_text,
+                widget=widget,
             )
 
     def custom_raw(self) -> dict[str, str]:
@@ -49,9 +58,22 @@ class RecipientForm(forms.Form):
         return {name: self.cleaned_data[name] for name in names}
 
 
+def _options(choices: list[str], current: Any) -> list[tuple[str, str]]:
+    """A choice field's options, with its current value kept even if no option names it now."""
+    options = [("", "—"), *((c, c) for c in choices)]
+    if current not in (None, "") and str(current) not in choices:
+        options.append((str(current), str(current)))
+    return options
+
+
 class ListForm(forms.Form):
     name = forms.CharField(max_length=120)
     description = forms.CharField(max_length=500, required=False)
+    single_opt_in = forms.BooleanField(
+        required=False,
+        label="Single opt-in",
+        help_text="Sign-up forms add people at once, without a confirmation e-mail.",
+    )
 
 
 class CustomFieldForm(forms.Form):
@@ -78,3 +100,15 @@ class SuppressionImportForm(forms.Form):
 class UploadForm(forms.Form):
     # Empty files reach the importer, whose message says what to do about them.
     file = forms.FileField(label="CSV file", allow_empty_file=True)
+    # Detection is right for most files; these are for the rest (a semicolon file whose
+    # header holds commas, a Latin-1 file taken for Windows-1252).
+    encoding = forms.ChoiceField(
+        label="Encoding",
+        required=False,
+        choices=[("", "Detect automatically"), *ENCODINGS.items()],
+    )
+    delimiter = forms.ChoiceField(
+        label="Delimiter",
+        required=False,
+        choices=[("", "Detect automatically"), *DELIMITERS.items()],
+    )

@@ -2,10 +2,12 @@
 
 Three stages, each with its own failure mode:
 
-1. `inspect_file` reads only the first block of the file: encoding (BOM, UTF-8, then
-   charset-normalizer among the encodings people's spreadsheets really produce), delimiter
-   (csv.Sniffer), header and preview. A file that cannot be read at all fails here with
-   ImportFileError and nothing is changed.
+1. `inspect_file` finds the encoding (BOM, UTF-8, then charset-normalizer among the
+   encodings people's spreadsheets really produce) over the whole file, since the first
+   accented name may come after a thousand plain lines; the delimiter (csv.Sniffer), header
+   and preview come from the first block. The user may name the encoding and the delimiter
+   instead. A file that cannot be read at all fails here with ImportFileError and nothing
+   is changed.
 2. `auto_mapping` proposes a target per column from its name; the user adjusts it.
 3. `import_rows` streams the file (constant memory) and hands batches to `write_batch`, which
    validates in bulk and writes with bulk_create. Each batch is its own transaction, counted
@@ -19,6 +21,7 @@ import codecs
 import csv
 import io
 import re
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,15 +31,30 @@ from django.conf import settings
 
 from audience.emails import InvalidEmail, normalize_email
 from audience.fields import FieldValueError, JsonValue, coerce_value
-from audience.models import CustomFieldType
+from audience.formulas import restore
+from audience.models import VALUE_MAX_CHARS, CustomFieldType
 
 SAMPLE_BYTES = 64 * 1024
+CHUNK_BYTES = 1024 * 1024
 PREVIEW_ROWS = 5
 # Encodings charset-normalizer may choose from when the file is not UTF-8.
 # Few on purpose: with many candidates a short Cyrillic sample is taken for Central European.
 CANDIDATE_ENCODINGS = ["cp1251", "cp1252", "latin_1"]
 IMPORT_FIELDS = ("email", "first_name", "last_name", "company", "country", "city", "comment")
 MAX_TEXT = 200
+# The longest cell a row may hold (the csv module's default field limit). The reader itself
+# accepts any cell the file can hold, so that a longer one is one rejected row, not the end
+# of the import.
+CELL_MAX_CHARS = 131_072
+# What the user may choose instead of detection: codec name -> label.
+ENCODINGS = {
+    "utf-8": "UTF-8",
+    "cp1251": "Windows-1251 (Cyrillic)",
+    "cp1252": "Windows-1252 (Western European)",
+    "latin_1": "Latin-1 (ISO-8859-1)",
+    "utf-16": "UTF-16",
+}
+DELIMITERS = {",": "Comma", ";": "Semicolon", "\t": "Tab", "|": "Vertical bar"}
 
 # Column names (lower case, letters and digits only) that map to a standard field.
 ALIASES = {
@@ -62,8 +80,13 @@ class FileInfo:
     preview: list[list[str]] = field(default_factory=list)
 
 
-def inspect_file(path: Path) -> FileInfo:
-    """Encoding, delimiter, header and first rows; raise ImportFileError if unreadable."""
+def inspect_file(path: Path, encoding: str = "", delimiter: str = "") -> FileInfo:
+    """Encoding, delimiter, header and first rows; raise ImportFileError if unreadable.
+
+    `encoding` and `delimiter`, when given, are the user's choice (keys of ENCODINGS and
+    DELIMITERS) and replace detection; a file that is not entirely in the chosen encoding
+    is refused with the line where it stops being so.
+    """
     size = path.stat().st_size
     limit = settings.AUDIENCE_IMPORT_MAX_BYTES
     if size > limit:
@@ -75,9 +98,16 @@ def inspect_file(path: Path) -> FileInfo:
         sample = handle.read(SAMPLE_BYTES)
     if not sample.strip():
         raise ImportFileError("The file is empty: there is nothing to import.")
-    encoding = detect_encoding(sample)
+    if encoding == "utf-8" and sample.startswith(codecs.BOM_UTF8):
+        encoding = "utf-8-sig"  # the mark is not part of the first column's name
+    if encoding:
+        _check_chosen_encoding(path, sample, encoding)
+    else:
+        encoding = file_encoding(path, sample)
+    if delimiter and delimiter not in DELIMITERS:
+        raise ImportFileError("Choose a comma, a semicolon, a tab or a vertical bar as delimiter.")
     text = _decode_sample(sample, encoding)
-    delimiter = detect_delimiter(text)
+    delimiter = delimiter or detect_delimiter(text)
     rows = list(_rows(text, delimiter, PREVIEW_ROWS + 1))
     header = [cell.strip() for cell in rows[0]] if rows else []
     if not any(header):
@@ -113,6 +143,99 @@ def detect_encoding(sample: bytes) -> str:
         best = from_bytes(sample, cp_isolation=CANDIDATE_ENCODINGS).best()
         return best.encoding if best is not None else "latin_1"
     return "utf-8"
+
+
+def file_encoding(path: Path, sample: bytes) -> str:
+    """The encoding of the whole file: the first block's guess, checked to the last byte.
+
+    When the guess fails later on (a plain-ASCII start, then a Windows-1251 name at line
+    3,000), charset-normalizer judges the lines that hold non-ASCII bytes, wherever they are.
+    Latin-1, which decodes any byte, is the last resort, so that no line is ever lost.
+    """
+    guess = detect_encoding(sample)
+    if guess in ("utf-8-sig", "utf-16"):
+        return guess
+    bad = first_bad_line(path, guess)
+    if bad is None:
+        return guess
+    lines = _non_ascii_lines(path)
+    if guess == "utf-8" and any(_is_utf8(line) for line in lines.split(b"\n") if line):
+        # Names in UTF-8 and a stray byte: read as Windows-1252 every name would be garbled.
+        raise ImportFileError(
+            f"The file is in UTF-8, except line {bad:,}, which holds bytes that are not. "
+            "Correct that line and upload the file again, or choose the file's encoding "
+            "under “Encoding and delimiter”."
+        )
+    best = from_bytes(lines, cp_isolation=CANDIDATE_ENCODINGS).best()
+    if best is not None and best.encoding != guess and first_bad_line(path, best.encoding) is None:
+        return str(best.encoding)
+    return "latin_1"
+
+
+def _is_utf8(line: bytes) -> bool:
+    try:
+        line.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _check_chosen_encoding(path: Path, sample: bytes, encoding: str) -> None:
+    if encoding not in ENCODINGS and encoding != "utf-8-sig":
+        raise ImportFileError(f"Postroom does not read {encoding!r}; choose one of the list.")
+    if encoding != "utf-16":
+        detect_encoding(sample)  # refuses workbooks and binary data, whatever was chosen
+    bad = first_bad_line(path, encoding)
+    if bad is not None:
+        raise ImportFileError(
+            f"The file is not entirely in {ENCODINGS.get(encoding, 'UTF-8')} ({encoding}): "
+            f"line {bad:,} holds bytes that encoding does not have. Choose another encoding, "
+            "or let Postroom detect it."
+        )
+
+
+def first_bad_line(path: Path, encoding: str) -> int | None:
+    """The line (from 1) of the first byte `encoding` cannot decode; None if there is none.
+
+    Reads the file in chunks through an incremental decoder: memory stays flat, and a
+    character cut between two chunks is decoded whole.
+    """
+    decoder = codecs.getincrementaldecoder(encoding)()
+    lines = 0
+    with path.open("rb") as handle:
+        while True:
+            chunk = handle.read(CHUNK_BYTES)
+            try:
+                decoder.decode(chunk, final=not chunk)
+            except UnicodeDecodeError as exc:
+                # exc.object is the bytes held back from the previous chunk (never a line
+                # break) followed by this chunk.
+                return lines + exc.object[: exc.start].count(b"\n") + 1
+            except UnicodeError:  # UTF-16 with no byte-order mark: it cannot even start
+                return lines + 1
+            if not chunk:
+                return None
+            lines += chunk.count(b"\n")
+
+
+def _non_ascii_lines(path: Path) -> bytes:
+    """Up to SAMPLE_BYTES of the file's lines that hold non-ASCII bytes, for detection."""
+    found = bytearray()
+    tail = b""
+    with path.open("rb") as handle:
+        while len(found) < SAMPLE_BYTES:
+            chunk = handle.read(CHUNK_BYTES)
+            data = tail + chunk
+            if chunk:
+                cut = data.rfind(b"\n") + 1
+                data, tail = data[:cut], data[cut:]
+            if not data.isascii():
+                for line in data.split(b"\n"):
+                    if not line.isascii():
+                        found += line + b"\n"
+            if not chunk:
+                break
+    return bytes(found[:SAMPLE_BYTES])
 
 
 def _control_ratio(sample: bytes) -> float:
@@ -154,12 +277,32 @@ def _simple(name: str) -> str:
     return re.sub(r"[\W_]+", "", name.lower())
 
 
+# Cyrillic letters in Latin (Russian and Ukrainian, as in passports), for keys from headers.
+_CYRILLIC = str.maketrans(
+    dict(zip("абвгдезийклмнопрстуфыэґі", "abvgdeziyklmnoprstufyegi", strict=True))
+    | {"ё": "e", "ж": "zh", "х": "kh", "ц": "ts", "ч": "ch", "ш": "sh", "щ": "shch"}  # noqa: RUF001
+    | {"ъ": "", "ь": "", "ю": "yu", "я": "ya", "є": "ye", "ї": "yi", "ß": "ss"}
+)
+
+
 def slug_for(name: str) -> str:
-    """A custom field key proposed for an unknown column name ('' when none can be made)."""
-    key = re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
+    """A custom field key proposed for a column name ('' when none can be made).
+
+    Keys stay ASCII because templates write them ({tarif}) and people type them on any
+    keyboard; a Cyrillic name is transliterated (тариф -> tarif) and accents are dropped
+    (Prénom -> prenom), so that a column is never left without a key to offer.
+    """
+    text = unicodedata.normalize("NFKD", name.lower().translate(_CYRILLIC))
+    text = text.encode("ascii", "ignore").decode()
+    key = re.sub(r"[^a-z0-9]+", "_", text).strip("_")
     if key and not key[0].isalpha():
         key = f"f_{key}"
-    return key[:63]
+    return key[:63].rstrip("_")
+
+
+def column_key(name: str, index: int) -> str:
+    """The key offered for column `index` (from 0) named `name`: always one."""
+    return slug_for(name) or f"column_{index + 1}"
 
 
 def auto_mapping(header: list[str], custom_keys: dict[str, str]) -> list[str]:
@@ -197,6 +340,8 @@ class Rejection:
     line: int
     email: str
     reason: str
+    # An address met earlier in the file: counted and listed apart from rejected rows.
+    duplicate: bool = False
 
 
 @dataclass
@@ -209,6 +354,10 @@ class Plan:
 
     mapping: list[str]
     custom_types: dict[str, tuple[str, list[str]]]  # key -> (type, choices)
+    header: list[str] = field(default_factory=list)  # column names, for messages
+    # Take off the apostrophe our exports put before formula-like cells (audience.formulas):
+    # for files, not for API values, which no spreadsheet has touched.
+    restore_formulas: bool = False
     email_index: int = field(init=False)
     standard: list[tuple[int, str]] = field(init=False)
     custom: list[tuple[int, str, str, list[str]]] = field(init=False)
@@ -227,10 +376,22 @@ class Plan:
     def parse(self, line: int, row: list[str]) -> ParsedRow | Rejection:
         """Validate one row; a Rejection carries the reason shown in the report."""
         width = len(self.mapping)
+        # One join answers the two rare cases cheaply (a million rows pass here).
+        joined = "".join(row)
+        if len(joined) > CELL_MAX_CHARS and max(map(len, row)) > CELL_MAX_CHARS:
+            return self._oversized(line, row, max(map(len, row)))
         if len(row) != width:
             if any(c.strip() for c in row[width:]):
-                return Rejection(line, "", f"The row has {len(row)} cells, the header {width}.")
+                shown = row[self.email_index].strip()[:200] if self.email_index < len(row) else ""
+                return Rejection(
+                    line,
+                    shown,
+                    f"{len(row)} cells, header has {width}: a value that holds the delimiter "
+                    "must be in double quotes.",
+                )
             row = (row + [""] * width)[:width]
+        if self.restore_formulas and "'" in joined:
+            row = [restore(cell) for cell in row]
         raw_email = row[self.email_index].strip()
         if not raw_email:
             return Rejection(line, "", "No e-mail address.")
@@ -240,12 +401,16 @@ class Plan:
             return Rejection(line, raw_email[:200], f"Invalid e-mail address: {exc}")
         values = {target: row[i].strip() for i, target in self.standard}
         for target, text in values.items():
-            if len(text) > MAX_TEXT and target != "comment":
-                return Rejection(line, email, f"{target} is longer than {MAX_TEXT} characters.")
+            limit = VALUE_MAX_CHARS if target == "comment" else MAX_TEXT
+            if len(text) > limit:
+                return Rejection(line, email, f"{target} is longer than {limit:,} characters.")
         custom: dict[str, JsonValue] = {}
         for i, key, kind, choices in self.custom:
             if kind == CustomFieldType.TEXT:
                 text = row[i].strip()
+                if len(text) > VALUE_MAX_CHARS:
+                    message = f"{key}: longer than {VALUE_MAX_CHARS:,} characters"
+                    return Rejection(line, email, message)
                 if text:
                     custom[key] = text
                 continue
@@ -257,6 +422,21 @@ class Plan:
                 custom[key] = value
         return ParsedRow(line, email, values, custom)
 
+    def _oversized(self, line: int, row: list[str], longest: int) -> Rejection:
+        index = next(i for i, cell in enumerate(row) if len(cell) == longest)
+        name = self.header[index][:60] if index < len(self.header) else f"column {index + 1}"
+        email = row[self.email_index].strip() if self.email_index < len(row) else ""
+        reason = (
+            f"Column “{name}” holds {longest:,} characters; a cell may hold {CELL_MAX_CHARS:,}."
+        )
+        last = line + sum(cell.count("\n") for cell in row)
+        if last > line:
+            reason += (
+                f" The row runs from lines {line:,} to {last:,}: a double quote left open "
+                "makes the lines after it part of one cell."
+            )
+        return Rejection(line, email[:200] if len(email) <= 254 else "", reason)
+
 
 def read_batches(
     path: Path, encoding: str, delimiter: str, batch_size: int
@@ -266,6 +446,8 @@ def read_batches(
     Streams: memory holds one batch. Raises UnicodeDecodeError or csv.Error mid-file; the
     caller turns them into a failed job that says where it stopped.
     """
+    # The reader may take a cell as large as the file; Plan.parse rejects the row.
+    csv.field_size_limit(max(csv.field_size_limit(), settings.AUDIENCE_IMPORT_MAX_BYTES))
     with path.open("rb") as raw, io.TextIOWrapper(raw, encoding=encoding, newline="") as text:
         reader = csv.reader(text, delimiter=delimiter)
         next(reader, None)

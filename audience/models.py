@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.core.validators import RegexValidator
+from django.core.validators import MaxLengthValidator, RegexValidator
 from django.db import models
 from django.utils import timezone
 
@@ -12,6 +12,9 @@ from accounts.models import Workspace
 STANDARD_FIELDS = ("email", "first_name", "last_name", "company", "country", "city", "comment")
 # Placeholders every message offers besides the recipient's fields (filled per delivery).
 LINK_PLACEHOLDERS = ("unsubscribe_url", "view_in_browser_url")
+# The longest comment or custom text value a recipient may have: every value is copied into
+# messages, and a template may repeat it, so an unbounded one would make every message huge.
+VALUE_MAX_CHARS = 2000
 # A new workspace starts with these, so that djangoMailer's CSV columns import unchanged.
 DEFAULT_CUSTOM_FIELDS = ("free_field1", "free_field2", "free_field3")
 
@@ -42,7 +45,9 @@ class Recipient(models.Model):
     company = models.CharField(max_length=200, blank=True)
     country = models.CharField(max_length=200, blank=True)
     city = models.CharField(max_length=200, blank=True)
-    comment = models.TextField(blank=True)
+    comment = models.TextField(
+        blank=True, max_length=VALUE_MAX_CHARS, validators=[MaxLengthValidator(VALUE_MAX_CHARS)]
+    )
     status = models.CharField(
         max_length=16, choices=RecipientStatus.choices, default=RecipientStatus.ACTIVE
     )
@@ -58,6 +63,11 @@ class Recipient(models.Model):
         indexes = (
             models.Index(fields=("workspace", "status"), name="recipient_ws_status"),
             models.Index(fields=("workspace", "created_at"), name="recipient_ws_created"),
+            # The recipients table sorts only by indexed columns (selectors.SORTABLE): with a
+            # million rows, sorting by any other column sorts them all for every page.
+            models.Index(fields=("workspace", "last_name", "id"), name="recipient_ws_last_name"),
+            models.Index(fields=("workspace", "company", "id"), name="recipient_ws_company"),
+            models.Index(fields=("workspace", "updated_at", "id"), name="recipient_ws_updated"),
         )
 
     def __str__(self) -> str:
@@ -96,6 +106,13 @@ class RecipientList(models.Model):
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="lists")
     name = models.CharField(max_length=120)
     description = models.CharField(max_length=500, blank=True)
+    # Sign-up forms add people to such a list at once; to the others only once they have
+    # followed the link of a confirmation e-mail (double opt-in, the safe default).
+    single_opt_in = models.BooleanField(
+        "Single opt-in",
+        default=False,
+        help_text="Sign-up forms add people at once, without a confirmation e-mail.",
+    )
     created_at = models.DateTimeField(default=timezone.now)
     recipients: models.ManyToManyField[Recipient, ListMembership] = models.ManyToManyField(
         Recipient, through="ListMembership", related_name="lists", blank=True
@@ -212,6 +229,8 @@ class AudienceJob(models.Model):
     imported = models.PositiveIntegerField(default=0)
     updated = models.PositiveIntegerField(default=0)
     duplicates = models.PositiveIntegerField(default=0)
+    # Rows of an "add and update" import whose recipient already held the same values.
+    unchanged = models.PositiveIntegerField(default=0)
     rejected = models.PositiveIntegerField(default=0)
     # Where a resumed job goes on from: the last file line (imports) or recipient id (bulk).
     last_line = models.PositiveBigIntegerField(default=0, help_text="Last line or id handled")
@@ -250,9 +269,43 @@ class ImportRejection(models.Model):
     line = models.PositiveIntegerField()
     email = models.CharField(max_length=500, blank=True)
     reason = models.CharField(max_length=500)
+    # True for an address met earlier in the same file (skipped, not rejected); listed only
+    # up to AUDIENCE_DUPLICATES_LISTED per import.
+    duplicate = models.BooleanField(default=False)
 
     class Meta:
         ordering = ("line", "id")
 
     def __str__(self) -> str:
         return f"line {self.line}: {self.reason}"
+
+
+class ConsentMethod(models.TextChoices):
+    DOUBLE = "double", "Confirmed by e-mail (double opt-in)"
+    SINGLE = "single", "Signed up (single opt-in)"
+
+
+class Consent(models.Model):
+    """Proof that a person asked to join a list: when, from where (the address kept as the
+    workspace's privacy setting says) and how. Written by sign-up forms; never edited."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="consents")
+    recipient = models.ForeignKey(Recipient, on_delete=models.CASCADE, related_name="consents")
+    # The list may be deleted later; its name stays as it was when consent was given.
+    recipient_list = models.ForeignKey(
+        RecipientList, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    list_name = models.CharField(max_length=120)
+    method = models.CharField(max_length=8, choices=ConsentMethod.choices)
+    source = models.CharField(max_length=200, help_text="The sign-up form, by name")
+    signed_up_at = models.DateTimeField()
+    signed_up_ip = models.GenericIPAddressField(null=True, blank=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    confirmed_ip = models.GenericIPAddressField(null=True, blank=True)
+
+    class Meta:
+        ordering = ("-signed_up_at", "-id")
+        indexes = (models.Index(fields=("recipient", "signed_up_at"), name="consent_recipient"),)
+
+    def __str__(self) -> str:
+        return f"{self.recipient_id} -> {self.list_name} ({self.method})"

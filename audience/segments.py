@@ -8,19 +8,30 @@ and a condition is ``{"field": F, "op": OP, "value": V}`` where F is a standard 
 (`email`, `first_name`, …, `status`, `created_at`), ``list`` (list membership) or
 ``field:<key>`` for a custom field (its value inside the `fields` JSON). OP is one of OPERATORS.
 The Q works on SQLite (JSON1) and PostgreSQL alike, so a segment count is one SQL query.
+
+Engagement (``{"field": "engagement", "op": "opened_campaign", "value": <campaign id>}``, or
+``opened_within`` with a number of days, see ENGAGEMENT) is an EXISTS over tracking's events
+of the same workspace and address. Tracking sits above audience in the layers, so the event
+model is looked up by its label (`apps.get_model`) when a condition is compiled: audience
+imports nothing of tracking, and only the table's name and columns are shared. Machine opens
+and clicks (privacy proxies, link scanners) are left out; a click counts as an open.
 """
 
 from __future__ import annotations
 
 import math
+from datetime import timedelta
 from typing import Any
 
-from django.db.models import Q
+from django.apps import apps
+from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from audience.models import ListMembership
 
 TEXT_FIELDS = ("email", "first_name", "last_name", "company", "country", "city", "comment")
-OPERATORS = {
+OPERATORS: dict[str, Any] = {
     "equals": "equals",
     "not_equals": "does not equal",
     "contains": "contains",
@@ -32,6 +43,27 @@ OPERATORS = {
     "in_list": "is in list",
     "not_in_list": "is not in list",
 }
+# Engagement operators: (what the event is, negated?, value is a campaign id or days).
+ENGAGEMENT = {
+    "opened_campaign": ("opened", False, "campaign"),
+    "clicked_campaign": ("clicked", False, "campaign"),
+    "not_opened_campaign": ("opened", True, "campaign"),
+    "not_clicked_campaign": ("clicked", True, "campaign"),
+    "opened_within": ("opened", False, "days"),
+    "clicked_within": ("clicked", False, "days"),
+    "not_opened_within": ("opened", True, "days"),
+}
+ENGAGEMENT_OPERATORS: dict[str, Any] = {
+    "opened_campaign": _("opened campaign (id)"),
+    "clicked_campaign": _("clicked in campaign (id)"),
+    "not_opened_campaign": _("did not open campaign (id)"),
+    "not_clicked_campaign": _("did not click in campaign (id)"),
+    "opened_within": _("opened anything in the last N days"),
+    "clicked_within": _("clicked anything in the last N days"),
+    "not_opened_within": _("opened nothing in the last N days"),
+}
+OPERATORS.update(ENGAGEMENT_OPERATORS)
+MAX_DAYS = 3660
 MAX_DEPTH = 5
 MAX_CONDITIONS = 100
 
@@ -80,6 +112,8 @@ def condition_q(cond: Any, custom_types: dict[str, str]) -> Q:
         raise SegmentError(f"Unknown operator {op!r}.")
     if field == "list" or op in ("in_list", "not_in_list"):
         return _list_q(op, value)
+    if field == "engagement" or op in ENGAGEMENT:
+        return _engagement_q(op, value)
     if field == "status":
         return _negatable(op, Q(status=str(value or "")), "status")
     if field == "created_at":
@@ -99,6 +133,34 @@ def _list_q(op: str, value: Any) -> Q:
     members = ListMembership.objects.filter(recipient_list_id=list_id).values("recipient_id")
     inside = Q(pk__in=members)
     return ~inside if op == "not_in_list" else inside
+
+
+def _engagement_q(op: str, value: Any) -> Q:
+    if op not in ENGAGEMENT:
+        raise SegmentError("Engagement needs an operator such as 'opened campaign'.")
+    kind, negated, about = ENGAGEMENT[op]
+    try:
+        number = int(value)
+    except (TypeError, ValueError) as exc:
+        raise SegmentError(
+            "Give the campaign's id." if about == "campaign" else "Give a number of days."
+        ) from exc
+    if number < 1 or (about == "days" and number > MAX_DAYS):
+        raise SegmentError(f"{value!r} is out of range.")
+    event = apps.get_model("tracking", "Event")
+    kinds = ("opened", "clicked") if kind == "opened" else ("clicked",)
+    events = event.objects.filter(
+        workspace_id=OuterRef("workspace_id"),
+        email=OuterRef("email"),
+        kind__in=kinds,
+        machine=False,
+    )
+    if about == "campaign":
+        events = events.filter(campaign_id=number)
+    else:
+        events = events.filter(occurred_at__gte=timezone.now() - timedelta(days=number))
+    found = Q(Exists(events))
+    return ~found if negated else found
 
 
 def _negatable(op: str, q: Q, field: str) -> Q:

@@ -8,15 +8,20 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Q, QuerySet, Sum
+from django.utils.module_loading import import_string
 
 from accounts.models import Workspace
 from audience.models import (
     LINK_PLACEHOLDERS,
     STANDARD_FIELDS,
     AudienceJob,
+    Consent,
     CustomField,
+    JobKind,
+    JobStatus,
     ListMembership,
     Recipient,
     RecipientList,
@@ -67,17 +72,10 @@ def recipient_get(workspace: Workspace, recipient_id: int) -> Recipient | None:
 
 # --------------------------------------------------------------------------- filtering
 
-SORTABLE = (
-    "email",
-    "first_name",
-    "last_name",
-    "company",
-    "country",
-    "city",
-    "status",
-    "created_at",
-    "updated_at",
-)
+# The columns the recipients table may be sorted by, each served by an index that starts with
+# (workspace, column) (see Recipient.Meta): sorting by any other column would sort every
+# recipient of the workspace for every page, a million rows in a large one.
+SORTABLE = ("email", "last_name", "company", "created_at", "updated_at")
 PAGE_SIZE = 50
 
 
@@ -134,6 +132,21 @@ def segment_q(workspace: Workspace, definition: Any) -> Q:
     return compile_definition(definition, custom_field_types(workspace))
 
 
+def search_q(text: str) -> Q:
+    """Recipients whose e-mail, first or last name or company contains `text`, any case.
+
+    On PostgreSQL each `upper(col) LIKE '%TEXT%'` is served by a trigram index (migration
+    audience 0006) when the text has three characters or more; shorter ones read the workspace.
+    """
+    term = text.strip()
+    return (
+        Q(email__icontains=term)
+        | Q(first_name__icontains=term)
+        | Q(last_name__icontains=term)
+        | Q(company__icontains=term)
+    )
+
+
 def recipients_matching(workspace: Workspace, flt: RecipientFilter) -> QuerySet[Recipient]:
     """Recipients of the workspace that pass every part of the filter, as ONE query.
 
@@ -142,13 +155,7 @@ def recipients_matching(workspace: Workspace, flt: RecipientFilter) -> QuerySet[
     """
     qs = Recipient.objects.filter(workspace=workspace)
     if flt.q:
-        term = flt.q.strip()
-        qs = qs.filter(
-            Q(email__icontains=term)
-            | Q(first_name__icontains=term)
-            | Q(last_name__icontains=term)
-            | Q(company__icontains=term)
-        )
+        qs = qs.filter(search_q(flt.q))
     if flt.status:
         qs = qs.filter(status=flt.status)
     if flt.list_id is not None:
@@ -181,8 +188,10 @@ def recipients_page(
     """One page by keyset (sort value, id): no COUNT and no OFFSET, so page 1,000 costs page 1.
 
     `cursor` is the opaque value of the previous page's `next_cursor` ("" for the first page).
+    Raises ValueError for a `sort` outside SORTABLE: callers refuse it (API) or say so (UI).
     """
-    sort = sort if sort in SORTABLE else "email"
+    if sort not in SORTABLE:
+        raise ValueError(f"recipients are not sorted by {sort!r}: one of {', '.join(SORTABLE)}")
     order = (f"-{sort}", "-pk") if descending else (sort, "pk")
     qs = qs.order_by(*order)
     after = _decode_cursor(cursor, sort)
@@ -263,6 +272,19 @@ def custom_field_get(workspace: Workspace, field_id: int) -> CustomField | None:
     return custom_fields(workspace).filter(pk=field_id).first()
 
 
+def custom_field_value_count(workspace: Workspace, key: str) -> int:
+    """How many recipients hold a value for the field `key` (what deleting it hides)."""
+    return (
+        Recipient.objects.filter(workspace=workspace, fields__has_key=key)
+        .exclude(**{f"fields__{key}": ""})
+        .count()
+    )
+
+
+def list_member_count(recipient_list: RecipientList) -> int:
+    return ListMembership.objects.filter(recipient_list=recipient_list).count()
+
+
 def lists_of(workspace: Workspace) -> QuerySet[RecipientList]:
     return RecipientList.objects.filter(workspace=workspace)
 
@@ -290,6 +312,11 @@ def segment_count(workspace: Workspace, definition: Any) -> int:
         .filter(segment_q(workspace, definition))
         .count()
     )
+
+
+def consents_of(recipient: Recipient) -> QuerySet[Consent]:
+    """The proofs of consent of one recipient, newest first."""
+    return Consent.objects.filter(workspace_id=recipient.workspace_id, recipient=recipient)
 
 
 def suppressions_of(workspace: Workspace) -> QuerySet[Suppression]:
@@ -345,4 +372,32 @@ def recipient_data(recipient: Recipient) -> dict[str, Any]:
             else None
         ),
         "workspace": workspace.name,
+        **_data_above(workspace, recipient.email),
     }
+
+
+def _data_above(workspace: Workspace, email: str) -> dict[str, Any]:
+    """What the layers above keep of the address (events): settings.RECIPIENT_DATA_PROVIDERS."""
+    found: dict[str, Any] = {}
+    for path in settings.RECIPIENT_DATA_PROVIDERS:
+        found |= import_string(path)(workspace=workspace, email=email)
+    return found
+
+
+def uploads_waiting_bytes(workspace: Workspace) -> int:
+    """The size of the workspace's uploaded files whose import has not ended (they are on disk)."""
+    waiting = AudienceJob.objects.filter(
+        workspace=workspace,
+        kind=JobKind.IMPORT,
+        status__in=(JobStatus.DRAFT, JobStatus.QUEUED, JobStatus.RUNNING),
+    )
+    return int(waiting.aggregate(total=Sum("total"))["total"] or 0)
+
+
+def custom_field_users(field: CustomField) -> list[str]:
+    """What reads this field elsewhere in Postroom (templates…), from the functions named in
+    settings.CUSTOM_FIELD_USERS, which live in the layers above this one."""
+    found: list[str] = []
+    for path in settings.CUSTOM_FIELD_USERS:
+        found += import_string(path)(workspace=field.workspace, key=field.key)
+    return found

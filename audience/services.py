@@ -6,8 +6,10 @@ ValidationError with a message for people, so views can show them next to the fo
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -18,17 +20,27 @@ from django.core.files import File
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
+from accounts.audit import services as audit
 from accounts.models import User, Workspace
 from audience import selectors
-from audience.bulkwrite import as_row, existing_recipients, write_rows
+from audience.bulkwrite import as_row, existing_recipients, stored_values, write_rows
 from audience.emails import InvalidEmail, normalize_email
 from audience.fields import FieldValueError, JsonValue, coerce_value
-from audience.importer import IMPORT_FIELDS, ImportFileError, ParsedRow, Rejection, inspect_file
+from audience.importer import (
+    IMPORT_FIELDS,
+    ImportFileError,
+    ParsedRow,
+    Rejection,
+    inspect_file,
+    slug_for,
+)
 from audience.models import (
     DEFAULT_CUSTOM_FIELDS,
     STANDARD_FIELDS,
     AudienceJob,
+    Consent,
     CustomField,
     CustomFieldType,
     ImportRejection,
@@ -155,12 +167,15 @@ def recipient_delete(*, recipient: Recipient) -> None:
 def recipient_erase(*, recipient: Recipient, keep_blocked: bool) -> None:
     """Erase everything stored about a recipient (right to erasure).
 
-    The row and its list memberships go. The suppression entry for the address is the one
-    thing that may stay, and only when `keep_blocked` is chosen: it then holds the bare
-    address so that a later import cannot mail the person again. Without it, no trace stays.
+    The row, its list memberships and its events (opens, clicks, bounces…, through
+    settings.RECIPIENT_ERASERS) go. The suppression entry for the address is the one thing
+    that may stay, and only when `keep_blocked` is chosen: it then holds the bare address so
+    that a later import cannot mail the person again. Without it, no trace stays.
     """
     workspace, email = recipient.workspace, recipient.email
     recipient.delete()
+    for path in settings.RECIPIENT_ERASERS:  # what the layers above keep: events
+        import_string(path)(workspace=workspace, email=email)
     entries = Suppression.objects.filter(workspace=workspace, email=email)
     if keep_blocked:
         if not entries.exists():
@@ -171,6 +186,8 @@ def recipient_erase(*, recipient: Recipient, keep_blocked: bool) -> None:
     else:
         entries.delete()
     selectors.recipients_total_forget(workspace)
+    # The address goes into the log only when it stays blocked anyway.
+    audit.record("privacy.erased", workspace=workspace, target_label=email if keep_blocked else "")
 
 
 UPSERT_MAX = 10_000
@@ -276,25 +293,40 @@ def custom_field_delete(*, field: CustomField) -> None:
 
 
 @transaction.atomic
-def list_create(*, workspace: Workspace, name: str, description: str = "") -> RecipientList:
+def list_create(
+    *, workspace: Workspace, name: str, description: str = "", single_opt_in: bool = False
+) -> RecipientList:
     """Create a list. Raises ValidationError when the name is empty or taken."""
     name = name.strip()
     if not name:
         raise ValidationError({"name": "Give the list a name."})
     if RecipientList.objects.filter(workspace=workspace, name=name).exists():
         raise ValidationError({"name": f"A list called {name} exists already."})
-    return RecipientList.objects.create(workspace=workspace, name=name, description=description)
+    return RecipientList.objects.create(
+        workspace=workspace, name=name, description=description, single_opt_in=single_opt_in
+    )
 
 
 @transaction.atomic
-def list_update(*, recipient_list: RecipientList, name: str, description: str) -> RecipientList:
-    """Rename a list. Raises ValidationError when the name is empty or taken."""
+def list_update(
+    *,
+    recipient_list: RecipientList,
+    name: str,
+    description: str,
+    single_opt_in: bool | None = None,
+) -> RecipientList:
+    """Rename a list (and, when given, change how sign-up forms add people to it). Raises
+    ValidationError when the name is empty or taken."""
     name = name.strip()
     others = RecipientList.objects.filter(workspace=recipient_list.workspace, name=name)
     if not name or others.exclude(pk=recipient_list.pk).exists():
         raise ValidationError({"name": "Choose a name no other list has."})
     recipient_list.name, recipient_list.description = name, description
-    recipient_list.save(update_fields=["name", "description"])
+    fields = ["name", "description"]
+    if single_opt_in is not None:
+        recipient_list.single_opt_in = single_opt_in
+        fields.append("single_opt_in")
+    recipient_list.save(update_fields=fields)
     return recipient_list
 
 
@@ -354,6 +386,9 @@ def suppression_add(
 @transaction.atomic
 def suppression_remove(*, suppression: Suppression) -> None:
     """Unblock an address. Owners only: the view enforces the role."""
+    audit.record(
+        "suppression.removed", workspace=suppression.workspace, target_label=suppression.email
+    )
     suppression.delete()
 
 
@@ -387,6 +422,87 @@ def _suppress_many(workspace: Workspace, emails: list[str], reason: str, source:
         ignore_conflicts=True,
     )
     return len(set(emails)) - before
+
+
+# --------------------------------------------------------------------------- consent
+
+
+@dataclass(frozen=True)
+class ConsentFacts:
+    """How a person asked to join lists, as audience.Consent records it."""
+
+    method: str  # ConsentMethod
+    source: str
+    signed_up_at: datetime
+    signed_up_ip: str | None = None
+    confirmed_at: datetime | None = None
+    confirmed_ip: str | None = None
+
+
+@transaction.atomic
+def recipient_subscribe(
+    *,
+    workspace: Workspace,
+    email: str,
+    values: dict[str, str],
+    fields: dict[str, JsonValue],
+    lists: Sequence[RecipientList],
+    consent: ConsentFacts,
+) -> Recipient:
+    """Add the person who signed up to `lists`, with a Consent row per list.
+
+    A new address becomes a recipient with the values given; a known one keeps its values and
+    only gains those it lacked (a public form must not overwrite what the workspace knows), and
+    an unsubscribed one is active again, since it has just asked for mail. The caller checks
+    suppression first. Raises ValidationError for an invalid address.
+    """
+    address = _clean_email(email)
+    recipient = Recipient.objects.select_for_update().filter(workspace=workspace, email=address)
+    found = recipient.first()
+    if found is None:
+        found = recipient_create(workspace=workspace, email=address, values=values, fields=fields)
+    else:
+        _fill_blanks(found, values, fields)
+    ListMembership.objects.bulk_create(
+        [ListMembership(recipient_list=item, recipient=found) for item in lists],
+        ignore_conflicts=True,
+    )
+    Consent.objects.bulk_create(
+        [
+            Consent(
+                workspace=workspace,
+                recipient=found,
+                recipient_list=item,
+                list_name=item.name,
+                method=consent.method,
+                source=consent.source[:200],
+                signed_up_at=consent.signed_up_at,
+                signed_up_ip=consent.signed_up_ip,
+                confirmed_at=consent.confirmed_at,
+                confirmed_ip=consent.confirmed_ip,
+            )
+            for item in lists
+        ]
+    )
+    return found
+
+
+def _fill_blanks(
+    recipient: Recipient, values: dict[str, str], fields: dict[str, JsonValue]
+) -> None:
+    changed = [n for n in STANDARD_FIELDS[1:] if values.get(n) and not getattr(recipient, n)]
+    for name in changed:
+        setattr(recipient, name, values[name])
+    missing = {k: v for k, v in fields.items() if k not in recipient.fields}
+    if missing:
+        recipient.fields = {**recipient.fields, **missing}
+        changed.append("fields")
+    if recipient.status == RecipientStatus.UNSUBSCRIBED:
+        recipient.status = RecipientStatus.ACTIVE
+        changed.append("status")
+    if changed:
+        recipient.updated_at = timezone.now()
+        recipient.save(update_fields=[*changed, "updated_at"])
 
 
 # --------------------------------------------------------------------------- bulk actions
@@ -457,17 +573,46 @@ def bulk_job_create(
 # --------------------------------------------------------------------------- imports
 
 
+def uploads_root() -> Path:
+    """Where uploaded CSV files wait for their import, one folder per workspace."""
+    return Path(settings.MEDIA_ROOT) / "imports"
+
+
 def _upload_dir(workspace: Workspace) -> Path:
-    path = Path(settings.MEDIA_ROOT) / "imports" / str(workspace.pk)
+    path = uploads_root() / str(workspace.pk)
     path.mkdir(parents=True, exist_ok=True)
     return path
 
 
-def import_upload(*, workspace: Workspace, user: User | None, upload: File[Any]) -> AudienceJob:
+def _check_upload_room(workspace: Workspace, size: int) -> None:
+    """Raise ImportFileError when the workspace's waiting uploads and this one together pass
+    AUDIENCE_UPLOADS_MAX_BYTES: every file stays on disk until its import ends."""
+    limit = settings.AUDIENCE_UPLOADS_MAX_BYTES
+    waiting = selectors.uploads_waiting_bytes(workspace)
+    if waiting + size > limit:
+        raise ImportFileError(
+            f"This workspace already holds {waiting / 1e6:.1f} MB of uploaded files waiting to "
+            f"be imported, and may hold {limit / 1e6:.0f} MB. Start or discard those imports "
+            "first, then upload this file again."
+        )
+
+
+def import_upload(
+    *,
+    workspace: Workspace,
+    user: User | None,
+    upload: File[Any],
+    encoding: str = "",
+    delimiter: str = "",
+) -> AudienceJob:
     """Store an uploaded CSV under MEDIA_ROOT and inspect it; the job waits for its mapping.
 
+    `encoding` and `delimiter` are the user's choice (see importer.ENCODINGS, DELIMITERS);
+    empty, they are detected.
+
     Raises ImportFileError (and keeps nothing) for a file too large, empty, binary, without a
-    header or without any column that could hold e-mail addresses.
+    header or without any column that could hold e-mail addresses, or when the workspace's
+    uploads waiting to be imported leave no room for it.
     """
     limit = settings.AUDIENCE_IMPORT_MAX_BYTES
     if upload.size is not None and upload.size > limit:
@@ -475,12 +620,13 @@ def import_upload(*, workspace: Workspace, user: User | None, upload: File[Any])
             f"The file is {upload.size / 1e6:.1f} MB; the largest file Postroom imports is "
             f"{limit / 1e6:.0f} MB. Split it into smaller files and import them one by one."
         )
+    _check_upload_room(workspace, upload.size or 0)
     path = _upload_dir(workspace) / f"{uuid.uuid4().hex}.csv"
     with path.open("wb") as out:
         for chunk in upload.chunks():
             out.write(chunk)
     try:
-        info = inspect_file(path)
+        info = inspect_file(path, encoding=encoding, delimiter=delimiter)
     except ImportFileError:
         path.unlink(missing_ok=True)
         raise
@@ -525,6 +671,11 @@ def import_start(
     """
     if job.status != JobStatus.DRAFT:
         raise ValidationError("This import has started already.")
+    # A new key is made the way the import page proposes keys (тариф -> tarif), whoever asks:
+    # the API takes a column's own name as readily as the page does.
+    keys = {t: _new_key(t[4:]) for t in mapping if t.startswith("new:")}
+    mapping = [f"new:{keys[t]}" if t in keys else t for t in mapping]
+    new_fields = {_new_key(key): kind for key, kind in new_fields.items()}
     targets = [t for t in mapping if t]
     if "email" not in targets:
         raise ValidationError("Choose the column that holds the e-mail addresses.")
@@ -551,7 +702,17 @@ def import_start(
     }
     job.status = JobStatus.QUEUED
     job.save(update_fields=["params", "status"])
+    audit.record("import.started", workspace=job.workspace, target=job, file=job.file_name)
     return job
+
+
+def _new_key(name: str) -> str:
+    key = slug_for(name)
+    if not key:
+        raise ValidationError(
+            f"“{name}” cannot be a field key: give the new field a name with a letter or a digit."
+        )
+    return key
 
 
 def job_cancel(*, job: AudienceJob) -> AudienceJob:
@@ -583,49 +744,96 @@ def import_write_batch(
     Returns how many recipients it inserted or updated.
 
     Duplicates inside the file are recognised without remembering the file: rows this job
-    wrote carry `stamp` (the job's start) as created_at or updated_at. New rows are inserted
-    with ignore_conflicts; in "update" mode existing rows are upserted with only the mapped
-    columns changed and custom values merged.
+    wrote carry `stamp` (the job's start) as created_at or updated_at. They are counted, and
+    the first AUDIENCE_DUPLICATES_LISTED are listed with their lines. New rows are inserted
+    with ignore_conflicts; in "update" mode an existing row is written only when a mapped
+    column or a custom value differs (custom values are merged), else counted unchanged.
     """
     mode, list_id = job.params["mode"], job.params.get("list_id")
     rejected = [r for r in rows if isinstance(r, Rejection)]
     parsed: dict[str, ParsedRow] = {}
-    in_file = 0
+    repeated: list[Rejection] = []
     for row in rows:
         if isinstance(row, ParsedRow):
-            if row.email in parsed:
-                in_file += 1
+            first = parsed.get(row.email)
+            if first is not None:
+                repeated.append(_repeated(row, f"line {first.line:,}"))
             else:
                 parsed[row.email] = row
-    existing = existing_recipients(job.workspace_id, list(parsed))
+    columns = _update_columns(job.params["mapping"])
+    if mode == "update":
+        stored = stored_values(job.workspace_id, list(parsed), columns)
+    else:
+        stored = {
+            e: (times, {})
+            for e, times in existing_recipients(job.workspace_id, list(parsed)).items()
+        }
     new, changed = [], []
-    duplicates = in_file
+    present = unchanged = 0
     for email, row in parsed.items():
-        if email not in existing:
+        if email not in stored:
             new.append(as_row(email, row.values, row.custom))
-        elif mode == "update" and stamp not in existing[email]:
-            changed.append(as_row(email, row.values, row.custom))
+            continue
+        times, values = stored[email]
+        if stamp in times:
+            # This job wrote it from an earlier batch: a duplicate inside the file.
+            repeated.append(_repeated(row, "an earlier line"))
+        elif mode != "update":
+            present += 1
+        elif _same_values(row, values):
+            unchanged += 1
         else:
-            # Met before in this file (it carries this job's stamp) or present already.
-            duplicates += 1
+            changed.append(as_row(email, row.values, row.custom))
     write_rows(job.workspace_id, new, stamp)
     if changed:
-        write_rows(job.workspace_id, changed, stamp, _update_columns(job.params["mapping"]))
+        write_rows(job.workspace_id, changed, stamp, columns)
     if list_id:
         _add_to_list(job.workspace, list_id, list(parsed))
-    ImportRejection.objects.bulk_create(
-        [ImportRejection(job=job, line=r.line, email=r.email, reason=r.reason) for r in rejected]
-    )
+    _record_rejections(job, rejected, repeated)
     AudienceJob.objects.filter(pk=job.pk).update(
         imported=F("imported") + len(new),
         updated=F("updated") + len(changed),
-        duplicates=F("duplicates") + duplicates,
+        unchanged=F("unchanged") + unchanged,
+        duplicates=F("duplicates") + present + len(repeated),
         rejected=F("rejected") + len(rejected),
         processed=bytes_read,
         last_line=rows[-1].line if rows else F("last_line"),
         heartbeat_at=timezone.now(),
     )
     return len(new) + len(changed)
+
+
+def _repeated(row: ParsedRow, where: str) -> Rejection:
+    return Rejection(
+        row.line, row.email, f"Duplicate: the same address is on {where} of the file.", True
+    )
+
+
+def _same_values(row: ParsedRow, stored: dict[str, Any]) -> bool:
+    """Whether writing `row` would change nothing (custom values are merged, not replaced)."""
+    if any(stored[name] != value for name, value in row.values.items()):
+        return False
+    fields = stored["fields"] or {}
+    if isinstance(fields, str):  # a raw JSON column on some backends
+        fields = json.loads(fields)
+    return all(key in fields and fields[key] == value for key, value in row.custom.items())
+
+
+def _record_rejections(
+    job: AudienceJob, rejected: list[Rejection], repeated: list[Rejection]
+) -> None:
+    """Store every rejected row, and duplicates up to AUDIENCE_DUPLICATES_LISTED per job."""
+    if repeated:
+        listed = ImportRejection.objects.filter(job=job, duplicate=True).count()
+        repeated = repeated[: max(0, settings.AUDIENCE_DUPLICATES_LISTED - listed)]
+    ImportRejection.objects.bulk_create(
+        [
+            ImportRejection(
+                job=job, line=r.line, email=r.email, reason=r.reason, duplicate=r.duplicate
+            )
+            for r in [*rejected, *repeated]
+        ]
+    )
 
 
 def _update_columns(mapping: list[str]) -> list[str]:

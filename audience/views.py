@@ -23,9 +23,13 @@ from django.http import (
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from accounts.access import access_of, or_404, user_of, workspace_view
+from accounts.audit import services as audit
+from accounts.confirm import confirm_page, is_confirmed
 from accounts.models import Role
 from audience import selectors, services
 from audience.exports import csv_lines, recipient_rows, rejection_rows
@@ -37,7 +41,7 @@ from audience.forms import (
     SuppressionImportForm,
     UploadForm,
 )
-from audience.importer import IMPORT_FIELDS, ImportFileError, auto_mapping, slug_for
+from audience.importer import IMPORT_FIELDS, ImportFileError, auto_mapping, column_key, slug_for
 from audience.models import (
     STANDARD_FIELDS,
     AudienceJob,
@@ -47,7 +51,8 @@ from audience.models import (
     RecipientStatus,
     SuppressionReason,
 )
-from audience.segments import OPERATORS, SegmentError
+from audience.segments import ENGAGEMENT_OPERATORS, OPERATORS, SegmentError
+from core.digits import is_number
 
 
 def _ws(request: HttpRequest) -> Any:
@@ -86,7 +91,11 @@ def _filter_context(workspace: Any) -> dict[str, Any]:
         "segments": selectors.segments_of(workspace),
         "statuses": RecipientStatus.choices,
         "field_choices": _field_choices(workspace),
-        "operators": [(k, v) for k, v in OPERATORS.items() if k not in ("in_list", "not_in_list")],
+        "operators": [
+            (k, v)
+            for k, v in OPERATORS.items()
+            if k not in ("in_list", "not_in_list") and k not in ENGAGEMENT_OPERATORS
+        ],
     }
 
 
@@ -100,6 +109,12 @@ def index(request: HttpRequest) -> HttpResponse:
     flt = filter_from(request.GET)
     sort = request.GET.get("sort", "email")
     descending = request.GET.get("dir") == "desc"
+    if sort not in selectors.SORTABLE:
+        # An old link or a hand-made URL: say so rather than sort a million rows, or fail.
+        messages.info(
+            request, f"The table cannot be sorted by “{sort[:40]}”; it is sorted by e-mail."
+        )
+        sort, descending = "email", False
     try:
         qs = selectors.recipients_matching(workspace, flt)
         page = selectors.recipients_page(
@@ -122,13 +137,17 @@ def index(request: HttpRequest) -> HttpResponse:
         "field_keys": keys,
         "bulk_actions": services.BULK_ACTIONS,
         "recent_jobs": selectors.jobs_of(workspace).filter(kind=JobKind.BULK)[:3],
+        # Only indexed columns sort (selectors.SORTABLE); the others' headers are plain text.
         "sort_columns": [
-            ("email", "E-mail"),
-            ("first_name", "First name"),
-            ("last_name", "Last name"),
-            ("company", "Company"),
-            ("country", "Country"),
-            ("city", "City"),
+            (col, label, col in selectors.SORTABLE)
+            for col, label in (
+                ("email", "E-mail"),
+                ("first_name", "First name"),
+                ("last_name", "Last name"),
+                ("company", "Company"),
+                ("country", "Country"),
+                ("city", "City"),
+            )
         ],
     }
     return render(request, "audience/index.html", context)
@@ -199,6 +218,7 @@ def recipient_detail(request: HttpRequest, recipient_id: int) -> HttpResponse:
         "recipient": recipient,
         "memberships": recipient.lists.all(),
         "suppressed": selectors.is_suppressed(workspace, recipient.email),
+        "consents": selectors.consents_of(recipient),
     }
     return render(request, "audience/recipient_form.html", context)
 
@@ -207,6 +227,20 @@ def recipient_detail(request: HttpRequest, recipient_id: int) -> HttpResponse:
 @require_POST
 def recipient_delete(request: HttpRequest, recipient_id: int) -> HttpResponse:
     recipient = or_404(selectors.recipient_get(_ws(request), recipient_id))
+    if not is_confirmed(request):
+        return confirm_page(
+            request,
+            title=_("Delete %(email)s?") % {"email": recipient.email},
+            losses=[
+                _(
+                    "This deletes %(email)s with their custom field values and list "
+                    "memberships. Campaign reports keep the address they sent to."
+                )
+                % {"email": recipient.email}
+            ],
+            action_label=_("Delete the recipient"),
+            cancel_url=reverse("audience:recipient_detail", kwargs={"recipient_id": recipient.pk}),
+        )
     services.recipient_delete(recipient=recipient)
     messages.success(request, f"{recipient.email} deleted.")
     return redirect("audience:index")
@@ -216,6 +250,7 @@ def recipient_delete(request: HttpRequest, recipient_id: int) -> HttpResponse:
 def recipient_data(request: HttpRequest, recipient_id: int) -> HttpResponse:
     """Everything stored about one recipient, as a JSON download (subject access request)."""
     recipient = or_404(selectors.recipient_get(_ws(request), recipient_id))
+    audit.record("privacy.exported", workspace=recipient.workspace, target=recipient)
     response = JsonResponse(selectors.recipient_data(recipient), json_dumps_params={"indent": 2})
     response["Content-Disposition"] = f'attachment; filename="recipient-{recipient.pk}.json"'
     return response
@@ -253,7 +288,7 @@ def bulk(request: HttpRequest) -> HttpResponse:
     workspace = _ws(request)
     action = request.POST.get("action", "")
     list_id = request.POST.get("target_list", "")
-    target = selectors.list_get(workspace, int(list_id)) if list_id.isdigit() else None
+    target = selectors.list_get(workspace, int(list_id)) if is_number(list_id) else None
     back = f"{reverse('audience:index')}?{request.POST.get('filter_query', '')}"
     try:
         if request.POST.get("scope") == "all":
@@ -261,6 +296,8 @@ def bulk(request: HttpRequest) -> HttpResponse:
             limit = settings.AUDIENCE_BULK_INLINE_MAX
             qs = selectors.recipients_matching(workspace, flt)
             if qs[: limit + 1].count() > limit:
+                if action == "delete" and not is_confirmed(request):
+                    return _confirm_bulk_delete(request, qs.count(), back)
                 job = services.bulk_job_create(
                     workspace=workspace,
                     user=user_of(request),
@@ -271,10 +308,12 @@ def bulk(request: HttpRequest) -> HttpResponse:
                 return redirect("audience:job_detail", job_id=job.pk)
             ids = list(qs.values_list("pk", flat=True))
         else:
-            ids = [int(i) for i in request.POST.getlist("ids") if i.isdigit()]
+            ids = [int(i) for i in request.POST.getlist("ids") if is_number(i)]
         if not ids:
             messages.error(request, "Select at least one recipient.")
             return HttpResponseRedirect(back)
+        if action == "delete" and not is_confirmed(request):
+            return _confirm_bulk_delete(request, len(ids), back)
         count = services.recipients_bulk_apply(
             workspace=workspace, action=action, ids=ids, recipient_list=target
         )
@@ -283,6 +322,29 @@ def bulk(request: HttpRequest) -> HttpResponse:
         return HttpResponseRedirect(back)
     messages.success(request, f"{services.BULK_ACTIONS[action]}: {count} recipient(s).")
     return HttpResponseRedirect(back)
+
+
+def _confirm_bulk_delete(request: HttpRequest, count: int, back: str) -> HttpResponse:
+    losses = [
+        ngettext(
+            "This deletes %(n)s recipient, with their custom field values and list memberships.",
+            "This deletes %(n)s recipients, with their custom field values and list memberships.",
+            count,
+        )
+        % {"n": f"{count:,}"},
+        _(
+            "Campaign reports keep the addresses they sent to. Suppressed addresses stay "
+            "suppressed."
+        ),
+    ]
+    return confirm_page(
+        request,
+        title=ngettext("Delete %(n)s recipient?", "Delete %(n)s recipients?", count)
+        % {"n": f"{count:,}"},
+        losses=losses,
+        action_label=_("Delete them"),
+        cancel_url=back,
+    )
 
 
 @workspace_view()
@@ -300,6 +362,7 @@ def export(request: HttpRequest) -> HttpResponse:
     except SegmentError as exc:
         raise Http404(str(exc)) from exc
     keys = list(selectors.custom_fields(workspace).values_list("key", flat=True))
+    audit.record("export.downloaded", workspace=workspace, filter=request.GET.urlencode()[:500])
     response = StreamingHttpResponse(
         csv_lines(recipient_rows(qs, keys)), content_type="text/csv; charset=utf-8"
     )
@@ -328,7 +391,11 @@ def import_upload(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             job = services.import_upload(
-                workspace=workspace, user=user_of(request), upload=form.cleaned_data["file"]
+                workspace=workspace,
+                user=user_of(request),
+                upload=form.cleaned_data["file"],
+                encoding=form.cleaned_data["encoding"],
+                delimiter=form.cleaned_data["delimiter"],
             )
         except ImportFileError as exc:
             form.add_error("file", str(exc))
@@ -360,14 +427,14 @@ def _mapping_rows(job: Any, workspace: Any) -> list[dict[str, Any]]:
     preview: list[list[str]] = job.params.get("preview", [])
     rows = []
     for index, name in enumerate(header):
-        slug = slug_for(name)
+        slug = column_key(name, index)
         known = slug in custom or slug in STANDARD_FIELDS or slug == "status"
         rows.append(
             {
                 "index": index,
                 "name": name,
                 "target": proposed[index] if index < len(proposed) else "",
-                "new_key": "" if known or not slug else slug,
+                "new_key": "" if known else slug,
                 "samples": [r[index] for r in preview if index < len(r)][:3],
             }
         )
@@ -404,7 +471,8 @@ def job_detail(request: HttpRequest, job_id: int) -> HttpResponse:
             mode=job.params.get("mode", "add"),
         )
         return render(request, "audience/import_mapping.html", context)
-    context["rejections"] = job.rejections.all()[:100]
+    context["rejections"] = job.rejections.filter(duplicate=False)[:100]
+    context["duplicate_rows"] = job.rejections.filter(duplicate=True)[:100]
     return render(request, "audience/job.html", context)
 
 
@@ -415,12 +483,15 @@ def _start_import(request: HttpRequest, job: Any) -> HttpResponse:
     for index in range(count):
         target = request.POST.get(f"col_{index}", "")
         if target == "new":
-            key = slug_for(request.POST.get(f"new_key_{index}", "") or job.params["header"][index])
-            target = f"new:{key}" if key else ""
+            # Never "" (which would skip the column without a word): the typed key, else one
+            # made from the column's name, else column_<n>.
+            typed = slug_for(request.POST.get(f"new_key_{index}", ""))
+            key = typed or column_key(job.params["header"][index], index)
+            target = f"new:{key}"
             new_fields[key] = request.POST.get(f"new_type_{index}", CustomFieldType.TEXT)
         mapping.append(target)
     list_id = request.POST.get("target_list", "")
-    target_list = selectors.list_get(workspace, int(list_id)) if list_id.isdigit() else None
+    target_list = selectors.list_get(workspace, int(list_id)) if is_number(list_id) else None
     try:
         services.import_start(
             job=job,
@@ -495,7 +566,11 @@ def list_detail(request: HttpRequest, list_id: int) -> HttpResponse:
     recipient_list = or_404(selectors.list_get(_ws(request), list_id))
     form = ListForm(
         request.POST or None,
-        initial={"name": recipient_list.name, "description": recipient_list.description},
+        initial={
+            "name": recipient_list.name,
+            "description": recipient_list.description,
+            "single_opt_in": recipient_list.single_opt_in,
+        },
     )
     if request.method == "POST" and form.is_valid():
         try:
@@ -512,6 +587,25 @@ def list_detail(request: HttpRequest, list_id: int) -> HttpResponse:
 @require_POST
 def list_delete(request: HttpRequest, list_id: int) -> HttpResponse:
     recipient_list = or_404(selectors.list_get(_ws(request), list_id))
+    if not is_confirmed(request):
+        members = selectors.list_member_count(recipient_list)
+        return confirm_page(
+            request,
+            title=_("Delete the list %(name)s?") % {"name": recipient_list.name},
+            losses=[
+                ngettext(
+                    "This deletes the list and its membership of %(n)s recipient; the "
+                    "recipient stays.",
+                    "This deletes the list and its membership of %(n)s recipients; the "
+                    "recipients stay.",
+                    members,
+                )
+                % {"n": f"{members:,}"},
+                _("Segments and draft campaigns that use the list no longer find anyone by it."),
+            ],
+            action_label=_("Delete the list"),
+            cancel_url=reverse("audience:lists"),
+        )
     services.list_delete(recipient_list=recipient_list)
     messages.success(request, f"List {recipient_list.name} deleted; its recipients stay.")
     return redirect("audience:lists")
@@ -609,6 +703,19 @@ def segment_count(request: HttpRequest) -> HttpResponse:
 @require_POST
 def segment_delete(request: HttpRequest, segment_id: int) -> HttpResponse:
     segment = or_404(selectors.segment_get(_ws(request), segment_id))
+    if not is_confirmed(request):
+        return confirm_page(
+            request,
+            title=_("Delete the segment %(name)s?") % {"name": segment.name},
+            losses=[
+                _(
+                    "This deletes the segment's saved filter. No recipient is deleted; "
+                    "draft campaigns that use it lose it from their audience."
+                )
+            ],
+            action_label=_("Delete the segment"),
+            cancel_url=reverse("audience:segments"),
+        )
     services.segment_delete(segment=segment)
     messages.success(request, f"Segment {segment.name} deleted.")
     return redirect("audience:segments")
@@ -668,7 +775,36 @@ def field_detail(request: HttpRequest, field_id: int) -> HttpResponse:
 @workspace_view(Role.EDITOR)
 @require_POST
 def field_delete(request: HttpRequest, field_id: int) -> HttpResponse:
-    field = or_404(selectors.custom_field_get(_ws(request), field_id))
+    """Delete a field and its values, after a page that says what will be lost."""
+    workspace = _ws(request)
+    field = or_404(selectors.custom_field_get(workspace, field_id))
+    if not is_confirmed(request):
+        held = selectors.custom_field_value_count(workspace, field.key)
+        losses = [
+            ngettext(
+                "This deletes the field %(key)s and its value for %(n)s recipient.",
+                "This deletes the field %(key)s and its values for %(n)s recipients.",
+                held,
+            )
+            % {"key": field.key, "n": f"{held:,}"},
+            _(
+                "The values are no longer shown, exported, or usable in templates and "
+                "segments: {%(key)s} in a template becomes empty."
+            )
+            % {"key": field.key},
+        ]
+        # Templates that read it would send nothing in its place: name them.
+        losses += [
+            _("It is used by %(user)s.") % {"user": user}
+            for user in selectors.custom_field_users(field)
+        ]
+        return confirm_page(
+            request,
+            title=_("Delete the field %(key)s?") % {"key": field.key},
+            losses=losses,
+            action_label=_("Delete the field and its values"),
+            cancel_url=reverse("audience:fields"),
+        )
     services.custom_field_delete(field=field)
     messages.success(request, f"Field {field.key} deleted.")
     return redirect("audience:fields")
@@ -734,6 +870,20 @@ def suppression_import(request: HttpRequest) -> HttpResponse:
 @require_POST
 def suppression_delete(request: HttpRequest, suppression_id: int) -> HttpResponse:
     entry = or_404(selectors.suppression_get(_ws(request), suppression_id))
+    if not is_confirmed(request):
+        return confirm_page(
+            request,
+            title=_("Let campaigns mail %(email)s again?") % {"email": entry.email},
+            losses=[
+                _(
+                    "%(email)s was suppressed (%(reason)s). Campaigns send to it again, running "
+                    "ones included: do this only if the person asked for it."
+                )
+                % {"email": entry.email, "reason": entry.get_reason_display()}
+            ],
+            action_label=_("Remove from the suppression list"),
+            cancel_url=reverse("audience:suppression"),
+        )
     services.suppression_remove(suppression=entry)
     messages.success(request, f"{entry.email} may be mailed again.")
     return redirect("audience:suppression")

@@ -6,14 +6,16 @@ statement: generate_series on PostgreSQL, a recursive CTE on SQLite), then times
 - the dashboard's figures uncached: cold (every aggregate, the 30 days included) and after a
   change on a day whose past is cached (what a recomputation costs all day long),
 - the cached figures (what every visit within the TTL costs),
-- the log's first page and a page deep inside it (keyset), and a filtered page.
+- the log's first page and a page deep inside it (keyset), and a filtered page,
+- the campaign list's counts: kept on the finished campaign, and (the reference) read from
+  its deliveries.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/postroom_bench_dashboard \
         .venv/bin/python bench/bench_dashboard.py --attempts 10000000
     .venv/bin/python bench/bench_dashboard.py --attempts 1000000      # SQLite under var/bench/
 
 The data are kept between runs (same N: not inserted again). Last line:
-RESULT attempts=… cold_ms=… compute_ms=… cached_ms=… log_first_ms=… log_deep_ms=… db=…
+RESULT attempts=… cold_ms=… compute_ms=… cached_ms=… log_first_ms=… log_deep_ms=… list_ms=… db=…
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from bench_database import prepare_database  # noqa: E402 -- beside this script
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "postroom.settings")
 
 WORKSPACE = "Bench dashboard"
@@ -52,24 +56,6 @@ SQLITE_FILL = """
         strftime('%%Y-%%m-%%d %%H:%%M:%%f', %s, '-' || (i * 60 * 86400.0 / %s) || ' seconds')
     FROM s
 """
-
-
-def prepare_database() -> str:
-    """Point Django at the benchmark database; create a PostgreSQL one when missing."""
-    url = os.environ.get("DATABASE_URL", "")
-    if url.startswith(("postgres://", "postgresql://")):
-        import psycopg
-
-        base, _, name = url.rpartition("/")
-        with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
-            found = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
-            if not found.fetchone():
-                conn.execute(f'CREATE DATABASE "{name}"')
-        return "postgresql"
-    path = ROOT / "var" / "bench" / "bench_dashboard.sqlite3"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    os.environ["DATABASE_URL"] = f"sqlite:///{path}"
-    return "sqlite"
 
 
 def best_ms(fn: Callable[[], Any], rounds: int = 3) -> float:
@@ -148,7 +134,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--attempts", type=int, default=10_000_000)
     args = parser.parse_args()
-    db = prepare_database()
+    db = prepare_database("bench_dashboard", drop_postgres=False, drop_sqlite=False)
 
     import django
 
@@ -182,12 +168,27 @@ def main() -> None:
     deep_ms = best_ms(lambda: selectors.attempts_page(workspace, flt, page.next_cursor))
     failed = selectors.AttemptFilter(outcome="permanent")
     filtered_ms = best_ms(lambda: selectors.attempts_page(workspace, failed))
+    # The campaign list: its counts read from the deliveries (the reference, as before) and
+    # once the finished campaigns' counts are kept on them.
+    from campaigns import services
+
+    def list_before() -> Any:
+        return selectors.status_counts_many(c.pk for c in selectors.campaigns_page(workspace).rows)
+
+    list_ref_ms = best_ms(list_before, rounds=10)
+    rows = selectors.campaigns_page(workspace).rows
+    counts = selectors.status_counts_many(c.pk for c in rows)
+    services.campaigns_freeze_counts(campaign_ids=selectors.freezable(rows, counts))
+    list_ms = best_ms(
+        lambda: selectors.list_counts(selectors.campaigns_page(workspace).rows), rounds=10
+    )
     print(f"cache backend: {type(caches['default']).__name__}")
     print(
         f"RESULT attempts={args.attempts} cold_ms={cold_ms:.0f} compute_ms={compute_ms:.0f}"
         f" cached_ms={cached_ms:.2f}"
         f" log_first_ms={first_ms:.1f} log_deep_ms={deep_ms:.1f}"
-        f" log_filtered_ms={filtered_ms:.1f} db={db}"
+        f" log_filtered_ms={filtered_ms:.1f} list_ms={list_ms:.1f} list_ref_ms={list_ref_ms:.1f}"
+        f" db={db}"
     )
 
 

@@ -26,6 +26,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from bench_database import prepare_database  # noqa: E402 -- beside this script
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "postroom.settings")
 
 BENCH_WORKSPACE = "Bench import"
@@ -33,28 +35,6 @@ BENCH_USER = "bench-import@example.com"
 HEADER = "first_name,last_name,company,email,country,city,free_field1,free_field2,free_field3\n"
 COUNTRIES = ("USA", "UK", "Germany", "France", "Spain", "Italy", "Poland", "Brazil")
 CITIES = ("New York", "London", "Berlin", "Paris", "Madrid", "Rome", "Warsaw", "São Paulo")
-
-
-def prepare_database() -> str:
-    """Point Django at the benchmark database; create a PostgreSQL one when missing."""
-    url = os.environ.get("DATABASE_URL", "")
-    if url.startswith(("postgres://", "postgresql://")):
-        import psycopg
-
-        base, _, name = url.rpartition("/")
-        with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
-            exists = conn.execute(
-                "SELECT 1 FROM pg_database WHERE datname = %s", (name,)
-            ).fetchone()
-            if not exists:
-                conn.execute(f'CREATE DATABASE "{name}"')
-        return "postgresql"
-    path = ROOT / "var" / "bench" / "bench_import.sqlite3"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{path}{suffix}").unlink(missing_ok=True)
-    os.environ["DATABASE_URL"] = f"sqlite:///{path}"
-    return "sqlite"
 
 
 def generate(path: Path, rows: int) -> None:
@@ -77,7 +57,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     args = parser.parse_args()
-    db = prepare_database()
+    db = prepare_database("bench_import", drop_postgres=False, drop_sqlite=True)
 
     import django
 

@@ -25,25 +25,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from bench_database import prepare_database  # noqa: E402 -- beside this script
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "postroom.settings")
-
-
-def prepare_database() -> str:
-    url = os.environ.get("DATABASE_URL", "")
-    if url.startswith(("postgres://", "postgresql://")):
-        import psycopg
-
-        base, _, name = url.rpartition("/")
-        with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
-            if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
-                conn.execute(f'CREATE DATABASE "{name}"')
-        return "postgresql"
-    path = ROOT / "var" / "bench" / "bench_quota.sqlite3"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{path}{suffix}").unlink(missing_ok=True)
-    os.environ["DATABASE_URL"] = f"sqlite:///{path}"
-    return "sqlite"
 
 
 def main() -> None:
@@ -52,7 +36,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--messages", type=int, default=1000)
     args = parser.parse_args()
-    db = prepare_database()
+    db = prepare_database("bench_quota", drop_postgres=False, drop_sqlite=True)
     os.environ["SENDING_ALLOW_PRIVATE_HOSTS"] = "1"
 
     import django
@@ -131,7 +115,7 @@ def bench_smtp(messages: int) -> tuple[float, float]:
     from django.conf import settings
 
     from accounts.models import Workspace
-    from postroom.testing.smtp import SmtpSink
+    from core.testing.smtp import SmtpSink
     from sending import services
     from sending.models import SendingAccount
     from sending.tests.factories import rendered

@@ -1,19 +1,26 @@
 """End-to-end sending speed against the machine's own limit, measured in the same run.
 
-The limit: Postfix's `smtp-source` pushing the same number of 4 KB messages over the same
-number of connections into `smtp-sink` (../shared/tools/smtp-sink), on 127.0.0.1. Ours: a
+The limit: Postfix's `smtp-source -d` pushing the same number of 4 KB messages over the same
+number of connections into `smtp-sink` (../shared/tools/smtp-sink), on 127.0.0.1, each
+connection's session reused for all its messages as the engine reuses its connections. The
+figure without `-d` (a new session per message) is printed too, for comparison only. Ours: a
 campaign of N recipients with a 4 KB personalised template (five placeholders), from launch
 to the last recorded result, sent by W worker processes (`manage.py worker`) into the same
-sink. It prints both rates, their ratio, the launch time and the workers' peak memory.
+sink. It prints both rates, their ratio, the launch time, the CPU per message of the workers,
+of their PostgreSQL backends and of the sink, and the workers' peak memory.
 
     make bench-send                                    # SQLite, one embedded worker, 100,000
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/postroom_bench_send make bench-send \
         BENCH_ARGS="--workers 2"
     .venv/bin/python bench/bench_send.py --recipients 20000
+    make bench-send BENCH_ARGS="--track-clicks on"     # five tracked links; compare with off
+    make bench-send BENCH_ARGS="--recipients 1000000 --launch-only"   # the launch alone
+    make bench-send BENCH_ARGS="--recipients 20000 --launch-only --fresh-tables"
 
 With DATABASE_URL set to PostgreSQL that database is used (created when missing); otherwise a
 fresh SQLite file (one worker: SQLite allows no more). Last line:
-RESULT recipients=… rate=… limit=… ratio=… peak_rss_mb=… db=… workers=…
+RESULT recipients=… rate=… limit=… ratio=… limit_new_sessions=… launch_s=… worker_cpu_us=…
+db_cpu_us=… sink_cpu_us=… peak_rss_mb=… db=… workers=…
 """
 
 from __future__ import annotations
@@ -21,16 +28,32 @@ from __future__ import annotations
 import argparse
 import base64
 import os
+import resource
 import signal
 import socket
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED_TOOLS = ROOT.parent / "shared" / "tools"
+# ../shared/tools beside the checkout (or one level further up, from a worktree);
+# POSTROOM_SHARED_TOOLS for a checkout elsewhere.
+SHARED_TOOLS = Path(
+    os.environ.get("POSTROOM_SHARED_TOOLS")
+    or next(
+        (
+            p / "shared" / "tools"
+            for p in (ROOT.parent, ROOT.parent.parent)
+            if (p / "shared").is_dir()
+        ),
+        ROOT.parent / "shared" / "tools",
+    )
+)
 sys.path.insert(0, str(ROOT))
+from bench_database import prepare_database  # noqa: E402 -- beside this script
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "postroom.settings")
 # As in production: DEBUG off (with it on, Django keeps and formats every query it runs),
 # which needs a secret key and an encryption key of the benchmark's own.
@@ -44,26 +67,6 @@ CONNECTIONS = 16
 MESSAGE_SIZE = 4096
 
 
-def prepare_database() -> str:
-    """Point Django at the benchmark database; create a PostgreSQL one when missing."""
-    url = os.environ.get("DATABASE_URL", "")
-    if url.startswith(("postgres://", "postgresql://")):
-        import psycopg
-
-        base, _, name = url.rpartition("/")
-        with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
-            if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
-                conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-            conn.execute(f'CREATE DATABASE "{name}"')
-        return "postgresql"
-    path = ROOT / "var" / "bench" / "bench_send.sqlite3"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{path}{suffix}").unlink(missing_ok=True)
-    os.environ["DATABASE_URL"] = f"sqlite:///{path}"
-    return "sqlite"
-
-
 def start_sink(port: int) -> None:
     subprocess.run([str(SHARED_TOOLS / "smtp-sink"), str(port)], check=True, capture_output=True)
 
@@ -72,8 +75,10 @@ def stop_sink(port: int) -> None:
     subprocess.run([str(SHARED_TOOLS / "smtp-sink"), "--stop", str(port)], check=False)
 
 
-def machine_limit(port: int, messages: int) -> float:
-    """smtp-source into smtp-sink: messages per second with our size and connection count."""
+def machine_limit(port: int, messages: int, *, reuse: bool) -> tuple[float, float]:
+    """smtp-source into smtp-sink: (messages per second, smtp-source's CPU seconds) with our
+    size and connection count. `reuse` (-d) sends every message of a connection's share over
+    one session, as the engine does; without it smtp-source opens a session per message."""
     found = subprocess.run(
         [str(SHARED_TOOLS / "smtp-sink"), "--source"], check=True, capture_output=True, text=True
     )
@@ -82,22 +87,40 @@ def machine_limit(port: int, messages: int) -> float:
     lib = Path(source).parents[1] / "lib" / "postfix"  # …/usr/sbin/smtp-source -> …/usr/lib
     if lib.is_dir():
         env["LD_LIBRARY_PATH"] = str(lib)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     subprocess.run(
-        [source, "-s", str(CONNECTIONS), "-l", str(MESSAGE_SIZE), "-m", str(messages),
-         "-f", "bench@example.com", "-t", "sink@example.test", f"127.0.0.1:{port}"],
+        [source, *(["-d"] if reuse else []), "-s", str(CONNECTIONS), "-l", str(MESSAGE_SIZE),
+         "-m", str(messages), "-f", "bench@example.com", "-t", "sink@example.test",
+         f"127.0.0.1:{port}"],
         check=True, env=env,
     )  # fmt: skip
-    return messages / (time.perf_counter() - started)
+    elapsed = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return messages / elapsed, cpu
 
 
-def template_html() -> str:
-    """About 4 KB of HTML with five placeholders, like a real newsletter."""
+def sink_pid(port: int) -> int:
+    """The pid of the smtp-sink serving `port` (its pid file, written by the tool)."""
+    try:
+        pid_file = Path(f"/tmp/smtp-sink-{port}.pid")  # noqa: S108 -- where the tool writes it
+        return int(pid_file.read_text().strip())
+    except (OSError, ValueError):
+        return 0
+
+
+def template_html(links: bool = False) -> str:
+    """About 4 KB of HTML with five placeholders, like a real newsletter (and five links)."""
     paragraph = (
         "<p style='margin:0 0 12px'>Our spring collection is here, with new designs for every "
         "room of the house and free delivery on orders over fifty euros this month.</p>"
     )
     body = "".join(paragraph for _ in range(18))
+    if links:
+        body += "".join(
+            f"<p><a href='https://shop.example/p/{n}'>Product {n}</a></p>" for n in range(5)
+        )
     return (
         "<html><body><h1>Hello {first_name}!</h1>"
         "<p>News for {company} in {city}, {country}.</p>"
@@ -106,7 +129,9 @@ def template_html() -> str:
     )
 
 
-def setup(recipients: int, port: int, dkim: bool = False) -> int:
+def setup(
+    recipients: int, port: int, dkim: bool = False, track_clicks: str = "", analyze: bool = True
+) -> int:
     """Create the workspace, recipients, template, account and campaign; return its id."""
     import django
 
@@ -121,7 +146,8 @@ def setup(recipients: int, port: int, dkim: bool = False) -> int:
     from sending.models import AccountKind, AccountStatus, SendingAccount
 
     owner = User.objects.create_user("bench-send@example.com", "bench-send-password")
-    workspace = Workspace.objects.create(name="Bench send")
+    # --track-clicks on/off: the template has five links, rewritten at the start when on.
+    workspace = Workspace.objects.create(name="Bench send", track_clicks=track_clicks == "on")
     Membership.objects.create(workspace=workspace, user=owner, role=Role.OWNER)
     people = [
         Recipient(
@@ -145,7 +171,7 @@ def setup(recipients: int, port: int, dkim: bool = False) -> int:
         workspace=workspace,
         name="Bench",
         subject="Spring news for {first_name}",
-        html_body=template_html(),
+        html_body=template_html(links=bool(track_clicks)),
         text_from_html=True,
     )
     account = SendingAccount.objects.create(
@@ -171,7 +197,7 @@ def setup(recipients: int, port: int, dkim: bool = False) -> int:
     # statistics it would have had (autovacuum), not those of an empty table.
     from django.db import connection
 
-    if connection.vendor == "postgresql":
+    if connection.vendor == "postgresql" and analyze:
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE")
     return campaign.pk
@@ -205,11 +231,60 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+class CpuMeter:
+    """CPU used from now on by a changing set of processes (PostgreSQL backends come and go).
+
+    A process's first reading is its baseline (zero for one first seen after the start), its
+    highest reading its total; one that exits between two readings loses only what it used
+    since the last one (0.2 s at most).
+    """
+
+    def __init__(self) -> None:
+        self.first: dict[int, float] = {}
+        self.last: dict[int, float] = {}
+        self.started = False
+
+    def read(self, pids: list[int]) -> None:
+        for pid in pids:
+            cpu = cpu_seconds(pid)
+            self.first.setdefault(pid, cpu if not self.started else 0.0)
+            self.last[pid] = max(self.last.get(pid, 0.0), cpu)
+        self.started = True
+
+    def total(self) -> float:
+        return sum(self.last[pid] - self.first[pid] for pid in self.last)
+
+
+def database_backends() -> list[int]:
+    """The PostgreSQL backends serving this database (the workers'), not this script's own nor
+    other databases' on a shared server; [] on SQLite."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+            " AND backend_type = 'client backend' AND pid <> pg_backend_pid()"
+        )
+        return [pid for (pid,) in cursor.fetchall()]
+
+
+@dataclass
+class SendRun:
+    seconds: float
+    peak_mb: float
+    sent: int
+    workers_cpu: float
+    database_cpu: float
+    sink_cpu: float
+
+
 def run_workers(
-    campaign_id: int, workers: int, max_seconds: float | None = None
-) -> tuple[float, float, int]:
-    """Start the workers and wait for the campaign to finish (or `max_seconds`);
-    (seconds, peak MB, sent)."""
+    campaign_id: int, workers: int, sink: int, max_seconds: float | None = None
+) -> SendRun:
+    """Start the workers and wait for the campaign to finish (or `max_seconds`), measuring
+    the CPU of the workers, of their PostgreSQL backends and of the sink (pid `sink`)."""
     from campaigns.models import Campaign, Delivery, DeliveryStatus
 
     env = {
@@ -219,6 +294,9 @@ def run_workers(
         # As many connections in all as smtp-source is given for the limit.
         "SENDING_CONNECTIONS_PER_ACCOUNT": str(max(1, CONNECTIONS // workers)),
     }
+    database, sink_cpu = CpuMeter(), CpuMeter()
+    database.read(database_backends())
+    sink_cpu.read([sink])
     started = time.perf_counter()
     procs = [
         subprocess.Popen(
@@ -230,8 +308,9 @@ def run_workers(
     ]
     peak = 0.0
     try:
-        while Campaign.objects.get(pk=campaign_id).status == "running":
+        while Campaign.objects.get(pk=campaign_id).status in ("launching", "running"):
             peak = max([peak, *(peak_rss_mb(p.pid) for p in procs)])
+            database.read(database_backends())
             if all(p.poll() is not None for p in procs):
                 raise SystemExit(f"the workers exited ({[p.returncode for p in procs]})")
             if max_seconds is not None and time.perf_counter() - started > max_seconds:
@@ -240,15 +319,19 @@ def run_workers(
         elapsed = time.perf_counter() - started
         peak = max([peak, *(peak_rss_mb(p.pid) for p in procs)])
         cpu = sum(cpu_seconds(p.pid) for p in procs)
+        database.read(database_backends())
+        sink_cpu.read([sink])
     finally:
         for proc in procs:
             proc.send_signal(signal.SIGTERM)
         for proc in procs:
             proc.wait(timeout=30)
     sent = Delivery.objects.filter(campaign_id=campaign_id, status=DeliveryStatus.SENT).count()
-    if sent:  # where the time goes on a shared machine: our own CPU per message
-        print(f"workers' CPU: {cpu:.1f} s in all, {cpu / sent * 1e6:.0f} µs per message")
-    return elapsed, peak, sent
+    return SendRun(elapsed, peak, sent, cpu, database.total(), sink_cpu.total())
+
+
+def per_message(cpu: float, messages: int) -> str:
+    return f"{cpu:.1f} s, {cpu / messages * 1e6:.0f} µs/msg" if messages else f"{cpu:.1f} s"
 
 
 def main() -> None:
@@ -263,34 +346,93 @@ def main() -> None:
         help="stop the workers after this long (for memory runs on huge campaigns)",
     )
     parser.add_argument("--dkim", action="store_true", help="sign every message with DKIM")
+    parser.add_argument(
+        "--track-clicks",
+        choices=("on", "off"),
+        default="",
+        help="five links in the template, tracked (on) or not (off): compare the two rates",
+    )
+    parser.add_argument(
+        "--launch-only", action="store_true", help="measure the launch, send nothing"
+    )
+    parser.add_argument(
+        "--fresh-tables",
+        action="store_true",
+        help="launch without ANALYZE after filling the tables (as a test does, before autovacuum)",
+    )
     args = parser.parse_args()
-    db = prepare_database()
+    db = prepare_database("bench_send", drop_postgres=True, drop_sqlite=True)
     workers = 1 if db == "sqlite" else args.workers
     if not args.port:  # a free port, so that two benchmarks at once do not collide
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             args.port = probe.getsockname()[1]
     start_sink(args.port)
+    sink = sink_pid(args.port)
     try:
-        limit = machine_limit(args.port, args.recipients)
-        print(f"limit: smtp-source -> smtp-sink, {CONNECTIONS} connections: {limit:,.0f} msg/s")
-        campaign_id = setup(args.recipients, args.port, dkim=args.dkim)
+        limit, limit_new = 0.0, 0.0
+        if not args.launch_only:
+            limit, limit_new = measure_limits(args.port, args.recipients, sink)
+        campaign_id = setup(
+            args.recipients,
+            args.port,
+            dkim=args.dkim,
+            track_clicks=args.track_clicks,
+            analyze=not args.fresh_tables,
+        )
         launch = start_campaign(campaign_id)
         print(f"launch of {args.recipients:,} recipients: {launch:.2f} s")
-        elapsed, peak, sent = run_workers(campaign_id, workers, args.max_seconds)
+        if args.launch_only:
+            print(f"RESULT recipients={args.recipients} launch_s={launch:.2f} db={db}")
+            return
+        run = run_workers(campaign_id, workers, sink, args.max_seconds)
     finally:
         stop_sink(args.port)
-    total = launch + elapsed
+    total = launch + run.seconds
     if args.max_seconds is not None:
-        total = elapsed  # a capped run measures the steady rate, not launch to finish
-    rate = sent / total
-    print(f"sent {sent:,} in {total:.1f} s with {workers} worker(s): {rate:,.0f} msg/s")
-    print(f"peak worker memory: {peak:.0f} MB")
+        total = run.seconds  # a capped run measures the steady rate, not launch to finish
+    rate = run.sent / total
+    print(f"sent {run.sent:,} in {total:.1f} s with {workers} worker(s): {rate:,.0f} msg/s")
+    # Where the time goes on a shared machine: the CPU each part used per message sent.
+    print(f"CPU, workers: {per_message(run.workers_cpu, run.sent)}")
+    if db == "postgresql":
+        print(f"CPU, PostgreSQL backends: {per_message(run.database_cpu, run.sent)}")
+    print(f"CPU, smtp-sink: {per_message(run.sink_cpu, run.sent)}")
+    print(f"peak worker memory: {run.peak_mb:.0f} MB")
     print(
         f"RESULT recipients={args.recipients} rate={rate:.0f} limit={limit:.0f} "
-        f"ratio={rate / limit:.3f} peak_rss_mb={peak:.0f} db={db} workers={workers}"
+        f"ratio={rate / limit:.3f} limit_new_sessions={limit_new:.0f} launch_s={launch:.2f} "
+        f"worker_cpu_us={cpu_us(run.workers_cpu, run.sent)} "
+        f"db_cpu_us={cpu_us(run.database_cpu, run.sent)} "
+        f"sink_cpu_us={cpu_us(run.sink_cpu, run.sent)} "
+        f"peak_rss_mb={run.peak_mb:.0f} db={db} workers={workers}"
         + (" dkim=yes" if args.dkim else "")
+        + (f" track_clicks={args.track_clicks}" if args.track_clicks else "")
     )
+
+
+def measure_limits(port: int, messages: int, sink: int) -> tuple[float, float]:
+    """The machine's limit (sessions reused, as the engine does: the reference of `ratio`)
+    and, for comparison only, smtp-source with a new session per message."""
+    sink_cpu = CpuMeter()
+    sink_cpu.read([sink])
+    limit, source_cpu = machine_limit(port, messages, reuse=True)
+    sink_cpu.read([sink])
+    print(
+        f"limit: smtp-source -d -> smtp-sink, {CONNECTIONS} reused sessions: {limit:,.0f} msg/s"
+        f" (CPU: smtp-source {per_message(source_cpu, messages)},"
+        f" smtp-sink {per_message(sink_cpu.total(), messages)})"
+    )
+    limit_new, _ = machine_limit(port, messages, reuse=False)
+    print(
+        f"for comparison, smtp-source without -d (a new session per message, not the limit):"
+        f" {limit_new:,.0f} msg/s"
+    )
+    return limit, limit_new
+
+
+def cpu_us(cpu: float, messages: int) -> str:
+    return f"{cpu / messages * 1e6:.0f}" if messages else "0"
 
 
 if __name__ == "__main__":

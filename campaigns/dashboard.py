@@ -17,7 +17,7 @@ from time import time_ns
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.core.cache import cache
-from django.db.models import Case, Count, Exists, IntegerField, OuterRef, Value, When
+from django.db.models import Case, CharField, Count, Exists, IntegerField, OuterRef, Q, Value, When
 from django.utils import timezone
 
 from accounts.models import Workspace
@@ -32,6 +32,7 @@ from campaigns.models import (
 )
 from campaigns.selectors import ACTIVE
 from content.models import Template
+from sending import warmup
 from sending.models import SendingAccount
 from sending.quota import local_day
 
@@ -40,14 +41,19 @@ TTL_SECONDS = 60
 HISTORY_TTL_SECONDS = 26 * 3600
 HISTORY_SETTLE = timedelta(minutes=10)
 DAYS = 30
-# Attempt outcomes as the chart groups them: what a user asks is "sent, retried or failed?".
-GROUPS: dict[str, tuple[str, ...]] = {
-    "sent": (AttemptOutcome.SENT,),
-    "retried": (AttemptOutcome.TEMPORARY, AttemptOutcome.AMBIGUOUS),
-    "failed": (AttemptOutcome.PERMANENT, AttemptOutcome.AUTH, AttemptOutcome.CONNECTION),
-    "suppressed": (AttemptOutcome.SUPPRESSED,),
-}
-GROUP_OF = {outcome: group for group, outcomes in GROUPS.items() for outcome in outcomes}
+# What a user asks of each attempt: "sent, retried or failed?". An attempt is "failed" only
+# when its delivery ended failed with it (a refusal, or the last try); every other failed
+# try (a 4xx, a dropped connection, a refused password) was followed by another try, so it
+# counts as "retried", even when all of them were sent in the end.
+GROUPS: tuple[str, ...] = ("sent", "retried", "failed", "suppressed")
+# Deliveries that ended without being sent: what "failed" means on the dashboard.
+ENDED_FAILED = (
+    DeliveryStatus.FAILED,
+    DeliveryStatus.NOT_FOUND,
+    DeliveryStatus.CONNECTION_ERROR,
+    DeliveryStatus.OTHER_ERROR,
+    DeliveryStatus.EXPIRED,
+)
 
 
 @dataclass(frozen=True)
@@ -193,12 +199,35 @@ def _attempts_per_day(
     qs = Attempt.objects.filter(workspace=workspace, created_at__gte=starts[0])
     if end is not None:
         qs = qs.filter(created_at__lt=end)
-    rows = qs.order_by().annotate(day=bucket).values_list("day", "outcome").annotate(n=Count("pk"))
+    rows = (
+        qs.order_by()
+        .annotate(day=bucket, group=_group())
+        .values_list("day", "group")
+        .annotate(n=Count("pk"))
+    )
     result: dict[tuple[date, str], int] = {}
-    for index, outcome, n in rows:
-        key = (days[index], GROUP_OF.get(outcome, "failed"))
+    for index, group, n in rows:
+        key = (days[index], group)
         result[key] = result.get(key, 0) + n
     return result
+
+
+def _group() -> Case:
+    """The attempt's group, in SQL. Only failed tries probe further: whether their delivery
+    ended failed (its primary key) and no later try followed (the attempts' delivery index)."""
+    ended_failed = Delivery.objects.filter(pk=OuterRef("delivery_id"), status__in=ENDED_FAILED)
+    later = Attempt.objects.filter(
+        Q(created_at__gt=OuterRef("created_at"))
+        | Q(created_at=OuterRef("created_at"), pk__gt=OuterRef("pk")),
+        delivery_id=OuterRef("delivery_id"),
+    )
+    return Case(
+        When(outcome=AttemptOutcome.SENT, then=Value("sent")),
+        When(outcome=AttemptOutcome.SUPPRESSED, then=Value("suppressed")),
+        When(Exists(ended_failed) & ~Exists(later), then=Value("failed")),
+        default=Value("retried"),
+        output_field=CharField(),
+    )
 
 
 def _reached(workspace: Workspace) -> int:
@@ -215,7 +244,7 @@ def _accounts(workspace: Workspace, today: date) -> list[AccountUse]:
             from_email=a.from_email,
             status=a.get_status_display(),
             sent_today=a.sent_on(today),
-            daily_limit=a.daily_limit,
+            daily_limit=warmup.day_limit(a, today),
         )
         for a in SendingAccount.objects.filter(workspace=workspace).order_by("name", "pk")
     ]

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.db.models import Model
 
-from accounts.models import User, Workspace
+from accounts.models import Role, User, Workspace
+from accounts.services import workspace_create
 from audience.models import ListMembership, Recipient, RecipientList, RecipientStatus, Segment
 from campaigns.engine.step import Engine
 from campaigns.models import Attempt, Campaign, CampaignStatus, Delivery
@@ -43,6 +44,7 @@ COMPANIES = (
 )
 DOMAINS = ("example.com", "example.net", "example.org")
 CAMPAIGN_NAME = "Welcome to Postroom (demo)"
+DEMO_WORKSPACE_NAME = "Postroom demo"
 DRAFT_NAME = "Spring offer for Germany (demo draft)"
 LISTS = ("Customers", "Newsletter")
 SEGMENT_NAME = "Customers in Germany"
@@ -141,6 +143,34 @@ def demo_draft(
     return draft
 
 
+class DemoRefused(Exception):
+    """The workspace holds data of its own: demo data would mix with it."""
+
+
+def own_data(workspace: Workspace) -> dict[str, int]:
+    """What the workspace holds that a user made (not what every new workspace starts with,
+    nor a demo seeded before): empty when demo data may go in."""
+    if Campaign.objects.filter(workspace=workspace, name=CAMPAIGN_NAME).exists():
+        return {}  # seeded before: running again adds nothing twice
+    held = {
+        "recipients": Recipient.objects.filter(workspace=workspace).count(),
+        "lists": RecipientList.objects.filter(workspace=workspace).count(),
+        "segments": Segment.objects.filter(workspace=workspace).count(),
+        "templates": Template.objects.filter(workspace=workspace).count(),
+        "campaigns": Campaign.objects.filter(workspace=workspace).count(),
+    }
+    return {label: n for label, n in held.items() if n}
+
+
+@transaction.atomic
+def demo_workspace_for(*, owner: User) -> Workspace:
+    """The owner's demo workspace: made the first time, found again by name afterwards."""
+    found = Workspace.objects.filter(
+        name=DEMO_WORKSPACE_NAME, memberships__user=owner, memberships__role=Role.OWNER
+    ).first()
+    return found or workspace_create(name=DEMO_WORKSPACE_NAME, owner=owner)
+
+
 def seed_demo(
     *, workspace: Workspace, recipients: int = 200, user: User | None = None
 ) -> SeedResult:
@@ -148,8 +178,17 @@ def seed_demo(
 
     The campaign is started and the engine run until nothing is left to send, through the
     capture account (its daily limit bounds how many go out today; the rest wait).
-    Raises CampaignError if the campaign cannot start (it then stays a draft).
+    Raises DemoRefused, before writing anything, when the workspace holds data of its own
+    (its lists and contacts are real people: a demo campaign must never reach them), and
+    CampaignError if the campaign cannot start (it then stays a draft).
     """
+    held = own_data(workspace)
+    if held:
+        what = ", ".join(f"{n} {label}" for label, n in held.items())
+        raise DemoRefused(
+            f"The workspace “{workspace.name}” already holds {what}. Demo data goes into a "
+            "workspace of its own, so that no demo campaign reaches real contacts."
+        )
     added = demo_audience(workspace=workspace, recipients=recipients)
     newsletter_template, announcement = demo_templates(workspace=workspace)
     account = capture_account(workspace=workspace)

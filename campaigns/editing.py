@@ -19,8 +19,13 @@ from audience.models import Recipient, RecipientList, Segment
 from campaigns import dashboard
 from campaigns.frozen_files import delete_frozen_files
 from campaigns.models import WAITING, Campaign, CampaignStatus, Delivery, ScheduleMode
-from campaigns.services import CampaignError, campaign_start, freeze_content
-from campaigns.signals import campaign_status_changed
+from campaigns.outbox import status_changed
+from campaigns.services import (
+    CampaignError,
+    campaign_queue_launch,
+    campaign_start,
+    freeze_content,
+)
 from campaigns.transitions import EDITABLE, TransitionError, next_status
 from content.models import Template
 from sending.models import AccountStatus, SendingAccount
@@ -39,6 +44,12 @@ class CampaignData:
     schedule_mode: str = ScheduleMode.NOW
     scheduled_at: datetime | None = None
     window_end: datetime | None = None
+    # None: as the workspace's setting when the campaign starts.
+    track_opens: bool | None = None
+    track_clicks: bool | None = None
+    utm_source: str = ""
+    utm_medium: str = ""
+    utm_campaign: str = ""
 
 
 def campaign_problems(
@@ -109,6 +120,10 @@ def _apply(campaign: Campaign, data: CampaignData) -> None:
     campaign.scheduled_at = at
     window = data.schedule_mode == ScheduleMode.WINDOW
     campaign.window_end = data.window_end if window else None
+    campaign.track_opens, campaign.track_clicks = data.track_opens, data.track_clicks
+    campaign.utm_source = data.utm_source.strip()[:100]
+    campaign.utm_medium = data.utm_medium.strip()[:100]
+    campaign.utm_campaign = data.utm_campaign.strip()[:100]
     campaign.save()
     campaign.accounts.set(_accounts(workspace, data.account_ids))
     campaign.lists.set(RecipientList.objects.filter(workspace=workspace, pk__in=data.list_ids))
@@ -159,18 +174,14 @@ def _set_status(campaign: Campaign, action: str) -> None:
     campaign.status_changed_at = timezone.now()
     campaign.status_reason = ""
     campaign.save(update_fields=["status", "status_changed_at", "status_reason"])
-    campaign_status_changed.send(
-        Campaign,
-        campaign=campaign,
-        previous=previous,
-        action=action,
-        at=campaign.status_changed_at,
-    )
+    status_changed(campaign, previous=previous, action=action, at=campaign.status_changed_at)
 
 
 @transaction.atomic
-def campaign_launch(*, campaign: Campaign) -> str:
-    """The page's Start button: send now, or wait for the campaign's time (scheduled).
+def campaign_launch(*, campaign: Campaign, wait: bool = False) -> str:
+    """The page's Start button: send now (launching: a worker creates the deliveries, so the
+    request does not wait for them), or wait for the campaign's time (scheduled). With
+    `wait` a campaign sent now is launched here, in this transaction (a single e-mail).
 
     Returns the new status. Raises CampaignError when the campaign cannot start (state, no
     template or account, a template with an error, a time that has passed).
@@ -179,7 +190,10 @@ def campaign_launch(*, campaign: Campaign) -> str:
     if campaign.status not in EDITABLE:
         raise CampaignError(f"A {campaign.get_status_display().lower()} campaign cannot start.")
     if campaign.schedule_mode == ScheduleMode.NOW or campaign.status == CampaignStatus.SCHEDULED:
-        campaign_start(campaign=campaign)
+        if wait:
+            campaign_start(campaign=campaign)
+        else:
+            campaign_queue_launch(campaign=campaign)
     else:
         _check(campaign.workspace, campaign_data(campaign))
         _set_status(campaign, "schedule")
@@ -199,6 +213,11 @@ def campaign_data(campaign: Campaign) -> CampaignData:
         schedule_mode=campaign.schedule_mode,
         scheduled_at=campaign.scheduled_at,
         window_end=campaign.window_end,
+        track_opens=campaign.track_opens,
+        track_clicks=campaign.track_clicks,
+        utm_source=campaign.utm_source,
+        utm_medium=campaign.utm_medium,
+        utm_campaign=campaign.utm_campaign,
     )
 
 
@@ -249,7 +268,7 @@ def campaign_unschedule(*, campaign: Campaign) -> Campaign:
 def campaign_delete(*, campaign: Campaign) -> None:
     """Delete a campaign with its deliveries and attempts; never one that may be sending."""
     campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
-    if campaign.status in (CampaignStatus.RUNNING, CampaignStatus.PAUSED):
+    if campaign.status in (CampaignStatus.LAUNCHING, CampaignStatus.RUNNING, CampaignStatus.PAUSED):
         raise CampaignError("Cancel the campaign before deleting it.")
     workspace_id = campaign.workspace_id
     content = dict(campaign.content)
@@ -285,7 +304,7 @@ def email_queue_single(
         scheduled_at=send_at,
     )
     campaign = campaign_create(workspace=workspace, user=user, data=data, is_single=True)
-    campaign_launch(campaign=campaign)
+    campaign_launch(campaign=campaign, wait=True)  # one recipient: its answer says if it can
     campaign.refresh_from_db()
     if campaign.status == CampaignStatus.RUNNING and not campaign.audience_total:
         raise CampaignError(f"{recipient.email} cannot receive mail (unsubscribed or suppressed).")

@@ -13,12 +13,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django import forms
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Workspace
 from audience.models import Recipient, RecipientList, Segment
 from campaigns.editing import CampaignData, campaign_problems
 from campaigns.models import AttemptOutcome, Campaign, ScheduleMode
 from content.models import Template
+from core.digits import is_number
 from sending.models import AccountStatus, SendingAccount
 
 LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
@@ -58,6 +60,17 @@ class LocalDateTimeField(forms.DateTimeField):
         return value
 
 
+TRACKING_CHOICES = [("", _("As the workspace")), ("on", _("On")), ("off", _("Off"))]
+
+
+def _tracking(value: str) -> bool | None:
+    return {"on": True, "off": False}.get(value)
+
+
+def _choice(value: bool | None) -> str:
+    return "" if value is None else ("on" if value else "off")
+
+
 class CampaignForm(forms.Form):
     name = forms.CharField(max_length=200)
     template = forms.TypedChoiceField(coerce=int, empty_value=None, required=False)
@@ -78,6 +91,17 @@ class CampaignForm(forms.Form):
     schedule_mode = forms.ChoiceField(
         choices=ScheduleMode.choices, widget=forms.RadioSelect, initial=ScheduleMode.NOW
     )
+    track_opens = forms.TypedChoiceField(
+        choices=TRACKING_CHOICES, coerce=_tracking, empty_value=None, required=False,
+        label=_("Track opens"),
+    )  # fmt: skip
+    track_clicks = forms.TypedChoiceField(
+        choices=TRACKING_CHOICES, coerce=_tracking, empty_value=None, required=False,
+        label=_("Track clicks"),
+    )  # fmt: skip
+    utm_source = forms.CharField(max_length=100, required=False, label=_("UTM source"))
+    utm_medium = forms.CharField(max_length=100, required=False, label=_("UTM medium"))
+    utm_campaign = forms.CharField(max_length=100, required=False, label=_("UTM campaign"))
 
     def __init__(self, *args: Any, workspace: Workspace, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -117,6 +141,11 @@ class CampaignForm(forms.Form):
             "schedule_mode": campaign.schedule_mode,
             "scheduled_at": campaign.scheduled_at,
             "window_end": campaign.window_end,
+            "track_opens": _choice(campaign.track_opens),
+            "track_clicks": _choice(campaign.track_clicks),
+            "utm_source": campaign.utm_source,
+            "utm_medium": campaign.utm_medium,
+            "utm_campaign": campaign.utm_campaign,
         }
 
     def clean_picked(self) -> dict[str, Any]:
@@ -155,6 +184,11 @@ class CampaignForm(forms.Form):
             schedule_mode=c.get("schedule_mode") or ScheduleMode.NOW,
             scheduled_at=c.get("scheduled_at"),
             window_end=c.get("window_end"),
+            track_opens=c.get("track_opens"),
+            track_clicks=c.get("track_clicks"),
+            utm_source=c.get("utm_source", ""),
+            utm_medium=c.get("utm_medium", ""),
+            utm_campaign=c.get("utm_campaign", ""),
         )
 
 
@@ -213,7 +247,7 @@ class LogFilterForm(forms.Form):
         accounts = SendingAccount.objects.filter(workspace=workspace)
         menu = [("", "Any campaign"), *campaigns.values_list("pk", "name")[:500]]
         picked = self.data.get("campaign") if self.is_bound else None
-        if picked and picked.isdigit() and int(picked) not in {pk for pk, _ in menu[1:]}:
+        if picked and is_number(picked) and int(picked) not in {pk for pk, _ in menu[1:]}:
             single = Campaign.objects.filter(workspace=workspace, pk=int(picked)).first()
             if single is not None:
                 menu.append((single.pk, single.name))

@@ -19,6 +19,8 @@ from sending.models import SendingAccount
 class CampaignStatus(models.TextChoices):
     DRAFT = "draft", "Draft"
     SCHEDULED = "scheduled", "Scheduled"
+    # Started: a worker is creating its deliveries (the launch), then it runs.
+    LAUNCHING = "launching", "Launching"
     RUNNING = "running", "Running"
     PAUSED = "paused", "Paused"
     COMPLETED = "completed", "Completed"
@@ -29,6 +31,12 @@ class ScheduleMode(models.TextChoices):
     NOW = "now", "Send now"
     AT = "at", "Send at a date and time"
     WINDOW = "window", "Send only inside a start/end window"
+
+
+class ResendKind(models.TextChoices):
+    FAILED = "failed", "Whose delivery failed or expired"
+    UNOPENED = "unopened", "Who did not open it"
+    NEW_MEMBERS = "new_members", "Who joined its lists since"
 
 
 class Campaign(models.Model):
@@ -66,6 +74,27 @@ class Campaign(models.Model):
     excluded_suppressed = models.PositiveIntegerField(default=0)
     excluded_unsubscribed = models.PositiveIntegerField(default=0)
     excluded_duplicates = models.PositiveIntegerField(default=0)
+    # Deliveries per status, kept once the campaign is completed or cancelled and none of its
+    # deliveries is in flight (services.campaigns_freeze_counts): from then on its total, sent
+    # (sent, bounced, complained), cancelled and waiting figures cannot change, so the list
+    # shows them without reading a million deliveries. Per-status figures may still move
+    # (a bounce turns sent into bounced): pages that show them count the deliveries.
+    final_counts = models.JSONField(null=True, blank=True, editable=False)
+    # Tracking of opens and clicks: None follows the workspace's setting (read at the start).
+    track_opens = models.BooleanField(null=True, blank=True)
+    track_clicks = models.BooleanField(null=True, blank=True)
+    # Added to every tracked link's target (a parameter the link has already is kept).
+    utm_source = models.CharField(max_length=100, blank=True)
+    utm_medium = models.CharField(max_length=100, blank=True)
+    utm_campaign = models.CharField(max_length=100, blank=True)
+    # Empty: the template's subject. A resend to those who did not open gets a new one.
+    subject = models.CharField(max_length=998, blank=True)
+    # A resend: a new campaign made from a finished one for some of its audience, fixed when
+    # it was made (ResendRecipient); its lists, segments and picked rows are not used.
+    resent_from = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="resends"
+    )
+    resend_kind = models.CharField(max_length=16, choices=ResendKind.choices, blank=True)
     is_single = models.BooleanField(
         default=False, help_text="A one-off e-mail to one recipient (djangoMailer's queue)."
     )
@@ -80,6 +109,22 @@ class Campaign(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class ResendRecipient(models.Model):
+    """One recipient of a resend's audience, fixed when the resend was made: the launch sends
+    to these (still leaving out the suppressed and unsubscribed), never to its lists."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="+")
+    recipient = models.ForeignKey(Recipient, on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        constraints = (
+            models.UniqueConstraint(fields=("campaign", "recipient"), name="resend_recipient"),
+        )
+
+    def __str__(self) -> str:
+        return f"{self.recipient_id} in resend {self.campaign_id}"
 
 
 class DeliveryStatus(models.TextChoices):
@@ -149,6 +194,12 @@ class Delivery(models.Model):
                 condition=Q(status="sending"),
             ),
             models.Index(fields=("campaign", "status"), name="delivery_campaign_status"),
+            # An account's recent messages: the warm-up's bounce and complaint rates.
+            models.Index(
+                fields=("account", "sent_at"),
+                name="delivery_account_sent",
+                condition=Q(sent_at__isnull=False),
+            ),
         )
 
     def __str__(self) -> str:
@@ -208,3 +259,28 @@ class WorkerHeartbeat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} worker {self.name}"
+
+
+class CampaignStatusChange(models.Model):
+    """A campaign's status changed: written in the transaction of the change.
+
+    The outbox of what happened, for the layers above (webhooks read the rows by id as
+    `campaign.status_changed` events); campaigns never calls them. The status, the reason and
+    the name are copied as they were, so a reader later sees this change, not the campaign's
+    state by then.
+    """
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="status_changes")
+    campaign_name = models.CharField(max_length=200)
+    action = models.CharField(max_length=32)
+    previous_status = models.CharField(max_length=16, choices=CampaignStatus.choices)
+    status = models.CharField(max_length=16, choices=CampaignStatus.choices)
+    reason = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["workspace", "id"], name="campaign_change_ws_id")]
+
+    def __str__(self) -> str:
+        return f"campaign {self.campaign_id}: {self.previous_status} -> {self.status}"

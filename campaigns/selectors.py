@@ -9,18 +9,22 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any, Generic, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import Workspace
 from audience.models import ListMembership, RecipientList, Segment
 from audience.selectors import RecipientFilter, recipients_matching, segment_q
 from campaigns.engine.launch import AudienceCount, audience_count
+from campaigns.engine.send import delivery_values, frozen_parts
 from campaigns.models import (
     OPEN,
     Attempt,
@@ -30,11 +34,22 @@ from campaigns.models import (
     Delivery,
     DeliveryStatus,
 )
+from content.rendering import TemplateParts
+from sending import quota, warmup
+from sending.models import AccountStatus, SendingAccount
 
 PAGE_SIZE = 50
 # Rate per minute is measured over this recent window: long enough to smooth batches out.
 RATE_WINDOW = timedelta(minutes=5)
-ACTIVE = (CampaignStatus.SCHEDULED, CampaignStatus.RUNNING, CampaignStatus.PAUSED)
+ACTIVE = (
+    CampaignStatus.SCHEDULED,
+    CampaignStatus.LAUNCHING,
+    CampaignStatus.RUNNING,
+    CampaignStatus.PAUSED,
+)
+# Deliveries whose message a server took: sent, and those that bounced or were complained
+# about afterwards.
+ACCEPTED = (DeliveryStatus.SENT, DeliveryStatus.BOUNCED, DeliveryStatus.COMPLAINED)
 
 RowT = TypeVar("RowT")
 
@@ -51,6 +66,20 @@ def campaigns_of(workspace: Workspace, *, single: bool = False) -> QuerySet[Camp
 
 def campaign_get(workspace: Workspace, campaign_id: int) -> Campaign | None:
     return Campaign.objects.filter(workspace=workspace, pk=campaign_id).first()
+
+
+def campaign_resends(workspace: Workspace, campaign: Campaign) -> QuerySet[Campaign]:
+    """The resends made from `campaign`, newest first."""
+    return Campaign.objects.filter(workspace=workspace, resent_from_id=campaign.pk).order_by(
+        "-created_at", "-id"
+    )
+
+
+def campaign_resent_from(workspace: Workspace, campaign: Campaign) -> Campaign | None:
+    """The campaign `campaign` is a resend of, if it still exists."""
+    if campaign.resent_from_id is None:
+        return None
+    return campaign_get(workspace, campaign.resent_from_id)
 
 
 def delivery_get(workspace: Workspace, delivery_id: int) -> Delivery | None:
@@ -75,22 +104,99 @@ def status_counts_many(campaign_ids: Iterable[int]) -> dict[int, dict[str, int]]
     return counts
 
 
+FINISHED = (CampaignStatus.COMPLETED, CampaignStatus.CANCELLED)
+
+
+def list_counts(campaigns: Iterable[Campaign]) -> dict[int, dict[str, int]]:
+    """Deliveries per status for the campaign list: a finished campaign's frozen counts, one
+    GROUP BY over the deliveries of the others (and of finished ones not frozen yet).
+
+    Only the figures that cannot change once frozen may be shown from these counts (see
+    Campaign.final_counts): `progress_of_counts(...)`'s total, sent, cancelled and waiting.
+    """
+    counts: dict[int, dict[str, int]] = {}
+    unfrozen = []
+    for campaign in campaigns:
+        if campaign.final_counts is not None:
+            counts[campaign.pk] = {k: int(v) for k, v in campaign.final_counts.items()}
+        else:
+            unfrozen.append(campaign.pk)
+    counts.update(status_counts_many(unfrozen) if unfrozen else {})
+    return counts
+
+
+def freezable(campaigns: Iterable[Campaign], counts: dict[int, dict[str, int]]) -> list[int]:
+    """Campaigns whose counts may be frozen now: finished, not frozen, nothing in flight."""
+    return [
+        c.pk
+        for c in campaigns
+        if c.status in FINISHED
+        and c.final_counts is None
+        and not any(counts.get(c.pk, {}).get(s) for s in OPEN)
+    ]
+
+
+@dataclass(frozen=True)
+class Hold:
+    """Why a running campaign sends nothing now, and when it resumes (None: a person must
+    act, e.g. fix an account in error)."""
+
+    reason: str
+    resumes_at: datetime | None
+    zone: ZoneInfo
+
+    @property
+    def text(self) -> str:
+        if self.resumes_at is None:
+            return self.reason
+        local = self.resumes_at.astimezone(self.zone)
+        # Within a day the hour is enough (midnight tonight is "00:00"); later, the date too.
+        soon = self.resumes_at - timezone.now() < timedelta(days=1)
+        when = f"{local:%H:%M}" if soon else f"{local:%Y-%m-%d %H:%M}"
+        return _("%(reason)s; resumes at %(when)s %(zone)s") % {
+            "reason": self.reason,
+            "when": when,
+            "zone": self.zone.key,
+        }
+
+
 @dataclass(frozen=True)
 class Progress:
-    """Where a campaign stands: counts per delivery status, rate and estimated time to finish."""
+    """Where a campaign stands: counts per delivery status, rate, estimated time to finish
+    (limits included) and, while its accounts have no room, why it is held."""
 
     counts: dict[str, int]
     total: int
     rate_per_minute: float
     eta: timedelta | None
+    hold: Hold | None = None
+    finishes_at: datetime | None = None
+    zone: ZoneInfo | None = None
 
     @property
     def waiting(self) -> int:
         return sum(self.counts.get(s, 0) for s in OPEN)
 
     @property
+    def sent(self) -> int:
+        """Messages a server accepted (a later bounce or complaint does not unsend them)."""
+        return sum(self.counts.get(s, 0) for s in ACCEPTED)
+
+    @property
+    def cancelled(self) -> int:
+        return self.counts.get(DeliveryStatus.CANCELLED, 0)
+
+    @property
+    def not_sent(self) -> int:
+        """Deliveries that ended without being sent, other than by a cancel: failed,
+        suppressed, expired."""
+        return self.total - self.waiting - self.sent - self.cancelled
+
+    @property
     def done(self) -> int:
-        return self.total - self.waiting
+        """Deliveries the engine dealt with; cancelled ones were never tried, so they are not
+        counted as done (a cancelled campaign is not "100 % done")."""
+        return self.total - self.waiting - self.cancelled
 
     @property
     def percent(self) -> int:
@@ -104,7 +210,17 @@ class Progress:
         if minutes < 1:
             return "under a minute"
         hours, minutes = divmod(minutes, 60)
+        days, hours = divmod(hours, 24)
+        if days:
+            return f"about {days} d {hours} h"
         return f"about {hours} h {minutes} min" if hours else f"about {minutes} min"
+
+    @property
+    def finishes_text(self) -> str:
+        """When the last message should go, in the workspace's time zone."""
+        if self.finishes_at is None or self.zone is None:
+            return ""
+        return f"{self.finishes_at.astimezone(self.zone):%Y-%m-%d %H:%M} {self.zone.key}"
 
     @property
     def rows(self) -> list[tuple[str, str, int]]:
@@ -117,10 +233,11 @@ class Progress:
 
 
 def campaign_progress(campaign: Campaign, now: datetime | None = None) -> Progress:
-    """Counts (one GROUP BY), rate and ETA.
+    """Counts (one GROUP BY), rate, hold and ETA.
 
     While running, the rate is what was sent in the last minutes (index campaign, time); once
-    finished it is the average over the whole run.
+    finished it is the average over the whole run. The ETA follows the accounts' limits: what
+    they may still send today, then their daily limits day after day (see `finish_time`).
     """
     now = now or timezone.now()
     counts = status_counts_many([campaign.pk]).get(campaign.pk, {})
@@ -136,9 +253,184 @@ def campaign_progress(campaign: Campaign, now: datetime | None = None) -> Progre
     else:
         rate = 0.0
     progress = Progress(counts=counts, total=total, rate_per_minute=rate, eta=None)
-    if rate > 0 and progress.waiting and campaign.status == CampaignStatus.RUNNING:
-        progress = Progress(counts, total, rate, timedelta(minutes=progress.waiting / rate))
-    return progress
+    if campaign.status != CampaignStatus.RUNNING or not progress.waiting:
+        return progress
+    workspace = campaign.workspace
+    accounts = list(campaign.accounts.all())
+    hold = campaign_hold(workspace, accounts, now)
+    finishes = finish_time(workspace, accounts, progress.waiting, rate, now)
+    return Progress(
+        counts,
+        total,
+        rate,
+        eta=finishes - now if finishes is not None else None,
+        hold=hold,
+        finishes_at=finishes,
+        zone=zone_of(workspace),
+    )
+
+
+def zone_of(workspace: Workspace) -> ZoneInfo:
+    try:
+        return ZoneInfo(workspace.time_zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+# A wait shorter than this (a minimum wait between messages) is sending, not a hold.
+HOLD_MIN = timedelta(minutes=1)
+
+
+def campaign_hold(
+    workspace: Workspace, accounts: list[SendingAccount], now: datetime
+) -> Hold | None:
+    """Why none of the campaign's accounts can send now and when the first one can again;
+    None while one of them has room (or will within a minute)."""
+    states = [quota.room_state(a, workspace, now) for a in accounts]
+    if any(s is None or (s.until is not None and s.until - now < HOLD_MIN) for s in states):
+        return None
+    zone = zone_of(workspace)
+    if not states:
+        return Hold(_("the campaign has no sending account"), None, zone)
+    timed = [s.until for s in states if s is not None and s.until is not None]
+    reasons = {s.reason for s in states if s is not None}
+    if reasons == {quota.DAILY_LIMIT_REACHED}:
+        reason = (
+            _("daily limit of all accounts reached")
+            if len(accounts) > 1
+            else _("daily limit of the account reached")
+        )
+    elif reasons == {quota.HOURLY_LIMIT_REACHED}:
+        reason = _("the workspace's hourly limit reached")
+    elif not timed:
+        reason = _("no sending account of the campaign can send (%(why)s)") % {
+            "why": "; ".join(_why_not(a, s) for a, s in zip(accounts, states, strict=True) if s)
+        }
+    else:
+        reason = "; ".join(sorted(reasons))
+    return Hold(reason, min(timed, default=None), zone)
+
+
+def _why_not(account: SendingAccount, state: quota.NoRoom) -> str:
+    if account.status == AccountStatus.ERROR:
+        return _("%(name)s is in error") % {"name": account.name}
+    if account.status != AccountStatus.ACTIVE:
+        return _("%(name)s is %(status)s") % {
+            "name": account.name,
+            "status": account.get_status_display().lower(),
+        }
+    return state.reason
+
+
+def finish_time(
+    workspace: Workspace, accounts: list[SendingAccount], waiting: int, rate: float, now: datetime
+) -> datetime | None:
+    """When `waiting` messages should be sent through `accounts`, within their limits.
+
+    Today they take what the accounts may still send today; each following day (from the
+    workspace's midnight) their day limits together (warm-ups' values, rising day by day;
+    bounded by 24 hourly limits). Within a day messages go at the measured rate (per minute)
+    or, before there is one, at what the minimum waits allow. None when the accounts can send
+    nothing at all.
+    """
+    active = [a for a in accounts if a.status == AccountStatus.ACTIVE]
+    today = quota.room_today(active, workspace, now)
+    speed = rate if rate > 0 else _speed_by_limits(active, workspace)
+    if waiting <= today:
+        return now + _duration(waiting, speed)
+    zone = zone_of(workspace)
+    local = now.astimezone(zone).date()
+    later = _days_after(active, workspace, local, waiting - today)
+    if later is None:
+        return None
+    days, last_day = later
+    start = _local_midnight(local + timedelta(days=days), zone)
+    return start + _duration(last_day, speed)
+
+
+# Days of warm-up walked one by one at most; after them (or once no ramp rises) the days are
+# all alike and counted at once.
+RAMP_DAYS_WALKED = 400
+
+
+def _days_after(
+    accounts: list[SendingAccount], workspace: Workspace, today: date, messages: int
+) -> tuple[int, int] | None:
+    """Days after `today` that `messages` take, and what the last of them sends; None:
+    never (no room on any day)."""
+    day = 1
+    while day < RAMP_DAYS_WALKED and _ramping(accounts, today + timedelta(days=day)):
+        room = quota.day_room(accounts, workspace, today + timedelta(days=day))
+        if messages <= room:
+            return day, messages
+        messages -= room
+        day += 1
+    per_day = quota.day_room(accounts, workspace, today + timedelta(days=day))
+    if per_day <= 0:
+        return None
+    extra = math.ceil(messages / per_day)
+    return day + extra - 1, messages - (extra - 1) * per_day
+
+
+def _ramping(accounts: list[SendingAccount], day: date) -> bool:
+    after = day + timedelta(days=1)
+    return any(warmup.day_limit(a, day) < warmup.day_limit(a, after) for a in accounts)
+
+
+def _local_midnight(day: date, zone: ZoneInfo) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=zone)
+
+
+def _speed_by_limits(accounts: list[SendingAccount], workspace: Workspace) -> float | None:
+    """Messages per minute the minimum waits and the hourly limit allow; None: no bound."""
+    if not accounts or any(a.min_interval_seconds == 0 for a in accounts):
+        speed = None
+    else:
+        speed = sum(60 / a.min_interval_seconds for a in accounts)
+    if workspace.hourly_limit is not None:
+        hourly = workspace.hourly_limit / 60
+        speed = hourly if speed is None else min(speed, hourly)
+    return speed
+
+
+def _duration(messages: int, per_minute: float | None) -> timedelta:
+    if not per_minute:
+        return timedelta(0)
+    return timedelta(minutes=messages / per_minute)
+
+
+@dataclass(frozen=True)
+class Capacity:
+    """What chosen accounts may send: the rest of today, and each full day."""
+
+    today: int
+    per_day: int
+
+    def days_for(self, audience: int) -> int | None:
+        """Days (today counted) that `audience` messages take; None: never."""
+        if audience <= self.today:
+            return 1
+        if self.per_day <= 0:
+            return None
+        return 1 + math.ceil((audience - self.today) / self.per_day)
+
+
+def accounts_capacity(
+    workspace: Workspace, account_ids: list[int], now: datetime | None = None
+) -> Capacity:
+    """What the workspace's active accounts among `account_ids` may send today and per day."""
+    now = now or timezone.now()
+    accounts = list(
+        SendingAccount.objects.filter(
+            workspace=workspace, pk__in=account_ids, status=AccountStatus.ACTIVE
+        )
+    )
+    # Tomorrow's limits: a warm-up rises after it, so the days this counts are at most those.
+    tomorrow = quota.local_day(workspace, now) + timedelta(days=1)
+    return Capacity(
+        today=quota.room_today(accounts, workspace, now),
+        per_day=quota.day_room(accounts, workspace, tomorrow),
+    )
 
 
 def audience_preview(
@@ -177,6 +469,15 @@ def campaign_audience(campaign: Campaign) -> AudienceCount:
         unsubscribed=campaign.excluded_unsubscribed,
         duplicates=campaign.excluded_duplicates,
     )
+
+
+def message_as_sent(delivery: Delivery, token: str) -> tuple[TemplateParts, dict[str, str]]:
+    """What a delivery's message was made of, without its files (the view-in-browser page):
+    the campaign's content frozen at the start and the delivery's placeholder values.
+
+    Raises ContentError when the frozen content cannot be read.
+    """
+    return frozen_parts(delivery.campaign, with_attachments=False), delivery_values(delivery, token)
 
 
 # --------------------------------------------------------------------------- keyset pages
@@ -240,6 +541,27 @@ def campaigns_page(workspace: Workspace, cursor: str = "") -> KeysetPage[Campaig
     """One page of the campaign list (single e-mails have their own queue page)."""
     page: KeysetPage[Campaign] = _page_by_time(campaigns_of(workspace), cursor, PAGE_SIZE)
     return page
+
+
+@dataclass(frozen=True)
+class CampaignHoldings:
+    """What deleting or cancelling a campaign would lose: its report and its waiting mail."""
+
+    deliveries: int
+    attempts: int
+    sent: int
+    waiting: int
+
+
+def campaign_holdings(campaign: Campaign) -> CampaignHoldings:
+    """Counts for the confirmation pages: one GROUP BY on deliveries, one count of attempts."""
+    progress = progress_of_counts(status_counts_many([campaign.pk]).get(campaign.pk, {}))
+    return CampaignHoldings(
+        deliveries=progress.total,
+        attempts=Attempt.objects.filter(campaign=campaign).count(),
+        sent=progress.sent,
+        waiting=progress.waiting,
+    )
 
 
 def progress_of_counts(counts: dict[str, int]) -> Progress:

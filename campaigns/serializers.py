@@ -17,7 +17,6 @@ from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
 from accounts.models import Workspace
-from api.params import id_field
 from audience.models import RecipientList, RecipientStatus, Segment
 from audience.segments import SegmentError
 from audience.selectors import RecipientFilter, recipients_matching
@@ -33,6 +32,7 @@ from campaigns.models import (
 from campaigns.selectors import status_counts_many
 from campaigns.transitions import EDITABLE, allowed_actions
 from content.models import Template
+from core.api.params import id_field
 from sending.models import SendingAccount
 
 # Recipients picked by id in one campaign: as many as one bulk upsert of the audience API.
@@ -59,6 +59,7 @@ def api_actions(campaign: Campaign) -> list[str]:
 
 def _counts_serializer() -> type[serializers.Serializer[Any]]:
     fields = {
+        # markup-safe: the labels of DeliveryStatus, fixed in the source
         value: serializers.IntegerField(help_text=f"Deliveries {label.lower()}.")
         for value, label in DeliveryStatus.choices
     }
@@ -118,6 +119,9 @@ class CampaignSerializer(serializers.ModelSerializer[Campaign]):
             "status_changed_at",
             "allowed_actions",
             "is_single",
+            "resent_from",
+            "resend_kind",
+            "subject",
             "template_id",
             "list_ids",
             "segment_ids",
@@ -328,8 +332,20 @@ class StatsSerializer(serializers.Serializer[Any]):
         help_text="Sent per minute over the last 5 minutes while running; once finished, the "
         "average of the whole run."
     )
-    eta_seconds = serializers.IntegerField(allow_null=True)
+    eta_seconds = serializers.IntegerField(
+        allow_null=True,
+        help_text="Until the last message should go, within the accounts' limits (days "
+        "included when daily limits hold the campaign back).",
+    )
     eta_text = serializers.CharField(allow_blank=True)
+    finishes_at = serializers.DateTimeField(allow_null=True)
+    held = serializers.CharField(
+        allow_blank=True,
+        help_text="Why the running campaign sends nothing now and when it resumes, e.g. "
+        '"daily limit of all accounts reached; resumes at 00:00 Europe/Berlin"; empty while '
+        "it sends.",
+    )
+    resumes_at = serializers.DateTimeField(allow_null=True)
 
 
 # --------------------------------------------------------------------------- deliveries

@@ -8,10 +8,12 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.db import transaction
+from django.db.models import Count
 from django.utils import timezone
 
+from audience.segments import SegmentError
 from audience.selectors import placeholder_names
-from campaigns import dashboard
+from campaigns import dashboard, tracked_links
 from campaigns.engine import launch as launcher
 from campaigns.frozen_files import freeze_attachments
 from campaigns.models import (
@@ -23,7 +25,7 @@ from campaigns.models import (
     DeliveryStatus,
     ScheduleMode,
 )
-from campaigns.signals import campaign_status_changed
+from campaigns.outbox import status_changed
 from campaigns.transitions import TransitionError, next_status
 from content.models import Template
 from content.rendering import TemplateParts, compile_template
@@ -47,9 +49,7 @@ def _move(campaign: Campaign, action: str, now: datetime, reason: str = "") -> N
         campaign.finished_at = now
         fields.append("finished_at")
     campaign.save(update_fields=fields)
-    campaign_status_changed.send(
-        Campaign, campaign=campaign, previous=previous, action=action, at=now
-    )
+    status_changed(campaign, previous=previous, action=action, at=now)
 
 
 def _locked(campaign: Campaign) -> Campaign:
@@ -58,10 +58,11 @@ def _locked(campaign: Campaign) -> Campaign:
 
 def freeze_content(campaign: Campaign, template: Template) -> dict[str, object]:
     """The template's content as it is now; raises CampaignError if it does not compile."""
+    subject = campaign.subject or template.subject
     parts = {
         "template_id": template.pk,
         "template_name": template.name,
-        "subject": template.subject,
+        "subject": subject,
         "html": template.html_body,
         "text": template.text_body,
         "text_from_html": template.text_from_html,
@@ -69,7 +70,7 @@ def freeze_content(campaign: Campaign, template: Template) -> dict[str, object]:
     try:
         compile_template(
             TemplateParts(
-                subject=template.subject,
+                subject=subject,
                 html=template.html_body,
                 text=template.text_body,
                 text_from_html=template.text_from_html,
@@ -78,18 +79,67 @@ def freeze_content(campaign: Campaign, template: Template) -> dict[str, object]:
         )
     except ContentError as exc:
         raise CampaignError(f"The template “{template.name}” has an error: {exc}") from exc
-    return parts
+    return parts | tracking_content(campaign, template)
+
+
+def tracking_content(campaign: Campaign, template: Template) -> dict[str, object]:
+    """The tracked HTML and text parts, their links and the campaign's tracking settings.
+
+    Links are rewritten here, once, so that sending pays only for the token; with tracking
+    off nothing is rewritten at all.
+    """
+    workspace = campaign.workspace
+    opens = workspace.track_opens if campaign.track_opens is None else campaign.track_opens
+    clicks = workspace.track_clicks if campaign.track_clicks is None else campaign.track_clicks
+    tracked = tracked_links.rewrite(
+        template.html_body, template.text_body, clicks=clicks, opens=opens
+    )
+    content: dict[str, object] = {"tracking": {"opens": opens, "clicks": clicks}}
+    if opens or clicks:
+        content |= {"html": tracked.html, "text": tracked.text}
+    if tracked.links:
+        content["links"] = [link.as_json() for link in tracked.links]
+        content["utm"] = {
+            "source": campaign.utm_source,
+            "medium": campaign.utm_medium,
+            "campaign": campaign.utm_campaign,
+        }
+    return content
 
 
 @transaction.atomic
 def campaign_start(*, campaign: Campaign, now: datetime | None = None) -> launcher.LaunchResult:
-    """Freeze the content, move to running and create the deliveries (due at once).
+    """Freeze the content, move to running and create the deliveries (due at once), all in
+    this transaction: for the clock's scheduled starts and the command line. A person's
+    request uses `campaign_queue_launch` instead, which does not wait for the launch.
 
     Raises CampaignError when the campaign cannot start (state, no template, no account,
     a template that does not compile).
     """
     now = now or timezone.now()
     campaign = _locked(campaign)
+    _freeze(campaign)
+    _move(campaign, "start", now)
+    return launcher.launch(campaign=campaign, now=now)
+
+
+@transaction.atomic
+def campaign_queue_launch(*, campaign: Campaign, now: datetime | None = None) -> Campaign:
+    """Freeze the content and move to launching; a worker creates the deliveries
+    (`campaigns_launch_queued`), then the campaign runs. Returns at once, whatever the
+    audience's size.
+
+    Raises CampaignError when the campaign cannot start (as `campaign_start`).
+    """
+    now = now or timezone.now()
+    campaign = _locked(campaign)
+    _freeze(campaign)
+    _move(campaign, "queue", now)
+    return campaign
+
+
+def _freeze(campaign: Campaign) -> None:
+    """Check that `campaign` (locked) can start and copy its template's content into it."""
     if campaign.status not in (CampaignStatus.DRAFT, CampaignStatus.SCHEDULED):
         raise CampaignError(f"A {campaign.get_status_display().lower()} campaign cannot start.")
     template = (
@@ -108,8 +158,54 @@ def campaign_start(*, campaign: Campaign, now: datetime | None = None) -> launch
         raise CampaignError(str(exc)) from exc
     campaign.content = content
     campaign.save(update_fields=["content"])
-    _move(campaign, "start", now)
-    return launcher.launch(campaign=campaign, now=now)
+
+
+def campaigns_launch_queued(*, now: datetime) -> int:
+    """Launch every campaign waiting in `launching`, each in its own transaction; returns how
+    many now run.
+
+    A campaign another worker is launching is skipped (its row is locked); a worker killed
+    mid-launch leaves nothing behind (its transaction is rolled back) and the campaign is
+    launched again by the next step. A segment that no longer compiles sends the campaign
+    back to draft with the reason, nothing created.
+    """
+    launched = 0
+    waiting = Campaign.objects.filter(status=CampaignStatus.LAUNCHING).order_by(
+        "status_changed_at", "pk"
+    )
+    for pk in waiting.values_list("pk", flat=True):
+        try:
+            launched += _launch_queued(pk, now)
+        except SegmentError as exc:
+            problem = f"a segment of this campaign cannot be used: {str(exc).rstrip('.')}"
+            _launch_failed(pk, now, problem)
+    return launched
+
+
+@transaction.atomic
+def _launch_queued(pk: int, now: datetime) -> bool:
+    campaign = (
+        Campaign.objects.select_for_update(skip_locked=True)
+        .select_related("workspace")
+        .filter(pk=pk, status=CampaignStatus.LAUNCHING)
+        .first()
+    )
+    if campaign is None:  # launched, cancelled, or being launched by another worker
+        return False
+    launcher.launch(campaign=campaign, now=now)
+    _move(campaign, "launched", now)
+    dashboard.invalidate(campaign.workspace_id)
+    return True
+
+
+@transaction.atomic
+def _launch_failed(pk: int, now: datetime, problem: str) -> None:
+    campaign = Campaign.objects.select_for_update().select_related("workspace").get(pk=pk)
+    if campaign.status != CampaignStatus.LAUNCHING:
+        return
+    reason = f"The launch failed, nothing was sent: {problem}. Fix it and start again."
+    _move(campaign, "launch_failed", now, reason[:500])
+    dashboard.invalidate(campaign.workspace_id)
 
 
 @transaction.atomic
@@ -168,6 +264,31 @@ def campaigns_finish_done(*, now: datetime) -> int:
                 finished += 1
         dashboard.invalidate(campaign.workspace_id)
     return finished
+
+
+def campaigns_freeze_counts(*, campaign_ids: list[int]) -> int:
+    """Keep the delivery counts of finished campaigns with nothing in flight on the campaign
+    (Campaign.final_counts), so that the list stops reading their deliveries. Returns how
+    many were frozen; one not finished, or with a delivery still queued or being sent (a
+    cancel leaves those in flight to end), is left for later.
+    """
+    frozen = 0
+    for campaign_id in campaign_ids:
+        rows = (
+            Delivery.objects.filter(campaign_id=campaign_id)
+            .order_by()
+            .values_list("status")
+            .annotate(n=Count("pk"))
+        )
+        counts: dict[str, int] = dict(rows)
+        if any(counts.get(status) for status in OPEN):
+            continue
+        frozen += Campaign.objects.filter(
+            pk=campaign_id,
+            status__in=(CampaignStatus.COMPLETED, CampaignStatus.CANCELLED),
+            final_counts__isnull=True,
+        ).update(final_counts=counts)
+    return frozen
 
 
 def campaigns_start_due(*, now: datetime) -> int:

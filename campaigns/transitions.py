@@ -2,7 +2,12 @@
 
     draft ──schedule──▶ scheduled ──start──▶ running ⇄ paused
       └──────────────start──────────────────▶ running ──finish──▶ completed
+    draft or scheduled ──queue──▶ launching ──launched──▶ running
+                                      └──launch_failed──▶ draft (with the reason)
     any state but completed/cancelled ──cancel──▶ cancelled
+
+`start` launches at once (in the caller's transaction); `queue` leaves the launch to a
+worker, so that a person's request answers at once whatever the audience's size.
 
 Services call `next_status` and write the result; nothing here touches the database.
 """
@@ -15,12 +20,16 @@ TRANSITIONS: dict[str, dict[str, str]] = {
     "schedule": {S.DRAFT: S.SCHEDULED},
     "unschedule": {S.SCHEDULED: S.DRAFT},
     "start": {S.DRAFT: S.RUNNING, S.SCHEDULED: S.RUNNING},
+    "queue": {S.DRAFT: S.LAUNCHING, S.SCHEDULED: S.LAUNCHING},
+    "launched": {S.LAUNCHING: S.RUNNING},
+    # Nothing was created: back to a draft that can be fixed and started again.
+    "launch_failed": {S.LAUNCHING: S.DRAFT},
     # A scheduled campaign goes back to draft instead: it has launched nothing to pause.
     "pause": {S.RUNNING: S.PAUSED},
     "resume": {S.PAUSED: S.RUNNING},
     "finish": {S.RUNNING: S.COMPLETED},
-    "cancel": {S.DRAFT: S.CANCELLED, S.SCHEDULED: S.CANCELLED, S.RUNNING: S.CANCELLED,
-               S.PAUSED: S.CANCELLED},
+    "cancel": {S.DRAFT: S.CANCELLED, S.SCHEDULED: S.CANCELLED, S.LAUNCHING: S.CANCELLED,
+               S.RUNNING: S.CANCELLED, S.PAUSED: S.CANCELLED},
 }  # fmt: skip
 
 FINAL = frozenset({S.COMPLETED, S.CANCELLED})
@@ -52,6 +61,9 @@ def _past(action: str) -> str:
         "schedule": "scheduled",
         "unschedule": "unscheduled",
         "start": "started",
+        "queue": "started",
+        "launched": "launched",
+        "launch_failed": "launched",
         "pause": "paused",
         "resume": "resumed",
         "finish": "finished",

@@ -14,22 +14,28 @@ from typing import Any
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from accounts.access import access_of, or_404, user_of, workspace_view
+from accounts.confirm import confirm_page, is_confirmed
 from accounts.models import Role, Workspace
 from audience.segments import SegmentError
 from audience.selectors import RecipientFilter, recipients_matching
 from campaigns import dashboard as dashboard_figures
 from campaigns import editing, selectors, services
 from campaigns.csv_export import attempt_rows, delivery_rows, streamed
-from campaigns.engine.launch import audience_count
 from campaigns.forms import CampaignForm, LogFilterForm, SingleEmailForm, zone_of
 from campaigns.models import Campaign, CampaignStatus, DeliveryStatus
 from campaigns.transitions import EDITABLE, allowed_actions
 from content.selectors import template_get
+from core.digits import is_number
 
 POLL_SECONDS = 3
+# A launching campaign is polled until a worker has created its deliveries and it runs.
+POLLED = (CampaignStatus.SCHEDULED, CampaignStatus.LAUNCHING, CampaignStatus.RUNNING)
 
 
 def _ws(request: HttpRequest) -> Workspace:
@@ -51,10 +57,13 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 @workspace_view()
 def index(request: HttpRequest) -> HttpResponse:
-    """Campaigns newest first, one keyset page, with their progress (one GROUP BY)."""
+    """Campaigns newest first, one keyset page, with their progress: finished campaigns'
+    counts kept on them, one GROUP BY for the others (frozen here once they may be)."""
     workspace = _ws(request)
     page = selectors.campaigns_page(workspace, request.GET.get("after", ""))
-    counts = selectors.status_counts_many(c.pk for c in page.rows)
+    counts = selectors.list_counts(page.rows)
+    if freeze := selectors.freezable(page.rows, counts):
+        services.campaigns_freeze_counts(campaign_ids=freeze)
     rows = [(c, selectors.progress_of_counts(counts.get(c.pk, {}))) for c in page.rows]
     return render(request, "campaigns/index.html", {"page": page, "rows": rows})
 
@@ -72,7 +81,7 @@ def _picked_from(params: Any) -> dict[str, Any]:
         "field": params.get("field", ""),
         "op": params.get("op", ""),
         "value": params.get("value", ""),
-        "ids": [i for i in params.getlist("ids") if str(i).isdigit()],
+        "ids": [i for i in params.getlist("ids") if is_number(str(i))],
     }
     flt = RecipientFilter.from_params(values)
     return {} if flt.is_empty else flt.as_params()
@@ -97,7 +106,7 @@ def _editor(request: HttpRequest, form: CampaignForm, campaign: Campaign | None)
     return render(request, "campaigns/form.html", context)
 
 
-@workspace_view()
+@workspace_view(Role.EDITOR)  # viewers get no form they cannot submit
 def campaign_create(request: HttpRequest) -> HttpResponse:
     """A new campaign; `?q=…&list_id=…` (the recipients table's filter) pre-picks recipients."""
     workspace = _ws(request)
@@ -134,7 +143,19 @@ def audience_preview(request: HttpRequest) -> HttpResponse:
         )
     except (SegmentError, ValueError) as exc:
         context["audience_error"] = str(exc)
+    else:
+        context.update(_capacity(_ws(request), _ids(params.getlist("accounts")), context))
     return render(request, "campaigns/_audience.html", context)
+
+
+def _capacity(
+    workspace: Workspace, account_ids: list[int], context: dict[str, Any]
+) -> dict[str, Any]:
+    """What the chosen accounts can send today, for the warning beside the audience."""
+    if not account_ids:
+        return {}
+    capacity = selectors.accounts_capacity(workspace, account_ids)
+    return {"capacity": capacity, "capacity_days": capacity.days_for(context["audience"].reachable)}
 
 
 def _json_dict(raw: object) -> dict[str, Any]:
@@ -149,10 +170,10 @@ def _json_dict(raw: object) -> dict[str, Any]:
 
 
 def _ids(values: list[str]) -> list[int]:
-    return [int(v) for v in values if v.isdigit()]
+    return [int(v) for v in values if is_number(v)]
 
 
-@workspace_view()
+@workspace_view(Role.EDITOR)
 def campaign_edit(request: HttpRequest, campaign_id: int) -> HttpResponse:
     workspace = _ws(request)
     campaign = or_404(selectors.campaign_get(workspace, campaign_id))
@@ -183,7 +204,7 @@ def campaign_detail(request: HttpRequest, campaign_id: int) -> HttpResponse:
     context: dict[str, Any] = {
         "campaign": campaign,
         "progress": selectors.campaign_progress(campaign),
-        "poll": campaign.status in (CampaignStatus.RUNNING, CampaignStatus.SCHEDULED),
+        "poll": campaign.status in POLLED,
         "poll_seconds": POLL_SECONDS,
         "actions": _actions(campaign),
         "editable": campaign.status in EDITABLE,
@@ -195,12 +216,17 @@ def campaign_detail(request: HttpRequest, campaign_id: int) -> HttpResponse:
         "lists": list(campaign.lists.all()),
         "segments": list(campaign.segments.all()),
         "template_name": _template_name(workspace, campaign.template_id),
+        "resent_from": selectors.campaign_resent_from(workspace, campaign),
+        "resends": list(selectors.campaign_resends(workspace, campaign)),
     }
     if campaign.status in EDITABLE:
         try:
-            context["audience"] = audience_count(campaign)
+            context["audience"] = selectors.campaign_audience(campaign)
         except SegmentError as exc:
             context["audience_error"] = str(exc)
+        else:
+            ids = [a.pk for a in context["accounts"]]
+            context.update(_capacity(workspace, ids, context))
     return render(request, "campaigns/detail.html", context)
 
 
@@ -229,7 +255,7 @@ def _query_without(request: HttpRequest, *names: str) -> str:
 def campaign_progress(request: HttpRequest, campaign_id: int) -> HttpResponse:
     """The progress part of the page, polled by htmx while the campaign runs."""
     campaign = or_404(selectors.campaign_get(_ws(request), campaign_id))
-    polling = campaign.status in (CampaignStatus.RUNNING, CampaignStatus.SCHEDULED)
+    polling = campaign.status in POLLED
     context = {
         "campaign": campaign,
         "progress": selectors.campaign_progress(campaign),
@@ -237,15 +263,20 @@ def campaign_progress(request: HttpRequest, campaign_id: int) -> HttpResponse:
         "poll_seconds": POLL_SECONDS,
     }
     response = render(request, "campaigns/_progress.html", context)
-    if not polling and request.headers.get("HX-Request"):
-        # Reload once, so the report, the buttons and the final figures appear together.
+    seen = request.GET.get("status", "")
+    if request.headers.get("HX-Request") and (not polling or seen != campaign.status):
+        # Reload once, so the report, the buttons and the final figures appear together
+        # (and when a launch ends: sending has started, or the launch failed).
         response["HX-Refresh"] = "true"
     return response
 
 
 Action = Callable[[Campaign], object]
 ACTIONS: dict[str, tuple[Action, str]] = {
-    "start": (lambda c: editing.campaign_launch(campaign=c), "Campaign started."),
+    "start": (
+        lambda c: editing.campaign_launch(campaign=c),
+        "Campaign started. Its deliveries are being prepared; sending begins in a moment.",
+    ),
     "unschedule": (lambda c: editing.campaign_unschedule(campaign=c), "Back to draft."),
     "pause": (lambda c: services.campaign_pause(campaign=c), "Campaign paused."),
     "resume": (lambda c: services.campaign_resume(campaign=c), "Campaign resumed."),
@@ -258,6 +289,8 @@ ACTIONS: dict[str, tuple[Action, str]] = {
 def campaign_action(request: HttpRequest, campaign_id: int, action: str) -> HttpResponse:
     """Start (or schedule), unschedule, pause, resume or cancel; refusals are flash errors."""
     campaign = or_404(selectors.campaign_get(_ws(request), campaign_id))
+    if action == "cancel" and not is_confirmed(request):
+        return _confirm_cancel(request, campaign)
     run, done = ACTIONS[action]
     try:
         result = run(campaign)
@@ -273,10 +306,80 @@ def campaign_action(request: HttpRequest, campaign_id: int, action: str) -> Http
     return redirect("campaigns:detail", campaign_id=campaign.pk)
 
 
+def _confirm_cancel(request: HttpRequest, campaign: Campaign) -> HttpResponse:
+    held = selectors.campaign_holdings(campaign)
+    stop = _("Cancelling stops “%(name)s” for good: it cannot be resumed or started again.") % {
+        "name": campaign.name
+    }
+    if not held.deliveries:  # scheduled, not launched yet
+        return confirm_page(
+            request,
+            title=_("Cancel “%(name)s”?") % {"name": campaign.name},
+            losses=[stop, _("It has not started: nothing will be sent.")],
+            action_label=_("Cancel the campaign"),
+            cancel_url=reverse("campaigns:detail", kwargs={"campaign_id": campaign.pk}),
+        )
+    losses = [
+        stop,
+        ngettext(
+            "%(n)s message still waiting will not be sent.",
+            "%(n)s messages still waiting will not be sent.",
+            held.waiting,
+        )
+        % {"n": f"{held.waiting:,}"},
+        ngettext(
+            "%(n)s message already sent stays sent.",
+            "%(n)s messages already sent stay sent.",
+            held.sent,
+        )
+        % {"n": f"{held.sent:,}"},
+    ]
+    return confirm_page(
+        request,
+        title=_("Cancel “%(name)s”?") % {"name": campaign.name},
+        losses=losses,
+        action_label=_("Cancel the campaign"),
+        cancel_url=reverse("campaigns:detail", kwargs={"campaign_id": campaign.pk}),
+    )
+
+
+def _confirm_delete(request: HttpRequest, campaign: Campaign) -> HttpResponse:
+    held = selectors.campaign_holdings(campaign)
+    losses = [
+        _(
+            "This deletes the campaign “%(name)s” and its report: %(deliveries)s and "
+            "%(attempts)s, with their replies and Message-IDs."
+        )
+        % {
+            "name": campaign.name,
+            "deliveries": ngettext("%(n)s delivery", "%(n)s deliveries", held.deliveries)
+            % {"n": f"{held.deliveries:,}"},
+            "attempts": ngettext("%(n)s attempt", "%(n)s attempts", held.attempts)
+            % {"n": f"{held.attempts:,}"},
+        },
+        _("Its figures leave the dashboard and the logs. Recipients and templates stay."),
+    ]
+    return confirm_page(
+        request,
+        title=_("Delete “%(name)s”?") % {"name": campaign.name},
+        losses=losses,
+        action_label=_("Delete the campaign and its report"),
+        cancel_url=reverse("campaigns:detail", kwargs={"campaign_id": campaign.pk}),
+    )
+
+
 @workspace_view(Role.EDITOR)
 @require_POST
 def campaign_delete(request: HttpRequest, campaign_id: int) -> HttpResponse:
     campaign = or_404(selectors.campaign_get(_ws(request), campaign_id))
+    # A campaign that may be sending is refused below, without a question first.
+    sending = campaign.status in (
+        CampaignStatus.LAUNCHING,
+        CampaignStatus.RUNNING,
+        CampaignStatus.PAUSED,
+    )
+    if not sending and not is_confirmed(request):
+        return _confirm_delete(request, campaign)
     try:
         editing.campaign_delete(campaign=campaign)
     except services.CampaignError as exc:
@@ -346,7 +449,7 @@ def emails(request: HttpRequest) -> HttpResponse:
     return render(request, "campaigns/emails.html", {"page": page})
 
 
-@workspace_view()
+@workspace_view(Role.EDITOR)
 def email_create(request: HttpRequest) -> HttpResponse:
     """Queue one e-mail to one recipient (djangoMailer's "queue single email")."""
     workspace = _ws(request)

@@ -23,7 +23,10 @@ class TemplateForm(forms.ModelForm[Template]):
             "text_body": "Text body",
             "text_from_html": "Generate the text body from the HTML when sending",
         }
-        help_texts = {"text_from_html": "Otherwise the text body is sent as written."}
+        help_texts = {
+            "text_body": "Left empty, it is generated from the HTML when sending.",
+            "text_from_html": "Otherwise the text body is sent as written.",
+        }
         widgets = {
             "subject": forms.TextInput(attrs={"data-placeholders": "", "autocomplete": "off"}),
             "html_body": forms.Textarea(

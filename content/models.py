@@ -12,7 +12,8 @@ class Template(models.Model):
     """A message to personalise: subject, HTML body and text body (see content.syntax).
 
     With `text_from_html` the text part is generated from the HTML each time the template is
-    compiled, so the two never drift apart; otherwise `text_body` is used as written.
+    compiled, so the two never drift apart; otherwise `text_body` is used as written, unless
+    it is empty, when it is generated too (see TemplateParts.generates_text).
     """
 
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="templates")

@@ -3,7 +3,8 @@
 `compile_template` does all the work that does not depend on the recipient, once per campaign:
 it parses the three parts (see `content.syntax` for the language), inlines the CSS of the HTML
 (keeping the `<style>` block for the clients that read it), generates the text part from the
-HTML when asked, and pre-encodes every static piece of the bodies as quoted-printable bytes.
+HTML when asked or when the text body is empty, and pre-encodes every static piece of the
+bodies as quoted-printable bytes.
 `CompiledTemplate.render` then only looks the values up, escapes them (HTML part only) and joins
 byte chunks.
 
@@ -111,28 +112,47 @@ class TemplateParts:
     attachments: tuple[Attachment, ...] = field(default=())
     text_from_html: bool = False  # generate the text part from the HTML at compile time
 
+    @property
+    def generates_text(self) -> bool:
+        """Whether the text part is made from the HTML: when asked, or when it is left empty
+        (an empty text part shows as a blank message in text-only readers and looks like
+        spam to filters)."""
+        return bool(self.html.strip()) and (self.text_from_html or not self.text.strip())
+
 
 # --- Compiling ------------------------------------------------------------------------------
 
 # Compiled bodies are flat tuples, tested by their first item, because isinstance checks and
 # attribute lookups cost more than the rest of the per-recipient loop:
-#   (0, text, qp_bytes)                     static text
-#   (1, name, fallback, fallback_qp)        a value
-#   (2, name, negate, then_ops, else_ops)   a condition
+#   (0, text, qp_bytes, len(text))                    static text
+#   (1, name, fallback, fallback_qp, len(fallback))   a value
+#   (2, name, negate, then_ops, else_ops)             a condition
+# The lengths are there for the size limit, which is checked as the message grows.
 Op = tuple[Any, ...]
 
 
-def parse_parts(parts: TemplateParts, allowed: Iterable[str] | None = None) -> None:
-    """Raise TemplateErrors (a TemplateSyntaxError) with the first fault of each faulty part."""
-    errors = part_errors(parts, allowed)
+def parse_parts(
+    parts: TemplateParts, allowed: Iterable[str] | None = None
+) -> dict[str, tuple[Node, ...]]:
+    """Each part's nodes by part name; raise TemplateErrors (a TemplateSyntaxError) with the
+    first fault of each faulty part."""
+    parsed: dict[str, tuple[Node, ...]] = {}
+    errors = _check_parts(parts, allowed, parsed)
     if errors:
         raise TemplateErrors(errors)
+    return parsed
 
 
 def part_errors(
     parts: TemplateParts, allowed: Iterable[str] | None = None
 ) -> list[TemplateSyntaxError]:
     """The first syntax error or unknown name of each part (subject, HTML, text), in order."""
+    return _check_parts(parts, allowed, {})
+
+
+def _check_parts(
+    parts: TemplateParts, allowed: Iterable[str] | None, parsed: dict[str, tuple[Node, ...]]
+) -> list[TemplateSyntaxError]:
     known = list(allowed) if allowed is not None else None
     errors = []
     for name, source in _sources(parts):
@@ -142,12 +162,14 @@ def part_errors(
                 check_names(nodes, known, part=name)
         except TemplateSyntaxError as exc:
             errors.append(exc)
+        else:
+            parsed[name] = nodes
     return errors
 
 
 def _sources(parts: TemplateParts) -> list[tuple[str, str]]:
     found = [(_PART_SUBJECT, parts.subject), (_PART_HTML, parts.html)]
-    if not parts.text_from_html:
+    if not parts.generates_text:
         found.append((_PART_TEXT, parts.text))
     return found
 
@@ -166,16 +188,23 @@ def compile_template(
     """
     parts = source if isinstance(source, TemplateParts) else parts_of(source)
     allowed = list(allowed) if allowed is not None else None
-    parse_parts(parts, allowed)
+    checked = parse_parts(parts, allowed)
+
+    def nodes(part: str, source: str, given: str) -> tuple[Node, ...]:
+        # A part that reached the renderer unchanged is not parsed twice (long templates).
+        return checked[part] if source == given and part in checked else parse(source, part=part)
+
     html = _normalise(parts.html) if parts.html.strip() else ""
-    text = html_to_text(html) if parts.text_from_html and html else _normalise(parts.text)
-    if parts.text_from_html and allowed is not None:
+    generated = parts.generates_text and bool(html)
+    text = html_to_text(html) if generated else _normalise(parts.text)
+    if generated and allowed is not None:
         check_names(parse(text, part=_PART_TEXT), allowed, part=_PART_TEXT)
-    subject = parse(" ".join(parts.subject.split("\n")), part=_PART_SUBJECT)
+    subject = nodes(_PART_SUBJECT, " ".join(parts.subject.split("\n")), parts.subject)
+    text_nodes = parse(text, part=_PART_TEXT) if generated else nodes(_PART_TEXT, text, parts.text)
     return CompiledTemplate(
         subject=_compile_subject(subject),
-        html=_compile_body(parse(inline_css(html), part=_PART_HTML)) if html else None,
-        text=_compile_body(parse(text, part=_PART_TEXT)),
+        html=_compile_body(nodes(_PART_HTML, inline_css(html), parts.html)) if html else None,
+        text=_compile_body(text_nodes),
         attachments=parts.attachments,
         max_bytes=max_bytes if max_bytes is not None else settings.CONTENT_MAX_RENDERED_BYTES,
     )
@@ -221,9 +250,10 @@ def _compile_body(nodes: Sequence[Node]) -> tuple[Op, ...]:
     ops: list[Op] = []
     for node in nodes:
         if isinstance(node, Text):
-            ops.append((0, node.text, _qp(node.text)))
+            ops.append((0, node.text, _qp(node.text), len(node.text)))
         elif isinstance(node, Var):
-            ops.append((1, node.name, node.fallback, _qp(node.fallback) if node.fallback else b""))
+            fallback_qp = _qp(node.fallback) if node.fallback else b""
+            ops.append((1, node.name, node.fallback, fallback_qp, len(node.fallback)))
         else:
             then, otherwise = _compile_body(node.then), _compile_body(node.otherwise)
             ops.append((2, node.name, node.negate, then, otherwise))
@@ -337,57 +367,94 @@ def _value(values: Mapping[str, Any], name: str) -> str:
     return value  # type: ignore[no-any-return]
 
 
+class _TooLarge(Exception):
+    """Raised inside the renderer the moment a message passes its size limit."""
+
+
 def _render_body(
-    ops: tuple[Op, ...], values: Mapping[str, Any], escape: bool, text: list[str], wire: list[bytes]
-) -> None:
+    ops: tuple[Op, ...],
+    values: Mapping[str, Any],
+    escape: bool,
+    text: list[str],
+    wire: list[bytes],
+    room: int,
+) -> int:
+    """Append the body's pieces; return the room left under the size limit.
+
+    The limit is checked before each piece is encoded and kept, so a template that repeats a
+    long value many times stops at the limit instead of building the whole message first:
+    time and memory stay bounded by the limit, whatever the template and the values.
+    """
     # The per-recipient loop: locals and inlined fast paths, because this is where the time of
     # a campaign goes (see bench/bench_render.py).
     add_text, add_wire = text.append, wire.append
     for op in ops:
         kind = op[0]
         if kind == 0:
+            room -= op[3]
+            if room < 0:
+                raise _TooLarge
             add_text(op[1])
             add_wire(op[2])
             continue
         value = _value(values, op[1])
         if kind == 2:
             filled = bool(value) and not value.isspace()
-            _render_body(op[3] if filled != op[2] else op[4], values, escape, text, wire)
+            room = _render_body(
+                op[3] if filled != op[2] else op[4], values, escape, text, wire, room
+            )
         elif not value or value.isspace():
+            room -= op[4]
+            if room < 0:
+                raise _TooLarge
             add_text(op[2])
             add_wire(op[3])
         else:
             if escape and _NEEDS_ESCAPE(value):
                 value = html_lib.escape(value)
+            room -= len(value)
+            if room < 0:
+                raise _TooLarge
             add_text(value)
             if len(value) < 74 and _QP_SAFE(value):
                 add_wire(value.encode() + SOFT_BREAK)  # already its own QP encoding
             else:
                 add_wire(_qp(value))
+    return room
 
 
-def _body(ops: tuple[Op, ...], values: Mapping[str, Any], escape: bool) -> tuple[str, list[bytes]]:
-    """A body as text and as quoted-printable chunks."""
+def _body(
+    ops: tuple[Op, ...], values: Mapping[str, Any], escape: bool, room: int
+) -> tuple[str, list[bytes], int]:
+    """A body as text and as quoted-printable chunks, and the room left after it."""
     text: list[str] = []
     wire: list[bytes] = []
-    _render_body(ops, values, escape, text, wire)
-    return "".join(text), wire
+    room = _render_body(ops, values, escape, text, wire, room)
+    return "".join(text), wire, room
 
 
-def _render_subject(ops: tuple[Op, ...], values: Mapping[str, Any], out: list[str]) -> None:
+def _render_subject(
+    ops: tuple[Op, ...], values: Mapping[str, Any], out: list[str], room: int
+) -> int:
     for op in ops:
         if op[0] == 0:
-            out.append(op[1])
+            piece = op[1]
         elif op[0] == 1:
             value = _value(values, op[1])
             if not value or value.isspace():
-                out.append(op[2])
+                piece = op[2]
             else:
-                out.append(value if value.isprintable() else value.translate(_CONTROLS))
+                piece = value if value.isprintable() else value.translate(_CONTROLS)
         else:
             value = _value(values, op[1])
             filled = bool(value) and not value.isspace()
-            _render_subject(op[3] if filled != op[2] else op[4], values, out)
+            room = _render_subject(op[3] if filled != op[2] else op[4], values, out, room)
+            continue
+        room -= len(piece)
+        if room < 0:
+            raise _TooLarge
+        out.append(piece)
+    return room
 
 
 @dataclass(frozen=True)
@@ -436,12 +503,15 @@ class CompiledTemplate:
         `to` is empty, or a header name in `extra_headers` is invalid or one we set ourselves.
         """
         subject_parts: list[str] = []
-        _render_subject(self.subject_ops, values, subject_parts)
+        try:
+            room = _render_subject(self.subject_ops, values, subject_parts, self.max_bytes)
+            text, text_wire, room = _body(self.text_ops, values, False, room)
+            html, html_wire = "", list[bytes]()
+            if self.html_ops:
+                html, html_wire, room = _body(self.html_ops, values, True, room)
+        except _TooLarge:
+            raise RenderError(f"The message is larger than {self.max_bytes} bytes.") from None
         subject = "".join(subject_parts).strip()
-        text, text_wire = _body(self.text_ops, values, False)
-        html, html_wire = _body(self.html_ops, values, True) if self.html_ops else ("", [])
-        if len(text) + len(html) + len(subject) > self.max_bytes:
-            raise RenderError(f"The message is larger than {self.max_bytes} bytes.")
         recipients = (_clean(to),) if isinstance(to, str) else tuple(_clean(r) for r in to)
         if not recipients or not all(recipients):
             raise RenderError("A message needs a recipient address.")

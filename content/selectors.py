@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from accounts.models import Workspace
+from audience.importer import slug_for
 from audience.models import CustomField, Recipient
+from audience.selectors import placeholder_names
 from content.message import Attachment
 from content.models import Template, TemplateAttachment
 from content.rendering import read_attachments
+from content.syntax import ContentError, TemplateWarning, names_in, parse, suspicious_tags
 
 PREVIEW_RECIPIENTS = 200  # the preview's picker lists this many; more would bloat the page
 
@@ -59,3 +62,46 @@ def template_attachments(workspace: Workspace, template_id: int) -> tuple[Attach
         template__workspace=workspace, template_id=template_id
     ).order_by("created_at", "id")
     return read_attachments(rows)
+
+
+def template_warnings(
+    workspace: Workspace, *, subject: str, html_body: str, text_body: str
+) -> list[TemplateWarning]:
+    """What in these parts looks like a placeholder but would be sent as written
+    (`{ first_name }`, `{тариф}`), per part in order, naming the key to use where one fits:
+    the field labelled with that word, or the key its transliteration makes."""
+    names = placeholder_names(workspace)
+    labels = {
+        label.strip().lower(): key
+        for key, label in CustomField.objects.filter(workspace=workspace).values_list(
+            "key", "label"
+        )
+    }
+
+    def suggest(word: str) -> str | None:
+        key = labels.get(word.lower()) or slug_for(word)
+        return key if key in names else None
+
+    found: list[TemplateWarning] = []
+    for part, source in (("subject", subject), ("HTML", html_body), ("text", text_body)):
+        found += suspicious_tags(source, names, part=part, suggest=suggest)
+    return found
+
+
+def templates_using_field(*, workspace: Workspace, key: str) -> list[str]:
+    """The templates whose parts read the field `key`, as "template “name”" (one of
+    settings.CUSTOM_FIELD_USERS: a field's deletion warns about them)."""
+    candidates = Template.objects.filter(workspace=workspace).filter(
+        Q(subject__contains=key) | Q(html_body__contains=key) | Q(text_body__contains=key)
+    )
+    return [f"template “{t.name}”" for t in candidates.order_by("name") if _reads(t, key)]
+
+
+def _reads(template: Template, key: str) -> bool:
+    for source in (template.subject, template.html_body, template.text_body):
+        try:
+            if any(name == key for name, _ in names_in(parse(source))):
+                return True
+        except ContentError:
+            continue  # a template saved before a rule changed: not a reason to hide others
+    return False

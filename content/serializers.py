@@ -8,8 +8,11 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from content import gallery
+from audience.models import VALUE_MAX_CHARS
+from content import gallery, selectors
+from content.forms import FIELD_OF_PART
 from content.models import Template, TemplateAttachment
+from content.syntax import TemplateWarning
 
 
 class AttachmentOut(serializers.ModelSerializer[TemplateAttachment]):
@@ -52,8 +55,34 @@ class TemplateSummaryOut(serializers.ModelSerializer[Template]):
         return count if count is not None else template.attachments.count()
 
 
+class TemplateFault(serializers.Serializer[Any]):
+    part = serializers.CharField(help_text="subject, HTML or text")
+    field = serializers.CharField(help_text="The input field at fault.")
+    line = serializers.IntegerField(help_text="1-based; 0 when the fault has no line.")
+    name = serializers.CharField(help_text="The placeholder at fault, if any.")
+    message = serializers.CharField()
+
+
+def warning_faults(warnings: list[TemplateWarning]) -> list[dict[str, Any]]:
+    """Warnings in the shape of faults: part, field, line, name, message."""
+    return [
+        {
+            "part": w.part,
+            "field": FIELD_OF_PART.get(w.part, "non_field_errors"),
+            "line": w.line,
+            "name": w.name,
+            "message": str(w),
+        }
+        for w in warnings
+    ]
+
+
 class TemplateOut(TemplateSummaryOut):
     attachments = AttachmentOut(many=True, read_only=True)
+    warnings = serializers.SerializerMethodField(
+        help_text="What looks like a placeholder but is sent as written ({ first_name }, "
+        "{тариф}): saved, but surely not meant."
+    )
 
     class Meta(TemplateSummaryOut.Meta):
         fields = (
@@ -65,10 +94,21 @@ class TemplateOut(TemplateSummaryOut):
             "text_from_html",
             "attachment_count",
             "attachments",
+            "warnings",
             "created_at",
             "updated_at",
         )
         read_only_fields = fields
+
+    @extend_schema_field(TemplateFault(many=True))
+    def get_warnings(self, template: Template) -> list[dict[str, Any]]:
+        found = selectors.template_warnings(
+            template.workspace,
+            subject=template.subject,
+            html_body=template.html_body,
+            text_body=template.text_body,
+        )
+        return warning_faults(found)
 
 
 class TemplatePartsIn(serializers.ModelSerializer[Template]):
@@ -88,17 +128,10 @@ class TemplateIn(TemplatePartsIn):
         fields = ("name", *TemplatePartsIn.Meta.fields)
 
 
-class TemplateFault(serializers.Serializer[Any]):
-    part = serializers.CharField(help_text="subject, HTML or text")
-    field = serializers.CharField(help_text="The input field at fault.")
-    line = serializers.IntegerField(help_text="1-based; 0 when the fault has no line.")
-    name = serializers.CharField(help_text="The placeholder at fault, if any.")
-    message = serializers.CharField()
-
-
 class TemplateCheckOut(serializers.Serializer[Any]):
     valid = serializers.BooleanField()
     errors = TemplateFault(many=True)  # type: ignore[assignment]  # a field, not .errors
+    warnings = TemplateFault(many=True, help_text="Saved, but sent as written; see TemplateOut.")
 
 
 class PreviewIn(serializers.Serializer[Any]):
@@ -109,10 +142,19 @@ class PreviewIn(serializers.Serializer[Any]):
         required=False, help_text="Render with the values of the recipient with this address."
     )
     values = serializers.DictField(
-        child=serializers.CharField(allow_blank=True),
+        child=serializers.CharField(allow_blank=True, max_length=VALUE_MAX_CHARS),
         required=False,
-        help_text="Sample values, over the recipient's (or the built-in samples).",
+        help_text="Sample values, over the recipient's (or the built-in samples); each at most "
+        f"{VALUE_MAX_CHARS:,} characters, as a recipient's values are.",
     )
+
+    def validate_values(self, values: dict[str, str]) -> dict[str, str]:
+        if len(values) > MAX_PREVIEW_VALUES:
+            raise serializers.ValidationError(f"At most {MAX_PREVIEW_VALUES} values.")
+        return values
+
+
+MAX_PREVIEW_VALUES = 200  # far more than a workspace has fields
 
 
 class PreviewOut(serializers.Serializer[Any]):

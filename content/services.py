@@ -43,7 +43,7 @@ def template_check(
         subject=subject, html=html_body, text=text_body, text_from_html=text_from_html
     )
     errors = part_errors(parts, names)
-    if text_from_html and not errors:
+    if parts.generates_text and not errors:
         generated = TemplateParts(subject="", text=html_to_text(html_body))
         errors = part_errors(generated, names)
     if errors:

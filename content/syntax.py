@@ -30,7 +30,7 @@ whole encoded message (`make bench-render` prints both).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 MAX_DEPTH = 8  # nested {if}; more is surely a mistake, and bounds the renderer's recursion
@@ -267,6 +267,55 @@ def names_in(nodes: Iterable[Node]) -> Iterable[tuple[str, int]]:
             yield node.name, node.line
             yield from names_in(node.then)
             yield from names_in(node.otherwise)
+
+
+@dataclass(frozen=True)
+class TemplateWarning:
+    """Something that is valid but surely not meant: it is saved, and the editor says so."""
+
+    part: str
+    line: int
+    name: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.part}, line {self.line}: {self.message}"
+
+
+# Braces around a word that is almost a tag: spaces inside, or letters a key cannot have.
+_ALMOST = re.compile(r"(?<!\{)\{(\s*)([^\W\d]\w*)(\s*)(\|[^{}\r\n]*)?\}")
+
+
+def suspicious_tags(
+    source: str,
+    known: Iterable[str],
+    *,
+    part: str = "",
+    suggest: Callable[[str], str | None] = lambda word: None,
+) -> list[TemplateWarning]:
+    """What looks like a placeholder but is text, so it would be sent as written.
+
+    `{ first_name }` (spaces inside) is reported when the name is a field (`known`), because
+    braces around a plain word are common in CSS and code samples. `{тариф}` is reported always:
+    keys are Latin letters, digits and underscores, so no field can be called that. `suggest`
+    gives the key the user probably means by such a word, if any.
+    """
+    names = set(known)
+    found: list[TemplateWarning] = []
+    for match in _ALMOST.finditer(source):
+        before, word, after = match.group(1), match.group(2), match.group(3)
+        line = source.count("\n", 0, match.start()) + 1
+        shown = match.group(0)
+        if not word.isascii():
+            hint = suggest(word)
+            advice = f"write {{{hint}}}" if hint else "field keys use Latin letters, e.g. {tarif}"
+            message = f"{shown} is not a placeholder and is sent as written: {advice}."
+        elif (before or after) and word in names:
+            message = f"{shown} has spaces inside, so it is sent as written: write {{{word}}}."
+        else:
+            continue
+        found.append(TemplateWarning(part=part, line=line, name=word, message=message))
+    return found
 
 
 def check_names(nodes: Iterable[Node], allowed: Iterable[str], *, part: str = "") -> None:

@@ -13,12 +13,15 @@ from typing import Any
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.http import content_disposition_header
+from django.utils.translation import gettext as _
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_POST
 
 from accounts.access import access_of, or_404, workspace_view
+from accounts.confirm import confirm_page, is_confirmed
 from accounts.models import Role
 from audience.selectors import placeholder_names, recipient_values
 from content import forms, gallery, selectors, services
@@ -32,6 +35,7 @@ from content.rendering import (
     sample_values,
 )
 from content.syntax import ContentError, TemplateErrors, TemplateSyntaxError
+from content.throttling import preview_wait
 
 PREVIEW_CSP = "default-src 'none'; img-src data: https: http:; style-src 'unsafe-inline'; sandbox"
 
@@ -49,6 +53,17 @@ def _template(request: HttpRequest, template_id: int) -> Template:
 def _editor_context(request: HttpRequest, form: forms.TemplateForm, **extra: Any) -> dict[str, Any]:
     workspace = access_of(request).workspace
     return {"form": form, "placeholder_names": placeholder_names(workspace), **extra}
+
+
+def _warnings(template: Template) -> list[str]:
+    """What the saved template would send literally although it looks like a placeholder."""
+    found = selectors.template_warnings(
+        template.workspace,
+        subject=template.subject,
+        html_body=template.html_body,
+        text_body=template.text_body,
+    )
+    return [str(w) for w in found]
 
 
 def _save_error(form: forms.TemplateForm, error: TemplateSyntaxError) -> None:
@@ -97,7 +112,11 @@ def edit(request: HttpRequest, template_id: int) -> HttpResponse:
             messages.success(request, "Template saved.")
             return redirect("content:edit", template_id=template.pk)
     context = _editor_context(
-        request, form, template=template, attachments=template.attachments.all()
+        request,
+        form,
+        template=template,
+        attachments=template.attachments.all(),
+        warnings=_warnings(template) if request.method == "GET" else [],
     )
     return render(request, "content/template_form.html", context)
 
@@ -127,8 +146,23 @@ def delete(request: HttpRequest, template_id: int) -> HttpResponse:
 # --- Preview --------------------------------------------------------------------------------
 
 
+class PreviewThrottled(ContentError):
+    """This person has used up the preview budget (PREVIEW_RATE) for now."""
+
+    def __init__(self, wait: float) -> None:
+        self.wait = max(1, round(wait))
+        super().__init__(
+            _("Too many previews: try again in {seconds} s.").format(seconds=self.wait)
+        )
+
+
 def _preview_message(request: HttpRequest, template: Template) -> tuple[RenderedMessage, Any]:
-    """The template rendered for the recipient picked in ?recipient=, or with sample data."""
+    """The template rendered for the recipient picked in ?recipient=, or with sample data.
+
+    Raises PreviewThrottled past the preview budget, before any rendering."""
+    wait = preview_wait(request)
+    if wait is not None:
+        raise PreviewThrottled(wait)
     workspace = access_of(request).workspace
     form = forms.PreviewForm(request.GET)
     wanted = form.cleaned_data if form.is_valid() else {}
@@ -155,11 +189,13 @@ def _preview_message(request: HttpRequest, template: Template) -> tuple[Rendered
 @workspace_view()
 def preview(request: HttpRequest, template_id: int) -> HttpResponse:
     template = _template(request, template_id)
+    throttled: PreviewThrottled | None = None
     try:
         message, recipient = _preview_message(request, template)
     except ContentError as exc:
         message, recipient = None, None
         messages.error(request, f"No preview: {exc}")
+        throttled = exc if isinstance(exc, PreviewThrottled) else None
     width = "phone" if request.GET.get("width") == "phone" else "desktop"
     context = {
         "template": template,
@@ -169,7 +205,10 @@ def preview(request: HttpRequest, template_id: int) -> HttpResponse:
         "width": width,
         "query": request.GET.urlencode(),
     }
-    return render(request, "content/preview.html", context)
+    response = render(request, "content/preview.html", context, status=429 if throttled else 200)
+    if throttled is not None:
+        response["Retry-After"] = str(throttled.wait)
+    return response
 
 
 @xframe_options_sameorigin
@@ -177,14 +216,18 @@ def preview(request: HttpRequest, template_id: int) -> HttpResponse:
 def preview_frame(request: HttpRequest, template_id: int) -> HttpResponse:
     """Only the rendered HTML, under a CSP that lets no script run and nothing load."""
     template = _template(request, template_id)
+    status = 200
     try:
-        message, _ = _preview_message(request, template)
+        message, _recipient = _preview_message(request, template)
         body = message.html if message.html is not None else ""
     except ContentError as exc:
         body = format_html("<p>No preview: {}</p>", str(exc))
+        status = 429 if isinstance(exc, PreviewThrottled) else 200
     if not body:
         body = "<p>This template has no HTML part: see its text below.</p>"
-    return _sandboxed(body)
+    response = _sandboxed(body)
+    response.status_code = status
+    return response
 
 
 def _sandboxed(body: str) -> HttpResponse:
@@ -242,6 +285,20 @@ def attachment_delete(request: HttpRequest, template_id: int, attachment_id: int
     template = _template(request, template_id)
     workspace = access_of(request).workspace
     attachment = or_404(selectors.attachment_get(workspace, template, attachment_id))
+    if not is_confirmed(request):
+        return confirm_page(
+            request,
+            title=_("Remove %(file)s?") % {"file": attachment.filename},
+            losses=[
+                _(
+                    "The file leaves the template “%(template)s”: messages of campaigns started "
+                    "from now on go without it. Campaigns already started keep their copy."
+                )
+                % {"template": template.name}
+            ],
+            action_label=_("Remove the file"),
+            cancel_url=reverse("content:edit", kwargs={"template_id": template.pk}),
+        )
     services.attachment_delete(attachment=attachment)
     messages.success(request, f"Removed {attachment.filename}.")
     return redirect("content:edit", template_id=template.pk)

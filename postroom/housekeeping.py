@@ -1,4 +1,7 @@
-"""The hourly clean-up both drivers run: old captured messages and finished webhook requests.
+"""The hourly clean-up both drivers run: old captured messages, finished webhook requests and
+uploads that will never be imported, expired API refresh tokens, sign-ups never confirmed and
+audit entries older than AUDIT_LOG_DAYS; and the event table's partitions for the coming months
+(PostgreSQL).
 
 The embedded worker calls the step on every loop; it does its work at most once an hour per
 process (and the deletes are idempotent, so two workers doing it is harmless). Celery beat
@@ -13,7 +16,12 @@ import time
 from celery import shared_task
 from django.utils import timezone
 
+from accounts.audit.services import purge as purge_audit_log
+from accounts.housekeeping import purge_ended_sessions, purge_expired_tokens
+from audience.housekeeping import purge_abandoned_uploads
 from sending.housekeeping import purge_captured
+from subscriptions.housekeeping import purge_expired_signups
+from tracking.partitions import ensure_partitions
 from webhooks.housekeeping import purge_finished_events
 
 log = logging.getLogger(__name__)
@@ -26,8 +34,16 @@ def housekeeping() -> dict[str, int]:
     now = timezone.now()
     removed = {
         "captured_messages": purge_captured(now=now),
+        "import_uploads": purge_abandoned_uploads(now=now),
         "webhook_requests": purge_finished_events(now=now),
+        "expired_tokens": purge_expired_tokens(now=now),
+        "audit_entries": purge_audit_log(now=now),
+        "expired_signups": purge_expired_signups(now=now),
+        "ended_sessions": purge_ended_sessions(now=now),
     }
+    made = ensure_partitions(now.date())  # the coming months' event tables, made ahead
+    if made:
+        log.info("housekeeping made event partitions %s", made)
     if any(removed.values()):
         log.info("housekeeping removed %s", removed)
     return removed

@@ -1,6 +1,7 @@
 """Postroom settings: one module, driven by the environment.
 
-Development needs no variable at all. With DEBUG=False the start refuses to go on without a
+`make run` needs no variable at all: it starts in development mode, with a random key made once
+under var/. Every other start is production (DEBUG=False) and refuses to go on without a
 SECRET_KEY and ENCRYPTION_KEYS, so a production server never runs on development secrets.
 Every variable is documented in `.env.example`; `NAME_FILE` reads a secret from a file.
 """
@@ -9,6 +10,9 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import ipaddress
+import os
+import secrets
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -41,20 +45,52 @@ def _secret(name: str, default: str = "") -> str:
     return str(env.str(name, default=default))
 
 
-DEBUG = env.bool("DEBUG", default=True)
+# `make run` sets POSTROOM_DEVELOPMENT; every other start (gunicorn, Celery, the image, a bare
+# manage.py) is production unless DEBUG says otherwise.
+DEVELOPMENT = env.bool("POSTROOM_DEVELOPMENT", default=False)
+DEBUG = env.bool("DEBUG", default=DEVELOPMENT)
 TESTING = env.bool("POSTROOM_TESTING", default=False)
 
-# Development only; with DEBUG=False a missing SECRET_KEY stops the start instead.
-_DEV_SECRET_KEY = "postroom-development-only-secret-key-do-not-use-in-production-0123456789"  # noqa: S105
+_NOT_IN_PRODUCTION = (
+    "Postroom starts in production mode (DEBUG=False) unless it is started by `make run` or "
+    "with DEBUG=True."
+)
+
+
+def _development_secret(path: Path) -> str:
+    """A random key made once for this checkout and kept in `path` (mode 0600).
+
+    Development only: it signs sessions, tokens and links, and keys the encryption of stored
+    secrets, so it must be the same at every start and must never be a constant in the code.
+    Two processes starting at once agree on one key: it is written aside and linked into place.
+    """
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        scratch = path.with_name(f".{path.name}.{os.getpid()}")
+        fd = os.open(scratch, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(50) + "\n")
+        try:
+            os.link(scratch, path)
+        except FileExistsError:
+            pass  # another process made it first; use theirs
+        finally:
+            scratch.unlink()
+    key = path.read_text(encoding="utf-8").strip()
+    if len(key) < 50:
+        raise ImproperlyConfigured(f"{path} does not hold a usable key; delete it to make another.")
+    return key
+
+
 SECRET_KEY = _secret("SECRET_KEY")
 if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured(
-            "SECRET_KEY is not set. With DEBUG=False Postroom needs a long random SECRET_KEY "
-            "(or SECRET_KEY_FILE); generate one with: "
+            "SECRET_KEY is not set. " + _NOT_IN_PRODUCTION + " Production needs a long random "
+            "SECRET_KEY (or SECRET_KEY_FILE); generate one with: "
             "python -c 'import secrets; print(secrets.token_urlsafe(50))'"
         )
-    SECRET_KEY = _DEV_SECRET_KEY
+    SECRET_KEY = _development_secret(VAR_DIR / "development-secret-key")
 
 
 def _fernet_keys(raw: str) -> list[str]:
@@ -79,14 +115,17 @@ ENCRYPTION_KEYS = _fernet_keys(_secret("ENCRYPTION_KEYS"))
 if not ENCRYPTION_KEYS:
     if not DEBUG:
         raise ImproperlyConfigured(
-            "ENCRYPTION_KEYS is not set. With DEBUG=False Postroom needs at least one Fernet key "
-            "to encrypt stored passwords and tokens; generate one with: "
+            "ENCRYPTION_KEYS is not set. " + _NOT_IN_PRODUCTION + " Production needs at least "
+            "one Fernet key to encrypt stored passwords and tokens; generate one with: "
             "python -c 'from cryptography.fernet import Fernet; "
             "print(Fernet.generate_key().decode())'"
         )
-    # Development only: a key derived from the development secret, stable across restarts.
+    # Development only: derived from the random development key (or the SECRET_KEY given),
+    # with a label of its own so that the two never coincide.
     ENCRYPTION_KEYS = [
-        base64.urlsafe_b64encode(hashlib.sha256(SECRET_KEY.encode()).digest()).decode()
+        base64.urlsafe_b64encode(
+            hashlib.sha256(b"postroom.encryption-keys:" + SECRET_KEY.encode()).digest()
+        ).decode()
     ]
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
@@ -102,33 +141,51 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    # With TemplatesSetting below, templates/django/forms/ replaces Django's form templates,
+    # which show help text unescaped; django.forms supplies the rest (widgets).
+    "django.forms",
     "django_htmx",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "postroom",
     "accounts",
+    "accounts.audit",  # the audit log; app label "audit"
     "audience",
     "content",
     "sending",
     "campaigns",
     "tracking",
+    "subscriptions",
     "rest_framework",
     "rest_framework_simplejwt",
+    "rest_framework_simplejwt.token_blacklist",
     "drf_spectacular",
     "drf_spectacular_sidecar",
-    "api",
+    "accounts.keys",  # API keys; app label "api"
     "webhooks",
 ]
 
 MIDDLEWARE = [
+    # First, so that its time covers every other middleware (postroom.metrics).
+    "postroom.metrics.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Opens and clicks answered here: none of the page middleware below is for them.
+    "tracking.middleware.TrackingHitMiddleware",
     "postroom.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Who acts and from where, for the audit log (accounts.audit).
+    "accounts.audit.context.AuditContextMiddleware",
     "accounts.middleware.WorkspaceMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # After the messages: they tell why a page was refused. Notes the session's last request.
+    "accounts.security_middleware.SessionActivityMiddleware",
+    "accounts.security_middleware.TwoFactorRequiredMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     # Last, as django-axes asks, so that it sees the outcome of every login.
@@ -150,10 +207,13 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "accounts.context_processors.workspace",
+                "postroom.htmx.context",
+                "sending.context_processors.account_alerts",
             ],
         },
     },
 ]
+FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
 
 # --- Database -------------------------------------------------------------------------------
 # SQLite under var/ by default; PostgreSQL through DATABASE_URL for production and many workers.
@@ -189,6 +249,25 @@ CACHES: dict[str, dict[str, Any]] = {
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )
 }
+
+
+# --- Proxies --------------------------------------------------------------------------------
+# Addresses or networks of the reverse proxies in front of Postroom, comma-separated. Only a
+# request that comes from one of them may name its client in X-Forwarded-For (rate limits and
+# the sign-in lockout key on the client); empty, the header is ignored.
+def _networks(name: str) -> list[str]:
+    raw: list[str] = env.list(name, default=[])
+    for item in raw:
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except ValueError as exc:
+            raise ImproperlyConfigured(
+                f"{name}: {item!r} is not an IP address or network (e.g. 10.0.0.0/8)."
+            ) from exc
+    return raw
+
+
+TRUSTED_PROXIES = _networks("TRUSTED_PROXIES")
 
 # --- Users and sign-in ----------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
@@ -228,36 +307,73 @@ AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
 AXES_USERNAME_FORM_FIELD = "username"
 AXES_USERNAME_CALLABLE = "accounts.backends.axes_username"
 AXES_VERBOSE = False
-AXES_IPWARE_META_PRECEDENCE_ORDER = env.list(
-    "AXES_IPWARE_META_PRECEDENCE_ORDER", default=["REMOTE_ADDR"]
-)
+# The client's address comes from core.client_ip, as for the API's throttles: behind a
+# proxy the lockout keys on the real client, and a client cannot dodge it with a header.
+AXES_CLIENT_IP_CALLABLE = "core.client_ip.client_ip"
+# The second step of sign-in (the authenticator or recovery code): this many wrong codes for
+# one user refuse further codes for the cool-off, from any address.
+TWO_FACTOR_FAILURE_LIMIT = env.int("TWO_FACTOR_FAILURE_LIMIT", default=5)
+TWO_FACTOR_COOLOFF = timedelta(minutes=env.int("TWO_FACTOR_COOLOFF_MINUTES", default=15))
+# How long the password step of a sign-in waits for its code.
+TWO_FACTOR_PENDING_SECONDS = env.int("TWO_FACTOR_PENDING_SECONDS", default=300)
+# The issuer name authenticator apps show next to the account.
+OTP_TOTP_ISSUER = "Postroom"
 
 # --- System mail (verification, password reset, invitations) --------------------------------
 # EMAIL_URL: smtp://user:pass@host:587/?tls=True, smtps://…:465, consolemail://, filemail://path
 _email_default = "consolemail://" if DEBUG else "smtp://localhost:25"
 vars().update(env.email_url("EMAIL_URL", default=_email_default))
+if vars().get("EMAIL_BACKEND") == "django.core.mail.backends.console.EmailBackend":
+    # Printed readably in the console of `make run`: links whole, easy to find.
+    EMAIL_BACKEND = "postroom.console_mail.EmailBackend"
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Postroom <postroom@localhost>")
 SERVER_EMAIL = env.str("SERVER_EMAIL", default=DEFAULT_FROM_EMAIL)
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=20)
 # The address users click back to in system e-mails; otherwise the request's own host is used.
 SITE_URL = env.str("SITE_URL", default="").rstrip("/")
 
+# Where Amazon SNS's signing certificates and subscription confirmations may come from
+# (tracking.esp.sns); tests point it at a local server, production never needs to change it.
+TRACKING_SNS_URL_RE = r"^https://sns\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/"
+# How far back an e-mail service's event may find its delivery by the recipient's address
+# alone, when the service sent back neither our Message-ID nor a known message id.
+TRACKING_ESP_MATCH_DAYS = env.int("TRACKING_ESP_MATCH_DAYS", default=30)
+
+# --- Sign-up forms -------------------------------------------------------------------------
+# Sign-ups one client address may send (all forms together), and one e-mail address may
+# receive per workspace, as "count/period" (s, min, hour, day); past them the form answers 429.
+SIGNUP_IP_RATE = env.str("SIGNUP_IP_RATE", default="10/min")
+SIGNUP_ADDRESS_RATE = env.str("SIGNUP_ADDRESS_RATE", default="3/hour")
+# Confirmation links work this long (seconds); unconfirmed sign-ups are deleted after it.
+SIGNUP_CONFIRM_MAX_AGE = env.int("SIGNUP_CONFIRM_MAX_AGE", default=60 * 60 * 24 * 3)
+# The proof-of-work challenge of forms that ask one (ALTCHA): its key derivation and cost set
+# how long a browser works per sign-up (about a second with these), and how long it is valid.
+ALTCHA_ALGORITHM = env.str("ALTCHA_ALGORITHM", default="PBKDF2/SHA-256")
+ALTCHA_COST = env.int("ALTCHA_COST", default=5000)
+ALTCHA_MAX_AGE = env.int("ALTCHA_MAX_AGE", default=600)
+
 # --- REST API -------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "api.authentication.ApiKeyAuthentication",
-        "api.authentication.JwtAuthentication",
+        "accounts.api.authentication.ApiKeyAuthentication",
+        "accounts.api.authentication.JwtAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["api.access.WorkspaceRole"],
-    "DEFAULT_PAGINATION_CLASS": "api.pagination.PagePagination",
+    "DEFAULT_PERMISSION_CLASSES": ["accounts.api.access.WorkspaceRole"],
+    "DEFAULT_PAGINATION_CLASS": "core.api.pagination.PagePagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "api.errors.exception_handler",
-    "DEFAULT_THROTTLE_CLASSES": ["api.throttling.PrincipalRateThrottle"],
+    "EXCEPTION_HANDLER": "core.api.errors.exception_handler",
+    # Our throttles take the client from core.client_ip (TRUSTED_PROXIES); any other DRF
+    # throttle must not believe X-Forwarded-For either (DRF's default, None, does).
+    "NUM_PROXIES": 0,
+    "DEFAULT_THROTTLE_CLASSES": ["accounts.api.throttling.PrincipalRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {
         "principal": env.str("API_RATE", default="1200/min"),
         "login": env.str("API_LOGIN_RATE", default="30/min"),
+        # The public sign-up API: per client address, apart from the principal's budget.
+        "signup": env.str("API_SIGNUP_RATE", default="30/min"),
+        "signup_confirm": env.str("API_SIGNUP_CONFIRM_RATE", default="30/min"),
     },
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"]
     + (["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),
@@ -266,7 +382,10 @@ REST_FRAMEWORK = {
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("JWT_ACCESS_MINUTES", default=15)),
     "REFRESH_TOKEN_LIFETIME": timedelta(days=env.int("JWT_REFRESH_DAYS", default=7)),
-    "USER_AUTHENTICATION_RULE": "api.authentication.user_may_authenticate",
+    # Each refresh returns a new refresh token and blacklists the one it used (accounts.api.tokens).
+    "ROTATE_REFRESH_TOKENS": True,
+    "BLACKLIST_AFTER_ROTATION": True,
+    "USER_AUTHENTICATION_RULE": "accounts.api.authentication.user_may_authenticate",
     "UPDATE_LAST_LOGIN": True,
     "SIGNING_KEY": SECRET_KEY,
 }
@@ -292,6 +411,7 @@ SPECTACULAR_SETTINGS = {
         "AudienceJobKindEnum": "audience.models.JobKind",
         "AccountKindEnum": "sending.models.AccountKind",
         "AccountStatusEnum": "sending.models.AccountStatus",
+        "ResendKindEnum": "campaigns.models.ResendKind",
     },
 }
 
@@ -300,6 +420,16 @@ CAPTURED_RETENTION_DAYS = env.int("CAPTURED_RETENTION_DAYS", default=30)
 
 # --- Background work ------------------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
+# A broker outage (a restart, a network cut) is waited out, however long: the worker retries
+# the connection for ever instead of exiting after 100 tries (about 50 minutes), and starts
+# even while the broker is still down.
+CELERY_BROKER_CONNECTION_RETRY = True
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+if CELERY_BROKER_URL.startswith("redis://"):
+    # kombu's Redis transport with the fix that keeps the worker alive through a broker
+    # restart (postroom/broker.py).
+    CELERY_BROKER_TRANSPORT = "postroom.broker:Transport"
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default="") or None
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -323,14 +453,40 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": env.float("CELERY_WEBHOOKS_INTERVAL", default=5.0),
         "options": {"expires": 10},
     },
+    "notices": {
+        "task": "sending.notice_pass",
+        "schedule": env.float("CELERY_NOTICES_INTERVAL", default=10.0),
+        "options": {"expires": 30},
+    },
+    "bounce-mailboxes": {
+        "task": "postroom.bounce_mailbox_pass",
+        # how often beat looks; each mailbox is polled every BOUNCE_MAILBOX_INTERVAL seconds
+        "schedule": env.float("CELERY_BOUNCE_MAILBOX_INTERVAL", default=15.0),
+        "options": {"expires": 60},
+    },
+    "signup-confirmations": {
+        "task": "subscriptions.confirmation_pass",
+        "schedule": env.float("CELERY_SIGNUP_CONFIRMATIONS_INTERVAL", default=5.0),
+        "options": {"expires": 30},
+    },
     "housekeeping": {"task": "postroom.housekeeping", "schedule": 3600.0},
 }
 # Task modules outside campaigns.workers (which postroom/celery.py autodiscovers).
-CELERY_IMPORTS = ("webhooks.tasks", "postroom.housekeeping")
+CELERY_IMPORTS = (
+    "webhooks.tasks",
+    "sending.tasks",
+    "subscriptions.tasks",
+    "postroom.housekeeping",
+    "postroom.duties",
+)
 
 # --- Sending --------------------------------------------------------------------------------
 # Connections to loopback and private networks are refused unless this is on (development).
 SENDING_ALLOW_PRIVATE_HOSTS = env.bool("SENDING_ALLOW_PRIVATE_HOSTS", default=DEBUG)
+# Ports an SMTP account may connect to besides 25, 465, 587 and 2525, and a webhook besides 80
+# and 443 (comma-separated); any port is allowed where private hosts are.
+SENDING_SMTP_PORTS = env.list("SENDING_SMTP_PORTS", cast=int, default=[])
+WEBHOOK_PORTS = env.list("WEBHOOK_PORTS", cast=int, default=[])
 # The delivery engine: retries back off from base to max seconds (±jitter), and a delivery
 # not sent within its campaign's lifetime ends `expired`.
 DELIVERY_RETRY_BASE_SECONDS = env.int("DELIVERY_RETRY_BASE_SECONDS", default=300)
@@ -339,10 +495,43 @@ DELIVERY_RETRY_JITTER = env.float("DELIVERY_RETRY_JITTER", default=0.2)
 DELIVERY_MAX_ATTEMPTS = env.int("DELIVERY_MAX_ATTEMPTS", default=5)
 DELIVERY_LIFETIME_SECONDS = env.int("DELIVERY_LIFETIME_SECONDS", default=3 * 24 * 3600)
 DELIVERY_LEASE_SECONDS = env.int("DELIVERY_LEASE_SECONDS", default=120)
+# An account's sending thread (lane) sends this long at most per batch; the rest goes back to
+# the queue untried, so that a server slow with every message holds up only its own account.
+DELIVERY_LANE_SECONDS = env.float("DELIVERY_LANE_SECONDS", default=20.0)
 # A campaign pauses itself once servers refused this many of its messages on policy (5.7.x),
 # if they are also at least this share of its attempts.
 CAMPAIGN_PAUSE_POLICY_REFUSALS = env.int("CAMPAIGN_PAUSE_POLICY_REFUSALS", default=20)
 CAMPAIGN_PAUSE_POLICY_SHARE = env.float("CAMPAIGN_PAUSE_POLICY_SHARE", default=0.1)
+# ... and once its hard bounces pass this share of the messages servers took, counted once it
+# has this many (the providers' bulk-sender rules); likewise its complaints.
+CAMPAIGN_PAUSE_BOUNCE_RATE = env.float("CAMPAIGN_PAUSE_BOUNCE_RATE", default=0.05)
+CAMPAIGN_PAUSE_BOUNCE_MIN_DELIVERIES = env.int("CAMPAIGN_PAUSE_BOUNCE_MIN_DELIVERIES", default=500)
+CAMPAIGN_PAUSE_COMPLAINT_RATE = env.float("CAMPAIGN_PAUSE_COMPLAINT_RATE", default=0.003)
+CAMPAIGN_PAUSE_COMPLAINT_MIN_DELIVERIES = env.int(
+    "CAMPAIGN_PAUSE_COMPLAINT_MIN_DELIVERIES", default=500
+)
+# A warming-up account's ramp holds (its day limit stops rising) once its hard bounces or
+# complaints pass these shares of what servers took from it in the last WARMUP_RATE_DAYS days,
+# judged from this many messages on (warm-up volumes are small: a low floor).
+WARMUP_HOLD_BOUNCE_RATE = env.float("WARMUP_HOLD_BOUNCE_RATE", default=0.03)
+WARMUP_HOLD_COMPLAINT_RATE = env.float("WARMUP_HOLD_COMPLAINT_RATE", default=0.001)
+WARMUP_HOLD_MIN_DELIVERIES = env.int("WARMUP_HOLD_MIN_DELIVERIES", default=50)
+WARMUP_RATE_DAYS = env.int("WARMUP_RATE_DAYS", default=7)
+
+# --- Feedback: bounces, complaints, replies -------------------------------------------------
+# Soft bounces of one address that suppress it: this many within this many days.
+BOUNCE_SOFT_LIMIT = env.int("BOUNCE_SOFT_LIMIT", default=3)
+BOUNCE_SOFT_DAYS = env.int("BOUNCE_SOFT_DAYS", default=15)
+# Seconds between two polls of a workspace's bounce mailbox by the worker.
+BOUNCE_MAILBOX_INTERVAL = env.float("BOUNCE_MAILBOX_INTERVAL", default=60.0)
+# Messages taken from one mailbox per poll, and the largest one downloaded.
+BOUNCE_MAILBOX_BATCH = env.int("BOUNCE_MAILBOX_BATCH", default=500)
+BOUNCE_MAILBOX_MAX_BYTES = env.int("BOUNCE_MAILBOX_MAX_BYTES", default=10 * 1024 * 1024)
+# Each fetched chunk written in one transaction (set-based); off: one transaction per message
+# (slower, the reference bench-bounces measures against).
+BOUNCE_MAILBOX_BATCH_WRITES = env.bool("BOUNCE_MAILBOX_BATCH_WRITES", default=True)
+# Days back a bounce without token or Message-ID of ours is matched by its address.
+BOUNCE_MATCH_DAYS = env.int("BOUNCE_MATCH_DAYS", default=30)
 
 # --- Outgoing webhooks ----------------------------------------------------------------------
 # Requests carry up to this many events; each waits this long for an answer (no redirects).
@@ -401,7 +590,7 @@ SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 if not DEBUG:
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
-    SECURE_REDIRECT_EXEMPT = [r"^health$", r"^ready$"]
+    SECURE_REDIRECT_EXEMPT = [r"^health$", r"^ready$", r"^metrics$"]
     SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=True)
     CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=True)
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=60 * 60 * 24 * 365)
@@ -416,19 +605,69 @@ if not DEBUG and not SECURE_HSTS_PRELOAD:
 
 # --- Logging --------------------------------------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+# "plain" (one readable line) or "json" (one JSON object per line, for log shippers).
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain")
+if LOG_FORMAT not in ("plain", "json"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be plain or json, not {LOG_FORMAT!r}.")
+# E-mail addresses in log lines are replaced by <address> unless this is on.
+LOG_ADDRESSES = env.bool("LOG_ADDRESSES", default=False)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+            "timestamp": False,
+        },
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {
+        "quiet_forbidden": {"()": "postroom.log_filters.QuietForbidden"},
+        "redact_addresses": {"()": "postroom.logs.RedactAddresses"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["redact_addresses"],
+        }
+    },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
+        "django.request": {"filters": ["quiet_forbidden"]},
         "django.db.backends": {"level": "INFO"},
         "axes": {"level": "WARNING"},
+        # the bounce detectors log every detector they try, for every message, at INFO
+        "flufl.bounce": {"level": "WARNING"},
     },
 }
+
+# --- Watching (metrics, error reports, probes) -----------------------------------------------
+# /metrics answers 404 unless one of these is set (both set: both must pass). A bearer token
+# Prometheus sends (authorization: credentials), and/or the networks it scrapes from
+# (comma-separated CIDRs; the client address as TRUSTED_PROXIES decides it).
+METRICS_TOKEN = _secret("METRICS_TOKEN")
+METRICS_ALLOWED_NETWORKS = _networks("METRICS_ALLOWED_NETWORKS")
+# With several processes (gunicorn workers, worker, Celery) on one host, the directory where
+# each writes its counters so that /metrics adds them up; prometheus-client reads it from the
+# environment itself. Empty it before the processes start.
+PROMETHEUS_MULTIPROC_DIR = env.str("PROMETHEUS_MULTIPROC_DIR", default="")
+
+# The audit log (accounts.audit) keeps this many days; older entries are purged hourly.
+AUDIT_LOG_DAYS = env.int("AUDIT_LOG_DAYS", default=365)
+# Errors go to Sentry (or a compatible service) only when a DSN is given; without one the
+# SDK is not even imported.
+SENTRY_DSN = _secret("SENTRY_DSN")
+SENTRY_ENVIRONMENT = env.str("SENTRY_ENVIRONMENT", default="production")
+SENTRY_TRACES_SAMPLE_RATE = env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0)
+if SENTRY_DSN:
+    from postroom.errors import sentry_init
+
+    sentry_init(SENTRY_DSN, SENTRY_ENVIRONMENT, SENTRY_TRACES_SAMPLE_RATE)
+# /ready answers 503 when the workers were seen, but none within this many seconds.
+READY_WORKER_SECONDS = env.int("READY_WORKER_SECONDS", default=60)
 
 # --- Postroom -------------------------------------------------------------------------------
 # Called with workspace=… inside the transaction that creates a workspace, in this order.
@@ -436,12 +675,23 @@ WORKSPACE_INITIALIZERS = [
     "audience.services.workspace_initialize",
     "sending.services.workspace_initialize",
 ]
+# Called with workspace=… and key=… before a custom field is deleted; each returns what uses
+# the field (["template “Welcome”"]), so that the user is warned: audience imports none of them.
+CUSTOM_FIELD_USERS = ["content.selectors.templates_using_field"]
+# A person's data kept by the layers above audience, for the privacy export and erasure:
+# each provider is called with workspace=… and email=… and returns {section: data}; each
+# eraser deletes what it keeps of that address.
+RECIPIENT_DATA_PROVIDERS = ["tracking.selectors.person_events"]
+RECIPIENT_ERASERS = ["tracking.services.events_erase"]
 POSTROOM_PORT = env.int("PORT", default=8000)
 DEMO_ADMIN_EMAIL = env.str("DEMO_ADMIN_EMAIL", default="admin@postroom.localhost")
 
 # --- Content (templates) --------------------------------------------------------------------
 # Largest rendered message bodies (text + HTML, characters) before rendering refuses.
 CONTENT_MAX_RENDERED_BYTES = env.int("CONTENT_MAX_RENDERED_BYTES", default=2 * 1024 * 1024)
+# Template previews one user (or API key) may render, the API's and the pages' together; a
+# preview page renders twice (the page and its frame). DRF's rate syntax: N/sec|min|hour|day.
+PREVIEW_RATE = env.str("PREVIEW_RATE", default="60/min")
 # Attachments: per file, and all the files of one template together.
 CONTENT_ATTACHMENT_MAX_BYTES = env.int("CONTENT_ATTACHMENT_MAX_BYTES", default=5 * 1024 * 1024)
 CONTENT_ATTACHMENTS_TOTAL_MAX_BYTES = env.int(
@@ -470,8 +720,16 @@ CONTENT_ATTACHMENT_TYPES = env.list(
 AUDIENCE_IMPORT_MAX_BYTES = env.int("AUDIENCE_IMPORT_MAX_MB", default=150) * 1_000_000
 # Rows (imports) or recipients (bulk actions) per transaction in a background job.
 AUDIENCE_BATCH_SIZE = env.int("AUDIENCE_BATCH_SIZE", default=5000)
+# Duplicate rows of a file listed with their lines in the import's report (all are counted).
+AUDIENCE_DUPLICATES_LISTED = env.int("AUDIENCE_DUPLICATES_LISTED", default=1000)
 # Bulk actions over at most this many recipients run at once; more go to a background job.
 AUDIENCE_BULK_INLINE_MAX = env.int("AUDIENCE_BULK_INLINE_MAX", default=1000)
+# Uploaded files waiting to be imported (not mapped yet, queued or running) that one workspace
+# may hold on disk together; a new upload past it is refused with a message saying so.
+AUDIENCE_UPLOADS_MAX_BYTES = env.int("AUDIENCE_UPLOADS_MAX_MB", default=500) * 1_000_000
+# Hours an upload may wait for its columns to be mapped before the hourly housekeeping
+# discards it (and any stray upload file as old).
+AUDIENCE_UPLOAD_KEEP_HOURS = env.int("AUDIENCE_UPLOAD_KEEP_HOURS", default=24)
 # A running job whose last batch is older than this lost its worker and is resumed by another.
 AUDIENCE_JOB_STALE_SECONDS = env.int("AUDIENCE_JOB_STALE_SECONDS", default=300)
 

@@ -3,7 +3,15 @@
 from django.contrib import admin
 from django.db import models
 
-from sending.models import CapturedMessage, DkimKey, SendingAccount
+from core.readonly_admin import LargeTableAdmin, ReadOnlyAdmin
+from sending.models import (
+    AccountStatusChange,
+    CapturedMessage,
+    DkimKey,
+    QuotaHold,
+    SendBucket,
+    SendingAccount,
+)
 
 
 @admin.register(SendingAccount)
@@ -48,3 +56,18 @@ class CapturedMessageAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     raw_id_fields = ("workspace", "account")
     readonly_fields = ("envelope_from", "recipients", "subject", "message_id", "created_at")
     exclude = ("raw",)
+
+
+@admin.register(AccountStatusChange)
+class AccountStatusChangeAdmin(LargeTableAdmin):
+    list_display = ("account", "workspace", "created_at")
+
+
+@admin.register(SendBucket)
+class SendBucketAdmin(LargeTableAdmin):
+    """The per-minute counts of sends: written by the quota, atomically; never by hand."""
+
+
+@admin.register(QuotaHold)
+class QuotaHoldAdmin(ReadOnlyAdmin):
+    """Room reserved by a worker for a batch; released by the engine."""

@@ -9,9 +9,10 @@ from urllib.parse import urlsplit
 from django import forms
 
 from content.forms import TestSendForm
+from core.digits import is_number
 from sending import selectors
 from sending.models import AccountKind, EspProvider, SendingAccount
-from sending.network import host_refusal
+from sending.network import host_refusal, port_refusal, smtp_ports
 from sending.services import SECRET_FIELDS
 
 SAVED = "•••• (saved)"
@@ -22,6 +23,18 @@ SECRET_LABELS = {
     "oauth_refresh_token": "OAuth2 refresh token",
     "esp_api_key": "API key or token",
 }
+# A host name: letters, digits and inner hyphens per label (RFC 1123), two labels at least.
+_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+RETURN_PATH_HELP = (
+    "Optional: a domain of yours for bounces, such as bounces.example.com. Each campaign "
+    "message then leaves with the return path bounces+(a token)@ this domain, so that a "
+    "bounce names its message exactly. It needs DNS records: an MX record of this domain "
+    "pointing at the mail server of a bounce mailbox Postroom reads (Settings, Feedback, "
+    "catching every address of the domain), and an SPF record (TXT v=spf1 ...) of this domain "
+    "allowing this account's sending servers, since receivers check SPF against the return "
+    "path. A subdomain of the sender address's domain keeps DMARC's relaxed alignment. "
+    "Empty: the sender address is the return path."
+)
 SMTP_KINDS = {AccountKind.SMTP}
 PRESET_KINDS = {AccountKind.GMAIL, AccountKind.OUTLOOK, AccountKind.YAHOO, AccountKind.ZOHO}
 
@@ -43,6 +56,7 @@ class AccountForm(forms.ModelForm):  # type: ignore[type-arg]
             "from_email",
             "from_name",
             "reply_to",
+            "return_path_domain",
             "kind",
             "smtp_host",
             "smtp_port",
@@ -56,11 +70,16 @@ class AccountForm(forms.ModelForm):  # type: ignore[type-arg]
             "esp_region",
             "daily_limit",
             "min_interval_seconds",
+            "warmup_start",
+            "warmup_increase",
         )
+        help_texts = {"return_path_domain": RETURN_PATH_HELP}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         instance = self.instance
+        # Only read with a start value: a form (or an API call) without it keeps the saved one.
+        self.fields["warmup_increase"].required = False
         for name in SECRET_FIELDS:
             saved = bool(instance.pk and getattr(instance, name))
             self.fields[name] = forms.CharField(
@@ -74,6 +93,12 @@ class AccountForm(forms.ModelForm):  # type: ignore[type-arg]
                 help_text="Leave empty to keep the saved one." if saved else "",
             )
 
+    def clean_return_path_domain(self) -> str:
+        refused, domain = domain_refusal(self.cleaned_data.get("return_path_domain") or "")
+        if refused:
+            raise forms.ValidationError(refused)
+        return domain
+
     def _has_secret(self, name: str) -> bool:
         return bool(self.cleaned_data.get(name) or getattr(self.instance, name, ""))
 
@@ -85,6 +110,10 @@ class AccountForm(forms.ModelForm):  # type: ignore[type-arg]
         refused = host_refusal(data.get("smtp_host") or "") if kind in SMTP_KINDS else None
         if refused:
             self.add_error("smtp_host", refused)
+        port = data.get("smtp_port")
+        refused = port_refusal(port, smtp_ports()) if kind in SMTP_KINDS and port else None
+        if refused:
+            self.add_error("smtp_port", refused)
         if kind in PRESET_KINDS and not data.get("smtp_username"):
             self.add_error("smtp_username", "Give the mailbox's user name (usually the address).")
         if kind in PRESET_KINDS and not self._has_secret("smtp_password"):
@@ -93,6 +122,13 @@ class AccountForm(forms.ModelForm):  # type: ignore[type-arg]
             self._clean_oauth(data)
         if kind == AccountKind.ESP:
             self._clean_esp(data)
+        if data.get("warmup_increase") is None:
+            data["warmup_increase"] = self.instance.warmup_increase
+        start, target = data.get("warmup_start"), data.get("daily_limit")
+        if start is not None and target is not None and not 0 < start <= target:
+            self.add_error(
+                "warmup_start", "Start between 1 and the daily limit (the warm-up's target)."
+            )
         return data
 
     def _clean_oauth(self, data: dict[str, Any]) -> None:
@@ -147,3 +183,23 @@ class TemplateTestSendForm(TestSendForm):
         assert isinstance(field, forms.ModelChoiceField)  # noqa: S101 - declared just above
         field.queryset = selectors.active_accounts(workspace)
         self.order_fields(["account", "addresses"])
+
+
+def domain_refusal(value: str) -> tuple[str, str]:
+    """(why `value` is not a domain name, or "", and the domain as stored: lower case,
+    without a final dot, an internationalised name in its ASCII (punycode) form)."""
+    domain = value.strip().rstrip(".").lower()
+    if not domain:
+        return "", ""
+    if "@" in domain or "/" in domain or ":" in domain:
+        return "Give only the domain, such as bounces.example.com (no address, no URL).", domain
+    try:
+        domain = domain.encode("idna").decode("ascii")
+    except UnicodeError:
+        return "This is not a valid domain name.", domain
+    labels = domain.split(".")
+    if len(domain) > 253 or len(labels) < 2 or not all(_LABEL.match(p) for p in labels):
+        return "Give a domain name such as bounces.example.com.", domain
+    if is_number(labels[-1]):
+        return "Give a domain name, not an IP address.", domain
+    return "", domain

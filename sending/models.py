@@ -7,11 +7,13 @@ the database holds only ciphertext, and no page, API, admin or log shows them ag
 
 from __future__ import annotations
 
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Workspace
-from postroom.crypto import EncryptedTextField
+from core.crypto import EncryptedTextField
 
 
 class AccountKind(models.TextChoices):
@@ -94,6 +96,18 @@ class SendingAccount(models.Model):
     from_email = models.EmailField("sender e-mail")
     from_name = models.CharField("sender name", max_length=120, blank=True)
     reply_to = models.EmailField("reply-to", blank=True)
+    # VERP: where set, each campaign message's envelope sender is bounces+<token>@this domain,
+    # so that a bounce names its delivery; the domain's mail must reach a bounce mailbox.
+    return_path_domain = models.CharField(
+        "return-path domain",
+        max_length=253,
+        blank=True,
+        validators=[
+            RegexValidator(
+                r"^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)+$"
+            )
+        ],
+    )
     kind = models.CharField(max_length=16, choices=AccountKind.choices, default=AccountKind.SMTP)
 
     smtp_host = models.CharField("SMTP host", max_length=255, blank=True)
@@ -134,6 +148,11 @@ class SendingAccount(models.Model):
         help_text="Amazon SES: the region, e.g. eu-west-1. Mailgun: EU for its EU endpoint.",
     )
 
+    # The e-mail service's events webhook (tracking.esp): the secret in its URL, and the key
+    # the service signs with where it signs (Mailgun's signing key, SendGrid's public key).
+    esp_webhook_token = EncryptedTextField(blank=True, default="", editable=False)
+    esp_webhook_key = EncryptedTextField(blank=True, default="", editable=False)
+
     status = models.CharField(
         max_length=16, choices=AccountStatus.choices, default=AccountStatus.PENDING
     )
@@ -149,6 +168,26 @@ class SendingAccount(models.Model):
     sent_today = models.PositiveIntegerField(default=0, editable=False)
     sent_day = models.DateField(null=True, blank=True, editable=False)
     last_sent_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    # Warm-up: a new account's day limit starts at `warmup_start` and rises by
+    # `warmup_increase` percent a day to `daily_limit` (sending.warmup has the curve). High
+    # bounce or complaint rates hold the ramp: the day's value stays until an owner resumes.
+    warmup_start = models.PositiveIntegerField(
+        "warm-up start",
+        null=True,
+        blank=True,
+        help_text="Messages on the first day of a warm-up; empty: no warm-up.",
+    )
+    warmup_increase = models.PositiveSmallIntegerField(
+        "warm-up daily increase (%)",
+        default=10,
+        validators=[MinValueValidator(1), MaxValueValidator(1000)],
+        help_text="How much the day's limit rises each day until it reaches the daily limit.",
+    )
+    warmup_started_on = models.DateField(null=True, blank=True, editable=False)
+    warmup_held_days = models.PositiveIntegerField(default=0, editable=False)
+    warmup_held_since = models.DateField(null=True, blank=True, editable=False)
+    warmup_hold_reason = models.CharField(max_length=500, blank=True, editable=False)
 
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
@@ -166,6 +205,21 @@ class SendingAccount(models.Model):
     @property
     def is_smtp(self) -> bool:
         return self.kind in SMTP_KINDS
+
+    @property
+    def esp_webhook_path(self) -> str:
+        """The path e-mail services post this account's events to (tracking.esp); empty until
+        it has a secret. Named by URL so that sending imports nothing of tracking."""
+        if self.kind != AccountKind.ESP or not self.esp_webhook_token:
+            return ""
+        return reverse(
+            "tracking:esp_webhook",
+            kwargs={
+                "esp": self.esp_provider,
+                "account_id": self.pk,
+                "esp_token": self.esp_webhook_token,
+            },
+        )
 
     @property
     def from_domain(self) -> str:
@@ -194,6 +248,29 @@ class SendBucket(models.Model):
 
     def __str__(self) -> str:
         return f"{self.workspace_id} {self.minute:%Y-%m-%d %H:%M} {self.count}"
+
+
+class QuotaHold(models.Model):
+    """Room a worker reserved on an account and has not settled yet.
+
+    Settled (deleted) by the worker when it is done with the room, giving back what it did
+    not use. A worker that dies first cannot: once the hold's time runs out (it is renewed
+    with the worker's lease), the engine gives back what its items did not use. `items` are
+    the caller's ids of what the room was for (the sending app knows nothing of them).
+    """
+
+    account = models.ForeignKey(SendingAccount, on_delete=models.CASCADE, related_name="+")
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    holder = models.CharField(max_length=200)
+    day = models.DateField()
+    minute = models.DateTimeField()
+    count = models.PositiveIntegerField()
+    items = models.JSONField(default=list)
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.holder}: {self.count} on account {self.account_id} until {self.expires_at}"
 
 
 class DkimKey(models.Model):
@@ -249,3 +326,42 @@ class CapturedMessage(models.Model):
 
     def __str__(self) -> str:
         return self.subject or "(no subject)"
+
+
+class AccountStatusChange(models.Model):
+    """A sending account's status changed: written in the transaction of the change.
+
+    The outbox of what must follow, read by the layers that act on it (sending never calls
+    them): the workspace's owners are e-mailed when an account goes to error (`notify_after`
+    is set until that is done), and webhooks read the rows by id as `account.status_changed`
+    events. The account's name and address are copied so that the row outlives the account.
+    """
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    account = models.ForeignKey(
+        SendingAccount, null=True, on_delete=models.SET_NULL, related_name="status_changes"
+    )
+    account_name = models.CharField(max_length=120)
+    from_email = models.EmailField()
+    previous_status = models.CharField(max_length=16, choices=AccountStatus.choices)
+    status = models.CharField(max_length=16, choices=AccountStatus.choices)
+    reason = models.CharField(max_length=1000, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    # The owners' e-mail is due from then on; None once sent (or given up, or not wanted).
+    notify_after = models.DateTimeField(null=True, blank=True)
+    notify_attempts = models.PositiveSmallIntegerField(default=0)
+    notified_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ("-created_at", "-id")
+        indexes = (
+            models.Index(fields=("workspace", "id"), name="account_change_workspace"),
+            models.Index(
+                fields=("notify_after",),
+                name="account_change_to_notify",
+                condition=models.Q(notify_after__isnull=False),
+            ),
+        )
+
+    def __str__(self) -> str:
+        return f"{self.account_name}: {self.previous_status} → {self.status}"

@@ -3,20 +3,31 @@
 Users type host names (SMTP servers, OAuth token endpoints); without this check a user could
 make the server connect to its own loopback, the private network or a cloud metadata service.
 The check resolves the name once and the connection goes to an address that passed it, so a
-second, different DNS answer (rebinding) cannot redirect it.
+second, different DNS answer (rebinding) cannot redirect it. A refusal names only the host the
+user gave: what an internal name resolves to is not the user's business.
+
+Ports are checked too, because a public host may run more than mail: an SMTP account connects
+only to mail ports (25, 465, 587, 2525 and SENDING_SMTP_PORTS), a webhook only to 80 and 443
+(and WEBHOOK_PORTS). Where private hosts are allowed (development, tests) any port is.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import logging
 import socket
 import ssl
+from collections.abc import Collection
 
 from django.conf import settings
 
 from sending.classify import PrivateAddressRefused
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+log = logging.getLogger(__name__)
+
+MAIL_PORTS = (25, 465, 587, 2525)
+WEB_PORTS = (80, 443)
 
 _CGNAT = ipaddress.ip_network("100.64.0.0/10")
 _METADATA = frozenset(
@@ -66,6 +77,25 @@ def host_refusal(host: str) -> str | None:
     return f"{host} is a loopback, private or reserved address: Postroom does not connect to it."
 
 
+def smtp_ports() -> frozenset[int]:
+    """The ports an SMTP account may use: the mail ports and SENDING_SMTP_PORTS."""
+    return frozenset(MAIL_PORTS) | frozenset(settings.SENDING_SMTP_PORTS)
+
+
+def web_ports() -> frozenset[int]:
+    """The ports a webhook may use: 80, 443 and WEBHOOK_PORTS."""
+    return frozenset(WEB_PORTS) | frozenset(settings.WEBHOOK_PORTS)
+
+
+def port_refusal(port: int, allowed: Collection[int]) -> str | None:
+    """Why Postroom will not connect to `port`, or None (always None where private hosts are
+    allowed, so that development and tests may use any port)."""
+    if private_hosts_allowed() or port in allowed:
+        return None
+    ports = ", ".join(str(p) for p in sorted(allowed))
+    return f"Port {port} is not allowed: use one of {ports}."
+
+
 def resolve_checked(host: str, port: int) -> list[str]:
     """The addresses of `host` that Postroom may connect to, in the resolver's order.
 
@@ -78,17 +108,27 @@ def resolve_checked(host: str, port: int) -> list[str]:
         return addresses
     allowed = [a for a in addresses if address_allowed(ipaddress.ip_address(a.split("%")[0]))]
     if not allowed:
-        raise PrivateAddressRefused(
-            f"Private address refused: {host} resolves to {', '.join(addresses)}, a loopback, "
-            "private or reserved address that Postroom does not connect to"
-        )
+        # The addresses go to the log for the operator, never into the message, which the
+        # user sees: it would tell them what internal names resolve to.
+        log.info("refused %s: it resolves only to %s", host, ", ".join(addresses))
+        raise PrivateAddressRefused(f"Private address refused: {host} is not allowed")
     return allowed
 
 
-def connect_checked(host: str, port: int, timeout: float) -> socket.socket:
-    """A TCP connection to the first allowed address of `host` that answers."""
+def connect_checked(
+    host: str, port: int, timeout: float, *, ports: Collection[int] | None = None
+) -> socket.socket:
+    """A TCP connection to the first allowed address of `host` that answers.
+
+    With `ports`, a port outside them is refused too (PrivateAddressRefused), before any
+    connection.
+    """
+    addresses = resolve_checked(host, port)
+    refused = port_refusal(port, ports) if ports is not None else None
+    if refused:
+        raise PrivateAddressRefused(f"Port refused: {refused}")
     last: OSError | None = None
-    for address in resolve_checked(host, port):
+    for address in addresses:
         try:
             return socket.create_connection((address, port), timeout=timeout)
         except OSError as exc:

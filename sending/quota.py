@@ -13,7 +13,8 @@ can make room: the account is not active or the workspace's sending is stopped).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -21,11 +22,20 @@ from django.db import IntegrityError, transaction
 from django.db.models import Case, Exists, F, Q, Subquery, Sum, Value, When
 from django.db.models.functions import Coalesce
 from django.db.models.lookups import LessThan
+from django.utils import timezone
 
 from accounts.models import Workspace
-from sending.models import AccountStatus, SendBucket, SendingAccount
+from accounts.services import workspace_room_changed
+from sending import warmup
+from sending.models import AccountStatus, QuotaHold, SendBucket, SendingAccount
 
 HOUR = timedelta(hours=1)
+# Why there is no room, as NoRoom.reason says it (and a delivery put back keeps in its reply):
+# the engine re-plans the deliveries waiting for one of these when a limit is lifted.
+DAILY_LIMIT_REACHED = "the daily limit is reached"
+MINIMUM_WAIT = "the minimum wait between messages"
+HOURLY_LIMIT_REACHED = "the workspace's hourly limit is reached"
+LIMIT_REASONS = (DAILY_LIMIT_REACHED, MINIMUM_WAIT, HOURLY_LIMIT_REACHED)
 # Buckets this old can no longer count towards any rolling hour.
 BUCKET_KEEP = timedelta(hours=2)
 
@@ -39,6 +49,7 @@ class Reservation:
     day: date
     minute: datetime
     count: int = 1
+    hold_id: int | None = None  # its QuotaHold (see `reserve_held`)
 
 
 @dataclass(frozen=True)
@@ -99,11 +110,82 @@ def reserve_many(account: SendingAccount, now: datetime, want: int) -> Reservati
     return reserve(account, now)  # one at a time says exactly why there is no room
 
 
+def reserve_held(
+    account: SendingAccount,
+    now: datetime,
+    items: list[int],
+    *,
+    holder: str,
+    until: datetime,
+) -> Reservation | NoRoom:
+    """`reserve_many` for `items` (the caller's ids, the first `count` of which the room is
+    for), written down as held by `holder` until `until` in the same transaction.
+
+    `release()` settles the hold. If the holder dies before (its hold not renewed by
+    `renew_holds`), `give_back_expired` returns the room its items did not use.
+    """
+    with transaction.atomic():
+        taken = reserve_many(account, now, len(items))
+        if isinstance(taken, NoRoom):
+            return taken
+        hold = QuotaHold.objects.create(
+            account_id=taken.account_id,
+            workspace_id=taken.workspace_id,
+            holder=holder,
+            day=taken.day,
+            minute=taken.minute,
+            count=taken.count,
+            items=items[: taken.count],
+            created_at=now,
+            expires_at=until,
+        )
+    return replace(taken, hold_id=hold.pk)
+
+
+def renew_holds(holder: str, until: datetime, since: datetime) -> int:
+    """The holder is alive and still working on what it reserved from `since` on: those
+    holds run until `until`. (Older ones are of work it gave up: they run out.)"""
+    holds = QuotaHold.objects.filter(holder=holder, created_at__gte=since)
+    return holds.update(expires_at=until)
+
+
+def give_back_expired(now: datetime, used: Callable[[QuotaHold], int], limit: int = 100) -> int:
+    """Settle holds whose holder did not in time (it died or hung past its lease): give back
+    the room of their items that `used(hold)` says did not use it. Returns how much.
+
+    Each hold is taken by deleting it, so that it is given back once, whether by this or by
+    its holder's own late `release()`.
+    """
+    holds = QuotaHold.objects.filter(expires_at__lt=now).order_by("expires_at")[:limit]
+    return _give_back(list(holds), used)
+
+
+def give_back_held(holder: str, used: Callable[[QuotaHold], int]) -> int:
+    """Settle every hold of `holder` now, as `give_back_expired` does: for a holder whose
+    work failed part-way and who gives its items back at once."""
+    return _give_back(list(QuotaHold.objects.filter(holder=holder)), used)
+
+
+def _give_back(holds: list[QuotaHold], used: Callable[[QuotaHold], int]) -> int:
+    given = 0
+    for hold in holds:
+        with transaction.atomic():
+            if not QuotaHold.objects.filter(pk=hold.pk).delete()[0]:
+                continue  # settled meanwhile
+            unused = hold.count - min(used(hold), hold.count)
+            release(
+                Reservation(hold.account_id, hold.workspace_id, hold.day, hold.minute, hold.count),
+                unused,
+            )
+            given += unused
+    return given
+
+
 def _room(
     account: SendingAccount, workspace: Workspace, day: date, now: datetime, want: int
 ) -> int:
     """How many messages the account may take now, as far as its counters tell."""
-    room = min(want, account.daily_limit - account.sent_on(day))
+    room = min(want, warmup.day_limit(account, day) - account.sent_on(day))
     if workspace.hourly_limit is not None:
         room = min(room, workspace.hourly_limit - hour_used(workspace, now))
     return room
@@ -123,12 +205,43 @@ def reserve(account: SendingAccount, now: datetime) -> Reservation | NoRoom:
         if _take(account, workspace, day, now):
             return _reserved(account, workspace, day, now)
         current = SendingAccount.objects.get(pk=account.pk)
-        # `account` may be an old copy whose minimum wait was edited since: try with the row.
-        if current.min_interval_seconds != account.min_interval_seconds and _take(
-            current, workspace, day, now
-        ):
+        # `account` may be an old copy whose minimum wait or day limit (a warm-up's inputs)
+        # was changed since: try with the row.
+        changed = current.min_interval_seconds != account.min_interval_seconds or (
+            warmup.inputs(current) != warmup.inputs(account)
+        )
+        if changed and _take(current, workspace, day, now):
             return _reserved(current, workspace, day, now)
     return _no_room(current, workspace, day, now)
+
+
+def reserve_tests(account: SendingAccount, now: datetime, count: int) -> Reservation | NoRoom:
+    """Room for `count` test messages, all or none, counted like campaign mail on the
+    account's day and the workspace's rolling hour.
+
+    Unlike `reserve`, it neither waits for the minimum time between messages (a person is
+    waiting for the tests) nor asks for an active account (a test is how an account is
+    checked). NoRoom says which limit is reached; its `until` is when there is room again.
+    """
+    with transaction.atomic():
+        workspace = _workspace(account.workspace_id)
+        day = local_day(workspace, now)
+        current = SendingAccount.objects.get(pk=account.pk)
+        rows = SendingAccount.objects.filter(Q(pk=current.pk) & _day_room(current, day, count))
+        if workspace.hourly_limit is not None:
+            used = _hour_used_expression(workspace, now)
+            rows = rows.filter(LessThan(used + (count - 1), workspace.hourly_limit))
+        if rows.update(sent_today=_case_same_day(day, count), sent_day=day):
+            _count_in_bucket(workspace, now, count)
+            return Reservation(account.pk, workspace.pk, day, _minute(now), count)
+        current = SendingAccount.objects.get(pk=account.pk)
+    left = max(0, warmup.day_limit(current, day) - current.sent_on(day))
+    if left < count:
+        return NoRoom(
+            next_local_midnight(workspace, now),
+            f"the account's daily limit leaves room for {left} more today",
+        )
+    return NoRoom(_hourly_room_at(workspace, now) or now, "the workspace's hourly limit is reached")
 
 
 def _workspace(workspace_id: int) -> Workspace:
@@ -156,11 +269,7 @@ def _take(
     account: SendingAccount, workspace: Workspace, day: date, now: datetime, count: int = 1
 ) -> bool:
     """The conditional UPDATE: true when it took room for `count` messages."""
-    conditions = Q(pk=account.pk, status=AccountStatus.ACTIVE)
-    new_day = ~Q(sent_day=day) | Q(sent_day__isnull=True)
-    conditions &= (new_day & Q(daily_limit__gte=count)) | Q(
-        sent_today__lte=F("daily_limit") - count
-    )
+    conditions = Q(pk=account.pk, status=AccountStatus.ACTIVE) & _day_room(account, day, count)
     # Guarded by the wait it was computed with: a row edited meanwhile does not match.
     wait = timedelta(seconds=account.min_interval_seconds)
     conditions &= Q(min_interval_seconds=account.min_interval_seconds) & (
@@ -179,6 +288,17 @@ def _take(
         last_sent_at=now,
     )
     return updated == 1
+
+
+def _day_room(account: SendingAccount, day: date, count: int) -> Q:
+    """The row has room for `count` more on `day` under its day limit (the warm-up value
+    when it warms up), computed from `account` as read: guarded by the fields it was
+    computed from, so that a row changed meanwhile does not match (the caller reads it
+    again) and the count can never pass the day's limit."""
+    limit = warmup.day_limit(account, day)
+    new_day = ~Q(sent_day=day) | Q(sent_day__isnull=True)
+    fresh = new_day if limit >= count else Q(pk__in=[])
+    return Q(**warmup.inputs(account)) & (fresh | Q(sent_today__lte=limit - count))
 
 
 def _case_same_day(day: date, count: int = 1) -> Case:
@@ -219,23 +339,74 @@ def hour_used(workspace: Workspace, now: datetime) -> int:
 
 
 def _no_room(account: SendingAccount, workspace: Workspace, day: date, now: datetime) -> NoRoom:
+    return room_state(account, workspace, now, day=day) or NoRoom(
+        now,
+        "the account changed meanwhile",  # changed between the UPDATE and now: try again
+    )
+
+
+def room_state(
+    account: SendingAccount, workspace: Workspace, now: datetime, *, day: date | None = None
+) -> NoRoom | None:
+    """Why `account` (as read) cannot take a message at `now` and until when; None: it can.
+
+    Reads only: what `reserve()` would say, for pages that tell when a campaign resumes.
+    """
+    day = day or local_day(workspace, now)
     if account.status != AccountStatus.ACTIVE:
         return NoRoom(None, f"the account is {account.get_status_display().lower()}")
     if workspace.sending_stopped:
         return NoRoom(None, "sending is stopped for this workspace")
     waits: list[tuple[datetime, str]] = []
-    if account.sent_on(day) >= account.daily_limit:
-        waits.append((next_local_midnight(workspace, now), "the daily limit is reached"))
+    if account.sent_on(day) >= warmup.day_limit(account, day):
+        waits.append((next_local_midnight(workspace, now), DAILY_LIMIT_REACHED))
     if account.last_sent_at is not None:
         ready = account.last_sent_at + timedelta(seconds=account.min_interval_seconds)
         if ready > now:
-            waits.append((ready, "the minimum wait between messages"))
+            waits.append((ready, MINIMUM_WAIT))
     hourly = _hourly_room_at(workspace, now)
     if hourly is not None:
-        waits.append((hourly, "the workspace's hourly limit is reached"))
-    if not waits:  # changed under us between the UPDATE and now: try again at once
-        return NoRoom(now, "the account changed meanwhile")
-    return NoRoom(*max(waits))
+        waits.append((hourly, HOURLY_LIMIT_REACHED))
+    return NoRoom(*max(waits)) if waits else None
+
+
+def room_today(accounts: list[SendingAccount], workspace: Workspace, now: datetime) -> int:
+    """Messages the active `accounts` together may still send in the workspace's day.
+
+    Each account's daily limit less what it sent today, bounded by the hourly limit over the
+    hours left in the day (plus the room of the current hour).
+    """
+    day = local_day(workspace, now)
+    room = sum(
+        max(0, warmup.day_limit(a, day) - a.sent_on(day))
+        for a in accounts
+        if a.status == AccountStatus.ACTIVE
+    )
+    if workspace.hourly_limit is not None:
+        hours_left = (next_local_midnight(workspace, now) - now) / HOUR
+        this_hour = max(0, workspace.hourly_limit - hour_used(workspace, now))
+        room = min(room, this_hour + int(max(0.0, hours_left - 1) * workspace.hourly_limit))
+    return room
+
+
+def day_room(accounts: list[SendingAccount], workspace: Workspace, day: date) -> int:
+    """What the active `accounts` together may send in a whole `day` to come: their limits
+    for that day (warm-ups' values), bounded by 24 hourly limits."""
+    room = sum(warmup.day_limit(a, day) for a in accounts if a.status == AccountStatus.ACTIVE)
+    if workspace.hourly_limit is not None:
+        room = min(room, 24 * workspace.hourly_limit)
+    return room
+
+
+def room_may_come_sooner(before: SendingAccount, after: SendingAccount, day: date) -> bool:
+    """Whether an edit of an account lifted one of its limits on `day` (or made it usable
+    again)."""
+    return (
+        after.daily_limit > before.daily_limit
+        or warmup.day_limit(after, day) > warmup.day_limit(before, day)
+        or after.min_interval_seconds < before.min_interval_seconds
+        or (after.status == AccountStatus.ACTIVE and before.status != AccountStatus.ACTIVE)
+    )
 
 
 def _hourly_room_at(workspace: Workspace, now: datetime) -> datetime | None:
@@ -262,12 +433,17 @@ def release(reservation: Reservation, count: int | None = None) -> None:
     """Give back room for `count` (default: all) of a reservation's messages not sent.
 
     Only the counts are given back; `last_sent_at` stays, so the minimum wait still holds.
-    A reservation of a day that is over gives back nothing of the new day's count.
+    A reservation of a day that is over gives back nothing of the new day's count. A held
+    reservation is settled: its hold goes, and if `give_back_expired` took it first (the
+    holder was too slow), nothing is given back twice.
     """
     n = reservation.count if count is None else min(count, reservation.count)
-    if n <= 0:
-        return
     with transaction.atomic():
+        hold = reservation.hold_id
+        if hold is not None and not QuotaHold.objects.filter(pk=hold).delete()[0]:
+            return  # already given back when it expired
+        if n <= 0:
+            return
         SendingAccount.objects.filter(
             pk=reservation.account_id, sent_day=reservation.day, sent_today__gte=n
         ).update(sent_today=F("sent_today") - n)
@@ -277,8 +453,16 @@ def release(reservation: Reservation, count: int | None = None) -> None:
 
 
 def reset_daily_counts(workspace: Workspace | None = None) -> int:
-    """Set every account's count for the day to zero (the seed's manual reset)."""
+    """Set every account's count for the day to zero (the seed's manual reset).
+
+    The deliveries waiting for the next day may go now: their workspaces are marked for the
+    engine to re-plan them.
+    """
     accounts = SendingAccount.objects.all()
     if workspace is not None:
         accounts = accounts.filter(workspace=workspace)
+    now = timezone.now()
+    counted = accounts.filter(sent_today__gt=0).values_list("workspace_id", flat=True)
+    for workspace_id in set(counted):
+        workspace_room_changed(workspace_id=workspace_id, now=now)
     return accounts.update(sent_today=0)

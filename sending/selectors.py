@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime
 from email import policy
 from email.parser import BytesParser
 
 from django.db.models import BooleanField, ExpressionWrapper, Q, QuerySet
 
 from accounts.models import Workspace
-from sending import quota
+from sending import quota, warmup
 from sending.models import AccountStatus, CapturedMessage, DkimKey, SendingAccount
 
 SECRET_COLUMNS = (
@@ -29,6 +30,17 @@ def account_get(workspace: Workspace, account_id: int) -> SendingAccount | None:
     return accounts(workspace).filter(pk=account_id).first()
 
 
+def accounts_in_error(workspace: Workspace) -> QuerySet[SendingAccount]:
+    """The accounts that stopped sending until someone fixes them (index workspace, status);
+    their secrets are not read."""
+    return (
+        accounts(workspace)
+        .filter(status=AccountStatus.ERROR)
+        .only("pk", "workspace_id", "name", "from_email", "status_reason", "status_changed_at")
+        .order_by("name", "id")
+    )
+
+
 def accounts_for_api(workspace: Workspace) -> QuerySet[SendingAccount]:
     """Accounts without their secrets, each with `has_<secret>` flags: nothing is decrypted."""
     flags = {
@@ -42,11 +54,43 @@ def active_accounts(workspace: Workspace) -> QuerySet[SendingAccount]:
     return accounts(workspace).filter(status=AccountStatus.ACTIVE)
 
 
-def account_rows(workspace: Workspace, now: datetime) -> list[tuple[SendingAccount, int]]:
-    """Each account with its count for the workspace's current local day (0 after midnight)."""
+def account_rows(workspace: Workspace, now: datetime) -> list[tuple[SendingAccount, int, int]]:
+    """Each account with its count for the workspace's current local day (0 after midnight)
+    and its limit for that day (the warm-up value while it warms up)."""
     day = quota.local_day(workspace, now)
     rows = accounts(workspace).defer(*SECRET_COLUMNS)  # a list needs no decryption
-    return [(account, account.sent_on(day)) for account in rows]
+    return [(account, account.sent_on(day), warmup.day_limit(account, day)) for account in rows]
+
+
+@dataclass(frozen=True)
+class WarmupState:
+    """What the account page and the API show of a warm-up."""
+
+    today: int  # the day's limit
+    curve: list[warmup.CurveDay]  # today and the next days
+    days_to_target: int | None  # None: held (or never)
+    held_since: date | None
+    hold_reason: str
+
+
+def warmup_state(
+    workspace: Workspace, account: SendingAccount, now: datetime
+) -> WarmupState | None:
+    """The account's warm-up as of the workspace's local day; None when it is not warming up."""
+    if not warmup.is_warming(account):
+        return None
+    day = quota.local_day(workspace, now)
+    return WarmupState(
+        today=warmup.day_limit(account, day),
+        curve=warmup.curve(account, day),
+        days_to_target=warmup.days_to_target(account, day),
+        held_since=account.warmup_held_since,
+        hold_reason=account.warmup_hold_reason,
+    )
+
+
+def limit_today(workspace: Workspace, account: SendingAccount, now: datetime) -> int:
+    return warmup.day_limit(account, quota.local_day(workspace, now))
 
 
 def sent_today(workspace: Workspace, account: SendingAccount, now: datetime) -> int:

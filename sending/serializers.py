@@ -11,6 +11,10 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from accounts.access import base_url_of
+from accounts.api.access import api_access
+from accounts.models import Role
+from sending import warmup
 from sending.models import (
     AccountKind,
     AccountStatus,
@@ -26,6 +30,19 @@ from sending.services import SECRET_FIELDS
 KEEP_HELP = "Write-only; omitted or empty keeps the saved one."
 
 
+class WarmupDayOut(serializers.Serializer[Any]):
+    day = serializers.DateField()
+    limit = serializers.IntegerField()
+
+
+class WarmupOut(serializers.Serializer[Any]):
+    today = serializers.IntegerField()
+    curve = WarmupDayOut(many=True)
+    days_to_target = serializers.IntegerField(allow_null=True)
+    held_since = serializers.DateField(allow_null=True)
+    hold_reason = serializers.CharField()
+
+
 class EmailAccountOut(serializers.ModelSerializer[SendingAccount]):
     """An account as the API shows it: settings, state and today's usage; never a secret."""
 
@@ -37,15 +54,24 @@ class EmailAccountOut(serializers.ModelSerializer[SendingAccount]):
         help_text="Messages counted today (the workspace's local day)."
     )
     remaining_today = serializers.SerializerMethodField()
+    limit_today = serializers.SerializerMethodField(
+        help_text="The most it may send today: the warm-up's value while it warms up, "
+        "else daily_limit."
+    )
+    warmup = serializers.SerializerMethodField(
+        help_text="The warm-up (null when none): today's value, the next days' values, the "
+        "days to the target, and since when and why the ramp is held (null: not held)."
+    )
 
     class Meta:
         model = SendingAccount
-        fields = (
+        fields: tuple[str, ...] = (
             "id",
             "name",
             "from_email",
             "from_name",
             "reply_to",
+            "return_path_domain",
             "kind",
             "smtp_host",
             "smtp_port",
@@ -67,6 +93,11 @@ class EmailAccountOut(serializers.ModelSerializer[SendingAccount]):
             "last_tested_at",
             "daily_limit",
             "min_interval_seconds",
+            "warmup_start",
+            "warmup_increase",
+            "warmup_started_on",
+            "warmup",
+            "limit_today",
             "sent_today",
             "remaining_today",
             "last_sent_at",
@@ -101,7 +132,46 @@ class EmailAccountOut(serializers.ModelSerializer[SendingAccount]):
 
     @extend_schema_field(serializers.IntegerField())
     def get_remaining_today(self, account: SendingAccount) -> int:
-        return max(account.daily_limit - account.sent_on(self.context["day"]), 0)
+        day = self.context["day"]
+        return max(warmup.day_limit(account, day) - account.sent_on(day), 0)
+
+    @extend_schema_field(serializers.IntegerField())
+    def get_limit_today(self, account: SendingAccount) -> int:
+        return warmup.day_limit(account, self.context["day"])
+
+    @extend_schema_field(WarmupOut(allow_null=True))
+    def get_warmup(self, account: SendingAccount) -> dict[str, Any] | None:
+        if not warmup.is_warming(account):
+            return None
+        day = self.context["day"]
+        return {
+            "today": warmup.day_limit(account, day),
+            "curve": [{"day": p.day, "limit": p.limit} for p in warmup.curve(account, day)],
+            "days_to_target": warmup.days_to_target(account, day),
+            "held_since": account.warmup_held_since,
+            "hold_reason": account.warmup_hold_reason,
+        }
+
+
+class EmailAccountDetailOut(EmailAccountOut):
+    """One account: also, for owners, the URL its e-mail service posts events to."""
+
+    events_webhook_url = serializers.SerializerMethodField(
+        help_text="E-mail service accounts: the address to give the service for its event "
+        "webhook (owners only; null for others, and until an owner makes one in the UI)."
+    )
+
+    class Meta(EmailAccountOut.Meta):
+        fields: tuple[str, ...] = (*EmailAccountOut.Meta.fields, "events_webhook_url")
+        read_only_fields = fields
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_events_webhook_url(self, account: SendingAccount) -> str | None:
+        request = self.context.get("request")
+        if request is None or not api_access(request).allows(Role.OWNER):
+            return None
+        path = account.esp_webhook_path
+        return f"{base_url_of(request._request)}{path}" if path else None
 
 
 def _text(**kwargs: Any) -> serializers.CharField:
@@ -127,6 +197,13 @@ class EmailAccountIn(serializers.Serializer[Any]):
     from_email = _text(max_length=254)
     from_name = _text(max_length=120)
     reply_to = _text(max_length=254)
+    return_path_domain = _text(
+        max_length=253,
+        help_text="VERP: campaign messages leave with the return path bounces+<token>@ this "
+        "domain, so each bounce names its message. Needs an MX record to a bounce mailbox "
+        "Postroom reads and an SPF record allowing the sending servers. Empty: the sender "
+        "address.",
+    )
     kind = _choice(AccountKind.choices)
     smtp_host = _text(max_length=255)
     smtp_port = serializers.IntegerField(required=False, min_value=1, max_value=65535)
@@ -144,6 +221,15 @@ class EmailAccountIn(serializers.Serializer[Any]):
     esp_region = _text(max_length=64)
     daily_limit = serializers.IntegerField(required=False, min_value=0)
     min_interval_seconds = serializers.IntegerField(required=False, min_value=0)
+    warmup_start = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        min_value=1,
+        help_text="Messages on the first day of a warm-up (it begins today); null ends it.",
+    )
+    warmup_increase = serializers.IntegerField(
+        required=False, min_value=1, max_value=1000, help_text="Percent more each day."
+    )
 
 
 assert set(SECRET_FIELDS) <= set(EmailAccountIn._declared_fields)  # noqa: S101 - kept in step

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr, make_msgid, parseaddr
 from typing import Any
@@ -17,7 +18,9 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.audit import services as audit
 from accounts.models import Workspace
+from accounts.services import workspace_room_changed
 from content.message import RenderedMessage
 from sending import dkim, oauth, quota
 from sending.models import (
@@ -25,6 +28,7 @@ from sending.models import (
     PRESETS,
     AccountKind,
     AccountStatus,
+    AccountStatusChange,
     DkimKey,
     SendingAccount,
 )
@@ -32,6 +36,22 @@ from sending.transports.base import OutgoingMessage, SendKind, SendResult, Trans
 from sending.transports.factory import transport_for
 
 SECRET_FIELDS = ("smtp_password", "oauth_client_secret", "oauth_refresh_token", "esp_api_key")
+# Written by the engine and the tests of an account, never by its form.
+ENGINE_FIELDS = (
+    "status",
+    "status_reason",
+    "status_changed_at",
+    "last_tested_at",
+    "sent_today",
+    "sent_day",
+    "last_sent_at",
+    "oauth_access_token",
+    "oauth_access_token_expires_at",
+    "warmup_started_on",
+    "warmup_held_days",
+    "warmup_held_since",
+    "warmup_hold_reason",
+)
 
 
 class SendingError(Exception):
@@ -79,8 +99,10 @@ def account_create(*, workspace: Workspace, data: dict[str, Any]) -> SendingAcco
     if account.kind == AccountKind.CAPTURE:
         account.status = AccountStatus.ACTIVE
     account.status_changed_at = timezone.now()
+    _warmup_begin_or_end(account, None, account.status_changed_at)
     account.full_clean(exclude=["workspace"])
     account.save()
+    audit.record("account.created", workspace=workspace, target=account, kind=account.kind)
     return account
 
 
@@ -91,8 +113,14 @@ def account_update(*, account: SendingAccount, data: dict[str, Any]) -> SendingA
     A change of the connection's identity (kind, host, user, secrets) sends a working account
     back to pending: it must be tested again.
     """
-    # From the database: a validated form has already changed `account` in memory.
-    before = _connection_identity(SendingAccount.objects.get(pk=account.pk))
+    # From the database, locked: a validated form has already changed `account` in memory,
+    # and what the engine writes meanwhile (status, counters, tokens) must not be undone by
+    # saving an old copy.
+    stored = SendingAccount.objects.select_for_update().get(pk=account.pk)
+    before = _connection_identity(stored)
+    for name in ENGINE_FIELDS:
+        if name not in data:
+            setattr(account, name, getattr(stored, name))
     _assign(account, data, keep_empty_secrets=True)
     _apply_preset(account)
     if (
@@ -103,9 +131,75 @@ def account_update(*, account: SendingAccount, data: dict[str, Any]) -> SendingA
         account.status = AccountStatus.PENDING
         account.status_reason = "The connection changed: test the account to use it again."
         account.status_changed_at = timezone.now()
+    now = timezone.now()
+    _warmup_begin_or_end(account, stored, now)
     account.full_clean(exclude=["workspace"])
     account.save()
+    # The names of what changed, never a value (secrets among them).
+    changed = sorted(name for name in data if getattr(stored, name) != getattr(account, name))
+    audit.record("account.changed", workspace=account.workspace, target=account, fields=changed)
+    _record_change(account, stored.status, now)
+    if quota.room_may_come_sooner(stored, account, quota.local_day(account.workspace, now)):
+        workspace_room_changed(workspace_id=account.workspace_id, now=now)
     return account
+
+
+def _warmup_begin_or_end(
+    account: SendingAccount, stored: SendingAccount | None, now: datetime
+) -> None:
+    """A warm-up given a start value begins today (day 1 sends the start value); one whose
+    start value is emptied ends (the daily limit applies at once). Changing the start or
+    the increase of a running warm-up keeps its days: the curve is recomputed."""
+    was_warming = stored is not None and stored.warmup_start is not None
+    if account.warmup_start is None:
+        account.warmup_started_on = None
+    elif not was_warming or account.warmup_started_on is None:
+        account.warmup_started_on = quota.local_day(account.workspace, now)
+    else:
+        return
+    account.warmup_held_days = 0
+    account.warmup_held_since = None
+    account.warmup_hold_reason = ""
+
+
+@transaction.atomic
+def account_warmup_hold(*, account_id: int, reason: str, now: datetime) -> bool:
+    """Hold an account's warm-up ramp: from today its day limit stays at today's value.
+
+    For the feedback rules, when the account's bounce or complaint rate passes its
+    threshold. True if it was held now; an account not warming up, or already held, is left
+    as it is (one conditional UPDATE, so two events at once hold it once).
+    """
+    account = SendingAccount.objects.select_related("workspace").filter(pk=account_id).first()
+    if account is None:
+        return False
+    held = SendingAccount.objects.filter(
+        pk=account_id,
+        warmup_start__isnull=False,
+        warmup_started_on__isnull=False,
+        warmup_held_since__isnull=True,
+    ).update(
+        warmup_held_since=quota.local_day(account.workspace, now),
+        warmup_hold_reason=reason[:500],
+    )
+    return held == 1
+
+
+@transaction.atomic
+def account_warmup_resume(*, account: SendingAccount, now: datetime) -> SendingAccount:
+    """Let a held ramp go on: it rises again from tomorrow, from the value it held (the
+    days held do not count). Raises SendingError when the ramp is not held."""
+    stored = (
+        SendingAccount.objects.select_for_update().select_related("workspace").get(pk=account.pk)
+    )
+    if stored.warmup_held_since is None:
+        raise SendingError("The warm-up of this account is not held.")
+    today = quota.local_day(stored.workspace, now)
+    stored.warmup_held_days += max(0, (today - stored.warmup_held_since).days)
+    stored.warmup_held_since = None
+    stored.warmup_hold_reason = ""
+    stored.save(update_fields=["warmup_held_days", "warmup_held_since", "warmup_hold_reason"])
+    return stored
 
 
 def _connection_identity(account: SendingAccount) -> tuple[object, ...]:
@@ -130,24 +224,57 @@ def _assign(account: SendingAccount, data: dict[str, Any], *, keep_empty_secrets
 
 @transaction.atomic
 def account_delete(*, account: SendingAccount) -> None:
+    audit.record("account.deleted", workspace=account.workspace, target=account)
     account.delete()
 
 
 @transaction.atomic
 def account_set_status(*, account: SendingAccount, status: str, reason: str = "") -> None:
-    """Set the status (activate, deactivate); the reason is shown beside it."""
+    """Set the status (activate, deactivate); the reason is shown beside it.
+
+    A real change is recorded (`AccountStatusChange`) in the same transaction: the owners are
+    told when the account goes to error, and webhooks report it. Setting the status it
+    already has records nothing, so two workers failing on one account tell the owners once.
+    """
+    now = timezone.now()
+    previous = _locked_status(account)
     account.status = status
     account.status_reason = reason[:1000]
-    account.status_changed_at = timezone.now()
+    account.status_changed_at = now
     account.save(update_fields=["status", "status_reason", "status_changed_at"])
+    _record_change(account, previous, now)
 
 
 def account_mark_error(*, account: SendingAccount, reason: str) -> None:
     """Put an account in error with the server's reply; it is skipped until a test succeeds.
 
-    For the engine, after an authentication failure while sending.
+    For the engine, after an authentication failure while sending. The workspace's owners
+    are e-mailed and see it in the app; webhooks get `account.status_changed`.
     """
     account_set_status(account=account, status=AccountStatus.ERROR, reason=reason)
+
+
+def _locked_status(account: SendingAccount) -> str:
+    """The status in the database, the row locked until the transaction ends (the copy in
+    memory may be old: the engine keeps accounts for a whole batch)."""
+    row = SendingAccount.objects.select_for_update().filter(pk=account.pk)
+    return row.values_list("status", flat=True).first() or account.status
+
+
+def _record_change(account: SendingAccount, previous: str, now: datetime) -> None:
+    if previous == account.status:
+        return
+    AccountStatusChange.objects.create(
+        workspace_id=account.workspace_id,
+        account=account,
+        account_name=account.name,
+        from_email=account.from_email,
+        previous_status=previous,
+        status=account.status,
+        reason=account.status_reason,
+        created_at=now,
+        notify_after=now if account.status == AccountStatus.ERROR else None,
+    )
 
 
 # --- Testing an account ---------------------------------------------------------------------
@@ -176,6 +303,10 @@ def account_test(*, account: SendingAccount, send_to: str | None = None) -> Conn
     else:
         outcome = _test_connection(account)
     _record_test(account, outcome)
+    if audit.in_request():
+        audit.record(
+            "account.tested", workspace=account.workspace, target=account, ok=outcome.success
+        )
     return outcome
 
 
@@ -236,6 +367,8 @@ def _send(account: SendingAccount, message: OutgoingMessage) -> SendResult:
 
 @transaction.atomic
 def _record_test(account: SendingAccount, outcome: ConnectionTest) -> None:
+    previous = _locked_status(account)
+    account.status = previous
     account.last_tested_at = timezone.now()
     fields = ["last_tested_at"]
     if outcome.success and account.status in (AccountStatus.PENDING, AccountStatus.ERROR):
@@ -247,6 +380,7 @@ def _record_test(account: SendingAccount, outcome: ConnectionTest) -> None:
         account.status_changed_at = account.last_tested_at
         fields += ["status", "status_reason", "status_changed_at"]
     account.save(update_fields=fields)
+    _record_change(account, previous, account.last_tested_at)
 
 
 # --- OAuth2 consent ------------------------------------------------------------------------
@@ -293,15 +427,22 @@ def send_one(*, account: SendingAccount, message: RenderedMessage) -> SendResult
 def send_tests(*, account: SendingAccount, messages: list[RenderedMessage]) -> list[SendResult]:
     """Send a person's test messages (at most a handful) over one connection, now.
 
-    Like the connection test, tests take no room from the account's limits and ignore its
-    minimum wait: someone is waiting for them. An authentication failure puts the account in
-    error. Never raises for a server's answer.
+    Tests are real mail: they take room from the account's daily limit and the workspace's
+    hourly limit like campaign mail (room for those not accepted is given back), but do not
+    wait for the minimum time between messages, since someone is waiting for them. Raises
+    SendingError, sending nothing, when the limits leave no room for all of them. An
+    authentication failure puts the account in error. Never raises for a server's answer.
     """
+    room = quota.reserve_tests(account, timezone.now(), len(messages))
+    if isinstance(room, quota.NoRoom):
+        raise SendingError(f"No test was sent: {room.reason}.")
+    results: list[SendResult] = []
     transport = transport_for(account)
     try:
         results = [transport.send(OutgoingMessage.from_rendered(m)) for m in messages]
     finally:
         transport.close()
+        quota.release(room, len(messages) - sum(1 for r in results if r.ok))
     refused = next((r for r in results if r.kind == SendKind.AUTH), None)
     if refused is not None:
         account_mark_error(account=account, reason=refused.reply)
@@ -329,13 +470,15 @@ def dkim_key_create(*, workspace: Workspace, domain: str, selector: str) -> Dkim
     if DkimKey.objects.filter(workspace=workspace, domain=domain, selector=selector).exists():
         raise SendingError(f"{domain} already has a key with the selector {selector}")
     private_key, public_key = dkim.generate_key_pair()
-    return DkimKey.objects.create(
+    key = DkimKey.objects.create(
         workspace=workspace,
         domain=domain,
         selector=selector,
         private_key=private_key,
         public_key=public_key,
     )
+    audit.record("dkim.key_made", workspace=workspace, target=key, domain=domain, selector=selector)
+    return key
 
 
 @transaction.atomic

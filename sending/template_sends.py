@@ -9,9 +9,10 @@ from accounts.models import Workspace
 from audience.models import Recipient
 from audience.selectors import custom_fields, placeholder_names, recipient_values
 from content.models import Template
-from content.rendering import render_message, sample_values
+from content.rendering import compile_template, sample_values
 from sending.models import SendingAccount
 from sending.services import send_tests
+from sending.testlinks import links_for_test
 
 
 @dataclass(frozen=True)
@@ -22,13 +23,22 @@ class TestSendResult:
     as_recipient: bool  # rendered with that recipient's own values, not sample data
 
 
+def values_for_test(
+    address: str, person: Recipient | None, keys: list[str], samples: dict[str, str]
+) -> dict[str, str]:
+    """The values a test to `address` is rendered with: its recipient's, else sample data."""
+    return recipient_values(person, keys) if person else {**samples, "email": address}
+
+
 def template_test_send(
     *, workspace: Workspace, template: Template, account: SendingAccount, addresses: list[str]
 ) -> list[TestSendResult]:
     """Send one personalised test per address, over one connection; never raises for a
-    server's answer. Tests take no room from the account's limits (see send_tests).
+    server's answer. Tests count against the account's limits (see send_tests); their
+    unsubscribe and view links work but unsubscribe nobody (see sending.testlinks).
 
-    Raises ContentError when the template cannot be rendered at all (nothing is sent then).
+    Raises ContentError when the template cannot be rendered at all, and SendingError when the
+    limits leave no room for every test; nothing is sent then.
     """
     keys = list(custom_fields(workspace).values_list("key", flat=True))
     people = {
@@ -38,18 +48,23 @@ def template_test_send(
         )
     }
     samples = sample_values(placeholder_names(workspace))
+    compiled = compile_template(template)
     rendered = []
     for address in addresses:
-        person = people.get(address.lower())
-        values = recipient_values(person, keys) if person else {**samples, "email": address}
+        values = values_for_test(address, people.get(address.lower()), keys, samples)
+        values |= links_for_test(template.pk, address)
         rendered.append(
-            render_message(
-                template,
+            compiled.render(
                 values,
                 from_email=account.from_email,
                 from_name=account.from_name,
                 reply_to=account.reply_to,
                 to=address,
+                # As a campaign's, so that the test shows how mail clients offer it.
+                extra_headers=(
+                    ("List-Unsubscribe", f"<{values['unsubscribe_url']}>"),
+                    ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"),
+                ),
             )
         )
     outcomes = send_tests(account=account, messages=rendered)

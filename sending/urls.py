@@ -12,6 +12,11 @@ urlpatterns = [
     path("<int:account_id>/delete/", views.account_delete, name="account_delete"),
     path("<int:account_id>/status/", views.account_status, name="account_status"),
     path("<int:account_id>/test/", views.account_test, name="account_test"),
+    path(
+        "<int:account_id>/warmup/resume/",
+        views.account_warmup_resume,
+        name="account_warmup_resume",
+    ),
     path("<int:account_id>/oauth/", views.account_oauth_start, name="account_oauth_start"),
     path("oauth/callback/", views.oauth_callback, name="oauth_callback"),
     path("captured/", views.captured_list, name="captured_list"),

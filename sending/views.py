@@ -14,10 +14,12 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.access import access_of, base_url_of, or_404, workspace_view
+from accounts.confirm import confirm_page, is_confirmed
 from accounts.models import Role
 from content import selectors as content_selectors
 from content.syntax import ContentError
@@ -54,10 +56,12 @@ def account_create(request: HttpRequest) -> HttpResponse:
 def account_detail(request: HttpRequest, account_id: int) -> HttpResponse:
     workspace = access_of(request).workspace
     account = or_404(selectors.account_get(workspace, account_id))
-    sent = selectors.sent_today(workspace, account, timezone.now())
+    now = timezone.now()
     context = {
         "account": account,
-        "sent_today": sent,
+        "sent_today": selectors.sent_today(workspace, account, now),
+        "limit_today": selectors.limit_today(workspace, account, now),
+        "warmup": selectors.warmup_state(workspace, account, now),
         "test_form": TestForm(),
         "oauth_redirect_uri": _oauth_redirect_uri(request),
     }
@@ -79,6 +83,20 @@ def account_edit(request: HttpRequest, account_id: int) -> HttpResponse:
 @workspace_view(Role.OWNER)
 def account_delete(request: HttpRequest, account_id: int) -> HttpResponse:
     account = or_404(selectors.account_get(access_of(request).workspace, account_id))
+    if not is_confirmed(request):
+        return confirm_page(
+            request,
+            title=_("Delete the sending account %(name)s?") % {"name": account.name},
+            losses=[
+                _(
+                    "This deletes the account and its stored password or key. Campaigns that "
+                    "send only through it wait until another account is added to them; reports "
+                    "keep their figures."
+                )
+            ],
+            action_label=_("Delete the account"),
+            cancel_url=reverse("sending:account_detail", kwargs={"account_id": account.pk}),
+        )
     services.account_delete(account=account)
     messages.success(request, f"{account.name} is deleted.")
     return redirect("sending:index")
@@ -94,6 +112,19 @@ def account_status(request: HttpRequest, account_id: int) -> HttpResponse:
     else:
         services.account_set_status(account=account, status=wanted)
         messages.success(request, f"{account.name} is {wanted} now.")
+    return redirect("sending:account_detail", account_id=account.pk)
+
+
+@require_POST
+@workspace_view(Role.OWNER)
+def account_warmup_resume(request: HttpRequest, account_id: int) -> HttpResponse:
+    account = or_404(selectors.account_get(access_of(request).workspace, account_id))
+    try:
+        services.account_warmup_resume(account=account, now=timezone.now())
+    except services.SendingError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"The warm-up of {account.name} goes on from tomorrow.")
     return redirect("sending:account_detail", account_id=account.pk)
 
 
@@ -253,6 +284,20 @@ def dkim_detail(request: HttpRequest, dkim_key_id: int) -> HttpResponse:
 @workspace_view(Role.OWNER)
 def dkim_delete(request: HttpRequest, dkim_key_id: int) -> HttpResponse:
     key = or_404(selectors.dkim_key_get(access_of(request).workspace, dkim_key_id))
+    if not is_confirmed(request):
+        return confirm_page(
+            request,
+            title=_("Delete the DKIM key %(key)s?") % {"key": key},
+            losses=[
+                _(
+                    "Messages from %(domain)s go unsigned from now on, and the private key cannot "
+                    "be recovered: remove its DNS record once nothing signed with it is in flight."
+                )
+                % {"domain": key.domain}
+            ],
+            action_label=_("Delete the key"),
+            cancel_url=reverse("sending:dkim_detail", kwargs={"dkim_key_id": key.pk}),
+        )
     services.dkim_key_delete(key=key)
     messages.success(request, f"The key {key} is deleted; messages from {key.domain} go unsigned.")
     return redirect("sending:dkim_list")
@@ -280,6 +325,8 @@ def template_test_send(request: HttpRequest, template_id: int) -> HttpResponse:
             )
         except ContentError as exc:
             form.add_error(None, f"The template cannot be rendered: {exc}")
+        except services.SendingError as exc:
+            form.add_error(None, str(exc))
     return render(
         request,
         "sending/template_test_send.html",

@@ -1,12 +1,15 @@
-"""Delivery and unsubscribe events, read from the campaigns' attempt log and the suppression
-list after the fact, so that the engine's hot path does no webhook work at all.
+"""Delivery, unsubscribe, account, campaign and feedback events, read from the campaigns'
+attempt log, the suppression list, the accounts' and campaigns' status changes and tracking's
+events after the fact, so that neither the engine's hot path, a campaign's change nor a
+tracking hit does any webhook work.
 
-Each watched workspace has a cursor (the last attempt id and suppression id read). A pass
-reads what follows it, queues the events for each subscribed endpoint in requests of up to
-WEBHOOK_EVENTS_PER_REQUEST, and moves the cursor, in one transaction: every attempt becomes an
-event once. On PostgreSQL ids are not committed in order (two workers write at once), so
-rows younger than WEBHOOK_SETTLE_SECONDS are left for the next pass instead of being skipped
-by a cursor that has moved past them; SQLite writes one transaction at a time.
+Each watched workspace has a cursor (the last attempt, suppression, account and campaign
+change and tracking event id read). A pass reads what follows it, queues the events for each
+subscribed endpoint in requests of up to WEBHOOK_EVENTS_PER_REQUEST, and moves the cursor, in
+one transaction: every attempt becomes an event once. On PostgreSQL ids are not committed in
+order (two workers write at once), so rows younger than WEBHOOK_SETTLE_SECONDS are left for
+the next pass instead of being skipped by a cursor that has moved past them; SQLite writes
+one transaction at a time.
 """
 
 from __future__ import annotations
@@ -20,12 +23,18 @@ from django.db import connection, transaction
 from django.db.models import Exists, F, Max, Model, OuterRef, Q, QuerySet
 
 from audience.models import Suppression, SuppressionReason
-from campaigns.models import Attempt
+from campaigns.models import Attempt, CampaignStatusChange
+from sending.models import AccountStatusChange
+from tracking.models import Event as TrackingEvent
+from tracking.models import EventKind
 from webhooks import events as catalogue
 from webhooks.models import Cursor, Endpoint
 from webhooks.services import outbox_add_batches
 
 M = TypeVar("M", bound=Model)
+# An unsubscribe recorded by tracking writes its suppression in the same transaction; such a
+# suppression is told through the tracking event (with its campaign and delivery), not twice.
+SAME_UNSUBSCRIBE = timedelta(seconds=60)
 
 
 class _DeliveryState(TypedDict):
@@ -40,9 +49,14 @@ if TYPE_CHECKING:  # WithAnnotations takes the TypedDict only for the type check
 
 
 def watched_workspace_ids() -> list[int]:
-    """Workspaces with an active endpoint that wants delivery or recipient events."""
+    """Workspaces with an active endpoint that wants delivery, recipient, account, campaign or
+    feedback events."""
     watching = Endpoint.objects.filter(active=True).filter(
-        Q(wants_delivery_events=True) | Q(wants_recipient_events=True)
+        Q(wants_delivery_events=True)
+        | Q(wants_recipient_events=True)
+        | Q(wants_account_events=True)
+        | Q(wants_campaign_events=True)
+        | Q(wants_feedback_events=True)
     )
     return sorted(set(watching.values_list("workspace_id", flat=True)))
 
@@ -75,6 +89,11 @@ def _cursor(workspace_id: int) -> Cursor:
             defaults={
                 "attempt_id": Attempt.objects.aggregate(m=Max("id"))["m"] or 0,
                 "suppression_id": Suppression.objects.aggregate(m=Max("id"))["m"] or 0,
+                "account_change_id": (AccountStatusChange.objects.aggregate(m=Max("id"))["m"] or 0),
+                "campaign_change_id": (
+                    CampaignStatusChange.objects.aggregate(m=Max("id"))["m"] or 0
+                ),
+                "tracking_event_id": TrackingEvent.objects.aggregate(m=Max("id"))["m"] or 0,
             },
         )
         cursor = Cursor.objects.select_for_update().get(workspace_id=workspace_id)
@@ -88,6 +107,32 @@ def _attempts(workspace_id: int, after: int, limit: int) -> QuerySet[ReadAttempt
         .annotate(delivery_status=F("delivery__status"), superseded=Exists(later))
         .order_by("id")[:limit]
     )
+
+
+def _unsubscribes(workspace_id: int, after: int) -> QuerySet[Suppression]:
+    """Unsubscribes put on the list by other ways than a tracking event (a bulk action, the
+    API): those tracking recorded are told from its event."""
+    by_tracking = TrackingEvent.objects.filter(
+        workspace_id=workspace_id,
+        kind=EventKind.UNSUBSCRIBED,
+        email=OuterRef("email"),
+        created_at__gte=OuterRef("created_at") - SAME_UNSUBSCRIBE,
+        created_at__lte=OuterRef("created_at") + SAME_UNSUBSCRIBE,
+    )
+    return (
+        Suppression.objects.filter(
+            workspace_id=workspace_id, id__gt=after, reason=SuppressionReason.UNSUBSCRIBED
+        )
+        .exclude(Exists(by_tracking))
+        .order_by("id")
+    )
+
+
+def _tracking_events(workspace_id: int, after: int, limit: int) -> QuerySet[TrackingEvent]:
+    """The workspace's tracking events of a kind that is told (not `delivered`), by id."""
+    return TrackingEvent.objects.filter(
+        workspace_id=workspace_id, id__gt=after, kind__in=list(catalogue.FEEDBACK_KINDS)
+    ).order_by("id")[:limit]
 
 
 @transaction.atomic
@@ -108,19 +153,48 @@ def collect_workspace(*, workspace_id: int, now: datetime) -> bool:
         cursor.attempt_id = attempts[-1].pk if attempts else cursor.attempt_id
         more = len(page) == limit and len(attempts) == len(page)
     if any(e.wants_recipient_events for e in endpoints):
-        unsubscribes = Suppression.objects.filter(
-            workspace_id=workspace_id,
-            id__gt=cursor.suppression_id,
-            reason=SuppressionReason.UNSUBSCRIBED,
-        ).order_by("id")
+        unsubscribes = _unsubscribes(workspace_id, cursor.suppression_id)
         page_s = list(unsubscribes[:limit])
         rows = _settled(page_s, now)
         found += [(s.created_at, catalogue.unsubscribed_event(s)) for s in rows]
         cursor.suppression_id = rows[-1].pk if rows else cursor.suppression_id
         more = more or (len(page_s) == limit and len(rows) == len(page_s))
+    if any(e.wants_account_events for e in endpoints):
+        changes = AccountStatusChange.objects.filter(
+            workspace_id=workspace_id, id__gt=cursor.account_change_id
+        ).order_by("id")
+        page_c = list(changes[:limit])
+        rows_c = _settled(page_c, now)
+        found += [(c.created_at, catalogue.account_status_changed(c)) for c in rows_c]
+        cursor.account_change_id = rows_c[-1].pk if rows_c else cursor.account_change_id
+        more = more or (len(page_c) == limit and len(rows_c) == len(page_c))
+    if any(e.wants_campaign_events for e in endpoints):
+        campaign_changes = CampaignStatusChange.objects.filter(
+            workspace_id=workspace_id, id__gt=cursor.campaign_change_id
+        ).order_by("id")
+        page_k = list(campaign_changes[:limit])
+        rows_k = _settled(page_k, now)
+        found += [(k.created_at, catalogue.campaign_status_changed(k)) for k in rows_k]
+        cursor.campaign_change_id = rows_k[-1].pk if rows_k else cursor.campaign_change_id
+        more = more or (len(page_k) == limit and len(rows_k) == len(page_k))
+    if any(e.wants_feedback_events for e in endpoints):
+        page_t = list(_tracking_events(workspace_id, cursor.tracking_event_id, limit))
+        rows_t = _settled(page_t, now)
+        found += [(t.created_at, catalogue.feedback_event(t)) for t in rows_t]
+        cursor.tracking_event_id = rows_t[-1].pk if rows_t else cursor.tracking_event_id
+        more = more or (len(page_t) == limit and len(rows_t) == len(page_t))
     _queue(endpoints, found, now)
     cursor.updated_at = now
-    cursor.save(update_fields=["attempt_id", "suppression_id", "updated_at"])
+    cursor.save(
+        update_fields=[
+            "attempt_id",
+            "suppression_id",
+            "account_change_id",
+            "campaign_change_id",
+            "tracking_event_id",
+            "updated_at",
+        ]
+    )
     return more
 
 

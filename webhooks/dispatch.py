@@ -1,6 +1,6 @@
 """The worker's webhook step: turn new attempts into events, then send what is due.
 
-Both drivers call `run_webhook_step`: the embedded worker in its loop (ENGINE_STEPS) and
+Both drivers call `run_webhook_step`: the embedded worker in its loop (postroom/worker.py) and
 Celery from `webhooks.tasks.webhook_pass`. A workspace without an active endpoint costs one
 indexed query; the step stops sending after WEBHOOK_STEP_SECONDS so it never holds up the
 delivery engine for long.

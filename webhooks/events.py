@@ -16,9 +16,13 @@ from datetime import datetime
 from typing import Any
 
 from audience.models import Suppression
-from campaigns.models import Attempt, AttemptOutcome, Campaign, DeliveryStatus
+from campaigns.models import Attempt, AttemptOutcome, CampaignStatusChange, DeliveryStatus
+from sending.models import AccountStatusChange
+from tracking.models import Event as TrackingEvent
+from tracking.models import EventKind
 
 ALL = "*"
+ACCOUNT_STATUS_CHANGED = "account.status_changed"
 CAMPAIGN_STATUS_CHANGED = "campaign.status_changed"
 RECIPIENT_UNSUBSCRIBED = "recipient.unsubscribed"
 TEST = "webhook.test"
@@ -29,15 +33,39 @@ DELIVERY_TYPES: dict[str, str] = {
     "it will be tried again.",
     "delivery.failed": "The message will not be sent: refused for good or out of tries.",
     "delivery.not_found": "The address does not exist; it is now suppressed.",
-    "delivery.bounced": "The message bounced after it was accepted.",
-    "delivery.complained": "The recipient marked the message as spam.",
     "delivery.suppressed": "Not sent: the address was suppressed when its turn came.",
 }
+# What came back after sending: read from tracking's events (tracking.models.Event).
+FEEDBACK_TYPES: dict[str, str] = {
+    "delivery.bounced": "The message bounced after it was accepted (data.bounce_type: hard or "
+    "soft).",
+    "delivery.complained": "The recipient marked the message as spam.",
+    "delivery.opened": "The message was opened (data.machine: true when a program such as a "
+    "privacy proxy fetched it, not a person).",
+    "delivery.clicked": "A link of the message was followed (data.url; data.machine: true for "
+    "a link scanner).",
+    "delivery.replied": "The recipient replied (found in a bounce/reply mailbox).",
+}
+# Tracking event kinds and the webhook type each one becomes; a delivered report of an
+# e-mail service is not told (delivery.sent already says the server took it).
+FEEDBACK_KINDS: dict[str, str] = {
+    EventKind.BOUNCED: "delivery.bounced",
+    EventKind.COMPLAINED: "delivery.complained",
+    EventKind.OPENED: "delivery.opened",
+    EventKind.CLICKED: "delivery.clicked",
+    EventKind.REPLIED: "delivery.replied",
+    EventKind.UNSUBSCRIBED: RECIPIENT_UNSUBSCRIBED,
+}
 EVENT_TYPES: dict[str, str] = {
-    CAMPAIGN_STATUS_CHANGED: "A campaign was scheduled, unscheduled, started, paused, resumed, "
-    "completed or cancelled.",
+    ACCOUNT_STATUS_CHANGED: "A sending account changed status: went to error (its password or "
+    "token was refused; nothing is sent through it until it is fixed), was activated, "
+    "deactivated or sent back to pending.",
+    CAMPAIGN_STATUS_CHANGED: "A campaign was scheduled, unscheduled, launching, started, "
+    "paused, resumed, completed or cancelled, or its launch failed.",
     **DELIVERY_TYPES,
-    RECIPIENT_UNSUBSCRIBED: "A recipient unsubscribed.",
+    **FEEDBACK_TYPES,
+    RECIPIENT_UNSUBSCRIBED: "A recipient unsubscribed (by a message's link or one-click "
+    "request, a mailbox or an e-mail service's report, or by hand).",
 }
 
 # What a campaign's action is called once done; `data.change` of campaign.status_changed.
@@ -45,6 +73,11 @@ CHANGES = {
     "schedule": "scheduled",
     "unschedule": "unscheduled",
     "start": "started",
+    # Started from a page or the API: launching, then started once its deliveries exist (or
+    # back to draft, with the reason, when the launch failed).
+    "queue": "launching",
+    "launched": "started",
+    "launch_failed": "launch_failed",
     "pause": "paused",
     "resume": "resumed",
     "finish": "completed",
@@ -65,6 +98,18 @@ def wants_recipient_events(events: Iterable[str]) -> bool:
     return subscribes(events, RECIPIENT_UNSUBSCRIBED)
 
 
+def wants_feedback_events(events: Iterable[str]) -> bool:
+    return any(subscribes(events, t) for t in FEEDBACK_KINDS.values())
+
+
+def wants_account_events(events: Iterable[str]) -> bool:
+    return subscribes(events, ACCOUNT_STATUS_CHANGED)
+
+
+def wants_campaign_events(events: Iterable[str]) -> bool:
+    return subscribes(events, CAMPAIGN_STATUS_CHANGED)
+
+
 def iso(moment: datetime) -> str:
     return moment.isoformat().replace("+00:00", "Z")
 
@@ -81,20 +126,37 @@ def envelope(
     }
 
 
-def campaign_status_changed(
-    campaign: Campaign, *, previous: str, action: str, at: datetime
-) -> dict[str, Any]:
+def campaign_status_changed(change: CampaignStatusChange) -> dict[str, Any]:
     return envelope(
         event_id=f"evt_{uuid.uuid4().hex}",
         event_type=CAMPAIGN_STATUS_CHANGED,
-        created=at,
-        workspace_id=campaign.workspace_id,
+        created=change.created_at,
+        workspace_id=change.workspace_id,
         data={
-            "campaign": {"id": campaign.pk, "name": campaign.name},
-            "change": CHANGES.get(action, action),
-            "status": campaign.status,
-            "previous_status": previous,
-            "reason": campaign.status_reason,
+            "campaign": {"id": change.campaign_id, "name": change.campaign_name},
+            "change": CHANGES.get(change.action, change.action),
+            "status": change.status,
+            "previous_status": change.previous_status,
+            "reason": change.reason,
+        },
+    )
+
+
+def account_status_changed(change: AccountStatusChange) -> dict[str, Any]:
+    return envelope(
+        event_id=f"evt_acc_{change.pk}",
+        event_type=ACCOUNT_STATUS_CHANGED,
+        created=change.created_at,
+        workspace_id=change.workspace_id,
+        data={
+            "account": {
+                "id": change.account_id,
+                "name": change.account_name,
+                "from_email": change.from_email,
+            },
+            "status": change.status,
+            "previous_status": change.previous_status,
+            "reason": change.reason[:300],
         },
     )
 
@@ -144,6 +206,43 @@ def unsubscribed_event(suppression: Suppression) -> dict[str, Any]:
         created=suppression.created_at,
         workspace_id=suppression.workspace_id,
         data={"email": suppression.email, "source": suppression.source},
+    )
+
+
+def feedback_event(event: TrackingEvent) -> dict[str, Any]:
+    """A tracking event as a webhook event. Machine opens and clicks are told, marked
+    `machine`: they are facts (an Apple MPP open says the message reached Apple Mail), and
+    the receiver decides what to count; Postroom's own reports count them apart likewise."""
+    data: dict[str, Any] = {
+        "event_id": event.pk,
+        "delivery_id": event.delivery_id,
+        "campaign_id": event.campaign_id,
+        "email": event.email,
+        "occurred_at": iso(event.occurred_at),
+        "source": event.source,
+        "source_detail": event.source_detail,
+    }
+    kind = event.kind
+    if kind == EventKind.BOUNCED:
+        data |= {
+            "bounce_type": event.bounce_type or "hard",
+            "status_code": event.status_code,
+            "diagnostic": event.detail[:300],
+        }
+    elif kind == EventKind.COMPLAINED:
+        data["feedback_type"] = event.detail[:100] or "abuse"
+    elif kind in (EventKind.OPENED, EventKind.CLICKED):
+        data["machine"] = event.machine
+        if kind == EventKind.CLICKED:
+            data |= {"link_index": event.link_index, "url": event.url}
+    elif kind == EventKind.REPLIED:
+        data["snippet"] = event.detail[:300]
+    return envelope(
+        event_id=f"evt_trk_{event.pk}",
+        event_type=FEEDBACK_KINDS[kind],
+        created=event.created_at,
+        workspace_id=event.workspace_id,
+        data=data,
     )
 
 

@@ -16,7 +16,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import Workspace
-from postroom.crypto import EncryptedTextField
+from core.crypto import EncryptedTextField
 
 
 class Endpoint(models.Model):
@@ -31,6 +31,9 @@ class Endpoint(models.Model):
     # workspaces whose attempt log it must read (most have none).
     wants_delivery_events = models.BooleanField(default=False)
     wants_recipient_events = models.BooleanField(default=False)
+    wants_account_events = models.BooleanField(default=False)
+    wants_campaign_events = models.BooleanField(default=False)
+    wants_feedback_events = models.BooleanField(default=False)  # tracking's events
     # Encrypted, not hashed: the worker signs every request with it.
     secret = EncryptedTextField()
     # After a rotation the old secret also signs for a while, so receivers can switch over.
@@ -53,7 +56,13 @@ class Endpoint(models.Model):
                 fields=("workspace",),
                 name="webhook_endpoint_watching",
                 condition=Q(active=True)
-                & (Q(wants_delivery_events=True) | Q(wants_recipient_events=True)),
+                & (
+                    Q(wants_delivery_events=True)
+                    | Q(wants_recipient_events=True)
+                    | Q(wants_account_events=True)
+                    | Q(wants_campaign_events=True)
+                    | Q(wants_feedback_events=True)
+                ),
             ),
         )
 
@@ -106,11 +115,15 @@ class Event(models.Model):
 
 
 class Cursor(models.Model):
-    """How far the worker has read a workspace's attempts and suppressions (ids, exclusive)."""
+    """How far the worker has read a workspace's attempts, suppressions, accounts' and
+    campaigns' status changes and tracking events (ids, exclusive)."""
 
     workspace = models.OneToOneField(Workspace, on_delete=models.CASCADE, related_name="+")
     attempt_id = models.BigIntegerField(default=0)
     suppression_id = models.BigIntegerField(default=0)
+    account_change_id = models.BigIntegerField(default=0)
+    campaign_change_id = models.BigIntegerField(default=0)
+    tracking_event_id = models.BigIntegerField(default=0)
     updated_at = models.DateTimeField(default=timezone.now)
 
     def __str__(self) -> str:

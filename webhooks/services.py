@@ -3,25 +3,38 @@
 from __future__ import annotations
 
 import json
+import logging
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
+from prometheus_client import Counter
 
 from accounts.models import User, Workspace
 from audience.models import Suppression
-from campaigns.engine.retry import RetryPolicy
-from campaigns.models import Attempt
+from campaigns.models import Attempt, CampaignStatusChange
+from core.backoff import Backoff
+from sending.models import AccountStatusChange
+from tracking.models import Event as TrackingEvent
 from webhooks import events as catalogue
 from webhooks import signing, targets
 from webhooks.client import PostResult, post
 from webhooks.models import Cursor, Endpoint, Event, EventState
+
+log = logging.getLogger("postroom.webhooks")
+REQUESTS = Counter(
+    "postroom_webhook_requests",
+    "Webhook requests sent, by outcome (delivered, failed).",
+    ("outcome",),
+)
 
 
 @dataclass(frozen=True)
@@ -48,16 +61,20 @@ def _clean_url(url: str) -> str:
     return url.strip()
 
 
-def _watching(workspace: Workspace) -> tuple[bool, bool]:
-    """Whether an active endpoint of the workspace wants delivery, recipient events."""
+def _watching(workspace: Workspace) -> tuple[bool, bool, bool, bool, bool]:
+    """Whether an active endpoint of the workspace wants delivery, recipient, account,
+    campaign, feedback (tracking) events."""
     active = Endpoint.objects.filter(workspace=workspace, active=True)
     return (
         active.filter(wants_delivery_events=True).exists(),
         active.filter(wants_recipient_events=True).exists(),
+        active.filter(wants_account_events=True).exists(),
+        active.filter(wants_campaign_events=True).exists(),
+        active.filter(wants_feedback_events=True).exists(),
     )
 
 
-def _start_cursor(workspace: Workspace, before: tuple[bool, bool]) -> None:
+def _start_cursor(workspace: Workspace, before: tuple[bool, bool, bool, bool, bool]) -> None:
     """When a workspace starts being watched for a kind of event, that kind starts now:
     history is not replayed (and neither is what happened while nobody listened)."""
     after = _watching(workspace)
@@ -66,6 +83,14 @@ def _start_cursor(workspace: Workspace, before: tuple[bool, bool]) -> None:
         defaults["attempt_id"] = Attempt.objects.aggregate(m=Max("id"))["m"] or 0
     if after[1] and not before[1]:
         defaults["suppression_id"] = Suppression.objects.aggregate(m=Max("id"))["m"] or 0
+    if after[2] and not before[2]:
+        defaults["account_change_id"] = AccountStatusChange.objects.aggregate(m=Max("id"))["m"] or 0
+    if after[3] and not before[3]:
+        defaults["campaign_change_id"] = (
+            CampaignStatusChange.objects.aggregate(m=Max("id"))["m"] or 0
+        )
+    if after[4] and not before[4]:
+        defaults["tracking_event_id"] = TrackingEvent.objects.aggregate(m=Max("id"))["m"] or 0
     if defaults:
         defaults["updated_at"] = timezone.now()
         Cursor.objects.update_or_create(workspace=workspace, defaults=defaults)
@@ -75,6 +100,9 @@ def _set_events(endpoint: Endpoint, events: Iterable[str]) -> None:
     endpoint.events = _clean_events(events)
     endpoint.wants_delivery_events = catalogue.wants_delivery_events(endpoint.events)
     endpoint.wants_recipient_events = catalogue.wants_recipient_events(endpoint.events)
+    endpoint.wants_account_events = catalogue.wants_account_events(endpoint.events)
+    endpoint.wants_campaign_events = catalogue.wants_campaign_events(endpoint.events)
+    endpoint.wants_feedback_events = catalogue.wants_feedback_events(endpoint.events)
 
 
 @transaction.atomic
@@ -229,9 +257,39 @@ def event_attempt(*, event_id: int, force: bool = False) -> PostResult | None:
         Event.objects.filter(pk=event.pk).update(lease_until=None)
         return None
     body = json.dumps(event.payload, separators=(",", ":")).encode()
+    started = time.perf_counter()
     result = post(endpoint.url, body, _headers(endpoint, event, body, now))
     _record(event, result, timezone.now())
+    _log_request(event, result, time.perf_counter() - started)
     return result
+
+
+def _log_request(event: Event, result: PostResult, seconds: float) -> None:
+    """One structured line and one count per webhook request. The endpoint is named by its
+    id and host only: a URL's path or query may carry the receiver's token."""
+    outcome = "delivered" if result.ok else "failed"
+    REQUESTS.labels(outcome).inc()
+    log.info(
+        "webhook request: event %s endpoint %s %s (HTTP %s)",
+        event.pk,
+        event.endpoint_id,
+        outcome,
+        result.status_code,
+        extra={
+            "event": "webhook.request",
+            "webhook_event_id": event.pk,
+            "endpoint_id": event.endpoint_id,
+            "endpoint_host": urlsplit(event.endpoint.url).hostname or "",
+            "workspace_id": event.workspace_id,
+            "event_type": event.event_type,
+            "event_count": event.event_count,
+            "attempt": event.attempts,
+            "state": event.state,
+            # Not the error's text: a network error quotes the URL, path and query included.
+            "status_code": result.status_code,
+            "seconds": round(seconds, 4),
+        },
+    )
 
 
 def _headers(endpoint: Endpoint, event: Event, body: bytes, now: datetime) -> dict[str, str]:
@@ -245,8 +303,8 @@ def _headers(endpoint: Endpoint, event: Event, body: bytes, now: datetime) -> di
     }
 
 
-def _policy() -> RetryPolicy:
-    return RetryPolicy(
+def _policy() -> Backoff:
+    return Backoff(
         base=timedelta(seconds=settings.WEBHOOK_RETRY_BASE_SECONDS),
         cap=timedelta(seconds=settings.WEBHOOK_RETRY_MAX_SECONDS),
         jitter=settings.WEBHOOK_RETRY_JITTER,

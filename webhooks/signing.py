@@ -13,6 +13,8 @@ import hashlib
 import hmac
 import secrets
 
+from core.digits import is_number
+
 SECRET_PREFIX = "whsec_"  # noqa: S105 - the public prefix of every secret
 HEADER = "Postroom-Signature"
 
@@ -35,7 +37,7 @@ def verify(header: str, body: bytes, secret: str, *, now: int, tolerance: int = 
     """What a receiver does: True if one v1 matches and t is within `tolerance` seconds."""
     fields = [part.partition("=") for part in header.split(",")]
     stamps = [value for key, _, value in fields if key == "t"]
-    if len(stamps) != 1 or not stamps[0].isdigit():
+    if len(stamps) != 1 or not is_number(stamps[0]):
         return False
     timestamp = int(stamps[0])
     if abs(now - timestamp) > tolerance:

@@ -4,7 +4,8 @@ The host is resolved and every address checked with `sending.network.resolve_che
 loopback, private, link-local or metadata address unless SENDING_ALLOW_PRIVATE_HOSTS): when
 the endpoint is saved, so the user hears at once, and again before every request, which then
 goes to an address that passed, so a DNS answer changed in between (rebinding) cannot aim it
-elsewhere. Plain http only where private hosts are allowed or in development (DEBUG).
+elsewhere. Plain http only where private hosts are allowed or in development (DEBUG). Ports
+80 and 443 only, plus WEBHOOK_PORTS, unless private hosts are allowed.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 
 from sending.classify import PrivateAddressRefused
-from sending.network import private_hosts_allowed, resolve_checked
+from sending.network import port_refusal, private_hosts_allowed, resolve_checked, web_ports
 
 
 class UrlRefused(ValueError):
@@ -73,6 +74,9 @@ def resolve(target: Target) -> list[str]:
         raise UrlRefused(f"The host name {target.host} does not resolve.") from exc
     if target.scheme != "https" and not plain_http_allowed():
         raise UrlRefused("Use https://: requests carry your data and must be encrypted.")
+    refused = port_refusal(target.port, web_ports())
+    if refused:
+        raise UrlRefused(refused)
     return addresses
 
 

@@ -9,9 +9,12 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts.access import access_of, or_404, user_of, workspace_view
+from accounts.confirm import confirm_page, is_confirmed
 from accounts.models import Role
 from webhooks import selectors, services
 from webhooks.forms import EndpointForm
@@ -114,6 +117,19 @@ def endpoint_active(request: HttpRequest, endpoint_id: int) -> HttpResponse:
 @require_POST
 def endpoint_delete(request: HttpRequest, endpoint_id: int) -> HttpResponse:
     endpoint = _endpoint(request, endpoint_id)
+    if not is_confirmed(request):
+        return confirm_page(
+            request,
+            title=_("Delete the endpoint %(url)s?") % {"url": endpoint.url},
+            losses=[
+                _(
+                    "Nothing more is sent to it, and the requests waiting for it and their "
+                    "history are deleted with it."
+                )
+            ],
+            action_label=_("Delete the endpoint"),
+            cancel_url=reverse("webhooks:endpoint", kwargs={"endpoint_id": endpoint.pk}),
+        )
     services.endpoint_delete(endpoint=endpoint)
     messages.success(request, f"The endpoint {endpoint.url} is deleted.")
     return redirect("webhooks:index")

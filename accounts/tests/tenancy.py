@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from accounts.models import Invitation, Membership, Role
+from accounts.models import Invitation, Membership, Role, UserSession
 from accounts.services import invitation_create
 
 Provider = Callable[[Any], Any]
@@ -32,7 +32,16 @@ def _invitation(foreign: Any) -> int:
     return invitation.pk
 
 
+def _session(foreign: Any) -> int:
+    # Sessions are the user's, not a workspace's: another user's answers 404 the same way.
+    row = UserSession.objects.create(
+        user=foreign.owner, session_key="foreignmark-session", user_agent="foreignmark"
+    )
+    return row.pk
+
+
 PROVIDERS: dict[str, Provider] = {
+    "session_id": _session,
     "membership_id": _membership,
     "invitation_id": _invitation,
     "workspace_id": lambda foreign: foreign.workspace.pk,

@@ -67,3 +67,12 @@ def test_demo_admin_is_created_once_and_its_password_printed_again(settings, tmp
     user.save()
     call_command("demo_admin")
     assert password not in capsys.readouterr().out
+
+
+def test_demo_admin_names_the_configured_site_address(settings, tmp_path, capsys):
+    settings.VAR_DIR = tmp_path
+    settings.SITE_URL = "https://mail.example.org"
+    call_command("demo_admin")
+    out = capsys.readouterr().out
+    assert "Sign in at https://mail.example.org/" in out
+    assert "8000" not in out

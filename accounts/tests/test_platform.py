@@ -1,8 +1,11 @@
+import importlib
+
 import pytest
 from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.urls import reverse
 
+from accounts import services
 from accounts.middleware import SESSION_KEY
 from accounts.selectors import MANAGERS_GROUP
 from accounts.tests.factories import UserFactory
@@ -108,3 +111,114 @@ def test_a_manager_views_any_workspace_read_only(personas, manager):
     assert refused.status_code == 403
     personas.workspace.refresh_from_db()
     assert personas.workspace.name == "Acme"
+
+
+def test_managers_get_no_right_to_change_users_and_no_hint_of_a_missing_option(db, capsys):
+    call_command("create_groups")
+    group = Group.objects.get(name=MANAGERS_GROUP)
+    codenames = {p.codename for p in group.permissions.all()}
+    assert "change_user" not in codenames
+    assert {"view_all_workspaces", "stop_workspace_sending", "view_user"} <= codenames
+    assert "--manager" not in capsys.readouterr().out
+
+
+def test_a_manager_cannot_unblock_a_user_a_superuser_blocked(personas, manager):
+    root = UserFactory.create(is_superuser=True)
+    services.user_block(user=personas.editor, by=root, reason="fraud")
+    response = client_for(manager).post(
+        reverse("platform:user_unblock", kwargs={"user_id": personas.editor.pk}), follow=True
+    )
+    assert "Only a superuser can unblock this user: a superuser blocked it." in (
+        response.content.decode()
+    )
+    personas.editor.refresh_from_db()
+    assert not personas.editor.is_active
+    assert personas.editor.blocked_by == root
+    assert personas.editor.blocked_reason == "fraud"
+
+    client_for(root).post(reverse("platform:user_unblock", kwargs={"user_id": personas.editor.pk}))
+    personas.editor.refresh_from_db()
+    assert personas.editor.is_active
+
+
+def test_a_manager_cannot_block_another_manager(personas, manager):
+    other = UserFactory.create(email="other-manager@platform.test")
+    other.groups.add(Group.objects.get(name=MANAGERS_GROUP))
+    response = client_for(manager).post(
+        reverse("platform:user_block", kwargs={"user_id": other.pk}), follow=True
+    )
+    assert "Only a superuser can block a platform manager or a superuser." in (
+        response.content.decode()
+    )
+    other.refresh_from_db()
+    assert other.is_active
+    assert other.blocked_at is None
+
+
+def test_a_manager_cannot_unblock_a_blocked_manager(personas, manager):
+    root = UserFactory.create(is_superuser=True)
+    other = UserFactory.create(email="other-manager@platform.test")
+    other.groups.add(Group.objects.get(name=MANAGERS_GROUP))
+    services.user_block(user=other, by=root)
+    with pytest.raises(services.AccountError):
+        services.user_unblock(user=other, by=manager)
+    other.refresh_from_db()
+    assert not other.is_active
+
+
+def test_a_managers_block_records_who_and_revokes_nothing_else(personas, manager):
+    client_for(manager).post(reverse("platform:user_block", kwargs={"user_id": personas.editor.pk}))
+    personas.editor.refresh_from_db()
+    personas.viewer.refresh_from_db()
+    assert personas.editor.blocked_by == manager
+    assert personas.editor.token_generation == 1
+    assert personas.viewer.is_active
+    assert personas.viewer.token_generation == 0
+
+
+def test_an_existing_managers_group_loses_change_user_on_migrating(db):
+    from django.apps import apps
+    from django.contrib.auth.models import Permission
+
+    migration = importlib.import_module("accounts.migrations.0004_managers_do_not_change_users")
+    group = Group.objects.create(name=MANAGERS_GROUP)
+    change_user = Permission.objects.get(content_type__app_label="accounts", codename="change_user")
+    view_user = Permission.objects.get(content_type__app_label="accounts", codename="view_user")
+    group.permissions.set([change_user, view_user])
+
+    migration.forwards(apps, None)
+
+    assert list(group.permissions.all()) == [view_user]
+
+
+def _row(page: str, email: str) -> str:
+    start = page.index(f'data-user="{email}"')
+    return page[start : page.index("</tr>", start)]
+
+
+def test_the_console_offers_a_manager_only_the_blocks_they_may_put_or_lift(personas, manager):
+    """The buttons follow the services' rules: no Unblock a POST would refuse, no Block of a
+    peer; the row says who may act instead."""
+    root = UserFactory.create(email="root@platform.test", is_superuser=True)
+    peer = UserFactory.create(email="peer@platform.test")
+    peer.groups.add(Group.objects.get(name=MANAGERS_GROUP))
+    services.user_block(user=personas.editor, by=root, reason="fraud")
+    services.user_block(user=personas.viewer, by=manager)
+
+    page = client_for(manager).get(reverse("platform:index")).content.decode()
+
+    by_root = _row(page, personas.editor.email)
+    assert "Unblock" not in by_root
+    assert "Only a superuser can unblock this user: a superuser blocked it." in by_root
+    assert ">Unblock</button>" in _row(page, personas.viewer.email)  # the manager's own block
+    for untouchable in (peer.email, root.email):
+        row = _row(page, untouchable)
+        assert ">Block</button>" not in row
+        assert "Only a superuser can block a platform manager or a superuser." in row
+    assert ">Block</button>" in _row(page, personas.owner.email)
+    assert ">Block</button>" not in _row(page, manager.email)  # not oneself
+
+    # A superuser sees every button.
+    everything = client_for(root).get(reverse("platform:index")).content.decode()
+    assert ">Unblock</button>" in _row(everything, personas.editor.email)
+    assert ">Block</button>" in _row(everything, peer.email)

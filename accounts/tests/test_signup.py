@@ -4,6 +4,7 @@ import pytest
 from django.urls import reverse
 
 from accounts.models import Membership, Role, User
+from accounts.tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -105,12 +106,64 @@ def test_resend_sends_a_new_link_only_to_unconfirmed_accounts(client, smtp_sink)
 
 def test_an_address_can_sign_up_once_whatever_its_case(client, smtp_sink):
     client.post(reverse("accounts:signup"), SIGNUP)
+    smtp_sink.wait_for(1)
     response = client.post(
         reverse("accounts:signup"), {**SIGNUP, "email": "NEW.PERSON@example.TEST"}
     )
-    assert response.status_code == 200
-    assert "already exists" in response.content.decode()
+    assert response.status_code == 302
     assert User.objects.count() == 1
+
+
+def signup_page_after(client, data) -> str:
+    """The page a sign-up ends on, its CSRF tokens (different on every page) blanked."""
+    response = client.post(reverse("accounts:signup"), data, follow=True)
+    assert response.redirect_chain == [(reverse("accounts:signup_done"), 302)]
+    return re.sub(r'(content|value)="[A-Za-z0-9]{64}"', "TOKEN", response.content.decode())
+
+
+def test_sign_up_does_not_say_whether_an_address_has_an_account(client, smtp_sink):
+    """As password reset: the same answer either way; the address's owner is told by e-mail."""
+    taken = UserFactory.create(email="taken@example.test", first_name="Tess")
+    before = (taken.password, taken.first_name)
+
+    for_taken = signup_page_after(client, {**SIGNUP, "email": "Taken@example.test"})
+    for_new = signup_page_after(client, SIGNUP)
+
+    assert for_taken.replace("taken@example.test", "ADDRESS") == for_new.replace(
+        "new.person@example.test", "ADDRESS"
+    )
+    assert "already" not in for_taken
+    notice, confirmation = smtp_sink.wait_for(2)
+    assert notice.rcpt_tos == ["taken@example.test"]
+    assert notice.subject == "Someone tried to sign up for Postroom with your address"
+    assert "already has an account, so nothing was created" in notice.html
+    assert reverse("accounts:password_reset") in notice.text
+    assert confirmation.rcpt_tos == ["new.person@example.test"]
+    # Nothing changed for the existing account, and no second account exists.
+    taken.refresh_from_db()
+    assert (taken.password, taken.first_name) == before
+    assert User.objects.filter(email__iexact="taken@example.test").count() == 1
+    assert not Membership.objects.filter(user=taken).exists()  # no workspace made for it
+
+
+def test_a_sign_up_with_an_unconfirmed_address_sends_its_link_again(client, smtp_sink):
+    client.post(reverse("accounts:signup"), SIGNUP)
+    smtp_sink.wait_for(1)
+    smtp_sink.reset()
+    signup_page_after(client, {**SIGNUP, "password": "some-other-long-passphrase"})
+    [again] = smtp_sink.wait_for(1)
+    assert "Confirm your e-mail address" in again.subject
+    assert client.get(link_in(again)).status_code == 302
+    user = User.objects.get()
+    assert user.check_password(SIGNUP["password"])  # the second sign-up changed nothing
+
+
+def test_notices_of_sign_ups_with_a_taken_address_are_limited_per_hour(client, smtp_sink, settings):
+    UserFactory.create(email="taken@example.test")
+    for _ in range(settings.PASSWORD_RESET_MAILS_PER_HOUR + 2):
+        signup_page_after(client, {**SIGNUP, "email": "taken@example.test"})
+    smtp_sink.wait_for(settings.PASSWORD_RESET_MAILS_PER_HOUR)
+    assert len(smtp_sink.messages) == settings.PASSWORD_RESET_MAILS_PER_HOUR
 
 
 def test_weak_passwords_are_refused_with_the_reason(client, smtp_sink):

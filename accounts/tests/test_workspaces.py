@@ -84,7 +84,9 @@ def test_owner_changes_roles_and_removes_members(personas, owner_client):
     editor.refresh_from_db()
     assert editor.role == Role.VIEWER
 
-    owner_client.post(reverse("accounts:member_remove", kwargs={"membership_id": editor.pk}))
+    owner_client.post(
+        reverse("accounts:member_remove", kwargs={"membership_id": editor.pk}), {"confirmed": "yes"}
+    )
     assert not Membership.objects.filter(pk=editor.pk).exists()
 
 
@@ -96,7 +98,7 @@ def test_the_last_owner_cannot_step_down_or_leave(personas, owner_client):
         follow=True,
     )
     assert "at least one owner" in response.content.decode()
-    owner_client.post(reverse("accounts:workspace_leave"))
+    owner_client.post(reverse("accounts:workspace_leave"), {"confirmed": "yes"})
     owner.refresh_from_db()
     assert owner.role == Role.OWNER
 
@@ -182,7 +184,7 @@ def test_a_user_creates_another_workspace_and_owns_it(personas, viewer_client):
 
 
 def test_a_member_leaves(personas, editor_client):
-    editor_client.post(reverse("accounts:workspace_leave"))
+    editor_client.post(reverse("accounts:workspace_leave"), {"confirmed": "yes"})
     assert not Membership.objects.filter(user=personas.editor).exists()
     assert editor_client.get(reverse("dashboard")).status_code == 302  # to the workspaces page
 
@@ -213,3 +215,44 @@ def test_a_new_workspace_starts_with_the_djangomailer_custom_fields(personas, vi
     viewer_client.post(reverse("accounts:workspaces"), {"name": "Fresh", "time_zone": "UTC"})
     keys = CustomField.objects.filter(workspace__name="Fresh").values_list("key", flat=True)
     assert list(keys) == ["free_field1", "free_field2", "free_field3"]
+
+
+def test_a_viewer_leaves_too(personas, viewer_client):
+    """Leaving changes only one's own membership: a viewer may, where other writes are refused."""
+    response = viewer_client.post(
+        reverse("accounts:workspace_leave"), {"confirmed": "yes"}, follow=True
+    )
+    assert response.status_code == 200
+    assert "You left “Acme”." in response.content.decode()
+    assert not Membership.objects.filter(user=personas.viewer).exists()
+    assert Membership.objects.filter(workspace=personas.workspace).count() == 2  # owner, editor
+
+
+def test_a_viewer_still_cannot_change_the_workspace(personas, viewer_client):
+    refused = viewer_client.post(
+        reverse("accounts:workspace_update"), {"name": "Renamed", "time_zone": "UTC"}
+    )
+    assert refused.status_code == 403
+    personas.workspace.refresh_from_db()
+    assert personas.workspace.name == "Acme"
+
+
+def test_owner_turns_tracking_on_and_stops_keeping_addresses(personas, owner_client):
+    client = owner_client
+    response = client.post(
+        "/settings/workspace/",
+        {
+            "name": "Acme",
+            "time_zone": "UTC",
+            "track_opens": "on",
+            "track_clicks": "on",
+            "reader_ips": "none",
+        },
+    )
+    assert response.status_code == 302
+    personas.workspace.refresh_from_db()
+    assert personas.workspace.track_opens is True
+    assert personas.workspace.track_clicks is True
+    assert personas.workspace.reader_ips == "none"
+    page = client.get("/settings/").content.decode()
+    assert 'name="track_opens"' in page

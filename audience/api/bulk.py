@@ -12,14 +12,14 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.api.access import WorkspaceRole, api_access
 from accounts.models import User, Workspace
-from api.access import WorkspaceRole, api_access
-from api.params import id_field
 from audience import selectors, services
 from audience.api.common import MAX_ITEMS, LargeJsonParser
 from audience.api.jobs import BulkJobOut
-from audience.models import AudienceJob, RecipientList, RecipientStatus
+from audience.models import VALUE_MAX_CHARS, AudienceJob, RecipientList, RecipientStatus
 from audience.segments import SegmentError
+from core.api.params import id_field
 
 
 class BulkRecipientRow(serializers.Serializer[Any]):
@@ -31,7 +31,7 @@ class BulkRecipientRow(serializers.Serializer[Any]):
     company = serializers.CharField(required=False, allow_blank=True)
     country = serializers.CharField(required=False, allow_blank=True)
     city = serializers.CharField(required=False, allow_blank=True)
-    comment = serializers.CharField(required=False, allow_blank=True)
+    comment = serializers.CharField(max_length=VALUE_MAX_CHARS, required=False, allow_blank=True)
 
     def get_fields(self) -> dict[str, serializers.Field[Any, Any, Any, Any]]:
         fields = super().get_fields()

@@ -10,8 +10,9 @@ from django.utils import timezone
 from rest_framework import exceptions
 from rest_framework.parsers import BaseParser
 
-from api.errors import TooLarge
-from api.params import MAX_ID, parse_moment
+from core.api.errors import TooLarge
+from core.api.params import MAX_ID, parse_moment
+from core.digits import is_number
 
 # The most ids, addresses or rows one call may carry (as the bulk upsert).
 MAX_ITEMS = 10_000
@@ -32,7 +33,7 @@ class LargeJsonParser(BaseParser):
         too_large = TooLarge(f"The body may hold at most {self.max_bytes // 2**20} MB.")
         request = (parser_context or {}).get("request")
         declared = request.META.get("CONTENT_LENGTH") if request is not None else None
-        if declared and declared.isdigit() and int(declared) > self.max_bytes:
+        if declared and is_number(declared) and int(declared) > self.max_bytes:
             raise too_large
         raw = stream.read(self.max_bytes + 1)
         if len(raw) > self.max_bytes:
@@ -56,7 +57,7 @@ def query_int(params: Any, name: str, errors: dict[str, list[str]]) -> int | Non
     raw = params.get(name, "").strip()
     if not raw:
         return None
-    if not raw.isdigit() or int(raw) > MAX_ID:
+    if not is_number(raw) or int(raw) > MAX_ID:
         errors[name] = [f"{name} must be an id (a whole number)."]
         return None
     return int(raw)

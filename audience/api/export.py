@@ -12,11 +12,11 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
-from api.access import WorkspaceRole, api_access
-from api.renderers import CsvRenderer
+from accounts.api.access import WorkspaceRole, api_access
 from audience import selectors
 from audience.api.filters import FIELD_HELP, PARAMETERS, recipients_for_query
 from audience.exports import csv_lines, recipient_rows
+from core.api.renderers import CsvRenderer
 
 
 class RecipientsExportApi(APIView):

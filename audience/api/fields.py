@@ -5,15 +5,21 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework import mixins, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from accounts.api.viewsets import WorkspaceViewSet
 from accounts.models import Workspace
-from api.viewsets import WorkspaceViewSet
 from audience import selectors, services
 from audience.models import CustomField, CustomFieldType, field_key_validator
+from core.api.errors import Conflict
 
 
 class CustomFieldOut(serializers.ModelSerializer[CustomField]):
@@ -44,7 +50,6 @@ class CustomFieldWrite(serializers.Serializer[Any]):
 @extend_schema_view(
     list=extend_schema(summary="List custom fields"),
     retrieve=extend_schema(summary="One custom field"),
-    destroy=extend_schema(summary="Delete a field (stored values stay, unshown)"),
 )
 class CustomFieldsApi(
     mixins.ListModelMixin,
@@ -104,5 +109,27 @@ class CustomFieldsApi(
     def partial_update(self, request: Request, field_id: str) -> Response:
         return self._update(request, partial=True)
 
-    def perform_destroy(self, instance: CustomField) -> None:
-        services.custom_field_delete(field=instance)
+    @extend_schema(
+        summary="Delete a field (stored values stay, unshown); 409 while a template reads "
+        "it, unless ?force=true",
+        responses={
+            204: None,
+            409: OpenApiResponse(description="Templates read the field; nothing was deleted."),
+        },
+        parameters=[
+            OpenApiParameter(
+                "force", bool, description="Delete even though templates read the field."
+            )
+        ],
+    )
+    def destroy(self, request: Request, field_id: str) -> Response:
+        field = self.get_object()
+        users = selectors.custom_field_users(field)
+        if users and request.query_params.get("force") not in ("true", "1"):
+            raise Conflict(
+                f"{field.key} is used by {', '.join(users)}: those would send it empty, and "
+                "campaigns could not start with them. Remove it there, or delete with "
+                "?force=true."
+            )
+        services.custom_field_delete(field=field)
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -26,15 +26,16 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
+from accounts.api.viewsets import WorkspaceViewSet
 from accounts.models import User, Workspace
-from api.errors import TooLarge
-from api.params import id_field
-from api.renderers import CsvRenderer
-from api.viewsets import WorkspaceViewSet
 from audience import selectors, services
 from audience.exports import csv_lines, rejection_rows
-from audience.importer import IMPORT_FIELDS, ImportFileError, auto_mapping
+from audience.importer import DELIMITERS, ENCODINGS, IMPORT_FIELDS, ImportFileError, auto_mapping
 from audience.models import AudienceJob, CustomFieldType, JobKind, JobStatus
+from core.api.errors import TooLarge
+from core.api.params import id_field
+from core.api.renderers import CsvRenderer
+from core.digits import is_number
 
 REPORT_ROWS = 100  # rejected rows shown inline; the CSV has them all
 
@@ -93,6 +94,7 @@ class ImportJobOut(JobOut):
             "file_name",
             "imported",
             "updated",
+            "unchanged",
             "duplicates",
             "rejected",
             "header",
@@ -133,15 +135,25 @@ class ImportJobDetail(ImportJobOut):
     """An import with the first rejected rows (all of them in the CSV at `rejections_url`)."""
 
     rejected_rows = serializers.SerializerMethodField()
+    duplicate_rows = serializers.SerializerMethodField(
+        help_text="The first rows whose address came earlier in the file (skipped)."
+    )
 
     class Meta(ImportJobOut.Meta):
-        fields = (*ImportJobOut.Meta.fields, "rejected_rows")
+        fields = (*ImportJobOut.Meta.fields, "rejected_rows", "duplicate_rows")
         read_only_fields = fields
 
     @extend_schema_field(RejectedRow(many=True))
     def get_rejected_rows(self, job: AudienceJob) -> list[dict[str, Any]]:
-        rows = job.rejections.values("line", "email", "reason")[:REPORT_ROWS]
-        return [dict(row) for row in rows]
+        return self._rows(job, duplicate=False)
+
+    @extend_schema_field(RejectedRow(many=True))
+    def get_duplicate_rows(self, job: AudienceJob) -> list[dict[str, Any]]:
+        return self._rows(job, duplicate=True)
+
+    def _rows(self, job: AudienceJob, *, duplicate: bool) -> list[dict[str, Any]]:
+        rows = job.rejections.filter(duplicate=duplicate).values("line", "email", "reason")
+        return [dict(row) for row in rows[:REPORT_ROWS]]
 
 
 class _Json(serializers.Field[Any, Any, Any, Any]):
@@ -209,6 +221,18 @@ class _TrueWhenLeftOut(serializers.BooleanField):
 
 class ImportUploadIn(ImportOptions):
     file = serializers.FileField(help_text="A CSV file with a header row.")
+    encoding = serializers.ChoiceField(
+        choices=list(ENCODINGS),
+        required=False,
+        allow_blank=True,
+        help_text="The file's encoding; detected over the whole file when left out.",
+    )
+    delimiter = serializers.ChoiceField(
+        choices=list(DELIMITERS),
+        required=False,
+        allow_blank=True,
+        help_text='The cell delimiter (a tab is "\\t"); detected when left out.',
+    )
     start = _TrueWhenLeftOut(
         default=True,
         help_text="Queue the import at once; false keeps it as a draft (see its header, "
@@ -265,7 +289,7 @@ def _refuse_oversized(request: Request) -> None:
     """A 413 before the body is read, as the UI: a 200 MB upload is not stored to be refused."""
     limit = settings.AUDIENCE_IMPORT_MAX_BYTES
     declared = request.META.get("CONTENT_LENGTH") or ""
-    if declared.isdigit() and int(declared) > limit + 64 * 1024:
+    if is_number(declared) and int(declared) > limit + 64 * 1024:
         raise TooLarge(
             f"The file is larger than {limit / 1e6:.0f} MB, the largest file Postroom imports. "
             "Split it into smaller files and import them one by one."
@@ -306,7 +330,11 @@ class ImportsApi(_JobsApi):
         user = request.user if isinstance(request.user, User) else None
         try:
             job = services.import_upload(
-                workspace=self.workspace, user=user, upload=options["file"]
+                workspace=self.workspace,
+                user=user,
+                upload=options["file"],
+                encoding=options.get("encoding", ""),
+                delimiter=options.get("delimiter", ""),
             )
         except ImportFileError as exc:
             raise serializers.ValidationError({"file": [str(exc)]}) from exc

@@ -11,13 +11,13 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from accounts.api.viewsets import WorkspaceViewSet
 from accounts.models import Workspace
-from api.params import id_field
-from api.viewsets import WorkspaceViewSet
 from audience import selectors, services
 from audience.api.common import MAX_ITEMS
 from audience.emails import InvalidEmail, normalize_email
 from audience.models import Recipient, RecipientList
+from core.api.params import id_field
 
 
 class RecipientListOut(serializers.ModelSerializer[RecipientList]):

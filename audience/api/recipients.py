@@ -18,15 +18,21 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from accounts.api.viewsets import WorkspaceViewSet
 from accounts.models import Workspace
-from api.errors import Conflict
-from api.viewsets import WorkspaceViewSet
 from audience import selectors, services
 from audience.api.filters import FIELD_HELP, PARAMETERS, recipients_for_query
 from audience.api.paging import ORDERING_PARAMETER, RecipientKeysetPagination
 from audience.fields import JsonValue
-from audience.models import STANDARD_FIELDS, Recipient, RecipientList, RecipientStatus
+from audience.models import (
+    STANDARD_FIELDS,
+    VALUE_MAX_CHARS,
+    Recipient,
+    RecipientList,
+    RecipientStatus,
+)
 from audience.upsert import as_text
+from core.api.errors import Conflict
 
 EDITABLE = (*STANDARD_FIELDS[1:], "status")
 TAKEN_HELP = "Another recipient has this address (error code `email_taken`)."
@@ -62,7 +68,7 @@ class RecipientWrite(serializers.Serializer[Any]):
     company = serializers.CharField(max_length=200, required=False, allow_blank=True)
     country = serializers.CharField(max_length=200, required=False, allow_blank=True)
     city = serializers.CharField(max_length=200, required=False, allow_blank=True)
-    comment = serializers.CharField(required=False, allow_blank=True)
+    comment = serializers.CharField(max_length=VALUE_MAX_CHARS, required=False, allow_blank=True)
     status = serializers.ChoiceField(choices=RecipientStatus.choices, required=False)
 
     def get_fields(self) -> dict[str, serializers.Field[Any, Any, Any, Any]]:

@@ -11,9 +11,9 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from accounts.api.access import WorkspaceReader
+from accounts.api.viewsets import WorkspaceViewSet
 from accounts.models import Workspace
-from api.access import WorkspaceReader
-from api.viewsets import WorkspaceViewSet
 from audience import selectors, services
 from audience.models import Segment
 from audience.segments import SegmentError

@@ -13,8 +13,8 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from accounts.api.viewsets import WorkspaceViewSet
 from accounts.models import Role, Workspace
-from api.viewsets import WorkspaceViewSet
 from audience import selectors, services
 from audience.api.common import MAX_ITEMS, query_text
 from audience.models import Suppression, SuppressionReason

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 from typing import Any
 
 from rest_framework.test import APIClient
@@ -37,6 +38,8 @@ def field_messages(response: Any, *path: str) -> str:
 
 
 def streamed_text(response: Any) -> str:
-    """The whole body of a streamed download (CSV), decoded."""
+    """The whole body of a streamed download (CSV), decoded; it starts with a UTF-8 BOM."""
     assert response.status_code == 200, response.status_code
-    return b"".join(response.streaming_content).decode()
+    data = b"".join(response.streaming_content)
+    assert data.startswith(codecs.BOM_UTF8)  # spreadsheets read it as UTF-8
+    return data.decode("utf-8-sig")

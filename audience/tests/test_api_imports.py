@@ -153,3 +153,32 @@ def test_a_viewer_reads_imports_but_cannot_upload(age, api_for):
     assert error_of(denied, 403)["code"] == "permission_denied"
     assert not AudienceJob.objects.exists()
     assert api_for("viewer").get("/api/imports/").status_code == 200
+
+
+def test_a_new_field_named_in_cyrillic_gets_the_key_the_import_page_would_offer(age, personas):
+    """`new:тариф` by API makes the field `tarif`, as the page does; a name with no letter or
+    digit is a 400 that names it, and nothing is created or queued."""
+    api = jwt_client(personas.editor)
+    text = "E-mail,Тариф\nada@example.com,Gold\n"
+    response = api.post(
+        "/api/imports/",
+        {
+            "file": csv_file(text),
+            "mapping": json.dumps({"E-mail": "email", "Тариф": "new:Тариф"}),
+            "new_fields": json.dumps({"Тариф": "text"}),
+        },
+        format="multipart",
+    )
+    assert response.status_code == 201, response.content
+    assert response.json()["mapping"] == ["email", "field:tarif"]
+    assert jobs.run_next_job()
+    assert Recipient.objects.get(email="ada@example.com").fields == {"tarif": "Gold"}
+
+    refused = api.post(
+        "/api/imports/",
+        {"file": csv_file(text), "mapping": json.dumps({"E-mail": "email", "Тариф": "new:!!"})},
+        format="multipart",
+    )
+    assert refused.status_code == 400
+    assert "“!!” cannot be a field key" in refused.content.decode()
+    assert not AudienceJob.objects.filter(status=JobStatus.QUEUED).exists()

@@ -131,5 +131,9 @@ def test_selecting_every_row_on_the_page_and_deleting_them(page: Page, editor):
     expect(page.get_by_label("Select p1@example.com")).to_be_checked()
     page.locator("#bulk-action").select_option("delete")
     page.get_by_role("button", name="Apply").click()
+    # A page asks first, without JavaScript, and says what will be lost.
+    expect(page.get_by_text("This deletes 3 recipients")).to_be_visible()
+    assert Recipient.objects.count() == 3
+    page.get_by_role("button", name="Delete them").click()
     expect(page.get_by_text("Delete: 3 recipient(s).")).to_be_visible()
     assert not Recipient.objects.exists()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import json
 
 import pytest
@@ -106,7 +107,7 @@ def test_the_import_flow_upload_map_run_report(editor_client, workspace):
     report = editor_client.get(response.url).content.decode()
     assert "Invalid e-mail address" in report
     rejected = editor_client.get(reverse("audience:job_rejections", kwargs={"job_id": job.pk}))
-    lines = b"".join(rejected.streaming_content).decode().splitlines()
+    lines = b"".join(rejected.streaming_content).decode("utf-8-sig").splitlines()
     assert lines[0] == "line,email,reason"
     assert lines[1].startswith("3,broken,Invalid e-mail address")
 
@@ -147,7 +148,7 @@ def test_bulk_actions_on_selected_rows_run_at_once(editor_client, workspace):
     assert Recipient.objects.filter(status=RecipientStatus.UNSUBSCRIBED).count() == 2
     editor_client.post(reverse("audience:bulk"), {**data, "action": "remove_from_list"})
     assert not ListMembership.objects.exists()
-    editor_client.post(reverse("audience:bulk"), {**data, "action": "delete"})
+    editor_client.post(reverse("audience:bulk"), {**data, "action": "delete", "confirmed": "yes"})
     assert list(Recipient.objects.values_list("email", flat=True)) == ["p2@example.com"]
 
 
@@ -219,7 +220,10 @@ def test_export_streams_and_neutralises_formulas(viewer_client, workspace):
         fields={"free_field1": "-2"},
     )
     response = viewer_client.get(reverse("audience:export"), {"download": "1"})
-    text = b"".join(response.streaming_content).decode()
+    data = b"".join(response.streaming_content)
+    # A BOM first: spreadsheet programs then read Cyrillic and accents as UTF-8.
+    assert data.startswith(codecs.BOM_UTF8)
+    text = data.decode("utf-8-sig")
     header, row = text.splitlines()
     assert header.startswith("email,first_name,last_name,company")
     assert "'=HYPERLINK(1)" in row
@@ -235,7 +239,7 @@ def test_only_owners_remove_suppressions(owner_client, editor_client, workspace)
     entry = Suppression.objects.get()
     url = reverse("audience:suppression_delete", kwargs={"suppression_id": entry.pk})
     assert editor_client.post(url).status_code == 403
-    assert owner_client.post(url).status_code == 302
+    assert owner_client.post(url, {"confirmed": "yes"}).status_code == 302
     assert not Suppression.objects.exists()
 
 

@@ -1,4 +1,4 @@
-"""The real `manage.py worker` process runs queued audience jobs (the ENGINE_STEPS wiring)."""
+"""The real `manage.py worker` process runs queued audience jobs (the postroom.worker wiring)."""
 
 from __future__ import annotations
 

@@ -17,11 +17,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.api.access import WorkspaceRole, api_access
+from accounts.api.viewsets import WorkspaceViewSet
 from accounts.models import User, Workspace
-from api.access import WorkspaceRole, api_access
-from api.pagination import PagePagination
-from api.renderers import CsvRenderer
-from api.viewsets import WorkspaceViewSet
 from audience.segments import SegmentError
 from campaigns import editing, selectors, services
 from campaigns.api.common import (
@@ -42,6 +40,8 @@ from campaigns.serializers import (
     StatsSerializer,
 )
 from campaigns.transitions import EDITABLE
+from core.api.pagination import PagePagination
+from core.api.renderers import CsvRenderer
 
 F = TypeVar("F", bound=Callable[..., Any])
 ORDERINGS = ["created_at", "-created_at", "name", "-name", "status", "-status", "id", "-id"]
@@ -96,8 +96,17 @@ class CampaignResource(WorkspaceViewSet[Campaign]):
                 str(exc), code="campaign_active", current_status=campaign.status
             ) from exc
 
-    def send_now(self, campaign: Campaign) -> Campaign:
-        return run_transition(campaign, "send", lambda: services.campaign_start(campaign=campaign))
+    def send_now(self, campaign: Campaign, *, wait: bool = False) -> Campaign:
+        """Start `campaign`: launching (a worker creates the deliveries, the request does not
+        wait for them), or with `wait` running with its deliveries created (the email burst,
+        whose answer counts them)."""
+        if wait:
+            return run_transition(
+                campaign, "send", lambda: services.campaign_start(campaign=campaign)
+            )
+        return run_transition(
+            campaign, "send", lambda: services.campaign_queue_launch(campaign=campaign)
+        )
 
     def schedule_at(self, campaign: Campaign, when: dict[str, Any]) -> Campaign:
         if campaign.status not in EDITABLE:
@@ -253,10 +262,15 @@ class CampaignsApi(
     def stats(self, request: Request, campaign_id: int) -> Response:
         return Response(StatsSerializer(stats_of(self.get_object())).data)
 
-    @_move("Send now (from draft or scheduled): the audience is queued at once")
+    @extend_schema(
+        summary="Send now (from draft or scheduled): 202, launching; a worker creates the"
+        " deliveries and the campaign then runs (poll it for its status)",
+        request=None,
+        responses={202: CampaignSerializer, **CONFLICT},
+    )
     @action(detail=True, methods=["post"])
     def send(self, request: Request, campaign_id: int) -> Response:
-        return self.output(self.send_now(self.get_object()))
+        return self.output(self.send_now(self.get_object()), status.HTTP_202_ACCEPTED)
 
     @extend_schema(
         summary="Schedule at a time, or inside a start/end window (draft or scheduled)",

@@ -12,8 +12,6 @@ from django.utils import timezone
 from rest_framework import serializers
 
 from accounts.models import Workspace
-from api.errors import Conflict
-from api.params import MAX_ID, parse_moment
 from audience.segments import SegmentError
 from campaigns import selectors
 from campaigns.editing import CampaignData, audience_problems, campaign_problems
@@ -21,6 +19,9 @@ from campaigns.forms import zone_of
 from campaigns.models import Campaign
 from campaigns.serializers import api_actions, full_counts, problem_field
 from campaigns.services import CampaignError
+from core.api.errors import Conflict
+from core.api.params import MAX_ID, parse_moment
+from core.digits import is_number
 
 
 class CampaignConflict(Conflict):
@@ -82,6 +83,9 @@ def stats_of(campaign: Campaign) -> dict[str, Any]:
         "rate_per_minute": round(progress.rate_per_minute, 1),
         "eta_seconds": int(progress.eta.total_seconds()) if progress.eta else None,
         "eta_text": progress.eta_text,
+        "finishes_at": progress.finishes_at,
+        "held": progress.hold.text if progress.hold else "",
+        "resumes_at": progress.hold.resumes_at if progress.hold else None,
     }
 
 
@@ -96,7 +100,7 @@ def int_param(params: QueryDict, name: str) -> int | None:
     raw = params.get(name, "").strip()
     if not raw:
         return None
-    if not raw.isdigit() or int(raw) > MAX_ID:
+    if not is_number(raw) or int(raw) > MAX_ID:
         raise _bad(name, "Give an id (a whole number).")
     return int(raw)
 

@@ -15,10 +15,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.api.access import WorkspaceRole, api_access
+from accounts.api.viewsets import WorkspaceViewSet
 from accounts.models import User, Workspace
-from api.access import WorkspaceRole, api_access
-from api.pagination import LargeCursorPagination
-from api.viewsets import WorkspaceViewSet
 from audience.models import Recipient
 from campaigns import dashboard, editing, selectors, services
 from campaigns.api.common import (
@@ -36,6 +35,7 @@ from campaigns.serializers import (
     MessageQueuedSerializer,
     MessageSerializer,
 )
+from core.api.pagination import LargeCursorPagination
 
 
 class AttemptCursorPagination(LargeCursorPagination):

@@ -164,7 +164,7 @@ class EmailBurstsApi(CampaignResource):
     )
     @action(detail=True, methods=["post"])
     def send(self, request: Request, campaign_id: int) -> Response:
-        campaign = self.send_now(self.get_object())
+        campaign = self.send_now(self.get_object(), wait=True)
         sent = {
             "email_burst_id": campaign.pk,
             "message": "The email burst is queued: the worker sends it now.",

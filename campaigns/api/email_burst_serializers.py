@@ -13,7 +13,6 @@ from rest_framework import serializers
 from rest_framework.utils import html
 
 from accounts.models import Workspace
-from api.params import MAX_ID, id_field
 from audience.models import Recipient
 from audience.segments import SegmentError
 from campaigns import selectors
@@ -21,6 +20,8 @@ from campaigns.models import Campaign
 from campaigns.models import DeliveryStatus as S
 from campaigns.serializers import MAX_PICKED, ScheduleSerializer, StatsSerializer
 from content.models import Template
+from core.api.params import MAX_ID, id_field
+from core.digits import is_number
 from sending.models import AccountStatus, SendingAccount
 
 # Postroom's delivery statuses under the seed's names (sent, failed, not_found,
@@ -93,7 +94,7 @@ class RecipientRefsField(serializers.Field):  # type: ignore[type-arg]
         for item in data:
             if isinstance(item, int) and not isinstance(item, bool) and 0 < item <= MAX_ID:
                 refs["ids"].append(item)
-            elif isinstance(item, str) and item.strip().isdigit() and int(item) <= MAX_ID:
+            elif isinstance(item, str) and is_number(item.strip()) and int(item) <= MAX_ID:
                 refs["ids"].append(int(item))
             elif isinstance(item, str) and _is_email(item.strip()):
                 refs["emails"].append(item.strip().lower())

@@ -12,6 +12,7 @@ work, because results are recorded only where the lease is still its own.
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
@@ -19,7 +20,17 @@ from django.db import connection, models, transaction
 from django.db.models import QuerySet
 
 from audience.models import STANDARD_FIELDS, Recipient
-from campaigns.models import WAITING, Campaign, CampaignStatus, Delivery, DeliveryStatus
+from campaigns.models import (
+    WAITING,
+    Attempt,
+    AttemptOutcome,
+    Campaign,
+    CampaignStatus,
+    Delivery,
+    DeliveryStatus,
+)
+from sending import quota
+from sending.models import AccountStatus, QuotaHold
 
 
 class Claimed(NamedTuple):
@@ -35,11 +46,13 @@ class Claimed(NamedTuple):
     recipient_id: int | None
     standard: tuple[Any, ...]  # the recipient's STANDARD_FIELDS, in that order
     fields: dict[str, Any] | None  # the recipient's custom fields as stored
+    message_id: str = ""  # set once tried: its Message-ID and From domain stay (see send)
 
 
 _COLUMNS = (
     "pk", "campaign_id", "workspace_id", "email", "attempts", "last_code", "last_reply",
     "recipient_id", *(f"recipient__{name}" for name in STANDARD_FIELDS), "recipient__fields",
+    "message_id",
 )  # fmt: skip
 _STANDARD = slice(8, 8 + len(STANDARD_FIELDS))
 
@@ -47,7 +60,7 @@ _STANDARD = slice(8, 8 + len(STANDARD_FIELDS))
 def claimed_rows(*, worker: str, ids: list[int]) -> list[Claimed]:
     """The deliveries of `ids` this worker holds, with their recipients, in one query."""
     rows = Delivery.objects.filter(pk__in=ids, lease_owner=worker).values_list(*_COLUMNS)
-    return [Claimed._make((*row[:8], row[_STANDARD], row[-1])) for row in rows]
+    return [Claimed._make((*row[:8], row[_STANDARD], row[-2], row[-1])) for row in rows]
 
 
 def running_campaigns(now: datetime) -> list[int]:
@@ -68,7 +81,9 @@ def _lock(qs: QuerySet[Delivery]) -> QuerySet[Delivery]:
     return qs
 
 
-def claim(*, worker: str, limit: int, now: datetime, lease: timedelta) -> list[int]:
+def claim(
+    *, worker: str, limit: int, now: datetime, lease: timedelta, busy: Collection[int] = ()
+) -> list[int]:
     """Lease up to `limit` deliveries to `worker` and return their ids.
 
     Expired leases come first (they were due before anything else), then waiting deliveries
@@ -76,7 +91,7 @@ def claim(*, worker: str, limit: int, now: datetime, lease: timedelta) -> list[i
     not stopped are claimed: pausing or cancelling a campaign stops its claims at once.
     """
     with transaction.atomic():
-        ids = _pick(limit, now)
+        ids = _pick(limit, now, busy)
         if ids:
             Delivery.objects.filter(pk__in=ids).update(
                 status=DeliveryStatus.SENDING,
@@ -87,24 +102,35 @@ def claim(*, worker: str, limit: int, now: datetime, lease: timedelta) -> list[i
     return ids
 
 
-def claim_batch(*, worker: str, limit: int, now: datetime, lease: timedelta) -> list[Claimed]:
-    """`claim`, returning the claimed deliveries with their recipients' values.
+def claim_batch(
+    *,
+    worker: str,
+    limit: int,
+    now: datetime,
+    lease: timedelta,
+    busy: Collection[int] = (),
+) -> list[Claimed]:
+    """`claim`, returning the claimed deliveries with their recipients' values. Campaigns
+    whose every active account is in `busy` (this worker's lanes still send on them) are
+    left for later.
 
     On PostgreSQL the lease is taken and the rows come back in one statement (UPDATE …
     RETURNING, joined to the recipients); elsewhere `claim` and then `claimed_rows`.
     """
     if connection.vendor != "postgresql":
-        return claimed_rows(
-            worker=worker, ids=claim(worker=worker, limit=limit, now=now, lease=lease)
-        )
+        ids = claim(worker=worker, limit=limit, now=now, lease=lease, busy=busy)
+        return claimed_rows(worker=worker, ids=ids)
     with transaction.atomic():
-        ids = _pick(limit, now)
+        ids = _pick(limit, now, busy)
         if not ids:
             return []
         with connection.cursor() as cursor:
             cursor.execute(_claim_sql(), [worker, now + lease, now, ids])
             # Django has the driver hand JSON over as text (JSONField decodes it): so here.
-            return [Claimed._make((*row[:8], tuple(row[8:-1]), _json(row[-1]))) for row in cursor]
+            return [
+                Claimed._make((*row[:8], tuple(row[8:-2]), _json(row[-2]), row[-1]))
+                for row in cursor
+            ]
 
 
 def _claim_sql() -> str:
@@ -115,8 +141,9 @@ def _claim_sql() -> str:
         f"WITH c AS (UPDATE {table} SET status = 'sending', lease_owner = %s, "  # noqa: S608
         "lease_expires_at = %s, updated_at = %s WHERE id = ANY(%s::bigint[]) "
         "RETURNING id, campaign_id, workspace_id, email, attempts, last_code, last_reply, "
-        f"recipient_id) SELECT c.*, {standard}, r.fields "
-        f"FROM c LEFT JOIN {recipients} r ON r.id = c.recipient_id"
+        "recipient_id, message_id) SELECT c.id, c.campaign_id, c.workspace_id, c.email, "
+        f"c.attempts, c.last_code, c.last_reply, c.recipient_id, {standard}, r.fields, "
+        f"c.message_id FROM c LEFT JOIN {recipients} r ON r.id = c.recipient_id"
     )
 
 
@@ -130,9 +157,11 @@ def _column(model: type[models.Model], name: str) -> str:
     return field.column
 
 
-def _pick(limit: int, now: datetime) -> list[int]:
+def _pick(limit: int, now: datetime, busy: Collection[int] = ()) -> list[int]:
     """The ids to claim, locked (inside the caller's transaction)."""
     campaigns = running_campaigns(now)
+    if busy and campaigns:
+        campaigns = _servable(campaigns, busy)
     if not campaigns:
         return []
     expired = _lock(
@@ -159,6 +188,15 @@ def _pick(limit: int, now: datetime) -> list[int]:
     return ids
 
 
+def _servable(campaigns: list[int], busy: Collection[int]) -> list[int]:
+    """The campaigns with an active account outside `busy`."""
+    links = Campaign.accounts.through.objects.filter(
+        campaign_id__in=campaigns, sendingaccount__status=AccountStatus.ACTIVE
+    ).exclude(sendingaccount_id__in=list(busy))
+    served = set(links.values_list("campaign_id", flat=True))
+    return [pk for pk in campaigns if pk in served]
+
+
 def sweep_stopped(*, now: datetime) -> int:
     """Leases that ran out in campaigns that stopped meanwhile: a paused campaign's deliveries
     wait again, a cancelled one's end cancelled. (Running ones are reclaimed by `claim`.)"""
@@ -175,14 +213,40 @@ def sweep_stopped(*, now: datetime) -> int:
     )
 
 
-def release(*, worker: str, ids: list[int], now: datetime) -> int:
-    """Give back deliveries this worker leased but did not try (pause, shutdown): due now."""
+def release(*, worker: str, ids: list[int], now: datetime, due: datetime | None = None) -> int:
+    """Give back deliveries this worker leased but did not try (pause, shutdown): due now,
+    or at `due`."""
     return Delivery.objects.filter(
         pk__in=ids, lease_owner=worker, status=DeliveryStatus.SENDING
     ).update(
         status=DeliveryStatus.QUEUED,
         lease_owner="",
         lease_expires_at=None,
-        next_attempt_at=now,
+        next_attempt_at=due or now,
         updated_at=now,
     )
+
+
+def give_back_unused_room(*, now: datetime) -> int:
+    """Room on the accounts that a worker reserved and never settled (it died, or hung past
+    its lease) goes back to the accounts' counts, less what its deliveries used: the
+    attempts it recorded as sent or ambiguous through that account while the hold ran.
+    (Messages it sent without recording them count as unused: they go again, counted then.)
+    """
+    return quota.give_back_expired(now, _used)
+
+
+def give_back_room_of(*, worker: str) -> int:
+    """`give_back_unused_room` for one worker's holds, at once (its batch failed and its
+    deliveries are given back now, to be reserved again when they are claimed again)."""
+    return quota.give_back_held(worker, _used)
+
+
+def _used(hold: QuotaHold) -> int:
+    return Attempt.objects.filter(
+        delivery_id__in=hold.items,
+        account_id=hold.account_id,
+        outcome__in=(AttemptOutcome.SENT, AttemptOutcome.AMBIGUOUS),
+        created_at__gte=hold.created_at,
+        created_at__lte=hold.expires_at,
+    ).count()

@@ -15,21 +15,42 @@ from datetime import datetime
 from django.db import connection, transaction
 from django.db.models import Count, DateTimeField, Exists, OuterRef, Q, QuerySet, Value
 
-from audience.models import ListMembership, Recipient, RecipientStatus, Suppression
+from audience.models import (
+    ListMembership,
+    Recipient,
+    RecipientList,
+    RecipientStatus,
+    Suppression,
+)
 from audience.selectors import RecipientFilter, recipients_matching, segment_q
-from campaigns.models import Campaign, Delivery, DeliveryStatus
+from campaigns.models import Campaign, Delivery, DeliveryStatus, ResendRecipient
 
 # A launch that inserts more deliveries than this refreshes the table's statistics.
 ANALYZE_AFTER = 10_000
+# The tables the audience's plan reads. Statistics taken when one was much smaller (a test
+# database analyzed while nearly empty, a workspace that imported its audience minutes ago)
+# say the campaign's list or workspace has no rows; PostgreSQL then probes the list's members
+# by list alone for every recipient (a nested loop that scans the whole list per recipient:
+# quadratic, 20,000 recipients ran for more than 300 s). Fresh statistics make it probe the
+# (list, recipient) index: linear.
+AUDIENCE_TABLES = (Recipient, ListMembership, RecipientList, Suppression)
+# A table counts as grown past its statistics when it has more than twice the pages they
+# counted, plus this many (64 KB: small tables are not worth an ANALYZE).
+STALE_SLACK_PAGES = 8
 
 
 def audience_sources(campaign: Campaign) -> list[Q]:
-    """One condition per source of the audience: each list, each segment, the picked rows.
+    """One condition per source of the audience: each list, each segment, the picked rows;
+    for a resend, only its fixed recipient set.
 
     Each is a correlated EXISTS, which costs one index probe per recipient. `pk IN (subquery)`
     would read better, but PostgreSQL cannot hash a million-row subquery inside an OR or a
     COUNT … FILTER within work_mem and falls back to scanning it for every row: quadratic.
     """
+    if campaign.resend_kind:
+        # A resend's audience was fixed when it was made: those rows only.
+        fixed = ResendRecipient.objects.filter(campaign_id=campaign.pk, recipient_id=OuterRef("pk"))
+        return [Q(Exists(fixed))]
     workspace = campaign.workspace
     sources: list[Q] = []
     for list_id in campaign.lists.values_list("pk", flat=True):
@@ -94,20 +115,55 @@ def audience_count(campaign: Campaign, sources: list[Q] | None = None) -> Audien
     """Every figure in one pass over the audience (a million recipients: one scan, not five)."""
     sources = audience_sources(campaign) if sources is None else sources
     active = Q(status=RecipientStatus.ACTIVE)
+    # Duplicates need a count per source, which probes every source again for each
+    # recipient; one source (the usual campaign: one list) has none, and skips them.
+    per_source = len(sources) > 1
     figures = audience_union(campaign, sources).aggregate(
         total=Count("pk"),
         inactive=Count("pk", filter=~active),
         suppressed=Count("pk", filter=active & Q(is_suppressed())),
-        **{f"source{i}": Count("pk", filter=source) for i, source in enumerate(sources)},
+        **(
+            {f"source{i}": Count("pk", filter=source) for i, source in enumerate(sources)}
+            if per_source
+            else {}
+        ),
     )
     total, inactive, suppressed = figures["total"], figures["inactive"], figures["suppressed"]
-    selected = sum(figures[f"source{i}"] for i in range(len(sources)))
+    selected = sum(figures[f"source{i}"] for i in range(len(sources))) if per_source else total
     return AudienceCount(
         reachable=total - inactive - suppressed,
         suppressed=suppressed,
         unsubscribed=inactive,
         duplicates=selected - total,
     )
+
+
+def refresh_stale_statistics() -> list[str]:
+    """ANALYZE each audience table whose statistics no longer describe it: never analyzed,
+    grown past twice the size they counted, or changed by more rows than they counted.
+    Returns the tables analyzed. PostgreSQL only (SQLite plans need no statistics here).
+
+    Checking costs one catalog query; an ANALYZE samples at most 30,000 rows (a fraction of
+    a second on a million recipients) and happens only after such a change.
+    """
+    if connection.vendor != "postgresql":
+        return []
+    tables = [model._meta.db_table for model in AUDIENCE_TABLES]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT c.relname FROM pg_class c"
+            " LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid"
+            " WHERE c.oid IN (SELECT to_regclass(name) FROM unnest(%s::text[]) AS name)"
+            " AND (c.reltuples < 0"
+            "  OR pg_relation_size(c.oid) / current_setting('block_size')::int"
+            "     > 2 * c.relpages + %s"
+            "  OR coalesce(s.n_mod_since_analyze, 0) > greatest(c.reltuples, 1000))",
+            [tables, STALE_SLACK_PAGES],
+        )
+        stale = [name for (name,) in cursor.fetchall()]
+        for name in stale:
+            cursor.execute(f"ANALYZE {connection.ops.quote_name(name)}")
+    return stale
 
 
 @dataclass(frozen=True)
@@ -123,6 +179,7 @@ def launch(*, campaign: Campaign, now: datetime) -> LaunchResult:
     Idempotent: deliveries that exist are kept as they are. Raises audience.segments.
     SegmentError if one of its segments no longer compiles (nothing is inserted then).
     """
+    refresh_stale_statistics()  # before planning: stale statistics make the plan quadratic
     sources = audience_sources(campaign)
     count = audience_count(campaign, sources)
     # Django writes the SELECT, constants included, so values are adapted for each database.

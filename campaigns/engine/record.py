@@ -7,6 +7,7 @@ and lost its lease to another cannot overwrite the newer holder's result.
 from __future__ import annotations
 
 import contextlib
+import logging
 import time
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -17,8 +18,9 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from audience.models import Suppression, SuppressionReason
-from campaigns.engine.claim import Claimed
-from campaigns.engine.send import Outcome
+from campaigns import metrics
+from campaigns.engine.claim import Claimed, give_back_room_of, release
+from campaigns.engine.outcome import Outcome, is_policy_refusal, past_threshold
 from campaigns.models import (
     Attempt,
     AttemptOutcome,
@@ -28,44 +30,151 @@ from campaigns.models import (
     DeliveryStatus,
 )
 from campaigns.services import CampaignError, campaign_pause
+from sending import quota
 from sending.models import SendingAccount
 from sending.services import account_mark_error
+
+log = logging.getLogger(__name__)
 
 # Outcomes kept before they are written: a worker killed at any moment has sent at most this
 # many messages (plus those in flight) that it did not record, and that will go again.
 FLUSH_EVERY = 90
 # ... and at most this long: a slow server still sees its results recorded as they come.
 FLUSH_SECONDS = 1.0
+# When the deliveries of a batch that failed part-way are due again (sooner than the lease).
+RETRY_FAILED = timedelta(seconds=5)
 
 
 class Recorder:
     """Writes a claimed batch's outcomes as they come, in chunks, and keeps the batch's lease
     alive while its worker is still sending it (a batch may take longer than one lease)."""
 
-    def __init__(self, *, worker: str, deliveries: Sequence[Claimed], lease: timedelta) -> None:
+    def __init__(
+        self,
+        *,
+        worker: str,
+        deliveries: Sequence[Claimed],
+        lease: timedelta,
+        started: datetime | None = None,
+    ) -> None:
         self.worker = worker
         self.lease = lease
+        self.started = started or timezone.now()  # the batch's time: its holds are from then
         self.open = {d.pk: d for d in deliveries}  # claimed, not yet written
         self.pending: list[Outcome] = []
         self.flushed_at = self.renewed_at = time.monotonic()
+        self.stopped: dict[int, str] = {}  # campaigns this recording paused: stop sending them
+        self.refusals: dict[int, RefusalCount] = {}  # campaigns with policy refusals
 
     def __call__(self, outcome: Outcome) -> None:
         self.pending.append(outcome)
-        if len(self.pending) >= FLUSH_EVERY or time.monotonic() - self.flushed_at > FLUSH_SECONDS:
+        if self._pause_due(outcome):
+            self.flush()  # now: the pause is decided there, and stops the batch at once
+        elif len(self.pending) >= FLUSH_EVERY or time.monotonic() - self.flushed_at > FLUSH_SECONDS:
             self.flush()
+
+    def _pause_due(self, outcome: Outcome) -> bool:
+        """Whether this outcome may take its campaign past the threshold of policy refusals
+        that pauses it. Counted in memory from the campaign's figures, read at its first
+        refusal in the batch: only a refusal costs a look at the database, and only once."""
+        refusal = is_policy_refusal(outcome.attempt, outcome.enhanced)
+        if not refusal and not self.refusals:
+            return False
+        campaign_id = self.open[outcome.delivery_id].campaign_id
+        if campaign_id in self.stopped:
+            return False
+        count = self.refusals.get(campaign_id)
+        if count is None:
+            if not refusal:
+                return False
+            count = self.refusals[campaign_id] = RefusalCount.read(campaign_id, self)
+        elif outcome.attempt is not None:
+            count.attempts += 1
+            count.refused += refusal
+        return refusal and count.crosses()
 
     def flush(self) -> None:
         """Write what is pending; renew the lease of the rest when a third of it has passed."""
         if self.pending:
-            rows = [self.open.pop(o.delivery_id) for o in self.pending]
+            rows = [self.open[o.delivery_id] for o in self.pending]
+            paused: set[int] = set()
+            started = time.monotonic()
             write_outcomes(
-                worker=self.worker, deliveries=rows, outcomes=self.pending, now=timezone.now()
+                worker=self.worker,
+                deliveries=rows,
+                outcomes=self.pending,
+                now=timezone.now(),
+                paused=paused,
             )
+            self.stopped.update(dict.fromkeys(paused, CampaignStatus.PAUSED))
+            for campaign_id in self.refusals.keys() - paused:
+                # Not paused after all (other workers' attempts, a lost lease): read anew.
+                if self.refusals[campaign_id].crosses():
+                    del self.refusals[campaign_id]
+            metrics.written(
+                [
+                    (row.campaign_id, o.account_id, o.status, o.attempt is not None)
+                    for row, o in zip(rows, self.pending, strict=True)
+                ],
+                time.monotonic() - started,
+            )
+            # Forgotten only once written: after a failed write `salvage` can try again.
+            for outcome in self.pending:
+                del self.open[outcome.delivery_id]
             self.pending = []
         self.flushed_at = time.monotonic()
         if self.open and self.flushed_at - self.renewed_at > self.lease.total_seconds() / 3:
-            renew_lease(worker=self.worker, ids=list(self.open), until=timezone.now() + self.lease)
+            until = timezone.now() + self.lease
+            renew_lease(worker=self.worker, ids=list(self.open), until=until)
+            # The room held for them, likewise; not that of an earlier batch that failed.
+            quota.renew_holds(self.worker, until, since=self.started)
             self.renewed_at = self.flushed_at
+
+    def salvage(self, *, give_back: bool = True) -> None:
+        """After the batch failed part-way: write the outcomes already known (messages the
+        servers confirmed, so that they are not sent again); give back the deliveries without
+        one, due after RETRY_FAILED (those whose end of DATA got no reply go again with the
+        same Message-ID; a fault that repeats does not spin), and the room held for them.
+        Best effort, on the caller's fresh database connection: when the database is still
+        away, the leases and the holds' expiry bring them all back later.
+
+        The room goes back for all the worker's holds at once: with several batches open,
+        `give_back=False` for all but the last, so that none is settled before every batch
+        has written what it used."""
+        try:
+            self.flush()
+            now = timezone.now()
+            release(worker=self.worker, ids=list(self.open), now=now, due=now + RETRY_FAILED)
+            self.open = {}
+            if give_back:
+                give_back_room_of(worker=self.worker)  # what they did not use: reserved anew
+        except Exception:
+            log.warning("could not record the failed batch now; its leases will bring it back")
+
+
+class RefusalCount:
+    """A campaign's policy refusals and attempts, as the database had them when read, plus
+    what this batch has recorded since."""
+
+    def __init__(self, refused: int, attempts: int) -> None:
+        self.refused = refused
+        self.attempts = attempts
+
+    @classmethod
+    def read(cls, campaign_id: int, recorder: Recorder) -> RefusalCount:
+        """The written figures plus the batch's pending outcomes (the new refusal included)."""
+        refused, attempts = policy_figures(campaign_id)
+        for outcome in recorder.pending:
+            if (
+                outcome.attempt is not None
+                and recorder.open[outcome.delivery_id].campaign_id == campaign_id
+            ):
+                attempts += 1
+                refused += is_policy_refusal(outcome.attempt, outcome.enhanced)
+        return cls(refused, attempts)
+
+    def crosses(self) -> bool:
+        return _past_threshold(self.refused, self.attempts)
 
 
 def renew_lease(*, worker: str, ids: list[int], until: datetime) -> int:
@@ -84,9 +193,15 @@ COLUMNS = (
 
 
 def write_outcomes(
-    *, worker: str, deliveries: Sequence[Claimed], outcomes: Sequence[Outcome], now: datetime
+    *,
+    worker: str,
+    deliveries: Sequence[Claimed],
+    outcomes: Sequence[Outcome],
+    now: datetime,
+    paused: set[int] | None = None,
 ) -> int:
-    """Apply the outcomes of one batch; returns how many deliveries were written.
+    """Apply the outcomes of one batch; returns how many deliveries were written. The
+    campaigns paused for their policy refusals are added to `paused`.
 
     The deliveries are updated by one UPDATE … FROM (VALUES …) that also checks the lease,
     and the attempts go in with it, so a batch costs the same few statements whatever its
@@ -96,16 +211,22 @@ def write_outcomes(
     if not outcomes:
         return 0
     plain = not any(
-        o.suppress or o.account_error or _is_policy_refusal(o.attempt, o.enhanced) for o in outcomes
+        o.suppress or o.account_error or is_policy_refusal(o.attempt, o.enhanced) for o in outcomes
     )
     if plain and connection.vendor == "postgresql":
         return len(_update_deliveries(worker, outcomes, now, with_attempts=True))
-    return _write_in_steps(worker, deliveries, outcomes, now)
+    return _write_in_steps(
+        worker, deliveries, outcomes, now, paused if paused is not None else set()
+    )
 
 
 @transaction.atomic
 def _write_in_steps(
-    worker: str, deliveries: Sequence[Claimed], outcomes: Sequence[Outcome], now: datetime
+    worker: str,
+    deliveries: Sequence[Claimed],
+    outcomes: Sequence[Outcome],
+    now: datetime,
+    paused: set[int],
 ) -> int:
     written = _update_deliveries(worker, outcomes, now)
     known = {d.pk: d for d in deliveries}
@@ -115,8 +236,8 @@ def _write_in_steps(
     _insert_attempts(tried, now)
     _suppress(mine, by_id)
     _account_errors([by_id[d.pk] for d in mine])
-    _pause_on_policy_refusals(
-        {d.campaign_id for d, o in tried if _is_policy_refusal(o.attempt, o.enhanced)}
+    paused |= _pause_on_policy_refusals(
+        {d.campaign_id for d, o in tried if is_policy_refusal(o.attempt, o.enhanced)}
     )
     return len(mine)
 
@@ -224,6 +345,9 @@ def _insert_attempts(tried: list[tuple[Claimed, Outcome]], now: datetime) -> Non
             )
 
 
+SOURCE_MAX = Suppression._meta.get_field("source").max_length or 200
+
+
 def _suppress(deliveries: list[Claimed], by_id: dict[int, Outcome]) -> None:
     """Unknown users are never sent to again, in any campaign of the workspace."""
     unknown = [d for d in deliveries if by_id[d.pk].suppress]
@@ -237,28 +361,38 @@ def _suppress(deliveries: list[Claimed], by_id: dict[int, Outcome]) -> None:
             workspace_id=d.workspace_id,
             email=d.email,
             reason=SuppressionReason.BOUNCED,
-            source=f"campaign “{names.get(d.campaign_id, '')}”: {by_id[d.pk].reply[:150]}",
+            # Cut to the column: a long campaign name plus a reply would overflow it and fail
+            # the whole batch's write.
+            source=f"campaign “{names.get(d.campaign_id, '')}”: {by_id[d.pk].reply}"[:SOURCE_MAX],
         )
         for d in unknown
     ]
     Suppression.objects.bulk_create(rows, ignore_conflicts=True)
 
 
-def _is_policy_refusal(outcome: str | None, enhanced: str) -> bool:
-    return outcome == AttemptOutcome.PERMANENT and enhanced.startswith("5.7")
+def policy_figures(campaign_id: int) -> tuple[int, int]:
+    """A campaign's attempts refused as policy (5.7.x), and all its attempts."""
+    attempts = Attempt.objects.filter(campaign_id=campaign_id)
+    refused = attempts.filter(
+        outcome=AttemptOutcome.PERMANENT, enhanced_code__startswith="5.7"
+    ).count()
+    return refused, attempts.count()
 
 
-def _pause_on_policy_refusals(campaign_ids: set[int]) -> None:
+def _past_threshold(refused: int, attempts: int) -> bool:
+    least = int(settings.CAMPAIGN_PAUSE_POLICY_REFUSALS)
+    share = float(settings.CAMPAIGN_PAUSE_POLICY_SHARE)
+    return past_threshold(refused, attempts, least=least, share=share)
+
+
+def _pause_on_policy_refusals(campaign_ids: set[int]) -> set[int]:
     """Pause a campaign whose messages the servers keep refusing as policy (spam, blocked):
-    going on would only hurt the accounts' reputation. A person looks, then resumes."""
-    least = settings.CAMPAIGN_PAUSE_POLICY_REFUSALS
-    share = settings.CAMPAIGN_PAUSE_POLICY_SHARE
+    going on would only hurt the accounts' reputation. A person looks, then resumes.
+    Returns the campaigns paused (those already stopped are left as they are)."""
+    paused: set[int] = set()
     for campaign_id in campaign_ids:
-        attempts = Attempt.objects.filter(campaign_id=campaign_id)
-        refused = attempts.filter(
-            outcome=AttemptOutcome.PERMANENT, enhanced_code__startswith="5.7"
-        ).count()
-        if refused >= least and refused >= share * attempts.count():
+        refused, attempts = policy_figures(campaign_id)
+        if _past_threshold(refused, attempts):
             campaign = Campaign.objects.filter(pk=campaign_id, status=CampaignStatus.RUNNING)
             if not (running := campaign.first()):
                 continue
@@ -270,6 +404,8 @@ def _pause_on_policy_refusals(campaign_ids: set[int]) -> None:
             # or cancelled meanwhile is left as it is.
             with contextlib.suppress(CampaignError):
                 campaign_pause(campaign=running, reason=reason)
+                paused.add(campaign_id)
+    return paused
 
 
 def _account_errors(outcomes: Sequence[Outcome]) -> None:

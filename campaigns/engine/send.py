@@ -12,35 +12,40 @@ them in chunks, so that a crash leaves few messages sent but not recorded).
 from __future__ import annotations
 
 import logging
+import queue
+import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TypeVar
+from typing import TypeAlias, TypeVar
 
+from django.conf import settings
 from django.db import connection
+from django.utils import timezone
 
 from audience.models import STANDARD_FIELDS, Suppression
 from audience.selectors import custom_fields, recipient_values
 from campaigns import links
+from campaigns.engine import outcome as rules
 from campaigns.engine.claim import Claimed
+from campaigns.engine.outcome import Outcome
 from campaigns.engine.retry import RetryPolicy
 from campaigns.frozen_files import frozen_attachments
-from campaigns.models import AttemptOutcome, Campaign, CampaignStatus, Delivery, DeliveryStatus
+from campaigns.models import Campaign, CampaignStatus, Delivery, DeliveryStatus
 from content.message import Attachment
 from content.rendering import CompiledTemplate, RenderError, TemplateParts, compile_template
 from content.selectors import template_attachments
 from content.syntax import ContentError
 from sending import quota
-from sending.models import AccountStatus, SendingAccount
+from sending.models import AccountKind, AccountStatus, SendingAccount
 from sending.transports.base import OutgoingMessage, SendKind, SendResult, Transport
 from sending.transports.factory import engine_transport_for
 from sending.transports.smtp_wire import ConnectionGroup, WireSmtpTransport
 
 log = logging.getLogger(__name__)
 
-# How long a delivery waits when its account's server could not be reached.
-ACCOUNT_BACKOFF = timedelta(seconds=60)
 # Compiled templates a worker keeps between batches (one per recently sent campaign).
 PREPARED_KEEP = 32
 # How often a batch looks at its campaign's status, so that pause and cancel act within it.
@@ -48,25 +53,11 @@ STATUS_CHECK_SECONDS = 0.5
 # How long a worker keeps using one connection before it opens a new one.
 POOL_MAX_AGE = 60.0
 
+# Accounts whose transport never touches the database, and so may send from a lane's own
+# thread (captured messages are stored, and OAuth tokens refreshed, in the database).
+LANE_KINDS = frozenset(AccountKind) - {AccountKind.CAPTURE, AccountKind.OAUTH2, AccountKind.ESP}
+
 K = TypeVar("K")
-
-
-@dataclass
-class Outcome:
-    """What the record step writes for one delivery."""
-
-    delivery_id: int
-    status: str
-    next_attempt_at: datetime | None = None
-    attempt: str | None = None  # AttemptOutcome, or None when nothing was tried
-    spend_attempt: bool = False
-    account_id: int | None = None
-    code: int | None = None
-    enhanced: str = ""
-    reply: str = ""
-    message_id: str = ""
-    suppress: bool = False
-    account_error: str = ""  # the account's credentials were refused: it goes to error
 
 
 @dataclass
@@ -107,6 +98,13 @@ class Sender:
     policy: RetryPolicy
     prepared: dict[int, Prepared] = field(default_factory=dict)
     pool: ConnectionPool = field(default_factory=lambda: ConnectionPool())
+    stopped: Callable[[int], str | None] | None = None  # the current batch's (send_batch)
+    # Room on the accounts is held in this name for this long (renewed with the lease), so
+    # that it is given back if the worker dies before it settles; "" holds nothing.
+    holder: str = ""
+    hold_for: timedelta = timedelta(minutes=2)
+    lanes: dict[int, Lane] = field(default_factory=dict)  # running, by account
+    events: queue.SimpleQueue[Event] = field(default_factory=queue.SimpleQueue)
 
     def prepare(self, campaign: Campaign) -> Prepared:
         if campaign.pk not in self.prepared:
@@ -117,26 +115,133 @@ class Sender:
         return self.prepared[campaign.pk]
 
     def send_batch(
-        self, deliveries: list[Claimed], now: datetime, record: Callable[[Outcome], None]
+        self,
+        deliveries: list[Claimed],
+        now: datetime,
+        record: Callable[[Outcome], None],
+        stopped: Callable[[int], str | None] | None = None,
     ) -> None:
-        """Send a claimed batch; every delivery's outcome goes to `record`, once."""
-        by_campaign: dict[int, list[Claimed]] = {}
-        for delivery in deliveries:
-            by_campaign.setdefault(delivery.campaign_id, []).append(delivery)
-        campaigns = Campaign.objects.select_related("workspace").in_bulk(list(by_campaign))
-        for campaign_id, items in by_campaign.items():
-            self._send_campaign(campaigns[campaign_id], items, now, record)
+        """Send a claimed batch; every delivery's outcome goes to `record`, once.
+
+        `stopped(campaign_id)`: the status a campaign was stopped in by the recording itself
+        (a pause on policy refusals), asked before each message so that the batch stops at
+        once; other stops are seen by re-reading the campaign (StatusWatch).
+        """
+        self.start(deliveries, now, record, stopped)
+        while self.lanes:
+            self.serve()
+
+    def start(
+        self,
+        deliveries: list[Claimed],
+        now: datetime,
+        record: Callable[[Outcome], None],
+        stopped: Callable[[int], str | None] | None = None,
+    ) -> None:
+        """Begin sending a claimed batch (see `send_batch`); `serve` carries it on.
+
+        Accounts whose lane is still running are left out of it (their connections are in
+        use). With no lane running and one account to serve, the batch is sent here and now;
+        otherwise each SMTP account's part goes to a lane (thread) of its own, so that a slow
+        or dead server holds up only its own account.
+        """
+        try:
+            self.stopped = stopped
+            by_campaign: dict[int, list[Claimed]] = {}
+            for delivery in deliveries:
+                by_campaign.setdefault(delivery.campaign_id, []).append(delivery)
+            campaigns = Campaign.objects.select_related("workspace").in_bulk(list(by_campaign))
+            jobs: list[Job] = []
+            for campaign_id, items in by_campaign.items():
+                jobs += self._plan(campaigns[campaign_id], items, now, record)
+            by_account: dict[int, list[Job]] = {}
+            for job in jobs:
+                by_account.setdefault(job.share.account.pk, []).append(job)
+            if not self.lanes and len(by_account) <= 1:
+                for job in jobs:
+                    self._run_here(job)
+                return
+            for account_id, account_jobs in by_account.items():
+                if account_jobs[0].share.account.kind not in LANE_KINDS:
+                    # Its transport reads or writes the database (captured messages, OAuth
+                    # tokens): it is sent here, by the thread that owns the connection.
+                    for job in account_jobs:
+                        self._run_here(job)
+                    continue
+                for job in account_jobs:
+                    job.transport = self.pool.get(job.share.account)  # DKIM keys: a query
+                    job.stopped = job.watch.stopped_as() is not None
+                lane = Lane(
+                    account_id,
+                    account_jobs,
+                    self.events,
+                    self._share_outcomes,
+                    budget=settings.DELIVERY_LANE_SECONDS,
+                )
+                self.lanes[account_id] = lane
+                lane.start()
+        except BaseException:
+            # Whatever failed (the database, rendering, a bug), no connection's SMTP state can
+            # be vouched for any more: none is kept for the next batch.
+            self.close()
+            raise
+
+    def serve(self, timeout: float | None = None) -> bool:
+        """Record the lanes' outcomes as they come, until a lane ends (True) or `timeout`
+        passes (False). Each lane waits for its outcome to be recorded before it goes on,
+        so that a stop decided by the recording (a pause) acts at its next message."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        try:
+            while self.lanes:
+                wait = None if deadline is None else max(0.0, deadline - time.monotonic())
+                try:
+                    lane, job, item = self.events.get(timeout=wait)
+                except queue.Empty:
+                    return False
+                if item is _LANE_DONE:
+                    self.lanes.pop(lane.account_id, None)
+                    lane.join()
+                    return True
+                if isinstance(item, BaseException):
+                    raise item
+                assert job is not None  # noqa: S101 - every other event is a job's
+                if isinstance(item, Outcome):
+                    job.record(item)
+                else:
+                    self._finish(job)
+                job.stopped = job.watch.stopped_as() is not None
+                lane.answers.put(_GO)
+            return True
+        except BaseException:
+            self.close()
+            raise
+
+    def busy_accounts(self) -> set[int]:
+        """The accounts whose lane is still running."""
+        return set(self.lanes)
 
     def close(self) -> None:
+        """Stop the lanes (each at its next outcome, dropping its connection whatever its
+        state) and wait for them; close every kept connection."""
+        lanes = list(self.lanes.values())
+        self.lanes.clear()
+        for lane in lanes:
+            lane.answers.put(_ABORT)
+        for lane in lanes:
+            lane.join()
+        if lanes:
+            self.events = queue.SimpleQueue()  # what the stopped lanes said is void
         self.pool.close()
 
-    def _send_campaign(
+    def _plan(
         self,
         campaign: Campaign,
         items: list[Claimed],
         now: datetime,
         record: Callable[[Outcome], None],
-    ) -> None:
+    ) -> list[Job]:
+        """Record what needs no sending (expired, suppressed, waiting for room) and share
+        the rest out between the campaign's accounts that have no lane running."""
         outcomes, live = _expire_or_suppress(campaign, items, now)
         try:
             prepared = self.prepare(campaign) if live else None
@@ -146,66 +251,97 @@ class Sender:
         for outcome in outcomes:
             record(outcome)
         if prepared is None:
-            return
-        rotation = AccountRotation(list(campaign.accounts.all()), self.pool)
-        plan, no_room = rotation.allocate(live, now)
+            return []
+        accounts = list(campaign.accounts.all())
+        rotation = AccountRotation([a for a in accounts if a.pk not in self.lanes], self.pool)
+        plan, no_room = rotation.allocate(live, now, self.holder, now + self.hold_for)
+        # An account of the campaign is busy with an earlier batch: what the others could not
+        # take waits for it a moment, not for a backoff.
+        held_up = any(a.pk in self.lanes and a.status == AccountStatus.ACTIVE for a in accounts)
         for delivery in plan.waiting:
-            record(_waiting(delivery, no_room, now))
-        watch = StatusWatch(campaign)
-        links_of = links.DeliveryLinks()
-        for share in plan.shares:
-            if watch.stopped is None:
-                self._send_share(campaign, prepared, rotation, share, watch, links_of, now, record)
-            # Whatever the share did not send goes back: to the queue and to the quota.
-            for delivery in share.unsent:
-                record(_released(delivery, watch.stopped or "", now))
-            quota.release(share.reservation, share.unspent + len(share.unsent))
+            record(_held_up(delivery, now) if held_up else _waiting(delivery, no_room, now))
+        watch = StatusWatch(campaign, self.stopped)
+        links_of = links.DeliveryLinks(mailbox=links.has_feedback_mailbox(campaign.workspace_id))
+        return [
+            Job(campaign, prepared, rotation, share, watch, links_of, now, record)
+            for share in plan.shares
+        ]
 
-    def _send_share(
-        self,
-        campaign: Campaign,
-        prepared: Prepared,
-        rotation: AccountRotation,
-        share: Share,
-        watch: StatusWatch,
-        links_of: links.DeliveryLinks,
-        now: datetime,
-        record: Callable[[Outcome], None],
-    ) -> None:
+    def _run_here(self, job: Job) -> None:
+        """Send a job in this thread, recording each outcome as it comes."""
+
+        def stop() -> bool:
+            return job.watch.stopped_as() is not None
+
+        job.transport = self.pool.get(job.share.account)
+        # Closed on the way out, whatever the way: a connection left mid-transaction by an
+        # exception here (in `record`, say) is dropped at once.
+        with closing(self._share_outcomes(job, stop)) as outcomes:
+            for outcome in outcomes:
+                job.record(outcome)
+        self._finish(job)
+
+    def _finish(self, job: Job) -> None:
+        """Whatever the share did not send goes back: to the queue and to the quota."""
+        share = job.share
+        stopped = job.watch.stopped
+        now = timezone.now()
+        for delivery in share.unsent:
+            if job.out_of_time and not stopped:
+                job.record(_held_up(delivery, now))  # untried: back after a moment
+            else:
+                job.record(_released(delivery, stopped or "", job.now))
+        quota.release(share.reservation, share.unspent + len(share.unsent))
+
+    def _share_outcomes(self, job: Job, stop: Callable[[], bool]) -> Generator[Outcome, None, None]:
         """Send one account's part of the batch over its connection, several messages in
-        flight; what was not tried stays in `share.unsent`."""
+        flight, and give each delivery's outcome; what was not tried stays in `share.unsent`.
+
+        Runs in a lane's thread or in the caller's: it touches no database (`stop` and the
+        consumer of the outcomes do).
+        """
+        if stop():
+            return
+        campaign, share, rotation = job.campaign, job.share, job.rotation
         account = share.account
         untried: list[Claimed] = []
+        failed: list[Outcome] = []  # could not be rendered: given with the next result
 
         def messages() -> Iterator[tuple[tuple[Claimed, str], OutgoingMessage]]:
             while share.unsent:
                 delivery = share.unsent.pop(0)
-                message_id = links.message_id_for(delivery.pk, campaign.pk, account.from_domain)
+                # Tried before: the same Message-ID (the account is of the same domain).
+                message_id = delivery.message_id or links.message_id_for(
+                    delivery.pk, campaign.pk, account.from_domain
+                )
                 try:
-                    message = _render(prepared, account, delivery, message_id, links_of)
+                    message = _render(job.prepared, account, delivery, message_id, job.links_of)
                 except RenderError as exc:
                     share.unspent += 1
-                    record(_final(delivery, DeliveryStatus.OTHER_ERROR, str(exc)))
+                    failed.append(_final(delivery, DeliveryStatus.OTHER_ERROR, str(exc)))
                     continue
                 yield (delivery, message_id), message
 
-        def stop() -> bool:
-            return watch.stopped_as() is not None
-
-        transport = rotation.transport(account)
-        for (delivery, message_id), result in _send_all(transport, messages(), stop):
-            if result is None:  # taken but not tried: it goes back with the rest
-                untried.append(delivery)
-                continue
-            rotation.note(account, result)
-            if not result.ok and result.kind != SendKind.AMBIGUOUS:
-                share.unspent += 1
-            record(self._outcome(campaign, delivery, account, message_id, result, now))
+        transport = job.transport
+        assert transport is not None  # noqa: S101 - given by whoever runs the job
+        with closing(_send_all(transport, messages(), stop)) as results:
+            for (delivery, message_id), result in results:
+                while failed:
+                    yield failed.pop(0)
+                if result is None:  # taken but not tried: it goes back with the rest
+                    untried.append(delivery)
+                    continue
+                rotation.note(account, result)
+                if not result.ok and result.kind != SendKind.AMBIGUOUS:
+                    share.unspent += 1
+                yield self._outcome(campaign, delivery, account, message_id, result, job.now)
+        while failed:
+            yield failed.pop(0)
         share.unsent[:0] = untried
         if not rotation.usable(account):  # refused or unreachable: the rest waits
-            self.pool.discard(account)  # its connections are of no more use
+            _close(transport)  # its connections are of no more use
             for delivery in share.unsent:
-                record(_account_down(delivery, rotation.fault(account), now))
+                yield _account_down(delivery, account, rotation.fault(account), job.now)
             share.unspent += len(share.unsent)
             share.unsent = []
 
@@ -218,47 +354,114 @@ class Sender:
         result: SendResult,
         now: datetime,
     ) -> Outcome:
-        outcome = Outcome(
-            delivery.pk,
-            DeliveryStatus.SENT,
-            attempt=str(result.kind),
-            spend_attempt=True,
-            account_id=account.pk,
-            code=result.code,
-            enhanced=result.enhanced or "",
-            reply=result.reply,
-            message_id=message_id,
+        tried = rules.Tried(
+            delivery.pk, delivery.attempts, campaign.max_attempts, account.pk, message_id
         )
-        kind = result.kind
-        if kind == SendKind.SENT:
-            return outcome
-        if kind == SendKind.PERMANENT:
-            outcome.suppress = result.suppress
-            outcome.status = DeliveryStatus.NOT_FOUND if result.suppress else DeliveryStatus.FAILED
-            return outcome
-        if kind in (SendKind.AUTH, SendKind.CONNECTION):
-            # The account's fault: the delivery keeps its attempts and waits, or moves to
-            # another account at once when this one's credentials were refused.
-            outcome.spend_attempt = False
-            outcome.status = DeliveryStatus.DEFERRED
-            outcome.account_error = result.reply if kind == SendKind.AUTH else ""
-            outcome.next_attempt_at = now if kind == SendKind.AUTH else now + ACCOUNT_BACKOFF
-            return outcome
-        # Temporary, or ambiguous (retried with the same Message-ID).
-        tries = delivery.attempts + 1
-        if tries >= campaign.max_attempts:
-            outcome.status = DeliveryStatus.FAILED
-            return outcome
-        outcome.status = DeliveryStatus.DEFERRED
-        outcome.next_attempt_at = self.policy.next_try(tries, now)
-        return outcome
+        return rules.after_send(tried, result, self.policy, now)
+
+
+@dataclass
+class Job:
+    """One account's share of one campaign's part of a batch."""
+
+    campaign: Campaign
+    prepared: Prepared
+    rotation: AccountRotation
+    share: Share
+    watch: StatusWatch
+    links_of: links.DeliveryLinks
+    now: datetime
+    record: Callable[[Outcome], None]
+    transport: Transport | None = None  # the account's, from the pool, when it starts
+    stopped: bool = False  # the campaign stopped, as the coordinating thread last saw it
+    out_of_time: bool = False  # its lane's time ran out: what it did not start waits a moment
+
+
+class _Signal:
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+_GO = _Signal("go")  # the lane's outcome is recorded: it goes on
+_ABORT = _Signal("abort")  # the lane stops at once, dropping its connection
+_JOB_DONE = _Signal("job done")  # the lane finished a job: what it did not send goes back
+_LANE_DONE = _Signal("lane done")  # the lane's thread ends (always its last event)
+# What a lane tells the coordinating thread: an outcome, a signal, or what it raised.
+Event: TypeAlias = "tuple[Lane, Job | None, Outcome | _Signal | BaseException]"
+
+
+class Lane(threading.Thread):
+    """One account's jobs, sent in order from a thread of their own, so that a slow or dead
+    server holds up only its own account while the others' lanes go on.
+
+    A lane touches no database (Django's connections are per thread, and the worker's tests
+    and transactions are the coordinating thread's): it hands each outcome to that thread,
+    which records it and answers before the lane goes on, so that every outcome is recorded
+    in the order of one thread and a stop decided by the recording (a pause) is seen at the
+    lane's next message. Told to abort, the lane closes its generator there, which drops its
+    connection whatever its SMTP state.
+    """
+
+    def __init__(
+        self,
+        account_id: int,
+        jobs: list[Job],
+        events: queue.SimpleQueue[Event],
+        steps: Callable[[Job, Callable[[], bool]], Generator[Outcome, None, None]],
+        *,
+        budget: float,
+    ) -> None:
+        super().__init__(name=f"postroom-account-{account_id}", daemon=True)
+        self.budget = budget
+        self.account_id = account_id
+        self.jobs = jobs
+        self.events = events
+        self.answers: queue.SimpleQueue[_Signal] = queue.SimpleQueue()
+        self.steps = steps
+
+    def run(self) -> None:
+        # A lane sends for `budget` seconds at most; what it has not started by then goes
+        # back to the queue untried (no attempt spent), so that a server that is slow with
+        # every message holds the step, and through it the other accounts, no longer.
+        deadline = time.monotonic() + self.budget
+        try:
+            for job in self.jobs:
+                with closing(self.steps(job, _stop_of(job, deadline))) as outcomes:
+                    for outcome in outcomes:
+                        if not self._hand_over(job, outcome):
+                            return  # leaving the `with` drops the connection
+                if not self._hand_over(job, _JOB_DONE):
+                    return
+        except BaseException as exc:  # the coordinating thread raises it
+            self.events.put((self, None, exc))
+        finally:
+            self.events.put((self, None, _LANE_DONE))
+
+    def _hand_over(self, job: Job, item: Outcome | _Signal) -> bool:
+        self.events.put((self, job, item))
+        return self.answers.get() is not _ABORT
+
+
+def _stop_of(job: Job, deadline: float) -> Callable[[], bool]:
+    def stop() -> bool:
+        if job.stopped:
+            return True
+        if time.monotonic() > deadline:
+            job.out_of_time = True  # read by the coordinating thread after the job's end
+            return True
+        return False
+
+    return stop
 
 
 def _send_all(
     transport: Transport,
     source: Iterator[tuple[K, OutgoingMessage]],
     stop: Callable[[], bool],
-) -> Iterator[tuple[K, SendResult | None]]:
+) -> Generator[tuple[K, SendResult | None], None, None]:
     """Pipelined over the engine's SMTP client; one at a time over the other transports."""
     if isinstance(transport, ConnectionGroup | WireSmtpTransport):
         yield from transport.send_all(source, stop)
@@ -273,49 +476,57 @@ def _send_all(
             return
 
 
+def message_id_domain(message_id: str) -> str:
+    """The domain of a Message-ID the engine made (`links.message_id_for`)."""
+    return message_id.rpartition("@")[2].rstrip(">").lower()
+
+
+def account_domain(account: SendingAccount) -> str:
+    """The domain of the Message-IDs the engine makes for `account`'s messages."""
+    return message_id_domain(links.message_id_for(0, 0, account.from_domain))
+
+
 def _final(delivery: Claimed, status: str, reply: str) -> Outcome:
-    return Outcome(delivery.pk, status, reply=reply)
+    return rules.final(delivery.pk, status, reply)
 
 
 def _waiting(delivery: Claimed, no_room: quota.NoRoom | None, now: datetime) -> Outcome:
-    """No account has room for it now: it waits, without spending an attempt."""
     until = no_room.until if no_room is not None else None
     reason = no_room.reason if no_room is not None else "no room"
-    return Outcome(
-        delivery.pk, DeliveryStatus.DEFERRED, next_attempt_at=until or now + ACCOUNT_BACKOFF,
-        reply=reason,
-    )  # fmt: skip
+    return rules.waiting(delivery.pk, until, reason, now)
 
 
-def _account_down(delivery: Claimed, fault: SendResult | None, now: datetime) -> Outcome:
-    """Its account failed on an earlier message of the batch: it waits without an attempt
-    (at once for another account after a refused password, after a pause otherwise)."""
-    auth = fault is not None and fault.kind == SendKind.AUTH
-    return Outcome(
-        delivery.pk,
-        DeliveryStatus.DEFERRED,
-        next_attempt_at=now if auth else now + ACCOUNT_BACKOFF,
-        reply=fault.reply if fault is not None else "the account failed",
+def _held_up(delivery: Claimed, now: datetime) -> Outcome:
+    return rules.held_up(delivery.pk, now)
+
+
+def _account_down(
+    delivery: Claimed, account: SendingAccount, fault: SendResult | None, now: datetime
+) -> Outcome:
+    """See `rules.account_down`: the Message-ID it has, or would have from this account."""
+    message_id = delivery.message_id or links.message_id_for(
+        delivery.pk, delivery.campaign_id, account.from_domain
     )
+    return rules.account_down(delivery.pk, fault, now, account_id=account.pk, message_id=message_id)
 
 
 def _released(delivery: Claimed, campaign_status: str, now: datetime) -> Outcome:
-    """Not tried because the campaign stopped: back in the queue, or cancelled with it."""
-    if campaign_status == CampaignStatus.CANCELLED:
-        return Outcome(delivery.pk, DeliveryStatus.CANCELLED)
-    return Outcome(delivery.pk, DeliveryStatus.QUEUED, next_attempt_at=now)
+    return rules.released(delivery.pk, campaign_status, now)
 
 
 class StatusWatch:
     """Re-reads a campaign's status at most every STATUS_CHECK_SECONDS; remembers a stop."""
 
-    def __init__(self, campaign: Campaign) -> None:
+    def __init__(self, campaign: Campaign, told: Callable[[int], str | None] | None = None) -> None:
         self.campaign_id = campaign.pk
+        self.told = told  # a stop this worker decided itself, known without a query
         self.checked = time.monotonic()
         self.stopped: str | None = None  # the status the campaign stopped in, once seen
 
     def stopped_as(self) -> str | None:
         """The campaign's status if it is no longer running, else None."""
+        if self.stopped is None and self.told is not None:
+            self.stopped = self.told(self.campaign_id)
         if self.stopped is not None or time.monotonic() - self.checked < STATUS_CHECK_SECONDS:
             return self.stopped
         self.checked = time.monotonic()
@@ -330,26 +541,20 @@ def _expire_or_suppress(
     """Deliveries past the campaign's lifetime end; suppressed addresses are not sent to."""
     outcomes: list[Outcome] = []
     live: list[Claimed] = []
-    started = campaign.launched_at or now
-    expired = now - started > timedelta(seconds=campaign.lifetime_seconds)
+    expired = rules.past_lifetime(campaign.launched_at, campaign.lifetime_seconds, now)
     suppressed = _suppressed(campaign.workspace_id, [d.email for d in items])
     for delivery in items:
         if delivery.email in suppressed:
+            outcomes.append(rules.suppressed(delivery.pk))
+        elif expired:
             outcomes.append(
-                Outcome(
+                rules.expired(
                     delivery.pk,
-                    DeliveryStatus.SUPPRESSED,
-                    attempt=AttemptOutcome.SUPPRESSED,
-                    reply="The address is on the suppression list.",
+                    attempts=delivery.attempts,
+                    last_code=delivery.last_code,
+                    last_reply=delivery.last_reply,
                 )
             )
-        elif expired:
-            status = (
-                DeliveryStatus.CONNECTION_ERROR
-                if _unreachable(delivery)
-                else DeliveryStatus.EXPIRED
-            )
-            outcomes.append(_final(delivery, status, "Not sent within the campaign's lifetime."))
         else:
             live.append(delivery)
     return outcomes, live
@@ -371,23 +576,13 @@ def _suppressed(workspace_id: int, emails: list[str]) -> set[str]:
         return {row[0] for row in cursor}
 
 
-def _unreachable(delivery: Claimed) -> bool:
-    """No server ever answered for this delivery: every try failed on the account's side."""
-    return delivery.attempts == 0 and delivery.last_code is None and bool(delivery.last_reply)
-
-
 def delivery_values(
     delivery: Delivery, token: str, field_keys: list[str] | None = None
 ) -> dict[str, str]:
     """What a delivery's placeholders are filled with: its recipient's fields and its links."""
     person = delivery.recipient
     values = recipient_values(person, field_keys) if person is not None else {}
-    return {
-        **values,
-        "email": delivery.email,
-        "unsubscribe_url": links.unsubscribe_url(token),
-        "view_in_browser_url": links.view_url(token),
-    }
+    return {**values, "email": delivery.email, **links.DeliveryLinks().values(token)}
 
 
 def claimed_values(
@@ -405,8 +600,7 @@ def claimed_values(
             value = stored.get(key)
             values[key] = "" if value is None else _as_text(value)
     values["email"] = delivery.email
-    values["unsubscribe_url"] = links_of.unsubscribe_url(token)
-    values["view_in_browser_url"] = links_of.view_url(token)
+    values.update(links_of.values(token))
     return values
 
 
@@ -426,6 +620,7 @@ def _render(
 ) -> OutgoingMessage:
     token = links.token_for(delivery.pk)
     values = claimed_values(delivery, token, prepared.field_keys, links_of)
+    return_path = links.return_path_for(account.return_path_domain, delivery.pk)
     rendered = prepared.template.render(
         values,
         from_email=account.from_email,
@@ -434,11 +629,14 @@ def _render(
         reply_to=account.reply_to,
         message_id=message_id,
         extra_headers=[
-            ("List-Unsubscribe", f"<{values['unsubscribe_url']}>"),
+            (
+                "List-Unsubscribe",
+                links_of.unsubscribe_header(values["unsubscribe_url"], return_path),
+            ),
             ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"),
         ],
     )
-    return OutgoingMessage.from_rendered(rendered)
+    return OutgoingMessage.from_rendered(rendered, envelope_from=return_path)
 
 
 @dataclass
@@ -510,32 +708,71 @@ class AccountRotation:
         self.pool = pool
         self.faults: dict[int, SendResult] = {}
 
-    def allocate(self, deliveries: list[Claimed], now: datetime) -> tuple[Plan, quota.NoRoom]:
+    def allocate(
+        self,
+        deliveries: list[Claimed],
+        now: datetime,
+        holder: str = "",
+        until: datetime | None = None,
+    ) -> tuple[Plan, quota.NoRoom]:
         """Share the batch out: first an even share per account, then what is left to any
-        account that still has room; each share is one reservation, taken at once.
+        account that still has room; each share is one reservation, taken at once (held by
+        `holder` until `until`, when given: see `quota.reserve_held`).
+
+        A delivery already tried keeps its From domain (and so its Message-ID): it goes only
+        to accounts of that domain, and waits when none is active or has room.
 
         Returns the plan and, for the deliveries no account could take, when room comes.
         """
-        left = list(deliveries)
-        shares: list[Share] = []
-        waits: list[quota.NoRoom] = []
-        even = -(-len(left) // max(len(self.accounts), 1))  # ceiling division
-        for want in (even, len(left)):
-            for account in self.accounts:
-                if not left:
-                    break
-                taken = quota.reserve_many(account, now, min(want, len(left)))
-                if isinstance(taken, quota.NoRoom):
-                    waits.append(taken)
-                    continue
-                shares.append(Share(account, taken, left[: taken.count]))
-                left = left[taken.count :]
+        untried: list[Claimed] = []
+        tried: dict[str, list[Claimed]] = {}
+        for delivery in deliveries:
+            if delivery.message_id:
+                tried.setdefault(message_id_domain(delivery.message_id), []).append(delivery)
+            else:
+                untried.append(delivery)
+        shares, waiting, waits = self._share_out(untried, self.accounts, now, holder, until)
+        for domain, items in tried.items():
+            accounts = [a for a in self.accounts if account_domain(a) == domain]
+            more, left, more_waits = self._share_out(items, accounts, now, holder, until)
+            shares += more
+            waiting += left
+            waits += more_waits or [quota.NoRoom(None, f"no active account sends from {domain}")]
         timed = [w.until for w in waits if w.until is not None]
         reason = "; ".join(dict.fromkeys(w.reason for w in waits))
         no_room = quota.NoRoom(
             min(timed, default=None), reason or "The campaign has no active sending account."
         )
-        return Plan(shares, left), no_room
+        return Plan(shares, waiting), no_room
+
+    @staticmethod
+    def _share_out(
+        deliveries: list[Claimed],
+        accounts: list[SendingAccount],
+        now: datetime,
+        holder: str,
+        until: datetime | None,
+    ) -> tuple[list[Share], list[Claimed], list[quota.NoRoom]]:
+        left = list(deliveries)
+        shares: list[Share] = []
+        waits: list[quota.NoRoom] = []
+        even = -(-len(left) // max(len(accounts), 1))  # ceiling division
+        for want in (even, len(left)):
+            for account in accounts:
+                if not left:
+                    break
+                count = min(want, len(left))
+                if holder and until is not None:
+                    ids = [d.pk for d in left[:count]]
+                    taken = quota.reserve_held(account, now, ids, holder=holder, until=until)
+                else:
+                    taken = quota.reserve_many(account, now, count)
+                if isinstance(taken, quota.NoRoom):
+                    waits.append(taken)
+                    continue
+                shares.append(Share(account, taken, left[: taken.count]))
+                left = left[taken.count :]
+        return shares, left, waits
 
     def usable(self, account: SendingAccount) -> bool:
         return account.pk not in self.faults

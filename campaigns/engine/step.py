@@ -8,21 +8,33 @@ from __future__ import annotations
 
 import os
 import socket
+import time
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.db import connection
 from django.utils import timezone
 
-from campaigns.engine.claim import claim_batch, sweep_stopped
-from campaigns.engine.record import Recorder
+from campaigns import metrics
+from campaigns.engine.claim import Claimed, claim_batch, give_back_unused_room, sweep_stopped
+from campaigns.engine.record import FLUSH_SECONDS, Recorder
+from campaigns.engine.replan import replan_waiting_for_room
 from campaigns.engine.retry import RetryPolicy
 from campaigns.engine.send import Sender
-from campaigns.services import campaigns_finish_done, campaigns_start_due
+from campaigns.services import (
+    campaigns_finish_done,
+    campaigns_launch_queued,
+    campaigns_start_due,
+)
 
 # Deliveries claimed at once: enough that a batch's few statements cost little per message,
 # few enough that a batch takes well under the lease (DELIVERY_LEASE_SECONDS) to send.
 BATCH_SIZE = 500
+# How long a step goes on giving more work to the accounts whose lanes ended while another
+# account's lane is still running (a slow or dead server: longer than a connection's
+# timeout); after that it waits for the slow lane, so that the worker's other duties run.
+FEED_SECONDS = 60.0
 
 
 class Engine:
@@ -31,23 +43,98 @@ class Engine:
     def __init__(self, batch_size: int = BATCH_SIZE) -> None:
         self.name = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.batch_size = batch_size
-        self.sender = Sender(RetryPolicy.from_settings())
+        lease = timedelta(seconds=settings.DELIVERY_LEASE_SECONDS)
+        self.sender = Sender(RetryPolicy.from_settings(), holder=self.name, hold_for=lease)
 
     def step(self) -> bool:
+        """Start what is due, send one batch, finish what is done; True while more is due.
+
+        Raises what failed (the drivers log it and go on). Before that, whatever state the
+        failure may have left behind is discarded: every SMTP connection is closed (one may
+        be in the middle of a transaction), a broken database connection is replaced, and
+        what the batch already knows is written on the new one where possible (see
+        `Recorder.salvage`); otherwise the leases bring the deliveries back.
+        """
+        try:
+            return self._step()
+        except BaseException:
+            self.sender.close()
+            _replace_broken_database_connection()
+            raise
+
+    def _step(self) -> bool:
         now = timezone.now()
         campaigns_start_due(now=now)
+        # Started from a page or the API: the deliveries are created here, not in the request.
+        campaigns_launch_queued(now=now)
+        now = timezone.now()  # a large launch takes seconds
+        give_back_unused_room(now=now)  # before the dead worker's deliveries are claimed again
+        replan_waiting_for_room(now=now)  # a lifted limit: waiting deliveries may go now
         lease = timedelta(seconds=settings.DELIVERY_LEASE_SECONDS)
+        started = time.monotonic()
         deliveries = claim_batch(worker=self.name, limit=self.batch_size, now=now, lease=lease)
-        if deliveries:
-            recorder = Recorder(worker=self.name, deliveries=deliveries, lease=lease)
-            self.sender.send_batch(deliveries, now, recorder)
-            recorder.flush()
+        metrics.claimed(len(deliveries), time.monotonic() - started)
+        busy = len(deliveries) == self.batch_size
+        recorders: list[Recorder] = []
+        try:
+            if deliveries:
+                self._start(deliveries, now, lease, recorders)
+            busy = self._serve_lanes(lease, recorders) or busy
+            for recorder in recorders:
+                recorder.flush()
+        except Exception:
+            # The lanes are stopped first (`close` waits for them), so that nothing is sent
+            # while the batches are given back; salvage needs a working database connection.
+            self.sender.close()
+            _replace_broken_database_connection()
+            for recorder in recorders:
+                recorder.salvage(give_back=recorder is recorders[-1])
+            raise
         sweep_stopped(now=timezone.now())
         campaigns_finish_done(now=timezone.now())
-        busy = len(deliveries) == self.batch_size
         if not busy:  # idle connections are not kept open while nothing is due
             self.sender.close()
         return busy
+
+    def _start(
+        self, deliveries: list[Claimed], now: datetime, lease: timedelta, recorders: list[Recorder]
+    ) -> None:
+        recorder = Recorder(worker=self.name, deliveries=deliveries, lease=lease, started=now)
+        recorders.append(recorder)
+        self.sender.start(deliveries, now, recorder, recorder.stopped.get)
+
+    def _serve_lanes(self, lease: timedelta, recorders: list[Recorder]) -> bool:
+        """While accounts' lanes run, record their outcomes, keep the batches' leases alive,
+        and give each account whose lane ended more of what is due (for FEED_SECONDS): a
+        slow or dead server holds up its own account's messages, not the others'. True when
+        a batch was full (more may be due)."""
+        busy = False
+        feed_until = time.monotonic() + FEED_SECONDS
+        while self.sender.lanes:
+            ended = self.sender.serve(timeout=FLUSH_SECONDS)
+            for recorder in recorders:
+                recorder.flush()  # the results that came, and the leases of the slow ones
+            if not ended or not self.sender.lanes or time.monotonic() > feed_until:
+                continue
+            now = timezone.now()
+            more = claim_batch(
+                worker=self.name,
+                limit=self.batch_size,
+                now=now,
+                lease=lease,
+                busy=self.sender.busy_accounts(),
+            )
+            if more:
+                busy = busy or len(more) == self.batch_size
+                self._start(more, now, lease, recorders)
+        return busy
+
+
+def _replace_broken_database_connection() -> None:
+    """A connection that failed (server restarted, backend terminated) is closed, so that the
+    next query opens a new one instead of failing again on the dead one."""
+    if not connection.in_atomic_block:
+        connection.close_if_unusable_or_obsolete()
 
 
 _engine: Engine | None = None

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import pytest
+from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from accounts.models import Role
 from accounts.tests.factories import PASSWORD, MembershipFactory
 from campaigns.engine.step import Engine
 from campaigns.models import Campaign, CampaignStatus
+from campaigns.services import campaigns_launch_queued
 from campaigns.tests.test_views_campaigns import make_world
 from sending.models import CapturedMessage
 
@@ -45,7 +47,12 @@ def test_create_start_watch_and_read_the_report(page: Page):
     expect(page.locator('#audience [data-count="duplicates"]')).to_have_text("1")
     page.get_by_role("button", name="Start now").click()
     expect(page.get_by_text("Campaign started.")).to_be_visible()
-    expect(page.locator('#campaign-progress [data-status="running"]')).to_be_visible()
+    expect(page.locator('#campaign-progress [data-status="launching"]')).to_be_visible()
+    expect(page.locator("[data-launching]")).to_be_visible()
+
+    # The worker's launch, in the test's thread: the poll sees it and reloads the page once.
+    campaigns_launch_queued(now=timezone.now())
+    expect(page.locator('#campaign-progress [data-status="running"]')).to_be_visible(timeout=15_000)
     expect(page.locator('#progress-counts [data-count="queued"]')).to_have_text("4")
 
     # The worker's part, in the test's thread, while the page polls every few seconds.
@@ -70,6 +77,27 @@ def test_create_start_watch_and_read_the_report(page: Page):
     expect(rows).to_have_count(4)
     page.get_by_role("link", name="Every attempt").click()
     expect(page.locator("#attempts tbody tr")).to_have_count(4)
+
+
+def test_the_form_warns_as_accounts_are_chosen_that_cannot_send_the_audience_today(page: Page):
+    editor = MembershipFactory.create(role=Role.EDITOR, user__email="sender@example.test")
+    world = make_world(editor.workspace)
+    world.account.daily_limit = 3
+    world.account.save(update_fields=["daily_limit"])
+    sign_in(page, "sender@example.test")
+
+    page.goto("/campaigns/new/")
+    page.get_by_label("First", exact=True).check()
+    page.get_by_label("Second", exact=True).check()
+    preview = page.locator("#audience-preview")
+    expect(preview.locator('[data-count="reachable"]')).to_have_text("4")
+    expect(preview.locator("[data-capacity-warning]")).to_have_count(0)  # no account yet
+    page.get_by_label("Capture <news@example.com>").check()
+    warning = preview.locator("[data-capacity-warning]")
+    expect(warning).to_contain_text("can send 3 more messages today")
+    expect(warning).to_contain_text("takes 2 days")
+    page.get_by_label("Capture <news@example.com>").uncheck()
+    expect(warning).to_have_count(0)
 
 
 def test_the_dashboard_draws_its_chart(page: Page):

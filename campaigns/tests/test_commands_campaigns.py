@@ -7,8 +7,10 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
-from audience.models import Recipient, RecipientList, RecipientStatus, Segment
-from campaigns.demo import CAMPAIGN_NAME, DRAFT_NAME, demo_person
+from accounts.models import Role, Workspace
+from accounts.tests.factories import UserFactory
+from audience.models import ListMembership, Recipient, RecipientList, RecipientStatus, Segment
+from campaigns.demo import CAMPAIGN_NAME, DEMO_WORKSPACE_NAME, DRAFT_NAME, demo_person
 from campaigns.models import Campaign, CampaignStatus, Delivery, DeliveryStatus
 from campaigns.services import campaign_start
 from campaigns.tests.conftest import make_campaign
@@ -24,10 +26,15 @@ def run(*args: str) -> str:
     return out.getvalue()
 
 
-def test_seed_demo_fills_a_workspace_and_really_sends_through_capture(personas):
+def test_seed_demo_fills_a_workspace_and_really_sends_through_capture(personas, settings):
+    settings.SITE_URL = "https://mail.example.org"
     output = run("seed_demo", "--email", personas.owner.email, "--recipients", "40")
 
-    workspace = personas.workspace
+    # A workspace of its own, owned by that user; their real one is left alone.
+    workspace = Workspace.objects.get(name=DEMO_WORKSPACE_NAME)
+    assert workspace.memberships.get().user == personas.owner
+    assert workspace.memberships.get().role == Role.OWNER
+    assert not Recipient.objects.filter(workspace=personas.workspace).exists()
     assert Recipient.objects.filter(workspace=workspace).count() == 40
     assert set(
         RecipientList.objects.filter(workspace=workspace).values_list("name", flat=True)
@@ -51,6 +58,44 @@ def test_seed_demo_fills_a_workspace_and_really_sends_through_capture(personas):
     assert captured.count() == 39
     assert "39 sent" in output
     assert "40 recipients added" in output
+    # Links use the configured site address, not a guessed port.
+    raw = bytes(captured.values_list("raw", flat=True)[0])
+    assert b"<https://mail.example.org/" in raw  # List-Unsubscribe
+    assert b"127.0.0.1:8000" not in raw
+    assert "Links in the demo messages point to https://mail.example.org" in output
+
+
+def test_seed_demo_never_touches_a_workspace_with_real_contacts(personas, smtp_sink):
+    """Demo people in a real list of the same name, then a demo campaign to that list, was
+    a demo campaign sent to the user's real contacts."""
+    workspace = personas.workspace
+    real = Recipient.objects.create(workspace=workspace, email="boss@realcustomer.example")
+    newsletter = RecipientList.objects.create(workspace=workspace, name="Newsletter")
+    ListMembership.objects.create(recipient_list=newsletter, recipient=real)
+
+    with pytest.raises(CommandError, match="already holds 1 recipients, 1 lists"):
+        run("seed_demo", "--workspace", str(workspace.pk), "--recipients", "5")
+    assert list(Recipient.objects.filter(workspace=workspace)) == [real]
+    assert not Campaign.objects.exists()
+    assert not CapturedMessage.objects.exists()
+
+    # The same user asking by address gets a demo workspace beside the real one.
+    run("seed_demo", "--email", personas.owner.email, "--recipients", "5")
+    run("seed_demo", "--email", personas.owner.email, "--recipients", "5")  # found again
+    demo = Workspace.objects.get(name=DEMO_WORKSPACE_NAME)
+    assert Recipient.objects.filter(workspace=demo).count() == 5
+    assert list(Recipient.objects.filter(workspace=workspace)) == [real]
+    assert not Delivery.objects.filter(email=real.email).exists()
+    assert not CapturedMessage.objects.filter(workspace=workspace).exists()
+
+
+def test_seed_demo_without_options_makes_the_first_superusers_demo_workspace(personas):
+    with pytest.raises(CommandError, match="--email"):
+        run("seed_demo", "--recipients", "3")
+    admin = UserFactory.create(email="admin@example.test", is_superuser=True)
+    run("seed_demo", "--recipients", "3")
+    demo = Workspace.objects.get(name=DEMO_WORKSPACE_NAME)
+    assert demo.memberships.get().user == admin
 
 
 def test_seed_demo_twice_duplicates_nothing(personas):

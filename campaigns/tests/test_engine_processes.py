@@ -52,6 +52,8 @@ def test_an_embedded_and_a_celery_worker_share_a_campaign_without_duplicates(
     assert "campaigns.engine_pass" in logs  # the Celery worker really took part
 
 
+# Its own waits add up to 480 s (a third sent, then the rest), beyond the default timeout.
+@pytest.mark.timeout(600)
 def test_a_worker_killed_mid_campaign_loses_nothing_and_duplicates_only_what_was_in_flight(
     personas, smtp_sink, tmp_path
 ):
@@ -100,3 +102,65 @@ def test_a_worker_killed_mid_campaign_loses_nothing_and_duplicates_only_what_was
             ids.setdefault(message.rcpt_tos[0], set()).add(message.message_id)
     assert all(len(found) == 1 for found in ids.values())  # the same Message-ID each time
     assert Delivery.objects.filter(status=DeliveryStatus.SENT).count() == TOTAL
+
+
+# As production runs them (README, compose.yaml): a worker with its default (prefork) pool and a
+# beat of its own.
+CELERY_WORKER = [
+    "-m", "celery", "-A", "postroom", "worker", "-Q", "postroom", "--concurrency", "2",
+    "--without-gossip", "--without-mingle", "--loglevel", "INFO",
+]  # fmt: skip
+CELERY_BEAT = ["-m", "celery", "-A", "postroom", "beat", "--loglevel", "INFO"]
+
+
+@pytest.mark.timeout(420)
+def test_a_celery_worker_resumes_sending_by_itself_after_a_15_second_broker_outage(
+    personas, smtp_sink, tmp_path
+):
+    """Item: the broker restarts mid-campaign; the worker (with its beat) must not exit, and
+    sending must go on without anyone restarting anything."""
+    import time
+
+    processes.require_postgresql()
+    broker = processes.PrivateRedis(tmp_path)
+    broker.start()
+    setup = make_campaign(personas.workspace, smtp_sink, n=40)
+    # One message a second: the campaign outlasts the outage by far.
+    setup.account.min_interval_seconds = 1
+    setup.account.save(update_fields=["min_interval_seconds"])
+    campaign_start(campaign=setup.campaign)
+    env = processes.worker_env(
+        smtp_sink,
+        CELERY_BROKER_URL=broker.url,
+        CELERY_ENGINE_INTERVAL="0.5",
+        CELERY_ENGINE_PASS_SECONDS="1",
+    )
+    log = tmp_path / "celery.log"
+    celery = processes.start(CELERY_WORKER, env, log)
+    beat_log = tmp_path / "beat.log"
+    beat = processes.start([*CELERY_BEAT, "-s", str(tmp_path / "beat-schedule")], env, beat_log)
+    try:
+        processes.wait_until(lambda: len(smtp_sink.messages) >= 3, 120, "sending to start")
+        broker.stop()
+        time.sleep(15)
+        assert celery.poll() is None, (
+            "the worker exited while the broker was down:\n" + (log.read_text()[-4000:])
+        )
+        before = len(smtp_sink.messages)
+        assert before < 40, "the campaign ended before the outage mattered"
+        broker.start()
+        processes.wait_until(
+            lambda: len(smtp_sink.messages) >= before + 3 or celery.poll() is not None,
+            120,
+            "sending to resume after the broker came back",
+        )
+        assert celery.poll() is None, (
+            "the worker exited after the broker came back:\n" + (log.read_text()[-4000:])
+        )
+        processes.wait_until(lambda: finished(setup.campaign), 180, "the campaign to complete")
+    finally:
+        processes.stop(celery, beat)
+        broker.stop()
+    received = Counter(m.rcpt_tos[0] for m in smtp_sink.messages)
+    assert len(received) == 40
+    assert max(received.values()) == 1

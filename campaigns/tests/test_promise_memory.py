@@ -1,9 +1,12 @@
-"""Promise 8: a campaign of 1,000,000 recipients, and the worker's memory stays flat.
+"""Promise 8: memory does not grow with the audience; the worker's memory stays flat.
 
 The worker process launches the campaign itself (it is scheduled for now), so the peak covers
-the launch of a million deliveries as well as the sending. Memory is read from /proc: the
-resident size once the worker has settled into sending, then every half second while it sends,
-and the high-water mark at the end. The test prints the figures.
+the launch of every delivery as well as the sending. Memory is read from /proc: the resident
+size once the worker has settled into sending, then every half second while it sends, and the
+high-water mark at the end. The test prints the figures.
+
+In the suite it runs on 30,000 recipients for a few seconds; `make bench-memory` runs the same
+measurement on 1,000,000 recipients for 40 s (POSTROOM_MEMORY_TEST_RECIPIENTS / _SECONDS).
 """
 
 from __future__ import annotations
@@ -24,9 +27,9 @@ from campaigns.tests.conftest import make_campaign
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-AUDIENCE = int(os.environ.get("POSTROOM_MEMORY_TEST_RECIPIENTS", "1000000"))
+AUDIENCE = int(os.environ.get("POSTROOM_MEMORY_TEST_RECIPIENTS", "30000"))
 SETTLED_AFTER = 2_000  # messages sent before the baseline is taken (imports, caches, pools)
-SEND_SECONDS = float(os.environ.get("POSTROOM_MEMORY_TEST_SECONDS", "40"))
+SEND_SECONDS = float(os.environ.get("POSTROOM_MEMORY_TEST_SECONDS", "6"))
 # Allowed growth of the resident size while sending, and the ceiling of the whole run.
 GROWTH_MB = 25.0
 PEAK_MB = 300.0
@@ -64,7 +67,8 @@ def _add_audience(recipient_list: RecipientList, count: int) -> None:
         cursor.execute("ANALYZE")
 
 
-def test_a_million_recipient_campaign_keeps_the_workers_memory_flat(personas, smtp_sink, tmp_path):
+@pytest.mark.timeout(900)
+def test_a_large_campaign_keeps_the_workers_memory_flat(personas, smtp_sink, tmp_path):
     processes.require_postgresql()
     setup = make_campaign(personas.workspace, smtp_sink, n=1)
     setup.account.daily_limit = 10 * AUDIENCE
@@ -98,6 +102,8 @@ def test_a_million_recipient_campaign_keeps_the_workers_memory_flat(personas, sm
         f"\npromise 8: {launched:,} deliveries launched by the worker; {sent:,} sent while "
         f"measured; resident {baseline:.0f} MB settled, {max(samples):.0f} MB highest while "
         f"sending, {samples[-1]:.0f} MB at the end; peak (VmHWM, launch included) {peak:.0f} MB"
+        f"\nRESULT recipients={launched} sent={sent} settled_mb={baseline:.0f} "
+        f"highest_mb={max(samples):.0f} peak_mb={peak:.0f}"
     )
     assert launched == AUDIENCE, log[-3000:]
     assert sent > SETTLED_AFTER, log[-3000:]  # it really sent while we watched

@@ -15,6 +15,7 @@ from audience.models import ListMembership, Recipient, RecipientList, RecipientS
 from audience.selectors import RecipientFilter
 from campaigns.engine.step import Engine
 from campaigns.models import Campaign, CampaignStatus, Delivery, DeliveryStatus
+from campaigns.services import campaigns_launch_queued
 from content.models import Template
 from sending.models import AccountKind, AccountStatus, SendingAccount
 
@@ -166,6 +167,9 @@ def test_a_campaign_is_started_sent_and_reported(personas, editor_client):
     response = editor_client.post(reverse("campaigns:start", kwargs={"campaign_id": campaign.pk}))
     assert response["Location"] == detail
     campaign.refresh_from_db()
+    assert campaign.status == CampaignStatus.LAUNCHING
+    campaigns_launch_queued(now=timezone.now())  # the worker's launch
+    campaign.refresh_from_db()
     assert campaign.status == CampaignStatus.RUNNING
     progress = editor_client.get(
         reverse("campaigns:progress", kwargs={"campaign_id": campaign.pk}), HTTP_HX_REQUEST="true"
@@ -212,10 +216,17 @@ def test_scheduling_pausing_resuming_and_cancelling_with_flash_messages(personas
     campaign.schedule_mode = "now"
     campaign.save()
     assert "Campaign started." in act("start")
+    campaigns_launch_queued(now=timezone.now())
     assert "Campaign paused." in act("pause")
     assert Campaign.objects.get().status == CampaignStatus.PAUSED
     assert "Campaign resumed." in act("resume")
-    assert "Campaign cancelled." in act("cancel")
+    assert "Campaign cancelled." in str(
+        owner_client.post(
+            reverse("campaigns:cancel", kwargs={"campaign_id": campaign.pk}),
+            {"confirmed": "yes"},
+            follow=True,
+        ).content.decode()
+    )
     assert set(Delivery.objects.values_list("status", flat=True)) == {DeliveryStatus.CANCELLED}
     assert "A cancelled campaign cannot be paused." in act("pause")
 
@@ -264,6 +275,7 @@ def test_recipients_picked_from_the_filtered_table(personas, owner_client):
     campaign = Campaign.objects.get()
     assert campaign.picked["q"] == "r1@"
     owner_client.post(reverse("campaigns:start", kwargs={"campaign_id": campaign.pk}))
+    campaigns_launch_queued(now=timezone.now())
     assert list(Delivery.objects.values_list("email", flat=True)) == ["r1@example.test"]
 
 
@@ -283,8 +295,8 @@ def test_a_campaign_is_deleted_unless_it_is_sending(personas, owner_client):
     owner_client.post(reverse("campaigns:start", kwargs=kwargs))
     page = owner_client.post(reverse("campaigns:delete", kwargs=kwargs), follow=True)
     assert "Cancel the campaign before deleting it." in page.content.decode()
-    owner_client.post(reverse("campaigns:cancel", kwargs=kwargs))
-    response = owner_client.post(reverse("campaigns:delete", kwargs=kwargs))
+    owner_client.post(reverse("campaigns:cancel", kwargs=kwargs), {"confirmed": "yes"})
+    response = owner_client.post(reverse("campaigns:delete", kwargs=kwargs), {"confirmed": "yes"})
     assert response["Location"] == reverse("campaigns:index")
     assert not Campaign.objects.exists()
 

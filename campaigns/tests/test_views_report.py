@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 from datetime import timedelta
@@ -24,7 +25,9 @@ pytestmark = pytest.mark.django_db
 
 def csv_of(response: Any) -> list[list[str]]:
     assert response["Content-Type"] == "text/csv; charset=utf-8"
-    text = b"".join(response.streaming_content).decode()
+    data = b"".join(response.streaming_content)
+    assert data.startswith(codecs.BOM_UTF8)  # spreadsheets read it as UTF-8
+    text = data.decode("utf-8-sig")
     return list(csv.reader(io.StringIO(text)))
 
 

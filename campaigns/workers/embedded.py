@@ -1,4 +1,8 @@
-"""The embedded worker: runs the engine's steps in a loop on this machine, no broker needed.
+"""The embedded worker: runs the engine's steps in loops on this machine, no broker needed.
+
+Duties run in groups, one thread per group (`ThreadedWorker`), so that a long step of one
+group (an import of a million rows) never delays another (sending). Each thread has its own
+database connection (Django's connections are per thread) and closes it when it ends.
 
 With SQLite only one worker may run (SQLite has no SKIP LOCKED), so the worker holds an
 exclusive lock on a file beside the database and refuses to start when another holds it.
@@ -10,14 +14,15 @@ import fcntl
 import logging
 import signal
 import threading
-from collections.abc import Callable, Iterator, Sequence
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
 from typing import IO
 
 from django.conf import settings
-from django.db import connection
+from django.db import connection, connections
 
 log = logging.getLogger(__name__)
 
@@ -50,12 +55,20 @@ def single_worker_lock(path: Path) -> Iterator[IO[str]]:
 
 
 class EmbeddedWorker:
-    """Loop over the steps until stopped; sleep only when no step had more to do."""
+    """Loop over the steps until stopped; sleep only when no step had more to do.
 
-    def __init__(self, steps: Sequence[Step], idle_seconds: float = 1.0) -> None:
+    `stopping` may be shared: the threads of a ThreadedWorker all stop on one event.
+    """
+
+    def __init__(
+        self,
+        steps: Sequence[Step],
+        idle_seconds: float = 1.0,
+        stopping: threading.Event | None = None,
+    ) -> None:
         self.steps = steps
         self.idle_seconds = idle_seconds
-        self.stopping = threading.Event()
+        self.stopping = stopping or threading.Event()
 
     def stop(self, signum: int | None = None, frame: FrameType | None = None) -> None:
         if not self.stopping.is_set():
@@ -90,6 +103,84 @@ class EmbeddedWorker:
         while not self.stopping.is_set():
             if not self.run_once():
                 self.stopping.wait(self.idle_seconds)
+        log.info("worker stopped")
+
+
+class ThreadedWorker:
+    """One thread per group of duties, watched by the calling thread until stopped.
+
+    A group's loop logs a failing step and goes on (EmbeddedWorker.run_once); should its
+    thread die all the same, it is logged and started again after `restart_seconds`, and
+    the other groups never notice. `tick` is called by the watching thread every
+    `idle_seconds` (the heartbeat), so that no duty can hold it up.
+    """
+
+    def __init__(
+        self,
+        groups: Mapping[str, Sequence[Step]],
+        idle_seconds: float = 1.0,
+        tick: Callable[[], None] | None = None,
+        restart_seconds: float = 5.0,
+    ) -> None:
+        self.groups = groups
+        self.idle_seconds = idle_seconds
+        self.tick = tick
+        self.restart_seconds = restart_seconds
+        self.stopping = threading.Event()
+        self.threads: dict[str, threading.Thread] = {}
+        self.died_at: dict[str, float] = {}
+
+    def stop(self, signum: int | None = None, frame: FrameType | None = None) -> None:
+        if not self.stopping.is_set():
+            log.info("worker stopping after the current steps")
+        self.stopping.set()
+
+    def install_signal_handlers(self) -> None:
+        signal.signal(signal.SIGTERM, self.stop)
+        signal.signal(signal.SIGINT, self.stop)
+
+    def _loop(self, name: str) -> None:
+        try:
+            EmbeddedWorker(self.groups[name], self.idle_seconds, self.stopping).run()
+        except BaseException:  # even SystemExit from a duty: the watcher starts it again
+            log.exception("worker duties %r crashed", name)
+        finally:
+            connections.close_all()  # this thread's connections only
+
+    def _start(self, name: str) -> None:
+        thread = threading.Thread(target=self._loop, args=(name,), name=f"duty-{name}")
+        self.threads[name] = thread
+        thread.start()
+
+    def _watch(self) -> None:
+        """Start again, after a pause, each group whose thread has died."""
+        for name, thread in self.threads.items():
+            if thread.is_alive() or self.stopping.is_set():
+                continue
+            died = self.died_at.setdefault(name, time.monotonic())
+            if time.monotonic() - died >= self.restart_seconds:
+                log.error("worker duties %r stopped unexpectedly; starting them again", name)
+                del self.died_at[name]
+                self._start(name)
+
+    def run(self) -> None:
+        log.info("worker started with duty threads: %s", ", ".join(self.groups))
+        for name in self.groups:
+            self._start(name)
+        try:
+            while not self.stopping.is_set():
+                if self.tick is not None:
+                    try:
+                        self.tick()
+                    except Exception:
+                        log.exception("worker heartbeat failed; going on")
+                        connection.close_if_unusable_or_obsolete()
+                self._watch()
+                self.stopping.wait(self.idle_seconds)
+        finally:
+            self.stopping.set()
+            for thread in self.threads.values():
+                thread.join()
         log.info("worker stopped")
 
 

@@ -132,7 +132,7 @@ def test_check_validates_without_saving(api_for):
     client = api_for("viewer")  # checking changes nothing, so viewers may
     ok = client.post(f"{URL}check/", {"subject": "Hi {first_name}", "text_body": "Hello"})
     assert ok.status_code == 200
-    assert ok.json() == {"valid": True, "errors": []}
+    assert ok.json() == {"valid": True, "errors": [], "warnings": []}
     broken = client.post(f"{URL}check/", {"subject": "Hi", "html_body": "a\nb\n{if x}"})
     assert broken.status_code == 200
     [fault] = broken.json()["errors"]

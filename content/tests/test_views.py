@@ -190,7 +190,7 @@ def test_attachments_are_limited_per_message(personas, editor_client, settings):
         "content:attachment_delete",
         kwargs={"template_id": template.pk, "attachment_id": attachment.pk},
     )
-    editor_client.post(remove)
+    editor_client.post(remove, {"confirmed": "yes"})
     assert not template.attachments.exists()
 
 

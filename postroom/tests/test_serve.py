@@ -51,6 +51,11 @@ def test_serve_answers_health_and_stops_both_processes_on_sigterm(tmp_path):
             except OSError:
                 time.sleep(0.2)
         assert body == b'{"status": "ok"}'
+        # Static files are served but not logged: the console stays readable for the
+        # confirmation link printed there.
+        url = f"http://127.0.0.1:{port}/static/css/app.css"
+        with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 - our http URL
+            assert response.status == 200
         children = subprocess.run(
             ["pgrep", "-s", str(server.pid)], capture_output=True, text=True, check=False
         ).stdout.split()
@@ -61,6 +66,8 @@ def test_serve_answers_health_and_stops_both_processes_on_sigterm(tmp_path):
     output = log.read_text()
     assert server.returncode == 0, output
     assert "worker stopped" in output
+    assert '"GET /health HTTP/1.1" 200' in output  # other requests are still logged
+    assert "/static/" not in output
     left = subprocess.run(
         ["pgrep", "-s", str(server.pid)], capture_output=True, text=True, check=False
     ).stdout.split()

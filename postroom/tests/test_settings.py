@@ -1,6 +1,7 @@
 """The settings refuse to run production on development secrets, and pass `check --deploy`."""
 
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -15,7 +16,18 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    inherited = ("SECRET_KEY", "ENCRYPTION_KEYS", "DATABASE_URL", "DJANGO_ALLOW_ASYNC_UNSAFE")
+    """manage.py as a fresh start: none of the suite's own variables, only `env`."""
+    inherited = (
+        "SECRET_KEY",
+        "ENCRYPTION_KEYS",
+        "DATABASE_URL",
+        "DJANGO_ALLOW_ASYNC_UNSAFE",
+        "DEBUG",
+        "POSTROOM_TESTING",
+        "POSTROOM_DEVELOPMENT",
+        "POSTROOM_VAR_DIR",
+        "SENDING_ALLOW_PRIVATE_HOSTS",
+    )
     clean = {k: v for k, v in os.environ.items() if k not in inherited}
     return subprocess.run(
         [sys.executable, "manage.py", *args],
@@ -34,6 +46,64 @@ PRODUCTION = {
     "CSRF_TRUSTED_ORIGINS": "https://mail.example.org",
     "EMAIL_URL": "smtp://localhost:25",
 }
+
+
+SHOW = (
+    "import hashlib; from django.conf import settings as s; "
+    "print(s.DEBUG, s.SENDING_ALLOW_PRIVATE_HOSTS, hashlib.sha256(s.SECRET_KEY.encode())"
+    ".hexdigest(), s.ENCRYPTION_KEYS[0] != s.SECRET_KEY)"
+)
+
+
+def test_a_start_with_no_variable_is_production_and_refuses_without_secrets(tmp_path):
+    """gunicorn, Celery, the image: nothing says development, so no key is ever made up."""
+    result = manage("check", POSTROOM_VAR_DIR=str(tmp_path))
+    assert result.returncode != 0
+    assert "SECRET_KEY is not set" in result.stderr
+    assert "production mode (DEBUG=False)" in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_without_debug_private_smtp_hosts_are_refused_by_default(tmp_path):
+    result = manage(
+        "shell",
+        "-v",
+        "0",
+        "-c",
+        SHOW,
+        POSTROOM_VAR_DIR=str(tmp_path),
+        SECRET_KEY="k" * 60,
+        ENCRYPTION_KEYS=Fernet.generate_key().decode(),
+    )
+    assert result.returncode == 0, result.stderr
+    debug, private_hosts, _, _ = result.stdout.split()
+    assert (debug, private_hosts) == ("False", "False")
+
+
+def test_make_run_makes_a_random_development_key_once_and_keeps_it(tmp_path):
+    first, second, elsewhere = tmp_path / "a", tmp_path / "a", tmp_path / "b"
+    runs = [
+        manage("shell", "-v", "0", "-c", SHOW, POSTROOM_DEVELOPMENT="1", POSTROOM_VAR_DIR=str(var))
+        for var in (first, second, elsewhere)
+    ]
+    for run in runs:
+        assert run.returncode == 0, run.stderr
+    shown = [run.stdout.split() for run in runs]
+    assert shown[0][:2] == ["True", "True"]  # development: DEBUG, private SMTP hosts allowed
+    assert shown[0][2] == shown[1][2]  # the same key at the next start
+    assert shown[0][2] != shown[2][2]  # and no constant: another checkout gets another key
+    assert shown[0][3] == "True"  # the encryption key is not the secret key itself
+    key_file = first / "development-secret-key"
+    assert key_file.stat().st_mode & 0o777 == 0o600
+    assert [p.name for p in first.iterdir()] == ["development-secret-key"]
+
+
+def test_make_run_and_lint_start_in_development_mode_and_nothing_else_does():
+    """mypy's Django plugin reads the settings too: `make lint` on a clean clone must load them."""
+    makefile = (ROOT / "Makefile").read_text()
+    [targets] = re.findall(r"^(.+): export POSTROOM_DEVELOPMENT := 1$", makefile, re.M)
+    assert {"run", "lint"} <= set(targets.split())
+    assert "test" not in targets.split()  # the suite sets its own random secrets
 
 
 def test_production_without_a_secret_key_stops_with_a_clear_message():
@@ -123,3 +193,15 @@ def _concurrent_writers(path: Path) -> None:
         cursor.execute("SELECT count(*) FROM t")
         assert cursor.fetchone()[0] == 450
     check.close()
+
+
+def test_a_trusted_proxy_that_is_not_an_address_is_refused_with_a_clear_message():
+    result = manage(
+        "check",
+        **PRODUCTION,
+        SECRET_KEY="x" * 60,
+        ENCRYPTION_KEYS=Fernet.generate_key().decode(),
+        TRUSTED_PROXIES="10.0.0.0/8,proxy.internal",
+    )
+    assert result.returncode != 0
+    assert "TRUSTED_PROXIES: 'proxy.internal' is not an IP address or network" in result.stderr

@@ -18,9 +18,9 @@ from django.apps import apps
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from accounts.keys.services import api_key_create
 from accounts.models import Role
 from accounts.tests.factories import MembershipFactory, UserFactory, WorkspaceFactory
-from api.services import api_key_create
 from conftest import client_for
 
 MARKER = "foreignmark"
@@ -35,6 +35,16 @@ EXEMPT = {
     "accounts:logout": "ends the caller's own session",
     "tracking:unsubscribe": "a signed per-delivery token for recipients, tested in tracking",
     "tracking:view": "a signed per-delivery token for recipients, tested in tracking",
+    "tracking:open": "a signed per-delivery token for recipients, tested in tracking",
+    "tracking:click": "a signed per-delivery token and its campaign's link, tested in tracking",
+    "tracking:test_unsubscribe": "a signed token of one test message, tested in sending",
+    "tracking:test_view": "a signed token of one test message, tested in sending",
+    "subscribe:form": "a sign-up form's public page by its random key, tested in subscriptions",
+    "subscribe:challenge": "a public form's ALTCHA challenge, tested in subscriptions",
+    "subscribe:style": "a public form's colours, tested in subscriptions",
+    "subscribe:confirm": "a signed token of one sign-up, tested in subscriptions",
+    "api:signup-subscribe": "a public form's sign-up by its random key, tested in subscriptions",
+    "api:signup-confirm": "a signed token of one sign-up, tested in subscriptions",
 }
 EXEMPT_NAMESPACES = {"admin": "Django's admin: superusers only, who may see everything"}
 

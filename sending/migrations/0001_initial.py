@@ -2,7 +2,7 @@
 
 import django.db.models.deletion
 import django.utils.timezone
-import postroom.crypto
+import core.crypto
 from django.db import migrations, models
 
 
@@ -28,16 +28,16 @@ class Migration(migrations.Migration):
                 ('smtp_port', models.PositiveIntegerField(default=587, verbose_name='SMTP port')),
                 ('smtp_security', models.CharField(choices=[('none', 'None (plain text)'), ('starttls', 'STARTTLS'), ('tls', 'Implicit TLS (SSL)')], default='starttls', max_length=16, verbose_name='security')),
                 ('smtp_username', models.CharField(blank=True, max_length=255, verbose_name='SMTP username')),
-                ('smtp_password', postroom.crypto.EncryptedTextField(blank=True, default='', verbose_name='SMTP password')),
+                ('smtp_password', core.crypto.EncryptedTextField(blank=True, default='', verbose_name='SMTP password')),
                 ('oauth_provider', models.CharField(blank=True, choices=[('gmail', 'Gmail'), ('outlook', 'Outlook / Office 365')], max_length=16, verbose_name='OAuth2 provider')),
                 ('oauth_client_id', models.CharField(blank=True, max_length=255, verbose_name='OAuth2 client id')),
-                ('oauth_client_secret', postroom.crypto.EncryptedTextField(blank=True, default='', verbose_name='OAuth2 client secret')),
-                ('oauth_refresh_token', postroom.crypto.EncryptedTextField(blank=True, default='', verbose_name='OAuth2 refresh token')),
+                ('oauth_client_secret', core.crypto.EncryptedTextField(blank=True, default='', verbose_name='OAuth2 client secret')),
+                ('oauth_refresh_token', core.crypto.EncryptedTextField(blank=True, default='', verbose_name='OAuth2 refresh token')),
                 ('oauth_token_endpoint', models.URLField(blank=True, verbose_name='OAuth2 token endpoint')),
-                ('oauth_access_token', postroom.crypto.EncryptedTextField(blank=True, default='', editable=False)),
+                ('oauth_access_token', core.crypto.EncryptedTextField(blank=True, default='', editable=False)),
                 ('oauth_access_token_expires_at', models.DateTimeField(blank=True, editable=False, null=True)),
                 ('esp_provider', models.CharField(blank=True, choices=[('amazon_ses', 'Amazon SES'), ('sendgrid', 'SendGrid'), ('mailgun', 'Mailgun'), ('postmark', 'Postmark'), ('brevo', 'Brevo')], max_length=16, verbose_name='e-mail service')),
-                ('esp_api_key', postroom.crypto.EncryptedTextField(blank=True, default='', help_text='SendGrid, Mailgun, Brevo: the API key. Postmark: the server token. Amazon SES: the secret access key.', verbose_name='API key')),
+                ('esp_api_key', core.crypto.EncryptedTextField(blank=True, default='', help_text='SendGrid, Mailgun, Brevo: the API key. Postmark: the server token. Amazon SES: the secret access key.', verbose_name='API key')),
                 ('esp_key_id', models.CharField(blank=True, help_text='Amazon SES only.', max_length=255, verbose_name='access key id')),
                 ('esp_region', models.CharField(blank=True, help_text='Amazon SES region, e.g. eu-west-1.', max_length=64, verbose_name='region')),
                 ('esp_api_url', models.URLField(blank=True, help_text="Optional: e.g. Mailgun's EU endpoint.", verbose_name='API URL')),
@@ -80,7 +80,7 @@ class Migration(migrations.Migration):
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('domain', models.CharField(max_length=253)),
                 ('selector', models.CharField(default='postroom', max_length=63)),
-                ('private_key', postroom.crypto.EncryptedTextField(editable=False)),
+                ('private_key', core.crypto.EncryptedTextField(editable=False)),
                 ('public_key', models.TextField(editable=False, help_text='base64 DER, as in the TXT record')),
                 ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False)),
                 ('workspace', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='dkim_keys', to='accounts.workspace')),

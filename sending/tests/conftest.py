@@ -8,7 +8,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from postroom.testing.smtp import SmtpSink
+from core.testing.smtp import SmtpSink
 
 
 @pytest.fixture(autouse=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from urllib.parse import unquote_plus
 
 import boto3  # type: ignore[import-untyped]
 import pytest
@@ -185,3 +186,37 @@ def test_each_account_builds_its_own_backend_options():
         {"api_key": "mailgun-secret-key", "api_url": "https://api.eu.mailgun.net/v3"},
     )
     assert re.match(r"anymail\.backends\.postmark\.", backend_options(esp_account("postmark"))[0])
+
+
+@responses.activate
+@pytest.mark.parametrize(
+    ("provider", "url", "answer"),
+    [
+        (EspProvider.SENDGRID, "https://api.sendgrid.com/v3/mail/send", {}),
+        (
+            EspProvider.MAILGUN,
+            "https://api.mailgun.net/v3/acme.example/messages",
+            {"id": "<m@acme.example>", "message": "Queued. Thank you."},
+        ),
+        (
+            EspProvider.POSTMARK,
+            "https://api.postmarkapp.com/email",
+            {"To": "reader@example.test", "MessageID": "p1", "ErrorCode": 0, "Message": "OK"},
+        ),
+        (EspProvider.BREVO, "https://api.brevo.com/v3/smtp/email", {"messageId": "<b1@brevo>"}),
+    ],
+)
+def test_our_message_id_travels_as_metadata_for_the_events_webhook(provider, url, answer):
+    # Services hand metadata back in their events (tracking.esp): the way back to the delivery.
+    responses.post(url, status=200, json=answer)
+    sent = outgoing()
+    transport = AnymailTransport(esp_account(provider))
+    try:
+        assert transport.send(sent).kind == SendKind.SENT
+    finally:
+        transport.close()
+    [call] = responses.calls
+    body = call.request.body
+    text = unquote_plus(body.decode() if isinstance(body, bytes) else str(body))
+    assert "postroom_message_id" in text
+    assert sent.message_id.strip("<>") in text

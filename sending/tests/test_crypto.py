@@ -7,7 +7,7 @@ from cryptography.fernet import Fernet
 from django.core.management import CommandError, call_command
 from django.db import connection
 
-from postroom import crypto
+from core import crypto
 from sending import services
 from sending.models import DkimKey, SendingAccount
 from sending.tests.factories import SendingAccountFactory

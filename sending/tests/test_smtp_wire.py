@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import io
 import smtplib
+import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from postroom.testing import smtp as sink_module
+from core.testing import smtp as sink_module
 from sending.tests.factories import SendingAccountFactory, rendered
 from sending.transports.base import OutgoingMessage, SendKind
-from sending.transports.smtp_wire import ConnectionGroup, WireSmtpTransport, _reply, wire_body
+from sending.transports.smtp_wire import ConnectionGroup, WireSmtpTransport, read_reply, wire_body
 
 pytestmark = pytest.mark.django_db
 
@@ -154,7 +155,8 @@ def test_a_server_that_never_answers_times_out_as_the_accounts_fault(pipelining,
 
 def test_stop_before_a_body_leaves_the_message_untried(pipelining):
     transport = wire_for(pipelining)
-    answers = iter([False, False, True])  # asked at the start and before each body
+    # Asked at the start, before an envelope that follows no body, and before each body.
+    answers = iter([False, False, False, True])
     with transport:
         results = send_all(
             transport, ["a@example.test", "b@example.test", "c@example.test"], lambda: next(answers)
@@ -253,7 +255,136 @@ def test_wire_body_ends_lines_in_crlf_and_stuffs_dots():
 
 def test_multi_line_replies_are_read_whole():
     reader = io.BytesIO(b"250-first line\r\n250-second\r\n250 2.0.0 last\r\n354 go ahead\r\n")
-    assert _reply(reader) == (250, b"first line\nsecond\n2.0.0 last")
-    assert _reply(reader) == (354, b"go ahead")
+    assert read_reply(reader) == (250, b"first line\nsecond\n2.0.0 last")
+    assert read_reply(reader) == (354, b"go ahead")
     with pytest.raises(smtplib.SMTPServerDisconnected, match="unexpectedly closed"):
-        _reply(reader)
+        read_reply(reader)
+
+
+# ----------------------------------------------------------------- state after a failure
+# A connection left in the middle of a transaction (the caller raised while the pipeline had
+# an envelope or a body outstanding) must never carry the next batch: its MAIL FROM would be
+# written into the open DATA of an earlier message, and replies read as another's.
+
+
+class RecordFailed(Exception):
+    """What the engine's `record` raises when the database goes away mid-batch."""
+
+
+def fail_after(transport, addresses: list[str], k: int) -> None:
+    """Consume send_all as the engine does, and raise at the k-th result."""
+
+    def consume() -> None:
+        for n, _ in enumerate(transport.send_all(feed(addresses), never)):
+            if n == k:
+                raise RecordFailed
+
+    with pytest.raises(RecordFailed):
+        consume()
+
+
+def assert_each_went_to_its_own(sink) -> None:
+    for message in sink.messages:
+        assert b"MAIL FROM:" not in message.data, message.data[:300]
+        assert b"RCPT TO:" not in message.data, message.data[:300]
+        assert message.header("To") == message.rcpt_tos[0]
+
+
+@pytest.mark.parametrize("k", [0, 1, 2, 5])
+def test_a_batch_that_raised_mid_pipeline_leaves_no_state_for_the_next(pipelining, k):
+    transport = wire_for(pipelining)
+    first = [f"first{i}@example.test" for i in range(8)]
+    second = [f"second{i}@example.test" for i in range(8)]
+    with transport:
+        fail_after(transport, first, k)
+        results = send_all(transport, second)
+    pipelining.wait_for(k + 1 + len(second))
+    assert_each_went_to_its_own(pipelining)
+    received = {m.rcpt_tos[0]: m for m in pipelining.messages}
+    # Each result of the second batch is its own: sent means received, by that address.
+    for address, result in results.items():
+        assert result is not None
+        assert result.ok, result
+        assert address in received
+        assert result.reply.startswith("250 2.0.0"), result.reply  # the dot's, not RCPT's
+
+
+def test_a_pipeline_still_suspended_does_not_lend_its_connection(pipelining):
+    """Even when the abandoned pipeline is not closed (still referenced somewhere), its
+    connection is not reused, and closing it later does not harm the new one."""
+    transport = wire_for(pipelining)
+    with transport:
+        suspended = transport.send_all(feed([f"first{i}@example.test" for i in range(6)]), never)
+        first = next(suspended)[1]
+        assert first is not None
+        assert first.ok
+        results = send_all(transport, ["second0@example.test", "second1@example.test"])
+        suspended.close()  # type: ignore[attr-defined]  # a generator, typed as an Iterator
+        third = send_all(transport, ["third@example.test"])
+    assert all(r is not None and r.ok for r in [*results.values(), *third.values()])
+    assert_each_went_to_its_own(pipelining)
+    assert pipelining.connections == 2  # the abandoned one, and one new for the rest
+
+
+def test_a_group_closed_mid_pipeline_closes_each_busy_connection(pipelining):
+    account = SendingAccountFactory.create(smtp_host=pipelining.host, smtp_port=pipelining.port)
+    group = ConnectionGroup([WireSmtpTransport(account) for _ in range(3)])
+    with group:
+        fail_after(group, [f"first{i}@example.test" for i in range(20)], 4)
+        assert all(member._conn is None for member in group.members)
+        results = send_all(group, [f"second{i}@example.test" for i in range(10)])
+    assert all(r is not None and r.ok for r in results.values())
+    assert_each_went_to_its_own(pipelining)
+
+
+@pytest.mark.parametrize("stage", ["mail", "rcpt", "data", "dot"])
+def test_a_connection_dropped_at_each_stage_is_classified_and_the_rest_go_on(pipelining, stage):
+    transport = wire_for(pipelining)
+    addresses = [f"r{i}@example.test" for i in range(6)]
+    with transport:
+        assert send_all(transport, ["warm@example.test"])["warm@example.test"].ok
+        pipelining.drop_at(stage)
+        results = send_all(transport, addresses)
+    assert_each_went_to_its_own(pipelining)
+    received = {m.rcpt_tos[0] for m in pipelining.messages}
+    for address, result in results.items():
+        assert (result is not None and result.ok) == (address in received), (address, result)
+    unconfirmed = [a for a, r in results.items() if r is None or not r.ok]
+    if stage == "mail":  # a kept-open connection closed at MAIL: nothing was sent, sent again
+        assert unconfirmed == []
+    else:
+        assert len(unconfirmed) == 1
+        kind = results[unconfirmed[0]].kind
+        assert kind == (SendKind.AMBIGUOUS if stage == "dot" else SendKind.CONNECTION)
+    assert not [r for r in results.values() if r is not None and r.ok and "2.1.5" in r.reply]
+
+
+def test_stop_is_asked_before_each_envelope_even_when_every_envelope_is_refused(pipelining):
+    transport = wire_for(pipelining)
+    asked = []
+
+    def stop_after_three() -> bool:
+        asked.append(1)
+        return len(pipelining.refusals) >= 3
+
+    addresses = [f"policy+{i}@example.test" for i in range(20)]
+    with transport:
+        results = send_all(transport, addresses, stop_after_three)
+    assert len(pipelining.refusals) == 3
+    assert len(results) == 3
+
+
+def test_closing_a_connection_in_the_middle_of_data_sends_no_quit(pipelining, settings):
+    """A QUIT written into an open DATA becomes a line of the message, and its reply never
+    comes: closing would wait for the whole timeout."""
+    settings.SENDING_TIMEOUT = 3
+    transport = wire_for(pipelining)
+    with transport:
+        steps = transport.steps(feed(["a@example.test", "b@example.test"]), never)
+        assert next(steps) is None  # a's envelope written
+        assert next(steps) is None  # a's body and b's envelope written
+        started = time.monotonic()
+        transport.close()  # b's DATA is open on the server
+        assert time.monotonic() - started < 1.5
+    assert [m.rcpt_tos[0] for m in pipelining.wait_for(1)] == ["a@example.test"]
+    assert_each_went_to_its_own(pipelining)

@@ -137,7 +137,9 @@ def test_only_owners_add_change_and_delete(personas, request, client_name):
 
 def test_an_owner_deletes_an_account(personas, owner_client):
     account = SendingAccountFactory.create(workspace=personas.workspace)
-    owner_client.post(reverse("sending:account_delete", kwargs={"account_id": account.pk}))
+    owner_client.post(
+        reverse("sending:account_delete", kwargs={"account_id": account.pk}), {"confirmed": "yes"}
+    )
     assert not SendingAccount.objects.filter(pk=account.pk).exists()
 
 

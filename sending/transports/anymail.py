@@ -38,6 +38,9 @@ _OWN_HEADERS = frozenset(
 )
 
 
+# The metadata key that carries our Message-ID through the service and back in its events.
+METADATA_MESSAGE_ID = "postroom_message_id"
+
 MAILGUN_EU_API_URL = "https://api.eu.mailgun.net/v3"
 
 
@@ -114,6 +117,10 @@ class AnymailTransport(TransportBase):
             reply_to=[_decoded(reply_to)] if reply_to else None,
             headers=headers,
         )
+        if message.message_id:
+            # Every service hands metadata back in its events webhook (tracking.esp), which is
+            # how an event finds its delivery: some services replace the Message-ID header.
+            email.metadata = {METADATA_MESSAGE_ID: message.message_id}
         if message.html:
             email.attach_alternative(message.html, "text/html")
         for attachment in message.attachments:

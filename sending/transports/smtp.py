@@ -21,7 +21,7 @@ from django.utils import timezone
 from sending import oauth
 from sending.classify import Stage, classify_exception, classify_reply
 from sending.models import Security, SendingAccount
-from sending.network import connect_checked, tls_context
+from sending.network import connect_checked, smtp_ports, tls_context
 from sending.transports.base import (
     OutgoingMessage,
     SendKind,
@@ -49,14 +49,14 @@ class CheckedSMTP(smtplib.SMTP):
         return super().connect(host, port, source_address)
 
     def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
-        return connect_checked(host, port, timeout)
+        return connect_checked(host, port, timeout, ports=smtp_ports())
 
 
 class CheckedSMTP_SSL(smtplib.SMTP_SSL):
     """smtplib.SMTP_SSL that connects only to a checked address and verifies the name."""
 
     def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
-        sock = connect_checked(host, port, timeout)
+        sock = connect_checked(host, port, timeout, ports=smtp_ports())
         return self.context.wrap_socket(sock, server_hostname=host)
 
 
@@ -76,13 +76,23 @@ class SmtpTransport(TransportBase):
         self.timeout = float(settings.SENDING_TIMEOUT)
         self._conn: smtplib.SMTP | None = None
         self._sent = 0  # messages accepted over the current connection
+        # The connection's protocol state is known: every reply read, no transaction open.
+        # Set false before anything is written and true only once the exchange ended cleanly,
+        # so a connection left mid-transaction by any path (an exception, an abandoned
+        # generator) is never used again: the next user drops it and connects anew.
+        self._idle = True
 
     # ------------------------------------------------------------------ connection
 
     def open(self) -> None:
-        """Connect, greet, upgrade to TLS and authenticate; TransportError says what failed."""
+        """Connect, greet, upgrade to TLS and authenticate; TransportError says what failed.
+
+        A connection whose state is not known to be idle is dropped first, never reused.
+        """
         if self._conn is not None:
-            return
+            if self._idle:
+                return
+            self._drop()
         stage: Stage = "connect"
         conn: smtplib.SMTP | None = None
         try:
@@ -110,7 +120,7 @@ class SmtpTransport(TransportBase):
         except oauth.OAuthError as exc:
             _abandon(conn)
             raise TransportError(SendResult(SendKind.AUTH, str(exc))) from exc
-        self._conn, self._sent = conn, 0
+        self._conn, self._sent, self._idle = conn, 0, True
 
     def _connect(self) -> smtplib.SMTP:
         account = self.account
@@ -143,14 +153,23 @@ class SmtpTransport(TransportBase):
             conn.login(account.smtp_username, account.smtp_password)
 
     def close(self) -> None:
-        conn, self._conn = self._conn, None
-        self._sent = 0
-        if conn is None:
+        """QUIT on an idle connection; any other is only closed (a QUIT written into an open
+        DATA would become part of a message)."""
+        conn, idle = self._conn, self._idle
+        self._drop()
+        if conn is None or not idle:
             return
         try:
             conn.quit()
         except (smtplib.SMTPException, OSError):
             _abandon(conn)
+
+    def _drop(self) -> None:
+        """Close the connection without a goodbye; the next message opens a new one."""
+        _abandon(self._conn)
+        self._conn = None
+        self._sent = 0
+        self._idle = True  # no connection: nothing can be misread
 
     # ------------------------------------------------------------------ sending
 
@@ -162,13 +181,13 @@ class SmtpTransport(TransportBase):
         if self.signer is not None:
             message = self.signer(message)
         reused = self._conn is not None and self._sent > 0
+        self._idle = False  # until the transaction ends in a known state
         try:
             result = self._transaction(message)
         except _Stale:
             # A kept-open connection the server closed while idle: nothing was sent on it,
             # so one new connection and one more try are safe.
-            _abandon(self._conn)
-            self._conn = None
+            self._drop()
             if not reused:
                 return SendResult(SendKind.CONNECTION, "The server closed the connection")
             return self.send_once(message)
@@ -176,8 +195,8 @@ class SmtpTransport(TransportBase):
             self._sent += 1
         if result.kind in (SendKind.CONNECTION, SendKind.AUTH, SendKind.AMBIGUOUS):
             # The connection cannot be trusted any more; the next message opens a new one.
-            _abandon(self._conn)
-            self._conn = None
+            self._drop()
+        self._idle = True
         return result
 
     def send_once(self, message: OutgoingMessage) -> SendResult:
@@ -186,22 +205,23 @@ class SmtpTransport(TransportBase):
             self.open()
         except TransportError as exc:
             return exc.result
+        self._idle = False
         try:
             result = self._transaction(message)
         except _Stale:
             result = SendResult(SendKind.CONNECTION, "The server closed the connection")
         if result.ok:
             self._sent += 1
+            self._idle = True
         else:
-            _abandon(self._conn)
-            self._conn = None
+            self._drop()
         return result
 
     def _transaction(self, message: OutgoingMessage) -> SendResult:
         conn = self._conn
         assert conn is not None  # noqa: S101 - opened above
         stage: Stage = "mail"
-        options = _mail_options(conn, message)
+        options = mail_options(conn, message)
         if isinstance(options, SendResult):
             return options
         try:
@@ -222,8 +242,10 @@ class SmtpTransport(TransportBase):
         except (smtplib.SMTPServerDisconnected, ConnectionResetError, BrokenPipeError) as exc:
             if stage == "mail":
                 raise _Stale from exc
+            self._drop()  # broken mid-transaction: never reused, whatever the classification
             return classify_exception(exc, stage=stage)
         except (smtplib.SMTPException, OSError) as exc:
+            self._drop()
             return classify_exception(exc, stage=stage)
         if code != 250:
             return classify_reply(code, reply, stage="data")
@@ -249,8 +271,7 @@ class SmtpTransport(TransportBase):
             try:
                 self._conn.rset()
             except (smtplib.SMTPException, OSError):
-                _abandon(self._conn)
-                self._conn = None
+                self._drop()
         return result
 
 
@@ -269,7 +290,7 @@ class _Stale(Exception):
     """The connection was gone before MAIL FROM was answered: nothing was sent on it."""
 
 
-def _mail_options(conn: smtplib.SMTP, message: OutgoingMessage) -> list[str] | SendResult:
+def mail_options(conn: smtplib.SMTP, message: OutgoingMessage) -> list[str] | SendResult:
     """MAIL FROM parameters: 8BITMIME for 8-bit bodies, SMTPUTF8 for international addresses.
 
     An international address the server cannot take is a permanent failure of the message.

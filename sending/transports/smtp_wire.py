@@ -14,8 +14,11 @@ which makes the server discard it).
 
 from __future__ import annotations
 
+import select
 import smtplib
+import ssl
 from collections.abc import Callable, Generator, Iterator
+from contextlib import closing
 from typing import IO, TypeVar
 
 from sending.classify import Stage, classify_exception, classify_reply
@@ -26,7 +29,7 @@ from sending.transports.base import (
     TransportBase,
     TransportError,
 )
-from sending.transports.smtp import SmtpTransport, _abandon, _mail_options
+from sending.transports.smtp import SmtpTransport, mail_options
 
 K = TypeVar("K")
 
@@ -48,7 +51,7 @@ def wire_body(raw: bytes) -> bytes:
 
 def envelope(conn: smtplib.SMTP, message: OutgoingMessage) -> bytes | SendResult:
     """MAIL FROM, one RCPT TO per recipient and DATA, as one write; or why it cannot go."""
-    options = _mail_options(conn, message)
+    options = mail_options(conn, message)
     if isinstance(options, SendResult):
         return options
     params = "".join(" " + option for option in options)
@@ -76,13 +79,14 @@ class WireSmtpTransport(SmtpTransport):
         sent later. After an account fault (refused credentials, unreachable server) nothing
         more is taken from `source`.
         """
-        for step in self.steps(source, stop):
-            if step is not None:
-                yield step
+        with closing(self.steps(source, stop)) as steps:
+            for step in steps:
+                if step is not None:
+                    yield step
 
     def steps(
         self, source: Iterator[tuple[K, OutgoingMessage]], stop: Callable[[], bool]
-    ) -> Iterator[tuple[K, SendResult | None] | None]:
+    ) -> Generator[tuple[K, SendResult | None] | None, None, None]:
         """`send_all`, yielding None after each write: while the server works on it, the
         caller may serve other connections (see `ConnectionGroup`)."""
         pending: tuple[K, OutgoingMessage] | None = None
@@ -93,6 +97,7 @@ class WireSmtpTransport(SmtpTransport):
                 pending = next(source, None)
                 if pending is None:
                     return
+            self._drop_if_unsolicited()
             try:
                 self.open()
             except TransportError as exc:
@@ -108,6 +113,21 @@ class WireSmtpTransport(SmtpTransport):
                 return
             # A kept-open connection the server had closed: nothing was sent on it, so the
             # message goes again on a new one.
+
+    def _drop_if_unsolicited(self) -> None:
+        """A kept-open connection with something to read before anything was asked (the
+        server's goodbye, or bytes no command of ours called for) is not reused: that could
+        be read as the reply to the next message."""
+        conn = self._conn
+        if conn is None or not self._idle:
+            return  # none, or `open()` drops it anyway
+        sock = conn.sock
+        try:
+            waiting = sock is None or bool(select.select([sock], [], [], 0)[0])
+        except (OSError, ValueError):  # closed under us
+            waiting = True
+        if waiting or (isinstance(sock, ssl.SSLSocket) and sock.pending()):
+            self._drop()
 
     def _one_at_a_time(
         self, source: Iterator[tuple[K, OutgoingMessage]], stop: Callable[[], bool]
@@ -126,7 +146,27 @@ class WireSmtpTransport(SmtpTransport):
     ) -> Generator[tuple[K, SendResult | None] | None, None, tuple[K, OutgoingMessage] | None]:
         """The pipelined loop over one connection; None is yielded after each write. Its
         return value is a message to send again on a new connection (the server had closed
-        this one), or None when done."""
+        this one), or None when done.
+
+        The connection is left open only when the loop ends with every reply read and no
+        transaction open. Left in any other way (an exception, the caller raising at a yield,
+        the generator closed or dropped) it is closed: the next batch can never write into an
+        open DATA or read a reply meant for an earlier message.
+        """
+        self._idle = False
+        try:
+            done = yield from self._pipeline(conn, source, stop)
+        finally:
+            if self._conn is conn and not self._idle:
+                self._drop()
+        return done
+
+    def _pipeline(
+        self,
+        conn: smtplib.SMTP,
+        source: Iterator[tuple[K, OutgoingMessage]],
+        stop: Callable[[], bool],
+    ) -> Generator[tuple[K, SendResult | None] | None, None, tuple[K, OutgoingMessage] | None]:
         sock = conn.sock
         assert sock is not None  # noqa: S101 - an open connection has its socket
         reader = conn.file
@@ -136,7 +176,9 @@ class WireSmtpTransport(SmtpTransport):
         rset = False  # the last envelope failed: RSET goes first in the next write
         while True:
             taken = None
-            for key, message in source:
+            # Asked before each new message: when the last envelope was refused, there was no
+            # 354 at which to ask (a batch of refusals must stop too).
+            for key, message in source if body is not None or not stop() else ():
                 signed = self.signer(message) if self.signer is not None else message
                 head = envelope(conn, signed)
                 if isinstance(head, SendResult):  # cannot go on this server at all
@@ -150,6 +192,7 @@ class WireSmtpTransport(SmtpTransport):
             if taken is not None:
                 wire += taken[3]
             if not wire:
+                self._idle = True  # every reply read, no transaction open
                 return None
             try:
                 sock.sendall(wire)
@@ -158,10 +201,10 @@ class WireSmtpTransport(SmtpTransport):
             yield None  # the server works on it: the caller may serve other connections
             try:
                 if rset:
-                    _reply(reader)
+                    read_reply(reader)
                 rset = False
                 if body is not None:
-                    code, reply = _reply(reader)
+                    code, reply = read_reply(reader)
                     result = _after_dot(code, reply, self._refused)
                     if result.ok:
                         self._sent += 1
@@ -179,6 +222,7 @@ class WireSmtpTransport(SmtpTransport):
                 return (yield from _after_loss(taken, result))
             body = None
             if taken is None:
+                self._idle = True  # every reply read, no transaction open
                 return None
             outcome = yield from self._envelope_replies(reader, taken)
             if outcome == "retry":
@@ -206,14 +250,14 @@ class WireSmtpTransport(SmtpTransport):
         failure: SendResult | None = None
         refused: list[str] = []
         try:
-            code, reply = _reply(reader)
+            code, reply = read_reply(reader)
             if code != 250:
                 failure = classify_reply(code, reply, stage="mail")
             stage = "rcpt"
             for address in message.recipients:
                 if failure is not None and failure.kind == SendKind.CONNECTION:
                     break  # 421: the server closes, no more replies come
-                code, reply = _reply(reader)
+                code, reply = read_reply(reader)
                 if code in (250, 251):
                     continue
                 refused.append(address)
@@ -221,7 +265,7 @@ class WireSmtpTransport(SmtpTransport):
                     failure = classify_reply(code, reply, stage="rcpt")
             stage = "data"
             if failure is None or failure.kind != SendKind.CONNECTION:
-                code, reply = _reply(reader)
+                code, reply = read_reply(reader)
                 if failure is None and code != 354:
                     failure = classify_reply(code, reply, stage="data")
                 elif failure is not None and code == 354:
@@ -263,11 +307,6 @@ class WireSmtpTransport(SmtpTransport):
         yield taken[0], classify_exception(_disconnected(exc), stage="mail")
         return None
 
-    def _drop(self) -> None:
-        _abandon(self._conn)
-        self._conn = None
-        self._sent = 0
-
 
 _CONNECTION_ENDS = (SendKind.CONNECTION, SendKind.AUTH, SendKind.AMBIGUOUS)
 
@@ -302,7 +341,7 @@ def _after_dot(code: int, reply: bytes, refused: tuple[str, ...]) -> SendResult:
     return SendResult(SendKind.SENT, said, code, refused=refused)
 
 
-def _reply(reader: IO[bytes]) -> tuple[int, bytes]:
+def read_reply(reader: IO[bytes]) -> tuple[int, bytes]:
     """One reply, multi-line included (RFC 5321 4.2.1): its code and its lines' text.
     A closed or broken connection raises OSError (smtplib's SMTPServerDisconnected)."""
     lines: list[bytes] = []
@@ -356,16 +395,22 @@ class ConnectionGroup(TransportBase):
 
         feed = shared()
         running = [member.steps(feed, stop) for member in self.members]
-        while running:
-            for steps in list(running):
-                for step in steps:
-                    if step is None:
-                        break  # it wrote: the next connection's turn
-                    yield step
-                    if step[1] is not None and step[1].account_fault:
-                        halted = True
-                else:
-                    running.remove(steps)
+        try:
+            while running:
+                for steps in list(running):
+                    for step in steps:
+                        if step is None:
+                            break  # it wrote: the next connection's turn
+                        yield step
+                        if step[1] is not None and step[1].account_fault:
+                            halted = True
+                    else:
+                        running.remove(steps)
+        finally:
+            # Left early (the caller raised or stopped reading): each connection still in a
+            # transaction is closed now, not whenever the garbage collector gets to it.
+            for steps in running:
+                steps.close()
 
     def close(self) -> None:
         for member in self.members:

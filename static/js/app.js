@@ -4,19 +4,50 @@
  *
  *   [data-nav-toggle]   shows/hides #sidebar on small screens (sets data-open on it)
  *   [data-dismiss]      removes the enclosing [data-dismissible] or .alert
- *   htmx requests       carry the CSRF token from <meta name="csrf-token">
+ *   htmx requests       only from our own elements (data-postroom-htmx), with the CSRF token
  */
 (function () {
   "use strict";
 
-  // --- CSRF for htmx ------------------------------------------------------------------------
-  function csrfToken() {
-    var meta = document.querySelector('meta[name="csrf-token"]');
-    return meta ? meta.getAttribute("content") : "";
+  // --- htmx: our elements only -------------------------------------------------------------
+  // htmx acts on any hx-* attribute in the page, and a strict CSP does not stop it, so markup
+  // planted in user data could send requests as the visitor. A request goes out only from an
+  // element our templates marked with the page's key (postroom/htmx.py), outside any
+  // hx-disable region (where user data is shown); only those carry the CSRF token.
+  function headMeta(name) {
+    var meta = document.head && document.head.querySelector('meta[name="' + name + '"]');
+    return meta ? meta.getAttribute("content") || "" : "";
   }
 
+  function isOurs(element) {
+    var key = headMeta("htmx-key");
+    return !!(
+      key &&
+      element &&
+      element.getAttribute &&
+      element.getAttribute("data-postroom-htmx") === key &&
+      !element.closest("[hx-disable], [data-hx-disable]")
+    );
+  }
+
+  function refuseForeign(event) {
+    if (!isOurs(event.detail && event.detail.elt)) {
+      event.preventDefault();
+      if (window.console) {
+        window.console.warn("htmx request refused: the element is not one of the page's own");
+      }
+      return true;
+    }
+    return false;
+  }
+
+  // htmx:confirm comes before hx-prompt/hx-confirm dialogs, htmx:configRequest before sending.
+  document.addEventListener("htmx:confirm", refuseForeign);
   document.addEventListener("htmx:configRequest", function (event) {
-    var token = csrfToken();
+    if (refuseForeign(event)) {
+      return;
+    }
+    var token = headMeta("csrf-token");
     if (token) {
       event.detail.headers["X-CSRFToken"] = token;
     }

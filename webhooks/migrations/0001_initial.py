@@ -2,7 +2,7 @@
 
 import django.db.models.deletion
 import django.utils.timezone
-import postroom.crypto
+import core.crypto
 import uuid
 from django.conf import settings
 from django.db import migrations, models
@@ -37,8 +37,8 @@ class Migration(migrations.Migration):
                 ('events', models.JSONField(default=list)),
                 ('wants_delivery_events', models.BooleanField(default=False)),
                 ('wants_recipient_events', models.BooleanField(default=False)),
-                ('secret', postroom.crypto.EncryptedTextField()),
-                ('previous_secret', postroom.crypto.EncryptedTextField(blank=True, default='')),
+                ('secret', core.crypto.EncryptedTextField()),
+                ('previous_secret', core.crypto.EncryptedTextField(blank=True, default='')),
                 ('previous_secret_expires_at', models.DateTimeField(blank=True, null=True)),
                 ('active', models.BooleanField(default=True)),
                 ('disabled_reason', models.CharField(blank=True, max_length=500)),

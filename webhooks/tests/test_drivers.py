@@ -1,10 +1,10 @@
-"""Both drivers run the webhook step: the embedded worker's ENGINE_STEPS and Celery beat."""
+"""Both drivers run the webhook step: the embedded worker (postroom.worker) and Celery beat."""
 
 import pytest
 from django.conf import settings as django_settings
 from django.db import connection
 
-from campaigns.management.commands.worker import ENGINE_STEPS
+from postroom.worker import DUTIES
 from webhooks.dispatch import run_webhook_step
 from webhooks.models import Cursor
 from webhooks.tasks import webhook_pass
@@ -15,7 +15,7 @@ pytestmark = pytest.mark.django_db
 
 
 def test_the_embedded_worker_and_beat_run_the_step():
-    assert run_webhook_step in ENGINE_STEPS
+    assert run_webhook_step in DUTIES
     assert django_settings.CELERY_BEAT_SCHEDULE["webhooks"]["task"] == webhook_pass.name
     assert "webhooks.tasks" in django_settings.CELERY_IMPORTS
 

@@ -63,7 +63,7 @@ def test_test_rotate_turn_off_and_delete(owner_client, personas, receiver):
     page = owner_client.get(reverse("webhooks:endpoint", kwargs=kwargs)).content.decode()
     assert "Disabled by a user." in page
 
-    owner_client.post(reverse("webhooks:delete", kwargs=kwargs))
+    owner_client.post(reverse("webhooks:delete", kwargs=kwargs), {"confirmed": "yes"})
     assert not Endpoint.objects.exists()
 
 

@@ -7,12 +7,14 @@ from django.core.management.base import BaseCommand
 
 from accounts.selectors import MANAGERS_GROUP
 
+# The platform pages' powers (see every workspace, block users, stop sending) and reading users
+# and workspaces in the admin; never changing users there, which would let a manager make
+# anyone a superuser or set anyone's password. Blocking is done on the platform pages.
 MANAGER_PERMISSIONS = (
     ("accounts", "view_all_workspaces"),
     ("accounts", "stop_workspace_sending"),
     ("accounts", "view_workspace"),
     ("accounts", "view_user"),
-    ("accounts", "change_user"),  # blocking and unblocking
 )
 
 
@@ -30,4 +32,6 @@ class Command(BaseCommand):
         self.stdout.write(
             self.style.SUCCESS(f"{verb} group '{group.name}' with {len(permissions)} permissions.")
         )
-        self.stdout.write("Add a user to it in the admin, or: manage.py csu … --manager")
+        self.stdout.write(
+            "A superuser adds managers in the admin: Users → the user → Groups → Managers."
+        )

@@ -49,6 +49,7 @@ class Command(BaseCommand):
             user.is_superuser = user.is_staff = user.is_active = True
             user.save(update_fields=["password", "is_superuser", "is_staff", "is_active"])
             services.user_mark_verified(user=user)
+            services.user_revoke_tokens(user=user)
             self.stdout.write(self.style.SUCCESS(f"Superuser {email} updated."))
         else:
             self.stdout.write(f"{email} exists already; nothing changed (use --update).")

@@ -20,7 +20,8 @@ class Command(BaseCommand):
         admin = services.demo_admin_ensure(
             email=settings.DEMO_ADMIN_EMAIL, password_file=str(password_file)
         )
-        url = f"http://127.0.0.1:{settings.POSTROOM_PORT}/"
+        # The configured public address when there is one; else where `make run` serves.
+        url = (settings.SITE_URL or f"http://127.0.0.1:{settings.POSTROOM_PORT}") + "/"
         if admin.created:
             self.stdout.write(self.style.SUCCESS("Created the demo administrator."))
             # A first sign-in should show a living app: demo recipients, templates and a sent

@@ -1,9 +1,12 @@
-"""Fill a workspace with demo data and a finished campaign, so a new user sees a living app.
+"""Demo data and a finished campaign in a workspace of their own, so a new user sees a
+living app without a demo ever touching their real contacts.
 
     manage.py seed_demo [--workspace ID | --email OWNER_EMAIL] [--recipients N]
 
-Without --workspace or --email it uses the first workspace (the demo administrator's on a
-fresh install). Running it again adds nothing twice.
+With --email (or without options: the first superuser, the demo administrator on a fresh
+install) the data goes into that user's workspace "Postroom demo", made the first time.
+--workspace ID fills that workspace only while it holds no data of its own. Running it again
+adds nothing twice. Links in the demo messages use SITE_URL.
 """
 
 from __future__ import annotations
@@ -12,8 +15,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from accounts.models import Membership, Role, Workspace
-from campaigns.demo import seed_demo
+from accounts.models import Membership, Role, User, Workspace
+from campaigns.demo import DemoRefused, demo_workspace_for, seed_demo
+from campaigns.links import site_url
 from campaigns.services import CampaignError
 
 
@@ -40,6 +44,23 @@ def workspace_from(options: dict[str, Any]) -> Workspace:
     return workspace
 
 
+def demo_target(options: dict[str, Any]) -> Workspace:
+    """Where demo data goes: the named workspace, or the demo workspace of a user."""
+    if options.get("workspace"):
+        return workspace_from(options)
+    if options.get("email"):
+        owner = User.objects.filter(email__iexact=options["email"]).first()
+        if owner is None:
+            raise CommandError(f"There is no user {options['email']}.")
+    else:
+        owner = User.objects.filter(is_superuser=True, is_active=True).order_by("pk").first()
+        if owner is None:
+            raise CommandError(
+                "Name the demo workspace's owner with --email (or run manage.py demo_admin)."
+            )
+    return demo_workspace_for(owner=owner)
+
+
 def add_workspace_arguments(parser: CommandParser) -> None:
     which = parser.add_mutually_exclusive_group()
     which.add_argument("--workspace", type=int, help="the workspace's id")
@@ -47,7 +68,7 @@ def add_workspace_arguments(parser: CommandParser) -> None:
 
 
 class Command(BaseCommand):
-    help = "Fill a workspace with demo recipients, lists, a segment, templates and a campaign."
+    help = "Demo recipients, lists, a segment, templates and a campaign, in a demo workspace."
 
     def add_arguments(self, parser: CommandParser) -> None:
         add_workspace_arguments(parser)
@@ -58,11 +79,19 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         if options["recipients"] < 1:
             raise CommandError("--recipients must be at least 1.")
-        workspace = workspace_from(options)
+        workspace = demo_target(options)
         try:
             result = seed_demo(workspace=workspace, recipients=options["recipients"])
+        except DemoRefused as exc:
+            raise CommandError(
+                f"{exc} Run it with --email YOUR_ADDRESS to make a demo workspace."
+            ) from exc
         except CampaignError as exc:
             raise CommandError(f"The demo campaign could not start: {exc}") from exc
+        # The messages are rendered now: their links keep this address.
+        self.stdout.write(
+            f"Links in the demo messages point to {site_url()} (SITE_URL sets the address)."
+        )
         self.stdout.write(
             self.style.SUCCESS(
                 f"Workspace “{workspace.name}” (id {workspace.pk}): "

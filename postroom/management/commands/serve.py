@@ -6,6 +6,7 @@ stopped too, so `make run` never leaves half a Postroom running.
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -29,14 +30,22 @@ class Command(BaseCommand):
         python = sys.executable
         web = [
             python, "-m", "gunicorn", "postroom.wsgi:application",
+            "--config", "python:postroom.gunicorn_conf",
             "--bind", f"{options['host']}:{options['port']}",
             "--worker-class", "gthread", "--workers", "1", "--threads", str(options["threads"]),
             "--access-logfile", "-", "--log-level", "warning", "--graceful-timeout", "10",
+            "--logger-class", "postroom.serving.QuietStaticLogger",
         ]  # fmt: skip
         children = [subprocess.Popen(web)]  # noqa: S603 - our own interpreter and arguments
         if not options["no_worker"]:
             manage = str(settings.BASE_DIR / "manage.py")
-            children.append(subprocess.Popen([python, manage, "worker"]))  # noqa: S603
+            # Links in the messages the worker sends point where this server answers, unless
+            # SITE_URL names the public address.
+            env = {**os.environ}
+            if not settings.SITE_URL:
+                host = "127.0.0.1" if options["host"] in ("0.0.0.0", "::") else options["host"]  # noqa: S104
+                env["SITE_URL"] = f"http://{host}:{options['port']}"
+            children.append(subprocess.Popen([python, manage, "worker"], env=env))  # noqa: S603
         self.stdout.write(
             self.style.SUCCESS(
                 f"Postroom is serving on http://{options['host']}:{options['port']}/"

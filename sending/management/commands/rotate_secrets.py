@@ -11,7 +11,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from postroom.crypto import SecretUnreadable, rotate_all
+from core.crypto import SecretUnreadable, rotate_all
 
 
 class Command(BaseCommand):

@@ -1,0 +1,46 @@
+"""Rate limits per API key and per user (429 with Retry-After)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from rest_framework.request import Request
+from rest_framework.throttling import SimpleRateThrottle
+
+from accounts.keys.models import ApiKey
+from core.client_ip import client_ip
+
+if TYPE_CHECKING:  # rest_framework.views imports this module through the settings
+    from rest_framework.views import APIView
+
+
+class ClientRateThrottle(SimpleRateThrottle):
+    """The client's address as core.client_ip finds it (TRUSTED_PROXIES), never as a
+    client-sent X-Forwarded-For claims it."""
+
+    def get_ident(self, request: Request) -> str:
+        return client_ip(request)
+
+
+class PrincipalRateThrottle(ClientRateThrottle):
+    """One budget per API key, one per user, one per client address for anonymous calls."""
+
+    scope = "principal"
+
+    def get_cache_key(self, request: Request, view: APIView) -> str | None:
+        if isinstance(request.auth, ApiKey):
+            ident = f"key:{request.auth.pk}"
+        elif request.user and request.user.is_authenticated:
+            ident = f"user:{request.user.pk}"
+        else:
+            ident = f"ip:{self.get_ident(request)}"
+        return self.cache_format % {"scope": self.scope, "ident": ident}
+
+
+class LoginRateThrottle(ClientRateThrottle):
+    """Token requests per client address, on top of django-axes' lockout per address."""
+
+    scope = "login"
+
+    def get_cache_key(self, request: Request, view: APIView) -> str | None:
+        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}

@@ -1,0 +1,53 @@
+"""The audit log's pages: a workspace's for its owners, and the platform's for managers."""
+
+from __future__ import annotations
+
+from typing import cast
+
+from django.conf import settings
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+
+from accounts.access import access_of, workspace_view
+from accounts.audit import selectors
+from accounts.audit.services import ACTIONS
+from accounts.models import Role, Workspace
+from accounts.platform_views import manager_view
+
+PAGE_SIZE = 50
+
+
+def _page(request: HttpRequest, workspace: Workspace | None, template: str) -> HttpResponse:
+    qs = selectors.entries(workspace, request.GET)
+    if request.GET.get("format") == "csv":
+        response = StreamingHttpResponse(selectors.csv_lines(qs), content_type="text/csv")
+        stamp = timezone.now().strftime("%Y%m%d-%H%M")
+        response["Content-Disposition"] = f'attachment; filename="audit-log-{stamp}.csv"'
+        return cast(HttpResponse, response)
+    page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        template,
+        {
+            "page": page,
+            "actions": sorted(ACTIONS.items(), key=lambda item: item[1]),
+            "labels": ACTIONS,
+            "params": request.GET,
+            "query": query.urlencode(),
+            "keep_days": settings.AUDIT_LOG_DAYS,
+        },
+    )
+
+
+@workspace_view(Role.OWNER)
+def workspace_log(request: HttpRequest) -> HttpResponse:
+    return _page(request, access_of(request).workspace, "audit/log.html")
+
+
+@manager_view
+def platform_log(request: HttpRequest) -> HttpResponse:
+    return _page(request, None, "audit/platform_log.html")

@@ -1,0 +1,92 @@
+"""The campaign list's figures: right after sending, retries and failures, and read from the
+campaign once it is finished (the list no longer reads a million deliveries)."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+
+from campaigns import services
+from campaigns.engine.step import Engine
+from campaigns.models import Campaign, CampaignStatus, Delivery, DeliveryStatus
+from campaigns.services import campaign_start
+from campaigns.tests.conftest import make_campaign
+
+pytestmark = pytest.mark.django_db
+
+EMAILS = [
+    "ok1@example.test",
+    "ok2@example.test",
+    "retry@example.test",  # refused once (451), sent at the second try
+    "nouser+gone@example.test",  # 550 5.1.1: failed
+    "tempfail+always@example.test",  # 451 every time: failed after its attempts
+]
+
+
+def drive(engine: Engine, time_machine, rounds: int) -> None:
+    for _ in range(rounds):
+        engine.step()
+        time_machine.shift(timedelta(seconds=10))
+
+
+def figures(client) -> str:
+    page = client.get(reverse("campaigns:index")).content.decode()
+    found = re.search(r'<span class="muted text-xs">([^<]*)</span>', page)
+    assert found, page
+    return " ".join(found.group(1).split())
+
+
+def reads_deliveries(captured) -> bool:
+    return any("campaigns_delivery" in q["sql"] for q in captured.captured_queries)
+
+
+def test_the_list_counts_sent_retried_and_failed_and_then_stops_reading_deliveries(
+    personas, smtp_sink, time_machine, viewer_client, django_assert_max_num_queries
+):
+    time_machine.move_to("2026-11-21 10:00:00Z", tick=False)
+    smtp_sink.set_reply("retry@example.test", "451 4.3.0 Try again later", times=1)
+    setup = make_campaign(personas.workspace, smtp_sink, emails=EMAILS)
+    setup.campaign.max_attempts = 2
+    setup.campaign.save(update_fields=["max_attempts"])
+    campaign_start(campaign=setup.campaign)
+    assert figures(viewer_client) == "0 of 5 sent, 5 to send"
+
+    drive(Engine(batch_size=10), time_machine, 20)
+    setup.campaign.refresh_from_db()
+    assert setup.campaign.status == CampaignStatus.COMPLETED
+    assert Delivery.objects.filter(status=DeliveryStatus.SENT).count() == 3
+    with django_assert_max_num_queries(50) as first:
+        assert figures(viewer_client) == "3 of 5 sent"
+    assert reads_deliveries(first)  # counted once more, and kept on the campaign
+    setup.campaign.refresh_from_db()
+    assert setup.campaign.final_counts is not None
+
+    # A bounce after the end turns sent into bounced: still accepted, still "3 sent".
+    Delivery.objects.filter(email="ok1@example.test").update(status=DeliveryStatus.BOUNCED)
+    with django_assert_max_num_queries(50) as later:
+        assert figures(viewer_client) == "3 of 5 sent"
+    assert not reads_deliveries(later)
+
+
+def test_a_cancelled_campaign_is_kept_only_once_nothing_is_in_flight(personas, smtp_sink):
+    setup = make_campaign(personas.workspace, smtp_sink, n=3)
+    campaign_start(campaign=setup.campaign)
+    first = Delivery.objects.filter(campaign=setup.campaign).order_by("pk")[0]
+    Delivery.objects.filter(pk=first.pk).update(status=DeliveryStatus.SENDING)  # in flight
+    services.campaign_cancel(campaign=setup.campaign)
+
+    assert services.campaigns_freeze_counts(campaign_ids=[setup.campaign.pk]) == 0
+    Delivery.objects.filter(pk=first.pk).update(status=DeliveryStatus.SENT)  # its reply came
+    assert services.campaigns_freeze_counts(campaign_ids=[setup.campaign.pk]) == 1
+    campaign = Campaign.objects.get(pk=setup.campaign.pk)
+    assert campaign.final_counts == {"sent": 1, "cancelled": 2}
+
+
+def test_a_running_campaign_is_never_kept(personas, smtp_sink):
+    setup = make_campaign(personas.workspace, smtp_sink, n=2)
+    campaign_start(campaign=setup.campaign)
+    Delivery.objects.filter(campaign=setup.campaign).update(status=DeliveryStatus.SENT)
+    assert services.campaigns_freeze_counts(campaign_ids=[setup.campaign.pk]) == 0

@@ -1,0 +1,4 @@
+"""The sending app's REST API.
+
+Routes are in sending/api/urls.py, mounted under /api/ by postroom/api_urls.py.
+"""

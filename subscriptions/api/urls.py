@@ -1,0 +1,19 @@
+"""The API routes of sign-up forms, mounted under /api/ by postroom/api_urls.py."""
+
+from django.urls import URLPattern, URLResolver, path
+from rest_framework.routers import SimpleRouter
+
+from subscriptions.api import forms, public
+
+router = SimpleRouter(trailing_slash=True)
+router.register("signup-forms", forms.SignupFormsApi, basename="signup-forms")
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("signup-forms/confirm/", public.ConfirmApi.as_view(), name="signup-confirm"),
+    path(
+        "signup-forms/public/<str:form_key>/subscribe/",
+        public.SubscribeApi.as_view(),
+        name="signup-subscribe",
+    ),
+    *router.urls,
+]

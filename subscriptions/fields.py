@@ -1,0 +1,24 @@
+"""Which recipient fields a sign-up form may ask, and the placeholders of its confirmation
+message."""
+
+from __future__ import annotations
+
+from accounts.models import Workspace
+from audience.selectors import custom_fields
+
+# The standard recipient fields a person may give about themselves (not the comment, which is
+# the workspace's own note).
+STANDARD_ASKABLE = {
+    "first_name": "First name",
+    "last_name": "Last name",
+    "company": "Company",
+    "country": "Country",
+    "city": "City",
+}
+CONFIRM_PLACEHOLDERS = ("confirm_url", "email", "form_name", *STANDARD_ASKABLE)
+
+
+def askable_fields(workspace: Workspace) -> dict[str, str]:
+    """Field name -> label, standard fields first, then the workspace's custom fields."""
+    custom = {cf.key: cf.label or cf.key for cf in custom_fields(workspace)}
+    return {**STANDARD_ASKABLE, **custom}

@@ -1,0 +1,142 @@
+"""Pages for the workspace's bounce mailboxes (the "Feedback" settings).
+
+Owners add, change, delete and test mailboxes; viewers read them. Lookups go through the
+workspace-scoped selectors in tracking.mailboxes, so another workspace's ids are 404.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from accounts.access import access_of, or_404, workspace_view
+from accounts.confirm import confirm_page, is_confirmed
+from accounts.models import Role
+from core.digits import is_number
+from tracking import mailboxes
+from tracking.forms import BounceMailboxForm
+from tracking.models import MailboxOutcome
+
+PER_PAGE = 50
+
+
+@workspace_view()
+def mailbox_index(request: HttpRequest) -> HttpResponse:
+    rows = mailboxes.mailboxes_of(access_of(request).workspace)
+    return render(request, "tracking/mailbox_index.html", {"mailboxes": rows})
+
+
+@workspace_view(Role.OWNER)
+def mailbox_create(request: HttpRequest) -> HttpResponse:
+    form = BounceMailboxForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        mailbox = mailboxes.mailbox_create(
+            workspace=access_of(request).workspace, data=form.mailbox_data()
+        )
+        messages.success(request, _("%(name)s is saved. Test it.") % {"name": mailbox.name})
+        return redirect("tracking:mailbox_detail", mailbox_id=mailbox.pk)
+    return render(request, "tracking/mailbox_form.html", {"form": form, "mailbox": None})
+
+
+@workspace_view()
+def mailbox_detail(request: HttpRequest, mailbox_id: int) -> HttpResponse:
+    mailbox = or_404(mailboxes.mailbox_get(access_of(request).workspace, mailbox_id))
+    return render(request, "tracking/mailbox_detail.html", {"mailbox": mailbox})
+
+
+@workspace_view(Role.OWNER)
+def mailbox_edit(request: HttpRequest, mailbox_id: int) -> HttpResponse:
+    mailbox = or_404(mailboxes.mailbox_get(access_of(request).workspace, mailbox_id))
+    form = BounceMailboxForm(request.POST or None, instance=mailbox)
+    if request.method == "POST" and form.is_valid():
+        mailboxes.mailbox_update(mailbox=mailbox, data=form.mailbox_data())
+        messages.success(request, _("%(name)s is saved.") % {"name": mailbox.name})
+        return redirect("tracking:mailbox_detail", mailbox_id=mailbox.pk)
+    return render(request, "tracking/mailbox_form.html", {"form": form, "mailbox": mailbox})
+
+
+@require_POST
+@workspace_view(Role.OWNER)
+def mailbox_delete(request: HttpRequest, mailbox_id: int) -> HttpResponse:
+    mailbox = or_404(mailboxes.mailbox_get(access_of(request).workspace, mailbox_id))
+    if not is_confirmed(request):
+        return confirm_page(
+            request,
+            title=_("Delete the bounce mailbox “%(name)s”?") % {"name": mailbox.name},
+            losses=[
+                _(
+                    "Bounces, complaints and replies arriving at %(user)s@%(host)s will no "
+                    "longer be read. The messages on the server stay there."
+                )
+                % {"user": mailbox.username, "host": mailbox.host}
+            ],
+            action_label=_("Delete the mailbox"),
+            cancel_url=reverse("tracking:mailbox_detail", kwargs={"mailbox_id": mailbox.pk}),
+        )
+    mailboxes.mailbox_delete(mailbox=mailbox)
+    messages.success(request, _("%(name)s is deleted.") % {"name": mailbox.name})
+    return redirect("tracking:mailbox_index")
+
+
+@require_POST
+@workspace_view(Role.OWNER)
+def mailbox_test(request: HttpRequest, mailbox_id: int) -> HttpResponse:
+    mailbox = or_404(mailboxes.mailbox_get(access_of(request).workspace, mailbox_id))
+    outcome = mailboxes.mailbox_test(mailbox=mailbox)
+    (messages.success if outcome.success else messages.error)(request, outcome.message)
+    return redirect("tracking:mailbox_detail", mailbox_id=mailbox.pk)
+
+
+@workspace_view()
+def mailbox_messages(request: HttpRequest, mailbox_id: int) -> HttpResponse:
+    """What the mailbox gave and how each message was classified, newest first."""
+    mailbox = or_404(mailboxes.mailbox_get(access_of(request).workspace, mailbox_id))
+    outcome = request.GET.get("outcome", "")
+    rows = Paginator(mailboxes.mailbox_messages(mailbox, outcome=outcome), PER_PAGE)
+    number = request.GET.get("page", "1")
+    page = rows.get_page(min(int(number), 10_000) if is_number(number) else 1)
+    return render(
+        request,
+        "tracking/mailbox_messages.html",
+        {
+            "mailbox": mailbox,
+            "page": page,
+            "outcome": outcome if outcome in MailboxOutcome.values else "",
+            "outcomes": MailboxOutcome.choices,
+        },
+    )
+
+
+@require_POST
+@workspace_view(Role.OWNER)
+def mailbox_messages_purge(request: HttpRequest, mailbox_id: int) -> HttpResponse:
+    mailbox = or_404(mailboxes.mailbox_get(access_of(request).workspace, mailbox_id))
+    back = reverse("tracking:mailbox_messages", kwargs={"mailbox_id": mailbox.pk})
+    if not is_confirmed(request):
+        count = mailboxes.mailbox_messages(mailbox).count()
+        return confirm_page(
+            request,
+            title=_("Purge the messages read from “%(name)s”?") % {"name": mailbox.name},
+            losses=[
+                _(
+                    "The list of the %(count)s messages read from this mailbox: what each one "
+                    "was, how it was classified, and the start of those not acted on. It "
+                    "cannot be undone."
+                )
+                % {"count": count},
+                _(
+                    "What they recorded stays: bounces, complaints, replies and the "
+                    "suppressions they caused. The messages on the server are not touched."
+                ),
+            ],
+            action_label=_("Purge the messages"),
+            cancel_url=back,
+        )
+    deleted = mailboxes.mailbox_messages_purge(mailbox=mailbox)
+    messages.success(request, _("%(count)s messages purged.") % {"count": deleted})
+    return redirect(back)

@@ -1,0 +1,468 @@
+"""Reads for the reports: what came back for a campaign, a recipient and a workspace.
+
+Every figure is an aggregate computed by the database (COUNT ... FILTER, GROUP BY); Python only
+reshapes the few result rows (48 hours, the links, the domains). A campaign's events are read
+through the index (campaign, kind, occurred_at), its deliveries through (campaign, status).
+
+Counting: "unique" is per delivery (one person who opened five times counts once). "Human"
+leaves out what `Event.machine` marks (privacy proxies, link scanners); "all" keeps them. A
+click counts as an open too: a person who clicked read the message even when their client
+blocked the pixel, so the click-to-open rate never passes 100 %.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from django.db.models import Count, F, Max, Min, Q, QuerySet, Value
+from django.db.models.functions import Lower, StrIndex, Substr, TruncDay, TruncHour
+
+from accounts.models import Workspace
+from audience.models import Recipient
+from campaigns.models import Attempt, AttemptOutcome, Campaign, Delivery
+from sending.models import SendingAccount
+from tracking.models import BounceType, Event, EventKind
+
+CHART_HOURS = 48
+RATE_DAYS = 30
+# Mailbox providers' bulk-sender limits (Gmail, Yahoo, Outlook.com): complaints must stay
+# under 0.3 %; bounces over about 5 % get a sender throttled. Warn at WARN_SHARE of each.
+COMPLAINT_LIMIT = 0.3
+BOUNCE_LIMIT = 5.0
+WARN_SHARE = 0.6
+
+K = EventKind
+_OPENED = Q(kind__in=(K.OPENED, K.CLICKED))
+_HUMAN = Q(machine=False)
+
+
+def _unique(condition: Q) -> Count:
+    return Count("delivery_id", filter=condition, distinct=True)
+
+
+def _rate(part: int, whole: int) -> float:
+    return round(part * 100.0 / whole, 2) if whole else 0.0
+
+
+# ----------------------------------------------------------------- campaign summary
+
+
+@dataclass(frozen=True)
+class Summary:
+    sent: int
+    delivered: int
+    bounced: int
+    bounced_hard: int
+    bounced_soft: int
+    complaints: int
+    unsubscribes: int
+    replies: int
+    opens_human: int
+    opens_all: int
+    open_events: int
+    clicks_human: int
+    clicks_all: int
+    click_events: int
+
+    @property
+    def open_rate(self) -> float:
+        return _rate(self.opens_human, self.delivered)
+
+    @property
+    def click_rate(self) -> float:
+        return _rate(self.clicks_human, self.delivered)
+
+    @property
+    def click_to_open_rate(self) -> float:
+        return _rate(self.clicks_human, self.opens_human)
+
+    @property
+    def bounce_rate(self) -> float:
+        return _rate(self.bounced, self.sent)
+
+    @property
+    def complaint_rate(self) -> float:
+        return _rate(self.complaints, self.delivered)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The counts, then the rates worked out from them."""
+        rates = ("open_rate", "click_rate", "click_to_open_rate", "bounce_rate", "complaint_rate")
+        return {**dataclasses.asdict(self), **{name: getattr(self, name) for name in rates}}
+
+
+def _event_figures(events: QuerySet[Event]) -> dict[str, int]:
+    return events.aggregate(
+        bounced=_unique(Q(kind=K.BOUNCED)),
+        bounced_hard=_unique(Q(kind=K.BOUNCED, bounce_type=BounceType.HARD)),
+        complaints=_unique(Q(kind=K.COMPLAINED)),
+        unsubscribes=_unique(Q(kind=K.UNSUBSCRIBED)),
+        replies=_unique(Q(kind=K.REPLIED)),
+        opens_human=_unique(_OPENED & _HUMAN),
+        opens_all=_unique(_OPENED),
+        open_events=Count("id", filter=Q(kind=K.OPENED)),
+        clicks_human=_unique(Q(kind=K.CLICKED) & _HUMAN),
+        clicks_all=_unique(Q(kind=K.CLICKED)),
+        click_events=Count("id", filter=Q(kind=K.CLICKED)),
+    )
+
+
+def campaign_summary(campaign: Campaign) -> Summary:
+    """The campaign's headline figures: two aggregate queries."""
+    sent = Delivery.objects.filter(campaign=campaign, sent_at__isnull=False).count()
+    ev = _event_figures(_campaign_events(campaign))
+    hard = ev["bounced_hard"]
+    return Summary(
+        sent=sent,
+        delivered=max(sent - ev["bounced"], 0),
+        bounced_soft=ev["bounced"] - hard,
+        **ev,
+    )
+
+
+def _campaign_events(campaign: Campaign) -> QuerySet[Event]:
+    return Event.objects.filter(workspace_id=campaign.workspace_id, campaign=campaign)
+
+
+# ----------------------------------------------------------------- first 48 hours
+
+
+@dataclass(frozen=True)
+class Hours:
+    start: datetime | None
+    labels: list[str]
+    opens: list[int]
+    clicks: list[int]
+
+    def chart(self) -> dict[str, Any]:
+        return {"labels": self.labels, "series": {"opens": self.opens, "clicks": self.clicks}}
+
+    def rows(self) -> list[tuple[str, int, int]]:
+        return list(zip(self.labels, self.opens, self.clicks, strict=True))
+
+
+def campaign_hours(campaign: Campaign) -> Hours:
+    """People who opened and clicked, per hour over the first 48 hours after the start
+    (unique per delivery within each hour, machines left out)."""
+    start = campaign.launched_at or Delivery.objects.filter(campaign=campaign).aggregate(
+        first=Min("sent_at")
+    ).get("first")
+    labels = [f"+{h}h" for h in range(CHART_HOURS)]
+    opens, clicks = [0] * CHART_HOURS, [0] * CHART_HOURS
+    if start is None:
+        return Hours(None, labels, opens, clicks)
+    start = start.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    rows = (
+        _campaign_events(campaign)
+        .filter(
+            kind__in=(K.OPENED, K.CLICKED),
+            machine=False,
+            occurred_at__gte=start,
+            occurred_at__lt=start + timedelta(hours=CHART_HOURS),
+        )
+        .annotate(hour=TruncHour("occurred_at", tzinfo=UTC))
+        .values("hour", "kind")
+        .annotate(n=Count("delivery_id", distinct=True))
+    )
+    for row in rows:
+        index = int((row["hour"].astimezone(UTC) - start).total_seconds() // 3600)
+        if 0 <= index < CHART_HOURS:
+            (opens if row["kind"] == K.OPENED else clicks)[index] = row["n"]
+    return Hours(start, labels, opens, clicks)
+
+
+# ----------------------------------------------------------------- links, domains, accounts
+
+
+@dataclass(frozen=True)
+class LinkRow:
+    link_index: int | None
+    url: str
+    clicks_human: int
+    clicks_all: int
+    click_events: int
+
+
+def campaign_links(campaign: Campaign) -> list[LinkRow]:
+    rows = (
+        _campaign_events(campaign)
+        .filter(kind=K.CLICKED)
+        .values("link_index")
+        .annotate(
+            url=Max("url"),
+            clicks_human=_unique(_HUMAN),
+            clicks_all=Count("delivery_id", distinct=True),
+            click_events=Count("id"),
+        )
+        .order_by("-clicks_human", "link_index")
+    )
+    return [
+        LinkRow(r["link_index"], r["url"], r["clicks_human"], r["clicks_all"], r["click_events"])
+        for r in rows
+    ]
+
+
+@dataclass
+class GroupRow:
+    """One receiving domain's or one sending account's results (`key`: the domain, or the
+    account's id until `campaign_accounts` names it)."""
+
+    key: Any
+    sent: int = 0
+    bounced: int = 0
+    complaints: int = 0
+    unsubscribes: int = 0
+    opens_human: int = 0
+    clicks_human: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def delivered(self) -> int:
+        return max(self.sent - self.bounced, 0)
+
+    @property
+    def open_rate(self) -> float:
+        return _rate(self.opens_human, self.delivered)
+
+    @property
+    def click_rate(self) -> float:
+        return _rate(self.clicks_human, self.delivered)
+
+    @property
+    def bounce_rate(self) -> float:
+        return _rate(self.bounced, self.sent)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "sent": self.sent,
+            "delivered": self.delivered,
+            "bounced": self.bounced,
+            "complaints": self.complaints,
+            "unsubscribes": self.unsubscribes,
+            "opens_human": self.opens_human,
+            "clicks_human": self.clicks_human,
+            "open_rate": self.open_rate,
+            "click_rate": self.click_rate,
+            "bounce_rate": self.bounce_rate,
+        }
+
+
+_GROUP_EVENTS = {
+    "bounced": _unique(Q(kind=K.BOUNCED)),
+    "complaints": _unique(Q(kind=K.COMPLAINED)),
+    "unsubscribes": _unique(Q(kind=K.UNSUBSCRIBED)),
+    "opens_human": _unique(_OPENED & _HUMAN),
+    "clicks_human": _unique(Q(kind=K.CLICKED) & _HUMAN),
+}
+
+
+def _domain(column: str) -> Any:
+    return Lower(Substr(column, StrIndex(column, Value("@")) + 1))
+
+
+def _grouped(
+    deliveries: QuerySet[Delivery], events: QuerySet[Event], key: str, event_key: str
+) -> list[GroupRow]:
+    groups: dict[Any, GroupRow] = {}
+    for row in deliveries.values(key).annotate(n=Count("id")).order_by():
+        groups[row[key]] = GroupRow(key=row[key], sent=row["n"])
+    for row in events.values(event_key).annotate(**_GROUP_EVENTS).order_by():
+        group = groups.setdefault(row[event_key], GroupRow(key=row[event_key]))
+        for name in _GROUP_EVENTS:
+            setattr(group, name, row[name])
+    return sorted(groups.values(), key=lambda g: (-g.sent, str(g.key)))
+
+
+def campaign_domains(campaign: Campaign) -> list[GroupRow]:
+    """Results per receiving domain (gmail.com, outlook.com, mail.ru, ...), most sent first."""
+    deliveries = Delivery.objects.filter(campaign=campaign, sent_at__isnull=False).annotate(
+        domain=_domain("email")
+    )
+    events = _campaign_events(campaign).annotate(domain=_domain("email"))
+    return _grouped(deliveries, events, "domain", "domain")
+
+
+def campaign_accounts(campaign: Campaign) -> list[GroupRow]:
+    """Results per sending account (the account of each delivery)."""
+    deliveries = Delivery.objects.filter(campaign=campaign, sent_at__isnull=False)
+    events = _campaign_events(campaign).annotate(account=F("delivery__account_id"))
+    rows = _grouped(deliveries, events, "account_id", "account")
+    names: dict[Any, str] = dict(
+        SendingAccount.objects.filter(
+            workspace_id=campaign.workspace_id, pk__in=[r.key for r in rows if r.key]
+        ).values_list("pk", "name")
+    )
+    for row in rows:
+        row.extra["account_id"] = row.key
+        row.key = names.get(row.key, "—") if row.key else "—"
+    return rows
+
+
+@dataclass(frozen=True)
+class Report:
+    summary: Summary
+    hours: Hours
+    links: list[LinkRow]
+    domains: list[GroupRow]
+    accounts: list[GroupRow]
+
+
+def campaign_report(campaign: Campaign) -> Report:
+    return Report(
+        summary=campaign_summary(campaign),
+        hours=campaign_hours(campaign),
+        links=campaign_links(campaign),
+        domains=campaign_domains(campaign),
+        accounts=campaign_accounts(campaign),
+    )
+
+
+def report_csv_rows(campaign: Campaign, part: str) -> list[list[Any]]:
+    """One part of the campaign's report as CSV rows, header first (only that part's
+    queries run)."""
+    if part == "summary":
+        figures = campaign_summary(campaign).as_dict()
+        return [["figure", "value"], *([k, v] for k, v in figures.items())]
+    if part == "hours":
+        return [
+            ["hour", "opens_human", "clicks_human"],
+            *map(list, campaign_hours(campaign).rows()),
+        ]
+    if part == "links":
+        return [
+            ["link_index", "url", "clicks_human", "clicks_all", "click_events"],
+            *(
+                [r.link_index, r.url, r.clicks_human, r.clicks_all, r.click_events]
+                for r in campaign_links(campaign)
+            ),
+        ]
+    rows = campaign_domains(campaign) if part == "domains" else campaign_accounts(campaign)
+    header = ["domain" if part == "domains" else "account", *GroupRow("").as_dict()]
+    return [header, *([r.key, *r.as_dict().values()] for r in rows)]
+
+
+CSV_PARTS = ("summary", "hours", "links", "domains", "accounts")
+
+
+# ----------------------------------------------------------------- recipient timeline
+
+
+@dataclass(frozen=True)
+class Happening:
+    at: datetime
+    kind: str  # an EventKind value, or "attempt"
+    campaign: str
+    detail: str
+    machine: bool = False
+
+
+def recipient_timeline(
+    workspace: Workspace, recipient: Recipient, *, page: int = 1, per_page: int = 50
+) -> tuple[list[Happening], bool]:
+    """Everything that happened to `recipient`'s address, newest first: send attempts and
+    events, merged. Each source is read newest first and bounded to what the page needs, so a
+    page costs two indexed queries however long the history is. Returns (rows, more)."""
+    need = page * per_page + 1
+    attempts = (
+        Attempt.objects.filter(workspace=workspace, email=recipient.email)
+        .order_by("-created_at", "-id")
+        .values_list("created_at", "outcome", "campaign__name", "smtp_code", "reply")[:need]
+    )
+    events = (
+        Event.objects.filter(workspace=workspace, email=recipient.email)
+        .order_by("-occurred_at", "-id")
+        .values_list(
+            "occurred_at", "kind", "campaign__name", "bounce_type", "detail", "url", "machine"
+        )[:need]
+    )
+    rows = [
+        Happening(at, "attempt", name or "", f"{outcome} {code or ''} {reply[:200]}".strip())
+        for at, outcome, name, code, reply in attempts
+    ]
+    rows += [
+        Happening(at, kind, name or "", " ".join(p for p in (bt, url, detail[:200]) if p), m)
+        for at, kind, name, bt, detail, url, m in events
+    ]
+    rows.sort(key=lambda h: h.at, reverse=True)
+    start = (page - 1) * per_page
+    return rows[start : start + per_page], len(rows) > start + per_page
+
+
+# ----------------------------------------------------------------- workspace rates
+
+
+@dataclass(frozen=True)
+class Rates:
+    labels: list[str]
+    bounce_rates: list[float]
+    complaint_rates: list[float]
+    bounce_rate: float  # over the whole 30 days
+    complaint_rate: float
+    sent: int
+
+    @property
+    def bounce_warning(self) -> bool:
+        return self.sent > 0 and self.bounce_rate >= BOUNCE_LIMIT * WARN_SHARE
+
+    @property
+    def complaint_warning(self) -> bool:
+        return self.sent > 0 and self.complaint_rate >= COMPLAINT_LIMIT * WARN_SHARE
+
+    def chart(self) -> dict[str, Any]:
+        return {
+            "labels": self.labels,
+            "series": {"bounces": self.bounce_rates, "complaints": self.complaint_rates},
+            "limits": {"bounces": BOUNCE_LIMIT, "complaints": COMPLAINT_LIMIT},
+        }
+
+
+def workspace_rates(workspace: Workspace, *, now: datetime, days: int = RATE_DAYS) -> Rates:
+    """Bounce and complaint rates per day (UTC) over the last `days` days: deliveries that
+    bounced or complained that day over messages sent that day."""
+    today = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    since = today - timedelta(days=days - 1)
+    # Messages sent per day from the attempts, through their index (workspace, created_at),
+    # as the dashboard counts them; deliveries have no index by workspace and time.
+    sent_rows = (
+        Attempt.objects.filter(
+            workspace=workspace, outcome=AttemptOutcome.SENT, created_at__gte=since
+        )
+        .annotate(day=TruncDay("created_at", tzinfo=UTC))
+        .values("day")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    event_rows = (
+        Event.objects.filter(
+            workspace=workspace,
+            occurred_at__gte=since,
+            kind__in=(K.BOUNCED, K.COMPLAINED),
+        )
+        .annotate(day=TruncDay("occurred_at", tzinfo=UTC))
+        .values("day")
+        .annotate(
+            bounced=_unique(Q(kind=K.BOUNCED)),
+            complained=_unique(Q(kind=K.COMPLAINED)),
+        )
+        .order_by()
+    )
+    keys = [(since + timedelta(days=i)).date() for i in range(days)]
+    sent = dict.fromkeys(keys, 0)
+    bounced = dict.fromkeys(keys, 0)
+    complained = dict.fromkeys(keys, 0)
+    for row in sent_rows:
+        sent[row["day"].date()] = row["n"]
+    for row in event_rows:
+        bounced[row["day"].date()] = row["bounced"]
+        complained[row["day"].date()] = row["complained"]
+    total = sum(sent.values())
+    return Rates(
+        labels=[k.isoformat() for k in keys],
+        bounce_rates=[_rate(bounced[k], sent[k]) for k in keys],
+        complaint_rates=[_rate(complained[k], sent[k]) for k in keys],
+        bounce_rate=_rate(sum(bounced.values()), total),
+        complaint_rate=_rate(sum(complained.values()), total),
+        sent=total,
+    )

@@ -1,0 +1,52 @@
+"""Reads for tracking."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import OuterRef, QuerySet, Subquery
+
+from accounts.models import Workspace
+from audience.models import Recipient
+from campaigns.models import Campaign
+from tracking.models import Event, EventKind
+
+
+def events_of(workspace: Workspace) -> QuerySet[Event]:
+    return Event.objects.filter(workspace=workspace)
+
+
+def person_events(*, workspace: Workspace, email: str) -> dict[str, Any]:
+    """An address's events, for the privacy export (settings.RECIPIENT_DATA_PROVIDERS)."""
+    rows = events_of(workspace).filter(email__iexact=email).select_related("campaign")
+    return {
+        "events": [
+            {
+                "kind": event.kind,
+                "occurred_at": event.occurred_at.isoformat(),
+                "campaign": event.campaign.name if event.campaign else None,
+                "source": event.source,
+                "machine": event.machine,
+                "link_index": event.link_index,
+                "url": event.url,
+                "bounce_type": event.bounce_type,
+                "status_code": event.status_code,
+                "detail": event.detail,
+                "user_agent": event.user_agent,
+                "ip": event.ip,
+            }
+            for event in rows
+        ]
+    }
+
+
+def campaign_replies(workspace: Workspace, campaign: Campaign) -> QuerySet[Event]:
+    """Replies found for the campaign's deliveries, newest first, each with `recipient_id`
+    (the workspace's recipient of that address, None once erased) for its timeline."""
+    recipient = Recipient.objects.filter(workspace=workspace, email=OuterRef("email"))
+    return (
+        events_of(workspace)
+        .filter(campaign=campaign, kind=EventKind.REPLIED)
+        .annotate(recipient_id=Subquery(recipient.values("pk")[:1]))
+        .order_by("-occurred_at", "-id")
+    )

@@ -1,0 +1,202 @@
+"""Resends of a finished campaign, through the real SMTP server: to those whose delivery
+failed, to those who did not open it (new subject), and to those who joined its lists since;
+each a draft linked to the first, its audience fixed when it is made."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from audience.models import ListMembership, Recipient, RecipientList, Suppression
+from campaigns.engine.step import Engine
+from campaigns.models import Campaign, CampaignStatus, DeliveryStatus, ResendRecipient
+from campaigns.services import campaign_start
+from campaigns.tests.conftest import make_campaign
+from conftest import client_for
+from tracking import resends
+from tracking.events import Fact, record
+from tracking.models import EventKind, EventSource
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _engine_settings(settings):
+    settings.SENDING_ALLOW_PRIVATE_HOSTS = True
+    settings.SENDING_TIMEOUT = 5
+    settings.SITE_URL = "https://mail.example.test"
+
+
+def _run(campaign: Campaign, time_machine) -> Campaign:
+    engine = Engine(batch_size=50)
+    for _ in range(4):
+        engine.step()
+        time_machine.shift(timedelta(seconds=2))
+    campaign.refresh_from_db()
+    assert campaign.status == CampaignStatus.COMPLETED
+    return campaign
+
+
+def _sent_campaign(personas, smtp_sink, time_machine, **fields):
+    time_machine.move_to("2026-11-21 09:00:00Z", tick=False)
+    setup = make_campaign(personas.workspace, smtp_sink, n=4)
+    for name, value in fields.items():
+        setattr(setup.campaign, name, value)
+    setup.campaign.save()
+    campaign_start(campaign=setup.campaign)
+    _run(setup.campaign, time_machine)
+    return setup
+
+
+def _resend_of(campaign: Campaign) -> Campaign:
+    return Campaign.objects.get(resent_from=campaign)
+
+
+def test_resend_to_the_failed_asks_first_then_sends_to_them_only(personas, smtp_sink, time_machine):
+    time_machine.move_to("2026-11-21 09:00:00Z", tick=False)
+    smtp_sink.set_reply("person0@example.test", "554 5.7.1 Refused by policy", times=1)
+    setup = _sent_campaign(personas, smtp_sink, time_machine)
+    campaign = setup.campaign
+    assert campaign.deliveries.filter(status=DeliveryStatus.FAILED).count() == 1
+    client = client_for(personas.owner)
+
+    report = client.get(f"/campaigns/{campaign.pk}/report/").content.decode()
+    assert "Whose delivery failed or expired: 1" in report
+
+    url = f"/campaigns/{campaign.pk}/resend/failed/"
+    asked = client.post(url)
+    assert asked.status_code == 200
+    assert "to 1 recipients?" in asked.content.decode()
+    assert not Campaign.objects.filter(resent_from=campaign).exists()
+
+    made = client.post(url, {"confirmed": "yes"})
+    resend = _resend_of(campaign)
+    assert made.status_code == 302
+    assert made["Location"] == f"/campaigns/{resend.pk}/"
+    assert (resend.status, resend.resend_kind) == (CampaignStatus.DRAFT, "failed")
+    assert resend.subject == "Hello {first_name}"  # the subject it was sent with
+    # Fixed at creation: a recipient who joins the list later is not part of it.
+    late = Recipient.objects.create(workspace=personas.workspace, email="late@example.test")
+    ListMembership.objects.create(recipient_list=campaign.lists.get(), recipient=late)
+
+    smtp_sink.reset()
+    campaign_start(campaign=resend)
+    _run(resend, time_machine)
+    assert [m.rcpt_tos for m in smtp_sink.messages] == [["person0@example.test"]]
+
+    # Both pages link the two.
+    page = client.get(f"/campaigns/{resend.pk}/").content.decode()
+    assert f'href="/campaigns/{campaign.pk}/"' in page
+    page = client.get(f"/campaigns/{campaign.pk}/").content.decode()
+    assert f'href="/campaigns/{resend.pk}/"' in page
+
+    # A second resend of the same kind leaves out whom the first reached, unless asked.
+    with pytest.raises(resends.ResendError, match="Nobody is left"):
+        resends.campaign_resend(campaign=campaign, kind="failed", now=resend.created_at)
+    again = resends.campaign_resend(
+        campaign=campaign, kind="failed", include_previous=True, now=resend.created_at
+    )
+    assert again.recipients == 1
+
+
+def test_resend_to_those_who_did_not_open_with_a_new_subject(personas, smtp_sink, time_machine):
+    setup = _sent_campaign(personas, smtp_sink, time_machine, track_opens=True)
+    campaign = setup.campaign
+    deliveries = {d.email: d for d in campaign.deliveries.all()}
+    for email, kind in (("person1", EventKind.OPENED), ("person2", EventKind.CLICKED)):
+        record(
+            Fact(kind=kind, source=EventSource.LINK), delivery=deliveries[f"{email}@example.test"]
+        )
+    client = client_for(personas.owner)
+    url = f"/api/campaigns/{campaign.pk}/resend/"
+
+    options = {o["kind"]: o for o in client.get(url).json()}
+    assert options["unopened"]["count"] == 2
+    no_subject = client.post(url, {"kind": "unopened"}, content_type="application/json")
+    assert no_subject.status_code == 400
+    made = client.post(
+        url, {"kind": "unopened", "subject": "Did you see this?"}, content_type="application/json"
+    )
+    assert made.status_code == 201, made.content
+    assert made.json()["recipients"] == 2
+    resend = Campaign.objects.get(pk=made.json()["id"])
+    assert resend.resent_from_id == campaign.pk
+
+    smtp_sink.reset()
+    campaign_start(campaign=resend)
+    _run(resend, time_machine)
+    got = sorted((m.rcpt_tos[0], m.subject) for m in smtp_sink.messages)
+    assert got == [
+        ("person0@example.test", "Did you see this?"),
+        ("person3@example.test", "Did you see this?"),
+    ]
+
+
+def test_no_resend_to_the_unopened_without_open_tracking(personas, smtp_sink, time_machine):
+    setup = _sent_campaign(personas, smtp_sink, time_machine, track_opens=False)
+    client = client_for(personas.owner)
+    url = f"/api/campaigns/{setup.campaign.pk}/resend/"
+    options = {o["kind"]: o for o in client.get(url).json()}
+    assert "did not track opens" in options["unopened"]["refusal"]
+    refused = client.post(url, {"kind": "unopened", "subject": "Again"}, "application/json")
+    assert refused.status_code == 400
+    report = client.get(f"/campaigns/{setup.campaign.pk}/report/").content.decode()
+    assert "It did not track opens" in report
+
+
+def test_resend_to_those_who_joined_its_lists_since(personas, smtp_sink, time_machine):
+    setup = _sent_campaign(personas, smtp_sink, time_machine)
+    campaign = setup.campaign
+    time_machine.shift(timedelta(days=1))
+    joined = [
+        Recipient.objects.create(workspace=personas.workspace, email=f"new{i}@example.test")
+        for i in range(3)
+    ]
+    members = campaign.lists.get()
+    for person in joined:
+        ListMembership.objects.create(recipient_list=members, recipient=person)
+    Suppression.objects.create(workspace=personas.workspace, email="new2@example.test")
+    # Someone added to another list is not a new member of this campaign's lists.
+    other = RecipientList.objects.create(workspace=personas.workspace, name="Other")
+    stranger = Recipient.objects.create(workspace=personas.workspace, email="other@example.test")
+    ListMembership.objects.create(recipient_list=other, recipient=stranger)
+
+    made = resends.campaign_resend(campaign=campaign, kind="new_members", now=joined[0].created_at)
+    assert made.recipients == 2
+    # While that draft waits, a second one would send to the same people: nobody is left.
+    with pytest.raises(resends.ResendError):
+        resends.campaign_resend(campaign=campaign, kind="new_members", now=joined[0].created_at)
+
+    smtp_sink.reset()
+    campaign_start(campaign=made.campaign)
+    _run(made.campaign, time_machine)
+    assert sorted(m.rcpt_tos[0] for m in smtp_sink.messages) == [
+        "new0@example.test",
+        "new1@example.test",
+    ]
+    assert ResendRecipient.objects.filter(campaign=made.campaign).count() == 2
+
+
+def test_a_running_campaign_is_not_resent(personas, smtp_sink, time_machine):
+    time_machine.move_to("2026-11-21 09:00:00Z", tick=False)
+    setup = make_campaign(personas.workspace, smtp_sink, n=2)
+    campaign_start(campaign=setup.campaign)
+    client = client_for(personas.owner)
+    response = client.post(
+        f"/api/campaigns/{setup.campaign.pk}/resend/", {"kind": "failed"}, "application/json"
+    )
+    assert response.status_code == 400
+    assert "Only a finished campaign" in response.content.decode()
+
+
+def test_viewers_cannot_resend(personas, smtp_sink, time_machine):
+    setup = _sent_campaign(personas, smtp_sink, time_machine)
+    viewer = client_for(personas.viewer)
+    page = viewer.post(f"/campaigns/{setup.campaign.pk}/resend/failed/", {"confirmed": "yes"})
+    assert page.status_code == 403
+    api = viewer.post(
+        f"/api/campaigns/{setup.campaign.pk}/resend/", {"kind": "failed"}, "application/json"
+    )
+    assert api.status_code == 403
+    assert not Campaign.objects.filter(resent_from=setup.campaign).exists()
