@@ -23,6 +23,8 @@ from pathlib import Path
 
 import pytest
 
+from core.testing.hang_guard import timeout_of
+
 # PostgreSQL's own processes (autovacuum, checkpointer, ...) have no client port.
 STRAY_SESSIONS = """
     SELECT pid, client_port, state, application_name, left(query, 200),
@@ -113,16 +115,6 @@ def print_who_waits(dsn: str, nodeid: str) -> None:
         )
 
 
-def _timeout_of(item: pytest.Item) -> float:
-    marker = item.get_closest_marker("timeout")
-    if marker is not None and marker.args:
-        return float(marker.args[0])
-    try:
-        return float(item.config.getini("timeout") or 0)
-    except (ValueError, KeyError):
-        return 0.0
-
-
 @pytest.fixture(autouse=True)
 def _database_sessions(request: pytest.FixtureRequest) -> Iterator[None]:
     uses_database = {"db", "transactional_db", "django_db_setup"} & set(request.fixturenames)
@@ -140,7 +132,7 @@ def _database_sessions(request: pytest.FixtureRequest) -> Iterator[None]:
             StraySessionWarning,
             stacklevel=1,
         )
-    timeout = _timeout_of(request.node)
+    timeout = timeout_of(request.node)
     watchdog = None
     if timeout > 0:
         watchdog = threading.Timer(timeout * DUMP_AT, print_who_waits, (dsn, request.node.nodeid))
