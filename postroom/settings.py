@@ -235,6 +235,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
             ),
         }
     )
+    # The test database is a file, never in memory: Django hands an in-memory database's one
+    # connection to the live server, whose request threads then share it with the test, and
+    # two threads on one sqlite3 connection deadlock holding the GIL when one fetches rows
+    # while the other runs a Python SQL function (TruncDay, TruncHour): no timeout ends that.
+    DATABASES["default"].setdefault("TEST", {}).setdefault(
+        "NAME", str(VAR_DIR / "test-postroom.sqlite3")
+    )
 else:
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
     DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)

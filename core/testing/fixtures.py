@@ -169,6 +169,21 @@ def private_dovecot() -> Iterator[DovecotServer]:
         yield server
 
 
+# ---------------------------------------------------------------- database
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix: None) -> None:
+    """pytest-django's hook, extended: the folder of SQLite's test database file (var/ by
+    default, absent from a fresh clone) exists before the database is made in it."""
+    from django.conf import settings
+
+    database = settings.DATABASES["default"]
+    name = database.get("TEST", {}).get("NAME")
+    if database["ENGINE"].endswith("sqlite3") and name:
+        Path(name).parent.mkdir(parents=True, exist_ok=True)
+
+
 # ----------------------------------------------------------------- browser
 
 

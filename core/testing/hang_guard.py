@@ -26,6 +26,10 @@ from pathlib import Path
 import pytest
 
 GRACE = float(os.environ.get("POSTROOM_HANG_GRACE", "90"))  # seconds past the timeout
+# A deadlock that holds the GIL (two threads on one sqlite3 connection, one in a Python SQL
+# function) stops every Python thread, this plugin's too; faulthandler's own C thread then
+# prints the stacks and exits this much later.
+HARD_AFTER = float(os.environ.get("POSTROOM_HANG_HARD_AFTER", "30"))
 EXIT_STATUS = 70
 POLL = 5.0
 
@@ -105,8 +109,10 @@ def pytest_runtest_protocol(item: pytest.Item) -> Iterator[None]:
     if timeout > 0:
         with _lock:
             _running[item.nodeid] = time.monotonic() + timeout + GRACE
+        faulthandler.dump_traceback_later(timeout + GRACE + HARD_AFTER, exit=True, file=_TERMINAL)
     try:
         yield
     finally:
+        faulthandler.cancel_dump_traceback_later()
         with _lock:
             _running.pop(item.nodeid, None)

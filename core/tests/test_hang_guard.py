@@ -29,20 +29,37 @@ STUCK = textwrap.dedent(
 )
 
 
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
+# Two threads on one sqlite3 connection: one fetches rows (holding the GIL, waiting for the
+# connection's mutex), the other runs a query whose Python SQL function waits for the GIL while
+# holding that mutex. Every Python thread stops for good: the class of hang that met a live
+# server sharing an in-memory test database with its request threads.
+DEADLOCKED = textwrap.dedent(
+    """
+    import sqlite3
+    import threading
+
+    def test_deadlocked_holding_the_gil():
+        db = sqlite3.connect(":memory:", check_same_thread=False)
+        db.create_function("slow", 1, lambda x: sum(range(200)) and x, deterministic=True)
+        db.execute("CREATE TABLE t (x)")
+        db.executemany("INSERT INTO t VALUES (?)", [(i,) for i in range(20000)])
+
+        def aggregate():
+            while True:
+                db.execute("SELECT sum(slow(x)) FROM t").fetchall()
+
+        threading.Thread(target=aggregate, daemon=True).start()
+        while True:
+            db.execute("SELECT x, x + 1 FROM t LIMIT 200").fetchall()
+    """
+)
 
 
-@pytest.mark.timeout(120)
-def test_a_test_stuck_past_its_timeout_ends_the_run_with_its_stack(tmp_path: Path):
-    (tmp_path / "test_stuck.py").write_text(STUCK)
-    env = {**os.environ, "POSTROOM_HANG_GRACE": "2"}
-    env.pop("PYTEST_ADDOPTS", None)
-    run = subprocess.run(
+def _run_pytest(tmp_path: Path, source: str, **env: str) -> subprocess.CompletedProcess[str]:
+    (tmp_path / "test_stuck.py").write_text(source)
+    environ = {**os.environ, **env}
+    environ.pop("PYTEST_ADDOPTS", None)
+    return subprocess.run(
         [
             sys.executable,
             "-m",
@@ -64,14 +81,36 @@ def test_a_test_stuck_past_its_timeout_ends_the_run_with_its_stack(tmp_path: Pat
             str(tmp_path / "test_stuck.py"),
         ],
         cwd=Path(__file__).resolve().parents[2],
-        env=env,
+        env=environ,
         capture_output=True,
         text=True,
         timeout=100,
     )
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.timeout(120)
+def test_a_test_stuck_past_its_timeout_ends_the_run_with_its_stack(tmp_path: Path):
+    run = _run_pytest(tmp_path, STUCK, POSTROOM_HANG_GRACE="2")
     output = run.stdout + run.stderr
     assert run.returncode == 70, output
     assert "test_stuck_beyond_its_timeout is still running" in output
     assert "in test_stuck_beyond_its_timeout" in output  # the stuck frame, from the stack dump
     child = int((tmp_path / "child.pid").read_text())
     assert not _alive(child), "the test's child process outlived the run"
+
+
+@pytest.mark.timeout(120)
+def test_a_deadlock_holding_the_gil_still_ends_the_run_with_its_stack(tmp_path: Path):
+    run = _run_pytest(tmp_path, DEADLOCKED, POSTROOM_HANG_GRACE="2", POSTROOM_HANG_HARD_AFTER="3")
+    output = run.stdout + run.stderr
+    assert run.returncode == 1, output
+    assert "Timeout (0:00:06)!" in output  # faulthandler's watchdog, not a Python thread
+    assert "in test_deadlocked_holding_the_gil" in output
