@@ -25,6 +25,8 @@ from pathlib import Path
 
 import pytest
 
+from core.digits import is_number
+
 GRACE = float(os.environ.get("POSTROOM_HANG_GRACE", "90"))  # seconds past the timeout
 # A deadlock that holds the GIL (two threads on one sqlite3 connection, one in a Python SQL
 # function) stops every Python thread, this plugin's too; faulthandler's own C thread then
@@ -56,7 +58,7 @@ def descendants(pid: int) -> list[int]:
     """Every process below `pid`, read from /proc (children before their parents' end)."""
     children: dict[int, list[int]] = {}
     for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
+        if not is_number(entry.name):
             continue
         try:
             stat = (entry / "stat").read_text()

@@ -414,17 +414,31 @@ def visit(
         dialog.dismiss()
 
     requests: list[str] = []
+    after_sandbox = {"yes": False}
 
     def on_request(request: Request) -> None:
-        if MARK in urlsplit(request.url).path and request.frame == page.main_frame:
-            requests.append(f"planted request {request.method} {request.url}")
+        if MARK not in urlsplit(request.url).path or request.frame != page.main_frame:
+            return
+        # Chromium may report a request of the previous document after the next goto began.
+        # Our pages send their full URL as referer (same-origin policy); a sandboxed page, an
+        # opaque origin, sends none. A request naming another page, or none just after a
+        # sandboxed one, is the earlier document's.
+        referer = request.headers.get("referer")
+        if referer is not None and urlsplit(referer).path != urlsplit(here["url"]).path:
+            return
+        if referer is None and after_sandbox["yes"]:
+            return
+        requests.append(f"planted request {request.method} {request.url}")
 
     page.on("dialog", on_dialog)
     page.on("request", on_request)
     inspected = 0
+    sandboxed_before = False
     for url in urls:
         here["url"] = url
         requests.clear()
+        after_sandbox["yes"] = sandboxed_before
+        sandboxed_before = False
         try:
             response = page.goto(url, wait_until="domcontentloaded")
         except Error:  # a download, or an error status Chromium shows no page for
@@ -438,6 +452,7 @@ def visit(
             # the requests its policy blocks (an http image) as requests too, possibly after
             # goto returned: leave the page before the next one counts requests.
             _leave(page)
+            sandboxed_before = True
             continue
         page.wait_for_timeout(20)  # htmx acted on DOMContentLoaded: its requests are out
         try:
