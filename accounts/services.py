@@ -26,7 +26,7 @@ from django.utils.translation import gettext as _
 from accounts import emails
 from accounts.audit import services as audit
 from accounts.models import Invitation, Membership, Role, User, Workspace, normalize_email
-from accounts.revocation import user_revoke_tokens
+from accounts.revocation import user_revoke_tokens as user_revoke_tokens
 from accounts.selectors import block_refusal, unblock_refusal
 from accounts.two_factor import has_two_factor
 
