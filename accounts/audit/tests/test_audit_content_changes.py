@@ -15,8 +15,8 @@ from campaigns.tests.conftest import make_campaign
 from content import services as content
 from content.models import Template
 from sending import services as sending
-from subscriptions.models import SignupForm
-from subscriptions.services import form_delete, new_public_key
+from subscriptions.models import SignupForm, new_public_key
+from subscriptions.services import form_delete
 from webhooks.models import Endpoint
 from webhooks.services import endpoint_delete
 
