@@ -108,6 +108,7 @@ def recovery_codes_regenerate(*, user: User) -> list[str]:
     if not has_two_factor(user):
         raise TwoFactorError("Two-factor sign-in is off.")
     codes = _new_recovery_codes(user)
+    user_revoke_tokens(user=user)  # a change of the second factor, like turning it on or off
     audit_log.info("two_factor.recovery_codes_regenerated user=%s", user.pk)
     audit.record("user.recovery_codes_made", target=user)
     return codes

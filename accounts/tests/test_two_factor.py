@@ -340,7 +340,7 @@ def test_a_password_alone_gets_no_api_token_for_a_user_with_two_factor(clock, pe
     assert api.post("/api/login/", plain, format="json").status_code == 200
 
 
-def test_turning_two_factor_on_or_off_ends_the_users_api_tokens(clock, personas):
+def test_any_change_of_the_second_factor_ends_the_users_api_tokens(clock, personas):
     user = personas.editor
     api = APIClient()
     login = {"email": user.email, "password": PASSWORD}
@@ -362,6 +362,13 @@ def test_turning_two_factor_on_or_off_ends_the_users_api_tokens(clock, personas)
     clock.shift(timedelta(seconds=31))
     during = api.post("/api/login/", {**login, "code": code_of(device)}, format="json").json()
     assert works(during)
-    two_factor.two_factor_disable(user=user)
+    two_factor.recovery_codes_regenerate(user=user)
     assert not works(during)
     assert not refreshes(during)
+
+    clock.shift(timedelta(seconds=31))
+    after = api.post("/api/login/", {**login, "code": code_of(device)}, format="json").json()
+    assert works(after)
+    two_factor.two_factor_disable(user=user)
+    assert not works(after)
+    assert not refreshes(after)
