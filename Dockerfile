@@ -15,6 +15,7 @@ COPY content ./content
 COPY sending ./sending
 COPY campaigns ./campaigns
 COPY tracking ./tracking
+COPY subscriptions ./subscriptions
 COPY webhooks ./webhooks
 COPY postroom ./postroom
 RUN pip install --no-cache-dir -c constraints.txt .

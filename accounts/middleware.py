@@ -64,8 +64,9 @@ def current_access(user: User) -> WorkspaceAccess | None:
 def resolve_access(request: HttpRequest) -> WorkspaceAccess | None:
     """The workspace chosen in the session if the user may see it, else their current one.
 
-    The choice is remembered on the user too, so that a new session and the API (without
-    X-Workspace) act in the workspace the user last worked in.
+    Only an explicit switch (choose_workspace) changes the user's current workspace, the one a
+    new session and the API (without X-Workspace) start in: creating or joining a workspace,
+    or a stale session, moves neither a script nor the next sign-in.
     """
     user = request.user
     if not isinstance(user, User) or not user.is_authenticated:
@@ -76,16 +77,17 @@ def resolve_access(request: HttpRequest) -> WorkspaceAccess | None:
         access = current_access(user)
         if access is not None:
             request.session[SESSION_KEY] = access.workspace.pk
-    if access is not None and access.membership is not None:
-        remember_current(user, access.workspace.pk)
     return access
 
 
-def choose_workspace(request: HttpRequest, workspace_id: int, *, member: bool = True) -> None:
-    """Make a workspace current for this session and, for a member, for the user."""
+def choose_workspace(
+    request: HttpRequest, workspace_id: int, *, member: bool = True, remember: bool = True
+) -> None:
+    """Make a workspace current for this session and, for a member who chose it (`remember`),
+    for the user: where their next session and their API calls without X-Workspace act."""
     request.session[SESSION_KEY] = workspace_id
     user = request.user
-    if member and isinstance(user, User):
+    if member and remember and isinstance(user, User):
         remember_current(user, workspace_id)
 
 

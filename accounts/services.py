@@ -18,16 +18,15 @@ from django.conf import settings
 from django.core import signing
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
-from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
-from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
 from accounts import emails
 from accounts.audit import services as audit
 from accounts.models import Invitation, Membership, Role, User, Workspace, normalize_email
+from accounts.revocation import user_revoke_tokens as user_revoke_tokens
 from accounts.selectors import block_refusal, unblock_refusal
 from accounts.two_factor import has_two_factor
 
@@ -191,25 +190,6 @@ def user_unblock(*, user: User, by: User) -> User:
 
 
 # --- API tokens -----------------------------------------------------------------------------
-
-
-@transaction.atomic
-def user_revoke_tokens(*, user: User) -> None:
-    """End every API token (JWT) of the user now: access tokens and refresh tokens alike.
-
-    Called on a block, a password change and a change of the second factor. Tokens carry a
-    stamp of the user's token generation and password, so raising the generation is enough to
-    refuse them all; the refresh tokens are also put on simplejwt's blacklist, so that the
-    record shows them revoked. A password changed by any other path changes the stamp as well.
-    """
-    User.objects.filter(pk=user.pk).update(token_generation=F("token_generation") + 1)
-    user.refresh_from_db(fields=["token_generation"])
-    live = OutstandingToken.objects.filter(
-        user=user, expires_at__gt=timezone.now(), blacklistedtoken__isnull=True
-    )
-    BlacklistedToken.objects.bulk_create(
-        [BlacklistedToken(token=token) for token in live], ignore_conflicts=True
-    )
 
 
 # --- Workspaces ----------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.audit import services as audit
 from accounts.models import User
+from accounts.revocation import user_revoke_tokens
 
 audit_log = logging.getLogger("accounts.audit")
 
@@ -94,6 +95,8 @@ def totp_confirm(*, user: User, code: str) -> list[str]:
     device.confirmed = True
     device.save(update_fields=["confirmed"])
     codes = _new_recovery_codes(user)
+    # Tokens taken with the password alone must not outlive the second factor's arrival.
+    user_revoke_tokens(user=user)
     audit_log.info("two_factor.enabled user=%s", user.pk)
     audit.record("user.two_factor_enabled", target=user)
     return codes
@@ -105,6 +108,7 @@ def recovery_codes_regenerate(*, user: User) -> list[str]:
     if not has_two_factor(user):
         raise TwoFactorError("Two-factor sign-in is off.")
     codes = _new_recovery_codes(user)
+    user_revoke_tokens(user=user)  # a change of the second factor, like turning it on or off
     audit_log.info("two_factor.recovery_codes_regenerated user=%s", user.pk)
     audit.record("user.recovery_codes_made", target=user)
     return codes
@@ -124,6 +128,7 @@ def two_factor_disable(*, user: User) -> None:
     password."""
     TOTPDevice.objects.filter(user=user).delete()
     StaticDevice.objects.filter(user=user).delete()
+    user_revoke_tokens(user=user)
     audit_log.info("two_factor.disabled user=%s", user.pk)
     audit.record("user.two_factor_disabled", target=user)
 

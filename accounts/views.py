@@ -250,7 +250,8 @@ def workspaces(request: HttpRequest) -> HttpResponse:
     form = forms.WorkspaceForm(request.POST or None, initial={"time_zone": "UTC"})
     if request.method == "POST" and form.is_valid():
         workspace = services.workspace_create(owner=user, **form.cleaned_data)
-        choose_workspace(request, workspace.pk)
+        # Shown in this session; scripts stay where they were until the user switches.
+        choose_workspace(request, workspace.pk, remember=False)
         messages.success(request, f"Workspace “{workspace.name}” is created and now current.")
         return redirect("dashboard")
     return render(
@@ -489,7 +490,7 @@ def _accept(request: HttpRequest, invitation: Any) -> HttpResponseRedirect:
     except services.AccountError as exc:
         messages.error(request, str(exc))
         return redirect("accounts:workspaces")
-    choose_workspace(request, membership.workspace_id)
+    choose_workspace(request, membership.workspace_id, remember=False)
     messages.success(
         request,
         f"Welcome to “{membership.workspace.name}”, as {membership.get_role_display().lower()}.",

@@ -31,8 +31,8 @@ from django.conf import settings
 
 from audience.emails import InvalidEmail, normalize_email
 from audience.fields import FieldValueError, JsonValue, coerce_value
-from audience.formulas import restore
 from audience.models import VALUE_MAX_CHARS, CustomFieldType
+from core.spreadsheet import restore
 
 SAMPLE_BYTES = 64 * 1024
 CHUNK_BYTES = 1024 * 1024

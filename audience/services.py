@@ -286,6 +286,7 @@ def custom_field_update(
 @transaction.atomic
 def custom_field_delete(*, field: CustomField) -> None:
     """Remove the definition; values stay in recipients' JSON but are no longer shown."""
+    audit.record("custom_field.deleted", workspace=field.workspace, target=field, key=field.key)
     field.delete()
 
 
@@ -333,6 +334,7 @@ def list_update(
 @transaction.atomic
 def list_delete(*, recipient_list: RecipientList) -> None:
     """Delete a list and its memberships; the recipients stay."""
+    audit.record("list.deleted", workspace=recipient_list.workspace, target=recipient_list)
     recipient_list.delete()
 
 
@@ -357,14 +359,24 @@ def segment_save(
         raise ValidationError({"name": "Choose a name no other segment has."})
     definition = _clean_definition(workspace, definition)
     if segment is None:
-        return Segment.objects.create(workspace=workspace, name=name, definition=definition)
+        segment = Segment.objects.create(workspace=workspace, name=name, definition=definition)
+        audit.record("segment.created", workspace=workspace, target=segment)
+        return segment
+    changed = [
+        key
+        for key, value in (("name", name), ("definition", definition))
+        if getattr(segment, key) != value
+    ]
     segment.name, segment.definition = name, definition
     segment.save(update_fields=["name", "definition"])
+    if changed:
+        audit.record("segment.changed", workspace=workspace, target=segment, fields=changed)
     return segment
 
 
 @transaction.atomic
 def segment_delete(*, segment: Segment) -> None:
+    audit.record("segment.deleted", workspace=segment.workspace, target=segment)
     segment.delete()
 
 

@@ -14,6 +14,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.audit import services as audit
 from accounts.models import User, Workspace
 from audience.models import Recipient, RecipientList, Segment
 from campaigns import dashboard
@@ -272,6 +273,7 @@ def campaign_delete(*, campaign: Campaign) -> None:
         raise CampaignError("Cancel the campaign before deleting it.")
     workspace_id = campaign.workspace_id
     content = dict(campaign.content)
+    audit.record("campaign.deleted", workspace=campaign.workspace, target=campaign)
     campaign.delete()
     transaction.on_commit(lambda: delete_frozen_files(content))
     # Its attempts are gone from past days too.

@@ -103,9 +103,15 @@ class CampaignForm(forms.Form):
     utm_medium = forms.CharField(max_length=100, required=False, label=_("UTM medium"))
     utm_campaign = forms.CharField(max_length=100, required=False, label=_("UTM campaign"))
 
-    def __init__(self, *args: Any, workspace: Workspace, **kwargs: Any) -> None:
+    AUDIENCE_FIELDS = ("lists", "segments", "picked", "drop_picked")
+
+    def __init__(
+        self, *args: Any, workspace: Workspace, fixed_audience: bool = False, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.workspace = workspace
+        # A resend's recipients were fixed when it was made: no audience to choose.
+        self.fixed_audience = fixed_audience
         zone = zone_of(workspace)
         self.fields["scheduled_at"] = LocalDateTimeField(
             zone=zone, required=False, label=f"Send at / window start ({workspace.time_zone})"
@@ -123,6 +129,9 @@ class CampaignForm(forms.Form):
             "accounts",
             SendingAccount.objects.filter(workspace=workspace, status=AccountStatus.ACTIVE),
         )
+        if fixed_audience:
+            for name in self.AUDIENCE_FIELDS:
+                del self.fields[name]
 
     def _queryset(self, name: str, qs: Any) -> None:
         field = self.fields[name]
@@ -167,6 +176,8 @@ class CampaignForm(forms.Form):
         for name, message in campaign_problems(self.workspace, self.data_(), timezone.now()):
             self.add_error(name if name in self.fields else None, message)
         picked = cleaned.get("picked") and not cleaned.get("drop_picked")
+        if self.fixed_audience:
+            return cleaned
         if not (cleaned.get("lists") or cleaned.get("segments") or picked):
             self.add_error(None, "Choose who receives it: a list, a segment or picked recipients.")
         return cleaned

@@ -110,6 +110,11 @@ class Campaign(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    @property
+    def has_fixed_audience(self) -> bool:
+        """A resend: its recipients were fixed when it was made; its lists are not used."""
+        return bool(self.resend_kind)
+
 
 class ResendRecipient(models.Model):
     """One recipient of a resend's audience, fixed when the resend was made: the launch sends

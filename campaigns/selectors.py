@@ -33,6 +33,7 @@ from campaigns.models import (
     CampaignStatus,
     Delivery,
     DeliveryStatus,
+    ResendRecipient,
 )
 from content.rendering import TemplateParts
 from sending import quota, warmup
@@ -687,3 +688,8 @@ def attempts_page(
 ) -> KeysetPage[Attempt]:
     page: KeysetPage[Attempt] = _page_by_time(attempts_matching(workspace, flt), cursor, size)
     return page
+
+
+def fixed_audience_count(campaign: Campaign) -> int:
+    """How many recipients a resend's fixed audience holds."""
+    return ResendRecipient.objects.filter(campaign=campaign).count()

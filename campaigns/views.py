@@ -97,12 +97,11 @@ def _picked_count(workspace: Workspace, picked: dict[str, Any]) -> int | None:
 
 
 def _editor(request: HttpRequest, form: CampaignForm, campaign: Campaign | None) -> HttpResponse:
-    raw = form["picked"].value()
-    context = {
-        "form": form,
-        "campaign": campaign,
-        "picked_count": _picked_count(_ws(request), _json_dict(raw)),
-    }
+    context: dict[str, Any] = {"form": form, "campaign": campaign}
+    if form.fixed_audience and campaign is not None:
+        context["fixed_count"] = selectors.fixed_audience_count(campaign)
+    else:
+        context["picked_count"] = _picked_count(_ws(request), _json_dict(form["picked"].value()))
     return render(request, "campaigns/form.html", context)
 
 
@@ -181,9 +180,15 @@ def campaign_edit(request: HttpRequest, campaign_id: int) -> HttpResponse:
         messages.error(request, "Only draft and scheduled campaigns can be changed.")
         return redirect("campaigns:detail", campaign_id=campaign.pk)
     if request.method != "POST":
-        form = CampaignForm(workspace=workspace, initial=CampaignForm.initial_of(campaign))
+        form = CampaignForm(
+            workspace=workspace,
+            initial=CampaignForm.initial_of(campaign),
+            fixed_audience=campaign.has_fixed_audience,
+        )
         return _editor(request, form, campaign)
-    form = CampaignForm(request.POST, workspace=workspace)
+    form = CampaignForm(
+        request.POST, workspace=workspace, fixed_audience=campaign.has_fixed_audience
+    )
     if form.is_valid():
         try:
             editing.campaign_update(campaign=campaign, data=form.data_())

@@ -15,6 +15,7 @@ from django.db import transaction
 from django.db.models import ProtectedError, RestrictedError, Sum
 from django.utils import timezone
 
+from accounts.audit import services as audit
 from accounts.models import Workspace
 from audience.selectors import placeholder_names
 from content import gallery
@@ -68,7 +69,7 @@ def template_create(
         text_body=text_body,
         text_from_html=text_from_html,
     )
-    return Template.objects.create(
+    template = Template.objects.create(
         workspace=workspace,
         name=name,
         subject=subject,
@@ -76,6 +77,8 @@ def template_create(
         text_body=text_body,
         text_from_html=text_from_html,
     )
+    audit.record("template.created", workspace=workspace, target=template)
+    return template
 
 
 @transaction.atomic
@@ -96,6 +99,15 @@ def template_update(
         text_body=text_body,
         text_from_html=text_from_html,
     )
+    new = {
+        "name": name,
+        "subject": subject,
+        "html_body": html_body,
+        "text_body": text_body,
+        "text_from_html": text_from_html,
+    }
+    # The names of what changed; a body can hold personal data, so never its text.
+    changed = sorted(key for key, value in new.items() if getattr(template, key) != value)
     template.name, template.subject = name, subject
     template.html_body, template.text_body = html_body, text_body
     template.text_from_html = text_from_html
@@ -110,6 +122,10 @@ def template_update(
             "updated_at",
         ]
     )
+    if changed:
+        audit.record(
+            "template.changed", workspace=template.workspace, target=template, fields=changed
+        )
     return template
 
 
@@ -138,6 +154,7 @@ def template_delete(*, template: Template) -> None:
     Raises ContentError when rows that protect it (a campaign using it) exist.
     """
     files = [a.file.name for a in template.attachments.all()]
+    audit.record("template.deleted", workspace=template.workspace, target=template)
     try:
         with transaction.atomic():
             template.delete()

@@ -483,4 +483,8 @@ def dkim_key_create(*, workspace: Workspace, domain: str, selector: str) -> Dkim
 
 @transaction.atomic
 def dkim_key_delete(*, key: DkimKey) -> None:
+    audit.record(
+        "dkim.key_deleted", workspace=key.workspace, target=key, domain=key.domain,
+        selector=key.selector,
+    )  # fmt: skip
     key.delete()

@@ -16,6 +16,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from accounts.audit import services as audit
 from accounts.models import Workspace
 from audience.emails import InvalidEmail, normalize_email
 from audience.models import ConsentMethod, RecipientList
@@ -121,6 +122,7 @@ def form_update(*, form: SignupForm, given: FormSettings) -> SignupForm:
 def form_delete(*, form: SignupForm) -> None:
     """Delete a form and the sign-ups still waiting for confirmation; their links stop working.
     People who already joined stay, with their consent."""
+    audit.record("signup_form.deleted", workspace=form.workspace, target=form)
     form.delete()
 
 

@@ -18,6 +18,7 @@ from django.db.models import Max
 from django.utils import timezone
 from prometheus_client import Counter
 
+from accounts.audit import services as audit
 from accounts.models import User, Workspace
 from audience.models import Suppression
 from campaigns.models import Attempt, CampaignStatusChange
@@ -176,6 +177,11 @@ def endpoint_rotate_secret(*, endpoint: Endpoint, now: datetime | None = None) -
 @transaction.atomic
 def endpoint_delete(*, endpoint: Endpoint) -> None:
     """Delete the endpoint and its outbox (nothing more will be sent to it)."""
+    # Only the host: a receiver's URL may carry a token in its path or query.
+    host = urlsplit(endpoint.url).hostname or ""
+    audit.record(
+        "webhook.endpoint_deleted", workspace=endpoint.workspace, target=endpoint, target_label=host
+    )
     endpoint.delete()
 
 

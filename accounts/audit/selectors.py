@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import contextlib
-import csv
 from collections.abc import Iterator, Mapping
 from datetime import date
-from io import StringIO
 
 from django.db.models import QuerySet
 
@@ -37,30 +35,19 @@ def entries(workspace: Workspace | None, params: Mapping[str, str]) -> QuerySet[
     return qs.select_related("workspace").order_by("-created_at", "-id")
 
 
-def csv_lines(qs: QuerySet[AuditEntry]) -> Iterator[str]:
-    """The entries as CSV, a line at a time. Cells a spreadsheet would run as a formula start
-    with an apostrophe (a typed address may begin with = or +)."""
-    buffer = StringIO()
-    writer = csv.writer(buffer)
-
-    def line(cells: list[str]) -> str:
-        writer.writerow(["'" + c if c[:1] in ("=", "+", "-", "@") else c for c in cells])
-        text = buffer.getvalue()
-        buffer.seek(0)
-        buffer.truncate()
-        return text
-
-    yield line(list(CSV_COLUMNS))
+def csv_rows(qs: QuerySet[AuditEntry]) -> Iterator[list[str]]:
+    """The header, then the entries a row each (read in chunks); core.spreadsheet writes them
+    with a byte order mark and neutralises cells a spreadsheet would run as a formula (a typed
+    address may begin with = or +)."""
+    yield list(CSV_COLUMNS)
     for entry in qs.iterator(chunk_size=2000):
-        yield line(
-            [
-                entry.created_at.isoformat(),
-                entry.actor_email,
-                entry.via,
-                entry.ip or "",
-                entry.action,
-                entry.target_label,
-                entry.target_id,
-                str(entry.detail) if entry.detail else "",
-            ]
-        )
+        yield [
+            entry.created_at.isoformat(),
+            entry.actor_email,
+            entry.via,
+            entry.ip or "",
+            entry.action,
+            entry.target_label,
+            entry.target_id,
+            str(entry.detail) if entry.detail else "",
+        ]

@@ -15,6 +15,7 @@ from accounts.audit import selectors
 from accounts.audit.services import ACTIONS
 from accounts.models import Role, Workspace
 from accounts.platform_views import manager_view
+from core import spreadsheet
 
 PAGE_SIZE = 50
 
@@ -22,7 +23,9 @@ PAGE_SIZE = 50
 def _page(request: HttpRequest, workspace: Workspace | None, template: str) -> HttpResponse:
     qs = selectors.entries(workspace, request.GET)
     if request.GET.get("format") == "csv":
-        response = StreamingHttpResponse(selectors.csv_lines(qs), content_type="text/csv")
+        response = StreamingHttpResponse(
+            spreadsheet.csv_lines(selectors.csv_rows(qs)), content_type=spreadsheet.CONTENT_TYPE
+        )
         stamp = timezone.now().strftime("%Y%m%d-%H%M")
         response["Content-Disposition"] = f'attachment; filename="audit-log-{stamp}.csv"'
         return cast(HttpResponse, response)

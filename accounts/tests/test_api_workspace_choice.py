@@ -9,7 +9,7 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from accounts.models import Role
-from accounts.services import user_mark_verified, user_sign_up
+from accounts.services import invitation_create, user_mark_verified, user_sign_up
 from accounts.tests.factories import PASSWORD, MembershipFactory, WorkspaceFactory
 from audience.models import RecipientList
 
@@ -43,23 +43,49 @@ def test_joining_another_workspace_does_not_move_the_api(ada):
     assert RecipientList.objects.get(name="API readers").workspace_id == own.pk
 
 
-def test_the_workspace_chosen_in_the_web_interface_is_the_apis_too(ada):
-    created = Client()
-    created.force_login(ada)
-    created.post(reverse("accounts:workspaces"), {"name": "Acme", "time_zone": "UTC"})
-    acme = ada.memberships.get(workspace__name="Acme").workspace
+def test_creating_a_workspace_does_not_move_the_api_and_switching_to_it_does(ada):
+    own = ada.memberships.get().workspace
+    browser = Client()
+    browser.force_login(ada)
     api = _api(ada.email)
-    assert api.get("/api/me/").json()["workspace"]["id"] == acme.pk  # now current in the UI
-
-    own = ada.memberships.exclude(workspace=acme).get().workspace
-    created.post(reverse("accounts:workspace_switch", kwargs={"workspace_id": own.pk}))
     assert api.get("/api/me/").json()["workspace"]["id"] == own.pk
+
+    browser.post(reverse("accounts:workspaces"), {"name": "Acme", "time_zone": "UTC"})
+    acme = ada.memberships.get(workspace__name="Acme").workspace
+    assert browser.get(reverse("dashboard")).context["current_workspace"].pk == acme.pk
+    # The README's walk-through goes on in the workspace it started in.
+    assert api.get("/api/me/").json()["workspace"]["id"] == own.pk
+    made = api.post("/api/lists/", {"name": "From the script"}, format="json")
+    assert RecipientList.objects.get(pk=made.json()["id"]).workspace_id == own.pk
+
+    browser.post(reverse("accounts:workspace_switch", kwargs={"workspace_id": acme.pk}))
+    assert api.get("/api/me/").json()["workspace"]["id"] == acme.pk  # chosen: now current
     # The header still wins, and a new browser session starts where the user left off.
-    chosen = api.get("/api/me/", HTTP_X_WORKSPACE=str(acme.pk)).json()
-    assert chosen["workspace"]["id"] == acme.pk
+    chosen = api.get("/api/me/", HTTP_X_WORKSPACE=str(own.pk)).json()
+    assert chosen["workspace"]["id"] == own.pk
     fresh = Client()
     fresh.force_login(ada)
-    assert fresh.get(reverse("dashboard")).context["current_workspace"].pk == own.pk
+    assert fresh.get(reverse("dashboard")).context["current_workspace"].pk == acme.pk
+
+
+def test_accepting_an_invitation_does_not_move_the_api(ada):
+    own = ada.memberships.get().workspace
+    owner = MembershipFactory.create(role=Role.OWNER)
+    link = invitation_create(
+        workspace=owner.workspace,
+        email=ada.email,
+        role=Role.EDITOR,
+        invited_by=owner.user,
+        base_url="https://postroom.example.test",
+    ).link
+    browser = Client()
+    browser.force_login(ada)
+    api = _api(ada.email)
+    accepted = browser.post(link.removeprefix("https://postroom.example.test"))
+    assert accepted.status_code == 302
+    assert ada.memberships.filter(workspace=owner.workspace).exists()
+    assert browser.get(reverse("dashboard")).context["current_workspace"] == owner.workspace
+    assert api.get("/api/me/").json()["workspace"]["id"] == own.pk
 
 
 def test_leaving_the_current_workspace_falls_back_to_the_first_joined(ada):

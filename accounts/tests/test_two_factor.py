@@ -264,13 +264,17 @@ def test_api_keys_and_tokens_are_not_asked_for_a_second_factor(clock, personas):
     ).raw
     assert APIClient(HTTP_X_API_KEY=raw).get("/api/lists/").status_code == 200
 
-    # A token, once issued, is not asked again either (signing in for one is: below).
+    # A token, once issued, is not asked again either. Signing in for one is (below), and
+    # tokens from before the second factor are revoked by its arrival (the test after).
+    device, _ = enrol(personas.editor)
+    clock.shift(timedelta(seconds=31))  # the next step's code: enrolment used this one
     api = APIClient()
     tokens = api.post(
-        "/api/login/", {"email": personas.editor.email, "password": PASSWORD}, format="json"
+        "/api/login/",
+        {"email": personas.editor.email, "password": PASSWORD, "code": code_of(device)},
+        format="json",
     )
     assert tokens.status_code == 200
-    enrol(personas.editor)
     api.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens.json()['access']}")
     assert api.get("/api/lists/").status_code == 200
 
@@ -334,3 +338,37 @@ def test_a_password_alone_gets_no_api_token_for_a_user_with_two_factor(clock, pe
     # Users without a device sign in as before.
     plain = {"email": personas.viewer.email, "password": PASSWORD}
     assert api.post("/api/login/", plain, format="json").status_code == 200
+
+
+def test_any_change_of_the_second_factor_ends_the_users_api_tokens(clock, personas):
+    user = personas.editor
+    api = APIClient()
+    login = {"email": user.email, "password": PASSWORD}
+    before = api.post("/api/login/", login, format="json").json()
+
+    def works(tokens: dict[str, str]) -> bool:
+        me = APIClient(HTTP_AUTHORIZATION=f"Bearer {tokens['access']}").get("/api/me/")
+        return me.status_code == 200
+
+    def refreshes(tokens: dict[str, str]) -> bool:
+        answer = api.post("/api/token/refresh/", {"refresh": tokens["refresh"]}, format="json")
+        return answer.status_code == 200
+
+    assert works(before)
+    device, _ = enrol(user)
+    assert not works(before)  # taken with the password alone
+    assert not refreshes(before)
+
+    clock.shift(timedelta(seconds=31))
+    during = api.post("/api/login/", {**login, "code": code_of(device)}, format="json").json()
+    assert works(during)
+    two_factor.recovery_codes_regenerate(user=user)
+    assert not works(during)
+    assert not refreshes(during)
+
+    clock.shift(timedelta(seconds=31))
+    after = api.post("/api/login/", {**login, "code": code_of(device)}, format="json").json()
+    assert works(after)
+    two_factor.two_factor_disable(user=user)
+    assert not works(after)
+    assert not refreshes(after)

@@ -119,6 +119,7 @@ class CampaignResource(WorkspaceViewSet[Campaign]):
             campaign.workspace,
             _with_schedule(editing.campaign_data(campaign), when),
             {},
+            fixed_audience=campaign.has_fixed_audience,
         )
         return run_transition(
             campaign, "schedule", lambda: editing.campaign_schedule(campaign=campaign, **when)
@@ -219,7 +220,7 @@ class CampaignsApi(
         )
         write.is_valid(raise_exception=True)
         data = write.campaign_data(editing.campaign_data(campaign) if partial else None)
-        raise_problems(self.workspace, data, {})
+        raise_problems(self.workspace, data, {}, fixed_audience=campaign.has_fixed_audience)
         return self.output(self.save_changes(campaign, data))
 
     def partial_update(self, request: Request, campaign_id: int) -> Response:

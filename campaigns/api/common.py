@@ -57,10 +57,15 @@ def run_transition(campaign: Campaign, action: str, call: Callable[[], object]) 
     return Campaign.objects.get(pk=campaign.pk)
 
 
-def raise_problems(workspace: Workspace, data: CampaignData, names: dict[str, str]) -> None:
+def raise_problems(
+    workspace: Workspace, data: CampaignData, names: dict[str, str], *, fixed_audience: bool = False
+) -> None:
     """400 with every problem of `data` under the API's field names (`names` renames more,
-    for the e-mail burst's fields); nothing when the services would accept it."""
-    problems = campaign_problems(workspace, data, timezone.now()) + audience_problems(data)
+    for the e-mail burst's fields); nothing when the services would accept it. A campaign with
+    a `fixed_audience` (a resend) needs no lists, segments or picked recipients."""
+    problems = campaign_problems(workspace, data, timezone.now())
+    if not fixed_audience:
+        problems += audience_problems(data)
     errors: dict[str, list[str]] = {}
     for name, message in problems:
         field = problem_field(name, data.schedule_mode)

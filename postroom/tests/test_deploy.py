@@ -33,6 +33,17 @@ def test_the_image_copies_every_package_pyproject_installs_before_installing_it(
     assert all((ROOT / name / "__init__.py").exists() for name in copied_before_install())
 
 
+def test_pyproject_installs_every_top_level_package_of_the_repository():
+    # A new app (subscriptions was one) left out of the list is missing from the installed
+    # package, and so from an image that runs it as installed.
+    packages = {
+        path.parent.name
+        for path in ROOT.glob("*/__init__.py")
+        if path.parent.name not in {"bench", "scripts"}
+    }
+    assert packages == installed_packages()
+
+
 def test_every_long_running_compose_service_has_a_health_check():
     services = yaml.safe_load((ROOT / "compose.yaml").read_text())["services"]
     one_shot = {name for name, service in services.items() if service.get("restart") == "no"}

@@ -200,3 +200,47 @@ def test_viewers_cannot_resend(personas, smtp_sink, time_machine):
     )
     assert api.status_code == 403
     assert not Campaign.objects.filter(resent_from=setup.campaign).exists()
+
+
+def test_a_resend_is_edited_without_an_audience_to_choose(personas, smtp_sink, time_machine):
+    from django.utils import timezone
+
+    from conftest import api_key_client
+
+    setup = _sent_campaign(personas, smtp_sink, time_machine, track_opens=True)
+    resend = resends.campaign_resend(
+        campaign=setup.campaign, kind="unopened", subject="Did you see it?", now=timezone.now()
+    ).campaign
+    client = client_for(personas.owner)
+    url = f"/campaigns/{resend.pk}/edit/"
+
+    page = client.get(url).content.decode()
+    assert 'id="fixed-audience"' in page
+    assert "fixed when it was made: <strong>4</strong> recipients" in page
+    assert 'name="lists"' not in page
+    assert 'name="segments"' not in page
+
+    saved = client.post(
+        url,
+        {
+            "name": "Second chance",
+            "template": setup.campaign.template_id,
+            "accounts": [a.pk for a in setup.campaign.accounts.all()],
+            "schedule_mode": "now",
+            "track_opens": "",
+            "track_clicks": "",
+        },
+    )
+    assert saved.status_code == 302, saved.content.decode()
+    resend.refresh_from_db()
+    assert resend.name == "Second chance"
+    assert ResendRecipient.objects.filter(campaign=resend).count() == 4
+
+    api = api_key_client(personas.workspace, "editor", created_by=personas.owner)
+    renamed = api.patch(f"/api/campaigns/{resend.pk}/", {"name": "Third"}, format="json")
+    assert renamed.status_code == 200, renamed.json()
+    # An ordinary campaign still needs an audience.
+    emptied = api.patch(
+        f"/api/campaigns/{setup.campaign.pk}/", {"list_ids": [], "name": "x"}, format="json"
+    )
+    assert emptied.status_code in (400, 409)

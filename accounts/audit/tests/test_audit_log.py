@@ -118,7 +118,10 @@ def test_owners_read_their_workspace_s_log_and_no_other_s(personas):
 def test_the_csv_download_has_every_entry_and_neutralises_formulas(personas):
     record("member.invited", workspace=personas.workspace, target_label="=HYPERLINK(1)")
     response = client_for(personas.owner).get(reverse("audit_log"), {"format": "csv"})
-    lines = b"".join(response.streaming_content).decode().splitlines()  # type: ignore[attr-defined]
+    body = b"".join(response.streaming_content).decode()  # type: ignore[attr-defined]
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    assert body.startswith("\ufeff")  # spreadsheets read Cyrillic names as UTF-8 only so
+    lines = body.removeprefix("\ufeff").splitlines()
     assert lines[0].startswith("time,actor,via,ip,action,target")
     assert len(lines) == 2
     assert "'=HYPERLINK(1)" in lines[1]
