@@ -89,3 +89,44 @@ def test_editors_keep_their_forms(world, editor_client):
     page = editor_client.get(url).content.decode()
     assert "You are a viewer" not in page
     assert _submittable_forms(page)
+
+
+# Pages about the user, not the workspace: every member, a viewer too, acts on them.
+OWN_PAGES = {
+    "accounts:profile",
+    "accounts:password_change",
+    "accounts:two_factor",
+    "accounts:two_factor_setup",
+    "accounts:workspaces",
+    # Signed-out pages (a viewer who opens them asks for their own account).
+    "accounts:password_reset",
+    "accounts:resend_verification",
+}
+
+
+def test_every_page_shows_viewers_no_form_to_submit(personas, world, viewer_client):
+    """The walker's every page (not the JSON API), filled with objects of the viewer's own
+    workspace: each answers 403, or shows no form a viewer could submit."""
+    from postroom.tests.test_tenancy import Foreign, all_routes, providers
+
+    here = Foreign(workspace=personas.workspace, owner=personas.owner)
+    available = providers()
+    made: dict[str, object] = {}
+    offending: dict[str, list[str]] = {}
+    walked = 0
+    for route in all_routes():
+        if route.name.startswith(("api:", "admin:", "platform:")) or route.name in OWN_PAGES:
+            continue
+        for name in route.kwargs:
+            if name not in made:
+                made[name] = available[name](here)
+        url = reverse(route.name, kwargs={name: made[name] for name in route.kwargs})
+        response = viewer_client.get(url)
+        if response.status_code != 200 or "text/html" not in response.get("Content-Type", ""):
+            continue
+        walked += 1
+        forms = _submittable_forms(response.content.decode())
+        if forms:
+            offending[url] = forms
+    assert walked > 40  # a walk of nothing would pass
+    assert not offending, "\n".join(sorted(offending))
