@@ -94,7 +94,7 @@ def test_workspaces_without_endpoints_are_not_read(personas, smtp_sink, django_a
     assert not Event.objects.filter(state=EventState.PENDING).exists()
 
 
-def _attempts(workspace, outcomes):
+def make_attempts(workspace, outcomes):
     """Deliveries with one attempt each, written as the engine's record step writes them."""
     from audience.models import Recipient
     from campaigns.models import Campaign
@@ -126,7 +126,7 @@ def _attempts(workspace, outcomes):
 def test_each_attempt_is_told_by_what_it_did_to_its_delivery(personas, receiver, settings):
     settings.WEBHOOK_EVENTS_PER_REQUEST = 2
     make_endpoint(personas.workspace, receiver.url, ["*"])
-    rows = _attempts(
+    rows = make_attempts(
         personas.workspace,
         [
             ("sent", "sent", 250),
@@ -153,6 +153,6 @@ def test_each_attempt_is_told_by_what_it_did_to_its_delivery(personas, receiver,
 
 def test_another_workspaces_attempts_are_never_told(personas, receiver):
     make_endpoint(personas.workspace, receiver.url, ["*"])
-    _attempts(personas.other_workspace, [("sent", "sent", 250)])
+    make_attempts(personas.other_workspace, [("sent", "sent", 250)])
     drain_webhooks()
     assert receiver.requests == []

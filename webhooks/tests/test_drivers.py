@@ -9,7 +9,7 @@ from webhooks.dispatch import run_webhook_step
 from webhooks.models import Cursor
 from webhooks.tasks import webhook_pass
 from webhooks.tests.factories import make_endpoint
-from webhooks.tests.test_delivery_events import _attempts
+from webhooks.tests.test_delivery_events import make_attempts
 
 pytestmark = pytest.mark.django_db
 
@@ -22,7 +22,7 @@ def test_the_embedded_worker_and_beat_run_the_step():
 
 def test_the_celery_task_sends_what_is_queued(personas, receiver):
     make_endpoint(personas.workspace, receiver.url, ["delivery.sent"])
-    _attempts(personas.workspace, [("sent", "sent", 250)] * 3)
+    make_attempts(personas.workspace, [("sent", "sent", 250)] * 3)
     assert webhook_pass() >= 1
     [request] = receiver.accepted()
     assert len(request.events) == 3
@@ -32,7 +32,7 @@ def test_young_attempts_wait_to_settle_on_postgresql_only(personas, receiver, se
     settings.WEBHOOK_SETTLE_SECONDS = 3600
     make_endpoint(personas.workspace, receiver.url, ["delivery.sent"])
     start = Cursor.objects.get(workspace=personas.workspace).attempt_id
-    _attempts(personas.workspace, [("sent", "sent", 250)])
+    make_attempts(personas.workspace, [("sent", "sent", 250)])
     run_webhook_step()
     if connection.vendor == "postgresql":
         # A lower id may still commit after it: the cursor does not pass it yet.
