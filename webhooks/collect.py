@@ -15,6 +15,7 @@ one transaction at a time.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypedDict, TypeVar
 
@@ -143,46 +144,53 @@ def collect_workspace(*, workspace_id: int, now: datetime) -> bool:
     limit = settings.WEBHOOK_COLLECT_LIMIT
     found: list[tuple[datetime, dict[str, Any]]] = []
     more = False
-    if any(e.wants_delivery_events for e in endpoints):
-        page = list(_attempts(workspace_id, cursor.attempt_id, limit))
-        attempts = _settled(page, now)
-        found += [
-            (a.created_at, catalogue.delivery_event(a, a.delivery_status, not a.superseded))
-            for a in attempts
-        ]
-        cursor.attempt_id = attempts[-1].pk if attempts else cursor.attempt_id
-        more = len(page) == limit and len(attempts) == len(page)
-    if any(e.wants_recipient_events for e in endpoints):
-        unsubscribes = _unsubscribes(workspace_id, cursor.suppression_id)
-        page_s = list(unsubscribes[:limit])
-        rows = _settled(page_s, now)
-        found += [(s.created_at, catalogue.unsubscribed_event(s)) for s in rows]
-        cursor.suppression_id = rows[-1].pk if rows else cursor.suppression_id
-        more = more or (len(page_s) == limit and len(rows) == len(page_s))
-    if any(e.wants_account_events for e in endpoints):
-        changes = AccountStatusChange.objects.filter(
-            workspace_id=workspace_id, id__gt=cursor.account_change_id
-        ).order_by("id")
-        page_c = list(changes[:limit])
-        rows_c = _settled(page_c, now)
-        found += [(c.created_at, catalogue.account_status_changed(c)) for c in rows_c]
-        cursor.account_change_id = rows_c[-1].pk if rows_c else cursor.account_change_id
-        more = more or (len(page_c) == limit and len(rows_c) == len(page_c))
-    if any(e.wants_campaign_events for e in endpoints):
-        campaign_changes = CampaignStatusChange.objects.filter(
-            workspace_id=workspace_id, id__gt=cursor.campaign_change_id
-        ).order_by("id")
-        page_k = list(campaign_changes[:limit])
-        rows_k = _settled(page_k, now)
-        found += [(k.created_at, catalogue.campaign_status_changed(k)) for k in rows_k]
-        cursor.campaign_change_id = rows_k[-1].pk if rows_k else cursor.campaign_change_id
-        more = more or (len(page_k) == limit and len(rows_k) == len(page_k))
-    if any(e.wants_feedback_events for e in endpoints):
-        page_t = list(_tracking_events(workspace_id, cursor.tracking_event_id, limit))
-        rows_t = _settled(page_t, now)
-        found += [(t.created_at, catalogue.feedback_event(t)) for t in rows_t]
-        cursor.tracking_event_id = rows_t[-1].pk if rows_t else cursor.tracking_event_id
-        more = more or (len(page_t) == limit and len(rows_t) == len(page_t))
+    # Each stream: who wants it, its cursor field, its page after the cursor, its event.
+    streams: list[tuple[str, str, Callable[[int], Iterable[Any]], Callable[[Any], Any]]] = [
+        (
+            "wants_delivery_events",
+            "attempt_id",
+            lambda after: _attempts(workspace_id, after, limit),
+            lambda a: catalogue.delivery_event(a, a.delivery_status, not a.superseded),
+        ),
+        (
+            "wants_recipient_events",
+            "suppression_id",
+            lambda after: _unsubscribes(workspace_id, after)[:limit],
+            catalogue.unsubscribed_event,
+        ),
+        (
+            "wants_account_events",
+            "account_change_id",
+            lambda after: AccountStatusChange.objects.filter(
+                workspace_id=workspace_id, id__gt=after
+            ).order_by("id")[:limit],
+            catalogue.account_status_changed,
+        ),
+        (
+            "wants_campaign_events",
+            "campaign_change_id",
+            lambda after: CampaignStatusChange.objects.filter(
+                workspace_id=workspace_id, id__gt=after
+            ).order_by("id")[:limit],
+            catalogue.campaign_status_changed,
+        ),
+        (
+            "wants_feedback_events",
+            "tracking_event_id",
+            lambda after: _tracking_events(workspace_id, after, limit),
+            catalogue.feedback_event,
+        ),
+    ]
+    for wanted, field, read, render in streams:
+        if not any(getattr(e, wanted) for e in endpoints):
+            continue
+        page = list(read(getattr(cursor, field)))
+        rows = _settled(page, now)
+        found += [(row.created_at, render(row)) for row in rows]
+        if rows:
+            setattr(cursor, field, rows[-1].pk)
+        # A full page, all of it settled: the next may wait already.
+        more = more or (len(page) == limit and len(rows) == len(page))
     _queue(endpoints, found, now)
     cursor.updated_at = now
     cursor.save(
