@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from typing import TypeAlias, TypeVar
 
 from django.conf import settings
-from django.db import connection
+from django.db import connection, connections
 from django.utils import timezone
 
 from audience.models import STANDARD_FIELDS, Suppression
@@ -53,9 +53,11 @@ STATUS_CHECK_SECONDS = 0.5
 # How long a worker keeps using one connection before it opens a new one.
 POOL_MAX_AGE = 60.0
 
-# Accounts whose transport never touches the database, and so may send from a lane's own
-# thread (captured messages are stored, and OAuth tokens refreshed, in the database).
-LANE_KINDS = frozenset(AccountKind) - {AccountKind.CAPTURE, AccountKind.OAUTH2, AccountKind.ESP}
+# Accounts that may send from a lane's own thread: every kind that sends over a network.
+# Capture does not: its "sending" is a database write of the coordinating thread's, never
+# slow the way a server is. An OAuth2 lane's token refresh uses the lane's own database
+# connection (see `Lane`).
+LANE_KINDS = frozenset(AccountKind) - {AccountKind.CAPTURE}
 
 K = TypeVar("K")
 
@@ -142,8 +144,8 @@ class Sender:
 
         Accounts whose lane is still running are left out of it (their connections are in
         use). With no lane running and one account to serve, the batch is sent here and now;
-        otherwise each SMTP account's part goes to a lane (thread) of its own, so that a slow
-        or dead server holds up only its own account.
+        otherwise each account's part goes to a lane (thread) of its own, so that a slow or
+        dead server (SMTP, XOAUTH2 or an e-mail service's API) holds up only its own account.
         """
         try:
             self.stopped = stopped
@@ -163,8 +165,7 @@ class Sender:
                 return
             for account_id, account_jobs in by_account.items():
                 if account_jobs[0].share.account.kind not in LANE_KINDS:
-                    # Its transport reads or writes the database (captured messages, OAuth
-                    # tokens): it is sent here, by the thread that owns the connection.
+                    # Captured messages are stored by the thread that records the outcomes.
                     for job in account_jobs:
                         self._run_here(job)
                     continue
@@ -297,8 +298,8 @@ class Sender:
         """Send one account's part of the batch over its connection, several messages in
         flight, and give each delivery's outcome; what was not tried stays in `share.unsent`.
 
-        Runs in a lane's thread or in the caller's: it touches no database (`stop` and the
-        consumer of the outcomes do).
+        Runs in a lane's thread or in the caller's: it records nothing (`stop` and the
+        consumer of the outcomes do); only an OAuth2 transport stores a refreshed token.
         """
         if stop():
             return
@@ -397,12 +398,14 @@ class Lane(threading.Thread):
     """One account's jobs, sent in order from a thread of their own, so that a slow or dead
     server holds up only its own account while the others' lanes go on.
 
-    A lane touches no database (Django's connections are per thread, and the worker's tests
-    and transactions are the coordinating thread's): it hands each outcome to that thread,
-    which records it and answers before the lane goes on, so that every outcome is recorded
-    in the order of one thread and a stop decided by the recording (a pause) is seen at the
-    lane's next message. Told to abort, the lane closes its generator there, which drops its
-    connection whatever its SMTP state.
+    A lane records nothing: it hands each outcome to the coordinating thread, which records
+    it and answers before the lane goes on, so that every outcome is recorded in the order of
+    one thread and a stop decided by the recording (a pause) is seen at the lane's next
+    message. Told to abort, the lane closes its generator there, which drops its connection
+    whatever its SMTP state. Its only database use is an OAuth2 account's token refresh:
+    Django gives the thread a connection of its own, the new token is stored in its own
+    short transaction (autocommit, never inside the coordinating thread's), and the
+    connection is closed when the lane ends.
     """
 
     def __init__(
@@ -438,6 +441,7 @@ class Lane(threading.Thread):
         except BaseException as exc:  # the coordinating thread raises it
             self.events.put((self, None, exc))
         finally:
+            connections.close_all()  # this thread's own, if a token refresh opened one
             self.events.put((self, None, _LANE_DONE))
 
     def _hand_over(self, job: Job, item: Outcome | _Signal) -> bool:

@@ -187,6 +187,7 @@ class _State:
     tarpit_until: float = 0.0  # time.monotonic() when held replies go anyway
     held: int = 0  # replies held by the tarpit right now
     connections: int = 0
+    live: set[Any] = field(default_factory=set)  # sessions opened since reset(), still open
 
 
 def _check_reply(reply: str) -> str:
@@ -347,6 +348,18 @@ class SmtpSink:
         """SMTP sessions opened since the last reset() (a STARTTLS upgrade is not a new one)."""
         with self._cond:
             return self._state.connections
+
+    def wait_until_closed(self, timeout: float = 10.0) -> bool:
+        """Block until no session opened since the last reset() is open; False if one still
+        is after `timeout`."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while self._state.live:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._cond.wait(min(left, 0.05))
+            return True
 
     def wait_for(self, count: int = 1, timeout: float = 10.0) -> list[CapturedMessage]:
         """Block until at least `count` messages were accepted, and return them all.
@@ -541,10 +554,12 @@ class SmtpSink:
     def _connection_opened(self, server: _SinkSMTP) -> None:
         with self._cond:
             self._state.connections += 1
+            self._state.live.add(server)
             self._live.add(server)
 
     def _connection_closed(self, server: _SinkSMTP) -> None:
         with self._cond:
+            self._state.live.discard(server)
             self._live.discard(server)
 
     def _discount_connection(self) -> None:

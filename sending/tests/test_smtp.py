@@ -7,7 +7,7 @@ import socket
 from datetime import timedelta
 
 import pytest
-from django.db import connection
+from django.db import DatabaseError, connection
 from django.utils import timezone
 
 from sending import services
@@ -298,6 +298,19 @@ def test_a_refused_refresh_token_is_an_auth_failure(smtp_sink, token_endpoint):
     assert result.kind == SendKind.AUTH
     assert "invalid_grant" in result.reply
     assert smtp_sink.connections == 0 or smtp_sink.messages == []
+
+
+def test_a_token_that_cannot_be_stored_leaves_no_connection_open(smtp_sink, token_endpoint):
+    """Whatever fails while connecting (here the database, storing the refreshed token),
+    the half-made connection is closed at once, not left to the garbage collector."""
+    smtp_sink.require_auth("owner@example.com", oauth_token=token_endpoint.token)
+    account = oauth_account(smtp_sink, token_endpoint)
+    SendingAccount.objects.filter(pk=account.pk).delete()  # storing the token fails
+    with pytest.raises(DatabaseError):
+        SmtpTransport(account).send(outgoing(from_email="owner@example.com"))
+    assert token_endpoint.requests
+    assert smtp_sink.connections == 1
+    assert smtp_sink.wait_until_closed(timeout=5)
 
 
 def test_an_auth_failure_while_sending_puts_the_account_in_error(smtp_sink):

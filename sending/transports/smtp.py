@@ -120,6 +120,9 @@ class SmtpTransport(TransportBase):
         except oauth.OAuthError as exc:
             _abandon(conn)
             raise TransportError(SendResult(SendKind.AUTH, str(exc))) from exc
+        except BaseException:  # the database, storing a new token: the socket goes too
+            _abandon(conn)
+            raise
         self._conn, self._sent, self._idle = conn, 0, True
 
     def _connect(self) -> smtplib.SMTP:

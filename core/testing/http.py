@@ -1,0 +1,140 @@
+"""Real HTTP servers on loopback for the parts of the outside world that speak HTTP.
+
+Each answers JSON over a socket, so the code under test makes its real requests: an OAuth2
+token endpoint (refresh tokens, consent codes) and an e-mail service's send API (Postmark's,
+whose address anymail takes from the `ANYMAIL` setting). The service can hold its answers, as
+a slow or stuck API does, until `release()`.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import urllib.parse
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any, Self
+
+
+class JsonServer:
+    """An HTTP server on 127.0.0.1 at a free port; `answer(path, body)` gives each POST's
+    status and JSON reply. Use it as a context manager, or call `stop()`."""
+
+    def __init__(self) -> None:
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length", "0"))
+                status, reply = server.answer(self.path, self.rfile.read(length))
+                data = json.dumps(reply).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.host, self.port = "127.0.0.1", int(self.server.server_address[1])
+        self.base_url = f"http://{self.host}:{self.port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def answer(self, path: str, body: bytes) -> tuple[int, Any]:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+class TokenEndpoint(JsonServer):
+    """An OAuth2 token endpoint that hands out `token` for `refresh_token`, and for the
+    consent code "ok"."""
+
+    def __init__(self) -> None:
+        self.requests: list[dict[str, str]] = []
+        self.token = "fresh-access-token"  # noqa: S105 - a test double's
+        self.refresh_token = "stored-refresh-token"  # noqa: S105 - a test double's
+        super().__init__()
+        self.url = f"{self.base_url}/token"
+
+    def answer(self, path: str, body: bytes) -> tuple[int, Any]:
+        form = dict(urllib.parse.parse_qsl(body.decode()))
+        self.requests.append(form)
+        if form.get("refresh_token") == self.refresh_token:
+            return 200, {"access_token": self.token, "expires_in": 3600}
+        if form.get("grant_type") == "authorization_code" and form.get("code") == "ok":
+            return 200, {
+                "access_token": self.token,
+                "refresh_token": "granted-refresh-token",
+                "expires_in": 3600,
+            }
+        return 400, {"error": "invalid_grant"}
+
+
+class PostmarkApi(JsonServer):
+    """Postmark's send API (`POST /email`, one message a request): accepts every message and
+    keeps its JSON. `hold()` makes every request wait, as a stuck service does, until
+    `release()`; `held` says how many wait now."""
+
+    def __init__(self) -> None:
+        self.messages: list[dict[str, Any]] = []
+        self._lock = threading.Lock()
+        self._open = threading.Event()
+        self._open.set()
+        self._held = 0
+        super().__init__()
+        self.url = f"{self.base_url}/"  # anymail's POSTMARK_API_URL
+
+    def hold(self) -> None:
+        self._open.clear()
+
+    def release(self) -> None:
+        self._open.set()
+
+    @property
+    def held(self) -> int:
+        with self._lock:
+            return self._held
+
+    def answer(self, path: str, body: bytes) -> tuple[int, Any]:
+        if path != "/email":
+            return 404, {"ErrorCode": 404, "Message": f"No such endpoint: {path}"}
+        with self._lock:
+            self._held += 1
+        try:
+            self._open.wait()
+        finally:
+            with self._lock:
+                self._held -= 1
+        message = json.loads(body)
+        with self._lock:
+            self.messages.append(message)
+        return 200, {
+            "To": message["To"],
+            "SubmittedAt": "2026-11-21T10:00:00Z",
+            "MessageID": str(uuid.uuid4()),
+            "ErrorCode": 0,
+            "Message": "OK",
+        }
+
+    def stop(self) -> None:
+        self.release()  # held requests answer, so that their threads end
+        super().stop()
