@@ -24,6 +24,7 @@ class Fact:
     kind: EventKind
     source: EventSource
     email: str = ""
+    sender: str = ""  # a reply's author, where it came from a mailbox
     bounce_type: str = ""
     status_code: str = ""
     detail: str = ""
@@ -93,6 +94,7 @@ def _event(fact: Fact, delivery: Delivery | None, workspace_id: int) -> Event:
         campaign_id=delivery.campaign_id if delivery else None,
         delivery_id=delivery.pk if delivery else None,
         email=(delivery.email if delivery else fact.email)[:254],
+        sender=fact.sender[:254],
         kind=fact.kind,
         bounce_type=fact.bounce_type,
         status_code=fact.status_code[:16],

@@ -298,6 +298,8 @@ def _fact(
         ),
         status_code=(affected.status if affected is not None else feedback.status) or "",
         detail=detail,
+        # A person's own message: who wrote it (a bounce's or report's From is a machine's).
+        sender=feedback.sender if kind in (Kind.REPLY, Kind.UNSUBSCRIBE) else "",
         source_detail=mailbox.name,
         dedupe_key=dedupe,
     )

@@ -124,6 +124,9 @@ class Event(models.Model):
         related_name="+",
     )
     email = models.EmailField(max_length=254, blank=True)
+    # Who wrote a reply (or an unsubscribe request by mail): its Reply-To or From, which need
+    # not be the address the delivery went to (a forward, an assistant, a second address).
+    sender = models.EmailField(max_length=254, blank=True, default="", db_default="")
     kind = models.CharField(max_length=16, choices=EventKind.choices)
     bounce_type = models.CharField(max_length=8, choices=BounceType.choices, blank=True)
     status_code = models.CharField(max_length=16, blank=True)  # RFC 3463, "5.1.1"
@@ -146,6 +149,8 @@ class Event(models.Model):
             models.Index(fields=("workspace", "occurred_at")),
             models.Index(fields=("workspace", "email", "kind", "occurred_at")),
             models.Index(fields=("delivery", "kind")),
+            # The webhook collector reads a workspace's events after its cursor, in id order.
+            models.Index(fields=("workspace", "id"), name="tracking_event_workspace_id"),
             models.Index(
                 fields=("workspace", "dedupe_key"),
                 name="tracking_event_dedupe",

@@ -236,7 +236,8 @@ def feedback_event(event: TrackingEvent) -> dict[str, Any]:
         if kind == EventKind.CLICKED:
             data |= {"link_index": event.link_index, "url": event.url}
     elif kind == EventKind.REPLIED:
-        data["snippet"] = event.detail[:300]
+        # `sender`: who wrote the reply, which need not be the address the message went to.
+        data |= {"snippet": event.detail[:300], "sender": event.sender or event.email}
     return envelope(
         event_id=f"evt_trk_{event.pk}",
         event_type=FEEDBACK_KINDS[kind],

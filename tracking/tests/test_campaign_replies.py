@@ -82,3 +82,32 @@ def test_a_viewer_reads_them_and_another_workspaces_campaign_is_a_404(
     url = reverse("tracking:campaign_replies", kwargs={"campaign_id": world.campaign.pk})
     assert "Hello" in viewer_client.get(url).content.decode()
     assert outsider_client.get(url).status_code == 404
+
+
+def test_a_reply_from_another_address_names_its_writer_and_the_message_it_answers(
+    personas, owner_client
+):
+    """A forward or an assistant answers from another address: the page says who wrote and
+    to which of the campaign's messages."""
+    world = sent_world(personas.workspace, ["ann@example.test", "bob@example.test"])
+    ann, bob = world.deliveries["ann@example.test"], world.deliveries["bob@example.test"]
+    happened(
+        ann, EventKind.REPLIED, world.start, detail="On Ann's behalf: yes",
+        source=EventSource.MAILBOX, sender="assistant@example.org",
+    )  # fmt: skip
+    happened(
+        bob, EventKind.REPLIED, world.start, detail="Bob here",
+        source=EventSource.MAILBOX, sender="BOB@example.test",
+    )  # fmt: skip
+
+    url = reverse("tracking:campaign_replies", kwargs={"campaign_id": world.campaign.pk})
+    page = owner_client.get(url).content.decode()
+
+    rows = {row.split(">", 1)[0]: row for row in page.split("<tr data-event=")[1:]}
+    ann_row = next(row for row in rows.values() if "On Ann" in row)
+    bob_row = next(row for row in rows.values() if "Bob here" in row)
+    assert "assistant@example.org" in ann_row
+    assert "to the message sent to" in ann_row
+    assert "ann@example.test" in ann_row
+    assert "to the message sent to" not in bob_row  # the same address, in another case
+    assert "bob@example.test" in bob_row

@@ -123,6 +123,9 @@ def test_bounce_complaint_reply_and_unsubscribe_come_back_and_are_acted_on(
         "Thanks, I will come.",  # the quoted message left out
     )
     assert found[emails[3]].kind == EventKind.UNSUBSCRIBED
+    # Who wrote: kept for a person's own message, not for a machine's report.
+    senders = {email: event.sender for email, event in found.items()}
+    assert senders == {emails[0]: "", emails[1]: "", emails[2]: emails[2], emails[3]: emails[3]}
     assert {e.campaign_id for e in found.values()} == {setup.campaign.pk}
 
     # 1 bounce of 4 delivered is past 5 % (the minimum lowered to 4): the campaign paused
@@ -135,6 +138,30 @@ def test_bounce_complaint_reply_and_unsubscribe_come_back_and_are_acted_on(
     assert MailboxMessage.objects.filter(outcome=MailboxOutcome.RECORDED).count() == 4
     mailbox.refresh_from_db()
     assert (mailbox.last_error, mailbox.last_polled_at is not None) == ("", True)
+
+
+def test_a_reply_from_another_address_is_tied_to_its_message_and_keeps_its_writer(
+    personas, smtp_sink, dovecot
+):
+    _mailbox(personas.workspace, dovecot)
+    _, sent = _send(personas.workspace, smtp_sink, ["ann@example.test"])
+    dovecot.deliver_many(
+        [
+            feedback_mail.reply(
+                sender="assistant@example.org",
+                to="news@example.com",
+                message_id=sent["ann@example.test"].message_id or "",
+                text="Ann asked me to say yes.",
+            )
+        ]
+    )
+    assert run_bounce_mailbox_step() is False
+    [event] = Event.objects.filter(workspace=personas.workspace)
+    assert (event.kind, event.email, event.sender) == (
+        EventKind.REPLIED,
+        "ann@example.test",
+        "assistant@example.org",
+    )
 
 
 def test_a_message_polled_again_counts_once(personas, smtp_sink, dovecot):

@@ -118,6 +118,10 @@ class FeedbackEventData(serializers.Serializer):  # type: ignore[type-arg]
     snippet = serializers.CharField(
         required=False, allow_blank=True, help_text="delivery.replied: the reply (300 chars)."
     )
+    sender = serializers.CharField(
+        required=False,
+        help_text="delivery.replied: who wrote the reply (its From), which need not be `email`.",
+    )
 
 
 class WebhookTestData(serializers.Serializer):  # type: ignore[type-arg]

@@ -103,7 +103,9 @@ def test_bounces_complaints_and_replies_are_told_with_their_fields(personas, rec
     record_and_apply(soft, EventKind.BOUNCED, bounce_type=BounceType.SOFT, status_code="4.2.2")
     record_and_apply(soft, EventKind.COMPLAINED, detail="abuse", source=EventSource.ESP)
     reply = world.deliveries["c@x.test"]
-    record_and_apply(reply, EventKind.REPLIED, detail="Thanks, <b>call me</b>")
+    record_and_apply(
+        reply, EventKind.REPLIED, detail="Thanks, <b>call me</b>", sender="assistant@x.test"
+    )
     record_and_apply(reply, EventKind.DELIVERED, source=EventSource.ESP)  # not told
 
     drain()
@@ -124,6 +126,7 @@ def test_bounces_complaints_and_replies_are_told_with_their_fields(personas, rec
     assert (complaint["feedback_type"], complaint["source"]) == ("abuse", "esp")
     replied = next(e["data"] for e in events if e["type"] == "delivery.replied")
     assert replied["snippet"] == "Thanks, <b>call me</b>"
+    assert (replied["email"], replied["sender"]) == ("c@x.test", "assistant@x.test")
     assert replied["delivery_id"] == reply.pk
     # The complaint suppressed the address, but it is no unsubscribe: told once, as itself.
     assert "recipient.unsubscribed" not in types
