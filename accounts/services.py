@@ -263,6 +263,14 @@ def workspace_update(
         workspace.room_changed_at = timezone.now()
         fields.append("room_changed_at")
     workspace.save(update_fields=fields)
+    changed = [
+        field
+        for field in fields
+        if field not in ("room_changed_at", "require_two_factor")  # logged on its own below
+        and getattr(workspace, field) != getattr(stored, field)
+    ]
+    if changed:  # the names only: who changed tracking, limits or the time zone, and when
+        audit.record("workspace.changed", workspace=workspace, fields=sorted(changed))
     if require_two_factor is not None and require_two_factor != stored.require_two_factor:
         audit_log.info(
             "workspace.require_two_factor workspace=%s on=%s by=%s",

@@ -3,7 +3,7 @@
 from django.urls import URLPattern, URLResolver, path
 from rest_framework.routers import SimpleRouter
 
-from accounts.api import auth, users, workspaces
+from accounts.api import auth, users, workspace_settings, workspaces
 from accounts.audit.api import AuditLogApi
 
 router = SimpleRouter()
@@ -20,4 +20,7 @@ auth_urlpatterns: list[URLPattern | URLResolver] = [
     path("me/", workspaces.MeApi.as_view(), name="me"),
 ]
 
-urlpatterns: list[URLPattern | URLResolver] = [*router.urls]
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("workspace/", workspace_settings.WorkspaceSettingsApi.as_view(), name="workspace"),
+    *router.urls,
+]

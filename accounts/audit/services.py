@@ -31,6 +31,7 @@ ACTIONS: dict[str, str] = {
     "user.session_ended": "Session ended",
     "user.sessions_ended": "Other sessions ended",
     "workspace.two_factor_required": "Two-factor sign-in required or not",
+    "workspace.changed": "Workspace settings changed",
     "user.blocked": "User blocked",
     "user.unblocked": "User unblocked",
     "member.invited": "Member invited",
