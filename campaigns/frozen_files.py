@@ -35,6 +35,24 @@ def freeze_attachments(campaign: Campaign, template: Template) -> list[dict[str,
     return entries
 
 
+def copy_frozen_attachments(
+    campaign: Campaign, entries: list[dict[str, Any]]
+) -> list[dict[str, str]]:
+    """Copy another campaign's frozen files for `campaign` (a resend sends what its campaign
+    sent), so that deleting either deletes only its own copies.
+
+    Raises ContentError when a file cannot be read.
+    """
+    copied = []
+    for item in frozen_attachments(entries):
+        name = default_storage.save(
+            f"campaign-attachments/{campaign.workspace_id}/{campaign.pk}/{secrets.token_hex(8)}",
+            ContentFile(item.data),
+        )
+        copied.append({"path": name, "filename": item.filename, "content_type": item.content_type})
+    return copied
+
+
 def frozen_attachments(entries: list[dict[str, Any]]) -> tuple[Attachment, ...]:
     """The files copied at the start; ContentError if one has gone."""
     files = []

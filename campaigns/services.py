@@ -6,6 +6,7 @@ respects, so they act within one batch of the worker, wherever it runs.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from django.db import transaction
 from django.db.models import Count
@@ -15,7 +16,7 @@ from audience.segments import SegmentError
 from audience.selectors import placeholder_names
 from campaigns import dashboard, tracked_links
 from campaigns.engine import launch as launcher
-from campaigns.frozen_files import freeze_attachments
+from campaigns.frozen_files import copy_frozen_attachments, freeze_attachments
 from campaigns.models import (
     OPEN,
     WAITING,
@@ -151,13 +152,53 @@ def _freeze(campaign: Campaign) -> None:
         raise CampaignError("Choose a template first.")
     if not campaign.accounts.exists():
         raise CampaignError("Choose at least one sending account.")
-    content = freeze_content(campaign, template)
+    sent = _content_to_resend(campaign)
     try:  # the files too: editing the template's attachments later changes nothing here
-        content["attachments"] = freeze_attachments(campaign, template)
+        if sent is not None:
+            content = _resent_content(campaign, sent)
+            content["attachments"] = copy_frozen_attachments(campaign, sent.get("attachments", []))
+        else:
+            content = freeze_content(campaign, template)
+            content["attachments"] = freeze_attachments(campaign, template)
     except ContentError as exc:
         raise CampaignError(str(exc)) from exc
     campaign.content = content
     campaign.save(update_fields=["content"])
+
+
+def _content_to_resend(campaign: Campaign) -> dict[str, Any] | None:
+    """What the campaign a resend resends went out with, while the resend still has its
+    template and its tracking: a resend sends the message its recipients missed, not the
+    template as it was edited since. None for any other campaign (it freezes its template)."""
+    original = campaign.resent_from
+    sent = original.content if original is not None else None
+    if not sent or sent.get("template_id") != campaign.template_id:
+        return None
+    workspace = campaign.workspace
+    opens = workspace.track_opens if campaign.track_opens is None else campaign.track_opens
+    clicks = workspace.track_clicks if campaign.track_clicks is None else campaign.track_clicks
+    if sent.get("tracking", {}) != {"opens": opens, "clicks": clicks}:
+        return None  # its links were rewritten for other tracking: the template is frozen anew
+    return dict(sent)
+
+
+def _resent_content(campaign: Campaign, sent: dict[str, Any]) -> dict[str, Any]:
+    """The sent content under the resend's own subject and UTM tags; raises ContentError
+    when the new subject does not compile."""
+    subject = campaign.subject or str(sent.get("subject", ""))
+    compile_template(
+        TemplateParts(subject=subject, html="", text=""),
+        allowed=placeholder_names(campaign.workspace),
+    )
+    content = {key: value for key, value in sent.items() if key != "attachments"}
+    content["subject"] = subject
+    if "utm" in content:
+        content["utm"] = {
+            "source": campaign.utm_source,
+            "medium": campaign.utm_medium,
+            "campaign": campaign.utm_campaign,
+        }
+    return content
 
 
 def campaigns_launch_queued(*, now: datetime) -> int:

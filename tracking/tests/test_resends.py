@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 
 from audience.models import ListMembership, Recipient, RecipientList, Suppression
 from campaigns.engine.step import Engine
@@ -14,6 +15,7 @@ from campaigns.models import Campaign, CampaignStatus, DeliveryStatus, ResendRec
 from campaigns.services import campaign_start
 from campaigns.tests.conftest import make_campaign
 from conftest import client_for
+from content.models import Template
 from tracking import resends
 from tracking.events import Fact, record
 from tracking.models import EventKind, EventSource
@@ -244,3 +246,51 @@ def test_a_resend_is_edited_without_an_audience_to_choose(personas, smtp_sink, t
         f"/api/campaigns/{setup.campaign.pk}/", {"list_ids": [], "name": "x"}, format="json"
     )
     assert emptied.status_code in (400, 409)
+
+
+def _failed_once(personas, smtp_sink, time_machine, **fields):
+    """A campaign sent, person0 refused; then its template edited."""
+    smtp_sink.set_reply("person0@example.test", "554 5.7.1 Refused by policy", times=1)
+    campaign = _sent_campaign(personas, smtp_sink, time_machine, **fields).campaign
+    template = Template.objects.get(pk=campaign.template_id)
+    template.html_body = '<p>Edited since: <a href="https://example.com/new">new</a></p>'
+    template.text_body = "Edited since"
+    template.save()
+    resend = resends.campaign_resend(
+        campaign=campaign, kind="failed", subject="Second try", now=timezone.now()
+    ).campaign
+    smtp_sink.reset()
+    return campaign, resend
+
+
+def test_a_resend_sends_what_its_campaign_sent_not_the_template_edited_since(
+    personas, smtp_sink, time_machine
+):
+    """The people a resend reaches missed the first message: they get that message (its
+    body and tracked links as sent, its files copied), under the resend's subject."""
+    campaign, resend = _failed_once(personas, smtp_sink, time_machine, track_clicks=True)
+    campaign_start(campaign=resend)
+    _run(resend, time_machine)
+    [message] = smtp_sink.messages
+    assert message.rcpt_tos == ["person0@example.test"]
+    assert message.subject == "Second try"
+    body = message.html or ""
+    assert "Dear Name0 of Acme" in body  # the body as sent, personalised
+    assert "Edited since" not in body
+    resend.refresh_from_db()
+    assert resend.content.get("links") == campaign.content.get("links")
+    assert resend.content["html"] == campaign.content["html"]
+    assert resend.content["subject"] == "Second try"
+
+
+def test_a_resend_given_another_template_or_tracking_sends_the_template(
+    personas, smtp_sink, time_machine
+):
+    _, resend = _failed_once(personas, smtp_sink, time_machine)
+    resend.track_opens = True  # its links and pixel are made anew, from the template
+    resend.save()
+    campaign_start(campaign=resend)
+    _run(resend, time_machine)
+    [message] = smtp_sink.messages
+    assert "Edited since" in (message.html or "")
+    assert message.subject == "Second try"
