@@ -14,7 +14,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from time import time_ns
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.core.cache import cache
 from django.db.models import Case, CharField, Count, Exists, IntegerField, OuterRef, Q, Value, When
@@ -123,13 +122,6 @@ def figures(workspace: Workspace, now: datetime | None = None) -> Figures:
     return result
 
 
-def _zone(workspace: Workspace) -> ZoneInfo:
-    try:
-        return ZoneInfo(workspace.time_zone)
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
-
-
 def compute(workspace: Workspace, now: datetime) -> Figures:
     """Every figure, uncached: about eight aggregate queries whatever the data size."""
     today = local_day(workspace, now)
@@ -156,7 +148,7 @@ def compute(workspace: Workspace, now: datetime) -> Figures:
 
 def _midnights(workspace: Workspace, days: list[date]) -> list[datetime]:
     """The instant each local day starts (daylight-saving changes included)."""
-    zone = _zone(workspace)
+    zone = workspace.zone
     return [datetime.combine(d, time.min, tzinfo=zone) for d in days]
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from django import forms
 from django.utils import timezone
@@ -24,13 +24,6 @@ from core.digits import is_number
 from sending.models import AccountStatus, SendingAccount
 
 LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
-
-
-def zone_of(workspace: Workspace) -> ZoneInfo:
-    try:
-        return ZoneInfo(workspace.time_zone)
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
 
 
 class LocalDateTimeField(forms.DateTimeField):
@@ -112,7 +105,7 @@ class CampaignForm(forms.Form):
         self.workspace = workspace
         # A resend's recipients were fixed when it was made: no audience to choose.
         self.fixed_audience = fixed_audience
-        zone = zone_of(workspace)
+        zone = workspace.zone
         self.fields["scheduled_at"] = LocalDateTimeField(
             zone=zone, required=False, label=f"Send at / window start ({workspace.time_zone})"
         )
@@ -216,7 +209,7 @@ class SingleEmailForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.workspace = workspace
         self.fields["send_at"] = LocalDateTimeField(
-            zone=zone_of(workspace),
+            zone=workspace.zone,
             required=False,
             label=f"Send at ({workspace.time_zone}); empty: now",
         )

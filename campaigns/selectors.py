@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any, Generic, TypeVar
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
@@ -267,15 +267,8 @@ def campaign_progress(campaign: Campaign, now: datetime | None = None) -> Progre
         eta=finishes - now if finishes is not None else None,
         hold=hold,
         finishes_at=finishes,
-        zone=zone_of(workspace),
+        zone=workspace.zone,
     )
-
-
-def zone_of(workspace: Workspace) -> ZoneInfo:
-    try:
-        return ZoneInfo(workspace.time_zone)
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
 
 
 # A wait shorter than this (a minimum wait between messages) is sending, not a hold.
@@ -290,7 +283,7 @@ def campaign_hold(
     states = [quota.room_state(a, workspace, now) for a in accounts]
     if any(s is None or (s.until is not None and s.until - now < HOLD_MIN) for s in states):
         return None
-    zone = zone_of(workspace)
+    zone = workspace.zone
     if not states:
         return Hold(_("the campaign has no sending account"), None, zone)
     timed = [s.until for s in states if s is not None and s.until is not None]
@@ -339,7 +332,7 @@ def finish_time(
     speed = rate if rate > 0 else _speed_by_limits(active, workspace)
     if waiting <= today:
         return now + _duration(waiting, speed)
-    zone = zone_of(workspace)
+    zone = workspace.zone
     local = now.astimezone(zone).date()
     later = _days_after(active, workspace, local, waiting - today)
     if later is None:

@@ -27,7 +27,7 @@ from audience.selectors import RecipientFilter, recipients_matching
 from campaigns import dashboard as dashboard_figures
 from campaigns import editing, selectors, services
 from campaigns.csv_export import attempt_rows, delivery_rows, streamed
-from campaigns.forms import CampaignForm, LogFilterForm, SingleEmailForm, zone_of
+from campaigns.forms import CampaignForm, LogFilterForm, SingleEmailForm
 from campaigns.models import Campaign, CampaignStatus, DeliveryStatus
 from campaigns.transitions import EDITABLE, allowed_actions
 from content.selectors import template_get
@@ -412,7 +412,7 @@ def _log_filter(request: HttpRequest) -> tuple[LogFilterForm, selectors.AttemptF
     if not form.is_valid():
         return form, selectors.AttemptFilter()
     c = form.cleaned_data
-    zone = zone_of(workspace)
+    zone = workspace.zone
     since = datetime.combine(c["since"], time.min, tzinfo=zone) if c.get("since") else None
     until = (
         datetime.combine(c["until"] + timedelta(days=1), time.min, tzinfo=zone)

@@ -16,7 +16,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.db import IntegrityError, transaction
 from django.db.models import Case, Exists, F, Q, Subquery, Sum, Value, When
@@ -62,20 +61,13 @@ class NoRoom:
 
 def local_day(workspace: Workspace, now: datetime) -> date:
     """The date at `now` in the workspace's time zone (UTC when the zone is unknown)."""
-    return now.astimezone(_zone(workspace)).date()
+    return now.astimezone(workspace.zone).date()
 
 
 def next_local_midnight(workspace: Workspace, now: datetime) -> datetime:
-    zone = _zone(workspace)
+    zone = workspace.zone
     tomorrow = now.astimezone(zone).date() + timedelta(days=1)
     return datetime.combine(tomorrow, time.min, tzinfo=zone)
-
-
-def _zone(workspace: Workspace) -> ZoneInfo:
-    try:
-        return ZoneInfo(workspace.time_zone)
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
 
 
 def _minute(now: datetime) -> datetime:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from django.db.models import Count, F, Max, Min, Q, QuerySet, Value
@@ -419,17 +419,19 @@ class Rates:
 
 
 def workspace_rates(workspace: Workspace, *, now: datetime, days: int = RATE_DAYS) -> Rates:
-    """Bounce and complaint rates per day (UTC) over the last `days` days: deliveries that
-    bounced or complained that day over messages sent that day."""
-    today = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    since = today - timedelta(days=days - 1)
+    """Bounce and complaint rates per day over the last `days` days, days of the workspace's
+    time zone (as its limits and dashboard count them): deliveries that bounced or
+    complained that day over messages sent that day."""
+    zone = workspace.zone
+    first = now.astimezone(zone).date() - timedelta(days=days - 1)
+    since = datetime.combine(first, time.min, tzinfo=zone)
     # Messages sent per day from the attempts, through their index (workspace, created_at),
     # as the dashboard counts them; deliveries have no index by workspace and time.
     sent_rows = (
         Attempt.objects.filter(
             workspace=workspace, outcome=AttemptOutcome.SENT, created_at__gte=since
         )
-        .annotate(day=TruncDay("created_at", tzinfo=UTC))
+        .annotate(day=TruncDay("created_at", tzinfo=zone))
         .values("day")
         .annotate(n=Count("id"))
         .order_by()
@@ -440,7 +442,7 @@ def workspace_rates(workspace: Workspace, *, now: datetime, days: int = RATE_DAY
             occurred_at__gte=since,
             kind__in=(K.BOUNCED, K.COMPLAINED),
         )
-        .annotate(day=TruncDay("occurred_at", tzinfo=UTC))
+        .annotate(day=TruncDay("occurred_at", tzinfo=zone))
         .values("day")
         .annotate(
             bounced=_unique(Q(kind=K.BOUNCED)),
@@ -448,7 +450,7 @@ def workspace_rates(workspace: Workspace, *, now: datetime, days: int = RATE_DAY
         )
         .order_by()
     )
-    keys = [(since + timedelta(days=i)).date() for i in range(days)]
+    keys = [first + timedelta(days=i) for i in range(days)]
     sent = dict.fromkeys(keys, 0)
     bounced = dict.fromkeys(keys, 0)
     complained = dict.fromkeys(keys, 0)

@@ -15,7 +15,6 @@ from accounts.models import Workspace
 from audience.segments import SegmentError
 from campaigns import selectors
 from campaigns.editing import CampaignData, audience_problems, campaign_problems
-from campaigns.forms import zone_of
 from campaigns.models import Campaign
 from campaigns.serializers import api_actions, full_counts, problem_field
 from campaigns.services import CampaignError
@@ -123,7 +122,7 @@ def time_param(params: QueryDict, name: str, workspace: Workspace) -> datetime |
     raw = params.get(name, "").strip()
     if not raw:
         return None
-    moment = parse_moment(raw, zone_of(workspace))
+    moment = parse_moment(raw, workspace.zone)
     if moment is None:
         raise _bad(name, "Give a date (2026-05-31) or an ISO date-time.")
     return moment

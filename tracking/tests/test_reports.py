@@ -275,6 +275,36 @@ def test_rates_over_30_days_and_the_warning(personas, owner_client):
     assert url in dashboard
 
 
+def test_rates_are_counted_by_the_workspaces_days(personas, time_machine):
+    """A message sent and bounced at 20:00 UTC is the next morning in Vladivostok: it counts
+    on that day, as the workspace's limits and dashboard count it, not on the UTC day."""
+    time_machine.move_to("2026-11-21 20:00:00Z", tick=False)
+    personas.workspace.time_zone = "Asia/Vladivostok"  # UTC+10
+    personas.workspace.save()
+    w = sent_world(personas.workspace, ["r0@x.test", "r1@x.test"])
+    Attempt.objects.bulk_create(
+        Attempt(
+            workspace=personas.workspace,
+            campaign=w.campaign,
+            delivery=d,
+            email=d.email,
+            outcome="sent",
+            created_at=timezone.now(),
+        )
+        for d in w.deliveries.values()
+    )
+    happened(
+        w.deliveries["r0@x.test"], K.BOUNCED, timezone.now(),
+        bounce_type=BounceType.HARD, source=EventSource.MAILBOX,
+    )  # fmt: skip
+
+    rates = reports.workspace_rates(personas.workspace, now=timezone.now())
+    assert rates.labels[-1] == "2026-11-22"
+    assert rates.labels[0] == "2026-10-24"
+    assert rates.bounce_rates[-1] == 50.0
+    assert sum(rates.bounce_rates[:-1]) == 0
+
+
 def test_the_api_serves_every_figure_of_the_report(world, api_for):
     url = reverse("api:campaign-report", kwargs={"campaign_id": world.campaign.pk})
     body = api_for("viewer").get(url).json()
