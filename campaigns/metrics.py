@@ -29,6 +29,12 @@ CLAIMED = Counter(
     "Deliveries the engine claimed (leased) for sending.",
     ("account", "kind"),
 )
+QUOTA_WAITS = Counter(
+    "postroom_quota_waits",
+    "Deliveries put back to wait for room on their campaign's accounts, by why: a daily or "
+    "hourly limit, a minimum wait, no active account (sending.quota.WAIT_KINDS).",
+    ("reason",),
+)
 BATCH_SECONDS = Histogram(
     "postroom_engine_batch_seconds",
     "Time one engine batch spent in each phase (claim, send, record).",
@@ -156,3 +162,8 @@ def _category(state: str) -> str:
     if state == "sent":
         return "sent"
     return "deferred" if state in ("queued", "deferred") else "failed"
+
+
+def quota_waited(reason: str, count: int) -> None:
+    """Count deliveries of a batch that wait for room (limits), by the kind of wait."""
+    QUOTA_WAITS.labels(reason).inc(count)

@@ -14,7 +14,7 @@ can make room: the account is not active or the workspace's sending is stopped).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 
 from django.db import IntegrityError, transaction
@@ -56,7 +56,21 @@ class NoRoom:
     """No room now. `until`: the earliest time there may be room; None: a person must act."""
 
     until: datetime | None
-    reason: str
+    reason: str  # for people
+    # For counting (the engine's quota-wait metric): one of WAIT_KINDS.
+    kind: str = field(default="other", compare=False)
+
+
+# Why deliveries wait for room, as the engine's metric names it.
+WAIT_KINDS = (
+    "daily_limit",
+    "hourly_limit",
+    "minimum_wait",
+    "account_not_active",
+    "sending_stopped",
+    "no_account",
+    "other",
+)
 
 
 def local_day(workspace: Workspace, now: datetime) -> date:
@@ -232,8 +246,9 @@ def reserve_tests(account: SendingAccount, now: datetime, count: int) -> Reserva
         return NoRoom(
             next_local_midnight(workspace, now),
             f"the account's daily limit leaves room for {left} more today",
+            "daily_limit",
         )
-    return NoRoom(_hourly_room_at(workspace, now) or now, "the workspace's hourly limit is reached")
+    return NoRoom(_hourly_room_at(workspace, now) or now, HOURLY_LIMIT_REACHED, "hourly_limit")
 
 
 def _workspace(workspace_id: int) -> Workspace:
@@ -346,19 +361,21 @@ def room_state(
     """
     day = day or local_day(workspace, now)
     if account.status != AccountStatus.ACTIVE:
-        return NoRoom(None, f"the account is {account.get_status_display().lower()}")
+        return NoRoom(
+            None, f"the account is {account.get_status_display().lower()}", "account_not_active"
+        )
     if workspace.sending_stopped:
-        return NoRoom(None, "sending is stopped for this workspace")
-    waits: list[tuple[datetime, str]] = []
+        return NoRoom(None, "sending is stopped for this workspace", "sending_stopped")
+    waits: list[tuple[datetime, str, str]] = []
     if account.sent_on(day) >= warmup.day_limit(account, day):
-        waits.append((next_local_midnight(workspace, now), DAILY_LIMIT_REACHED))
+        waits.append((next_local_midnight(workspace, now), DAILY_LIMIT_REACHED, "daily_limit"))
     if account.last_sent_at is not None:
         ready = account.last_sent_at + timedelta(seconds=account.min_interval_seconds)
         if ready > now:
-            waits.append((ready, MINIMUM_WAIT))
+            waits.append((ready, MINIMUM_WAIT, "minimum_wait"))
     hourly = _hourly_room_at(workspace, now)
     if hourly is not None:
-        waits.append((hourly, HOURLY_LIMIT_REACHED))
+        waits.append((hourly, HOURLY_LIMIT_REACHED, "hourly_limit"))
     return NoRoom(*max(waits)) if waits else None
 
 

@@ -27,7 +27,7 @@ from django.utils import timezone
 
 from audience.models import STANDARD_FIELDS, Suppression
 from audience.selectors import custom_fields, recipient_values
-from campaigns import links
+from campaigns import links, metrics
 from campaigns.engine import outcome as rules
 from campaigns.engine.claim import Claimed
 from campaigns.engine.outcome import Outcome
@@ -261,6 +261,8 @@ class Sender:
         held_up = any(a.pk in self.lanes and a.status == AccountStatus.ACTIVE for a in accounts)
         for delivery in plan.waiting:
             record(_held_up(delivery, now) if held_up else _waiting(delivery, no_room, now))
+        if plan.waiting and not held_up:
+            metrics.quota_waited(no_room.kind, len(plan.waiting))
         watch = StatusWatch(campaign, self.stopped)
         links_of = links.DeliveryLinks(mailbox=links.has_feedback_mailbox(campaign.workspace_id))
         return [
@@ -741,11 +743,18 @@ class AccountRotation:
             more, left, more_waits = self._share_out(items, accounts, now, holder, until)
             shares += more
             waiting += left
-            waits += more_waits or [quota.NoRoom(None, f"no active account sends from {domain}")]
-        timed = [w.until for w in waits if w.until is not None]
+            waits += more_waits or [
+                quota.NoRoom(None, f"no active account sends from {domain}", "no_account")
+            ]
+        timed = [w for w in waits if w.until is not None]
+        # Counted as the wait that ends first; with none timed, the first reason given.
+        first = min(timed, key=lambda w: w.until or now) if timed else None
+        kind = (first or waits[0]).kind if waits else "no_account"
         reason = "; ".join(dict.fromkeys(w.reason for w in waits))
         no_room = quota.NoRoom(
-            min(timed, default=None), reason or "The campaign has no active sending account."
+            first.until if first is not None else None,
+            reason or "The campaign has no active sending account.",
+            kind,
         )
         return Plan(shares, waiting), no_room
 

@@ -251,3 +251,23 @@ def test_tracking_events_of_the_last_hour_and_failing_mailboxes(client, personas
     samples = scrape(client)
     assert value(samples, "postroom_tracking_events_last_hour", kind="opened") == 1
     assert value(samples, "postroom_tracking_events_capped") == 1
+
+
+def test_deliveries_waiting_for_room_are_counted_by_why(client, personas, smtp_sink):
+    """An account's daily limit of 2 and 5 recipients: 2 go, 3 are put back to wait for
+    tomorrow, and the quota-wait counter says so, by reason."""
+    setup = make_campaign(personas.workspace, smtp_sink, n=5)
+    setup.account.daily_limit = 2
+    setup.account.save()
+    campaign_start(campaign=setup.campaign)
+    before = scrape(client)
+    Engine(batch_size=10).step()
+    assert len(smtp_sink.wait_for(2)) == 2
+    after = scrape(client)
+
+    def waited(samples, reason: str) -> float:
+        return value(samples, "postroom_quota_waits_total", reason=reason)
+
+    assert waited(after, "daily_limit") - waited(before, "daily_limit") == 3
+    assert waited(after, "hourly_limit") == waited(before, "hourly_limit")
+    assert Delivery.objects.filter(status=DeliveryStatus.DEFERRED).count() == 3
