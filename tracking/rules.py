@@ -31,7 +31,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count
+from django.db.models import Case, Count, Value, When
 from django.utils import timezone
 
 from audience.models import Recipient, RecipientStatus, Suppression, SuppressionReason
@@ -44,6 +44,8 @@ from tracking.models import BounceType, Event, EventKind
 SOURCE_MAX = Suppression._meta.get_field("source").max_length or 200
 # Deliveries a bounce or complaint may mark: those a server took.
 MARKABLE = (DeliveryStatus.SENT, DeliveryStatus.BOUNCED)
+# Addresses per UPDATE that makes complaints outweigh earlier entries (two parameters each).
+COMPLAINT_UPDATE_SIZE = 400
 
 
 @dataclass(frozen=True)
@@ -248,8 +250,22 @@ def _suppress_many(
         )
     if rows:
         Suppression.objects.bulk_create(rows, ignore_conflicts=True)
-    for (workspace_id, email), source in complaint.items():  # few: one UPDATE each
-        Suppression.objects.filter(workspace_id=workspace_id, email=email).exclude(
+    sources: dict[int, dict[str, str]] = {}
+    for (workspace_id, email), source in complaint.items():
+        sources.setdefault(workspace_id, {})[email] = source
+    for workspace_id, by_email in sorted(sources.items()):
+        _complained_over_earlier(workspace_id, by_email)
+
+
+def _complained_over_earlier(workspace_id: int, sources: dict[str, str]) -> None:
+    """A complaint outweighs an earlier unsubscribe or bounce: the workspace's entries of
+    these addresses become complained, each with its complaint's source, in one UPDATE per
+    COMPLAINT_UPDATE_SIZE addresses. An entry complained already keeps its first source."""
+    emails = sorted(sources)
+    for start in range(0, len(emails), COMPLAINT_UPDATE_SIZE):
+        part = emails[start : start + COMPLAINT_UPDATE_SIZE]
+        source = Case(*(When(email=email, then=Value(sources[email])) for email in part))
+        Suppression.objects.filter(workspace_id=workspace_id, email__in=part).exclude(
             reason=SuppressionReason.COMPLAINED
         ).update(reason=SuppressionReason.COMPLAINED, source=source)
 

@@ -127,3 +127,26 @@ def test_address_only_reports_match_the_workspaces_latest_delivery_and_no_other_
     theirs_now = Suppression.objects.filter(workspace=theirs).values_list("email", "reason")
     assert list(theirs_now) == [("bob@example.test", SuppressionReason.UNSUBSCRIBED)]
     assert not Recipient.objects.filter(workspace=theirs).exclude(status=RecipientStatus.ACTIVE)
+
+
+def test_a_complaint_outweighs_an_earlier_entry_and_a_first_complaint_keeps_its_source():
+    workspace = WorkspaceFactory.create()
+    unsubscribed, complained = _sent(_campaign(workspace), ["ann@example.test", "bob@example.test"])
+    Suppression.objects.create(
+        workspace=workspace, email=unsubscribed.email, reason=SuppressionReason.UNSUBSCRIBED
+    )
+    Suppression.objects.create(
+        workspace=workspace,
+        email=complained.email,
+        reason=SuppressionReason.COMPLAINED,
+        source="the first complaint",
+    )
+
+    MailboxIntake(_mailbox(workspace)).batch(
+        _chunk([_message("complaint", unsubscribed), _message("complaint", complained)])
+    )
+
+    ann, bob = Suppression.objects.filter(workspace=workspace).order_by("email")
+    assert ann.reason == SuppressionReason.COMPLAINED
+    assert ann.source.startswith("complaint (abuse) to campaign “Spring” via mailbox")
+    assert (bob.reason, bob.source) == (SuppressionReason.COMPLAINED, "the first complaint")
