@@ -7,6 +7,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.tests.factories import WorkspaceFactory
@@ -86,6 +88,58 @@ def _chunk(raws):
     ]
 
 
+def _chunk_of_each_kind(per_kind):
+    """A new workspace that sent `per_kind` messages for each kind, its mailbox, and the chunk
+    of what came back: `per_kind` messages of each kind, each about its own delivery."""
+    workspace = WorkspaceFactory.create()
+    emails = [f"{kind}{n}@example.test" for kind in KINDS for n in range(per_kind)]
+    deliveries = dict(zip(emails, _sent(_campaign(workspace), emails), strict=True))
+    raws = [
+        _message(kind, deliveries[f"{kind}{n}@example.test"])
+        for n in range(per_kind)
+        for kind in KINDS
+    ]
+    return workspace, _mailbox(workspace), _chunk(raws)
+
+
+def _queries_of_a_chunk(per_kind):
+    workspace, mailbox, chunk = _chunk_of_each_kind(per_kind)
+    with CaptureQueriesContext(connection) as queries:
+        MailboxIntake(mailbox).batch(chunk)
+    return workspace, len(queries)
+
+
+def test_a_chunk_takes_as_many_queries_with_eight_messages_of_each_kind_as_with_one(
+    django_assert_max_num_queries,
+):
+    _one, with_one = _queries_of_a_chunk(1)
+    workspace, mailbox, chunk = _chunk_of_each_kind(8)
+
+    with django_assert_max_num_queries(with_one):
+        MailboxIntake(mailbox).batch(chunk)
+
+    rows = MailboxMessage.objects.filter(mailbox=mailbox)
+    assert set(rows.values_list("outcome", flat=True)) == {MailboxOutcome.RECORDED}
+    assert rows.count() == 8 * len(KINDS)
+    reasons = dict(Suppression.objects.filter(workspace=workspace).values_list("email", "reason"))
+    expected = {
+        "unsubscribe": SuppressionReason.UNSUBSCRIBED,
+        "address_only": SuppressionReason.BOUNCED,
+        "complaint": SuppressionReason.COMPLAINED,
+        "token_bounce": SuppressionReason.BOUNCED,
+    }
+    assert reasons == {
+        f"{kind}{n}@example.test": reason for kind, reason in expected.items() for n in range(8)
+    }
+    people = dict(Recipient.objects.filter(workspace=workspace).values_list("email", "status"))
+    assert people["unsubscribe7@example.test"] == RecipientStatus.UNSUBSCRIBED
+    assert people["address_only7@example.test"] == RecipientStatus.BOUNCED
+    assert people["complaint7@example.test"] == RecipientStatus.COMPLAINED
+    assert people["reply7@example.test"] == RecipientStatus.ACTIVE
+    source = Suppression.objects.get(workspace=workspace, email="unsubscribe0@example.test").source
+    assert source == "unsubscribe request by mailbox of “Spring”"
+
+
 def test_address_only_reports_match_the_workspaces_latest_delivery_and_no_other_workspaces():
     ours, theirs = WorkspaceFactory.create(), WorkspaceFactory.create()
     older, newer = (
@@ -150,3 +204,20 @@ def test_a_complaint_outweighs_an_earlier_entry_and_a_first_complaint_keeps_its_
     assert ann.reason == SuppressionReason.COMPLAINED
     assert ann.source.startswith("complaint (abuse) to campaign “Spring” via mailbox")
     assert (bob.reason, bob.source) == (SuppressionReason.COMPLAINED, "the first complaint")
+
+
+def test_an_unsubscribe_and_a_bounce_of_one_address_in_a_chunk_keep_the_bounce():
+    """As `rules.apply_batch` says: the bounce is what the suppression list shows, and the
+    recipient is bounced, whichever of the two came first in the chunk."""
+    workspace = WorkspaceFactory.create()
+    (ann,) = _sent(_campaign(workspace), ["ann@example.test"])
+
+    MailboxIntake(_mailbox(workspace)).batch(
+        _chunk([_message("unsubscribe", ann), _message("token_bounce", ann)])
+    )
+
+    entry = Suppression.objects.get(workspace=workspace)
+    assert entry.reason == SuppressionReason.BOUNCED
+    assert Recipient.objects.get(workspace=workspace).status == RecipientStatus.BOUNCED
+    kinds = set(Event.objects.values_list("kind", flat=True))
+    assert kinds == {EventKind.UNSUBSCRIBED, EventKind.BOUNCED}
