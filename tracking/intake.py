@@ -23,6 +23,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models.functions import Lower
 from django.utils import timezone
 from mailparser_reply import EmailReplyParser  # type: ignore[import-untyped]
 
@@ -91,10 +92,12 @@ class MailboxIntake:
         self.result.events += recorded
 
     def batch(self, messages: list[Incoming]) -> None:
-        """Handle a fetched chunk in one transaction: one read of the rows and one of the
-        deliveries it names, one INSERT of its events, the rules applied with set-based
-        updates (`rules.apply_batch`), one INSERT of its rows. Raises having written nothing
-        (the poller then hands the messages over one by one)."""
+        """Handle a fetched chunk in one transaction: one read of the rows, one of the
+        deliveries its tokens and Message-IDs name and one of those its address-only reports
+        name, one INSERT of its events, the rules applied with set-based updates
+        (`rules.apply_batch`), one INSERT of its rows: the queries do not grow with the
+        chunk. Raises having written nothing (the poller then hands the messages over one by
+        one)."""
         counts = IntakeCounts()
         with transaction.atomic():
             keys = [_key(incoming) for incoming in messages]
@@ -103,7 +106,7 @@ class MailboxIntake:
                     "key", flat=True
                 )
             )
-            found = self._deliveries([m.feedback for m in messages])
+            found = self._known([m.feedback for m in messages])
             facts: list[tuple[Delivery, events.Fact]] = []
             rows: list[tuple[str, Incoming, str, str, list[str]]] = []
             for key, incoming in zip(keys, messages, strict=True):
@@ -135,6 +138,11 @@ class MailboxIntake:
         for name, value in counts.counts.items():
             self.result.counts[name] = self.result.counts.get(name, 0) + value
 
+    def _known(self, feedbacks: list[Feedback]) -> Known:
+        """The deliveries of this workspace a chunk is about: those its tokens and Message-IDs
+        name, and those its address-only reports name, one read each."""
+        return Known(self._deliveries(feedbacks), self._by_address(feedbacks))
+
     def _deliveries(self, feedbacks: list[Feedback]) -> dict[int, Delivery]:
         """The deliveries of this workspace that the chunk's tokens and Message-IDs name, in
         one read (a signed token of another workspace's delivery finds nothing)."""
@@ -144,8 +152,37 @@ class MailboxIntake:
         found = Delivery.objects.filter(pk__in=ids, workspace_id=self.mailbox.workspace_id)
         return {d.pk: d for d in found.select_related("campaign")}
 
+    def _by_address(self, feedbacks: list[Feedback]) -> dict[str, Delivery]:
+        """Per failed address (lowercased) of the reports that name no message of ours, this
+        workspace's latest delivery to it of the last BOUNCE_MATCH_DAYS: one read for all."""
+        addresses = {
+            affected.address.lower()
+            for feedback in feedbacks
+            if _matched_by_address(feedback)
+            for affected in feedback.recipients
+            if affected.kind != Kind.DELAYED and affected.address
+        }
+        if not addresses:
+            return {}
+        since = timezone.now() - timedelta(days=int(settings.BOUNCE_MATCH_DAYS))
+        found = (
+            Delivery.objects.annotate(address=Lower("email"))
+            .filter(
+                workspace_id=self.mailbox.workspace_id,
+                address__in=addresses,
+                status__in=_SENT,
+                sent_at__gte=since,
+            )
+            .select_related("campaign")
+            .order_by("-sent_at", "-id")
+        )
+        latest: dict[str, Delivery] = {}
+        for delivery in found:
+            latest.setdefault(delivery.email.lower(), delivery)  # newest first: it stays
+        return latest
+
     def _plan(
-        self, feedback: Feedback, found: dict[int, Delivery]
+        self, feedback: Feedback, found: Known
     ) -> tuple[str, str, list[tuple[Delivery, Affected | None]]]:
         """What a message comes to: its outcome, why, and the deliveries it is about."""
         if feedback.kind == Kind.UNPARSED:
@@ -199,38 +236,28 @@ class MailboxIntake:
         return MailboxOutcome.RECORDED, note, recorded
 
     def _match(
-        self, feedback: Feedback, known: dict[int, Delivery] | None = None
+        self, feedback: Feedback, known: Known | None = None
     ) -> tuple[list[tuple[Delivery, Affected | None]], str]:
         """The deliveries of this workspace the message is about, each with the recipient
         entry of the report that names it; else [] and why. `known`: the deliveries read
-        for the whole chunk (`_deliveries`), else one is read here."""
-        workspace_id = self.mailbox.workspace_id
+        for the whole chunk (`_known`), else they are read here for this message alone."""
+        if known is None:
+            known = self._known([feedback])
         found = verp.delivery_of_feedback(feedback)
         if found is not None:
-            delivery = known.get(found) if known is not None else _delivery(workspace_id, found)
+            delivery = known.by_id.get(found)
             if delivery is None:
                 return [], "names a delivery that is not one of this workspace's"
             return [(delivery, _entry_for(feedback, delivery.email))], ""
         if feedback.verp_token:
             return [], "its return-path token is not valid (forged or damaged)"
-        if feedback.kind not in (Kind.HARD_BOUNCE, Kind.SOFT_BOUNCE, Kind.COMPLAINT):
+        if not _matched_by_address(feedback):
             return [], "it names no message of ours"
-        since = timezone.now() - timedelta(days=int(settings.BOUNCE_MATCH_DAYS))
         pairs: list[tuple[Delivery, Affected | None]] = []
         for affected in feedback.recipients:
             if affected.kind == Kind.DELAYED:  # one recipient of a report that failed others
                 continue
-            delivery = (
-                Delivery.objects.filter(
-                    workspace_id=workspace_id,
-                    email__iexact=affected.address,
-                    status__in=_SENT,
-                    sent_at__gte=since,
-                )
-                .select_related("campaign")
-                .order_by("-sent_at", "-id")
-                .first()
-            )
+            delivery = known.by_address.get(affected.address.lower())
             if delivery is not None:
                 pairs.append((delivery, affected))
         return pairs, "" if pairs else "no recent delivery of this workspace to its address"
@@ -259,11 +286,22 @@ class MailboxIntake:
         )
 
 
-def _delivery(workspace_id: int, delivery_id: int) -> Delivery | None:
+@dataclass(frozen=True)
+class Known:
+    """The deliveries read for a chunk: by id (its tokens and Message-IDs) and by lowercased
+    address (its reports that name no message of ours)."""
+
+    by_id: dict[int, Delivery]
+    by_address: dict[str, Delivery]
+
+
+def _matched_by_address(feedback: Feedback) -> bool:
+    """Whether the message is matched by its failed addresses: a bounce or a complaint that
+    names no delivery of ours and carries no token at all (a forged one matches nothing)."""
     return (
-        Delivery.objects.filter(pk=delivery_id, workspace_id=workspace_id)
-        .select_related("campaign")
-        .first()
+        feedback.kind in (Kind.HARD_BOUNCE, Kind.SOFT_BOUNCE, Kind.COMPLAINT)
+        and not feedback.verp_token
+        and verp.delivery_of_feedback(feedback) is None
     )
 
 

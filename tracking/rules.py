@@ -31,7 +31,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count
+from django.db.models import Case, Count, Q, Value, When
 from django.utils import timezone
 
 from audience.models import Recipient, RecipientStatus, Suppression, SuppressionReason
@@ -44,6 +44,8 @@ from tracking.models import BounceType, Event, EventKind
 SOURCE_MAX = Suppression._meta.get_field("source").max_length or 200
 # Deliveries a bounce or complaint may mark: those a server took.
 MARKABLE = (DeliveryStatus.SENT, DeliveryStatus.BOUNCED)
+# Addresses per UPDATE that makes complaints outweigh earlier entries (two parameters each).
+COMPLAINT_UPDATE_SIZE = 400
 
 
 @dataclass(frozen=True)
@@ -162,9 +164,10 @@ def apply_batch(events: list[Event], *, rates: RateCheck) -> None:
     per event; campaigns' rates are left for `rates.check()`.
 
     The outcome is `apply`'s, event after event, with one exception in order: unsubscribes
-    are applied first, so an address that unsubscribed and bounced in the same chunk keeps
-    the bounce as its suppression reason (either way it is suppressed). A complaint outweighs
-    a bounce whatever their order, as in `apply`.
+    are applied after the chunk's bounces and complaints, so an address that unsubscribed
+    and bounced in the same chunk keeps the bounce as its suppression reason (either way it
+    is suppressed), and its recipient is marked bounced. A complaint outweighs a bounce
+    whatever their order, as in `apply`.
     """
     events = [e for e in events if e.email]
     soft = _soft_counts(events)
@@ -172,6 +175,7 @@ def apply_batch(events: list[Event], *, rates: RateCheck) -> None:
     complaint: dict[tuple[int, str], str] = {}  # the first complaint's source per address
     people: dict[str, set[tuple[int, str]]] = {}  # recipient status -> addresses
     deliveries: dict[str, set[tuple[int, int]]] = {}  # delivery status -> (workspace, id)
+    unsubscribed: list[Event] = []
     for event in events:
         address = (event.workspace_id, event.email)
         before = 0
@@ -183,7 +187,7 @@ def apply_batch(events: list[Event], *, rates: RateCheck) -> None:
         if decision is NOTHING:
             continue
         if decision.unsubscribe:
-            _unsubscribe(event)
+            unsubscribed.append(event)
             continue
         if decision.suppress:
             source = _source(event, decision, rates)
@@ -199,6 +203,7 @@ def apply_batch(events: list[Event], *, rates: RateCheck) -> None:
                 rates.campaign_ids.add(event.campaign_id)
     _suppress_many(suppress, complaint)
     _mark_many(people, deliveries)
+    _unsubscribe_many(unsubscribed)
     # The accounts whose warm-up may have to hold: one read for the whole chunk.
     marked = [delivery_id for ids in deliveries.values() for _, delivery_id in ids]
     if marked:
@@ -248,8 +253,22 @@ def _suppress_many(
         )
     if rows:
         Suppression.objects.bulk_create(rows, ignore_conflicts=True)
-    for (workspace_id, email), source in complaint.items():  # few: one UPDATE each
-        Suppression.objects.filter(workspace_id=workspace_id, email=email).exclude(
+    sources: dict[int, dict[str, str]] = {}
+    for (workspace_id, email), source in complaint.items():
+        sources.setdefault(workspace_id, {})[email] = source
+    for workspace_id, by_email in sorted(sources.items()):
+        _complained_over_earlier(workspace_id, by_email)
+
+
+def _complained_over_earlier(workspace_id: int, sources: dict[str, str]) -> None:
+    """A complaint outweighs an earlier unsubscribe or bounce: the workspace's entries of
+    these addresses become complained, each with its complaint's source, in one UPDATE per
+    COMPLAINT_UPDATE_SIZE addresses. An entry complained already keeps its first source."""
+    emails = sorted(sources)
+    for start in range(0, len(emails), COMPLAINT_UPDATE_SIZE):
+        part = emails[start : start + COMPLAINT_UPDATE_SIZE]
+        source = Case(*(When(email=email, then=Value(sources[email])) for email in part))
+        Suppression.objects.filter(workspace_id=workspace_id, email__in=part).exclude(
             reason=SuppressionReason.COMPLAINED
         ).update(reason=SuppressionReason.COMPLAINED, source=source)
 
@@ -346,6 +365,29 @@ def _mark_recipient(event: Event, status: str) -> None:
     if status != RecipientStatus.COMPLAINED:
         people = people.exclude(status=RecipientStatus.COMPLAINED)  # the strongest stays
     people.exclude(status=status).update(status=status, updated_at=timezone.now())
+
+
+def _unsubscribe_many(events: list[Event]) -> None:
+    """`_unsubscribe` for many events: one read of their deliveries (of each event's own
+    workspace only), then the suppressions and recipients written set-based."""
+    from tracking.services import suppress_unsubscribed_many  # services import rules
+
+    events = [e for e in events if e.delivery_id is not None]
+    if not events:
+        return
+    scoped = Q()
+    for workspace_id, ids in _by_workspace(
+        {(e.workspace_id, e.delivery_id) for e in events}
+    ).items():
+        scoped |= Q(workspace_id=workspace_id, pk__in=ids)
+    found = {d.pk: d for d in Delivery.objects.select_related("campaign").filter(scoped)}
+    suppress_unsubscribed_many(
+        deliveries=[
+            (found[e.delivery_id], f"unsubscribe request by {e.source}")
+            for e in events
+            if e.delivery_id in found and found[e.delivery_id].workspace_id == e.workspace_id
+        ]
+    )
 
 
 def _unsubscribe(event: Event) -> None:

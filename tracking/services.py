@@ -63,13 +63,46 @@ def suppress_unsubscribed(*, delivery: Delivery, source: str = "") -> bool:
         email=delivery.email,
         defaults={
             "reason": SuppressionReason.UNSUBSCRIBED,
-            "source": f"{source or 'unsubscribe link'} of “{delivery.campaign.name}”"[:200],
+            "source": _unsubscribed_source(delivery, source),
         },
     )
     Recipient.objects.filter(
         workspace_id=delivery.workspace_id, email=delivery.email, status=RecipientStatus.ACTIVE
     ).update(status=RecipientStatus.UNSUBSCRIBED, updated_at=timezone.now())
     return created
+
+
+def suppress_unsubscribed_many(*, deliveries: list[tuple[Delivery, str]]) -> None:
+    """`suppress_unsubscribed` for many (delivery, source) pairs at once (a mailbox's chunk
+    of unsubscribe requests): one INSERT leaving existing entries alone, and one UPDATE of
+    the active recipients per workspace. The deliveries come with their campaigns."""
+    entries: dict[tuple[int, str], Suppression] = {}
+    for delivery, source in deliveries:
+        entries.setdefault(
+            (delivery.workspace_id, delivery.email),
+            Suppression(
+                workspace_id=delivery.workspace_id,
+                email=delivery.email,
+                reason=SuppressionReason.UNSUBSCRIBED,
+                source=_unsubscribed_source(delivery, source),
+            ),
+        )
+    if not entries:
+        return
+    Suppression.objects.bulk_create(list(entries.values()), ignore_conflicts=True)
+    emails: dict[int, set[str]] = {}
+    for workspace_id, email in entries:
+        emails.setdefault(workspace_id, set()).add(email)
+    now = timezone.now()
+    for workspace_id, addresses in sorted(emails.items()):
+        Recipient.objects.filter(
+            workspace_id=workspace_id, email__in=addresses, status=RecipientStatus.ACTIVE
+        ).update(status=RecipientStatus.UNSUBSCRIBED, updated_at=now)
+
+
+def _unsubscribed_source(delivery: Delivery, source: str) -> str:
+    """What the suppression list says an unsubscribe came from."""
+    return f"{source or 'unsubscribe link'} of “{delivery.campaign.name}”"[:200]
 
 
 def events_erase(*, workspace: Workspace, email: str) -> int:

@@ -123,11 +123,13 @@ def poll(
 ) -> PollResult:
     """Take one batch of new messages from the mailbox; see the module's docstring.
 
-    With `handle_batch` (IMAP), each fetched chunk (up to FETCH_COUNT messages in one FETCH)
-    is handed over at once; when it raises, the chunk's messages go to `handle` one by one, so
-    a message that cannot be handled stops the batch where it is, as without it. Either way the
-    handled messages are moved or deleted in one command at the end, after `handle_batch` or
-    `handle` returned: a message whose effects are not committed is never disposed of.
+    With `handle_batch`, each fetched chunk (up to FETCH_COUNT messages and FETCH_BYTES: one
+    IMAP FETCH, or that many POP3 RETRs) is handed over at once; when it raises, the chunk's
+    messages go to `handle` one by one, so a message that cannot be handled stops the batch
+    where it is, as without it. Either way a message is disposed of only after `handle_batch`
+    or `handle` returned: IMAP moves or deletes the handled ones in one command at the end,
+    POP3 marks them deleted (DELE) and its QUIT at the end deletes them. A message whose
+    effects are not committed is never disposed of.
 
     Raises MailboxError for settings that cannot work, an unreachable server, a TLS failure,
     a refused login, or a connection lost midway (what was handled by then was not moved).
@@ -135,7 +137,7 @@ def poll(
     _check(settings)
     if settings.protocol == "imap":
         return _poll_imap(settings, state, handle, handle_batch)
-    return _poll_pop3(settings, state, handle)
+    return _poll_pop3(settings, state, handle, handle_batch)
 
 
 def _check(settings: MailboxSettings) -> None:
@@ -247,6 +249,8 @@ class _Outcome:
 
     def hand_all(self, items: list[tuple[str, int, bytes]], handle_batch: BatchHandler) -> bool:
         """Hand a chunk over at once; False (nothing counted) when the batch handler fails."""
+        if not items:  # all of the chunk too large, or gone: nothing to write
+            return True
         incoming = [Incoming(key, size, raw, parse(raw)) for key, size, raw in items]
         try:
             handle_batch(incoming)
@@ -254,7 +258,8 @@ class _Outcome:
             return False
         for message in incoming:
             self.handled.append(message.key)
-            self.handled_ids.append(int(message.key.rsplit(":", 1)[1]))
+            if message.key.startswith("imap:"):
+                self.handled_ids.append(int(message.key.rsplit(":", 1)[1]))
         return True
 
     def result(self, state: PollState, *, more: bool) -> PollResult:
@@ -387,7 +392,12 @@ class _CheckedIMAP4SSL(imaplib.IMAP4_SSL):
 # ----------------------------------------------------------------- POP3
 
 
-def _poll_pop3(settings: MailboxSettings, state: PollState, handle: Handler) -> PollResult:
+def _poll_pop3(
+    settings: MailboxSettings,
+    state: PollState,
+    handle: Handler,
+    handle_batch: BatchHandler | None,
+) -> PollResult:
     with _pop3_session(settings) as client:
         _status, listing, _octets = client.list()
         _status, uidls, _octets = client.uidl()
@@ -397,23 +407,38 @@ def _poll_pop3(settings: MailboxSettings, state: PollState, handle: Handler) -> 
         batch = waiting[: settings.batch_size]
         outcome = _Outcome()
         left: set[str] = set()
-        for number in batch:
-            key = f"pop3:{names.get(number, number)}"
-            if sizes[number] > settings.max_message_bytes:
-                outcome.skip(key, sizes[number], settings.max_message_bytes)
-                left.add(names.get(number, str(number)))
+        for chunk in _fetch_chunks(batch, sizes, settings.max_message_bytes):
+            keys = {number: f"pop3:{names.get(number, number)}" for number in chunk}
+            wanted = []
+            for number in chunk:
+                if sizes[number] > settings.max_message_bytes:
+                    outcome.skip(keys[number], sizes[number], settings.max_message_bytes)
+                    left.add(names.get(number, str(number)))
+                else:
+                    wanted.append(number)
+            bodies = {number: _pop3_body(client, number) for number in wanted}
+            items = [(keys[number], sizes[number], bodies[number]) for number in wanted]
+            if handle_batch is not None and outcome.hand_all(items, handle_batch):
+                for number in wanted:
+                    client.dele(number)  # committed by QUIT, when the session ends cleanly
                 continue
-            _status, lines, _octets = client.retr(number)
-            raw = b"\r\n".join(lines) + b"\r\n"
-            if not outcome.hand(key, sizes[number], raw, handle):
+            for number in wanted:
+                if not outcome.hand(keys[number], sizes[number], bodies[number], handle):
+                    break
+                client.dele(number)
+            if outcome.failed:
                 break
-            client.dele(number)  # committed by QUIT, when the session ends cleanly
     on_server = set(names.values())
     skipped: set[str] = set(state.skipped & on_server) | left
     if len(skipped) > MAX_SKIPPED:
         skipped = set(sorted(skipped)[-MAX_SKIPPED:])
     more = len(waiting) > len(batch)
     return outcome.result(PollState(skipped=frozenset(skipped)), more=more)
+
+
+def _pop3_body(client: poplib.POP3, number: int) -> bytes:
+    _status, lines, _octets = client.retr(number)
+    return b"\r\n".join(lines) + b"\r\n"
 
 
 @contextlib.contextmanager

@@ -206,6 +206,40 @@ def test_pop3_over_stls_with_a_failing_handler_and_an_oversized_message(dovecot)
     assert len(dovecot.messages("INBOX")) == 1  # the big one stays
 
 
+def test_pop3_hands_a_chunk_over_at_once_and_deletes_it_after(dovecot):
+    dovecot.deliver_many([_raw(n) for n in BOUNCES])
+    chunks: list[list[Kind]] = []
+    one_by_one = Collector(fail_on={0, 1, 2})  # not to be used: the chunk went through
+
+    def handle_batch(messages):
+        chunks.append([m.feedback.kind for m in messages])
+
+    result = poll(_pop3(dovecot), PollState(), one_by_one, handle_batch)
+
+    assert chunks == [[Kind.HARD_BOUNCE, Kind.HARD_BOUNCE, Kind.COMPLAINT]]
+    assert (one_by_one.calls, result.failed) == (0, None)
+    assert len(result.handled) == 3
+    assert all(k.startswith("pop3:") for k in result.handled)
+    assert dovecot.messages("INBOX") == []
+
+
+def test_pop3_a_failing_chunk_goes_one_by_one_and_keeps_what_was_not_handled(dovecot):
+    small = _raw(BOUNCES[0])
+    dovecot.deliver_many([small, small + b"x" * 5000 + b"\n", small, small])
+    handle = Collector(fail_on={1})
+    settings = _pop3(dovecot, max_message_bytes=len(small) + 500)
+
+    def handle_batch(_messages):
+        raise RuntimeError("the database is down")
+
+    result = poll(settings, PollState(), handle, handle_batch)
+
+    assert len(result.handled) == 1  # the first; the second fails and the third waits
+    assert "the database is down" in result.error
+    assert len(result.skipped) == 1
+    assert len(dovecot.messages("INBOX")) == 3  # the big one, the failed one, the one after
+
+
 @pytest.mark.parametrize("protocol", ["imap", "pop3"])
 def test_a_wrong_password_is_a_clear_error(dovecot, protocol):
     settings = (_imap if protocol == "imap" else _pop3)(dovecot, password="wrong")

@@ -16,7 +16,15 @@ from campaigns.services import campaign_start
 from campaigns.tests.conftest import make_campaign
 from campaigns.verp import token_for
 from postroom.duties import run_bounce_mailbox_step
-from tracking.models import BounceMailbox, Event, EventKind, MailboxMessage, MailboxOutcome
+from tracking.models import (
+    BounceMailbox,
+    Event,
+    EventKind,
+    MailboxDisposal,
+    MailboxMessage,
+    MailboxOutcome,
+    MailboxProtocol,
+)
 from tracking.tests import feedback_mail
 
 pytestmark = pytest.mark.django_db
@@ -378,6 +386,44 @@ def test_a_crash_after_the_commit_and_before_the_move_rereads_harmlessly(
 
     assert dovecot.messages("INBOX") == []
     assert len(dovecot.messages("Processed")) == 2
+    assert Event.objects.filter(kind=EventKind.BOUNCED).count() == 2
+    assert MailboxMessage.objects.count() == 2
+    assert Suppression.objects.count() == 2
+    assert set(Delivery.objects.values_list("status", flat=True)) == {DeliveryStatus.BOUNCED}
+
+
+def test_pop3_goes_by_chunk_and_a_crash_before_quit_rereads_harmlessly(
+    personas, smtp_sink, dovecot
+):
+    from tracking.intake import MailboxIntake
+    from tracking.services import bounce_mailbox_poll
+
+    emails = ["ann@example.test", "bob@example.test"]
+    mailbox = _mailbox(personas.workspace, dovecot)
+    BounceMailbox.objects.filter(pk=mailbox.pk).update(
+        protocol=MailboxProtocol.POP3, port=dovecot.pop3s_port, disposal=MailboxDisposal.DELETE
+    )
+    mailbox.refresh_from_db()
+    _setup, sent = _send(personas.workspace, smtp_sink, emails)
+    dovecot.deliver_many(_bounces(sent, emails))
+    intake = MailboxIntake(mailbox)
+
+    def commit_then_die(messages):
+        intake.batch(messages)  # the chunk's effects are committed here, in one transaction
+        raise ConnectionResetError("the worker died before DELE and QUIT")
+
+    def die(_incoming):
+        raise ConnectionResetError("the worker died")
+
+    result = bounce_mailbox_poll(mailbox=mailbox, handle=die, handle_batch=commit_then_die)
+
+    assert (result.failed is not None, result.handled) == (True, ())
+    assert len(dovecot.messages("INBOX")) == 2  # nothing deleted: read again next time
+    assert Event.objects.count() == 2
+
+    run_bounce_mailbox_step()  # the duty's poll: by chunk, nothing counts twice
+
+    assert dovecot.messages("INBOX") == []
     assert Event.objects.filter(kind=EventKind.BOUNCED).count() == 2
     assert MailboxMessage.objects.count() == 2
     assert Suppression.objects.count() == 2
