@@ -44,7 +44,11 @@ def filled(personas):
         ("/campaigns/", ["Новая кампания", "Статус", "Черновик"], ["New campaign", "Draft"]),
         ("/recipients/", ["Добавить получателя", "1 получатель"], ["Add recipient"]),
         ("/templates/", ["Новый шаблон", "Просмотр"], ["New template", "Preview"]),
-        ("/sending-accounts/", ["Добавить аккаунт", "Отправлено сегодня"], ["Add account", "Sent today"]),
+        (
+            "/sending-accounts/",
+            ["Добавить аккаунт", "Отправлено сегодня"],
+            ["Add account", "Sent today"],
+        ),
         ("/accounts/profile/", ["Профиль", "Язык", "Язык браузера"], ["Profile", "Language"]),
     ],
 )
