@@ -38,8 +38,8 @@ def filled(personas):
     [
         (
             "/",
-            ["Обзор", "Письма сегодня", "Отправлено", "Повторено", "С чего начать", "Владелец"],
-            ["Messages today", "Retried", "Getting started", "Owner"],
+            ["Обзор", "Письма сегодня", "Отправлено", "Повторено", "Активен", "Владелец"],
+            ["Messages today", "Retried", "Active", "Getting started", "Owner"],
         ),
         ("/campaigns/", ["Новая кампания", "Статус", "Черновик"], ["New campaign", "Draft"]),
         ("/recipients/", ["Добавить получателя", "1 получатель"], ["Add recipient"]),
