@@ -11,12 +11,12 @@ DEV_STAMP  := $(VENV)/.installed-dev
 NODE_STAMP := node_modules/.installed
 
 .PHONY: run install install-dev test test-fast lint format css css-check lock migrate worker \
-        browser dovecot clean bench-import bench-render bench-send bench-memory \
+        browser dovecot gettext messages compilemessages translations-check clean bench-import bench-render bench-send bench-memory \
         bench-bounces bench-report bench-track
 
 # Development mode: DEBUG on, and a random key made once in var/ (no variable to set). Every
 # other start (gunicorn, Celery, the image) is production and needs real secrets.
-run migrate worker lint bench-import bench-render bench-send bench-bounces bench-report bench-track: export POSTROOM_DEVELOPMENT := 1
+run migrate worker lint messages compilemessages bench-import bench-render bench-send bench-bounces bench-report bench-track: export POSTROOM_DEVELOPMENT := 1
 
 run: $(RUN_STAMP)
 	@mkdir -p var/static
@@ -53,7 +53,11 @@ browser:
 dovecot:
 	@scripts/ensure-dovecot
 
-test: $(DEV_STAMP) browser dovecot
+# GNU gettext for the translation tests and targets below (running Postroom needs none).
+gettext:
+	@scripts/ensure-gettext
+
+test: $(DEV_STAMP) browser dovecot gettext
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 test-fast: $(DEV_STAMP)
@@ -88,6 +92,20 @@ css: $(NODE_STAMP)
 css-check: css
 	git diff --exit-code -- static/css/app.css static/vendor/htmx.min.js static/vendor/chart.umd.min.js \
 	    static/vendor/altcha.min.js
+
+# Translations (README: Languages). `make messages` collects the marked strings of the source into
+# locale/*/LC_MESSAGES/django.po; translate the new entries, then `make compilemessages` makes
+# the .mo files, which are committed so that running Postroom never needs gettext.
+# `make translations-check` is CI's check: every entry translated, the .mo current, no marked
+# string missing from the catalogs.
+messages: $(DEV_STAMP) gettext
+	$(BIN)/python scripts/check-translations --update
+
+compilemessages: $(DEV_STAMP) gettext
+	$(BIN)/python manage.py compilemessages --ignore=.venv --ignore=node_modules --ignore=var
+
+translations-check: $(DEV_STAMP) gettext
+	$(BIN)/python scripts/check-translations
 
 # Regenerate constraints.txt from a fresh dev install (run after changing pyproject.toml).
 lock:

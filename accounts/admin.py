@@ -62,7 +62,7 @@ class UserAdmin(SuperuserWrites, DjangoUserAdmin[User]):
     change_password_form = PasswordChangeForm
     fieldsets = (
         (None, {"fields": ("email", "password")}),
-        ("Personal info", {"fields": ("first_name", "last_name")}),
+        ("Personal info", {"fields": ("first_name", "last_name", "language")}),
         (
             "Status",
             {

@@ -7,6 +7,7 @@ Each message has a plain-text and an HTML part rendered from templates under
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import smtplib
 import socket
@@ -15,6 +16,7 @@ from typing import Any
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
+from django.utils import translation
 
 from accounts.models import Invitation, User
 
@@ -44,15 +46,29 @@ def describe_failure(exc: BaseException) -> str:
     return str(exc) or exc.__class__.__name__
 
 
+def in_language_of(user: User | None) -> contextlib.AbstractContextManager[Any]:
+    """Render in the language the user chose on their profile; without one, in the language
+    of the request that sends the mail (the browser's), or LANGUAGE_CODE outside requests."""
+    if user is not None and user.language:
+        return translation.override(user.language)
+    return contextlib.nullcontext()
+
+
 def send_templated(
-    *, to: str | list[str], template: str, context: dict[str, Any], folder: str = "accounts/email"
+    *,
+    to: str | list[str],
+    template: str,
+    context: dict[str, Any],
+    folder: str = "accounts/email",
+    reader: User | None = None,
 ) -> None:
     """Render `<folder>/<template>_subject.txt`, `.txt` and `.html` and send them as one
-    message (to several addresses: one message they all see)."""
-    # A subject is one line, whatever the template did.
-    subject = " ".join(render_to_string(f"{folder}/{template}_subject.txt", context).split())
-    text = render_to_string(f"{folder}/{template}.txt", context)
-    html = render_to_string(f"{folder}/{template}.html", context)
+    message (to several addresses: one message they all see), in the reader's language."""
+    with in_language_of(reader):
+        # A subject is one line, whatever the template did.
+        subject = " ".join(render_to_string(f"{folder}/{template}_subject.txt", context).split())
+        text = render_to_string(f"{folder}/{template}.txt", context)
+        html = render_to_string(f"{folder}/{template}.html", context)
     recipients = [to] if isinstance(to, str) else to
     message = EmailMultiAlternatives(subject, text, settings.DEFAULT_FROM_EMAIL, recipients)
     message.attach_alternative(html, "text/html")
@@ -68,6 +84,7 @@ def send_verification(*, user: User, link: str) -> None:
         to=user.email,
         template="verify",
         context={"user": user, "link": link, "hours": settings.EMAIL_VERIFICATION_MAX_AGE // 3600},
+        reader=user,
     )
 
 
@@ -77,6 +94,7 @@ def send_account_exists(*, user: User, login_link: str, reset_link: str) -> None
         to=user.email,
         template="account_exists",
         context={"user": user, "login_link": login_link, "reset_link": reset_link},
+        reader=user,
     )
 
 
@@ -91,4 +109,6 @@ def send_invitation(*, invitation: Invitation, link: str) -> None:
             "link": link,
             "days": settings.INVITATION_MAX_AGE_DAYS,
         },
+        # Someone with an account already reads it in their language; others in the inviter's.
+        reader=User.objects.filter(email=invitation.email).first(),
     )

@@ -21,8 +21,10 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 from django.utils.functional import lazy
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from accounts import services
+from accounts.emails import in_language_of
 from accounts.models import ReaderIps, Role, User, normalize_email
 from accounts.user_sessions import sessions_end_others
 
@@ -37,10 +39,11 @@ PASSWORD_HELP = lazy(_password_help, str)()
 
 
 class SignUpForm(forms.Form):
-    email = forms.EmailField(label="E-mail address", max_length=254)
-    first_name = forms.CharField(max_length=150, required=False)
-    last_name = forms.CharField(max_length=150, required=False)
+    email = forms.EmailField(label=_("E-mail address"), max_length=254)
+    first_name = forms.CharField(label=_("First name"), max_length=150, required=False)
+    last_name = forms.CharField(label=_("Last name"), max_length=150, required=False)
     password = forms.CharField(
+        label=_("Password"),
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
         help_text=PASSWORD_HELP,
     )
@@ -69,17 +72,17 @@ class LoginForm(AuthenticationForm):
 
     error_messages = {
         **AuthenticationForm.error_messages,
-        "invalid_login": "The e-mail address or the password is wrong.",
-        "unverified": (
+        "invalid_login": _("The e-mail address or the password is wrong."),
+        "unverified": _(
             "Your e-mail address is not confirmed yet. Open the link in the e-mail we sent you, "
             "or ask for a new one below."
         ),
-        "blocked": "This account is blocked. Contact the platform's administrators.",
+        "blocked": _("This account is blocked. Contact the platform's administrators."),
     }
 
     def __init__(self, request: HttpRequest | None = None, *args: Any, **kwargs: Any) -> None:
         super().__init__(request, *args, **kwargs)
-        self.fields["username"].label = "E-mail address"
+        self.fields["username"].label = _("E-mail address")
         self.fields["username"].widget = forms.EmailInput(
             attrs={"autofocus": True, "autocomplete": "email"}
         )
@@ -112,8 +115,13 @@ class LoginForm(AuthenticationForm):
         if 0 < left <= 3:
             minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
             raise ValidationError(
-                f"{self.error_messages['invalid_login']} {left} attempt"
-                f"{'s' if left != 1 else ''} left before sign-in is locked for {minutes} minutes.",
+                f"{self.error_messages['invalid_login']} "
+                + ngettext(
+                    "%(left)s attempt left before sign-in is locked for %(minutes)s minutes.",
+                    "%(left)s attempts left before sign-in is locked for %(minutes)s minutes.",
+                    left,
+                )
+                % {"left": left, "minutes": minutes},
                 code="invalid_login",
             )
 
@@ -125,12 +133,24 @@ class LoginForm(AuthenticationForm):
 
 
 class ResendVerificationForm(forms.Form):
-    email = forms.EmailField(label="E-mail address")
+    email = forms.EmailField(label=_("E-mail address"))
+
+
+def _language_choices() -> list[tuple[str, Any]]:
+    return [("", _("The browser's language")), *settings.LANGUAGES]
 
 
 class ProfileForm(forms.Form):
-    first_name = forms.CharField(max_length=150, required=False)
-    last_name = forms.CharField(max_length=150, required=False)
+    first_name = forms.CharField(label=_("First name"), max_length=150, required=False)
+    last_name = forms.CharField(label=_("Last name"), max_length=150, required=False)
+    language = forms.ChoiceField(label=_("Language"), choices=_language_choices, required=False)
+
+
+class LanguageForm(forms.Form):
+    """The switcher: one of the interface's languages (blank: follow the browser)."""
+
+    language = forms.ChoiceField(choices=_language_choices, required=False)
+    next = forms.CharField(required=False)
 
 
 class ResetRequestForm(PasswordResetForm):
@@ -149,6 +169,12 @@ class ResetRequestForm(PasswordResetForm):
             kwargs["domain_override"] = site.netloc
             kwargs["use_https"] = site.scheme == "https"
         super().save(*args, **kwargs)
+
+    def send_mail(self, *args: Any, **kwargs: Any) -> None:
+        # In the language the account's owner chose, else the request's.
+        context = kwargs.get("context", args[2] if len(args) > 2 else {})
+        with in_language_of(context.get("user")):
+            super().send_mail(*args, **kwargs)
 
 
 class ResetSetPasswordForm(SetPasswordForm):  # type: ignore[type-arg]

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.http import HttpRequest, HttpResponse
+from django.utils import translation
 
 from accounts.models import Membership, Role, User, Workspace
 from accounts.selectors import membership_get, memberships_of_user, user_is_platform_manager
@@ -104,4 +105,24 @@ class WorkspaceMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         request.access = resolve_access(request)  # type: ignore[attr-defined]
+        return self.get_response(request)
+
+
+class UserLanguageMiddleware:
+    """A signed-in user's profile language, when they chose one, over what LocaleMiddleware
+    took from the language cookie or the browser's Accept-Language (a blank choice follows
+    those). After the authentication middleware, which tells who the user is."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = request.user
+        if isinstance(user, User) and user.is_authenticated and user.language:
+            try:
+                language = translation.get_supported_language_variant(user.language)
+            except LookupError:  # a language no longer offered: the browser's, as if blank
+                return self.get_response(request)
+            translation.activate(language)
+            request.LANGUAGE_CODE = language
         return self.get_response(request)

@@ -68,6 +68,14 @@ class User(AbstractUser):
     # Every API token carries this number (hashed with the password); raising it revokes them
     # all at once: on a block, a password change, a change of the second factor.
     token_generation = models.PositiveIntegerField(default=0, editable=False)
+    # The interface's language; blank follows the browser (accounts.middleware).
+    language = models.CharField(
+        _("language"),
+        max_length=10,
+        blank=True,
+        default="",
+        choices=settings.LANGUAGES,
+    )
 
     USERNAME_FIELD = "email"
     EMAIL_FIELD = "email"
@@ -98,9 +106,9 @@ class User(AbstractUser):
 
 
 class Role(models.TextChoices):
-    OWNER = "owner", "Owner"
-    EDITOR = "editor", "Editor"
-    VIEWER = "viewer", "Viewer"
+    OWNER = "owner", _("Owner")
+    EDITOR = "editor", _("Editor")
+    VIEWER = "viewer", _("Viewer")
 
     @classmethod
     def rank(cls, role: str) -> int:

@@ -140,10 +140,24 @@ def user_mark_verified(*, user: User) -> None:
 
 
 @transaction.atomic
-def user_update_profile(*, user: User, first_name: str, last_name: str) -> User:
+def user_update_profile(
+    *, user: User, first_name: str, last_name: str, language: str | None = None
+) -> User:
     user.first_name = first_name.strip()
     user.last_name = last_name.strip()
-    user.save(update_fields=["first_name", "last_name"])
+    fields = ["first_name", "last_name"]
+    if language is not None:
+        user.language = language
+        fields.append("language")
+    user.save(update_fields=fields)
+    return user
+
+
+def user_set_language(*, user: User, language: str) -> User:
+    """The interface's language for the user; blank follows the browser."""
+    if user.language != language:
+        user.language = language
+        user.save(update_fields=["language"])
     return user
 
 

@@ -31,6 +31,7 @@ urlpatterns = [
     ),
     path("accounts/password/change/", views.PasswordChangeView.as_view(), name="password_change"),
     path("accounts/profile/", views.profile, name="profile"),
+    path("accounts/language/", views.language_switch, name="language"),
     path("accounts/two-factor/", security_views.two_factor_page, name="two_factor"),
     path("accounts/two-factor/start/", security_views.two_factor_start, name="two_factor_start"),
     path("accounts/two-factor/setup/", security_views.two_factor_setup, name="two_factor_setup"),

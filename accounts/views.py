@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal, cast
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
+from django.utils import translation
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -223,12 +226,19 @@ class PasswordChangeView(auth_views.PasswordChangeView):
 def profile(request: HttpRequest) -> HttpResponse:
     user = user_of(request)
     form = forms.ProfileForm(
-        request.POST or None, initial={"first_name": user.first_name, "last_name": user.last_name}
+        request.POST or None,
+        initial={
+            "first_name": user.first_name,
+            "last_name": user.last_name,
+            "language": user.language,
+        },
     )
     if request.method == "POST" and form.is_valid():
         services.user_update_profile(user=user, **form.cleaned_data)
-        messages.success(request, "Your profile is saved.")
-        return redirect("accounts:profile")
+        if user.language:  # the message in the language just chosen
+            translation.activate(user.language)
+        messages.success(request, _("Your profile is saved."))
+        return _remember_language(redirect("accounts:profile"), user.language)
     return render(
         request,
         "accounts/profile.html",
@@ -239,6 +249,48 @@ def profile(request: HttpRequest) -> HttpResponse:
             "current_session_key": request.session.session_key,
         },
     )
+
+
+@require_POST
+def language_switch(request: HttpRequest) -> HttpResponse:
+    """The language switcher (sidebar, sign-in pages): the choice goes in Django's language
+    cookie, and on the profile of a signed-in user, whose choice then follows them to every
+    browser. A blank choice follows the browser's language again."""
+    form = forms.LanguageForm(request.POST)
+    language = form.cleaned_data["language"] if form.is_valid() else ""
+    if request.user.is_authenticated:
+        services.user_set_language(user=user_of(request), language=language)
+    target = request.POST.get("next") or request.headers.get("Referer") or ""
+    if not url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        target = "/"
+    return _remember_language(HttpResponseRedirect(target), language)
+
+
+def _remember_language(response: HttpResponse, language: str) -> HttpResponse:
+    """Django's language cookie (LocaleMiddleware reads it): set to a chosen language, or
+    removed when the choice is the browser's."""
+    samesite = cast(Literal["Lax", "Strict", "None"] | None, settings.LANGUAGE_COOKIE_SAMESITE)
+    if language:
+        response.set_cookie(
+            settings.LANGUAGE_COOKIE_NAME,
+            language,
+            max_age=settings.LANGUAGE_COOKIE_AGE,
+            path=settings.LANGUAGE_COOKIE_PATH,
+            domain=settings.LANGUAGE_COOKIE_DOMAIN,
+            secure=settings.LANGUAGE_COOKIE_SECURE,
+            httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
+            samesite=samesite,
+        )
+    else:
+        response.delete_cookie(
+            settings.LANGUAGE_COOKIE_NAME,
+            path=settings.LANGUAGE_COOKIE_PATH,
+            domain=settings.LANGUAGE_COOKIE_DOMAIN,
+            samesite=samesite,
+        )
+    return response
 
 
 # --- Workspaces -----------------------------------------------------------------------------
@@ -376,7 +428,8 @@ def member_role(request: HttpRequest, membership_id: int) -> HttpResponse:
         else:
             messages.success(
                 request,
-                f"{membership.user.email} is now {membership.get_role_display().lower()}.",
+                _("%(email)s is now %(role)s.")
+                % {"email": membership.user.email, "role": membership.get_role_display().lower()},
             )
     return redirect("accounts:settings")
 
@@ -493,6 +546,7 @@ def _accept(request: HttpRequest, invitation: Any) -> HttpResponseRedirect:
     choose_workspace(request, membership.workspace_id, remember=False)
     messages.success(
         request,
-        f"Welcome to “{membership.workspace.name}”, as {membership.get_role_display().lower()}.",
+        _("Welcome to “%(workspace)s”, as %(role)s.")
+        % {"workspace": membership.workspace.name, "role": membership.get_role_display().lower()},
     )
     return redirect("dashboard")

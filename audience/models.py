@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.core.validators import MaxLengthValidator, RegexValidator
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from accounts.models import Workspace
 
@@ -25,10 +26,11 @@ field_key_validator = RegexValidator(
 
 
 class RecipientStatus(models.TextChoices):
-    ACTIVE = "active", "Active"
-    UNSUBSCRIBED = "unsubscribed", "Unsubscribed"
-    BOUNCED = "bounced", "Bounced"
-    COMPLAINED = "complained", "Complained"
+    # Marked for the catalog; pages translate them where they show them.
+    ACTIVE = "active", gettext_noop("Active")
+    UNSUBSCRIBED = "unsubscribed", gettext_noop("Unsubscribed")
+    BOUNCED = "bounced", gettext_noop("Bounced")
+    COMPLAINED = "complained", gettext_noop("Complained")
 
 
 class Recipient(models.Model):

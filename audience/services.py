@@ -21,6 +21,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.module_loading import import_string
+from django.utils.translation import gettext_noop
 
 from accounts.audit import services as audit
 from accounts.models import User, Workspace
@@ -58,11 +59,12 @@ from audience.models import (
 from audience.segments import SegmentError
 from audience.upsert import UpsertOutcome, parse_rows
 
+# Marked for the catalog; the recipients page translates them.
 BULK_ACTIONS = {
-    "add_to_list": "Add to list",
-    "remove_from_list": "Remove from list",
-    "unsubscribe": "Unsubscribe",
-    "delete": "Delete",
+    "add_to_list": gettext_noop("Add to list"),
+    "remove_from_list": gettext_noop("Remove from list"),
+    "unsubscribe": gettext_noop("Unsubscribe"),
+    "delete": gettext_noop("Delete"),
 }
 
 

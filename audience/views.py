@@ -141,12 +141,12 @@ def index(request: HttpRequest) -> HttpResponse:
         "sort_columns": [
             (col, label, col in selectors.SORTABLE)
             for col, label in (
-                ("email", "E-mail"),
-                ("first_name", "First name"),
-                ("last_name", "Last name"),
-                ("company", "Company"),
-                ("country", "Country"),
-                ("city", "City"),
+                ("email", _("E-mail")),
+                ("first_name", _("First name")),
+                ("last_name", _("Last name")),
+                ("company", _("Company")),
+                ("country", _("Country")),
+                ("city", _("City")),
             )
         ],
     }

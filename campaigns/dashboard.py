@@ -18,6 +18,7 @@ from time import time_ns
 from django.core.cache import cache
 from django.db.models import Case, CharField, Count, Exists, IntegerField, OuterRef, Q, Value, When
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from accounts.models import Workspace
 from audience.models import Recipient
@@ -45,6 +46,13 @@ DAYS = 30
 # try (a 4xx, a dropped connection, a refused password) was followed by another try, so it
 # counts as "retried", even when all of them were sent in the end.
 GROUPS: tuple[str, ...] = ("sent", "retried", "failed", "suppressed")
+# Their names as the dashboard shows them (`{% translate group|capfirst %}`), for the catalog.
+GROUP_NAMES = (
+    gettext_noop("Sent"),
+    gettext_noop("Retried"),
+    gettext_noop("Failed"),
+    gettext_noop("Suppressed"),
+)
 # Deliveries that ended without being sent: what "failed" means on the dashboard.
 ENDED_FAILED = (
     DeliveryStatus.FAILED,

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from accounts.models import Workspace
 from audience.models import Recipient, RecipientList, Segment
@@ -17,14 +18,16 @@ from sending.models import SendingAccount
 
 
 class CampaignStatus(models.TextChoices):
-    DRAFT = "draft", "Draft"
-    SCHEDULED = "scheduled", "Scheduled"
+    # The labels stay English in Python (messages and the API name them); pages translate
+    # them where they show them (`{% translate label %}`), so they are marked for the catalog.
+    DRAFT = "draft", gettext_noop("Draft")
+    SCHEDULED = "scheduled", gettext_noop("Scheduled")
     # Started: a worker is creating its deliveries (the launch), then it runs.
-    LAUNCHING = "launching", "Launching"
-    RUNNING = "running", "Running"
-    PAUSED = "paused", "Paused"
-    COMPLETED = "completed", "Completed"
-    CANCELLED = "cancelled", "Cancelled"
+    LAUNCHING = "launching", gettext_noop("Launching")
+    RUNNING = "running", gettext_noop("Running")
+    PAUSED = "paused", gettext_noop("Paused")
+    COMPLETED = "completed", gettext_noop("Completed")
+    CANCELLED = "cancelled", gettext_noop("Cancelled")
 
 
 class ScheduleMode(models.TextChoices):
@@ -133,19 +136,20 @@ class ResendRecipient(models.Model):
 
 
 class DeliveryStatus(models.TextChoices):
-    QUEUED = "queued", "Queued"
-    DEFERRED = "deferred", "Deferred"
-    SENDING = "sending", "Sending"
-    SENT = "sent", "Sent"
-    FAILED = "failed", "Failed"
-    NOT_FOUND = "not_found", "Not found"
-    CONNECTION_ERROR = "connection_error", "Connection error"
-    OTHER_ERROR = "other_error", "Other error"
-    BOUNCED = "bounced", "Bounced"
-    COMPLAINED = "complained", "Complained"
-    SUPPRESSED = "suppressed", "Suppressed"
-    EXPIRED = "expired", "Expired"
-    CANCELLED = "cancelled", "Cancelled"
+    # Marked for the catalog, translated where pages show them (as CampaignStatus).
+    QUEUED = "queued", gettext_noop("Queued")
+    DEFERRED = "deferred", gettext_noop("Deferred")
+    SENDING = "sending", gettext_noop("Sending")
+    SENT = "sent", gettext_noop("Sent")
+    FAILED = "failed", gettext_noop("Failed")
+    NOT_FOUND = "not_found", gettext_noop("Not found")
+    CONNECTION_ERROR = "connection_error", gettext_noop("Connection error")
+    OTHER_ERROR = "other_error", gettext_noop("Other error")
+    BOUNCED = "bounced", gettext_noop("Bounced")
+    COMPLAINED = "complained", gettext_noop("Complained")
+    SUPPRESSED = "suppressed", gettext_noop("Suppressed")
+    EXPIRED = "expired", gettext_noop("Expired")
+    CANCELLED = "cancelled", gettext_noop("Cancelled")
 
 
 WAITING = (DeliveryStatus.QUEUED, DeliveryStatus.DEFERRED)

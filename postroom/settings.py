@@ -176,9 +176,13 @@ MIDDLEWARE = [
     "postroom.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The language: Django's cookie (the switcher), else the browser's Accept-Language.
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # A signed-in user's chosen language wins over the cookie and the browser (accounts).
+    "accounts.middleware.UserLanguageMiddleware",
     # Who acts and from where, for the audit log (accounts.audit).
     "accounts.audit.context.AuditContextMiddleware",
     "accounts.middleware.WorkspaceMiddleware",
@@ -564,7 +568,11 @@ WEBHOOK_STEP_SECONDS = env.float("WEBHOOK_STEP_SECONDS", default=5.0)
 WEBHOOK_SETTLE_SECONDS = env.int("WEBHOOK_SETTLE_SECONDS", default=10)
 
 # --- Internationalisation -------------------------------------------------------------------
+# The interface speaks these; a user's profile chooses one, else the browser's Accept-Language
+# does, else LANGUAGE_CODE. Catalogs live in locale/ (README: Languages).
 LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("ru", "Русский")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
 USE_I18N = True
 USE_TZ = True
@@ -591,6 +599,10 @@ WHITENOISE_USE_FINDERS = DEBUG or TESTING
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_HTTPONLY = False  # htmx reads the token from the page, not the cookie
+# The language switcher's choice (accounts.views.language_switch), kept for a year.
+LANGUAGE_COOKIE_AGE = 60 * 60 * 24 * 365
+LANGUAGE_COOKIE_HTTPONLY = True
+LANGUAGE_COOKIE_SAMESITE = "Lax"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
@@ -600,6 +612,7 @@ if not DEBUG:
     SECURE_REDIRECT_EXEMPT = [r"^health$", r"^ready$", r"^metrics$"]
     SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=True)
     CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=True)
+    LANGUAGE_COOKIE_SECURE = SESSION_COOKIE_SECURE
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=60 * 60 * 24 * 365)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
     SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)

@@ -11,20 +11,22 @@ from django.core.validators import MaxValueValidator, MinValueValidator, RegexVa
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from accounts.models import Workspace
 from core.crypto import EncryptedTextField
 
 
 class AccountKind(models.TextChoices):
-    SMTP = "smtp", "SMTP server"
-    GMAIL = "gmail", "Gmail (app password)"
-    OUTLOOK = "outlook", "Outlook / Office 365 (app password)"
-    YAHOO = "yahoo", "Yahoo (app password)"
-    ZOHO = "zoho", "Zoho (app password)"
-    OAUTH2 = "oauth2", "OAuth2 (Gmail or Outlook)"
-    ESP = "esp", "E-mail service API"
-    CAPTURE = "capture", "Local capture (messages stay in Postroom)"
+    # Marked for the catalog; pages translate them where they show them.
+    SMTP = "smtp", gettext_noop("SMTP server")
+    GMAIL = "gmail", gettext_noop("Gmail (app password)")
+    OUTLOOK = "outlook", gettext_noop("Outlook / Office 365 (app password)")
+    YAHOO = "yahoo", gettext_noop("Yahoo (app password)")
+    ZOHO = "zoho", gettext_noop("Zoho (app password)")
+    OAUTH2 = "oauth2", gettext_noop("OAuth2 (Gmail or Outlook)")
+    ESP = "esp", gettext_noop("E-mail service API")
+    CAPTURE = "capture", gettext_noop("Local capture (messages stay in Postroom)")
 
 
 class Security(models.TextChoices):
@@ -47,10 +49,10 @@ class EspProvider(models.TextChoices):
 
 
 class AccountStatus(models.TextChoices):
-    PENDING = "pending", "Pending"
-    ACTIVE = "active", "Active"
-    INACTIVE = "inactive", "Inactive"
-    ERROR = "error", "Error"
+    PENDING = "pending", gettext_noop("Pending")
+    ACTIVE = "active", gettext_noop("Active")
+    INACTIVE = "inactive", gettext_noop("Inactive")
+    ERROR = "error", gettext_noop("Error")
 
 
 # The seed's "Common SMTP settings": what a mailbox preset fills in.

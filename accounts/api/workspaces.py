@@ -25,6 +25,9 @@ class MeOut(serializers.Serializer[object]):
     email = serializers.EmailField()
     first_name = serializers.CharField()
     last_name = serializers.CharField()
+    language = serializers.CharField(
+        help_text="The interface's language the user chose (en, ru); empty: the browser's."
+    )
     workspace = WorkspaceOut(help_text="The workspace this call acted in (X-Workspace header).")
     workspaces = WorkspaceOut(many=True)
     via = serializers.CharField(help_text="member, manager or api_key")
@@ -57,6 +60,7 @@ class MeApi(APIView):
                 "email": user.email,
                 "first_name": user.first_name,
                 "last_name": user.last_name,
+                "language": user.language,
                 "workspace": _workspace_out(access.workspace, access.role),
                 "workspaces": workspaces,
                 "via": access.via,
