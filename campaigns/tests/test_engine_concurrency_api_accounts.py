@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest
-from django.utils import timezone
 
 from campaigns.engine.step import Engine
 from campaigns.models import CampaignStatus, Delivery, DeliveryStatus
@@ -30,8 +29,8 @@ from campaigns.tests import sink_checks
 from campaigns.tests.conftest import Setup, make_campaign
 from core.testing.http import PostmarkApi, TokenEndpoint
 from core.testing.smtp import SmtpSink
-from sending.models import AccountKind, EspProvider, OAuthProvider, SendingAccount
-from sending.tests.factories import SendingAccountFactory
+from sending.models import AccountKind, EspProvider, SendingAccount
+from sending.tests.factories import SendingAccountFactory, oauth2_account_fields
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -57,21 +56,7 @@ def oauth2_tarpit(settings) -> Iterator[Callable[..., tuple[Setup, SlowAccount]]
         def make(workspace) -> tuple[Setup, SlowAccount]:
             tarpit.require_auth("owner@example.com", oauth_token=endpoint.token)
             tarpit.tarpit("greeting", seconds=PATIENCE + 30)
-            setup = make_campaign(
-                workspace,
-                tarpit,
-                n=N,
-                kind=AccountKind.OAUTH2,
-                oauth_provider=OAuthProvider.GMAIL,
-                from_email="owner@example.com",
-                smtp_username="owner@example.com",
-                oauth_client_id="client-id",
-                oauth_client_secret="client-secret",
-                oauth_refresh_token=endpoint.refresh_token,
-                oauth_token_endpoint=endpoint.url,
-                oauth_access_token="expired-token",
-                oauth_access_token_expires_at=timezone.now() - timedelta(minutes=5),
-            )
+            setup = make_campaign(workspace, tarpit, n=N, **oauth2_account_fields(endpoint))
 
             def check(stored: SendingAccount) -> None:
                 assert endpoint.requests, "the lane never refreshed the token"

@@ -12,12 +12,13 @@ import json
 import threading
 import urllib.parse
 import uuid
+from abc import ABC, abstractmethod
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, Self
 
 
-class JsonServer:
+class JsonServer(ABC):
     """An HTTP server on 127.0.0.1 at a free port; `answer(path, body)` gives each POST's
     status and JSON reply. Use it as a context manager, or call `stop()`."""
 
@@ -45,8 +46,9 @@ class JsonServer:
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 
+    @abstractmethod
     def answer(self, path: str, body: bytes) -> tuple[int, Any]:
-        raise NotImplementedError
+        """The status and JSON reply to a POST of `body` to `path`."""
 
     def stop(self) -> None:
         self.server.shutdown()

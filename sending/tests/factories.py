@@ -1,14 +1,23 @@
 from __future__ import annotations
 
+from datetime import timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
+from typing import Any
 
 import factory
 from django.utils import timezone
 
 from accounts.tests.factories import WorkspaceFactory
 from content.message import RenderedMessage
-from sending.models import AccountKind, AccountStatus, CapturedMessage, Security, SendingAccount
+from sending.models import (
+    AccountKind,
+    AccountStatus,
+    CapturedMessage,
+    OAuthProvider,
+    Security,
+    SendingAccount,
+)
 
 
 class SendingAccountFactory(factory.django.DjangoModelFactory[SendingAccount]):
@@ -74,3 +83,20 @@ def rendered(
         headers=headers,
         raw=raw,
     )
+
+
+def oauth2_account_fields(endpoint: Any) -> dict[str, Any]:
+    """An XOAUTH2 account's fields for `endpoint` (core.testing.http.TokenEndpoint): its
+    stored access token expired, so the first connection refreshes it."""
+    return {
+        "kind": AccountKind.OAUTH2,
+        "oauth_provider": OAuthProvider.GMAIL,
+        "from_email": "owner@example.com",
+        "smtp_username": "owner@example.com",
+        "oauth_client_id": "client-id",
+        "oauth_client_secret": "client-secret",
+        "oauth_refresh_token": endpoint.refresh_token,
+        "oauth_token_endpoint": endpoint.url,
+        "oauth_access_token": "expired-token",
+        "oauth_access_token_expires_at": timezone.now() - timedelta(minutes=5),
+    }

@@ -11,9 +11,9 @@ from django.db import DatabaseError, connection
 from django.utils import timezone
 
 from sending import services
-from sending.models import AccountKind, AccountStatus, OAuthProvider, Security, SendingAccount
+from sending.models import AccountStatus, Security, SendingAccount
 from sending.network import address_allowed
-from sending.tests.factories import SendingAccountFactory, rendered
+from sending.tests.factories import SendingAccountFactory, oauth2_account_fields, rendered
 from sending.transports.base import OutgoingMessage, SendKind, SendResult
 from sending.transports.factory import transport_for
 from sending.transports.smtp import SmtpTransport
@@ -241,20 +241,7 @@ def test_only_public_unicast_addresses_are_allowed(address, allowed):
 
 
 def oauth_account(sink, endpoint, **kwargs) -> SendingAccount:
-    return smtp_account(
-        sink,
-        kind=AccountKind.OAUTH2,
-        oauth_provider=OAuthProvider.GMAIL,
-        from_email="owner@example.com",
-        smtp_username="owner@example.com",
-        oauth_client_id="client-id",
-        oauth_client_secret="client-secret",
-        oauth_refresh_token=endpoint.refresh_token,
-        oauth_token_endpoint=endpoint.url,
-        oauth_access_token="expired-token",
-        oauth_access_token_expires_at=timezone.now() - timedelta(minutes=5),
-        **kwargs,
-    )
+    return smtp_account(sink, **(oauth2_account_fields(endpoint) | kwargs))
 
 
 def test_xoauth2_refreshes_an_expired_token_first(smtp_sink, token_endpoint):
