@@ -15,8 +15,11 @@ COPY content ./content
 COPY sending ./sending
 COPY campaigns ./campaigns
 COPY tracking ./tracking
+COPY automation ./automation
 COPY subscriptions ./subscriptions
 COPY webhooks ./webhooks
+COPY notifications ./notifications
+COPY archive ./archive
 COPY postroom ./postroom
 RUN pip install --no-cache-dir -c constraints.txt .
 COPY . .
@@ -27,4 +30,4 @@ RUN DEBUG=False SECRET_KEY=build-only ENCRYPTION_KEYS=$(python -c 'import base64
 USER postroom
 EXPOSE 8000
 HEALTHCHECK CMD python -c "import urllib.request,os;urllib.request.urlopen(f'http://127.0.0.1:{os.environ[\"PORT\"]}/health')"
-CMD ["sh", "-c", "python manage.py migrate --noinput && exec gunicorn postroom.wsgi:application --config python:postroom.gunicorn_conf --bind 0.0.0.0:${PORT} --workers 3 --threads 4 --access-logfile -"]
+CMD ["sh", "-c", "python manage.py migrate --noinput && exec gunicorn postroom.wsgi:application --config python:postroom.gunicorn_conf --bind 0.0.0.0:${PORT} --workers 3 --access-logfile -"]

@@ -88,10 +88,12 @@ css: $(NODE_STAMP)
 	done
 	# ALTCHA's widget as a classic script (its UMD build), for sign-up forms' challenge.
 	sed '/^\/\/# sourceMappingURL=/d' node_modules/altcha/dist/main/altcha.umd.min.cjs > static/vendor/altcha.min.js
+	# axe-core for the accessibility tests only: kept beside them, never served.
+	cp node_modules/axe-core/axe.min.js core/testing/vendor/axe.min.js
 
 css-check: css
 	git diff --exit-code -- static/css/app.css static/vendor/htmx.min.js static/vendor/chart.umd.min.js \
-	    static/vendor/altcha.min.js
+	    static/vendor/altcha.min.js core/testing/vendor/axe.min.js
 
 # Translations (README: Languages). `make messages` collects the marked strings of the source into
 # locale/*/LC_MESSAGES/django.po; translate the new entries, then `make compilemessages` makes

@@ -30,10 +30,22 @@ def _fresh_cache():
     """Throttle counters and cached figures must not leak from one test into the next."""
     from django.core.cache import cache
 
+    from campaigns import metrics
     from tracking import hits
 
     cache.clear()
     hits.forget()
+    metrics.forget_kinds()  # campaign ids come back in the next test, maybe as another kind
+
+
+@pytest.fixture(autouse=True)
+def _english_again():
+    """A request in Russian leaves Russian active in the thread (LocaleMiddleware activates
+    the language and nothing deactivates it); the next test starts in English again."""
+    from django.utils import translation
+
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture(autouse=True)

@@ -13,7 +13,8 @@ from typing import Concatenate, ParamSpec, TypeVar
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect
 
 from accounts.middleware import WorkspaceAccess
@@ -22,7 +23,7 @@ from accounts.models import Role, User
 P = ParamSpec("P")
 T = TypeVar("T")
 
-ViewFunc = Callable[Concatenate[HttpRequest, P], HttpResponse]
+ViewFunc = Callable[Concatenate[HttpRequest, P], HttpResponseBase]  # a page, a redirect, a file
 
 
 def access_of(request: HttpRequest) -> WorkspaceAccess:
@@ -50,7 +51,7 @@ def workspace_view(
 
     def decorator(view: ViewFunc[P]) -> ViewFunc[P]:
         @wraps(view)
-        def wrapper(request: HttpRequest, *args: P.args, **kwargs: P.kwargs) -> HttpResponse:
+        def wrapper(request: HttpRequest, *args: P.args, **kwargs: P.kwargs) -> HttpResponseBase:
             if not request.user.is_authenticated:
                 return redirect_to_login(request.get_full_path())
             access: WorkspaceAccess | None = getattr(request, "access", None)

@@ -17,6 +17,8 @@ NAV_SECTIONS = {
     "content": "templates",
     "campaigns": "campaigns",
     "campaigns:logs": "logs",
+    "campaigns:calendar": "calendar",
+    "campaigns:reschedule": "calendar",
     "sending": "sending",
     "accounts": "settings",
     "platform": "platform",
@@ -37,7 +39,9 @@ def _nav_section(request: HttpRequest) -> str:
 
 
 def workspace(request: HttpRequest) -> dict[str, Any]:
-    user = request.user
+    # No user on a request refused before the authentication middleware (400.html, e.g. for
+    # a host name not in ALLOWED_HOSTS): the page then shows no workspace.
+    user = getattr(request, "user", None)
     if not isinstance(user, User) or not user.is_authenticated:
         return {}
     access: WorkspaceAccess | None = getattr(request, "access", None)

@@ -17,6 +17,7 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.utils import translation
+from django.utils.translation import gettext as _
 
 from accounts.models import Invitation, User
 
@@ -33,16 +34,18 @@ def _reply(code: int, text: bytes | str) -> str:
 
 def describe_failure(exc: BaseException) -> str:
     if isinstance(exc, smtplib.SMTPResponseException):
-        return f"the mail server answered {_reply(exc.smtp_code, exc.smtp_error)}"
+        return _("the mail server answered %(reply)s") % {
+            "reply": _reply(exc.smtp_code, exc.smtp_error)
+        }
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
         replies = "; ".join(_reply(code, text) for code, text in exc.recipients.values())
-        return f"the mail server refused the address: {replies}"
+        return _("the mail server refused the address: %(replies)s") % {"replies": replies}
     if isinstance(exc, ConnectionRefusedError):
-        return "the mail server refused the connection"
+        return _("the mail server refused the connection")
     if isinstance(exc, socket.timeout | TimeoutError):
-        return "the mail server did not answer in time"
+        return _("the mail server did not answer in time")
     if isinstance(exc, socket.gaierror):
-        return "the mail server's name could not be resolved"
+        return _("the mail server's name could not be resolved")
     return str(exc) or exc.__class__.__name__
 
 

@@ -202,18 +202,21 @@ def _time_zone_choices() -> list[tuple[str, str]]:
 
 
 class WorkspaceForm(forms.Form):
-    name = forms.CharField(max_length=120)
+    name = forms.CharField(max_length=120, label=_("Name"))
     time_zone = forms.ChoiceField(
         choices=_time_zone_choices,
         initial="UTC",
-        help_text="Daily sending limits reset at midnight in this time zone.",
+        label=_("Time zone"),
+        help_text=_("Daily sending limits reset at midnight in this time zone."),
     )
     hourly_limit = forms.IntegerField(
         min_value=1,
         required=False,
-        label="Messages per hour",
-        help_text="At most this many messages in any rolling hour, all sending accounts "
-        "together. Leave empty for no workspace-wide limit.",
+        label=_("Messages per hour"),
+        help_text=_(
+            "At most this many messages in any rolling hour, all sending accounts together. "
+            "Leave empty for no workspace-wide limit."
+        ),
     )
 
 
@@ -247,6 +250,14 @@ class WorkspaceSettingsForm(WorkspaceForm):
         label=_("Sign-up page colour"),
         help_text=_("Buttons and headings of the public sign-up forms, like #2563eb."),
     )
+    archive_enabled = forms.BooleanField(
+        required=False,
+        label=_("Public archive"),
+        help_text=_(
+            "A public page and feed of the sent campaigns marked “show in the public "
+            "archive”, shown with sample values, never a recipient's data."
+        ),
+    )
     require_two_factor = forms.BooleanField(
         required=False,
         label=_("Require two-factor sign-in"),
@@ -258,7 +269,7 @@ class WorkspaceSettingsForm(WorkspaceForm):
 
 
 class InviteForm(forms.Form):
-    email = forms.EmailField(label="E-mail address")
+    email = forms.EmailField(label=_("E-mail address"))
     role = forms.ChoiceField(choices=Role.choices, initial=Role.EDITOR)
 
 

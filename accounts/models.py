@@ -180,6 +180,18 @@ class Workspace(models.Model):
         validators=[RegexValidator(r"^#[0-9a-fA-F]{6}$", "A colour like #2563eb.")],
         help_text=_("Buttons and headings of the public sign-up forms, like #2563eb."),
     )
+    # The public archive of campaigns (/archive/<archive_key>/): off until an owner turns it
+    # on. The key is random, made when the archive is first turned on, so that archives
+    # cannot be counted or guessed by workspace id; a new key ends the old address.
+    archive_enabled = models.BooleanField(
+        _("Public archive"),
+        default=False,
+        help_text=_(
+            "A public page and feed listing the sent campaigns marked for the archive, "
+            "shown with sample values instead of any recipient's data."
+        ),
+    )
+    archive_key = models.CharField(max_length=32, null=True, blank=True, unique=True)
     # Set by an owner: members without a second factor are sent to set one up before they
     # can use this workspace in the web interface (API keys and tokens are not concerned).
     require_two_factor = models.BooleanField(

@@ -14,6 +14,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts import forms, selectors, services
@@ -77,7 +78,7 @@ def user_block(request: HttpRequest, user_id: int) -> HttpResponse:
     except services.AccountError as exc:
         messages.error(request, str(exc))
     else:
-        messages.success(request, f"{user.email} is blocked.")
+        messages.success(request, _("%(email)s is blocked.") % {"email": user.email})
     return redirect("platform:index")
 
 
@@ -90,7 +91,7 @@ def user_unblock(request: HttpRequest, user_id: int) -> HttpResponse:
     except services.AccountError as exc:
         messages.error(request, str(exc))
     else:
-        messages.success(request, f"{user.email} is unblocked.")
+        messages.success(request, _("%(email)s is unblocked.") % {"email": user.email})
     return redirect("platform:index")
 
 
@@ -100,10 +101,14 @@ def workspace_sending(request: HttpRequest, workspace_id: int) -> HttpResponse:
     workspace = or_404(Workspace.objects.filter(pk=workspace_id).first())
     if request.POST.get("action") == "resume":
         services.workspace_resume_sending(workspace=workspace)
-        messages.success(request, f"Sending is resumed for “{workspace.name}”.")
+        messages.success(
+            request, _("Sending is resumed for “%(name)s”.") % {"name": workspace.name}
+        )
     else:
         form = forms.ReasonForm(request.POST)
         reason = form.cleaned_data["reason"] if form.is_valid() else ""
         services.workspace_stop_sending(workspace=workspace, by=user_of(request), reason=reason)
-        messages.success(request, f"Sending is stopped for “{workspace.name}”.")
+        messages.success(
+            request, _("Sending is stopped for “%(name)s”.") % {"name": workspace.name}
+        )
     return redirect("platform:index")

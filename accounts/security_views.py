@@ -26,14 +26,17 @@ PENDING_KEY = "postroom.two-factor.pending"
 # --- The second step of sign-in -------------------------------------------------------------
 
 
-def start_second_step(request: HttpRequest, user: User, next_url: str) -> HttpResponse:
-    """After a right password for a user with two-factor sign-in: remember who, not signed in
-    yet, and ask for the code."""
+def start_second_step(
+    request: HttpRequest, user: User, next_url: str, method: str = "password"
+) -> HttpResponse:
+    """After a right password (or a single sign-on, `method="sso"`) for a user with
+    two-factor sign-in: remember who, not signed in yet, and ask for the code."""
     request.session[PENDING_KEY] = {
         "user_id": user.pk,
         "backend": getattr(user, "backend", settings.AUTHENTICATION_BACKENDS[-1]),
         "at": time.time(),
         "next": next_url,
+        "method": method,
     }
     return redirect("accounts:login_code")
 
@@ -71,6 +74,7 @@ def login_code(request: HttpRequest) -> HttpResponse:
         return render(request, "accounts/login_code.html", {"form": form}, status=400)
     two_factor.code_failures_reset(user)
     request.session.pop(PENDING_KEY, None)
+    request.sign_in_method = str(pending.get("method") or "password")  # type: ignore[attr-defined]  # for the audit log
     login(request, user, backend=pending["backend"])
     django_otp.login(request, device)  # type: ignore[no-untyped-call]
     if device.persistent_id.startswith("otp_static"):

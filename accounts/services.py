@@ -67,7 +67,7 @@ def user_sign_up(*, email: str, password: str, first_name: str = "", last_name: 
             )
     except IntegrityError as exc:  # a concurrent sign-up with the same address won the race
         raise AddressTaken(_("An account with this e-mail address already exists.")) from exc
-    workspace_create(name=_personal_workspace_name(user), owner=user)
+    workspace_create(name=personal_workspace_name(user), owner=user)
     return user
 
 
@@ -91,7 +91,7 @@ def user_notify_sign_up_attempt(*, email: str, base_url: str) -> None:
     )
 
 
-def _personal_workspace_name(user: User) -> str:
+def personal_workspace_name(user: User) -> str:
     who = user.first_name.strip() or user.email.split("@", 1)[0]
     return f"{who}'s workspace"
 
@@ -119,12 +119,12 @@ def user_verify_email(*, token: str) -> User:
     try:
         data = signing.loads(token, salt=VERIFY_SALT, max_age=settings.EMAIL_VERIFICATION_MAX_AGE)
     except signing.SignatureExpired as exc:
-        raise AccountError("This verification link has expired. Ask for a new one.") from exc
+        raise AccountError(_("This verification link has expired. Ask for a new one.")) from exc
     except signing.BadSignature as exc:
-        raise AccountError("This verification link is not valid.") from exc
+        raise AccountError(_("This verification link is not valid.")) from exc
     user = User.objects.select_for_update().filter(pk=data.get("u"), email=data.get("e")).first()
     if user is None:
-        raise AccountError("This verification link is not valid.")
+        raise AccountError(_("This verification link is not valid."))
     if user.email_verified_at is None:
         user.email_verified_at = timezone.now()
         user.save(update_fields=["email_verified_at"])
@@ -239,6 +239,7 @@ def workspace_update(
     reader_ips: str | None = None,
     signup_color: str | None = None,
     require_two_factor: bool | None = None,
+    archive_enabled: bool | None = None,
     by: User | None = None,
 ) -> Workspace:
     """Rename, change the time zone (when accounts' days start), the hourly limit and, where
@@ -249,6 +250,8 @@ def workspace_update(
 
     Requiring two-factor sign-in (given with `by`, the owner doing it) is refused with
     AccountError while `by` has none: they would lock themselves out of the page.
+
+    Turning the public archive on the first time gives it its random key (its address).
     """
     stored = Workspace.objects.select_for_update().get(pk=workspace.pk)
     if require_two_factor and by is not None and not has_two_factor(by):
@@ -265,11 +268,15 @@ def workspace_update(
         "reader_ips": reader_ips,
         "require_two_factor": require_two_factor,
         "signup_color": signup_color.lower() if signup_color else None,
+        "archive_enabled": archive_enabled,
     }
     for field, value in optional.items():
         if value is not None:
             setattr(workspace, field, value)
             fields.append(field)
+    if workspace.archive_enabled and not stored.archive_key:
+        workspace.archive_key = new_archive_key()
+        fields.append("archive_key")
     raised = stored.hourly_limit is not None and (
         hourly_limit is None or hourly_limit > stored.hourly_limit
     )
@@ -280,7 +287,8 @@ def workspace_update(
     changed = [
         field
         for field in fields
-        if field not in ("room_changed_at", "require_two_factor")  # logged on its own below
+        # two-factor is logged on its own below; a new archive key is no choice of the owner
+        if field not in ("room_changed_at", "require_two_factor", "archive_key")
         and getattr(workspace, field) != getattr(stored, field)
     ]
     if changed:  # the names only: who changed tracking, limits or the time zone, and when
@@ -293,6 +301,21 @@ def workspace_update(
             by.pk if by is not None else None,
         )
         audit.record("workspace.two_factor_required", workspace=workspace, on=require_two_factor)
+    return workspace
+
+
+def new_archive_key() -> str:
+    return secrets.token_urlsafe(12)
+
+
+@transaction.atomic
+def workspace_archive_key_rotate(*, workspace: Workspace) -> Workspace:
+    """A new public address for the workspace's archive: the old one answers 404 from now on
+    (an address that was shared too widely, or a feed to cut off)."""
+    workspace = Workspace.objects.select_for_update().get(pk=workspace.pk)
+    workspace.archive_key = new_archive_key()
+    workspace.save(update_fields=["archive_key"])
+    audit.record("workspace.archive_key_rotated", workspace=workspace)
     return workspace
 
 
@@ -342,14 +365,16 @@ def _ensure_another_owner(membership: Membership) -> None:
         .exclude(pk=membership.pk)
     )
     if membership.role == Role.OWNER and not others.exists():
-        raise AccountError("A workspace needs at least one owner. Make someone else owner first.")
+        raise AccountError(
+            _("A workspace needs at least one owner. Make someone else owner first.")
+        )
 
 
 @transaction.atomic
 def membership_change_role(*, membership: Membership, role: str) -> Membership:
     """Change a member's role; the last owner cannot step down."""
     if role not in Role.values:
-        raise AccountError("Unknown role.")
+        raise AccountError(_("Unknown role."))
     if role != Role.OWNER:
         _ensure_another_owner(membership)
     previous, membership.role = membership.role, role
@@ -401,9 +426,9 @@ def invitation_create(
     """
     email = normalize_email(email)
     if role not in Role.values:
-        raise AccountError("Unknown role.")
+        raise AccountError(_("Unknown role."))
     if Membership.objects.filter(workspace=workspace, user__email__iexact=email).exists():
-        raise AccountError(f"{email} is already a member of this workspace.")
+        raise AccountError(_("%(email)s is already a member of this workspace.") % {"email": email})
     Invitation.objects.filter(workspace=workspace, email=email, accepted_at__isnull=True).delete()
     token = secrets.token_urlsafe(32)
     invitation = Invitation.objects.create(
@@ -462,9 +487,9 @@ def invitation_accept(*, invitation: Invitation, user: User) -> Membership:
     """Join the workspace with the invited role. Raises AccountError if it is no longer valid."""
     locked = Invitation.objects.select_for_update().filter(pk=invitation.pk).first()
     if locked is None or not locked.is_pending:
-        raise AccountError("This invitation is no longer valid.")
+        raise AccountError(_("This invitation is no longer valid."))
     if normalize_email(locked.email) != normalize_email(user.email):
-        raise AccountError("This invitation was sent to another address.")
+        raise AccountError(_("This invitation was sent to another address."))
     membership, created = Membership.objects.get_or_create(
         workspace_id=locked.workspace_id, user=user, defaults={"role": locked.role}
     )

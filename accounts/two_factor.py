@@ -18,6 +18,7 @@ import segno
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
+from django.utils.translation import gettext as _
 from django_otp.models import Device
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -55,7 +56,7 @@ def totp_start(*, user: User) -> TOTPDevice:
     Raises TwoFactorError when the user already has two-factor sign-in.
     """
     if has_two_factor(user):
-        raise TwoFactorError("Two-factor sign-in is already on.")
+        raise TwoFactorError(_("Two-factor sign-in is already on."))
     TOTPDevice.objects.filter(user=user, confirmed=False).delete()
     device: TOTPDevice = TOTPDevice.objects.create(
         user=user, name="Authenticator app", confirmed=False
@@ -89,9 +90,9 @@ def totp_confirm(*, user: User, code: str) -> list[str]:
     """
     device = totp_pending(user)
     if device is None:
-        raise TwoFactorError("Start again: there is no authenticator waiting to be confirmed.")
+        raise TwoFactorError(_("Start again: there is no authenticator waiting to be confirmed."))
     if not device.verify_token(_clean(code)):  # type: ignore[no-untyped-call]
-        raise TwoFactorError("That code is not the one the app shows now. Try the next one.")
+        raise TwoFactorError(_("That code is not the one the app shows now. Try the next one."))
     device.confirmed = True
     device.save(update_fields=["confirmed"])
     codes = _new_recovery_codes(user)
@@ -106,7 +107,7 @@ def totp_confirm(*, user: User, code: str) -> list[str]:
 def recovery_codes_regenerate(*, user: User) -> list[str]:
     """Replace the user's recovery codes with ten new ones; the old ones stop working."""
     if not has_two_factor(user):
-        raise TwoFactorError("Two-factor sign-in is off.")
+        raise TwoFactorError(_("Two-factor sign-in is off."))
     codes = _new_recovery_codes(user)
     user_revoke_tokens(user=user)  # a change of the second factor, like turning it on or off
     audit_log.info("two_factor.recovery_codes_regenerated user=%s", user.pk)

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from accounts import security_views, views
+from accounts.sso import views as sso_views
 
 app_name = "accounts"
 
@@ -12,6 +13,8 @@ urlpatterns = [
     path("accounts/verify-again/", views.resend_verification, name="resend_verification"),
     path("accounts/login/", views.LoginView.as_view(), name="login"),
     path("accounts/login/code/", security_views.login_code, name="login_code"),
+    path("accounts/sso/start/", sso_views.start, name="sso_start"),
+    path("accounts/sso/callback/", sso_views.callback, name="sso_callback"),
     path("accounts/logout/", views.LogoutView.as_view(), name="logout"),
     path("accounts/password/reset/", views.PasswordResetView.as_view(), name="password_reset"),
     path(
@@ -64,6 +67,7 @@ urlpatterns = [
     # The current workspace's settings, members and invitations.
     path("settings/", views.settings_page, name="settings"),
     path("settings/workspace/", views.workspace_update, name="workspace_update"),
+    path("settings/archive/rotate/", views.archive_key_rotate, name="archive_key_rotate"),
     path("settings/leave/", views.workspace_leave, name="workspace_leave"),
     path("settings/members/invite/", views.invite, name="invite"),
     path("settings/members/<int:membership_id>/role/", views.member_role, name="member_role"),

@@ -82,8 +82,11 @@ def _send_verification(request: HttpRequest, user: User, invitation_token: str =
 def _mail_failed(request: HttpRequest, exc: MailNotSent) -> None:
     messages.error(
         request,
-        f"We could not send the confirmation e-mail just now ({exc}). Your account is saved: "
-        "ask for the link again in a few minutes.",
+        _(
+            "We could not send the confirmation e-mail just now (%(error)s). Your account is "
+            "saved: ask for the link again in a few minutes."
+        )
+        % {"error": exc},
     )
 
 
@@ -102,7 +105,10 @@ def verify_email(request: HttpRequest, token: str) -> HttpResponse:
             {"error": str(exc), "form": forms.ResendVerificationForm()},
             status=400,
         )
-    messages.success(request, f"Thank you: {user.email} is confirmed. You can sign in now.")
+    messages.success(
+        request,
+        _("Thank you: %(email)s is confirmed. You can sign in now.") % {"email": user.email},
+    )
     _join_invited_workspace(request, user, request.GET.get("invitation", ""))
     if request.user.is_authenticated:
         return redirect("dashboard")
@@ -153,7 +159,7 @@ def resend_verification(request: HttpRequest) -> HttpResponse:
         # The same answer whether or not the address has an account, so it reveals none.
         messages.info(
             request,
-            "If that address has an unconfirmed account, a new confirmation link is on its way.",
+            _("If that address has an unconfirmed account, a new confirmation link is on its way."),
         )
         return redirect("accounts:login")
     return render(request, "accounts/resend_verification.html", {"form": form})
@@ -166,6 +172,12 @@ class LoginView(auth_views.LoginView):
 
     def get_initial(self) -> dict[str, Any]:
         return {"username": self.request.GET.get("email", "")}
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        if settings.SSO_ENABLED:  # the button, only when single sign-on is configured
+            context["sso_label"] = settings.SSO_BUTTON_LABEL or _("Sign in with single sign-on")
+        return context
 
     def form_valid(self, form: Any) -> HttpResponse:
         user = form.get_user()
@@ -215,7 +227,7 @@ class PasswordChangeView(auth_views.PasswordChangeView):
         # delete them outright so that the list shows they are gone.
         user_sessions.sessions_end_others(user=user, keep_key=self.request.session.session_key)
         user_sessions.session_record(request=self.request, user=user)
-        messages.success(self.request, "Your password is changed.")
+        messages.success(self.request, _("Your password is changed."))
         return response
 
 
@@ -304,7 +316,10 @@ def workspaces(request: HttpRequest) -> HttpResponse:
         workspace = services.workspace_create(owner=user, **form.cleaned_data)
         # Shown in this session; scripts stay where they were until the user switches.
         choose_workspace(request, workspace.pk, remember=False)
-        messages.success(request, f"Workspace “{workspace.name}” is created and now current.")
+        messages.success(
+            request,
+            _("Workspace “%(name)s” is created and now current.") % {"name": workspace.name},
+        )
         return redirect("dashboard")
     return render(
         request,
@@ -323,10 +338,14 @@ def workspace_switch(request: HttpRequest, workspace_id: int) -> HttpResponse:
     user = user_of(request)
     membership = selectors.membership_get(user, workspace_id)
     if membership is not None:
-        messages.success(request, f"Switched to “{membership.workspace.name}”.")
+        messages.success(
+            request, _("Switched to “%(name)s”.") % {"name": membership.workspace.name}
+        )
     elif selectors.user_is_platform_manager(user):
         workspace = or_404(Workspace.objects.filter(pk=workspace_id).first())
-        messages.info(request, f"You are viewing “{workspace.name}” read-only.")
+        messages.info(
+            request, _("You are viewing “%(name)s” read-only.") % {"name": workspace.name}
+        )
     else:
         or_404(None)
     choose_workspace(request, workspace_id, member=membership is not None)
@@ -346,6 +365,7 @@ def settings_page(request: HttpRequest) -> HttpResponse:
             "reader_ips": workspace.reader_ips,
             "signup_color": workspace.signup_color,
             "require_two_factor": workspace.require_two_factor,
+            "archive_enabled": workspace.archive_enabled,
         }
     )
     return _render_settings(request, form)
@@ -364,7 +384,29 @@ def workspace_update(request: HttpRequest) -> HttpResponse:
     except services.AccountError as exc:
         form.add_error("require_two_factor", str(exc))
         return _render_settings(request, form, status=400)
-    messages.success(request, "Workspace settings are saved.")
+    messages.success(request, _("Workspace settings are saved."))
+    return redirect("accounts:settings")
+
+
+@workspace_view(Role.OWNER)
+@require_POST
+def archive_key_rotate(request: HttpRequest) -> HttpResponse:
+    """A new address for the public archive; the old one stops answering (asked first)."""
+    if not is_confirmed(request):
+        return confirm_page(
+            request,
+            title=_("Make a new address for the public archive?"),
+            losses=[
+                _(
+                    "The current address and its feed stop working for everyone who has "
+                    "them, at once."
+                )
+            ],
+            action_label=_("Make a new address"),
+            cancel_url=reverse("accounts:settings"),
+        )
+    services.workspace_archive_key_rotate(workspace=access_of(request).workspace)
+    messages.success(request, _("The public archive has a new address; the old one is gone."))
     return redirect("accounts:settings")
 
 
@@ -404,13 +446,19 @@ def invite(request: HttpRequest) -> HttpResponse:
         except services.AccountError as exc:
             messages.error(request, str(exc))
         except MailNotSent as exc:
-            messages.error(request, f"The invitation could not be sent ({exc}). Try again later.")
+            messages.error(
+                request,
+                _("The invitation could not be sent (%(error)s). Try again later.")
+                % {"error": exc},
+            )
         else:
             messages.success(
-                request, f"An invitation is on its way to {form.cleaned_data['email']}."
+                request,
+                _("An invitation is on its way to %(email)s.")
+                % {"email": form.cleaned_data["email"]},
             )
     else:
-        messages.error(request, "Enter a valid e-mail address and a role to invite someone.")
+        messages.error(request, _("Enter a valid e-mail address and a role to invite someone."))
     return redirect("accounts:settings")
 
 
@@ -458,7 +506,10 @@ def member_remove(request: HttpRequest, membership_id: int) -> HttpResponse:
     except services.AccountError as exc:
         messages.error(request, str(exc))
     else:
-        messages.success(request, f"{membership.user.email} is removed from this workspace.")
+        messages.success(
+            request,
+            _("%(email)s is removed from this workspace.") % {"email": membership.user.email},
+        )
     return redirect("accounts:settings")
 
 
@@ -481,7 +532,7 @@ def workspace_leave(request: HttpRequest) -> HttpResponse:
         messages.error(request, str(exc))
         return redirect("accounts:settings")
     request.session.pop(SESSION_KEY, None)
-    messages.success(request, f"You left “{access.workspace.name}”.")
+    messages.success(request, _("You left “%(name)s”.") % {"name": access.workspace.name})
     return redirect("accounts:workspaces")
 
 
@@ -491,7 +542,9 @@ def invitation_revoke(request: HttpRequest, invitation_id: int) -> HttpResponse:
     access = access_of(request)
     invitation = or_404(selectors.workspace_invitation_get(access.workspace, invitation_id))
     services.invitation_revoke(invitation=invitation)
-    messages.success(request, f"The invitation to {invitation.email} is withdrawn.")
+    messages.success(
+        request, _("The invitation to %(email)s is withdrawn.") % {"email": invitation.email}
+    )
     return redirect("accounts:settings")
 
 
@@ -532,7 +585,10 @@ def my_invitation_respond(request: HttpRequest, invitation_id: int) -> HttpRespo
     invitation = or_404(selectors.invitation_for_user_get(user_of(request), invitation_id))
     if request.POST.get("decision") == "decline":
         services.invitation_decline(invitation=invitation)
-        messages.info(request, f"You declined the invitation to “{invitation.workspace.name}”.")
+        messages.info(
+            request,
+            _("You declined the invitation to “%(name)s”.") % {"name": invitation.workspace.name},
+        )
         return redirect("accounts:workspaces")
     return _accept(request, invitation)
 

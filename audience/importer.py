@@ -28,6 +28,7 @@ from pathlib import Path
 
 from charset_normalizer import from_bytes
 from django.conf import settings
+from django.utils.translation import gettext_noop
 
 from audience.emails import InvalidEmail, normalize_email
 from audience.fields import FieldValueError, JsonValue, coerce_value
@@ -49,12 +50,18 @@ CELL_MAX_CHARS = 131_072
 # What the user may choose instead of detection: codec name -> label.
 ENCODINGS = {
     "utf-8": "UTF-8",
-    "cp1251": "Windows-1251 (Cyrillic)",
-    "cp1252": "Windows-1252 (Western European)",
+    "cp1251": gettext_noop("Windows-1251 (Cyrillic)"),
+    "cp1252": gettext_noop("Windows-1252 (Western European)"),
     "latin_1": "Latin-1 (ISO-8859-1)",
     "utf-16": "UTF-16",
 }
-DELIMITERS = {",": "Comma", ";": "Semicolon", "\t": "Tab", "|": "Vertical bar"}
+# Labels marked for the catalog; the upload form translates them.
+DELIMITERS = {
+    ",": gettext_noop("Comma"),
+    ";": gettext_noop("Semicolon"),
+    "\t": gettext_noop("Tab"),
+    "|": gettext_noop("Vertical bar"),
+}
 
 # Column names (lower case, letters and digits only) that map to a standard field.
 ALIASES = {

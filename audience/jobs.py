@@ -24,6 +24,7 @@ from audience.bulkwrite import refresh_statistics
 from audience.importer import Plan, read_batches
 from audience.metrics import IMPORT_ROWS
 from audience.models import AudienceJob, CustomField, JobKind, JobStatus
+from audience.statistics import refresh_stale_statistics
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +46,9 @@ def run_next_job() -> bool:
     except Exception as exc:  # a bad job must not stop the worker
         log.exception("audience job %s failed", job.pk)
         services.job_finish(job=job, status=JobStatus.FAILED, error=f"Unexpected error: {exc}")
+    # However it ended, what it wrote is there: the audience count that the campaign page
+    # shows next is planned on statistics that describe the tables (and not quadratic).
+    refresh_stale_statistics()
     return True
 
 

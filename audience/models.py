@@ -12,7 +12,7 @@ from accounts.models import Workspace
 # Recipient columns every workspace has; custom fields may not take these names.
 STANDARD_FIELDS = ("email", "first_name", "last_name", "company", "country", "city", "comment")
 # Placeholders every message offers besides the recipient's fields (filled per delivery).
-LINK_PLACEHOLDERS = ("unsubscribe_url", "view_in_browser_url")
+LINK_PLACEHOLDERS = ("unsubscribe_url", "view_in_browser_url", "preferences_url")
 # The longest comment or custom text value a recipient may have: every value is copied into
 # messages, and a template may repeat it, so an unbounded one would make every message huge.
 VALUE_MAX_CHARS = 2000
@@ -77,11 +77,12 @@ class Recipient(models.Model):
 
 
 class CustomFieldType(models.TextChoices):
-    TEXT = "text", "Text"
-    NUMBER = "number", "Number"
-    DATE = "date", "Date"
-    BOOLEAN = "boolean", "Yes/no"
-    CHOICE = "choice", "Choice"
+    # Marked for the catalog; pages translate them where they show them.
+    TEXT = "text", gettext_noop("Text")
+    NUMBER = "number", gettext_noop("Number")
+    DATE = "date", gettext_noop("Date")
+    BOOLEAN = "boolean", gettext_noop("Yes/no")
+    CHOICE = "choice", gettext_noop("Choice")
 
 
 class CustomField(models.Model):
@@ -166,10 +167,11 @@ class Segment(models.Model):
 
 
 class SuppressionReason(models.TextChoices):
-    UNSUBSCRIBED = "unsubscribed", "Unsubscribed"
-    BOUNCED = "bounced", "Bounced"
-    COMPLAINED = "complained", "Complained"
-    MANUAL = "manual", "Added by hand"
+    # Marked for the catalog; pages translate them where they show them.
+    UNSUBSCRIBED = "unsubscribed", gettext_noop("Unsubscribed")
+    BOUNCED = "bounced", gettext_noop("Bounced")
+    COMPLAINED = "complained", gettext_noop("Complained")
+    MANUAL = "manual", gettext_noop("Added by hand")
 
 
 class Suppression(models.Model):
@@ -199,12 +201,13 @@ class JobKind(models.TextChoices):
 
 
 class JobStatus(models.TextChoices):
-    DRAFT = "draft", "Waiting for column mapping"
-    QUEUED = "queued", "Queued"
-    RUNNING = "running", "Running"
-    DONE = "done", "Done"
-    FAILED = "failed", "Failed"
-    CANCELLED = "cancelled", "Cancelled"
+    # Marked for the catalog; pages translate them where they show them.
+    DRAFT = "draft", gettext_noop("Waiting for column mapping")
+    QUEUED = "queued", gettext_noop("Queued")
+    RUNNING = "running", gettext_noop("Running")
+    DONE = "done", gettext_noop("Done")
+    FAILED = "failed", gettext_noop("Failed")
+    CANCELLED = "cancelled", gettext_noop("Cancelled")
 
 
 class AudienceJob(models.Model):
@@ -283,13 +286,18 @@ class ImportRejection(models.Model):
 
 
 class ConsentMethod(models.TextChoices):
-    DOUBLE = "double", "Confirmed by e-mail (double opt-in)"
-    SINGLE = "single", "Signed up (single opt-in)"
+    # Marked for the catalog; pages translate them where they show them.
+    DOUBLE = "double", gettext_noop("Confirmed by e-mail (double opt-in)")
+    SINGLE = "single", gettext_noop("Signed up (single opt-in)")
+    # Ticked on the preference centre reached through a delivery's signed link, which only
+    # the address's mailbox received: that link is the proof an e-mail confirmation gives.
+    PREFERENCES = "prefs", gettext_noop("Chosen on the preference centre")
 
 
 class Consent(models.Model):
     """Proof that a person asked to join a list: when, from where (the address kept as the
-    workspace's privacy setting says) and how. Written by sign-up forms; never edited."""
+    workspace's privacy setting says) and how. Written by sign-up forms and the preference
+    centre; never edited."""
 
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="consents")
     recipient = models.ForeignKey(Recipient, on_delete=models.CASCADE, related_name="consents")

@@ -11,10 +11,10 @@ The Q works on SQLite (JSON1) and PostgreSQL alike, so a segment count is one SQ
 
 Engagement (``{"field": "engagement", "op": "opened_campaign", "value": <campaign id>}``, or
 ``opened_within`` with a number of days, see ENGAGEMENT) is an EXISTS over tracking's events
-of the same workspace and address. Tracking sits above audience in the layers, so the event
-model is looked up by its label (`apps.get_model`) when a condition is compiled: audience
-imports nothing of tracking, and only the table's name and columns are shared. Machine opens
-and clicks (privacy proxies, link scanners) are left out; a click counts as an open.
+of the same workspace and address. Tracking sits above audience in the layers, so the
+subquery comes from `audience.engagement`, which tracking answers at start-up: audience names
+nothing of tracking. Machine opens and clicks (privacy proxies, link scanners) are left out; a
+click counts as an open.
 """
 
 from __future__ import annotations
@@ -23,25 +23,25 @@ import math
 from datetime import timedelta
 from typing import Any
 
-from django.apps import apps
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from audience import engagement
 from audience.models import ListMembership
 
 TEXT_FIELDS = ("email", "first_name", "last_name", "company", "country", "city", "comment")
 OPERATORS: dict[str, Any] = {
-    "equals": "equals",
-    "not_equals": "does not equal",
-    "contains": "contains",
-    "starts_with": "starts with",
-    "is_empty": "is empty",
-    "not_empty": "is not empty",
-    "before": "before / less than",
-    "after": "after / greater than",
-    "in_list": "is in list",
-    "not_in_list": "is not in list",
+    "equals": _("equals"),
+    "not_equals": _("does not equal"),
+    "contains": _("contains"),
+    "starts_with": _("starts with"),
+    "is_empty": _("is empty"),
+    "not_empty": _("is not empty"),
+    "before": _("before / less than"),
+    "after": _("after / greater than"),
+    "in_list": _("is in list"),
+    "not_in_list": _("is not in list"),
 }
 # Engagement operators: (what the event is, negated?, value is a campaign id or days).
 ENGAGEMENT = {
@@ -147,19 +147,12 @@ def _engagement_q(op: str, value: Any) -> Q:
         ) from exc
     if number < 1 or (about == "days" and number > MAX_DAYS):
         raise SegmentError(f"{value!r} is out of range.")
-    event = apps.get_model("tracking", "Event")
     kinds = ("opened", "clicked") if kind == "opened" else ("clicked",)
-    events = event.objects.filter(
-        workspace_id=OuterRef("workspace_id"),
-        email=OuterRef("email"),
-        kind__in=kinds,
-        machine=False,
-    )
     if about == "campaign":
-        events = events.filter(campaign_id=number)
+        events = engagement.events_exist(kinds, campaign_id=number)
     else:
-        events = events.filter(occurred_at__gte=timezone.now() - timedelta(days=number))
-    found = Q(Exists(events))
+        events = engagement.events_exist(kinds, since=timezone.now() - timedelta(days=number))
+    found = Q(events)
     return ~found if negated else found
 
 

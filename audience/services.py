@@ -21,6 +21,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.module_loading import import_string
+from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from accounts.audit import services as audit
@@ -39,6 +40,7 @@ from audience.importer import (
 )
 from audience.models import (
     DEFAULT_CUSTOM_FIELDS,
+    LINK_PLACEHOLDERS,
     STANDARD_FIELDS,
     AudienceJob,
     Consent,
@@ -257,18 +259,22 @@ def custom_field_create(
     key = key.strip().lower()
     field_key_validator(key)
     if key in STANDARD_FIELDS or key == "status":
-        raise ValidationError({"key": f"{key} is a standard field already."})
+        raise ValidationError({"key": _("%(key)s is a standard field already.") % {"key": key}})
+    if key in LINK_PLACEHOLDERS:  # the message's own link would hide the recipient's value
+        raise ValidationError({"key": f"{key} is the name of a link every message has."})
     if CustomField.objects.filter(workspace=workspace, key=key).exists():
         raise ValidationError({"key": f"A field called {key} exists already."})
     if type not in CustomFieldType.values:
         raise ValidationError({"type": "Choose a type."})
-    return CustomField.objects.create(
+    field = CustomField.objects.create(
         workspace=workspace,
         key=key,
         label=label.strip() or key,
         type=type,
         choices=[c.strip() for c in choices if c.strip()],
     )
+    audit.record("custom_field.created", workspace=workspace, target=field, key=key, type=type)
+    return field
 
 
 @transaction.atomic
@@ -278,10 +284,19 @@ def custom_field_update(
     """Change a field's label, type or choices (its key stays: templates use it)."""
     if type not in CustomFieldType.values:
         raise ValidationError({"type": "Choose a type."})
-    field.label = label.strip() or field.key
-    field.type = type
-    field.choices = [c.strip() for c in choices if c.strip()]
+    given = {
+        "label": label.strip() or field.key,
+        "type": type,
+        "choices": [c.strip() for c in choices if c.strip()],
+    }
+    changed = sorted(name for name, value in given.items() if getattr(field, name) != value)
+    for name, value in given.items():
+        setattr(field, name, value)
     field.save(update_fields=["label", "type", "choices"])
+    if changed:
+        audit.record(
+            "custom_field.changed", workspace=field.workspace, target=field, fields=changed
+        )
     return field
 
 
@@ -305,9 +320,11 @@ def list_create(
         raise ValidationError({"name": "Give the list a name."})
     if RecipientList.objects.filter(workspace=workspace, name=name).exists():
         raise ValidationError({"name": f"A list called {name} exists already."})
-    return RecipientList.objects.create(
+    created = RecipientList.objects.create(
         workspace=workspace, name=name, description=description, single_opt_in=single_opt_in
     )
+    audit.record("list.created", workspace=workspace, target=created)
+    return created
 
 
 @transaction.atomic
@@ -324,12 +341,18 @@ def list_update(
     others = RecipientList.objects.filter(workspace=recipient_list.workspace, name=name)
     if not name or others.exclude(pk=recipient_list.pk).exists():
         raise ValidationError({"name": "Choose a name no other list has."})
-    recipient_list.name, recipient_list.description = name, description
-    fields = ["name", "description"]
+    given: dict[str, Any] = {"name": name, "description": description}
     if single_opt_in is not None:
-        recipient_list.single_opt_in = single_opt_in
-        fields.append("single_opt_in")
-    recipient_list.save(update_fields=fields)
+        given["single_opt_in"] = single_opt_in
+    changed = sorted(key for key, value in given.items() if getattr(recipient_list, key) != value)
+    for key, value in given.items():
+        setattr(recipient_list, key, value)
+    recipient_list.save(update_fields=list(given))
+    if changed:
+        audit.record(
+            "list.changed", workspace=recipient_list.workspace, target=recipient_list,
+            fields=changed,
+        )  # fmt: skip
     return recipient_list
 
 

@@ -24,7 +24,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_noop, ngettext
 from django.views.decorators.http import require_POST
 
 from accounts.access import access_of, or_404, user_of, workspace_view
@@ -79,10 +79,25 @@ def filter_from(data: Any) -> selectors.RecipientFilter:
     )
 
 
+# Standard fields as the import's mapping and the filters name them.
+TARGET_LABELS = {
+    "email": gettext_noop("Email"),
+    "first_name": gettext_noop("First name"),
+    "last_name": gettext_noop("Last name"),
+    "company": gettext_noop("Company"),
+    "country": gettext_noop("Country"),
+    "city": gettext_noop("City"),
+    "comment": gettext_noop("Comment"),
+}
+
+
 def _field_choices(workspace: Any) -> list[tuple[str, str]]:
-    standard = [(name, name.replace("_", " ").capitalize()) for name in STANDARD_FIELDS]
+    standard = [
+        (name, _(TARGET_LABELS.get(name) or name.replace("_", " ").capitalize()))
+        for name in STANDARD_FIELDS
+    ]
     custom = [(f"field:{cf.key}", cf.label) for cf in selectors.custom_fields(workspace)]
-    return [*standard, ("status", "Status"), ("created_at", "Added on"), *custom]
+    return [*standard, ("status", _("Status")), ("created_at", _("Added on")), *custom]
 
 
 def _filter_context(workspace: Any) -> dict[str, Any]:
@@ -112,7 +127,9 @@ def index(request: HttpRequest) -> HttpResponse:
     if sort not in selectors.SORTABLE:
         # An old link or a hand-made URL: say so rather than sort a million rows, or fail.
         messages.info(
-            request, f"The table cannot be sorted by “{sort[:40]}”; it is sorted by e-mail."
+            request,
+            _("The table cannot be sorted by “%(sort)s”; it is sorted by e-mail.")
+            % {"sort": sort[:40]},
         )
         sort, descending = "email", False
     try:
@@ -121,7 +138,7 @@ def index(request: HttpRequest) -> HttpResponse:
             qs, sort=sort, descending=descending, cursor=request.GET.get("after", "")
         )
     except SegmentError as exc:
-        messages.error(request, f"This filter cannot be used: {exc}")
+        messages.error(request, _("This filter cannot be used: %(error)s") % {"error": exc})
         qs = selectors.recipients_matching(workspace, selectors.RecipientFilter())
         page = selectors.recipients_page(qs, sort="email", descending=False, cursor="")
     keys = list(selectors.custom_fields(workspace).values_list("key", flat=True))
@@ -176,7 +193,7 @@ def recipient_create(request: HttpRequest) -> HttpResponse:
         except ValidationError as exc:
             _add_form_errors(form, exc)
         else:
-            messages.success(request, f"{recipient.email} added.")
+            messages.success(request, _("%(email)s added.") % {"email": recipient.email})
             return redirect("audience:index")
     return render(request, "audience/recipient_form.html", {"form": form, "recipient": None})
 
@@ -211,7 +228,7 @@ def recipient_detail(request: HttpRequest, recipient_id: int) -> HttpResponse:
         except ValidationError as exc:
             _add_form_errors(form, exc)
         else:
-            messages.success(request, "Saved.")
+            messages.success(request, _("Saved."))
             return redirect("audience:recipient_detail", recipient_id=recipient.pk)
     context = {
         "form": form,
@@ -242,7 +259,7 @@ def recipient_delete(request: HttpRequest, recipient_id: int) -> HttpResponse:
             cancel_url=reverse("audience:recipient_detail", kwargs={"recipient_id": recipient.pk}),
         )
     services.recipient_delete(recipient=recipient)
-    messages.success(request, f"{recipient.email} deleted.")
+    messages.success(request, _("%(email)s deleted.") % {"email": recipient.email})
     return redirect("audience:index")
 
 
@@ -266,9 +283,9 @@ def recipient_erase(request: HttpRequest, recipient_id: int) -> HttpResponse:
         services.recipient_erase(recipient=recipient, keep_blocked=keep)
         messages.success(
             request,
-            "Erased. The address stays on the suppression list only."
+            _("Erased. The address stays on the suppression list only.")
             if keep
-            else "Erased. Nothing about this person is stored any more.",
+            else _("Erased. Nothing about this person is stored any more."),
         )
         return redirect("audience:index")
     suppressed = selectors.is_suppressed(workspace, recipient.email)
@@ -310,7 +327,7 @@ def bulk(request: HttpRequest) -> HttpResponse:
         else:
             ids = [int(i) for i in request.POST.getlist("ids") if is_number(i)]
         if not ids:
-            messages.error(request, "Select at least one recipient.")
+            messages.error(request, _("Select at least one recipient."))
             return HttpResponseRedirect(back)
         if action == "delete" and not is_confirmed(request):
             return _confirm_bulk_delete(request, len(ids), back)
@@ -320,7 +337,14 @@ def bulk(request: HttpRequest) -> HttpResponse:
     except (ValidationError, SegmentError) as exc:
         messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
         return HttpResponseRedirect(back)
-    messages.success(request, f"{services.BULK_ACTIONS[action]}: {count} recipient(s).")
+    messages.success(
+        request,
+        # The English stays "recipient(s)" as before; Russian has its three forms.
+        ngettext(
+            "%(action)s: %(count)s recipient(s).", "%(action)s: %(count)s recipient(s).", count
+        )
+        % {"action": _(services.BULK_ACTIONS[action]), "count": count},
+    )
     return HttpResponseRedirect(back)
 
 
@@ -442,9 +466,13 @@ def _mapping_rows(job: Any, workspace: Any) -> list[dict[str, Any]]:
 
 
 def _targets(workspace: Any) -> list[tuple[str, str]]:
-    standard = [(name, name.replace("_", " ").capitalize()) for name in IMPORT_FIELDS]
+    standard = [
+        (name, _(TARGET_LABELS.get(name) or name.replace("_", " ").capitalize()))
+        for name in IMPORT_FIELDS
+    ]
     custom = [
-        (f"field:{cf.key}", f"{cf.label} (custom)") for cf in selectors.custom_fields(workspace)
+        (f"field:{cf.key}", _("%(label)s (custom)") % {"label": cf.label})
+        for cf in selectors.custom_fields(workspace)
     ]
     return [*standard, *custom]
 
@@ -524,7 +552,7 @@ def job_progress(request: HttpRequest, job_id: int) -> HttpResponse:
 def job_cancel(request: HttpRequest, job_id: int) -> HttpResponse:
     job = or_404(selectors.job_get(_ws(request), job_id))
     services.job_cancel(job=job)
-    messages.info(request, "Cancelling: the job stops after the batch it is writing.")
+    messages.info(request, _("Cancelling: the job stops after the batch it is writing."))
     return redirect("audience:job_detail", job_id=job.pk)
 
 
@@ -552,7 +580,7 @@ def lists(request: HttpRequest) -> HttpResponse:
         except ValidationError as exc:
             _add_form_errors(form, exc)
         else:
-            messages.success(request, "List created.")
+            messages.success(request, _("List created."))
             return redirect("audience:lists")
     return render(
         request,
@@ -578,7 +606,7 @@ def list_detail(request: HttpRequest, list_id: int) -> HttpResponse:
         except ValidationError as exc:
             _add_form_errors(form, exc)
         else:
-            messages.success(request, "Saved.")
+            messages.success(request, _("Saved."))
             return redirect("audience:lists")
     return render(request, "audience/list_form.html", {"form": form, "list": recipient_list})
 
@@ -607,7 +635,10 @@ def list_delete(request: HttpRequest, list_id: int) -> HttpResponse:
             cancel_url=reverse("audience:lists"),
         )
     services.list_delete(recipient_list=recipient_list)
-    messages.success(request, f"List {recipient_list.name} deleted; its recipients stay.")
+    messages.success(
+        request,
+        _("List %(name)s deleted; its recipients stay.") % {"name": recipient_list.name},
+    )
     return redirect("audience:lists")
 
 
@@ -665,7 +696,7 @@ def segment_edit(request: HttpRequest, segment_id: int | None = None) -> HttpRes
         except ValidationError as exc:
             _errors(request, exc)
         else:
-            messages.success(request, f"Segment {saved.name} saved.")
+            messages.success(request, _("Segment %(name)s saved.") % {"name": saved.name})
             return redirect(f"{reverse('audience:index')}?segment={saved.pk}")
     rows, nested = _segment_rows(definition)
     try:
@@ -717,7 +748,7 @@ def segment_delete(request: HttpRequest, segment_id: int) -> HttpResponse:
             cancel_url=reverse("audience:segments"),
         )
     services.segment_delete(segment=segment)
-    messages.success(request, f"Segment {segment.name} deleted.")
+    messages.success(request, _("Segment %(name)s deleted.") % {"name": segment.name})
     return redirect("audience:segments")
 
 
@@ -740,7 +771,7 @@ def fields(request: HttpRequest) -> HttpResponse:
         except ValidationError as exc:
             _add_form_errors(form, exc)
         else:
-            messages.success(request, "Field added.")
+            messages.success(request, _("Field added."))
             return redirect("audience:fields")
     return render(
         request,
@@ -766,7 +797,7 @@ def field_detail(request: HttpRequest, field_id: int) -> HttpResponse:
             type=form.cleaned_data["type"],
             choices=form.choice_list(),
         )
-        messages.success(request, "Saved.")
+        messages.success(request, _("Saved."))
         return redirect("audience:fields")
     form.fields["key"].disabled = True
     return render(request, "audience/field_form.html", {"form": form, "field": field})
@@ -806,7 +837,7 @@ def field_delete(request: HttpRequest, field_id: int) -> HttpResponse:
             cancel_url=reverse("audience:fields"),
         )
     services.custom_field_delete(field=field)
-    messages.success(request, f"Field {field.key} deleted.")
+    messages.success(request, _("Field %(key)s deleted.") % {"key": field.key})
     return redirect("audience:fields")
 
 
@@ -829,7 +860,7 @@ def suppression(request: HttpRequest) -> HttpResponse:
         except ValidationError as exc:
             _add_form_errors(form, exc)
         else:
-            messages.success(request, "Address blocked.")
+            messages.success(request, _("Address blocked."))
             return redirect("audience:suppression")
     q = request.GET.get("q", "").strip()
     entries = selectors.suppressions_of(workspace)
@@ -850,19 +881,26 @@ def suppression_import(request: HttpRequest) -> HttpResponse:
     workspace = _ws(request)
     form = SuppressionImportForm(request.POST, request.FILES)
     if not form.is_valid():
-        messages.error(request, "Choose a CSV file.")
+        messages.error(request, _("Choose a CSV file."))
         return redirect("audience:suppression")
     upload = form.cleaned_data["file"]
     if upload.size > settings.AUDIENCE_IMPORT_MAX_BYTES:
-        messages.error(request, "The file is too large.")
+        messages.error(request, _("The file is too large."))
         return redirect("audience:suppression")
     lines = (chunk.decode("utf-8-sig", errors="replace") for chunk in upload)
     added, invalid = services.suppression_import(
         workspace=workspace, lines=lines, reason=SuppressionReason.MANUAL, source="CSV import"
     )
-    messages.success(request, f"{added} address(es) blocked.")
+    messages.success(
+        request,
+        ngettext("%(n)s address(es) blocked.", "%(n)s address(es) blocked.", added) % {"n": added},
+    )
     if invalid:
-        messages.warning(request, f"{len(invalid)} invalid: {', '.join(invalid[:10])}")
+        messages.warning(
+            request,
+            _("%(n)s invalid: %(addresses)s")
+            % {"n": len(invalid), "addresses": ", ".join(invalid[:10])},
+        )
     return redirect("audience:suppression")
 
 
@@ -885,5 +923,5 @@ def suppression_delete(request: HttpRequest, suppression_id: int) -> HttpRespons
             cancel_url=reverse("audience:suppression"),
         )
     services.suppression_remove(suppression=entry)
-    messages.success(request, f"{entry.email} may be mailed again.")
+    messages.success(request, _("%(email)s may be mailed again.") % {"email": entry.email})
     return redirect("audience:suppression")

@@ -24,13 +24,13 @@ import argparse
 import os
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from bench_database import prepare_database  # noqa: E402 -- beside this script
+from timing import best_ms  # noqa: E402 -- beside this script
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "postroom.settings")
 
@@ -56,15 +56,6 @@ SQLITE_FILL = """
         strftime('%%Y-%%m-%%d %%H:%%M:%%f', %s, '-' || (i * 60 * 86400.0 / %s) || ' seconds')
     FROM s
 """
-
-
-def best_ms(fn: Callable[[], Any], rounds: int = 3) -> float:
-    best = float("inf")
-    for _ in range(rounds):
-        started = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - started)
-    return best * 1000
 
 
 def fill(n: int, db: str) -> Any:
@@ -176,9 +167,7 @@ def main() -> None:
         return selectors.status_counts_many(c.pk for c in selectors.campaigns_page(workspace).rows)
 
     list_ref_ms = best_ms(list_before, rounds=10)
-    rows = selectors.campaigns_page(workspace).rows
-    counts = selectors.status_counts_many(c.pk for c in rows)
-    services.campaigns_freeze_counts(campaign_ids=selectors.freezable(rows, counts))
+    services.campaigns_freeze_finished(limit=1000)  # as the engine's steps do
     list_ms = best_ms(
         lambda: selectors.list_counts(selectors.campaigns_page(workspace).rows), rounds=10
     )

@@ -19,7 +19,6 @@ import argparse
 import os
 import sys
 import time
-from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -27,6 +26,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from bench_database import prepare_database  # noqa: E402 -- beside this script
+from timing import best_ms  # noqa: E402 -- beside this script
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "postroom.settings")
 
@@ -53,15 +53,6 @@ DOMAINS = [
     "example.org",
     "example.net",
 ]
-
-
-def best_ms(fn: Callable[[], Any], rounds: int = 3) -> float:
-    best = float("inf")
-    for _ in range(rounds):
-        started = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - started)
-    return best * 1000
 
 
 def fill(n: int) -> Any:

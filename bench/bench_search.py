@@ -22,13 +22,13 @@ import functools
 import os
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from bench_database import prepare_database  # noqa: E402 -- beside this script
+from timing import best_ms  # noqa: E402 -- beside this script
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "postroom.settings")
 
@@ -46,15 +46,6 @@ PG_FILL = """
 # "rson123456" matches one recipient; "smith12" matches about 1 in 800 (Smith12, Smith120..129).
 SEARCHES = {"rare": "rson123456", "common": "smith12"}
 TRIGRAMS = ("email", "first_name", "last_name", "company")
-
-
-def best_ms(fn: Callable[[], Any], rounds: int = 3) -> float:
-    best = float("inf")
-    for _ in range(rounds):
-        started = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - started)
-    return best * 1000
 
 
 def fill(n: int) -> Any:

@@ -12,7 +12,11 @@ the pixel, 302 for a link) must be an event in the database.
 
 The database named by DATABASE_URL (PostgreSQL; postroom_bench_track on 127.0.0.1 when unset)
 is dropped and made again. Last line:
-RESULT hits_per_s=… p99_ms=… answered=… recorded=… db=…
+RESULT hits_per_s=… p99_ms=… answered=… recorded=… db=… reference_hits_per_s=… ratio=…
+
+The reference is the same wrk load against the same gunicorn (workers, threads) serving a
+fixed 200 with no Django and no database (bench/track_reference.py), measured in the same
+run just before: on a machine other work shares, the ratio says more than the rate.
 """
 
 from __future__ import annotations
@@ -157,10 +161,14 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def start_server(port: int, workers: int, threads: int) -> subprocess.Popen[bytes]:
+def start_server(
+    port: int, workers: int, threads: int, app: str = "postroom.wsgi:application"
+) -> subprocess.Popen[bytes]:
+    """gunicorn serving `app` as production runs it (worker class, threads): Postroom, or the
+    reference (bench/track_reference.py)."""
     env = {**os.environ, "SITE_URL": f"http://127.0.0.1:{port}"}
     server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "postroom.wsgi:application",
+        [sys.executable, "-m", "gunicorn", app, "--pythonpath", str(ROOT / "bench"),
          "--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--threads", str(threads),
          "--worker-class", "gthread", "--log-level", "warning"],
         cwd=ROOT, env=env,
@@ -216,6 +224,20 @@ def server_pids(server: subprocess.Popen[bytes]) -> tuple[list[int], list[int]]:
     return [server.pid, *map(int, children)], backends
 
 
+def measure_reference(wrk: str, paths_file: str, args: argparse.Namespace) -> float:
+    """Requests per second of the same load against the same gunicorn serving a fixed 200
+    (bench/track_reference.py), measured in the same run: the machine's limit at the time."""
+    port = free_port()
+    server = start_server(port, args.workers, args.threads, app="track_reference:application")
+    try:
+        run_wrk(wrk, port, paths_file, 2, args.connections)
+        out = run_wrk(wrk, port, paths_file, args.seconds, args.connections)
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
+    return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+
+
 def milliseconds(text: str) -> float:
     value, unit = re.match(r"([\d.]+)(us|ms|s)", text).groups()  # type: ignore[union-attr]
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
@@ -226,8 +248,16 @@ def main() -> None:
     parser.add_argument("--deliveries", type=int, default=20_000)
     parser.add_argument("--seconds", type=int, default=20)
     parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
-    parser.add_argument("--threads", type=int, default=4, help="threads per worker")
+    parser.add_argument(
+        "--threads", type=int, default=16, help="threads per worker (as deploy runs it)"
+    )
     parser.add_argument("--connections", type=int, default=32, help="wrk's open connections")
+    parser.add_argument(
+        "--app",
+        default="postroom.wsgi:application",
+        help="what gunicorn serves: postroom.wsgi:django_application answers hits one by one "
+        "through Django (the path before hits were answered in front of it)",
+    )
     args = parser.parse_args()
     wrk = ensure_wrk()
     db = prepare_database()
@@ -235,8 +265,9 @@ def main() -> None:
     with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as listing:
         listing.write("\n".join(paths) + "\n")
     print(f"load before: {os.getloadavg()[0]:.2f} (1-minute average, {os.cpu_count()} CPUs)")
+    reference = measure_reference(wrk, listing.name, args)
     port = free_port()
-    server = start_server(port, args.workers, args.threads)
+    server = start_server(port, args.workers, args.threads, app=args.app)
     try:
         warm = run_wrk(wrk, port, listing.name, 2, args.connections)  # connections, caches
         answered_warm = int(re.search(r"(\d+) requests in", warm).group(1))  # type: ignore[union-attr]
@@ -274,8 +305,13 @@ def main() -> None:
     if recorded < answered:
         print(f"LOST: {answered - recorded} answered hits are not in the database")
     print(
+        f"reference (gunicorn answering a fixed 200, no Django, no database): "
+        f"{reference:.0f} requests/s; hits are {rate / reference:.0%} of it"
+    )
+    print(
         f"RESULT hits_per_s={rate:.0f} p99_ms={p99:.1f} answered={answered} "
-        f"recorded={recorded} db={db}"
+        f"recorded={recorded} db={db} reference_hits_per_s={reference:.0f} "
+        f"ratio={rate / reference:.2f}"
     )
 
 

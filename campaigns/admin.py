@@ -3,11 +3,13 @@
 from django.contrib import admin
 
 from campaigns.models import (
+    AbTest,
     Attempt,
     Campaign,
     CampaignStatusChange,
     Delivery,
     ResendRecipient,
+    Variant,
     WorkerHeartbeat,
 )
 from core.readonly_admin import LargeTableAdmin, ReadOnlyAdmin
@@ -56,3 +58,18 @@ class WorkerHeartbeatAdmin(ReadOnlyAdmin):
 @admin.register(ResendRecipient)
 class ResendRecipientAdmin(LargeTableAdmin):
     """The fixed audience of a resend, written when the resend is made."""
+
+
+@admin.register(AbTest)
+class AbTestAdmin(ReadOnlyAdmin):
+    """A campaign's A/B test: the winner is chosen by the duty or on the campaign's page."""
+
+    list_display = ("campaign", "workspace", "kind", "criterion", "state", "winner", "decided_at")
+    list_filter = ("state", "kind")
+    list_select_related = ("campaign", "workspace", "winner")
+
+
+@admin.register(Variant)
+class VariantAdmin(ReadOnlyAdmin):
+    list_display = ("campaign", "position", "value")
+    list_select_related = ("campaign",)

@@ -13,13 +13,26 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from accounts.audit import services as audit
 from accounts.models import User, Workspace
 from audience.models import Recipient, RecipientList, Segment
 from campaigns import dashboard
+from campaigns.ab_tests import AbTestSetup, ab_test_apply, ab_test_problems, ab_test_setup_of
+from campaigns.archive import ArchiveValuesError, clean_archive_values
 from campaigns.frozen_files import delete_frozen_files
-from campaigns.models import WAITING, Campaign, CampaignStatus, Delivery, ScheduleMode
+from campaigns.models import (
+    DAY_SECONDS,
+    DEFAULT_LIFETIME_DAYS,
+    LIFETIME_DAYS_MAX,
+    WAITING,
+    Campaign,
+    CampaignStatus,
+    Delivery,
+    ScheduleMode,
+)
 from campaigns.outbox import status_changed
 from campaigns.services import (
     CampaignError,
@@ -51,24 +64,49 @@ class CampaignData:
     utm_source: str = ""
     utm_medium: str = ""
     utm_campaign: str = ""
+    lifetime_days: int = DEFAULT_LIFETIME_DAYS
+    # The public archive: shown there once sent, with these values instead of anyone's.
+    archived: bool = False
+    archive_values: dict[str, str] = field(default_factory=dict)
+    # The A/B test; only written when `ab_test_given` (an API call that does not name it
+    # keeps the campaign's). None: no test.
+    ab_test: AbTestSetup | None = None
+    ab_test_given: bool = False
 
 
 def campaign_problems(
     workspace: Workspace, data: CampaignData, now: datetime
 ) -> list[tuple[str, str]]:
-    """Every reason `data` cannot be saved, as (field name, message); empty when it can."""
+    """Every reason `data` cannot be saved, as (field name, message); empty when it can.
+    The messages are English (the API says them), marked for the catalog: forms translate them."""
     problems: list[tuple[str, str]] = []
     template = _template(workspace, data.template_id)
     if template is None:
-        problems.append(("template", "Choose a template."))
+        problems.append(("template", gettext_noop("Choose a template.")))
     else:
         try:
             freeze_content(Campaign(workspace=workspace), template)
         except CampaignError as exc:
             problems.append(("template", str(exc)))
     if not _accounts(workspace, data.account_ids):
-        problems.append(("accounts", "Choose at least one active sending account."))
+        problems.append(("accounts", gettext_noop("Choose at least one active sending account.")))
     problems.extend(_schedule_problems(data, now))
+    if not 1 <= data.lifetime_days <= LIFETIME_DAYS_MAX:
+        problems.append(("lifetime_days", f"Choose between 1 and {LIFETIME_DAYS_MAX} days."))
+    try:
+        clean_archive_values(workspace, data.archive_values)
+    except ArchiveValuesError as exc:
+        problems.append(("archive_values", str(exc)))
+    if data.ab_test_given and data.ab_test is not None:
+        problems.extend((f"ab_{name}", message) for name, message in ab_test_problems(data.ab_test))
+        if data.ab_test.wait_hours >= data.lifetime_days * 24:
+            # The lifetime counts from the launch: the rest would expire as soon as it is made.
+            problems.append(
+                (
+                    "ab_wait_hours",
+                    gettext_noop("The wait must end before the campaign gives up (its lifetime)."),
+                )
+            )
     return problems
 
 
@@ -77,24 +115,29 @@ def audience_problems(data: CampaignData) -> list[tuple[str, str]]:
     recipients); the API keeps it too."""
     if data.list_ids or data.segment_ids or data.picked:
         return []
-    return [("audience", "Choose who receives it: a list, a segment or picked recipients.")]
+    return [
+        (
+            "audience",
+            gettext_noop("Choose who receives it: a list, a segment or picked recipients."),
+        )
+    ]
 
 
 def _schedule_problems(data: CampaignData, now: datetime) -> list[tuple[str, str]]:
     if data.schedule_mode == ScheduleMode.NOW:
         return []
     if data.scheduled_at is None:
-        return [("scheduled_at", "Choose when to send.")]
+        return [("scheduled_at", gettext_noop("Choose when to send."))]
     problems = []
     if data.scheduled_at < now and data.schedule_mode == ScheduleMode.AT:
-        problems.append(("scheduled_at", "This time is in the past."))
+        problems.append(("scheduled_at", gettext_noop("This time is in the past.")))
     if data.schedule_mode == ScheduleMode.WINDOW:
         if data.window_end is None:
-            problems.append(("window_end", "Choose when the window ends."))
+            problems.append(("window_end", gettext_noop("Choose when the window ends.")))
         elif data.window_end <= data.scheduled_at:
-            problems.append(("window_end", "The window must end after it starts."))
+            problems.append(("window_end", gettext_noop("The window must end after it starts.")))
         elif data.window_end <= now:
-            problems.append(("window_end", "This window is over already."))
+            problems.append(("window_end", gettext_noop("This window is over already.")))
     return problems
 
 
@@ -125,10 +168,15 @@ def _apply(campaign: Campaign, data: CampaignData) -> None:
     campaign.utm_source = data.utm_source.strip()[:100]
     campaign.utm_medium = data.utm_medium.strip()[:100]
     campaign.utm_campaign = data.utm_campaign.strip()[:100]
+    campaign.lifetime_seconds = data.lifetime_days * DAY_SECONDS
+    campaign.archived = data.archived
+    campaign.archive_values = clean_archive_values(workspace, data.archive_values)
     campaign.save()
     campaign.accounts.set(_accounts(workspace, data.account_ids))
     campaign.lists.set(RecipientList.objects.filter(workspace=workspace, pk__in=data.list_ids))
     campaign.segments.set(Segment.objects.filter(workspace=workspace, pk__in=data.segment_ids))
+    if data.ab_test_given:
+        ab_test_apply(campaign=campaign, setup=data.ab_test)
 
 
 def _check(workspace: Workspace, data: CampaignData) -> None:
@@ -157,7 +205,7 @@ def campaign_update(*, campaign: Campaign, data: CampaignData) -> Campaign:
     """
     campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
     if campaign.status not in EDITABLE:
-        raise CampaignError("Only draft and scheduled campaigns can be changed.")
+        raise CampaignError(_("Only draft and scheduled campaigns can be changed."))
     _check(campaign.workspace, data)
     _apply(campaign, data)
     if campaign.status == CampaignStatus.SCHEDULED and data.schedule_mode == ScheduleMode.NOW:
@@ -189,7 +237,10 @@ def campaign_launch(*, campaign: Campaign, wait: bool = False) -> str:
     """
     campaign = Campaign.objects.select_for_update().select_related("workspace").get(pk=campaign.pk)
     if campaign.status not in EDITABLE:
-        raise CampaignError(f"A {campaign.get_status_display().lower()} campaign cannot start.")
+        raise CampaignError(
+            _("A campaign that is %(status)s cannot start.")
+            % {"status": campaign.get_status_display().lower()}
+        )
     if campaign.schedule_mode == ScheduleMode.NOW or campaign.status == CampaignStatus.SCHEDULED:
         if wait:
             campaign_start(campaign=campaign)
@@ -219,7 +270,33 @@ def campaign_data(campaign: Campaign) -> CampaignData:
         utm_source=campaign.utm_source,
         utm_medium=campaign.utm_medium,
         utm_campaign=campaign.utm_campaign,
+        lifetime_days=campaign.lifetime_days,
+        archived=campaign.archived,
+        archive_values=dict(campaign.archive_values or {}),
+        ab_test=ab_test_setup_of(campaign),
     )
+
+
+@transaction.atomic
+def campaign_set_archive(
+    *, campaign: Campaign, archived: bool, archive_values: dict[str, str] | None = None
+) -> Campaign:
+    """Show the campaign in the public archive or not, in any state (a campaign is usually
+    published after it was sent); `archive_values` None keeps the values it has.
+
+    Raises CampaignError for values that are not the workspace's placeholders or not text.
+    """
+    campaign = Campaign.objects.select_for_update().select_related("workspace").get(pk=campaign.pk)
+    fields = ["archived"]
+    campaign.archived = archived
+    if archive_values is not None:
+        try:
+            campaign.archive_values = clean_archive_values(campaign.workspace, archive_values)
+        except ArchiveValuesError as exc:
+            raise CampaignError(str(exc)) from exc
+        fields.append("archive_values")
+    campaign.save(update_fields=fields)
+    return campaign
 
 
 @transaction.atomic
@@ -239,10 +316,11 @@ def campaign_schedule(
     campaign = Campaign.objects.select_for_update().select_related("workspace").get(pk=campaign.pk)
     if campaign.status not in EDITABLE:
         raise CampaignError(
-            f"A {campaign.get_status_display().lower()} campaign cannot be scheduled."
+            _("A campaign that is %(status)s cannot be scheduled.")
+            % {"status": campaign.get_status_display().lower()}
         )
     if schedule_mode not in (ScheduleMode.AT, ScheduleMode.WINDOW):
-        raise CampaignError("Choose a time or a window to schedule.")
+        raise CampaignError(_("Choose a time or a window to schedule."))
     data = campaign_data(campaign)
     data.schedule_mode, data.scheduled_at = schedule_mode, scheduled_at
     data.window_end = window_end if schedule_mode == ScheduleMode.WINDOW else None
@@ -270,7 +348,7 @@ def campaign_delete(*, campaign: Campaign) -> None:
     """Delete a campaign with its deliveries and attempts; never one that may be sending."""
     campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
     if campaign.status in (CampaignStatus.LAUNCHING, CampaignStatus.RUNNING, CampaignStatus.PAUSED):
-        raise CampaignError("Cancel the campaign before deleting it.")
+        raise CampaignError(_("Cancel the campaign before deleting it."))
     workspace_id = campaign.workspace_id
     content = dict(campaign.content)
     audit.record("campaign.deleted", workspace=campaign.workspace, target=campaign)
@@ -296,7 +374,7 @@ def email_queue_single(
     recipient who cannot receive mail: then nothing is saved).
     """
     if recipient.workspace_id != workspace.pk:
-        raise CampaignError("This recipient does not exist.")
+        raise CampaignError(_("This recipient does not exist."))
     data = CampaignData(
         name=f"E-mail to {recipient.email}",
         template_id=template_id,
@@ -309,7 +387,10 @@ def email_queue_single(
     campaign_launch(campaign=campaign, wait=True)  # one recipient: its answer says if it can
     campaign.refresh_from_db()
     if campaign.status == CampaignStatus.RUNNING and not campaign.audience_total:
-        raise CampaignError(f"{recipient.email} cannot receive mail (unsubscribed or suppressed).")
+        raise CampaignError(
+            _("%(email)s cannot receive mail (unsubscribed or suppressed).")
+            % {"email": recipient.email}
+        )
     return campaign
 
 
@@ -322,9 +403,11 @@ def delivery_send_now(*, delivery: Delivery) -> Delivery:
     """
     delivery = Delivery.objects.select_for_update().select_related("campaign").get(pk=delivery.pk)
     if delivery.status not in WAITING:
-        raise CampaignError(f"This message is {delivery.get_status_display().lower()}.")
+        raise CampaignError(
+            _("This message is %(status)s.") % {"status": delivery.get_status_display().lower()}
+        )
     if delivery.campaign.status != CampaignStatus.RUNNING:
-        raise CampaignError("Its campaign is not running.")
+        raise CampaignError(_("Its campaign is not running."))
     delivery.next_attempt_at = timezone.now()
     delivery.updated_at = delivery.next_attempt_at
     delivery.save(update_fields=["next_attempt_at", "updated_at"])

@@ -17,8 +17,17 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Workspace
 from audience.models import Recipient, RecipientList, Segment
+from campaigns.ab_tests import AbTestSetup, ab_test_setup_of
 from campaigns.editing import CampaignData, campaign_problems
-from campaigns.models import AttemptOutcome, Campaign, ScheduleMode
+from campaigns.models import (
+    DEFAULT_LIFETIME_DAYS,
+    LIFETIME_DAYS_MAX,
+    AbCriterion,
+    AbTestKind,
+    AttemptOutcome,
+    Campaign,
+    ScheduleMode,
+)
 from content.models import Template
 from core.digits import is_number
 from sending.models import AccountStatus, SendingAccount
@@ -44,7 +53,7 @@ class LocalDateTimeField(forms.DateTimeField):
                 except ValueError:
                     continue
                 return naive.replace(tzinfo=self.zone)
-            raise forms.ValidationError("Enter a date and time.", code="invalid")
+            raise forms.ValidationError(_("Enter a date and time."), code="invalid")
         return None
 
     def prepare_value(self, value: Any) -> Any:
@@ -56,6 +65,11 @@ class LocalDateTimeField(forms.DateTimeField):
 TRACKING_CHOICES = [("", _("As the workspace")), ("on", _("On")), ("off", _("Off"))]
 
 
+def _translated(choices: list[tuple[str, str]]) -> list[tuple[str, Any]]:
+    """Model choices whose labels are marked with gettext_noop, translated when shown."""
+    return [(value, _(label)) for value, label in choices]
+
+
 def _tracking(value: str) -> bool | None:
     return {"on": True, "off": False}.get(value)
 
@@ -65,24 +79,35 @@ def _choice(value: bool | None) -> str:
 
 
 class CampaignForm(forms.Form):
-    name = forms.CharField(max_length=200)
-    template = forms.TypedChoiceField(coerce=int, empty_value=None, required=False)
+    name = forms.CharField(max_length=200, label=_("Name"))
+    template = forms.TypedChoiceField(
+        coerce=int, empty_value=None, required=False, label=_("Template")
+    )
     lists = forms.ModelMultipleChoiceField(
-        RecipientList.objects.none(), required=False, widget=forms.CheckboxSelectMultiple
+        RecipientList.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label=_("Lists"),
     )
     segments = forms.ModelMultipleChoiceField(
-        Segment.objects.none(), required=False, widget=forms.CheckboxSelectMultiple
+        Segment.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label=_("Segments"),
     )
     picked = forms.CharField(required=False, widget=forms.HiddenInput)
-    drop_picked = forms.BooleanField(required=False, label="Leave the picked recipients out")
+    drop_picked = forms.BooleanField(required=False, label=_("Leave the picked recipients out"))
     accounts = forms.ModelMultipleChoiceField(
         SendingAccount.objects.none(),
         required=False,
         widget=forms.CheckboxSelectMultiple,
-        label="Sending accounts",
+        label=_("Sending accounts"),
     )
     schedule_mode = forms.ChoiceField(
-        choices=ScheduleMode.choices, widget=forms.RadioSelect, initial=ScheduleMode.NOW
+        choices=_translated(ScheduleMode.choices),
+        widget=forms.RadioSelect,
+        initial=ScheduleMode.NOW,
+        label=_("Schedule mode"),
     )
     track_opens = forms.TypedChoiceField(
         choices=TRACKING_CHOICES, coerce=_tracking, empty_value=None, required=False,
@@ -95,8 +120,62 @@ class CampaignForm(forms.Form):
     utm_source = forms.CharField(max_length=100, required=False, label=_("UTM source"))
     utm_medium = forms.CharField(max_length=100, required=False, label=_("UTM medium"))
     utm_campaign = forms.CharField(max_length=100, required=False, label=_("UTM campaign"))
+    lifetime_days = forms.IntegerField(
+        min_value=1, max_value=LIFETIME_DAYS_MAX, initial=DEFAULT_LIFETIME_DAYS, required=False,
+        label=_("Give up after (days)"),
+        help_text=_(
+            "Counted from the start: what is not sent by then ends expired, so that no one "
+            "gets stale news days late. Accounts warming up may need longer."
+        ),
+    )  # fmt: skip
+
+    archived = forms.BooleanField(
+        required=False,
+        label=_("Show in the public archive"),
+        help_text=_(
+            "Once sent, the campaign appears on the workspace's public archive page (when the "
+            "archive is on in the settings), with sample values instead of anyone's data."
+        ),
+    )
+    archive_values = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        label=_("Archive values"),
+        help_text=_(
+            'Placeholder values the archive shows, as JSON, e.g. {"first_name": "Reader"}; '
+            "placeholders not given show the template's sample values."
+        ),
+    )
+
+    # The A/B test: its section of the editor. Its limits are checked by the service, so
+    # that the form and the API say the same thing.
+    ab_enabled = forms.BooleanField(required=False, label=_("Test variants first (A/B test)"))
+    ab_kind = forms.ChoiceField(
+        choices=_translated(AbTestKind.choices),
+        initial=AbTestKind.SUBJECT,
+        required=False,
+        label=_("What varies"),
+    )
+    ab_values = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        label=_("Variants, one per line (2 to 5)"),
+    )
+    ab_test_percent = forms.IntegerField(
+        initial=20, required=False, label=_("Test share of the audience (%)")
+    )
+    ab_criterion = forms.ChoiceField(
+        choices=_translated(AbCriterion.choices),
+        initial=AbCriterion.OPENS,
+        required=False,
+        label=_("The winner is the variant with the most"),
+    )
+    ab_wait_hours = forms.IntegerField(
+        initial=4, required=False, label=_("Choose the winner after (hours)")
+    )
 
     AUDIENCE_FIELDS = ("lists", "segments", "picked", "drop_picked")
+    AB_FIELDS = ("ab_kind", "ab_values", "ab_test_percent", "ab_criterion", "ab_wait_hours")
 
     def __init__(
         self, *args: Any, workspace: Workspace, fixed_audience: bool = False, **kwargs: Any
@@ -107,15 +186,22 @@ class CampaignForm(forms.Form):
         self.fixed_audience = fixed_audience
         zone = workspace.zone
         self.fields["scheduled_at"] = LocalDateTimeField(
-            zone=zone, required=False, label=f"Send at / window start ({workspace.time_zone})"
+            zone=zone,
+            required=False,
+            label=_("Send at / window start (%(zone)s)") % {"zone": workspace.time_zone},
         )
         self.fields["window_end"] = LocalDateTimeField(
-            zone=zone, required=False, label=f"Window end ({workspace.time_zone})"
+            zone=zone,
+            required=False,
+            label=_("Window end (%(zone)s)") % {"zone": workspace.time_zone},
         )
         templates = Template.objects.filter(workspace=workspace).order_by("name")
         template_field = self.fields["template"]
         assert isinstance(template_field, forms.ChoiceField)  # noqa: S101 - declared above
-        template_field.choices = [("", "Choose a template"), *templates.values_list("pk", "name")]
+        template_field.choices = [
+            ("", _("Choose a template")),
+            *templates.values_list("pk", "name"),
+        ]
         self._queryset("lists", RecipientList.objects.filter(workspace=workspace))
         self._queryset("segments", Segment.objects.filter(workspace=workspace))
         self._queryset(
@@ -148,7 +234,41 @@ class CampaignForm(forms.Form):
             "utm_source": campaign.utm_source,
             "utm_medium": campaign.utm_medium,
             "utm_campaign": campaign.utm_campaign,
+            "lifetime_days": campaign.lifetime_days,
+            "archived": campaign.archived,
+            "archive_values": (
+                json.dumps(campaign.archive_values, ensure_ascii=False)
+                if campaign.archive_values
+                else ""
+            ),
+            **cls._ab_initial(ab_test_setup_of(campaign)),
         }
+
+    @staticmethod
+    def _ab_initial(setup: AbTestSetup | None) -> dict[str, Any]:
+        if setup is None:
+            return {"ab_enabled": False}
+        return {
+            "ab_enabled": True,
+            "ab_kind": setup.kind,
+            "ab_values": "\n".join(setup.values),
+            "ab_test_percent": setup.test_percent,
+            "ab_criterion": setup.criterion,
+            "ab_wait_hours": setup.wait_hours,
+        }
+
+    def _ab_setup(self) -> AbTestSetup | None:
+        c = self.cleaned_data
+        if not c.get("ab_enabled"):
+            return None
+        lines = (c.get("ab_values") or "").splitlines()
+        return AbTestSetup(
+            kind=c.get("ab_kind") or AbTestKind.SUBJECT,
+            values=[line.strip() for line in lines if line.strip()],
+            test_percent=c["ab_test_percent"] if c.get("ab_test_percent") is not None else 20,
+            criterion=c.get("ab_criterion") or AbCriterion.OPENS,
+            wait_hours=c["ab_wait_hours"] if c.get("ab_wait_hours") is not None else 4,
+        )
 
     def clean_picked(self) -> dict[str, Any]:
         raw = self.cleaned_data.get("picked") or ""
@@ -157,22 +277,35 @@ class CampaignForm(forms.Form):
         try:
             value = json.loads(raw)
         except ValueError as exc:
-            raise forms.ValidationError("The picked recipients could not be read.") from exc
+            raise forms.ValidationError(_("The picked recipients could not be read.")) from exc
         if not isinstance(value, dict):
-            raise forms.ValidationError("The picked recipients could not be read.")
+            raise forms.ValidationError(_("The picked recipients could not be read."))
         return value
+
+    def clean_archive_values(self) -> Any:
+        raw = (self.cleaned_data.get("archive_values") or "").strip()
+        if not raw:
+            return {}
+        try:
+            return json.loads(raw)
+        except ValueError as exc:
+            raise forms.ValidationError(
+                _('Write the values as JSON, e.g. {"first_name": "Reader"}.')
+            ) from exc
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
         if self.errors:
             return cleaned
         for name, message in campaign_problems(self.workspace, self.data_(), timezone.now()):
-            self.add_error(name if name in self.fields else None, message)
+            self.add_error(name if name in self.fields else None, _(message))
         picked = cleaned.get("picked") and not cleaned.get("drop_picked")
         if self.fixed_audience:
             return cleaned
         if not (cleaned.get("lists") or cleaned.get("segments") or picked):
-            self.add_error(None, "Choose who receives it: a list, a segment or picked recipients.")
+            self.add_error(
+                None, _("Choose who receives it: a list, a segment or picked recipients.")
+            )
         return cleaned
 
     def data_(self) -> CampaignData:
@@ -193,16 +326,23 @@ class CampaignForm(forms.Form):
             utm_source=c.get("utm_source", ""),
             utm_medium=c.get("utm_medium", ""),
             utm_campaign=c.get("utm_campaign", ""),
+            lifetime_days=c.get("lifetime_days") or DEFAULT_LIFETIME_DAYS,
+            archived=bool(c.get("archived")),
+            archive_values=c.get("archive_values") or {},
+            ab_test=self._ab_setup(),
+            ab_test_given=True,
         )
 
 
 class SingleEmailForm(forms.Form):
     """djangoMailer's "queue single email": a recipient (by address), a template, an account."""
 
-    email = forms.EmailField(label="Recipient's e-mail")
-    template = forms.TypedChoiceField(coerce=int, empty_value=None, required=False)
+    email = forms.EmailField(label=_("Recipient's e-mail"))
+    template = forms.TypedChoiceField(
+        coerce=int, empty_value=None, required=False, label=_("Template")
+    )
     account = forms.TypedChoiceField(
-        coerce=int, empty_value=None, required=False, label="Sending account"
+        coerce=int, empty_value=None, required=False, label=_("Sending account")
     )
 
     def __init__(self, *args: Any, workspace: Workspace, **kwargs: Any) -> None:
@@ -211,13 +351,13 @@ class SingleEmailForm(forms.Form):
         self.fields["send_at"] = LocalDateTimeField(
             zone=workspace.zone,
             required=False,
-            label=f"Send at ({workspace.time_zone}); empty: now",
+            label=_("Send at (%(zone)s); empty: now") % {"zone": workspace.time_zone},
         )
         templates = Template.objects.filter(workspace=workspace).order_by("name")
         accounts = SendingAccount.objects.filter(workspace=workspace, status=AccountStatus.ACTIVE)
         for name, rows, blank in (
-            ("template", templates.values_list("pk", "name"), "Choose a template"),
-            ("account", accounts.values_list("pk", "name"), "Choose an account"),
+            ("template", templates.values_list("pk", "name"), _("Choose a template")),
+            ("account", accounts.values_list("pk", "name"), _("Choose an account")),
         ):
             field = self.fields[name]
             assert isinstance(field, forms.ChoiceField)  # noqa: S101 - declared above
@@ -227,7 +367,7 @@ class SingleEmailForm(forms.Form):
         email = self.cleaned_data["email"].strip().lower()
         recipient = Recipient.objects.filter(workspace=self.workspace, email__iexact=email).first()
         if recipient is None:
-            raise forms.ValidationError("No recipient has this address: add them first.")
+            raise forms.ValidationError(_("No recipient has this address: add them first."))
         return recipient
 
 
@@ -238,7 +378,7 @@ class LogFilterForm(forms.Form):
     # the workspace, so a foreign id only finds nothing.
     campaign = forms.IntegerField(required=False, widget=forms.Select)
     outcome = forms.ChoiceField(
-        choices=[("", "Any outcome"), *AttemptOutcome.choices], required=False
+        choices=[("", _("Any outcome")), *_translated(AttemptOutcome.choices)], required=False
     )
     account = forms.TypedChoiceField(coerce=int, empty_value=None, required=False)
     email = forms.CharField(required=False, max_length=254)
@@ -249,7 +389,10 @@ class LogFilterForm(forms.Form):
         super().__init__(*args, **kwargs)
         campaigns = Campaign.objects.filter(workspace=workspace, is_single=False)
         accounts = SendingAccount.objects.filter(workspace=workspace)
-        menu = [("", "Any campaign"), *campaigns.values_list("pk", "name")[:500]]
+        menu: list[tuple[Any, Any]] = [
+            ("", _("Any campaign")),
+            *campaigns.values_list("pk", "name")[:500],
+        ]
         picked = self.data.get("campaign") if self.is_bound else None
         if picked and is_number(picked) and int(picked) not in {pk for pk, _ in menu[1:]}:
             single = Campaign.objects.filter(workspace=workspace, pk=int(picked)).first()
@@ -260,4 +403,4 @@ class LogFilterForm(forms.Form):
         widget.choices = menu
         account = self.fields["account"]
         assert isinstance(account, forms.ChoiceField)  # noqa: S101 - declared above
-        account.choices = [("", "Any account"), *accounts.values_list("pk", "name")]
+        account.choices = [("", _("Any account")), *accounts.values_list("pk", "name")]

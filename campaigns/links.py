@@ -1,5 +1,5 @@
-"""The per-delivery links every message carries: one-click unsubscribe, view in browser and,
-where tracking is on, the click prefix and the open pixel.
+"""The per-delivery links every message carries: one-click unsubscribe, view in browser, the
+preference centre and, where tracking is on, the click prefix and the open pixel.
 
 A token names one delivery and is signed with SECRET_KEY, so it cannot be guessed or forged
 and needs no table. It lives here, below `tracking` (which serves the links), because the
@@ -12,11 +12,12 @@ import base64
 import functools
 import hashlib
 import hmac
+from collections.abc import Callable
 
-from django.apps import apps
 from django.conf import settings
 from django.core import signing
 from django.urls import reverse
+from django.utils.encoding import force_bytes
 
 from campaigns import verp
 
@@ -28,22 +29,37 @@ def token_for(delivery_id: int) -> str:
     """`signing.Signer(salt=_SALT).sign(b62(delivery_id))`, computed the way Signer does but
     with its key derived once: the engine makes one per message."""
     value = signing.b62_encode(delivery_id)
-    mac = hmac.new(_signer_key(settings.SECRET_KEY), value.encode(), hashlib.sha256).digest()
-    return f"{value}:{base64.urlsafe_b64encode(mac).rstrip(b'=').decode()}"
+    return f"{value}:{_mac(value, settings.SECRET_KEY).decode()}"
+
+
+def _mac(value: str, secret: str | bytes) -> bytes:
+    digest = hmac.new(_signer_key(secret), value.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=")
 
 
 @functools.lru_cache(maxsize=4)
-def _signer_key(secret: str) -> bytes:
+def _signer_key(secret: str | bytes) -> bytes:
     # django.utils.crypto.salted_hmac's key for Signer(salt=_SALT), algorithm sha256
-    return hashlib.sha256(f"{_SALT}signer{secret}".encode()).digest()
+    return hashlib.sha256(f"{_SALT}signer".encode() + force_bytes(secret)).digest()
 
 
 def delivery_of(token: str) -> int | None:
-    """The delivery a token names, or None for a forged or mangled token."""
-    try:
-        return signing.b62_decode(signing.Signer(salt=_SALT).unsign(token))
-    except (signing.BadSignature, ValueError):
+    """The delivery a token names, or None for a forged or mangled token.
+
+    `Signer(salt=_SALT).unsign` as Signer does it (SECRET_KEY, then each of
+    SECRET_KEY_FALLBACKS, compared in constant time) with the keys derived once: every open
+    and click asks this."""
+    value, sep, mac = token.rpartition(":")
+    if not sep:
         return None
+    given = mac.encode()
+    for secret in (settings.SECRET_KEY, *settings.SECRET_KEY_FALLBACKS):
+        if hmac.compare_digest(_mac(value, secret), given):
+            try:
+                return signing.b62_decode(value)
+            except ValueError:
+                return None
+    return None
 
 
 def site_url() -> str:
@@ -56,6 +72,11 @@ def unsubscribe_url(token: str) -> str:
 
 def view_url(token: str) -> str:
     return site_url() + reverse("tracking:view", kwargs={"token": token})
+
+
+def preferences_url(token: str) -> str:
+    # Served by subscriptions (above this layer): named, not imported.
+    return site_url() + reverse("preferences:page", kwargs={"token": token})
 
 
 def click_prefix(token: str) -> str:
@@ -75,6 +96,7 @@ class DeliveryLinks:
     def __init__(self, *, mailbox: bool = False) -> None:
         self.unsubscribe = unsubscribe_url(_MARK).split(_MARK)
         self.view = view_url(_MARK).split(_MARK)
+        self.preferences = preferences_url(_MARK).split(_MARK)
         self.mailbox = mailbox
         self.click = click_prefix(_MARK).split(_MARK)
         self.open = open_url(_MARK).split(_MARK)
@@ -97,6 +119,7 @@ class DeliveryLinks:
         return {
             "unsubscribe_url": token.join(self.unsubscribe),
             "view_in_browser_url": token.join(self.view),
+            "preferences_url": token.join(self.preferences),
             "_click": token.join(self.click),
             "_open": token.join(self.open),
         }
@@ -116,8 +139,23 @@ def return_path_for(account_domain: str, delivery_id: int) -> str | None:
     return verp.return_path(delivery_id, account_domain) if account_domain else None
 
 
+# Whether a workspace reads an enabled bounce mailbox. The mailbox belongs to `tracking`,
+# above this layer, so tracking registers the question's answer at start-up
+# (`TrackingConfig.ready`); without it, no workspace has a mailbox.
+def _no_mailbox(workspace_id: int) -> bool:
+    return False
+
+
+_mailbox_check: Callable[[int], bool] = _no_mailbox
+
+
+def mailbox_check_with(check: Callable[[int], bool]) -> None:
+    """Register what answers `has_feedback_mailbox` (tracking does, at start-up)."""
+    global _mailbox_check
+    _mailbox_check = check
+
+
 def has_feedback_mailbox(workspace_id: int) -> bool:
-    """Whether the workspace reads an enabled bounce mailbox. Looked up by name: the mailbox
-    belongs to `tracking`, above this layer, which must not be imported here."""
-    mailbox = apps.get_model("tracking", "BounceMailbox")
-    return bool(mailbox.objects.filter(workspace_id=workspace_id, enabled=True).exists())
+    """Whether the workspace reads an enabled bounce mailbox (where unsubscribe requests by
+    mail can go)."""
+    return _mailbox_check(workspace_id)

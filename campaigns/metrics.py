@@ -109,6 +109,13 @@ def engine_batch_log(
 _kinds: dict[int, str] = {}  # campaign id -> kind, read once per process
 
 
+def forget_kinds() -> None:
+    """Forget the campaigns' kinds read so far: for tests, whose rolled-back campaigns leave
+    their ids to the next test's (a campaign's kind never changes, and ids are not reused
+    by a running site)."""
+    _kinds.clear()
+
+
 def _kind_of(campaign_ids: set[int]) -> dict[int, str]:
     from campaigns.models import Campaign  # models load after the app registry
 

@@ -6,15 +6,22 @@ claim query respects; a crashed worker's leases expire and return its deliveries
 
 from __future__ import annotations
 
+import secrets
+
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
+from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 
 from accounts.models import Workspace
 from audience.models import Recipient, RecipientList, Segment
 from sending.models import SendingAccount
+
+DAY_SECONDS = 24 * 3600
+DEFAULT_LIFETIME_DAYS = 3
+LIFETIME_DAYS_MAX = 30
 
 
 class CampaignStatus(models.TextChoices):
@@ -31,15 +38,17 @@ class CampaignStatus(models.TextChoices):
 
 
 class ScheduleMode(models.TextChoices):
-    NOW = "now", "Send now"
-    AT = "at", "Send at a date and time"
-    WINDOW = "window", "Send only inside a start/end window"
+    # Marked for the catalog, translated where pages show them (as CampaignStatus).
+    NOW = "now", gettext_noop("Send now")
+    AT = "at", gettext_noop("Send at a date and time")
+    WINDOW = "window", gettext_noop("Send only inside a start/end window")
 
 
 class ResendKind(models.TextChoices):
-    FAILED = "failed", "Whose delivery failed or expired"
-    UNOPENED = "unopened", "Who did not open it"
-    NEW_MEMBERS = "new_members", "Who joined its lists since"
+    # Marked for the catalog, translated where pages show them (as CampaignStatus).
+    FAILED = "failed", gettext_noop("Whose delivery failed or expired")
+    UNOPENED = "unopened", gettext_noop("Who did not open it")
+    NEW_MEMBERS = "new_members", gettext_noop("Who joined its lists since")
 
 
 class Campaign(models.Model):
@@ -71,7 +80,9 @@ class Campaign(models.Model):
     launched_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     max_attempts = models.PositiveSmallIntegerField(default=5)
-    lifetime_seconds = models.PositiveIntegerField(default=3 * 24 * 3600)
+    # Counted from the launch; what is not sent by then ends `expired` (stale news is not sent
+    # days late). The editor sets it in whole days, LIFETIME_DAYS_MAX at most.
+    lifetime_seconds = models.PositiveIntegerField(default=DEFAULT_LIFETIME_DAYS * DAY_SECONDS)
     # Counted by the launch: who was left out and why.
     audience_total = models.PositiveIntegerField(default=0)
     excluded_suppressed = models.PositiveIntegerField(default=0)
@@ -98,6 +109,11 @@ class Campaign(models.Model):
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="resends"
     )
     resend_kind = models.CharField(max_length=16, choices=ResendKind.choices, blank=True)
+    # The workspace's public archive shows the campaign once it is sent (when the workspace's
+    # archive is on), rendered with `archive_values` over the template's sample values: never
+    # a recipient's data.
+    archived = models.BooleanField(default=False)
+    archive_values = models.JSONField(default=dict, blank=True)
     is_single = models.BooleanField(
         default=False, help_text="A one-off e-mail to one recipient (djangoMailer's queue)."
     )
@@ -114,9 +130,100 @@ class Campaign(models.Model):
         return self.name
 
     @property
+    def lifetime_days(self) -> int:
+        """The lifetime in whole days, as the editor shows it (rounded up)."""
+        return -(-self.lifetime_seconds // DAY_SECONDS)
+
+    @property
     def has_fixed_audience(self) -> bool:
         """A resend: its recipients were fixed when it was made; its lists are not used."""
         return bool(self.resend_kind)
+
+
+class AbTestKind(models.TextChoices):
+    # Marked for the catalog, translated where pages show them (as CampaignStatus).
+    SUBJECT = "subject", gettext_noop("Subject")
+    FROM_NAME = "from_name", gettext_noop("From name")
+
+
+class AbCriterion(models.TextChoices):
+    # Marked for the catalog, translated where pages show them (as CampaignStatus).
+    OPENS = "opens", gettext_noop("Unique opens")
+    CLICKS = "clicks", gettext_noop("Unique clicks")
+    REPLIES = "replies", gettext_noop("Replies")
+
+
+class AbTestState(models.TextChoices):
+    # Marked for the catalog, translated where pages show them (as CampaignStatus).
+    PLANNED = "planned", gettext_noop("Planned")  # the campaign has not launched yet
+    TESTING = "testing", gettext_noop("Testing")  # the test share is out; the rest waits
+    DECIDED = "decided", gettext_noop("Winner chosen")  # the rest was given the winner
+
+
+AB_VARIANTS_MIN = 2
+AB_VARIANTS_MAX = 5
+
+
+def _ab_seed() -> int:
+    return secrets.randbelow(2**31)
+
+
+class AbTest(models.Model):
+    """A campaign's A/B test: its variants go to a test share of the audience, split evenly;
+    when the wait is over (or by hand) the winner goes to the rest.
+
+    The launch creates only the test share's deliveries and moves the test to `testing`; the
+    campaign cannot complete while it is testing. Choosing the winner moves it to `decided`
+    in the transaction that creates the rest's deliveries, so the rest is sent exactly once.
+    """
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    campaign = models.OneToOneField(Campaign, on_delete=models.CASCADE, related_name="ab_test")
+    kind = models.CharField(max_length=16, choices=AbTestKind.choices)
+    test_percent = models.PositiveSmallIntegerField(default=20)
+    criterion = models.CharField(
+        max_length=16, choices=AbCriterion.choices, default=AbCriterion.OPENS
+    )
+    wait_seconds = models.PositiveIntegerField(default=4 * 3600)
+    # Orders the audience for the split (a seeded shuffle done by the database), so that the
+    # split can be told again from the rows alone.
+    seed = models.PositiveIntegerField(default=_ab_seed)
+    state = models.CharField(
+        max_length=16, choices=AbTestState.choices, default=AbTestState.PLANNED
+    )
+    winner = models.ForeignKey(
+        "Variant", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    # The last delivery of the test share, kept when the winner goes to the rest: the rest's
+    # deliveries come after it, so the test's figures stay those of the test share alone.
+    test_last_delivery_id = models.BigIntegerField(null=True, blank=True)
+    decided_by_hand = models.BooleanField(default=False)
+
+    def __str__(self) -> str:
+        return f"A/B test of campaign {self.campaign_id} ({self.state})"
+
+
+class Variant(models.Model):
+    """One variant of an A/B test: the subject or the From name its deliveries carry."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="variants")
+    position = models.PositiveSmallIntegerField()  # 0 is variant A
+    value = models.CharField(max_length=998)
+
+    class Meta:
+        ordering = ("position",)
+        constraints = (
+            models.UniqueConstraint(fields=("campaign", "position"), name="variant_position"),
+        )
+
+    def __str__(self) -> str:
+        return f"{self.label}: {self.value}"
+
+    @property
+    def label(self) -> str:
+        return "ABCDE"[self.position] if self.position < AB_VARIANTS_MAX else str(self.position)
 
 
 class ResendRecipient(models.Model):
@@ -179,6 +286,11 @@ class Delivery(models.Model):
     last_code = models.PositiveSmallIntegerField(null=True, blank=True)
     last_enhanced_code = models.CharField(max_length=16, blank=True)
     last_reply = models.TextField(blank=True)
+    # The A/B test variant it carries; null: the campaign's own content. No index: a variant
+    # is deleted only with its campaign, or while a draft has no deliveries.
+    variant = models.ForeignKey(
+        Variant, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+    )
     sent_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(default=timezone.now)
 
@@ -209,6 +321,10 @@ class Delivery(models.Model):
                 name="delivery_account_sent",
                 condition=Q(sent_at__isnull=False),
             ),
+            # A bounce or complaint that names no message of ours is matched by its address
+            # (tracking.intake): without this, each mailbox chunk read every delivery of the
+            # workspace.
+            models.Index(F("workspace"), Lower("email"), name="delivery_workspace_address"),
         )
 
     def __str__(self) -> str:
@@ -216,13 +332,14 @@ class Delivery(models.Model):
 
 
 class AttemptOutcome(models.TextChoices):
-    SENT = "sent", "Sent"
-    TEMPORARY = "temporary", "Temporary failure"
-    PERMANENT = "permanent", "Permanent failure"
-    AUTH = "auth", "Authentication failed"
-    CONNECTION = "connection", "Connection failed"
-    AMBIGUOUS = "ambiguous", "Connection lost after the message"
-    SUPPRESSED = "suppressed", "Suppressed at send time"
+    # Marked for the catalog, translated where pages show them (as CampaignStatus).
+    SENT = "sent", gettext_noop("Sent")
+    TEMPORARY = "temporary", gettext_noop("Temporary failure")
+    PERMANENT = "permanent", gettext_noop("Permanent failure")
+    AUTH = "auth", gettext_noop("Authentication failed")
+    CONNECTION = "connection", gettext_noop("Connection failed")
+    AMBIGUOUS = "ambiguous", gettext_noop("Connection lost after the message")
+    SUPPRESSED = "suppressed", gettext_noop("Suppressed at send time")
 
 
 class Attempt(models.Model):

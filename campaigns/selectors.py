@@ -11,7 +11,7 @@ import base64
 import json
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any, Generic, TypeVar
 from zoneinfo import ZoneInfo
@@ -27,6 +27,8 @@ from campaigns.engine.launch import AudienceCount, audience_count
 from campaigns.engine.send import delivery_values, frozen_parts
 from campaigns.models import (
     OPEN,
+    AbTest,
+    AbTestKind,
     Attempt,
     AttemptOutcome,
     Campaign,
@@ -124,17 +126,6 @@ def list_counts(campaigns: Iterable[Campaign]) -> dict[int, dict[str, int]]:
             unfrozen.append(campaign.pk)
     counts.update(status_counts_many(unfrozen) if unfrozen else {})
     return counts
-
-
-def freezable(campaigns: Iterable[Campaign], counts: dict[int, dict[str, int]]) -> list[int]:
-    """Campaigns whose counts may be frozen now: finished, not frozen, nothing in flight."""
-    return [
-        c.pk
-        for c in campaigns
-        if c.status in FINISHED
-        and c.final_counts is None
-        and not any(counts.get(c.pk, {}).get(s) for s in OPEN)
-    ]
 
 
 @dataclass(frozen=True)
@@ -471,7 +462,16 @@ def message_as_sent(delivery: Delivery, token: str) -> tuple[TemplateParts, dict
 
     Raises ContentError when the frozen content cannot be read.
     """
-    return frozen_parts(delivery.campaign, with_attachments=False), delivery_values(delivery, token)
+    parts = frozen_parts(delivery.campaign, with_attachments=False)
+    variant = delivery.variant
+    if (
+        variant is not None
+        and AbTest.objects.filter(
+            campaign_id=delivery.campaign_id, kind=AbTestKind.SUBJECT
+        ).exists()
+    ):
+        parts = replace(parts, subject=variant.value)
+    return parts, delivery_values(delivery, token)
 
 
 # --------------------------------------------------------------------------- keyset pages

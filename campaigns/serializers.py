@@ -20,8 +20,16 @@ from accounts.models import Workspace
 from audience.models import RecipientList, RecipientStatus, Segment
 from audience.segments import SegmentError
 from audience.selectors import RecipientFilter, recipients_matching
+from campaigns.ab_tests import AbTestSetup
+from campaigns.archive import ArchiveValuesError, clean_archive_values
 from campaigns.editing import CampaignData
 from campaigns.models import (
+    DEFAULT_LIFETIME_DAYS,
+    LIFETIME_DAYS_MAX,
+    AbCriterion,
+    AbTest,
+    AbTestKind,
+    AbTestState,
     Attempt,
     Campaign,
     CampaignStatus,
@@ -92,6 +100,59 @@ class PickedSerializer(serializers.Serializer[dict[str, Any]]):
     ids = serializers.ListField(child=id_field(), required=False, max_length=MAX_PICKED)
 
 
+class AbTestInSerializer(serializers.Serializer[AbTestSetup]):
+    """A campaign's A/B test: 2 to 5 variants of its subject or From name, sent to an even
+    split of `test_percent` of the audience; after `wait_hours` the variant with the most
+    people who did `criterion` goes to the rest."""
+
+    kind = serializers.ChoiceField(AbTestKind.choices)
+    variants = serializers.ListField(
+        child=serializers.CharField(max_length=998, allow_blank=True),
+        help_text="Each variant's subject or From name, A first.",
+    )
+    test_percent = serializers.IntegerField(default=20, help_text="1 to 99.")
+    criterion = serializers.ChoiceField(AbCriterion.choices, default=AbCriterion.OPENS)
+    wait_hours = serializers.IntegerField(default=4, help_text="1 to 168.")
+
+
+class VariantOutSerializer(serializers.Serializer[Any]):
+    variant = serializers.CharField(help_text="The variant's letter, A to E.")
+    value = serializers.CharField()
+
+
+class AbTestOutSerializer(serializers.Serializer[Any]):
+    kind = serializers.CharField()
+    variants = VariantOutSerializer(many=True)
+    test_percent = serializers.IntegerField()
+    criterion = serializers.CharField()
+    wait_hours = serializers.IntegerField()
+    state = serializers.ChoiceField(AbTestState.choices)
+    winner = serializers.CharField(allow_null=True, help_text="The winning variant's label.")
+    decided_at = serializers.DateTimeField(allow_null=True)
+    decided_by_hand = serializers.BooleanField()
+
+
+def ab_test_body(campaign: Campaign) -> dict[str, Any] | None:
+    """The campaign's A/B test as the API shows it; None without one (the list reads the
+    tests and variants of a page at once: CampaignResource.workspace_queryset)."""
+    try:
+        test = campaign.ab_test
+    except AbTest.DoesNotExist:
+        return None
+    variants = sorted(campaign.variants.all(), key=lambda v: v.position)
+    return {
+        "kind": test.kind,
+        "variants": [{"variant": v.label, "value": v.value} for v in variants],
+        "test_percent": test.test_percent,
+        "criterion": test.criterion,
+        "wait_hours": max(1, test.wait_seconds // 3600),
+        "state": test.state,
+        "winner": test.winner.label if test.winner else None,
+        "decided_at": test.decided_at,
+        "decided_by_hand": test.decided_by_hand,
+    }
+
+
 class CampaignSerializer(serializers.ModelSerializer[Campaign]):
     list_ids: serializers.PrimaryKeyRelatedField[RecipientList] = (
         serializers.PrimaryKeyRelatedField(source="lists", many=True, read_only=True)
@@ -108,6 +169,8 @@ class CampaignSerializer(serializers.ModelSerializer[Campaign]):
     allowed_actions = serializers.SerializerMethodField()
     counts = serializers.SerializerMethodField()
     total = serializers.SerializerMethodField()
+    lifetime_days = serializers.IntegerField(read_only=True)
+    ab_test = serializers.SerializerMethodField()
 
     class Meta:
         model = Campaign
@@ -131,6 +194,10 @@ class CampaignSerializer(serializers.ModelSerializer[Campaign]):
             "send_at",
             "window_start",
             "window_end",
+            "lifetime_days",
+            "archived",
+            "archive_values",
+            "ab_test",
             "counts",
             "total",
             "audience_total",
@@ -142,6 +209,10 @@ class CampaignSerializer(serializers.ModelSerializer[Campaign]):
             "finished_at",
         )
         read_only_fields = fields
+
+    @extend_schema_field(AbTestOutSerializer(allow_null=True))
+    def get_ab_test(self, obj: Campaign) -> dict[str, Any] | None:
+        return ab_test_body(obj)
 
     @extend_schema_field(PickedSerializer)
     def get_picked(self, obj: Campaign) -> dict[str, Any]:
@@ -204,10 +275,37 @@ class CampaignWriteSerializer(serializers.Serializer[CampaignData]):
     window_end = serializers.DateTimeField(
         required=False, allow_null=True, help_text="With schedule_mode `window`."
     )
+    lifetime_days = serializers.IntegerField(
+        required=False, min_value=1, max_value=LIFETIME_DAYS_MAX,
+        help_text=f"Days after the start when what is not sent yet ends `expired` (default "
+        f"{DEFAULT_LIFETIME_DAYS}).",
+    )  # fmt: skip
+
+    archived = serializers.BooleanField(
+        required=False,
+        help_text="Show the campaign in the workspace's public archive once sent (default "
+        "false). Alone in a PATCH it may change in any state.",
+    )
+    archive_values = serializers.DictField(
+        child=serializers.CharField(allow_blank=True),
+        required=False,
+        help_text="Placeholder values the archive shows instead of the template's sample "
+        'values, e.g. {"first_name": "Reader"}; never a recipient\'s.',
+    )
+    ab_test = AbTestInSerializer(
+        required=False,
+        allow_null=True,
+        help_text="An A/B test; null removes it. Left out, a PATCH keeps the campaign's.",
+    )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         workspace: Workspace = self.context["workspace"]
         errors: dict[str, list[str]] = {}
+        if "archive_values" in attrs:
+            try:
+                attrs["archive_values"] = clean_archive_values(workspace, attrs["archive_values"])
+            except ArchiveValuesError as exc:
+                errors["archive_values"] = [str(exc)]
         checks = (
             ("list_ids", RecipientList.objects.filter(workspace=workspace)),
             ("segment_ids", Segment.objects.filter(workspace=workspace)),
@@ -249,6 +347,23 @@ class CampaignWriteSerializer(serializers.Serializer[CampaignData]):
         data.list_ids = v.get("list_ids", data.list_ids)
         data.segment_ids = v.get("segment_ids", data.segment_ids)
         data.picked = v.get("picked", data.picked) or {}
+        data.lifetime_days = v.get("lifetime_days", data.lifetime_days)
+        data.archived = v.get("archived", data.archived)
+        data.archive_values = v.get("archive_values", data.archive_values)
+        if "ab_test" in v:
+            given = v["ab_test"]
+            data.ab_test_given = True
+            data.ab_test = (
+                None
+                if given is None
+                else AbTestSetup(
+                    kind=given["kind"],
+                    values=list(given["variants"]),
+                    test_percent=given["test_percent"],
+                    criterion=given["criterion"],
+                    wait_hours=given["wait_hours"],
+                )
+            )
         mode = v.get("schedule_mode", data.schedule_mode)
         if mode != data.schedule_mode or base is None:
             data.scheduled_at = data.window_end = None
@@ -264,6 +379,11 @@ class CampaignWriteSerializer(serializers.Serializer[CampaignData]):
 # The services name the fields of their problems after the editor's form; the API's names:
 PROBLEM_FIELDS = {
     "template": "template_id",
+    "ab_kind": "ab_test",
+    "ab_values": "ab_test",
+    "ab_test_percent": "ab_test",
+    "ab_criterion": "ab_test",
+    "ab_wait_hours": "ab_test",
     "accounts": "account_ids",
     "audience": "non_field_errors",
 }

@@ -9,8 +9,9 @@ from datetime import datetime
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Count
+from django.db.models import Count, Exists, OuterRef
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from audience.segments import SegmentError
 from audience.selectors import placeholder_names
@@ -20,6 +21,8 @@ from campaigns.frozen_files import copy_frozen_attachments, freeze_attachments
 from campaigns.models import (
     OPEN,
     WAITING,
+    AbTest,
+    AbTestState,
     Campaign,
     CampaignStatus,
     Delivery,
@@ -142,16 +145,19 @@ def campaign_queue_launch(*, campaign: Campaign, now: datetime | None = None) ->
 def _freeze(campaign: Campaign) -> None:
     """Check that `campaign` (locked) can start and copy its template's content into it."""
     if campaign.status not in (CampaignStatus.DRAFT, CampaignStatus.SCHEDULED):
-        raise CampaignError(f"A {campaign.get_status_display().lower()} campaign cannot start.")
+        raise CampaignError(
+            _("A campaign that is %(status)s cannot start.")
+            % {"status": campaign.get_status_display().lower()}
+        )
     template = (
         Template.objects.filter(workspace=campaign.workspace, pk=campaign.template_id).first()
         if campaign.template_id is not None
         else None
     )
     if template is None:
-        raise CampaignError("Choose a template first.")
+        raise CampaignError(_("Choose a template first."))
     if not campaign.accounts.exists():
-        raise CampaignError("Choose at least one sending account.")
+        raise CampaignError(_("Choose at least one sending account."))
     sent = _content_to_resend(campaign)
     try:  # the files too: editing the template's attachments later changes nothing here
         if sent is not None:
@@ -290,8 +296,11 @@ def campaigns_finish_done(*, now: datetime) -> int:
             last_reply="The sending window closed before this could be sent.",
             updated_at=now,
         )
-    done = Campaign.objects.filter(status=CampaignStatus.RUNNING).exclude(
-        deliveries__status__in=OPEN
+    # A campaign testing variants has the rest of its audience still to come (the winner).
+    done = (
+        Campaign.objects.filter(status=CampaignStatus.RUNNING)
+        .exclude(deliveries__status__in=OPEN)
+        .exclude(ab_test__state=AbTestState.TESTING)
     )
     finished = 0
     for campaign in done:
@@ -300,6 +309,9 @@ def campaigns_finish_done(*, now: datetime) -> int:
             if (
                 locked.status == CampaignStatus.RUNNING
                 and not locked.deliveries.filter(status__in=OPEN).exists()
+                and not AbTest.objects.filter(
+                    campaign_id=locked.pk, state=AbTestState.TESTING
+                ).exists()
             ):
                 _move(locked, "finish", now)
                 finished += 1
@@ -330,6 +342,28 @@ def campaigns_freeze_counts(*, campaign_ids: list[int]) -> int:
             final_counts__isnull=True,
         ).update(final_counts=counts)
     return frozen
+
+
+# Finished campaigns whose counts one engine step freezes at most (each is one GROUP BY).
+FREEZE_PER_STEP = 20
+
+
+def campaigns_freeze_finished(*, limit: int = FREEZE_PER_STEP) -> int:
+    """Freeze the counts of finished campaigns that nothing is in flight for any more. The
+    engine's step calls it, so that the pages that show the counts only read; a campaign with
+    a delivery still being sent is not even counted until that one ends."""
+    in_flight = Delivery.objects.filter(campaign_id=OuterRef("pk"), status__in=OPEN)
+    ready = (
+        Campaign.objects.filter(
+            status__in=(CampaignStatus.COMPLETED, CampaignStatus.CANCELLED),
+            final_counts__isnull=True,
+        )
+        .filter(~Exists(in_flight))
+        .order_by("pk")
+        .values_list("pk", flat=True)[:limit]
+    )
+    ids = list(ready)
+    return campaigns_freeze_counts(campaign_ids=ids) if ids else 0
 
 
 def campaigns_start_due(*, now: datetime) -> int:

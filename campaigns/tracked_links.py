@@ -5,9 +5,9 @@ replaced by `{_click}N`: the per-delivery `/c/<token>/` prefix, filled like any 
 when a message is rendered, and the link's index in the frozen list. The engine so pays one
 value per message, and a click can only ever be sent to a link of the frozen list.
 
-What is never rewritten: `{unsubscribe_url}` and `{view_in_browser_url}` (they are ours),
-mailto:, tel:, anchors and any other scheme, and a link whose own text is not a complete piece
-of template (a URL cut through an `{if}`), which stays as it was, untracked.
+What is never rewritten: `{unsubscribe_url}`, `{view_in_browser_url}` and `{preferences_url}`
+(they are ours), mailto:, tel:, anchors and any other scheme, and a link whose own text is not
+a complete piece of template (a URL cut through an `{if}`), which stays as it was, untracked.
 
 Personalised links (`https://shop.example/?id={customer_id}`) are tracked too: the frozen
 list keeps the link's template text, and the click fills it with the delivery's values

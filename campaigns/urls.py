@@ -1,6 +1,6 @@
 from django.urls import path
 
-from campaigns import views
+from campaigns import calendar_views, views
 
 app_name = "campaigns"
 
@@ -9,11 +9,18 @@ urlpatterns = [
     path("campaigns/new/", views.campaign_create, name="create"),
     # djangoMailer's address for the same page.
     path("campaigns/create/", views.campaign_create, name="create_seed"),
+    path("campaigns/calendar/", calendar_views.calendar, name="calendar"),
+    path(
+        "campaigns/<int:campaign_id>/reschedule/",
+        calendar_views.campaign_reschedule_view,
+        name="reschedule",
+    ),
     path("campaigns/audience/", views.audience_preview, name="audience_preview"),
     path("campaigns/<int:campaign_id>/", views.campaign_detail, name="detail"),
     path("campaigns/<int:campaign_id>/edit/", views.campaign_edit, name="edit"),
     path("campaigns/<int:campaign_id>/progress/", views.campaign_progress, name="progress"),
     path("campaigns/<int:campaign_id>/delete/", views.campaign_delete, name="delete"),
+    path("campaigns/<int:campaign_id>/archive/", views.campaign_archive, name="archive"),
     path(
         "campaigns/<int:campaign_id>/deliveries.csv",
         views.campaign_deliveries_csv,

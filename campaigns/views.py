@@ -16,7 +16,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_noop, ngettext
 from django.views.decorators.http import require_POST
 
 from accounts.access import access_of, or_404, user_of, workspace_view
@@ -28,7 +28,13 @@ from campaigns import dashboard as dashboard_figures
 from campaigns import editing, selectors, services
 from campaigns.csv_export import attempt_rows, delivery_rows, streamed
 from campaigns.forms import CampaignForm, LogFilterForm, SingleEmailForm
-from campaigns.models import Campaign, CampaignStatus, DeliveryStatus
+from campaigns.models import (
+    DEFAULT_LIFETIME_DAYS,
+    LIFETIME_DAYS_MAX,
+    Campaign,
+    CampaignStatus,
+    DeliveryStatus,
+)
 from campaigns.transitions import EDITABLE, allowed_actions
 from content.selectors import template_get
 from core.digits import is_number
@@ -58,12 +64,10 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 @workspace_view()
 def index(request: HttpRequest) -> HttpResponse:
     """Campaigns newest first, one keyset page, with their progress: finished campaigns'
-    counts kept on them, one GROUP BY for the others (frozen here once they may be)."""
+    counts kept on them (by the engine), one GROUP BY for the others."""
     workspace = _ws(request)
     page = selectors.campaigns_page(workspace, request.GET.get("after", ""))
     counts = selectors.list_counts(page.rows)
-    if freeze := selectors.freezable(page.rows, counts):
-        services.campaigns_freeze_counts(campaign_ids=freeze)
     rows = [(c, selectors.progress_of_counts(counts.get(c.pk, {}))) for c in page.rows]
     return render(request, "campaigns/index.html", {"page": page, "rows": rows})
 
@@ -122,7 +126,7 @@ def campaign_create(request: HttpRequest) -> HttpResponse:
         except services.CampaignError as exc:
             form.add_error(None, str(exc))
         else:
-            messages.success(request, "Campaign saved as a draft.")
+            messages.success(request, _("Campaign saved as a draft."))
             return redirect("campaigns:detail", campaign_id=campaign.pk)
     return _editor(request, form, None)
 
@@ -144,6 +148,7 @@ def audience_preview(request: HttpRequest) -> HttpResponse:
         context["audience_error"] = str(exc)
     else:
         context.update(_capacity(_ws(request), _ids(params.getlist("accounts")), context))
+        context["lifetime_days"] = _lifetime_days(params.get("lifetime_days"))
     return render(request, "campaigns/_audience.html", context)
 
 
@@ -155,6 +160,15 @@ def _capacity(
         return {}
     capacity = selectors.accounts_capacity(workspace, account_ids)
     return {"capacity": capacity, "capacity_days": capacity.days_for(context["audience"].reachable)}
+
+
+def _lifetime_days(raw: str | None) -> int:
+    """The lifetime typed in the form so far; the default while it is not a number of days."""
+    try:
+        days = int(raw or "")
+    except ValueError:
+        return DEFAULT_LIFETIME_DAYS
+    return days if 1 <= days <= LIFETIME_DAYS_MAX else DEFAULT_LIFETIME_DAYS
 
 
 def _json_dict(raw: object) -> dict[str, Any]:
@@ -177,7 +191,7 @@ def campaign_edit(request: HttpRequest, campaign_id: int) -> HttpResponse:
     workspace = _ws(request)
     campaign = or_404(selectors.campaign_get(workspace, campaign_id))
     if campaign.status not in EDITABLE:
-        messages.error(request, "Only draft and scheduled campaigns can be changed.")
+        messages.error(request, _("Only draft and scheduled campaigns can be changed."))
         return redirect("campaigns:detail", campaign_id=campaign.pk)
     if request.method != "POST":
         form = CampaignForm(
@@ -195,7 +209,7 @@ def campaign_edit(request: HttpRequest, campaign_id: int) -> HttpResponse:
         except services.CampaignError as exc:
             form.add_error(None, str(exc))
         else:
-            messages.success(request, "Campaign saved.")
+            messages.success(request, _("Campaign saved."))
             return redirect("campaigns:detail", campaign_id=campaign.pk)
     return _editor(request, form, campaign)
 
@@ -280,12 +294,17 @@ Action = Callable[[Campaign], object]
 ACTIONS: dict[str, tuple[Action, str]] = {
     "start": (
         lambda c: editing.campaign_launch(campaign=c),
-        "Campaign started. Its deliveries are being prepared; sending begins in a moment.",
+        gettext_noop(
+            "Campaign started. Its deliveries are being prepared; sending begins in a moment."
+        ),
     ),
-    "unschedule": (lambda c: editing.campaign_unschedule(campaign=c), "Back to draft."),
-    "pause": (lambda c: services.campaign_pause(campaign=c), "Campaign paused."),
-    "resume": (lambda c: services.campaign_resume(campaign=c), "Campaign resumed."),
-    "cancel": (lambda c: services.campaign_cancel(campaign=c), "Campaign cancelled."),
+    "unschedule": (
+        lambda c: editing.campaign_unschedule(campaign=c),
+        gettext_noop("Back to draft."),
+    ),
+    "pause": (lambda c: services.campaign_pause(campaign=c), gettext_noop("Campaign paused.")),
+    "resume": (lambda c: services.campaign_resume(campaign=c), gettext_noop("Campaign resumed.")),
+    "cancel": (lambda c: services.campaign_cancel(campaign=c), gettext_noop("Campaign cancelled.")),
 }
 
 
@@ -302,12 +321,30 @@ def campaign_action(request: HttpRequest, campaign_id: int, action: str) -> Http
     except services.CampaignError as exc:
         messages.error(request, str(exc))
     except SegmentError as exc:
-        messages.error(request, f"A segment of this campaign cannot be used: {exc}")
+        messages.error(
+            request, _("A segment of this campaign cannot be used: %(error)s") % {"error": exc}
+        )
     else:
         if result == CampaignStatus.SCHEDULED:
-            done = "Campaign scheduled: it starts at its time."
+            done = gettext_noop("Campaign scheduled: it starts at its time.")
         dashboard_figures.invalidate(campaign.workspace_id)
-        messages.success(request, done)
+        messages.success(request, _(done))
+    return redirect("campaigns:detail", campaign_id=campaign.pk)
+
+
+@workspace_view(Role.EDITOR)
+@require_POST
+def campaign_archive(request: HttpRequest, campaign_id: int) -> HttpResponse:
+    """Show the campaign in the public archive or not, in any state (its values stay)."""
+    campaign = or_404(selectors.campaign_get(_ws(request), campaign_id))
+    shown = request.POST.get("archived") == "on"
+    editing.campaign_set_archive(campaign=campaign, archived=shown)
+    messages.success(
+        request,
+        _("The campaign is shown in the public archive once sent.")
+        if shown
+        else _("The campaign is not shown in the public archive."),
+    )
     return redirect("campaigns:detail", campaign_id=campaign.pk)
 
 
@@ -390,7 +427,7 @@ def campaign_delete(request: HttpRequest, campaign_id: int) -> HttpResponse:
     except services.CampaignError as exc:
         messages.error(request, str(exc))
         return redirect("campaigns:detail", campaign_id=campaign.pk)
-    messages.success(request, f"Campaign “{campaign.name}” deleted.")
+    messages.success(request, _("Campaign “%(name)s” deleted.") % {"name": campaign.name})
     return redirect("campaigns:index")
 
 
@@ -475,7 +512,9 @@ def email_create(request: HttpRequest) -> HttpResponse:
         except services.CampaignError as exc:
             form.add_error(None, str(exc))
         else:
-            messages.success(request, f"E-mail to {c['email'].email} queued.")
+            messages.success(
+                request, _("E-mail to %(email)s queued.") % {"email": c["email"].email}
+            )
             return redirect("campaigns:detail", campaign_id=campaign.pk)
     return render(request, "campaigns/email_form.html", {"form": form})
 
@@ -490,7 +529,10 @@ def delivery_send_now(request: HttpRequest, delivery_id: int) -> HttpResponse:
     except services.CampaignError as exc:
         messages.error(request, str(exc))
     else:
-        messages.success(request, f"The message to {delivery.email} goes out with the next round.")
+        messages.success(
+            request,
+            _("The message to %(email)s goes out with the next round.") % {"email": delivery.email},
+        )
     target = request.POST.get("next", "")
     if target == "emails":
         return redirect("campaigns:emails")

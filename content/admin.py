@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from content.models import Template, TemplateAttachment
+from content.models import LibraryImage, Template, TemplateAttachment
 
 
 class TemplateAttachmentInline(admin.TabularInline):  # type: ignore[type-arg]
@@ -17,3 +17,11 @@ class TemplateAdmin(admin.ModelAdmin[Template]):
     search_fields = ("name", "subject", "workspace__name")
     raw_id_fields = ("workspace",)
     inlines = (TemplateAttachmentInline,)
+
+
+@admin.register(LibraryImage)
+class LibraryImageAdmin(admin.ModelAdmin[LibraryImage]):
+    list_display = ("name", "workspace", "width", "height", "size", "created_at")
+    search_fields = ("name", "digest", "workspace__name")
+    raw_id_fields = ("workspace",)
+    readonly_fields = ("file", "digest", "extension", "content_type", "width", "height", "size")

@@ -37,6 +37,7 @@ _CHECKS: dict[str, Callable[[bytes], bool]] = {
     "image/png": _starts(b"\x89PNG\r\n\x1a\n"),
     "image/jpeg": _starts(b"\xff\xd8\xff"),
     "image/gif": _starts(b"GIF87a", b"GIF89a"),
+    "image/webp": lambda head: head[:4] == b"RIFF" and head[8:12] == b"WEBP",
     "text/plain": _text,
     "text/csv": _text,
     "text/calendar": _calendar,

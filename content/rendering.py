@@ -747,6 +747,7 @@ SAMPLE_VALUES = {
     "comment": "",
     "unsubscribe_url": "https://example.com/unsubscribe/sample",
     "view_in_browser_url": "https://example.com/view/sample",
+    "preferences_url": "https://example.com/preferences/sample",
 }
 
 

@@ -9,7 +9,7 @@ from audience.importer import slug_for
 from audience.models import CustomField, Recipient
 from audience.selectors import placeholder_names
 from content.message import Attachment
-from content.models import Template, TemplateAttachment
+from content.models import LibraryImage, Template, TemplateAttachment
 from content.rendering import read_attachments
 from content.syntax import ContentError, TemplateWarning, names_in, parse, suspicious_tags
 
@@ -105,3 +105,23 @@ def _reads(template: Template, key: str) -> bool:
         except ContentError:
             continue  # a template saved before a rule changed: not a reason to hide others
     return False
+
+
+def images(workspace: Workspace) -> QuerySet[LibraryImage]:
+    return LibraryImage.objects.filter(workspace=workspace)
+
+
+def image_get(workspace: Workspace, image_id: int) -> LibraryImage | None:
+    return LibraryImage.objects.filter(workspace=workspace, pk=image_id).first()
+
+
+def image_published(workspace_id: int, public_name: str) -> LibraryImage | None:
+    """The image served at the public address /images/<workspace_id>/<digest>.<ext>.
+
+    Public because recipients' mail programs load it without signing in; found only under its
+    own workspace's id, and its name is the hash of its content, so it cannot be guessed.
+    """
+    digest, _dot, extension = public_name.partition(".")
+    return LibraryImage.objects.filter(
+        workspace_id=workspace_id, digest=digest, extension=extension
+    ).first()

@@ -89,7 +89,10 @@ class TemplateOut(TemplateSummaryOut):
             "id",
             "name",
             "subject",
+            "format",
             "html_body",
+            "mjml_body",
+            "blocks",
             "text_body",
             "text_from_html",
             "attachment_count",
@@ -124,8 +127,13 @@ class TemplatePartsIn(serializers.ModelSerializer[Template]):
 
 
 class TemplateIn(TemplatePartsIn):
+    """A template to create or change. `format` is chosen at creation (later it is ignored):
+    for "mjml" the HTML is compiled from `mjml_body` and a given `html_body` is ignored;
+    "blocks" starts an empty block message, edited in the block editor."""
+
     class Meta(TemplatePartsIn.Meta):
-        fields = ("name", *TemplatePartsIn.Meta.fields)
+        fields = ("name", "format", *TemplatePartsIn.Meta.fields, "mjml_body")
+        extra_kwargs = TemplatePartsIn.Meta.extra_kwargs | {"mjml_body": {"trim_whitespace": False}}
 
 
 class TemplateCheckOut(serializers.Serializer[Any]):

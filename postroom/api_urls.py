@@ -23,6 +23,8 @@ urlpatterns = [
     path("", include("sending.api.urls")),
     path("", include("campaigns.api.urls")),
     path("", include("tracking.api.urls")),
+    path("", include("automation.api.urls")),
     path("", include("webhooks.api.urls")),
+    path("", include("notifications.api.urls")),
     path("", include("subscriptions.api.urls")),
 ]

@@ -157,7 +157,9 @@ INSTALLED_APPS = [
     "sending",
     "campaigns",
     "tracking",
+    "automation",  # A/B tests
     "subscriptions",
+    "archive",  # the public archive of campaigns
     "rest_framework",
     "rest_framework_simplejwt",
     "rest_framework_simplejwt.token_blacklist",
@@ -165,6 +167,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "accounts.keys",  # API keys; app label "api"
     "webhooks",
+    "notifications",
 ]
 
 MIDDLEWARE = [
@@ -213,6 +216,7 @@ TEMPLATES = [
                 "accounts.context_processors.workspace",
                 "postroom.htmx.context",
                 "sending.context_processors.account_alerts",
+                "notifications.context_processors.bell",
             ],
         },
     },
@@ -243,8 +247,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # connection to the live server, whose request threads then share it with the test, and
     # two threads on one sqlite3 connection deadlock holding the GIL when one fetches rows
     # while the other runs a Python SQL function (TruncDay, TruncHour): no timeout ends that.
+    # One file per test run (its process id): two runs in one checkout at once (an editor's
+    # test runner beside `make test`) shared one file and failed with "disk I/O error".
     DATABASES["default"].setdefault("TEST", {}).setdefault(
-        "NAME", str(VAR_DIR / "test-postroom.sqlite3")
+        "NAME", str(VAR_DIR / f"test-postroom-{os.getpid()}.sqlite3")
     )
 else:
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
@@ -330,6 +336,45 @@ TWO_FACTOR_PENDING_SECONDS = env.int("TWO_FACTOR_PENDING_SECONDS", default=300)
 # The issuer name authenticator apps show next to the account.
 OTP_TOTP_ISSUER = "Postroom"
 
+# --- Single sign-on (OpenID Connect) --------------------------------------------------------
+# Off unless both an issuer and a client id are set: then the sign-in page shows a button and
+# /accounts/sso/ routes answer. Endpoints come from the issuer's discovery document unless all
+# four are set here. Accounts are matched by a verified e-mail address only (accounts.sso).
+OIDC_ISSUER = env.str("OIDC_ISSUER", default="").rstrip("/")
+OIDC_DISCOVERY_URL = env.str("OIDC_DISCOVERY_URL", default="") or (
+    f"{OIDC_ISSUER}/.well-known/openid-configuration" if OIDC_ISSUER else ""
+)
+OIDC_OP_AUTHORIZATION_ENDPOINT = env.str("OIDC_AUTHORIZATION_ENDPOINT", default="")
+OIDC_OP_TOKEN_ENDPOINT = env.str("OIDC_TOKEN_ENDPOINT", default="")
+OIDC_OP_USER_ENDPOINT = env.str("OIDC_USERINFO_ENDPOINT", default="")
+OIDC_OP_JWKS_ENDPOINT = env.str("OIDC_JWKS_URI", default="")
+OIDC_RP_CLIENT_ID = env.str("OIDC_CLIENT_ID", default="")
+OIDC_RP_CLIENT_SECRET = _secret("OIDC_CLIENT_SECRET")
+OIDC_RP_SCOPES = env.str("OIDC_SCOPES", default="openid email profile")
+OIDC_RP_SIGN_ALGO = env.str("OIDC_SIGN_ALGORITHM", default="RS256")
+# The label of the button; empty: "Sign in with single sign-on" in the page's language.
+SSO_BUTTON_LABEL = env.str("OIDC_BUTTON_LABEL", default="")
+# Whether an unknown (verified) address gets a new account with a personal workspace.
+SSO_ALLOW_SIGNUP = env.bool("OIDC_ALLOW_SIGNUP", default=False)
+# Only addresses of these domains may sign in through the provider; empty: any.
+SSO_ALLOWED_DOMAINS = [d.lower().lstrip("@") for d in env.list("OIDC_ALLOWED_DOMAINS", default=[])]
+# Off (the default): a user who has set up Postroom's own two-factor sign-in types its code
+# after the provider too, since Postroom cannot tell whether the provider asked for a second
+# factor. On: the provider is trusted for it, except for members of a workspace that requires
+# two-factor sign-in.
+SSO_SKIP_TWO_FACTOR = env.bool("OIDC_SKIP_TWO_FACTOR", default=False)
+OIDC_TIMEOUT = env.int("OIDC_TIMEOUT", default=10)
+SSO_ENABLED = bool(OIDC_ISSUER and OIDC_RP_CLIENT_ID)
+if OIDC_RP_CLIENT_ID and not OIDC_ISSUER:
+    raise ImproperlyConfigured("OIDC_CLIENT_ID is set without OIDC_ISSUER (the provider's URL).")
+if OIDC_RP_SIGN_ALGO.startswith("HS") or OIDC_RP_SIGN_ALGO == "none":
+    raise ImproperlyConfigured("OIDC_SIGN_ALGORITHM must be a public-key one (RS256, ES256, ...).")
+# mozilla-django-oidc's own settings, fixed: PKCE and a nonce on every request, and its
+# callback is ours (accounts.sso.views).
+OIDC_USE_PKCE = True
+OIDC_USE_NONCE = True
+OIDC_AUTHENTICATION_CALLBACK_URL = "accounts:sso_callback"
+
 # --- System mail (verification, password reset, invitations) --------------------------------
 # EMAIL_URL: smtp://user:pass@host:587/?tls=True, smtps://…:465, consolemail://, filemail://path
 _email_default = "consolemail://" if DEBUG else "smtp://localhost:25"
@@ -385,6 +430,8 @@ REST_FRAMEWORK = {
         # The public sign-up API: per client address, apart from the principal's budget.
         "signup": env.str("API_SIGNUP_RATE", default="30/min"),
         "signup_confirm": env.str("API_SIGNUP_CONFIRM_RATE", default="30/min"),
+        # The public preference-centre API, per client address too.
+        "preferences": env.str("API_PREFERENCES_RATE", default="60/min"),
     },
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"]
     + (["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),
@@ -423,6 +470,9 @@ SPECTACULAR_SETTINGS = {
         "AccountKindEnum": "sending.models.AccountKind",
         "AccountStatusEnum": "sending.models.AccountStatus",
         "ResendKindEnum": "campaigns.models.ResendKind",
+        "AbTestStateEnum": "campaigns.models.AbTestState",
+        "AbTestKindEnum": "campaigns.models.AbTestKind",
+        "AbCriterionEnum": "campaigns.models.AbCriterion",
     },
 }
 
@@ -464,8 +514,8 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": env.float("CELERY_WEBHOOKS_INTERVAL", default=5.0),
         "options": {"expires": 10},
     },
-    "notices": {
-        "task": "sending.notice_pass",
+    "notifications": {
+        "task": "notifications.notification_pass",
         "schedule": env.float("CELERY_NOTICES_INTERVAL", default=10.0),
         "options": {"expires": 30},
     },
@@ -480,13 +530,19 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": env.float("CELERY_SIGNUP_CONFIRMATIONS_INTERVAL", default=5.0),
         "options": {"expires": 30},
     },
+    "ab-tests": {
+        "task": "automation.ab_test_pass",
+        "schedule": env.float("CELERY_AB_TESTS_INTERVAL", default=30.0),
+        "options": {"expires": 60},
+    },
     "housekeeping": {"task": "postroom.housekeeping", "schedule": 3600.0},
 }
 # Task modules outside campaigns.workers (which postroom/celery.py autodiscovers).
 CELERY_IMPORTS = (
     "webhooks.tasks",
-    "sending.tasks",
+    "notifications.duty",
     "subscriptions.tasks",
+    "automation.tasks",
     "postroom.housekeeping",
     "postroom.duties",
 )
@@ -566,6 +622,9 @@ WEBHOOK_COLLECT_LIMIT = env.int("WEBHOOK_COLLECT_LIMIT", default=1000)
 WEBHOOK_SENDS_PER_STEP = env.int("WEBHOOK_SENDS_PER_STEP", default=20)
 WEBHOOK_STEP_SECONDS = env.float("WEBHOOK_STEP_SECONDS", default=5.0)
 WEBHOOK_SETTLE_SECONDS = env.int("WEBHOOK_SETTLE_SECONDS", default=10)
+# How often the running campaigns' bounce and complaint rates are compared with the pause
+# thresholds, to tell members before a campaign is paused (a count per running campaign).
+NOTIFICATION_RATE_CHECK_SECONDS = env.int("NOTIFICATION_RATE_CHECK_SECONDS", default=300)
 
 # --- Internationalisation -------------------------------------------------------------------
 # The interface speaks these; a user's profile chooses one, else the browser's Accept-Language
@@ -717,6 +776,10 @@ CONTENT_ATTACHMENT_MAX_BYTES = env.int("CONTENT_ATTACHMENT_MAX_BYTES", default=5
 CONTENT_ATTACHMENTS_TOTAL_MAX_BYTES = env.int(
     "CONTENT_ATTACHMENTS_TOTAL_MAX_BYTES", default=10 * 1024 * 1024
 )
+# The image library: largest upload, and the width images are scaled down to (e-mail layouts
+# are 600 pixels wide; twice that stays sharp on high-density screens).
+CONTENT_IMAGE_MAX_BYTES = env.int("CONTENT_IMAGE_MAX_BYTES", default=5 * 1024 * 1024)
+CONTENT_IMAGE_MAX_WIDTH = env.int("CONTENT_IMAGE_MAX_WIDTH", default=1200)
 # Content types an attachment may have; the type is derived from the file, never the browser.
 CONTENT_ATTACHMENT_TYPES = env.list(
     "CONTENT_ATTACHMENT_TYPES",

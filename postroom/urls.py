@@ -5,6 +5,7 @@ from django.views.generic import RedirectView
 from accounts.audit import views as audit_views
 from accounts.keys.views import api_key_revoke, api_keys
 from campaigns.views import dashboard
+from content import views as content_views
 from postroom import metrics, views
 
 # djangoMailer's addresses (seeds/djangomailer.md), for its users' bookmarks and habits: each
@@ -24,9 +25,13 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("", include("campaigns.urls")),
     path("", include("tracking.urls")),
+    path("", include("automation.urls")),
+    path("", include("notifications.urls")),
     path("platform/", include("accounts.platform_urls")),
     path("recipients/", include("audience.urls")),
     path("templates/", include("content.urls")),
+    # Library images, public for recipients' mail programs (content.views.image_file).
+    path("images/<int:workspace_id>/<str:name>", content_views.image_file, name="content_image"),
     path("sending-accounts/", include("sending.urls")),
     path("settings/api-keys/", api_keys, name="api_keys"),
     path("settings/audit-log/", audit_views.workspace_log, name="audit_log"),
@@ -34,6 +39,8 @@ urlpatterns = [
     path("settings/webhooks/", include("webhooks.urls")),
     path("signup-forms/", include("subscriptions.urls")),
     path("s/", include("subscriptions.urls_public")),
+    path("", include("subscriptions.urls_preferences")),
+    path("archive/", include("archive.urls")),
     path("api/", include("postroom.api_urls")),
     path("admin/", admin.site.urls),
 ]

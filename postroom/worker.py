@@ -1,10 +1,10 @@
 """The embedded worker's duties, wired here on top because they come from every layer.
 
-What the worker runs: the delivery engine (start due campaigns, claim and send a batch,
-finish done ones), the audience's background jobs (CSV imports, bulk actions), outgoing
-webhooks, the owners' e-mails about accounts in error, the confirmation e-mails of sign-ups,
-the bounce mailboxes, and the hourly clean-up. Each group of DUTY_GROUPS runs in a thread of
-its own (campaigns.workers.embedded.ThreadedWorker), so that an import of a million rows never
+What the worker runs: the delivery engine (start due campaigns, claim and send a batch, finish
+done ones), the audience's background jobs (CSV imports, bulk actions), outgoing webhooks, the
+members' notifications (in the app and by e-mail), the confirmation e-mails of sign-ups, the
+bounce mailboxes, and the hourly clean-up. Each group of DUTY_GROUPS runs in a thread of its
+own (campaigns.workers.embedded.ThreadedWorker), so that an import of a million rows never
 holds up sending, nor sending the webhooks.
 """
 
@@ -13,10 +13,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from audience.jobs import run_next_job
+from automation.ab_decisions import run_ab_test_step
 from campaigns.engine.step import run_engine_step
+from notifications.duty import run_notification_step
 from postroom.duties import run_bounce_mailbox_step
 from postroom.housekeeping import run_housekeeping_step
-from sending.notices import run_notice_step
 from subscriptions.confirmations import run_confirmation_step
 from webhooks.dispatch import run_webhook_step
 
@@ -25,9 +26,10 @@ DUTY_GROUPS: dict[str, list[Callable[[], bool]]] = {
     "imports": [run_next_job],
     "feedback": [
         run_webhook_step,
-        run_notice_step,
+        run_notification_step,
         run_confirmation_step,
         run_bounce_mailbox_step,
+        run_ab_test_step,
         run_housekeeping_step,
     ],
 }

@@ -4,4 +4,9 @@ from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "postroom.settings")
 
-application = get_wsgi_application()
+django_application = get_wsgi_application()
+
+# Opens and clicks are answered in front of Django (postroom.hit_front); the rest goes to it.
+from postroom.hit_front import HitFront  # noqa: E402 - needs the settings Django just loaded
+
+application = HitFront(django_application)

@@ -30,9 +30,10 @@ class AccountKind(models.TextChoices):
 
 
 class Security(models.TextChoices):
-    NONE = "none", "None (plain text)"
+    # Marked for the catalog; pages translate them where they show them.
+    NONE = "none", gettext_noop("None (plain text)")
     STARTTLS = "starttls", "STARTTLS"
-    TLS = "tls", "Implicit TLS (SSL)"
+    TLS = "tls", gettext_noop("Implicit TLS (SSL)")
 
 
 class OAuthProvider(models.TextChoices):
@@ -88,7 +89,26 @@ SMTP_KINDS = frozenset(
 )
 
 
-class SendingAccount(models.Model):
+class OAuthCredentials(models.Model):
+    """What signs in with OAuth2 (XOAUTH2): the provider or its token endpoint, the client,
+    the refresh token the consent gave, and the access token refreshed from it
+    (`sending.oauth`). Shared by sending accounts and bounce mailboxes (tracking)."""
+
+    oauth_provider = models.CharField(
+        "OAuth2 provider", max_length=16, choices=OAuthProvider.choices, blank=True
+    )
+    oauth_client_id = models.CharField("OAuth2 client id", max_length=255, blank=True)
+    oauth_client_secret = EncryptedTextField("OAuth2 client secret", blank=True, default="")
+    oauth_refresh_token = EncryptedTextField("OAuth2 refresh token", blank=True, default="")
+    oauth_token_endpoint = models.URLField("OAuth2 token endpoint", blank=True)
+    oauth_access_token = EncryptedTextField(blank=True, default="", editable=False)
+    oauth_access_token_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        abstract = True
+
+
+class SendingAccount(OAuthCredentials):
     """Where a workspace's messages leave from: a connection, its limits and today's count."""
 
     workspace = models.ForeignKey(
@@ -119,16 +139,6 @@ class SendingAccount(models.Model):
     )
     smtp_username = models.CharField("SMTP username", max_length=255, blank=True)
     smtp_password = EncryptedTextField("SMTP password", blank=True, default="")
-
-    oauth_provider = models.CharField(
-        "OAuth2 provider", max_length=16, choices=OAuthProvider.choices, blank=True
-    )
-    oauth_client_id = models.CharField("OAuth2 client id", max_length=255, blank=True)
-    oauth_client_secret = EncryptedTextField("OAuth2 client secret", blank=True, default="")
-    oauth_refresh_token = EncryptedTextField("OAuth2 refresh token", blank=True, default="")
-    oauth_token_endpoint = models.URLField("OAuth2 token endpoint", blank=True)
-    oauth_access_token = EncryptedTextField(blank=True, default="", editable=False)
-    oauth_access_token_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     esp_provider = models.CharField(
         "e-mail service", max_length=16, choices=EspProvider.choices, blank=True
@@ -334,9 +344,9 @@ class AccountStatusChange(models.Model):
     """A sending account's status changed: written in the transaction of the change.
 
     The outbox of what must follow, read by the layers that act on it (sending never calls
-    them): the workspace's owners are e-mailed when an account goes to error (`notify_after`
-    is set until that is done), and webhooks read the rows by id as `account.status_changed`
-    events. The account's name and address are copied so that the row outlives the account.
+    them): notifications tell the members (in the app and by e-mail) when an account goes to
+    error, and webhooks read the rows by id as `account.status_changed` events. The account's
+    name and address are copied so that the row outlives the account.
     """
 
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
@@ -349,7 +359,7 @@ class AccountStatusChange(models.Model):
     status = models.CharField(max_length=16, choices=AccountStatus.choices)
     reason = models.CharField(max_length=1000, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
-    # The owners' e-mail is due from then on; None once sent (or given up, or not wanted).
+    # No longer written: the e-mail about an error is a notification now (notifications/).
     notify_after = models.DateTimeField(null=True, blank=True)
     notify_attempts = models.PositiveSmallIntegerField(default=0)
     notified_at = models.DateTimeField(null=True, blank=True)

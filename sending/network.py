@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import os
 import socket
 import ssl
+import threading
 from collections.abc import Collection
 
 from django.conf import settings
@@ -137,9 +139,29 @@ def connect_checked(
     raise last
 
 
+_TLS_LOCK = threading.Lock()
+_TLS_CONTEXTS: dict[tuple[str, int], ssl.SSLContext] = {}
+
+
 def tls_context() -> ssl.SSLContext:
-    """The system's trusted CAs, plus SENDING_EXTRA_CA_FILE when set. Always verifying."""
-    context = ssl.create_default_context()
-    if settings.SENDING_EXTRA_CA_FILE:
-        context.load_verify_locations(cafile=settings.SENDING_EXTRA_CA_FILE)
-    return context
+    """The system's trusted CAs, plus SENDING_EXTRA_CA_FILE when set. Always verifying.
+
+    Made once per extra CA file (and version of it) and shared: loading the system's CAs
+    costs tens of milliseconds, which every new SMTP connection, mailbox poll and token
+    request paid. A context is safe to share between threads; callers never change it.
+    """
+    extra = str(settings.SENDING_EXTRA_CA_FILE or "")
+    try:
+        version = os.stat(extra).st_mtime_ns if extra else 0
+    except OSError:
+        version = -1  # missing: loading it says so, every time
+    key = (extra, version)
+    with _TLS_LOCK:
+        context = _TLS_CONTEXTS.get(key)
+        if context is None or version == -1:
+            context = ssl.create_default_context()
+            if extra:
+                context.load_verify_locations(cafile=extra)
+            _TLS_CONTEXTS.clear()
+            _TLS_CONTEXTS[key] = context
+        return context

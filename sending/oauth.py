@@ -1,7 +1,8 @@
 """OAuth2 for XOAUTH2: the consent that yields a refresh token, and access tokens refreshed
-from it before they expire.
+from it before they expire; for anything with `OAuthCredentials` (a sending account, a
+bounce mailbox), and the XOAUTH2 answer its server is given.
 
-The refresh token, client secret and access token are stored encrypted on the account. The
+The refresh token, client secret and access token are stored encrypted on the model. The
 token endpoint is checked like an SMTP host (no private addresses unless allowed) and must be
 HTTPS outside development.
 """
@@ -14,9 +15,10 @@ import urllib.parse
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.utils.translation import gettext as _
 
 from sending.classify import describe_os_error
-from sending.models import OAUTH_PRESETS, OAuthProvider, SendingAccount
+from sending.models import OAUTH_PRESETS, OAuthCredentials, OAuthProvider
 from sending.network import connect_checked, private_hosts_allowed, tls_context
 
 # Refresh this long before the provider's expiry, so a token never dies mid-connection.
@@ -27,7 +29,13 @@ class OAuthError(Exception):
     """The access token could not be refreshed; the message says why, in words."""
 
 
-def token_endpoint(account: SendingAccount) -> str:
+def xoauth2(user: str, token: str) -> str:
+    """The XOAUTH2 initial answer (Google's and Microsoft's SASL mechanism, the same for
+    SMTP, IMAP and POP3), before base64."""
+    return f"user={user}\x01auth=Bearer {token}\x01\x01"
+
+
+def token_endpoint(account: OAuthCredentials) -> str:
     if account.oauth_token_endpoint:
         return account.oauth_token_endpoint
     preset = OAUTH_PRESETS.get(account.oauth_provider)
@@ -36,7 +44,7 @@ def token_endpoint(account: SendingAccount) -> str:
     return preset[3]
 
 
-def access_token(account: SendingAccount, now: datetime) -> str:
+def access_token(account: OAuthCredentials, now: datetime) -> str:
     """A valid access token: the stored one if it lives long enough, else a refreshed one."""
     expires = account.oauth_access_token_expires_at
     stored: str = account.oauth_access_token
@@ -45,7 +53,7 @@ def access_token(account: SendingAccount, now: datetime) -> str:
     return refresh(account, now)
 
 
-def refresh(account: SendingAccount, now: datetime) -> str:
+def refresh(account: OAuthCredentials, now: datetime) -> str:
     """Ask the token endpoint for a new access token, store it (encrypted) and return it.
 
     Raises OAuthError when the endpoint is refused, unreachable or refuses the refresh token.
@@ -64,7 +72,7 @@ def refresh(account: SendingAccount, now: datetime) -> str:
     return _store_tokens(account, payload, now)
 
 
-def _store_tokens(account: SendingAccount, payload: dict[str, object], now: datetime) -> str:
+def _store_tokens(account: OAuthCredentials, payload: dict[str, object], now: datetime) -> str:
     token = payload.get("access_token")
     if not isinstance(token, str) or not token:
         raise OAuthError("The token endpoint answered without an access token")
@@ -97,11 +105,22 @@ AUTHORIZE: dict[str, tuple[str, str]] = {
 }
 
 
-def authorization_url(account: SendingAccount, *, redirect_uri: str, state: str) -> str:
-    """Where to send the account's owner to grant Postroom access (authorization code flow)."""
+def authorization_url(
+    account: OAuthCredentials,
+    *,
+    redirect_uri: str,
+    state: str,
+    login_hint: str,
+    scopes: dict[str, str] | None = None,
+) -> str:
+    """Where to send the account's owner to grant Postroom access (authorization code flow).
+
+    `scopes` by provider: what is asked for where it is not sending mail by SMTP."""
     endpoint, scope = AUTHORIZE.get(account.oauth_provider) or ("", "")
+    if scopes is not None:
+        scope = scopes.get(account.oauth_provider, scope)
     if not endpoint or not account.oauth_client_id:
-        raise OAuthError("Choose Gmail or Outlook and give the OAuth2 client id first")
+        raise OAuthError(_("Choose Gmail or Outlook and give the OAuth2 client id first"))
     query = {
         "client_id": account.oauth_client_id,
         "redirect_uri": redirect_uri,
@@ -110,12 +129,14 @@ def authorization_url(account: SendingAccount, *, redirect_uri: str, state: str)
         "state": state,
         "access_type": "offline",  # Google: hand out a refresh token
         "prompt": "consent",  # ... every time, even when access was granted before
-        "login_hint": account.smtp_username or account.from_email,
+        "login_hint": login_hint,
     }
     return f"{endpoint}?{urllib.parse.urlencode(query)}"
 
 
-def exchange_code(account: SendingAccount, *, code: str, redirect_uri: str, now: datetime) -> None:
+def exchange_code(
+    account: OAuthCredentials, *, code: str, redirect_uri: str, now: datetime
+) -> None:
     """Trade the consent page's code for tokens and store them (encrypted).
 
     Raises OAuthError when the endpoint refuses the code or answers without a refresh token.
@@ -131,7 +152,7 @@ def exchange_code(account: SendingAccount, *, code: str, redirect_uri: str, now:
         },
     )
     if not isinstance(payload.get("refresh_token"), str):
-        raise OAuthError("The provider gave no refresh token: allow offline access and retry")
+        raise OAuthError(_("The provider gave no refresh token: allow offline access and retry"))
     _store_tokens(account, payload, now)
 
 

@@ -22,6 +22,7 @@ from django.db.models import Case, Exists, F, Q, Subquery, Sum, Value, When
 from django.db.models.functions import Coalesce
 from django.db.models.lookups import LessThan
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from accounts.models import Workspace
 from accounts.services import workspace_room_changed
@@ -31,9 +32,11 @@ from sending.models import AccountStatus, QuotaHold, SendBucket, SendingAccount
 HOUR = timedelta(hours=1)
 # Why there is no room, as NoRoom.reason says it (and a delivery put back keeps in its reply):
 # the engine re-plans the deliveries waiting for one of these when a limit is lifted.
-DAILY_LIMIT_REACHED = "the daily limit is reached"
-MINIMUM_WAIT = "the minimum wait between messages"
-HOURLY_LIMIT_REACHED = "the workspace's hourly limit is reached"
+# Marked for translation (pages translate them where they show them); stored as they are.
+DAILY_LIMIT_REACHED = gettext_noop("the daily limit is reached")
+MINIMUM_WAIT = gettext_noop("the minimum wait between messages")
+HOURLY_LIMIT_REACHED = gettext_noop("the workspace's hourly limit is reached")
+SENDING_STOPPED = gettext_noop("sending is stopped for this workspace")
 LIMIT_REASONS = (DAILY_LIMIT_REACHED, MINIMUM_WAIT, HOURLY_LIMIT_REACHED)
 # Buckets this old can no longer count towards any rolling hour.
 BUCKET_KEEP = timedelta(hours=2)
@@ -365,7 +368,7 @@ def room_state(
             None, f"the account is {account.get_status_display().lower()}", "account_not_active"
         )
     if workspace.sending_stopped:
-        return NoRoom(None, "sending is stopped for this workspace", "sending_stopped")
+        return NoRoom(None, SENDING_STOPPED, "sending_stopped")
     waits: list[tuple[datetime, str, str]] = []
     if account.sent_on(day) >= warmup.day_limit(account, day):
         waits.append((next_local_midnight(workspace, now), DAILY_LIMIT_REACHED, "daily_limit"))

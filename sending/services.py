@@ -17,6 +17,7 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.audit import services as audit
 from accounts.models import Workspace
@@ -193,7 +194,7 @@ def account_warmup_resume(*, account: SendingAccount, now: datetime) -> SendingA
         SendingAccount.objects.select_for_update().select_related("workspace").get(pk=account.pk)
     )
     if stored.warmup_held_since is None:
-        raise SendingError("The warm-up of this account is not held.")
+        raise SendingError(_("The warm-up of this account is not held."))
     today = quota.local_day(stored.workspace, now)
     stored.warmup_held_days += max(0, (today - stored.warmup_held_since).days)
     stored.warmup_held_since = None
@@ -273,7 +274,6 @@ def _record_change(account: SendingAccount, previous: str, now: datetime) -> Non
         status=account.status,
         reason=account.status_reason,
         created_at=now,
-        notify_after=now if account.status == AccountStatus.ERROR else None,
     )
 
 
@@ -435,7 +435,8 @@ def send_tests(*, account: SendingAccount, messages: list[RenderedMessage]) -> l
     """
     room = quota.reserve_tests(account, timezone.now(), len(messages))
     if isinstance(room, quota.NoRoom):
-        raise SendingError(f"No test was sent: {room.reason}.")
+        # The fixed reasons are in the catalog (quota.py); the others stay as they are.
+        raise SendingError(_("No test was sent: %(reason)s.") % {"reason": _(room.reason)})
     results: list[SendResult] = []
     transport = transport_for(account)
     try:
@@ -464,11 +465,16 @@ def dkim_key_create(*, workspace: Workspace, domain: str, selector: str) -> Dkim
     domain = domain.strip().lower().rstrip(".")
     selector = selector.strip().lower()
     if not _DOMAIN.match(domain):
-        raise SendingError(f"{domain!r} is not a domain name like example.com")
+        raise SendingError(
+            _("“%(domain)s” is not a domain name like example.com") % {"domain": domain}
+        )
     if not _SELECTOR.match(selector):
-        raise SendingError("A selector is letters, digits and hyphens, like postroom")
+        raise SendingError(_("A selector is letters, digits and hyphens, like postroom"))
     if DkimKey.objects.filter(workspace=workspace, domain=domain, selector=selector).exists():
-        raise SendingError(f"{domain} already has a key with the selector {selector}")
+        raise SendingError(
+            _("%(domain)s already has a key with the selector %(selector)s")
+            % {"domain": domain, "selector": selector}
+        )
     private_key, public_key = dkim.generate_key_pair()
     key = DkimKey.objects.create(
         workspace=workspace,

@@ -1,4 +1,4 @@
-"""The unsubscribe and view links of test sends: they work, but unsubscribe nobody.
+"""The unsubscribe, view and preference links of test sends: they work, but unsubscribe nobody.
 
 A test is not a delivery, so it has no delivery token. Its links carry a token signed for
 tests only (template and address, with a salt of their own), which the tracking app serves
@@ -48,4 +48,5 @@ def links_for_test(template_id: int, address: str) -> dict[str, str]:
     return {
         "unsubscribe_url": _site_url() + reverse("tracking:test_unsubscribe", args=[token]),
         "view_in_browser_url": _site_url() + reverse("tracking:test_view", args=[token]),
+        "preferences_url": _site_url() + reverse("preferences:test", args=[token]),
     }

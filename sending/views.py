@@ -6,10 +6,7 @@ Objects are looked up through workspace-scoped selectors, so another workspace's
 
 from __future__ import annotations
 
-import secrets
-
 from django.contrib import messages
-from django.core import signing
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -24,6 +21,7 @@ from accounts.models import Role
 from content import selectors as content_selectors
 from content.syntax import ContentError
 from sending import dns_check, oauth, selectors, services, template_sends
+from sending.consent import consent_state, consent_target, provider_refusal
 from sending.forms import AccountForm, DkimKeyForm, TemplateTestSendForm, TestForm
 from sending.models import AccountStatus
 
@@ -47,7 +45,9 @@ def account_create(request: HttpRequest) -> HttpResponse:
         account = services.account_create(
             workspace=access_of(request).workspace, data=form.account_data()
         )
-        messages.success(request, f"{account.name} is saved. Test it to start sending.")
+        messages.success(
+            request, _("%(name)s is saved. Test it to start sending.") % {"name": account.name}
+        )
         return redirect("sending:account_detail", account_id=account.pk)
     return render(request, "sending/account_form.html", {"form": form, "account": None})
 
@@ -74,7 +74,7 @@ def account_edit(request: HttpRequest, account_id: int) -> HttpResponse:
     form = AccountForm(request.POST or None, instance=account)
     if request.method == "POST" and form.is_valid():
         services.account_update(account=account, data=form.account_data())
-        messages.success(request, f"{account.name} is saved.")
+        messages.success(request, _("%(name)s is saved.") % {"name": account.name})
         return redirect("sending:account_detail", account_id=account.pk)
     return render(request, "sending/account_form.html", {"form": form, "account": account})
 
@@ -98,7 +98,7 @@ def account_delete(request: HttpRequest, account_id: int) -> HttpResponse:
             cancel_url=reverse("sending:account_detail", kwargs={"account_id": account.pk}),
         )
     services.account_delete(account=account)
-    messages.success(request, f"{account.name} is deleted.")
+    messages.success(request, _("%(name)s is deleted.") % {"name": account.name})
     return redirect("sending:index")
 
 
@@ -108,10 +108,18 @@ def account_status(request: HttpRequest, account_id: int) -> HttpResponse:
     account = or_404(selectors.account_get(access_of(request).workspace, account_id))
     wanted = request.POST.get("status")
     if wanted not in (AccountStatus.ACTIVE, AccountStatus.INACTIVE):
-        messages.error(request, "Choose active or inactive.")
+        messages.error(request, _("Choose active or inactive."))
     else:
         services.account_set_status(account=account, status=wanted)
-        messages.success(request, f"{account.name} is {wanted} now.")
+        messages.success(
+            request,
+            (
+                _("%(name)s is active now.")
+                if wanted == AccountStatus.ACTIVE
+                else _("%(name)s is inactive now.")
+            )
+            % {"name": account.name},
+        )
     return redirect("sending:account_detail", account_id=account.pk)
 
 
@@ -124,7 +132,10 @@ def account_warmup_resume(request: HttpRequest, account_id: int) -> HttpResponse
     except services.SendingError as exc:
         messages.error(request, str(exc))
     else:
-        messages.success(request, f"The warm-up of {account.name} goes on from tomorrow.")
+        messages.success(
+            request,
+            _("The warm-up of %(name)s goes on from tomorrow.") % {"name": account.name},
+        )
     return redirect("sending:account_detail", account_id=account.pk)
 
 
@@ -134,7 +145,7 @@ def account_test(request: HttpRequest, account_id: int) -> HttpResponse:
     account = or_404(selectors.account_get(access_of(request).workspace, account_id))
     form = TestForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Give a valid address to send the test message to, or none.")
+        messages.error(request, _("Give a valid address to send the test message to, or none."))
         return redirect("sending:account_detail", account_id=account.pk)
     outcome = services.account_test(account=account, send_to=form.cleaned_data["send_to"] or None)
     (messages.success if outcome.success else messages.error)(request, outcome.message)
@@ -143,9 +154,7 @@ def account_test(request: HttpRequest, account_id: int) -> HttpResponse:
 
 # --- OAuth2 consent ------------------------------------------------------------------------
 
-OAUTH_SALT = "sending.oauth-consent"
-OAUTH_NONCE = "sending.oauth-nonce"
-OAUTH_STATE_MAX_AGE = 15 * 60
+CONSENT = "sending"  # the consent state's purpose (sending.consent)
 
 
 def _oauth_redirect_uri(request: HttpRequest) -> str:
@@ -158,12 +167,13 @@ def account_oauth_start(request: HttpRequest, account_id: int) -> HttpResponse:
     """Send the owner to the provider's consent page; the state ties the answer to this
     account and this session."""
     account = or_404(selectors.account_get(access_of(request).workspace, account_id))
-    nonce = secrets.token_urlsafe(16)
-    request.session[OAUTH_NONCE] = nonce
-    state = signing.dumps({"account": account.pk, "nonce": nonce}, salt=OAUTH_SALT)
+    state = consent_state(request, purpose=CONSENT, target=account.pk)
     try:
         url = oauth.authorization_url(
-            account, redirect_uri=_oauth_redirect_uri(request), state=state
+            account,
+            redirect_uri=_oauth_redirect_uri(request),
+            state=state,
+            login_hint=account.smtp_username or account.from_email,
         )
     except oauth.OAuthError as exc:
         messages.error(request, str(exc))
@@ -175,21 +185,17 @@ def account_oauth_start(request: HttpRequest, account_id: int) -> HttpResponse:
 @workspace_view(Role.OWNER)
 def oauth_callback(request: HttpRequest) -> HttpResponse:
     """Where the provider sends the owner back, with a code to trade for tokens."""
-    try:
-        state = signing.loads(
-            request.GET.get("state", ""), salt=OAUTH_SALT, max_age=OAUTH_STATE_MAX_AGE
-        )
-    except signing.BadSignature:
-        state = None
-    nonce = request.session.pop(OAUTH_NONCE, None)
-    if not isinstance(state, dict) or not nonce or state.get("nonce") != nonce:
-        messages.error(request, "This sign-in answer is expired or not ours: start again.")
+    target = consent_target(request, purpose=CONSENT)
+    if target is None:
+        messages.error(request, _("This sign-in answer is expired or not ours: start again."))
         return redirect("sending:index")
-    account = or_404(selectors.account_get(access_of(request).workspace, state["account"]))
+    account = or_404(selectors.account_get(access_of(request).workspace, target))
     code = request.GET.get("code", "")
     if not code:
-        refusal = request.GET.get("error_description") or request.GET.get("error") or "no code"
-        messages.error(request, f"The provider did not grant access: {refusal[:200]}")
+        messages.error(
+            request,
+            _("The provider did not grant access: %(why)s") % {"why": provider_refusal(request)},
+        )
         return redirect("sending:account_detail", account_id=account.pk)
     try:
         services.account_oauth_connect(
@@ -198,7 +204,7 @@ def oauth_callback(request: HttpRequest) -> HttpResponse:
     except oauth.OAuthError as exc:
         messages.error(request, str(exc))
     else:
-        messages.success(request, "Connected. Test the account to start sending.")
+        messages.success(request, _("Connected. Test the account to start sending."))
     return redirect("sending:account_detail", account_id=account.pk)
 
 
@@ -262,7 +268,10 @@ def dkim_create(request: HttpRequest) -> HttpResponse:
         except services.SendingError as exc:
             form.add_error(None, str(exc))
         else:
-            messages.success(request, f"A key for {key.domain} is ready: publish its record.")
+            messages.success(
+                request,
+                _("A key for %(domain)s is ready: publish its record.") % {"domain": key.domain},
+            )
             return redirect("sending:dkim_detail", dkim_key_id=key.pk)
     keys = selectors.dkim_keys(access_of(request).workspace)
     return render(request, "sending/dkim_list.html", {"keys": keys, "form": form})
@@ -299,7 +308,11 @@ def dkim_delete(request: HttpRequest, dkim_key_id: int) -> HttpResponse:
             cancel_url=reverse("sending:dkim_detail", kwargs={"dkim_key_id": key.pk}),
         )
     services.dkim_key_delete(key=key)
-    messages.success(request, f"The key {key} is deleted; messages from {key.domain} go unsigned.")
+    messages.success(
+        request,
+        _("The key %(key)s is deleted; messages from %(domain)s go unsigned.")
+        % {"key": key, "domain": key.domain},
+    )
     return redirect("sending:dkim_list")
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, cast
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Workspace
 from audience.models import CustomField, RecipientList
@@ -94,7 +95,7 @@ def initial_of(form: SignupForm) -> dict[str, Any]:
     }
 
 
-def _custom_input(field: CustomField) -> forms.Field:
+def custom_input(field: CustomField) -> forms.Field:
     label = field.label or field.key
     if field.type == "choice" and field.choices:
         choices = [("", "—"), *((str(c), str(c)) for c in field.choices)]
@@ -106,7 +107,7 @@ class PublicSignupForm(forms.Form):
     """What a person fills in: the address and the fields the form asks (all optional but the
     address); custom values are checked by their type in the service."""
 
-    email = forms.CharField(max_length=254, label="E-mail address")
+    email = forms.CharField(max_length=254, label=_("E-mail address"))
 
     def __init__(self, *args: Any, signup_form: SignupForm, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -115,10 +116,10 @@ class PublicSignupForm(forms.Form):
         for name in signup_form.fields:
             if name in STANDARD_ASKABLE:
                 self.fields[name] = forms.CharField(
-                    label=STANDARD_ASKABLE[name], max_length=200, required=False
+                    label=_(STANDARD_ASKABLE[name]), max_length=200, required=False
                 )
             elif name in custom:
-                self.fields[name] = _custom_input(custom[name])
+                self.fields[name] = custom_input(custom[name])
 
     def standard_values(self) -> dict[str, str]:
         return {k: v for k, v in self.cleaned_data.items() if k in STANDARD_ASKABLE and v}
@@ -126,3 +127,35 @@ class PublicSignupForm(forms.Form):
     def custom_values(self) -> dict[str, str]:
         skip = {"email", *STANDARD_ASKABLE}
         return {k: str(v) for k, v in self.cleaned_data.items() if k not in skip and v}
+
+
+class PreferencesForm(forms.Form):
+    """The preference centre's form: the lists shown (ticked where the person is on them), the
+    names and the custom fields the workspace's forms ask (named `field_<key>`, as the
+    service's errors are). Custom values are checked by their type in the service."""
+
+    lists = forms.TypedMultipleChoiceField(
+        coerce=int, required=False, widget=forms.CheckboxSelectMultiple, label=_("Your lists")
+    )
+    first_name = forms.CharField(label=_("First name"), max_length=200, required=False)
+    last_name = forms.CharField(label=_("Last name"), max_length=200, required=False)
+
+    def __init__(
+        self,
+        *args: Any,
+        lists: list[RecipientList],
+        asked: list[CustomField],
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        choices = [(item.pk, item.name) for item in lists]
+        cast(forms.TypedMultipleChoiceField, self.fields["lists"]).choices = choices
+        for field in asked:
+            self.fields[f"field_{field.key}"] = custom_input(field)
+
+    def custom_values(self) -> dict[str, str]:
+        return {
+            name.removeprefix("field_"): str(value or "")
+            for name, value in self.cleaned_data.items()
+            if name.startswith("field_")
+        }

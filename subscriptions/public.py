@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
@@ -80,7 +81,7 @@ def hosted(request: HttpRequest, form_key: str) -> HttpResponse:
     challenge_payload = request.POST.get(abuse.CHALLENGE_FIELD, "")
     if form.require_challenge and not abuse.solution_accepted(form.public_key, challenge_payload):
         public.is_valid()
-        public.add_error(None, "Please wait for the check below the form to finish.")
+        public.add_error(None, _("Please wait for the check below the form to finish."))
         return _page(request, form, "form", status=400, public=public)
     if not public.is_valid():
         return _page(request, form, "form", status=400, public=public)

@@ -105,6 +105,7 @@ def form_create(*, workspace: Workspace, given: FormSettings) -> SignupForm:
     _apply(form, given)
     form.save()
     form.lists.set(given.lists)
+    audit.record("signup_form.created", workspace=workspace, target=form)
     return form
 
 
@@ -112,10 +113,26 @@ def form_create(*, workspace: Workspace, given: FormSettings) -> SignupForm:
 def form_update(*, form: SignupForm, given: FormSettings) -> SignupForm:
     """Change a form; its public address stays. Raises ValidationError."""
     _check(form.workspace, given, form)
+    before = _settings_of(form)
     _apply(form, given)
     form.save()
     form.lists.set(given.lists)
+    after = _settings_of(form)
+    if changed := sorted(name for name in after if after[name] != before[name]):
+        audit.record("signup_form.changed", workspace=form.workspace, target=form, fields=changed)
     return form
+
+
+def _settings_of(form: SignupForm) -> dict[str, object]:
+    """What a user sets on a form, by field name (the audit names what changed, no values)."""
+    kept = ("id", "workspace_id", "public_key", "created_at")
+    values: dict[str, object] = {
+        field.name: getattr(form, field.attname)
+        for field in form._meta.concrete_fields
+        if field.attname not in kept
+    }
+    values["lists"] = sorted(form.lists.values_list("pk", flat=True)) if form.pk else []
+    return values
 
 
 @transaction.atomic

@@ -11,6 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts.access import access_of, or_404, workspace_view
@@ -68,7 +69,7 @@ def create(request: HttpRequest) -> HttpResponse:
         except ValidationError as exc:
             _add_errors(form, exc)
         else:
-            messages.success(request, "Form created.")
+            messages.success(request, _("Form created."))
             return redirect("subscriptions:detail", form_id=made.pk)
     status = 400 if form.errors else 200
     return render(request, "subscriptions/form.html", {"form": form}, status=status)
@@ -88,7 +89,7 @@ def detail(request: HttpRequest, form_id: int) -> HttpResponse:
         except ValidationError as exc:
             _add_errors(form, exc)
         else:
-            messages.success(request, "Saved.")
+            messages.success(request, _("Saved."))
             return redirect("subscriptions:detail", form_id=signup_form.pk)
     hosted = base_url(request) + reverse(
         "subscribe:form", kwargs={"form_key": signup_form.public_key}
@@ -109,15 +110,17 @@ def delete(request: HttpRequest, form_id: int) -> HttpResponse:
     if not is_confirmed(request):
         return confirm_page(
             request,
-            title=f"Delete the sign-up form {signup_form.name}?",
+            title=_("Delete the sign-up form %(name)s?") % {"name": signup_form.name},
             losses=[
-                "Its hosted page and every copy embedded on other sites stop working.",
-                "Sign-ups still waiting for their confirmation are dropped; their links stop "
-                "working. People who already joined stay on the lists, with their consent.",
+                _("Its hosted page and every copy embedded on other sites stop working."),
+                _(
+                    "Sign-ups still waiting for their confirmation are dropped; their links stop "
+                    "working. People who already joined stay on the lists, with their consent."
+                ),
             ],
-            action_label="Delete the form",
+            action_label=_("Delete the form"),
             cancel_url=reverse("subscriptions:index"),
         )
     services.form_delete(form=signup_form)
-    messages.success(request, f"Form {signup_form.name} deleted.")
+    messages.success(request, _("Form %(name)s deleted.") % {"name": signup_form.name})
     return redirect("subscriptions:index")

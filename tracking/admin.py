@@ -9,6 +9,8 @@ from tracking.models import BounceMailbox, Event, MailboxMessage
 @admin.register(BounceMailbox)
 class BounceMailboxAdmin(ReadOnlyAdmin):
     list_display = ("name", "workspace", "protocol", "host", "enabled", "last_polled_at")
+    # ReadOnlyAdmin hides "password"; the OAuth2 secrets have names of their own.
+    exclude = ("oauth_client_secret", "oauth_refresh_token", "oauth_access_token")
 
 
 @admin.register(Event)

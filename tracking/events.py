@@ -8,12 +8,17 @@ complaints run high) read the row it returns, so a fact is stored before anythin
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import json
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import connection, transaction
 from django.utils import timezone
 
 from campaigns.models import Delivery
+from tracking import prepared
 from tracking.models import Event, EventKind, EventSource
 
 
@@ -36,6 +41,19 @@ class Fact:
     ip: str | None = None
     dedupe_key: str = ""
     occurred_at: dt.datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SentDelivery:
+    """What an open or a click reads of its delivery: a Django model instance costs more to
+    make than the rest of the hit."""
+
+    pk: int
+    workspace_id: int
+    campaign_id: int
+    recipient_id: int | None
+    email: str
+    sent_at: dt.datetime | None
 
 
 @transaction.atomic
@@ -123,16 +141,67 @@ _HIT_SQL = (
 )
 
 
-def record_hit(fact: Fact, *, delivery: Delivery) -> None:
+def record_hit(fact: Fact, *, delivery: Delivery | SentDelivery) -> None:
     """Store an open or a click: one INSERT, no ORM object and no transaction of its own (in
     autocommit the statement is its own). Opens and clicks have no dedupe key (a second open
     is a fact) and no rule acts on them (`rules.decide` says NOTHING), so nothing is read
     first and nothing follows. Same columns and truncations as `record`."""
+    with connection.cursor() as cursor:
+        cursor.execute(_HIT_SQL, _hit_values(fact, delivery, timezone.now()))
+
+
+def record_hits(facts: Sequence[tuple[Fact, Delivery | SentDelivery]]) -> None:
+    """Store many opens and clicks in one INSERT, as `record_hit` stores one: in autocommit
+    they are committed together or not at all. On PostgreSQL the rows go as one JSON
+    parameter of one prepared statement for any number of rows: neither parsed nor planned
+    again for every group, and one parameter costs the driver far less to send than a
+    column each (psycopg dumps arrays in Python)."""
+    now = timezone.now()
+    if not facts:
+        return
+    if connection.vendor == "postgresql":
+        rows = [_hit_values(fact, delivery, now, text=True) for fact, delivery in facts]
+        prepared.execute(_HITS_JSON_SQL, [json.dumps(rows)])
+    else:
+        values = [v for fact, delivery in facts for v in _hit_values(fact, delivery, now)]
+        prepared.execute(_hits_sql(len(facts)), values)
+
+
+@functools.lru_cache(maxsize=128)
+def _hits_sql(rows: int) -> str:
+    one = f"({', '.join(['%s'] * len(_HIT_COLUMNS))})"
+    return f"INSERT INTO {Event._meta.db_table} ({', '.join(_HIT_COLUMNS)}) VALUES " + ", ".join(  # noqa: S608
+        [one] * rows
+    )
+
+
+_TYPES = {"workspace_id": "bigint", "campaign_id": "bigint", "delivery_id": "bigint",
+          "link_index": "int", "machine": "bool", "ip": "inet", "occurred_at": "timestamptz",
+          "created_at": "timestamptz"}  # fmt: skip
+# Each row a JSON array in the order of _HIT_COLUMNS, taken apart by PostgreSQL.
+_HITS_JSON_SQL = (
+    f"INSERT INTO {Event._meta.db_table} ({', '.join(_HIT_COLUMNS)}) SELECT "  # noqa: S608
+    + ", ".join(f"(r->>{i})::{_TYPES.get(name, 'text')}" for i, name in enumerate(_HIT_COLUMNS))
+    + " FROM jsonb_array_elements(%s::jsonb) AS r"
+)
+
+
+def _hit_values(
+    fact: Fact, delivery: Delivery | SentDelivery, now: dt.datetime, *, text: bool = False
+) -> tuple[Any, ...]:
+    """The row of an open or a click in the order of _HIT_COLUMNS; with `text`, its times and
+    address as text (for JSON)."""
     if fact.kind not in (EventKind.OPENED, EventKind.CLICKED) or fact.dedupe_key:
         raise ValueError("record_hit stores opens and clicks only")
+    if text:
+        return (
+            delivery.workspace_id, delivery.campaign_id, delivery.pk, delivery.email[:254],
+            str(fact.kind), "", "", "", fact.link_index, fact.url[:2000], fact.machine,
+            str(fact.source), fact.source_detail[:120], fact.user_agent[:500], fact.ip,
+            "", (fact.occurred_at or now).isoformat(), now.isoformat(),
+        )  # fmt: skip
     ops = connection.ops
-    now = timezone.now()
-    values = (
+    return (
         delivery.workspace_id, delivery.campaign_id, delivery.pk, delivery.email[:254],
         str(fact.kind), "", "", "", fact.link_index, fact.url[:2000], fact.machine,
         str(fact.source), fact.source_detail[:120], fact.user_agent[:500],
@@ -140,5 +209,3 @@ def record_hit(fact: Fact, *, delivery: Delivery) -> None:
         "", ops.adapt_datetimefield_value(fact.occurred_at or now),
         ops.adapt_datetimefield_value(now),
     )  # fmt: skip
-    with connection.cursor() as cursor:
-        cursor.execute(_HIT_SQL, values)

@@ -3,11 +3,14 @@
 A hit costs two statements: one read of the delivery (its campaign's frozen links are kept in
 memory: frozen content never changes), which for a click also reads its opens and clicks of
 the last seconds (to tell scanners apart), and one INSERT in autocommit. Nothing slow is
-waited on: no lookup outside the database, no message to another process.
+waited on: no lookup outside the database, no message to another process. The served
+application answers hits in groups (tracking.batch, with `open_fact`/`click_fact` from here):
+the same rules, with one read and one INSERT for the whole group.
 """
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -25,7 +28,7 @@ from audience.selectors import recipient_values
 from campaigns import links, tracked_links
 from campaigns.models import Campaign, Delivery
 from tracking import machines
-from tracking.events import Fact, record_hit
+from tracking.events import Fact, SentDelivery, record_hit
 from tracking.models import Event, EventKind, EventSource
 
 FROZEN_KEEP = 1024  # campaigns whose frozen links a process keeps
@@ -78,7 +81,7 @@ class Hit:
     """A delivery as a hit sees it, and what its workspace keeps of readers' addresses; for
     a click, also what the machine rules ask of its opens and clicks of the last seconds."""
 
-    delivery: Delivery
+    delivery: SentDelivery
     reader_ips: str
     opened_recently: bool = False  # an open within the machine rules' window
     other_click_at: datetime | None = None  # the newest click on another link, in that window
@@ -103,7 +106,7 @@ def delivery_of(token: str, *, click: int | None = None, now: datetime | None = 
             now = now or timezone.now()
             # Bounded in time on purpose: on PostgreSQL the bounds (constants in the
             # statement) leave one monthly partition to plan, not all of them.
-            since = ops.adapt_datetimefield_value(now - _RECENT)
+            since = ops.adapt_datetimefield_value(now - RECENT)
             until = ops.adapt_datetimefield_value(now)
             window = (since, until)
             params = (EventKind.CLICKED, click, *window, EventKind.OPENED, *window, delivery_id)
@@ -112,17 +115,14 @@ def delivery_of(token: str, *, click: int | None = None, now: datetime | None = 
     if row is None:
         return None
     pk, workspace_id, campaign_id, recipient_id, email, sent_at, reader_ips, *recent = row
-    delivery = Delivery(
-        pk=pk, workspace_id=workspace_id, campaign_id=campaign_id, recipient_id=recipient_id,
-        email=email, sent_at=_aware(sent_at),
-    )  # fmt: skip
+    delivery = SentDelivery(pk, workspace_id, campaign_id, recipient_id, email, aware(sent_at))
     if not recent:
         return Hit(delivery, reader_ips)
     other_click_at, opened = recent
-    return Hit(delivery, reader_ips, bool(opened), _aware(other_click_at))
+    return Hit(delivery, reader_ips, bool(opened), aware(other_click_at))
 
 
-def _aware(value: datetime | str | None) -> datetime | None:
+def aware(value: datetime | str | None) -> datetime | None:
     """A datetime as PostgreSQL gives it; SQLite's come naive in UTC, or as text from an
     aggregate."""
     if isinstance(value, str):
@@ -132,7 +132,7 @@ def _aware(value: datetime | str | None) -> datetime | None:
     return value
 
 
-_RECENT = timedelta(seconds=max(machines.SECONDS_TO_READ, machines.BURST_SECONDS))
+RECENT = timedelta(seconds=max(machines.SECONDS_TO_READ, machines.BURST_SECONDS))
 _EVENTS = Event._meta.db_table
 _SELECT = (
     "SELECT d.id, d.workspace_id, d.campaign_id, d.recipient_id, d.email, d.sent_at, w.reader_ips"
@@ -159,6 +159,13 @@ def stored_ip(ip: str, setting: str) -> str | None:
     nothing."""
     if setting != ReaderIps.TRUNCATED:
         return None
+    return _network_of(ip)
+
+
+@functools.lru_cache(maxsize=4096)
+def _network_of(ip: str) -> str | None:
+    # Kept: parsing an address costs more than the rest of a hit's rules, and the same
+    # proxies (Apple's, Gmail's) come back again and again.
     try:
         address = ipaddress.ip_address(ip)
     except ValueError:
@@ -167,19 +174,19 @@ def stored_ip(ip: str, setting: str) -> str | None:
     return str(ipaddress.ip_network(f"{address}/{prefix}", strict=False).network_address)
 
 
-def _since_sent(delivery: Delivery, now: datetime) -> float | None:
+def _since_sent(delivery: SentDelivery, now: datetime) -> float | None:
     return (now - delivery.sent_at).total_seconds() if delivery.sent_at else None
 
 
-def open_hit(hit_of: Hit, *, user_agent: str, ip: str) -> bool:
-    """Record an open of the delivery; False when its campaign does not track opens."""
+def open_fact(hit_of: Hit, *, user_agent: str, ip: str, now: datetime) -> Fact | None:
+    """The open of the delivery a GET of its pixel records at `now`; None when its campaign
+    does not track opens."""
     delivery = hit_of.delivery
     frozen = frozen_of(delivery.campaign_id)
     if frozen is None or not frozen.opens:
-        return False
-    now = timezone.now()
+        return None
     hit = machines.Hit(user_agent, ip, _since_sent(delivery, now))
-    fact = Fact(
+    return Fact(
         kind=EventKind.OPENED,
         source=EventSource.LINK,
         machine=machines.open_is_machine(hit),
@@ -187,11 +194,18 @@ def open_hit(hit_of: Hit, *, user_agent: str, ip: str) -> bool:
         ip=stored_ip(ip, hit_of.reader_ips),
         occurred_at=now,
     )
-    record_hit(fact, delivery=delivery)
+
+
+def open_hit(hit_of: Hit, *, user_agent: str, ip: str) -> bool:
+    """Record an open of the delivery; False when its campaign does not track opens."""
+    fact = open_fact(hit_of, user_agent=user_agent, ip=ip, now=timezone.now())
+    if fact is None:
+        return False
+    record_hit(fact, delivery=hit_of.delivery)
     return True
 
 
-def click_target(delivery: Delivery, index: int) -> tuple[Frozen, str] | None:
+def click_target(delivery: SentDelivery, index: int) -> tuple[Frozen, str] | None:
     """Where link `index` of the delivery's campaign leads for this delivery, or None (no such
     link, or a personalised one that did not make an http(s) address)."""
     frozen = frozen_of(delivery.campaign_id)
@@ -213,11 +227,12 @@ def click_target(delivery: Delivery, index: int) -> tuple[Frozen, str] | None:
     return frozen, tracked_links.with_utm(url, frozen.utm)
 
 
-def click_hit(hit_of: Hit, index: int, url: str, *, user_agent: str, ip: str) -> None:
-    """Record a click on link `index` of the delivery, leading to `url`; `hit_of` is read
-    with `delivery_of(token, click=index)`."""
+def click_fact(
+    hit_of: Hit, index: int, url: str, *, user_agent: str, ip: str, now: datetime
+) -> Fact:
+    """The click on link `index` of the delivery, leading to `url`, that a GET records at
+    `now`; `hit_of` tells what the machine rules ask of its recent opens and clicks."""
     delivery = hit_of.delivery
-    now = timezone.now()
     other = hit_of.other_click_at
     hit = machines.Hit(
         user_agent,
@@ -227,7 +242,7 @@ def click_hit(hit_of: Hit, index: int, url: str, *, user_agent: str, ip: str) ->
         opened_before=hit_of.opened_recently,
         seconds_since_other_click=(now - other).total_seconds() if other else None,
     )
-    fact = Fact(
+    return Fact(
         kind=EventKind.CLICKED,
         source=EventSource.LINK,
         link_index=index,
@@ -237,4 +252,11 @@ def click_hit(hit_of: Hit, index: int, url: str, *, user_agent: str, ip: str) ->
         ip=stored_ip(ip, hit_of.reader_ips),
         occurred_at=now,
     )
-    record_hit(fact, delivery=delivery)
+
+
+def click_hit(hit_of: Hit, index: int, url: str, *, user_agent: str, ip: str) -> None:
+    """Record a click on link `index` of the delivery, leading to `url`; `hit_of` is read
+    with `delivery_of(token, click=index)`."""
+    now = timezone.now()
+    fact = click_fact(hit_of, index, url, user_agent=user_agent, ip=ip, now=now)
+    record_hit(fact, delivery=hit_of.delivery)

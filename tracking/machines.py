@@ -90,6 +90,7 @@ def _networks() -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
     return tuple(ipaddress.ip_network(network) for network, _source in PREFETCH_NETWORKS)
 
 
+@lru_cache(maxsize=4096)  # the same proxies come back again and again; parsing is slow
 def _in_prefetch_network(ip: str) -> bool:
     try:
         address = ipaddress.ip_address(ip)

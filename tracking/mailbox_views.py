@@ -1,28 +1,33 @@
 """Pages for the workspace's bounce mailboxes (the "Feedback" settings).
 
-Owners add, change, delete and test mailboxes; viewers read them. Lookups go through the
-workspace-scoped selectors in tracking.mailboxes, so another workspace's ids are 404.
+Owners add, change, delete and test mailboxes, and connect an OAuth2 one through its
+provider's consent page (the round trip is a sending account's: `sending.consent`); viewers
+read them. Lookups go through the workspace-scoped selectors in tracking.mailboxes, so
+another workspace's ids are 404.
 """
 
 from __future__ import annotations
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
-from accounts.access import access_of, or_404, workspace_view
+from accounts.access import access_of, base_url_of, or_404, workspace_view
 from accounts.confirm import confirm_page, is_confirmed
 from accounts.models import Role
 from core.digits import is_number
+from sending import oauth
+from sending.consent import consent_state, consent_target, provider_refusal
 from tracking import mailboxes
 from tracking.forms import BounceMailboxForm
 from tracking.models import MailboxOutcome
 
 PER_PAGE = 50
+CONSENT = "tracking.mailbox"  # the consent state's purpose (sending.consent)
 
 
 @workspace_view()
@@ -46,7 +51,11 @@ def mailbox_create(request: HttpRequest) -> HttpResponse:
 @workspace_view()
 def mailbox_detail(request: HttpRequest, mailbox_id: int) -> HttpResponse:
     mailbox = or_404(mailboxes.mailbox_get(access_of(request).workspace, mailbox_id))
-    return render(request, "tracking/mailbox_detail.html", {"mailbox": mailbox})
+    return render(
+        request,
+        "tracking/mailbox_detail.html",
+        {"mailbox": mailbox, "oauth_redirect_uri": _oauth_redirect_uri(request)},
+    )
 
 
 @workspace_view(Role.OWNER)
@@ -140,3 +149,58 @@ def mailbox_messages_purge(request: HttpRequest, mailbox_id: int) -> HttpRespons
     deleted = mailboxes.mailbox_messages_purge(mailbox=mailbox)
     messages.success(request, _("%(count)s messages purged.") % {"count": deleted})
     return redirect(back)
+
+
+# --- OAuth2 consent ------------------------------------------------------------------------
+
+
+def _oauth_redirect_uri(request: HttpRequest) -> str:
+    return base_url_of(request) + reverse("tracking:mailbox_oauth_callback")
+
+
+@require_POST
+@workspace_view(Role.OWNER)
+def mailbox_oauth_start(request: HttpRequest, mailbox_id: int) -> HttpResponse:
+    """Send the owner to the provider's consent page, asking for access to the mailbox."""
+    mailbox = or_404(mailboxes.mailbox_get(access_of(request).workspace, mailbox_id))
+    state = consent_state(request, purpose=CONSENT, target=mailbox.pk)
+    try:
+        url = oauth.authorization_url(
+            mailbox,
+            redirect_uri=_oauth_redirect_uri(request),
+            state=state,
+            login_hint=mailbox.username,
+            scopes=mailboxes.MAILBOX_SCOPES,
+        )
+    except oauth.OAuthError as exc:
+        messages.error(request, str(exc))
+        return redirect("tracking:mailbox_detail", mailbox_id=mailbox.pk)
+    return HttpResponseRedirect(url)
+
+
+@require_GET
+@workspace_view(Role.OWNER)
+def mailbox_oauth_callback(request: HttpRequest) -> HttpResponse:
+    """Where the provider sends the owner back, with a code to trade for tokens."""
+    target = consent_target(request, purpose=CONSENT)
+    if target is None:
+        messages.error(request, _("This sign-in answer is expired or not ours: start again."))
+        return redirect("tracking:mailbox_index")
+    mailbox = or_404(mailboxes.mailbox_get(access_of(request).workspace, target))
+    code = request.GET.get("code", "")
+    if not code:
+        messages.error(
+            request,
+            _("The provider did not grant access: %(refusal)s")
+            % {"refusal": provider_refusal(request)},
+        )
+        return redirect("tracking:mailbox_detail", mailbox_id=mailbox.pk)
+    try:
+        mailboxes.mailbox_oauth_connect(
+            mailbox=mailbox, code=code, redirect_uri=_oauth_redirect_uri(request)
+        )
+    except oauth.OAuthError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, _("Connected. Test the mailbox to check it signs in."))
+    return redirect("tracking:mailbox_detail", mailbox_id=mailbox.pk)

@@ -1,24 +1,33 @@
 """A workspace's bounce mailboxes as users manage them: reads, writes and the connection test.
 
 Kept apart from `tracking.services` (the poll) so that setting a mailbox up and reading it
-change independently. The password is write-only: an empty one on an update keeps the saved
-one, and nothing here returns it.
+change independently. Secrets (the password, the OAuth2 client secret and refresh token) are
+write-only: an empty one on an update keeps the saved one, and nothing here returns them.
+
+A mailbox that signs in with OAuth2 gets its access token from `sending.oauth`, as a sending
+account does: refreshed (and stored, encrypted) when it expires, and refreshed once more when
+the server refuses a stored one before its time (`signed_in`).
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from django.db import transaction
 from django.db.models import QuerySet
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Workspace
+from sending import oauth
 from tracking.feedback import mailbox as feedback
 from tracking.feedback.mailbox import MailboxError, MailboxSettings
 from tracking.models import (
     BounceMailbox,
+    MailboxAuth,
     MailboxDisposal,
     MailboxMessage,
     MailboxOutcome,
@@ -33,12 +42,34 @@ FIELDS = (
     "port",
     "security",
     "username",
+    "auth",
+    "oauth_provider",
+    "oauth_client_id",
+    "oauth_token_endpoint",
     "folder",
     "disposal",
     "processed_folder",
 )
+SECRET_FIELDS = ("password", "oauth_client_secret", "oauth_refresh_token")
 # What changes the server or the login: the poll state of another mailbox means nothing here.
 CONNECTION_FIELDS = ("protocol", "host", "port", "username", "folder")
+# What an access token was granted under: another client or grant makes it worthless.
+OAUTH_FIELDS = (
+    "oauth_provider",
+    "oauth_client_id",
+    "oauth_token_endpoint",
+    "oauth_client_secret",
+    "oauth_refresh_token",
+)
+# Where a provider's consent page is asked for reading mail (IMAP and POP3), not sending it.
+MAILBOX_SCOPES = {
+    "gmail": "https://mail.google.com/",
+    "outlook": "https://outlook.office.com/IMAP.AccessAsUser.All "
+    "https://outlook.office.com/POP.AccessAsUser.All offline_access",
+}
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 def mailboxes_of(workspace: Workspace) -> QuerySet[BounceMailbox]:
@@ -95,11 +126,15 @@ def mailbox_delete(*, mailbox: BounceMailbox) -> None:
 
 
 def _apply(mailbox: BounceMailbox, data: dict[str, Any]) -> None:
+    granted = [getattr(mailbox, name) for name in OAUTH_FIELDS]
     for name in FIELDS:
         if name in data:
             setattr(mailbox, name, data[name])
-    if data.get("password"):
-        mailbox.password = data["password"]
+    for name in SECRET_FIELDS:
+        if data.get(name):
+            setattr(mailbox, name, data[name])
+    if [getattr(mailbox, name) for name in OAUTH_FIELDS] != granted:
+        mailbox.oauth_access_token, mailbox.oauth_access_token_expires_at = "", None
     if mailbox.protocol == MailboxProtocol.POP3:
         mailbox.disposal = MailboxDisposal.DELETE  # POP3 has no folders to move to
 
@@ -109,6 +144,54 @@ class TestOutcome:
     success: bool
     message: str
     kind: str = ""  # MailboxError.kind on failure: auth, connection, settings, server
+
+
+def mailbox_oauth_connect(*, mailbox: BounceMailbox, code: str, redirect_uri: str) -> None:
+    """Store the tokens the provider grants for its consent page's `code` (encrypted).
+
+    Raises oauth.OAuthError when the provider refuses the code. The token request runs
+    outside any transaction."""
+    oauth.exchange_code(mailbox, code=code, redirect_uri=redirect_uri, now=timezone.now())
+
+
+def signed_in(mailbox: BounceMailbox, run: Callable[[MailboxSettings], T], **overrides: Any) -> T:
+    """`run(settings)`, whose settings sign in as the mailbox does.
+
+    With OAuth2 they carry an access token: the stored one while it lives, else a refreshed
+    one (stored). When the server refuses a stored token (revoked early), it is refreshed
+    and `run` goes once more: a refused login has taken nothing from the mailbox. Raises
+    MailboxError ("auth") when no token can be had or the server refuses a fresh one."""
+    if mailbox.auth != MailboxAuth.OAUTH2:
+        return run(settings_of(mailbox, **overrides))
+    now = timezone.now()
+    stored = mailbox.oauth_access_token
+    token = _token(oauth.access_token, mailbox, now)
+    try:
+        return run(settings_of(mailbox, oauth_token=token, **overrides))
+    except MailboxError as exc:
+        if exc.kind != "auth":
+            raise
+        if token != stored:  # already a fresh token: the refusal stands
+            log.warning("bounce mailbox %s: %s", mailbox.pk, exc)
+            raise
+    token = _token(oauth.refresh, mailbox, now)
+    try:
+        return run(settings_of(mailbox, oauth_token=token, **overrides))
+    except MailboxError as exc:
+        if exc.kind == "auth":
+            log.warning("bounce mailbox %s: %s", mailbox.pk, exc)
+        raise
+
+
+def _token(get: Callable[[BounceMailbox, Any], str], mailbox: BounceMailbox, now: Any) -> str:
+    try:
+        return get(mailbox, now)
+    except oauth.OAuthError as exc:
+        log.warning("bounce mailbox %s: %s", mailbox.pk, exc)
+        raise MailboxError(
+            "auth",
+            _("No OAuth2 access token could be had: %(error)s") % {"error": exc},
+        ) from exc
 
 
 def settings_of(mailbox: BounceMailbox, **overrides: Any) -> MailboxSettings:
@@ -122,8 +205,7 @@ def settings_of(mailbox: BounceMailbox, **overrides: Any) -> MailboxSettings:
         folder=mailbox.folder,
         disposal=cast(Any, mailbox.disposal),
         processed_folder=mailbox.processed_folder,
-        timeout=15.0,
-        **overrides,
+        **{"timeout": 15.0, **overrides},
     )
 
 
@@ -135,7 +217,8 @@ def mailbox_test(*, mailbox: BounceMailbox, **overrides: Any) -> TestOutcome:
     settings = settings_of(mailbox, **overrides)
     try:
         feedback._check(settings)
-        waiting = _imap_probe(settings) if settings.protocol == "imap" else _pop3_probe(settings)
+        probe = _imap_probe if settings.protocol == "imap" else _pop3_probe
+        waiting = signed_in(mailbox, probe, **overrides)
     except MailboxError as exc:
         return TestOutcome(False, str(exc), exc.kind)
     return TestOutcome(

@@ -6,6 +6,10 @@ and auth ones a lookup too), and hits are the most frequent requests the site ge
 middleware answers them itself: placed after SecurityMiddleware (HTTPS redirect, its headers)
 and the request metrics, it matches the two routes by their path and calls their views.
 Everything else goes on through the chain untouched.
+
+The served application (postroom.wsgi) answers hits before Django even sees them, in groups
+(postroom.hit_front, tracking.recorder); this middleware answers those that reach Django's
+handler all the same (the test client, `runserver`), one by one, with the same outcome.
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ def _prefixes() -> tuple[str, str]:
     return pixel.split(_MARK)[0], link.split(_MARK)[0]
 
 
-def _route(path: str) -> tuple[str, str, int | None] | None:
+def route(path: str) -> tuple[str, str, int | None] | None:
     """("open", token, None) or ("click", token, index) for a hit's path, else None."""
     pixel, link = _prefixes()
     if path.startswith(pixel) and path.endswith("/"):
@@ -51,7 +55,7 @@ class TrackingHitMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> Any:
-        found = _route(request.path_info)
+        found = route(request.path_info)
         if found is None:
             return self.get_response(request)
         name, token, index = found

@@ -29,7 +29,7 @@ def campaign_resend(request: HttpRequest, campaign_id: int, kind: str) -> HttpRe
     if not why and kind == ResendKind.UNOPENED and not subject:
         why = _("Give the resend a new subject.")
     if why:
-        messages.error(request, why)
+        messages.error(request, _(why))
         return redirect(report)
     include_previous = request.POST.get("include_previous") == "yes"
     if not is_confirmed(request):
@@ -44,7 +44,7 @@ def campaign_resend(request: HttpRequest, campaign_id: int, kind: str) -> HttpRe
                     "now. Nothing is sent until you start it; those suppressed or "
                     "unsubscribed by then are still left out."
                 )
-                % {"count": count, "kind": ResendKind(kind).label.lower()}
+                % {"count": count, "kind": _(ResendKind(kind).label).lower()}
             ],
             action_label=_("Make the resend for %(count)s recipients") % {"count": count},
             cancel_url=report,
@@ -59,7 +59,8 @@ def campaign_resend(request: HttpRequest, campaign_id: int, kind: str) -> HttpRe
             now=timezone.now(),
         )
     except resends.ResendError as exc:
-        messages.error(request, str(exc))
+        # Its messages are marked for the catalog (gettext_noop) and stay English in the API.
+        messages.error(request, _(str(exc)))
         return redirect(report)
     messages.success(
         request, _("The resend is a draft for %(count)s recipients.") % {"count": made.recipients}

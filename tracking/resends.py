@@ -19,6 +19,7 @@ from datetime import datetime
 
 from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, QuerySet, Value
+from django.utils.translation import gettext_noop
 
 from accounts.models import User
 from audience.models import ListMembership, Recipient, RecipientStatus, Suppression
@@ -62,12 +63,13 @@ def tracked_opens(campaign: Campaign) -> bool:
 
 def refusal(campaign: Campaign, kind: str) -> str:
     """Why `campaign` cannot be resent as `kind`, or "" (no database)."""
+    # English here (the API says it); marked for the catalog, pages translate it.
     if campaign.status not in FINISHED:
-        return "Only a finished campaign can be resent."
+        return gettext_noop("Only a finished campaign can be resent.")
     if campaign.is_single:
-        return "A single e-mail is not resent this way."
+        return gettext_noop("A single e-mail is not resent this way.")
     if kind == ResendKind.UNOPENED and not tracked_opens(campaign):
-        return "It did not track opens, so nobody is known to have opened it."
+        return gettext_noop("It did not track opens, so nobody is known to have opened it.")
     return ""
 
 
@@ -163,11 +165,13 @@ def campaign_resend(
         raise ResendError(why)
     subject = subject.strip()
     if kind == ResendKind.UNOPENED and not subject:
-        raise ResendError("Give the resend a new subject: the first one did not get it opened.")
+        raise ResendError(
+            gettext_noop("Give the resend a new subject: the first one did not get it opened.")
+        )
     resend = _draft(campaign, kind, subject, user, now)
     count = _fix_audience(resend, candidates(campaign, kind, include_previous=include_previous))
     if not count:
-        raise ResendError("Nobody is left to resend it to.")
+        raise ResendError(gettext_noop("Nobody is left to resend it to."))
     dashboard.invalidate(campaign.workspace_id)
     return Resend(resend, count)
 

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models import Exists, OuterRef, QuerySet, Subquery
 
 from accounts.models import Workspace
 from audience.models import Recipient
 from campaigns.models import Campaign
-from tracking.models import Event, EventKind
+from tracking.models import BounceMailbox, Event, EventKind
 
 
 def events_of(workspace: Workspace) -> QuerySet[Event]:
@@ -50,3 +51,24 @@ def campaign_replies(workspace: Workspace, campaign: Campaign) -> QuerySet[Event
         .annotate(recipient_id=Subquery(recipient.values("pk")[:1]))
         .order_by("-occurred_at", "-id")
     )
+
+
+def has_feedback_mailbox(workspace_id: int) -> bool:
+    """Whether the workspace reads an enabled bounce mailbox (`campaigns.links` asks)."""
+    return BounceMailbox.objects.filter(workspace_id=workspace_id, enabled=True).exists()
+
+
+def human_events_exist(
+    kinds: tuple[str, ...], campaign_id: int | None, since: datetime | None
+) -> Exists:
+    """EXISTS over the outer row's workspace and address: a human (not machine) event of one
+    of `kinds`, in the campaign or since the time given (`audience.engagement` asks)."""
+    events = Event.objects.filter(
+        workspace_id=OuterRef("workspace_id"), email=OuterRef("email"), kind__in=kinds,
+        machine=False,
+    )  # fmt: skip
+    if campaign_id is not None:
+        events = events.filter(campaign_id=campaign_id)
+    if since is not None:
+        events = events.filter(occurred_at__gte=since)
+    return Exists(events)

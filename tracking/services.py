@@ -7,7 +7,6 @@ import logging
 import ssl
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, cast
 
 from django.conf import settings
 from django.db import transaction
@@ -24,11 +23,11 @@ from tracking.feedback.mailbox import (
     BatchHandler,
     Handler,
     MailboxError,
-    MailboxSettings,
     PollResult,
     PollState,
     poll,
 )
+from tracking.mailboxes import signed_in
 from tracking.models import BounceMailbox, Event, EventKind, EventSource
 
 log = logging.getLogger(__name__)
@@ -128,27 +127,14 @@ def bounce_mailbox_poll(
     the poll got to (and when), so the next poll goes on from there.
 
     Raises MailboxError (after recording it on the row, for the user to see) when the mailbox
-    cannot be read: wrong password, unreachable server, TLS failure, impossible settings.
+    cannot be read: wrong password, a refused OAuth2 token, unreachable server, TLS failure,
+    impossible settings. An OAuth2 access token is refreshed and stored as it expires.
     A failing `handle` is not an error of the mailbox: it is in the result, the message stays.
 
     Not atomic on purpose: no transaction is held open across a conversation with a mail
     server; `handle` writes in transactions of its own, and the state saved last only moves
     past messages that were handled.
     """
-    settings = MailboxSettings(
-        protocol=cast(Any, mailbox.protocol),
-        host=mailbox.host,
-        port=mailbox.port,
-        username=mailbox.username,
-        password=mailbox.password,
-        security=cast(Any, mailbox.security),
-        folder=mailbox.folder,
-        disposal=cast(Any, mailbox.disposal),
-        processed_folder=mailbox.processed_folder,
-        batch_size=batch_size,
-        max_message_bytes=max_message_bytes,
-        ssl_context=ssl_context,
-    )
     state = PollState(
         uidvalidity=mailbox.uidvalidity,
         last_uid=mailbox.last_uid,
@@ -156,7 +142,14 @@ def bounce_mailbox_poll(
     )
     now = timezone.now()
     try:
-        result = poll(settings, state, handle, handle_batch)
+        result = signed_in(
+            mailbox,
+            lambda settings: poll(settings, state, handle, handle_batch),
+            batch_size=batch_size,
+            max_message_bytes=max_message_bytes,
+            ssl_context=ssl_context,
+            timeout=30.0,
+        )
     except MailboxError as exc:
         mailbox.last_error, mailbox.last_error_at, mailbox.last_polled_at = (
             str(exc)[:1000],

@@ -70,6 +70,16 @@ urlpatterns = [
     path("settings/feedback/", mailbox_views.mailbox_index, name="mailbox_index"),
     path("settings/feedback/new/", mailbox_views.mailbox_create, name="mailbox_create"),
     path(
+        "settings/feedback/oauth/callback/",
+        mailbox_views.mailbox_oauth_callback,
+        name="mailbox_oauth_callback",
+    ),
+    path(
+        "settings/feedback/<int:mailbox_id>/oauth/",
+        mailbox_views.mailbox_oauth_start,
+        name="mailbox_oauth_start",
+    ),
+    path(
         "settings/feedback/<int:mailbox_id>/", mailbox_views.mailbox_detail, name="mailbox_detail"
     ),
     path(

@@ -52,7 +52,7 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     if request.method == "POST":
         services.unsubscribe(delivery=delivery)
         return render(request, "tracking/unsubscribed.html", {"email": delivery.email})
-    return render(request, "tracking/unsubscribe.html", {"email": delivery.email})
+    return render(request, "tracking/unsubscribe.html", {"email": delivery.email, "token": token})
 
 
 @require_http_methods(["GET"])
@@ -128,7 +128,12 @@ def unsubscribe_test_link(request: HttpRequest, token: str) -> HttpResponse:
     """The unsubscribe link of a test: the page a recipient would see, and no unsubscribe
     (a test names a template and an address, never a delivery). A one-click POST gets 200."""
     link, _template = _test(token)
-    context = {"email": link.address, "test": True, "done": request.method == "POST"}
+    context = {
+        "email": link.address,
+        "test": True,
+        "done": request.method == "POST",
+        "token": token,
+    }
     return render(request, "tracking/test_unsubscribe.html", context)
 
 

@@ -15,6 +15,8 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
+from django.utils.translation import gettext_noop
+
 from audience.models import Suppression
 from campaigns.models import Attempt, AttemptOutcome, CampaignStatusChange, DeliveryStatus
 from sending.models import AccountStatusChange
@@ -28,23 +30,30 @@ RECIPIENT_UNSUBSCRIBED = "recipient.unsubscribed"
 TEST = "webhook.test"
 
 DELIVERY_TYPES: dict[str, str] = {
-    "delivery.sent": "A server accepted the message.",
-    "delivery.deferred": "A try failed for now (temporary error, server unreachable); "
-    "it will be tried again.",
-    "delivery.failed": "The message will not be sent: refused for good or out of tries.",
-    "delivery.not_found": "The address does not exist; it is now suppressed.",
-    "delivery.suppressed": "Not sent: the address was suppressed when its turn came.",
+    "delivery.sent": gettext_noop("A server accepted the message."),
+    "delivery.deferred": gettext_noop(
+        "A try failed for now (temporary error, server unreachable); it will be tried again."
+    ),
+    "delivery.failed": gettext_noop(
+        "The message will not be sent: refused for good or out of tries."
+    ),
+    "delivery.not_found": gettext_noop("The address does not exist; it is now suppressed."),
+    "delivery.suppressed": gettext_noop("Not sent: the address was suppressed when its turn came."),
 }
 # What came back after sending: read from tracking's events (tracking.models.Event).
 FEEDBACK_TYPES: dict[str, str] = {
-    "delivery.bounced": "The message bounced after it was accepted (data.bounce_type: hard or "
-    "soft).",
-    "delivery.complained": "The recipient marked the message as spam.",
-    "delivery.opened": "The message was opened (data.machine: true when a program such as a "
-    "privacy proxy fetched it, not a person).",
-    "delivery.clicked": "A link of the message was followed (data.url; data.machine: true for "
-    "a link scanner).",
-    "delivery.replied": "The recipient replied (found in a bounce/reply mailbox).",
+    "delivery.bounced": gettext_noop(
+        "The message bounced after it was accepted (data.bounce_type: hard or soft)."
+    ),
+    "delivery.complained": gettext_noop("The recipient marked the message as spam."),
+    "delivery.opened": gettext_noop(
+        "The message was opened (data.machine: true when a program such as a "
+        "privacy proxy fetched it, not a person)."
+    ),
+    "delivery.clicked": gettext_noop(
+        "A link of the message was followed (data.url; data.machine: true for a link scanner)."
+    ),
+    "delivery.replied": gettext_noop("The recipient replied (found in a bounce/reply mailbox)."),
 }
 # Tracking event kinds and the webhook type each one becomes; a delivered report of an
 # e-mail service is not told (delivery.sent already says the server took it).
@@ -57,15 +66,21 @@ FEEDBACK_KINDS: dict[str, str] = {
     EventKind.UNSUBSCRIBED: RECIPIENT_UNSUBSCRIBED,
 }
 EVENT_TYPES: dict[str, str] = {
-    ACCOUNT_STATUS_CHANGED: "A sending account changed status: went to error (its password or "
-    "token was refused; nothing is sent through it until it is fixed), was activated, "
-    "deactivated or sent back to pending.",
-    CAMPAIGN_STATUS_CHANGED: "A campaign was scheduled, unscheduled, launching, started, "
-    "paused, resumed, completed or cancelled, or its launch failed.",
+    ACCOUNT_STATUS_CHANGED: gettext_noop(
+        "A sending account changed status: went to error (its password or "
+        "token was refused; nothing is sent through it until it is fixed), was activated, "
+        "deactivated or sent back to pending."
+    ),
+    CAMPAIGN_STATUS_CHANGED: gettext_noop(
+        "A campaign was scheduled, unscheduled, launching, started, "
+        "paused, resumed, completed or cancelled, or its launch failed."
+    ),
     **DELIVERY_TYPES,
     **FEEDBACK_TYPES,
-    RECIPIENT_UNSUBSCRIBED: "A recipient unsubscribed (by a message's link or one-click "
-    "request, a mailbox or an e-mail service's report, or by hand).",
+    RECIPIENT_UNSUBSCRIBED: gettext_noop(
+        "A recipient unsubscribed (by a message's link or one-click "
+        "request, a mailbox or an e-mail service's report, or by hand)."
+    ),
 }
 
 # What a campaign's action is called once done; `data.change` of campaign.status_changed.

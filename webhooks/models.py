@@ -81,7 +81,8 @@ class Event(models.Model):
 
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
     endpoint = models.ForeignKey(Endpoint, on_delete=models.CASCADE, related_name="outbox")
-    # Sent as Postroom-Event-Id: the same on every retry, so receivers can drop repeats.
+    # Sent as Postroom-Event-Id and webhook-id: the same on every retry, so receivers can drop
+    # repeats.
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     # The type of the events carried ("delivery.deferred,delivery.sent" for a mixed batch).
     event_type = models.CharField(max_length=200)

@@ -16,6 +16,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 from prometheus_client import Counter
 
 from accounts.audit import services as audit
@@ -30,6 +31,9 @@ from webhooks import signing, targets
 from webhooks.client import PostResult, post
 from webhooks.models import Cursor, Endpoint, Event, EventState
 
+# Stored as it is (the API shows it); the endpoint page translates it.
+DISABLED_BY_USER = gettext_noop("Disabled by a user.")
+
 log = logging.getLogger("postroom.webhooks")
 REQUESTS = Counter(
     "postroom_webhook_requests",
@@ -42,6 +46,11 @@ REQUESTS = Counter(
 class IssuedSecret:
     endpoint: Endpoint
     secret: str  # shown to the user once
+
+    @property
+    def standard_secret(self) -> str:
+        """The same secret as Standard Webhooks verifiers take it (shown with it, once)."""
+        return signing.standard_secret(self.secret)
 
 
 def _clean_events(events: Iterable[str]) -> list[str]:
@@ -128,7 +137,17 @@ def endpoint_create(
     _set_events(endpoint, events)
     endpoint.save()
     _start_cursor(workspace, before)
+    audit.record(
+        "webhook.endpoint_created", workspace=workspace, target=endpoint,
+        target_label=_host(endpoint), events=sorted(endpoint.events),
+    )  # fmt: skip
     return IssuedSecret(endpoint=endpoint, secret=endpoint.secret)
+
+
+def _host(endpoint: Endpoint) -> str:
+    """What the audit log names an endpoint by: only its host, as a receiver's URL may carry
+    a token in its path or query."""
+    return urlsplit(endpoint.url).hostname or ""
 
 
 @transaction.atomic
@@ -143,6 +162,7 @@ def endpoint_update(
     """Change what is given. Enabling clears the failure record and the disabled reason."""
     endpoint = Endpoint.objects.select_for_update().get(pk=endpoint.pk)
     before = _watching(endpoint.workspace)
+    was = (endpoint.url, sorted(endpoint.events), endpoint.description, endpoint.active)
     if url is not None and url.strip() != endpoint.url:
         endpoint.url = _clean_url(url)
     if events is not None:
@@ -153,9 +173,16 @@ def endpoint_update(
         endpoint.active = active
         endpoint.consecutive_failures = 0
         endpoint.failing_since = None
-        endpoint.disabled_reason = "" if active else "Disabled by a user."
+        endpoint.disabled_reason = "" if active else DISABLED_BY_USER
     endpoint.save()
     _start_cursor(endpoint.workspace, before)
+    now_is = (endpoint.url, sorted(endpoint.events), endpoint.description, endpoint.active)
+    names = ("url", "events", "description", "active")
+    if changed := [name for name, old, new in zip(names, was, now_is, strict=True) if old != new]:
+        audit.record(
+            "webhook.endpoint_changed", workspace=endpoint.workspace, target=endpoint,
+            target_label=_host(endpoint), fields=changed,
+        )  # fmt: skip
     return endpoint
 
 
@@ -171,17 +198,20 @@ def endpoint_rotate_secret(*, endpoint: Endpoint, now: datetime | None = None) -
     )
     endpoint.secret = signing.new_secret()
     endpoint.save(update_fields=["secret", "previous_secret", "previous_secret_expires_at"])
+    audit.record(
+        "webhook.secret_rotated", workspace=endpoint.workspace, target=endpoint,
+        target_label=_host(endpoint),
+    )  # fmt: skip
     return IssuedSecret(endpoint=endpoint, secret=endpoint.secret)
 
 
 @transaction.atomic
 def endpoint_delete(*, endpoint: Endpoint) -> None:
     """Delete the endpoint and its outbox (nothing more will be sent to it)."""
-    # Only the host: a receiver's URL may carry a token in its path or query.
-    host = urlsplit(endpoint.url).hostname or ""
     audit.record(
-        "webhook.endpoint_deleted", workspace=endpoint.workspace, target=endpoint, target_label=host
-    )
+        "webhook.endpoint_deleted", workspace=endpoint.workspace, target=endpoint,
+        target_label=_host(endpoint),
+    )  # fmt: skip
     endpoint.delete()
 
 
@@ -303,9 +333,14 @@ def _headers(endpoint: Endpoint, event: Event, body: bytes, now: datetime) -> di
     expires = endpoint.previous_secret_expires_at
     if endpoint.previous_secret and expires is not None and expires > now:
         keys.append(endpoint.previous_secret)
+    timestamp = int(now.timestamp())
+    # One id for both headers, the same on every retry: a receiver that deduplicates on
+    # Postroom-Event-Id keeps its ids when it moves to webhook-id.
+    message_id = str(event.uuid)
     return {
-        signing.HEADER: signing.signature_header(keys, int(now.timestamp()), body),
-        "Postroom-Event-Id": str(event.uuid),
+        signing.HEADER: signing.signature_header(keys, timestamp, body),
+        "Postroom-Event-Id": message_id,
+        **signing.standard_headers(keys, message_id, timestamp, body),
     }
 
 

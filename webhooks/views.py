@@ -62,8 +62,10 @@ def _detail(
         "description": endpoint.description,
         "events": endpoint.events,
     }
+    reason = endpoint.disabled_reason
     context = {
         "endpoint": endpoint,
+        "disabled_reason": _(reason) if reason == services.DISABLED_BY_USER else reason,
         "form": form or EndpointForm(initial=initial),
         "new_secret": new_secret,
         "recent": selectors.events_of(endpoint)[:RECENT],
@@ -84,7 +86,7 @@ def endpoint_detail(request: HttpRequest, endpoint_id: int) -> HttpResponse:
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
-            messages.success(request, "The endpoint is saved.")
+            messages.success(request, _("The endpoint is saved."))
             return redirect("webhooks:endpoint", endpoint_id=endpoint.pk)
     return _detail(request, endpoint, form=form, status=400)
 
@@ -100,7 +102,7 @@ def endpoint_rotate(request: HttpRequest, endpoint_id: int) -> HttpResponse:
 @require_POST
 def endpoint_test(request: HttpRequest, endpoint_id: int) -> HttpResponse:
     event = services.event_send_test(endpoint=_endpoint(request, endpoint_id))
-    _tell(request, event, "The test")
+    _tell(request, event, test=True)
     return redirect("webhooks:endpoint", endpoint_id=endpoint_id)
 
 
@@ -109,7 +111,9 @@ def endpoint_test(request: HttpRequest, endpoint_id: int) -> HttpResponse:
 def endpoint_active(request: HttpRequest, endpoint_id: int) -> HttpResponse:
     active = request.POST.get("active") == "1"
     endpoint = services.endpoint_update(endpoint=_endpoint(request, endpoint_id), active=active)
-    messages.success(request, "The endpoint is on." if endpoint.active else "The endpoint is off.")
+    messages.success(
+        request, _("The endpoint is on.") if endpoint.active else _("The endpoint is off.")
+    )
     return redirect("webhooks:endpoint", endpoint_id=endpoint_id)
 
 
@@ -131,7 +135,7 @@ def endpoint_delete(request: HttpRequest, endpoint_id: int) -> HttpResponse:
             cancel_url=reverse("webhooks:endpoint", kwargs={"endpoint_id": endpoint.pk}),
         )
     services.endpoint_delete(endpoint=endpoint)
-    messages.success(request, f"The endpoint {endpoint.url} is deleted.")
+    messages.success(request, _("The endpoint %(url)s is deleted.") % {"url": endpoint.url})
     return redirect("webhooks:index")
 
 
@@ -140,12 +144,18 @@ def endpoint_delete(request: HttpRequest, endpoint_id: int) -> HttpResponse:
 def event_retry(request: HttpRequest, event_id: int) -> HttpResponse:
     event = or_404(selectors.event_get(access_of(request).workspace, event_id))
     event = services.event_retry_now(event=event)
-    _tell(request, event, "The retry")
+    _tell(request, event, test=False)
     return redirect("webhooks:endpoint", endpoint_id=event.endpoint_id)
 
 
-def _tell(request: HttpRequest, event: Event, what: str) -> None:
+def _tell(request: HttpRequest, event: Event, *, test: bool) -> None:
     if event.state == EventState.DELIVERED:
-        messages.success(request, f"{what} was delivered (HTTP {event.last_status_code}).")
+        text = (
+            _("The test was delivered (HTTP %(code)s).")
+            if test
+            else _("The retry was delivered (HTTP %(code)s).")
+        )
+        messages.success(request, text % {"code": event.last_status_code})
     else:
-        messages.error(request, f"{what} failed: {event.last_error or 'no answer'}.")
+        text = _("The test failed: %(error)s.") if test else _("The retry failed: %(error)s.")
+        messages.error(request, text % {"error": event.last_error or _("no answer")})

@@ -22,5 +22,10 @@ auth_urlpatterns: list[URLPattern | URLResolver] = [
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("workspace/", workspace_settings.WorkspaceSettingsApi.as_view(), name="workspace"),
+    path(
+        "workspace/archive-key/",
+        workspace_settings.WorkspaceArchiveKeyApi.as_view(),
+        name="workspace-archive-key",
+    ),
     *router.urls,
 ]

@@ -1,8 +1,9 @@
 """The settings of the workspace a call acts in: read by any member, changed by owners.
 
 The same settings as the workspace's settings page (name, time zone, hourly limit, the
-tracking of campaigns, readers' addresses, the sign-up colour, two-factor required), through
-the same service, so a script can set up tracking the way the page does.
+tracking of campaigns, readers' addresses, the sign-up colour, two-factor required, the
+public archive), through the same service, so a script can set up tracking the way the page
+does.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ FIELDS = (
     "reader_ips",
     "signup_color",
     "require_two_factor",
+    "archive_enabled",
 )
 
 
@@ -62,6 +64,16 @@ class WorkspaceSettingsSerializer(serializers.Serializer[Workspace]):
     require_two_factor = serializers.BooleanField(
         help_text="Members without two-factor sign-in must set it up to use the web interface; "
         "only an owner who has it may turn this on."
+    )
+
+    archive_enabled = serializers.BooleanField(
+        help_text="The public archive of campaigns marked for it (off by default)."
+    )
+    archive_key = serializers.CharField(
+        read_only=True,
+        allow_null=True,
+        help_text="The archive's public address is /archive/<archive_key>/ (its feed: "
+        "feed/ below it); null until the archive is first turned on.",
     )
 
     def validate_name(self, value: str) -> str:
@@ -100,4 +112,19 @@ class WorkspaceSettingsApi(APIView):
             workspace = services.workspace_update(workspace=workspace, by=by, **values)
         except services.AccountError as exc:
             raise ValidationError({"require_two_factor": [str(exc)]}) from exc
+        return Response(WorkspaceSettingsSerializer(workspace).data)
+
+
+class WorkspaceArchiveKeyApi(APIView):
+    permission_classes = (WorkspaceRole,)
+    required_role = Role.OWNER
+
+    @extend_schema(
+        tags=["workspaces"],
+        request=None,
+        responses=WorkspaceSettingsSerializer,
+        summary="A new public address for the archive (owners): the old one answers 404 at once",
+    )
+    def post(self, request: Request) -> Response:
+        workspace = services.workspace_archive_key_rotate(workspace=api_access(request).workspace)
         return Response(WorkspaceSettingsSerializer(workspace).data)

@@ -10,7 +10,9 @@ from django.contrib.auth import signals
 def _signed_in(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
     from accounts.audit.services import record
 
-    record("user.signed_in", actor=user, target=user)
+    # How: a password (and code) unless the single sign-on callback says otherwise.
+    method = getattr(request, "sign_in_method", "password")
+    record("user.signed_in", actor=user, target=user, method=method)
 
 
 def _sign_in_failed(
@@ -20,7 +22,11 @@ def _sign_in_failed(
 
     # The address typed, never the password (Django already masks it in `credentials`).
     typed = str(credentials.get("username") or credentials.get("email") or "")[:254]
-    record("user.sign_in_failed", actor_email=typed)
+    # A single sign-on refusal says so, and why (accounts.sso.views).
+    detail: dict[str, Any] = {
+        k: str(credentials[k]) for k in ("method", "reason") if k in credentials
+    }
+    record("user.sign_in_failed", actor_email=typed, **detail)
 
 
 def _signed_out(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:

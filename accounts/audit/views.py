@@ -9,6 +9,7 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.access import access_of, workspace_view
 from accounts.audit import selectors
@@ -32,13 +33,14 @@ def _page(request: HttpRequest, workspace: Workspace | None, template: str) -> H
     page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
+    labels = {action: _(label) for action, label in ACTIONS.items()}
     return render(
         request,
         template,
         {
             "page": page,
-            "actions": sorted(ACTIONS.items(), key=lambda item: item[1]),
-            "labels": ACTIONS,
+            "actions": sorted(labels.items(), key=lambda item: item[1]),
+            "labels": labels,
             "params": request.GET,
             "query": query.urlencode(),
             "keep_days": settings.AUDIT_LOG_DAYS,

@@ -68,5 +68,8 @@ def api_key_revoke(request: HttpRequest, api_key_id: int) -> HttpResponse:
             cancel_url=reverse("api_keys"),
         )
     services.api_key_revoke(api_key=api_key)
-    messages.success(request, f"The key “{api_key.name}” is revoked; calls with it now get 401.")
+    messages.success(
+        request,
+        _("The key “%(name)s” is revoked; calls with it now get 401.") % {"name": api_key.name},
+    )
     return redirect("api_keys")

@@ -40,6 +40,8 @@ def test_every_member_reads_the_settings_of_the_workspace_it_acts_in(personas, a
         "reader_ips": ReaderIps.TRUNCATED,
         "signup_color": "#2563eb",
         "require_two_factor": False,
+        "archive_enabled": False,
+        "archive_key": None,
     }
 
 

@@ -46,6 +46,9 @@ def test_custom_fields_are_defined_changed_and_deleted(workspace, api_for):
     assert "exists already" in field_messages(
         api.post("/api/custom-fields/", {"key": "plan"}, format="json"), "key"
     )
+    for link in ("unsubscribe_url", "view_in_browser_url", "preferences_url"):
+        refused = api.post("/api/custom-fields/", {"key": link}, format="json")
+        assert "link every message has" in field_messages(refused, "key")
     assert "lower-case" in field_messages(
         api.post("/api/custom-fields/", {"key": "9x"}, format="json"), "key"
     )

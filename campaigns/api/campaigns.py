@@ -29,6 +29,7 @@ from campaigns.api.common import (
     raise_problems,
     run_transition,
     stats_of,
+    time_param,
 )
 from campaigns.csv_export import delivery_rows, streamed
 from campaigns.models import Campaign, CampaignStatus, DeliveryStatus
@@ -56,8 +57,10 @@ class CampaignResource(WorkspaceViewSet[Campaign]):
     pagination_class = PagePagination
 
     def workspace_queryset(self, workspace: Workspace) -> QuerySet[Campaign]:
-        return Campaign.objects.filter(workspace=workspace).prefetch_related(
-            "lists", "segments", "accounts"
+        return (
+            Campaign.objects.filter(workspace=workspace)
+            .select_related("ab_test__winner")
+            .prefetch_related("lists", "segments", "accounts", "variants")
         )
 
     def listed(self) -> QuerySet[Campaign]:
@@ -69,6 +72,13 @@ class CampaignResource(WorkspaceViewSet[Campaign]):
         wanted = choice_param(params, "status", list(CampaignStatus.values))
         if wanted:
             qs = qs.filter(status=wanted)
+        # The calendar's range: campaigns whose scheduled time is at or after / before.
+        since = time_param(params, "scheduled_since", self.workspace)
+        if since is not None:
+            qs = qs.filter(scheduled_at__gte=since)
+        until = time_param(params, "scheduled_until", self.workspace)
+        if until is not None:
+            qs = qs.filter(scheduled_at__lt=until)
         ordering = choice_param(params, "ordering", ORDERINGS) or "-created_at"
         return qs.order_by(ordering, "-id" if ordering.startswith("-") else "id")
 
@@ -137,6 +147,14 @@ class CampaignResource(WorkspaceViewSet[Campaign]):
         )
 
 
+ARCHIVE_FIELDS = frozenset({"archived", "archive_values"})
+
+
+def _archive_only(body: Any) -> bool:
+    """Whether a PATCH changes only the archive fields (allowed once a campaign started)."""
+    return hasattr(body, "keys") and bool(body) and set(body.keys()) <= ARCHIVE_FIELDS
+
+
 def _with_schedule(data: editing.CampaignData, when: dict[str, Any]) -> editing.CampaignData:
     data.schedule_mode = when["schedule_mode"]
     data.scheduled_at = when["scheduled_at"]
@@ -149,6 +167,15 @@ LIST_PARAMETERS = [
     OpenApiParameter("status", str, enum=list(CampaignStatus.values)),
     OpenApiParameter("ordering", str, enum=ORDERINGS, description="Default: -created_at."),
     OpenApiParameter("single", bool, description="List the single e-mails instead."),
+    *(
+        OpenApiParameter(
+            f"scheduled_{bound}",
+            OpenApiTypes.STR,
+            description=f"Campaigns scheduled {when} this moment (the calendar's range). An ISO "
+            "date-time, or a date (local midnight in the workspace's time zone).",
+        )
+        for bound, when in (("since", "at or after"), ("until", "before"))
+    ),
 ]
 
 
@@ -174,7 +201,8 @@ def _move(summary: str) -> Callable[[F], F]:
         responses={200: CampaignSerializer, **CONFLICT},
     ),
     partial_update=extend_schema(
-        summary="Change parts of a draft or scheduled campaign",
+        summary="Change parts of a draft or scheduled campaign; `archived` and "
+        "`archive_values` alone, in any state",
         request=CampaignWriteSerializer,
         responses={200: CampaignSerializer, **CONFLICT},
     ),
@@ -214,6 +242,8 @@ class CampaignsApi(
 
     def update(self, request: Request, campaign_id: int, partial: bool = False) -> Response:
         campaign = self.get_object()
+        if partial and campaign.status not in EDITABLE and _archive_only(request.data):
+            return self.output(self.set_archive(campaign, request.data))
         self.editable(campaign)
         write = CampaignWriteSerializer(
             data=request.data, partial=partial, context={"workspace": self.workspace}
@@ -222,6 +252,19 @@ class CampaignsApi(
         data = write.campaign_data(editing.campaign_data(campaign) if partial else None)
         raise_problems(self.workspace, data, {}, fixed_audience=campaign.has_fixed_audience)
         return self.output(self.save_changes(campaign, data))
+
+    def set_archive(self, campaign: Campaign, body: Any) -> Campaign:
+        """A started campaign's place in the public archive: the one change it still takes."""
+        write = CampaignWriteSerializer(
+            data=body, partial=True, context={"workspace": self.workspace}
+        )
+        write.is_valid(raise_exception=True)
+        values = write.validated_data
+        return editing.campaign_set_archive(
+            campaign=campaign,
+            archived=values.get("archived", campaign.archived),
+            archive_values=values.get("archive_values"),
+        )
 
     def partial_update(self, request: Request, campaign_id: int) -> Response:
         return self.update(request, campaign_id, partial=True)

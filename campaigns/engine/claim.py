@@ -47,12 +47,13 @@ class Claimed(NamedTuple):
     standard: tuple[Any, ...]  # the recipient's STANDARD_FIELDS, in that order
     fields: dict[str, Any] | None  # the recipient's custom fields as stored
     message_id: str = ""  # set once tried: its Message-ID and From domain stay (see send)
+    variant_id: int | None = None  # its A/B test variant; None: the campaign's own content
 
 
 _COLUMNS = (
     "pk", "campaign_id", "workspace_id", "email", "attempts", "last_code", "last_reply",
     "recipient_id", *(f"recipient__{name}" for name in STANDARD_FIELDS), "recipient__fields",
-    "message_id",
+    "message_id", "variant_id",
 )  # fmt: skip
 _STANDARD = slice(8, 8 + len(STANDARD_FIELDS))
 
@@ -60,7 +61,7 @@ _STANDARD = slice(8, 8 + len(STANDARD_FIELDS))
 def claimed_rows(*, worker: str, ids: list[int]) -> list[Claimed]:
     """The deliveries of `ids` this worker holds, with their recipients, in one query."""
     rows = Delivery.objects.filter(pk__in=ids, lease_owner=worker).values_list(*_COLUMNS)
-    return [Claimed._make((*row[:8], row[_STANDARD], row[-2], row[-1])) for row in rows]
+    return [Claimed._make((*row[:8], row[_STANDARD], row[-3], row[-2], row[-1])) for row in rows]
 
 
 def running_campaigns(now: datetime) -> list[int]:
@@ -128,7 +129,7 @@ def claim_batch(
             cursor.execute(_claim_sql(), [worker, now + lease, now, ids])
             # Django has the driver hand JSON over as text (JSONField decodes it): so here.
             return [
-                Claimed._make((*row[:8], tuple(row[8:-2]), _json(row[-2]), row[-1]))
+                Claimed._make((*row[:8], tuple(row[8:-3]), _json(row[-3]), row[-2], row[-1]))
                 for row in cursor
             ]
 
@@ -141,9 +142,9 @@ def _claim_sql() -> str:
         f"WITH c AS (UPDATE {table} SET status = 'sending', lease_owner = %s, "  # noqa: S608
         "lease_expires_at = %s, updated_at = %s WHERE id = ANY(%s::bigint[]) "
         "RETURNING id, campaign_id, workspace_id, email, attempts, last_code, last_reply, "
-        "recipient_id, message_id) SELECT c.id, c.campaign_id, c.workspace_id, c.email, "
-        f"c.attempts, c.last_code, c.last_reply, c.recipient_id, {standard}, r.fields, "
-        f"c.message_id FROM c LEFT JOIN {recipients} r ON r.id = c.recipient_id"
+        "recipient_id, message_id, variant_id) SELECT c.id, c.campaign_id, c.workspace_id, "
+        f"c.email, c.attempts, c.last_code, c.last_reply, c.recipient_id, {standard}, r.fields, "
+        f"c.message_id, c.variant_id FROM c LEFT JOIN {recipients} r ON r.id = c.recipient_id"
     )
 
 

@@ -13,30 +13,40 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import connection, transaction
-from django.db.models import Count, DateTimeField, Exists, OuterRef, Q, QuerySet, Value
+from django.db.models import (
+    BigIntegerField,
+    Count,
+    DateTimeField,
+    Exists,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Value,
+)
+from django.db.models.functions import Mod
 
 from audience.models import (
     ListMembership,
     Recipient,
-    RecipientList,
     RecipientStatus,
     Suppression,
 )
 from audience.selectors import RecipientFilter, recipients_matching, segment_q
-from campaigns.models import Campaign, Delivery, DeliveryStatus, ResendRecipient
+from audience.statistics import refresh_stale_statistics
+from campaigns.models import (
+    AB_VARIANTS_MIN,
+    AbTest,
+    AbTestState,
+    Campaign,
+    Delivery,
+    DeliveryStatus,
+    ResendRecipient,
+    Variant,
+)
 
 # A launch that inserts more deliveries than this refreshes the table's statistics.
 ANALYZE_AFTER = 10_000
-# The tables the audience's plan reads. Statistics taken when one was much smaller (a test
-# database analyzed while nearly empty, a workspace that imported its audience minutes ago)
-# say the campaign's list or workspace has no rows; PostgreSQL then probes the list's members
-# by list alone for every recipient (a nested loop that scans the whole list per recipient:
-# quadratic, 20,000 recipients ran for more than 300 s). Fresh statistics make it probe the
-# (list, recipient) index: linear.
-AUDIENCE_TABLES = (Recipient, ListMembership, RecipientList, Suppression)
-# A table counts as grown past its statistics when it has more than twice the pages they
-# counted, plus this many (64 KB: small tables are not worth an ANALYZE).
-STALE_SLACK_PAGES = 8
 
 
 def audience_sources(campaign: Campaign) -> list[Q]:
@@ -138,34 +148,6 @@ def audience_count(campaign: Campaign, sources: list[Q] | None = None) -> Audien
     )
 
 
-def refresh_stale_statistics() -> list[str]:
-    """ANALYZE each audience table whose statistics no longer describe it: never analyzed,
-    grown past twice the size they counted, or changed by more rows than they counted.
-    Returns the tables analyzed. PostgreSQL only (SQLite plans need no statistics here).
-
-    Checking costs one catalog query; an ANALYZE samples at most 30,000 rows (a fraction of
-    a second on a million recipients) and happens only after such a change.
-    """
-    if connection.vendor != "postgresql":
-        return []
-    tables = [model._meta.db_table for model in AUDIENCE_TABLES]
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT c.relname FROM pg_class c"
-            " LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid"
-            " WHERE c.oid IN (SELECT to_regclass(name) FROM unnest(%s::text[]) AS name)"
-            " AND (c.reltuples < 0"
-            "  OR pg_relation_size(c.oid) / current_setting('block_size')::int"
-            "     > 2 * c.relpages + %s"
-            "  OR coalesce(s.n_mod_since_analyze, 0) > greatest(c.reltuples, 1000))",
-            [tables, STALE_SLACK_PAGES],
-        )
-        stale = [name for (name,) in cursor.fetchall()]
-        for name in stale:
-            cursor.execute(f"ANALYZE {connection.ops.quote_name(name)}")
-    return stale
-
-
 @dataclass(frozen=True)
 class LaunchResult:
     inserted: int
@@ -176,45 +158,120 @@ class LaunchResult:
 def launch(*, campaign: Campaign, now: datetime) -> LaunchResult:
     """Create the deliveries of `campaign`, due at `now`, and record who was left out.
 
-    Idempotent: deliveries that exist are kept as they are. Raises audience.segments.
-    SegmentError if one of its segments no longer compiles (nothing is inserted then).
+    A campaign with a planned A/B test gets only its test share's deliveries, split evenly
+    between its variants, and its test moves to `testing` (`launch_rest` sends the winner to
+    the others). Idempotent: deliveries that exist are kept as they are. Raises
+    audience.segments.SegmentError if one of its segments no longer compiles (nothing is
+    inserted then).
     """
     refresh_stale_statistics()  # before planning: stale statistics make the plan quadratic
     sources = audience_sources(campaign)
     count = audience_count(campaign, sources)
-    # Django writes the SELECT, constants included, so values are adapted for each database.
-    rows = (
-        reachable(campaign, sources)
-        .order_by()
-        .annotate(
-            _workspace=Value(campaign.workspace_id),
-            _campaign=Value(campaign.pk),
-            _status=Value(str(DeliveryStatus.QUEUED)),
-            _zero=Value(0),
-            _now=Value(now, output_field=DateTimeField()),
-            _blank=Value(""),
-        )
-        .values_list(
-            "_workspace",
-            "_campaign",
-            "pk",
-            "email",
-            "_status",
-            "_zero",
-            "_now",
-            "_blank",
-            "_blank",
-            "_blank",
-            "_blank",
-            "_now",
-        )
+    test = (
+        AbTest.objects.select_for_update()
+        .filter(campaign_id=campaign.pk, state=AbTestState.PLANNED)
+        .first()
     )
+    variants = list(Variant.objects.filter(campaign_id=campaign.pk)) if test else []
+    if test is not None and len(variants) >= AB_VARIANTS_MIN:
+        inserted = _launch_test_share(campaign, sources, count, test, variants, now)
+    else:
+        inserted = _insert(reachable(campaign, sources), campaign, now, variant_id=None)
+    _record_count(campaign, count, launched_at=now)
+    return LaunchResult(inserted=inserted, count=count)
+
+
+def test_share_sizes(reachable: int, percent: int, variants: int) -> int:
+    """How many recipients each variant goes to: an even split of `percent` of the audience
+    (rounded down, at least one each while the audience has room)."""
+    each = reachable * percent // 100 // variants
+    return max(each, 1) if reachable >= variants else 0
+
+
+def _launch_test_share(
+    campaign: Campaign,
+    sources: list[Q],
+    count: AudienceCount,
+    test: AbTest,
+    variants: list[Variant],
+    now: datetime,
+) -> int:
+    """Insert the test share: the audience in the test's seeded order, cut into one slice per
+    variant (a few statements, whatever the audience's size)."""
+    each = test_share_sizes(count.reachable, test.test_percent, len(variants))
+    ordered = reachable(campaign, sources).order_by(shuffled(test.seed), "pk")
+    inserted = 0
+    for index, variant in enumerate(variants):
+        rows = ordered[index * each : (index + 1) * each]
+        inserted += _insert(rows, campaign, now, variant_id=variant.pk)
+    AbTest.objects.filter(pk=test.pk).update(state=AbTestState.TESTING)
+    return inserted
+
+
+def shuffled(seed: int) -> Mod:
+    """A seeded shuffle of recipients that every database computes alike: a multiplicative
+    hash of the primary key, modulo a prime (fits in 64 bits for any realistic key)."""
+    return Mod(F("pk") * Value(2_654_435_761) + Value(seed), Value(4_294_967_311))
+
+
+@transaction.atomic
+def launch_rest(*, campaign: Campaign, variant: Variant, now: datetime) -> int:
+    """Create the deliveries of everyone the A/B test's share did not reach, carrying
+    `variant`; those with a delivery already are left as they are (ON CONFLICT), so nobody
+    gets two messages. The caller moves the test to `decided` in the same transaction."""
+    sources = audience_sources(campaign)
+    count = audience_count(campaign, sources)
+    inserted = _insert(reachable(campaign, sources), campaign, now, variant_id=variant.pk)
+    _record_count(campaign, count, launched_at=None)
+    return inserted
+
+
+def _record_count(campaign: Campaign, count: AudienceCount, launched_at: datetime | None) -> None:
+    Campaign.objects.filter(pk=campaign.pk).update(
+        audience_total=count.reachable,
+        excluded_suppressed=count.suppressed,
+        excluded_unsubscribed=count.unsubscribed,
+        excluded_duplicates=count.duplicates,
+        **({"launched_at": launched_at} if launched_at is not None else {}),
+    )
+
+
+def _insert(
+    recipients: QuerySet[Recipient], campaign: Campaign, now: datetime, variant_id: int | None
+) -> int:
+    """INSERT … SELECT the deliveries of `recipients`; returns how many were new."""
+    # Django writes the SELECT, constants included, so values are adapted for each database.
+    rows = recipients.annotate(
+        _workspace=Value(campaign.workspace_id),
+        _campaign=Value(campaign.pk),
+        _status=Value(str(DeliveryStatus.QUEUED)),
+        _zero=Value(0),
+        _now=Value(now, output_field=DateTimeField()),
+        _blank=Value(""),
+        _variant=Value(variant_id, output_field=BigIntegerField()),
+    ).values_list(
+        "_workspace",
+        "_campaign",
+        "pk",
+        "email",
+        "_status",
+        "_zero",
+        "_now",
+        "_blank",
+        "_blank",
+        "_blank",
+        "_blank",
+        "_now",
+        "_variant",
+    )
+    if not recipients.query.order_by:
+        rows = rows.order_by()
     sql, params = rows.query.sql_with_params()
     table = connection.ops.quote_name(Delivery._meta.db_table)
     statement = (
         f"INSERT INTO {table} (workspace_id, campaign_id, recipient_id, email, status,"
         " attempts, next_attempt_at, lease_owner, message_id, last_enhanced_code, last_reply,"
-        f" updated_at) {sql} ON CONFLICT DO NOTHING"
+        f" updated_at, variant_id) {sql} ON CONFLICT DO NOTHING"
     )
     with connection.cursor() as cursor:
         cursor.execute(statement, params)
@@ -223,11 +280,4 @@ def launch(*, campaign: Campaign, now: datetime) -> LaunchResult:
             # Fresh statistics, or the planner takes a million new rows for one and picks
             # plans that sort them all on every claim.
             cursor.execute(f"ANALYZE {table}")
-    Campaign.objects.filter(pk=campaign.pk).update(
-        audience_total=count.reachable,
-        excluded_suppressed=count.suppressed,
-        excluded_unsubscribed=count.unsubscribed,
-        excluded_duplicates=count.duplicates,
-        launched_at=now,
-    )
-    return LaunchResult(inserted=inserted, count=count)
+    return int(inserted)

@@ -17,7 +17,7 @@ import threading
 import time
 from collections.abc import Callable, Generator, Iterable, Iterator
 from contextlib import closing
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TypeAlias, TypeVar
 
@@ -33,7 +33,15 @@ from campaigns.engine.claim import Claimed
 from campaigns.engine.outcome import Outcome
 from campaigns.engine.retry import RetryPolicy
 from campaigns.frozen_files import frozen_attachments
-from campaigns.models import Campaign, CampaignStatus, Delivery, DeliveryStatus
+from campaigns.models import (
+    AbTest,
+    AbTestKind,
+    Campaign,
+    CampaignStatus,
+    Delivery,
+    DeliveryStatus,
+    Variant,
+)
 from content.message import Attachment
 from content.rendering import CompiledTemplate, RenderError, TemplateParts, compile_template
 from content.selectors import template_attachments
@@ -68,6 +76,37 @@ class Prepared:
 
     template: CompiledTemplate
     field_keys: list[str]
+    # A/B test variants by id: the template and From name their deliveries carry.
+    variants: dict[int, VariantContent] = field(default_factory=dict)
+
+    def for_delivery(self, delivery: Claimed) -> VariantContent:
+        if delivery.variant_id is not None and delivery.variant_id in self.variants:
+            return self.variants[delivery.variant_id]
+        return VariantContent(self.template, "")
+
+
+@dataclass(frozen=True)
+class VariantContent:
+    template: CompiledTemplate
+    from_name: str  # "": the account's
+
+
+def compile_variants(
+    campaign: Campaign, parts: TemplateParts, template: CompiledTemplate
+) -> dict[int, VariantContent]:
+    """Each A/B test variant's content: a subject variant compiles the frozen content under
+    its own subject; a From name variant keeps the campaign's template."""
+    test = AbTest.objects.filter(campaign_id=campaign.pk).first()
+    if test is None:
+        return {}
+    variants: dict[int, VariantContent] = {}
+    for variant in Variant.objects.filter(campaign_id=campaign.pk):
+        if test.kind == AbTestKind.SUBJECT:
+            subject = compile_template(replace(parts, subject=variant.value))
+            variants[variant.pk] = VariantContent(subject, "")
+        else:
+            variants[variant.pk] = VariantContent(template, variant.value)
+    return variants
 
 
 def frozen_parts(campaign: Campaign, *, with_attachments: bool = True) -> TemplateParts:
@@ -113,7 +152,10 @@ class Sender:
             if len(self.prepared) >= PREPARED_KEEP:  # a worker lives long: forget the oldest
                 del self.prepared[next(iter(self.prepared))]
             keys = list(custom_fields(campaign.workspace).values_list("key", flat=True))
-            self.prepared[campaign.pk] = Prepared(compile_template(frozen_parts(campaign)), keys)
+            parts = frozen_parts(campaign)
+            template = compile_template(parts)
+            variants = compile_variants(campaign, parts, template)
+            self.prepared[campaign.pk] = Prepared(template, keys, variants)
         return self.prepared[campaign.pk]
 
     def send_batch(
@@ -627,10 +669,11 @@ def _render(
     token = links.token_for(delivery.pk)
     values = claimed_values(delivery, token, prepared.field_keys, links_of)
     return_path = links.return_path_for(account.return_path_domain, delivery.pk)
-    rendered = prepared.template.render(
+    content = prepared.for_delivery(delivery)
+    rendered = content.template.render(
         values,
         from_email=account.from_email,
-        from_name=account.from_name,
+        from_name=content.from_name or account.from_name,
         to=delivery.email,
         reply_to=account.reply_to,
         message_id=message_id,

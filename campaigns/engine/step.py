@@ -24,6 +24,7 @@ from campaigns.engine.retry import RetryPolicy
 from campaigns.engine.send import Sender
 from campaigns.services import (
     campaigns_finish_done,
+    campaigns_freeze_finished,
     campaigns_launch_queued,
     campaigns_start_due,
 )
@@ -92,6 +93,7 @@ class Engine:
             raise
         sweep_stopped(now=timezone.now())
         campaigns_finish_done(now=timezone.now())
+        campaigns_freeze_finished()  # so that the campaign list only reads
         if not busy:  # idle connections are not kept open while nothing is due
             self.sender.close()
         return busy

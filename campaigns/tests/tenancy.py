@@ -1,7 +1,9 @@
 """Foreign objects of campaigns for the tenancy walker (postroom/tests/test_tenancy.py).
 
-The campaign is running with one queued delivery and one attempt, so that every page and
-every action (send now included) would have something to show or change if it leaked.
+The campaign is running with one queued delivery and one attempt, and an A/B test in its
+testing phase, so that every page and every action (send now, choosing the A/B test's winner
+included) would have something to show or change if it leaked. It was launched now, so that
+the calendar's default month shows it on today if it leaked there.
 """
 
 from __future__ import annotations
@@ -9,8 +11,19 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from django.utils import timezone
+
 from audience.models import Recipient
-from campaigns.models import Attempt, Campaign, CampaignStatus, Delivery
+from campaigns.models import (
+    AbTest,
+    AbTestKind,
+    AbTestState,
+    Attempt,
+    Campaign,
+    CampaignStatus,
+    Delivery,
+    Variant,
+)
 
 Provider = Callable[[Any], Any]
 
@@ -19,7 +32,20 @@ def _campaign(foreign: Any) -> Campaign:
     campaign = Campaign.objects.filter(workspace=foreign.workspace, name="foreignmark").first()
     if campaign is None:
         campaign = Campaign.objects.create(
-            workspace=foreign.workspace, name="foreignmark", status=CampaignStatus.RUNNING
+            workspace=foreign.workspace,
+            name="foreignmark",
+            status=CampaignStatus.RUNNING,
+            launched_at=timezone.now(),
+        )
+        AbTest.objects.create(
+            workspace=foreign.workspace,
+            campaign=campaign,
+            kind=AbTestKind.SUBJECT,
+            state=AbTestState.TESTING,
+        )
+        Variant.objects.bulk_create(
+            Variant(workspace=foreign.workspace, campaign=campaign, position=i, value=value)
+            for i, value in enumerate(("foreignmark A", "foreignmark B"))
         )
     return campaign
 

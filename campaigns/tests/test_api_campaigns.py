@@ -308,3 +308,19 @@ def test_the_report_is_a_csv_of_every_delivery(personas, api_for):
     # A byte order mark first, as in every CSV download, so spreadsheets read UTF-8.
     assert lines[0].startswith("\ufeffemail,status,attempts")
     assert sorted(line.split(",")[0] for line in lines[1:]) == [r.email for r in s.recipients]
+
+
+def test_the_lifetime_is_set_in_days_read_back_and_bounded(personas, api_for):
+    s = stage(personas.workspace)
+    api = api_for("editor")
+    made = create(api, s.campaign_body())
+    assert made["lifetime_days"] == 3  # the default
+    changed = api.patch(f"{URL}{made['id']}/", {"lifetime_days": 10}, format="json")
+    assert changed.status_code == 200, changed.json()
+    assert changed.json()["lifetime_days"] == 10
+    assert Campaign.objects.get(pk=made["id"]).lifetime_seconds == 10 * 24 * 3600
+    for wrong in (0, 31):
+        refused = api.patch(f"{URL}{made['id']}/", {"lifetime_days": wrong}, format="json")
+        assert refused.status_code == 400
+        assert "lifetime_days" in refused.json()["error"]["fields"]
+    assert Campaign.objects.get(pk=made["id"]).lifetime_seconds == 10 * 24 * 3600

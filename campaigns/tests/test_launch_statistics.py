@@ -12,7 +12,8 @@ from django.utils import timezone
 
 from accounts.models import Workspace
 from audience.models import ListMembership, Recipient, RecipientList
-from campaigns.engine.launch import launch, refresh_stale_statistics
+from audience.statistics import refresh_stale_statistics
+from campaigns.engine.launch import launch
 from campaigns.models import Delivery
 from campaigns.tests.conftest import make_campaign
 

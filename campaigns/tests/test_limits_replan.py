@@ -241,3 +241,22 @@ def test_a_campaign_whose_only_account_is_in_error_says_a_person_must_act(person
     assert hold is not None
     assert hold.resumes_at is None
     assert hold.text == "no sending account of the campaign can send (Newsletter SMTP is in error)"
+
+
+def test_the_form_warns_when_the_audience_outlasts_the_campaigns_lifetime(personas, smtp_sink):
+    setup = make_campaign(personas.workspace, smtp_sink, n=9)
+    setup.account.daily_limit = 2  # 9 at 2 a day: 5 days, counting today
+    setup.account.save(update_fields=["daily_limit"])
+    list_id = setup.campaign.lists.get().pk
+    client = Client()
+    client.force_login(personas.editor)
+    url = f"/campaigns/audience/?lists={list_id}&accounts={setup.account.pk}"
+
+    page = client.get(url).content.decode()  # the default lifetime, 3 days
+    assert "takes 5 days" in page
+    assert "data-lifetime-warning" in page
+    assert "gives up after 3 days" in page
+    assert "data-lifetime-warning" not in client.get(f"{url}&lifetime_days=5").content.decode()
+    assert "gives up after 4 days" in client.get(f"{url}&lifetime_days=4").content.decode()
+    # Not a number of days: the default, never an error.
+    assert "gives up after 3 days" in client.get(f"{url}&lifetime_days=x").content.decode()

@@ -129,6 +129,8 @@ BAD_INPUTS = [
         "Choose when the window ends.",
     ),
     ({"scheduled_at": "not a date", "schedule_mode": "at"}, "Enter a date and time."),
+    ({"lifetime_days": "0"}, "Ensure this value is greater than or equal to 1."),
+    ({"lifetime_days": "31"}, "Ensure this value is less than or equal to 30."),
 ]
 
 
@@ -382,3 +384,12 @@ def test_times_are_typed_and_shown_in_the_workspace_time_zone(personas, owner_cl
     assert "between 2099-07-01 09:00 and 2099-07-01 17:30 (Europe/Berlin)" in page.content.decode()
     edit = owner_client.get(reverse("campaigns:edit", kwargs={"campaign_id": campaign.pk}))
     assert 'value="2099-07-01T09:00"' in edit.content.decode()
+
+
+def test_the_lifetime_is_chosen_in_days_and_shown_again(personas, editor_client):
+    world = make_world(personas.workspace)
+    editor_client.post(reverse("campaigns:create"), form_data(world, lifetime_days="7"))
+    campaign = Campaign.objects.get()
+    assert campaign.lifetime_seconds == 7 * 24 * 3600
+    page = editor_client.get(reverse("campaigns:edit", kwargs={"campaign_id": campaign.pk}))
+    assert 'name="lifetime_days" value="7"' in page.content.decode()

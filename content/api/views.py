@@ -10,8 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import Q, QuerySet
-from django.http import Http404, HttpResponse
-from django.utils.http import content_disposition_header
+from django.http import FileResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, status
@@ -26,6 +25,7 @@ from accounts.api.throttling import PrincipalRateThrottle
 from accounts.api.viewsets import WorkspaceViewSet
 from accounts.models import Workspace
 from content import gallery, previews, selectors, services
+from content.downloads import attachment_response
 from content.forms import FIELD_OF_PART
 from content.models import Template, TemplateAttachment
 from content.serializers import (
@@ -142,7 +142,9 @@ class TemplatesApi(mixins.ListModelMixin, mixins.RetrieveModelMixin, WorkspaceVi
         given = TemplateIn(template, data=request.data, partial=kwargs.get("partial", False))
         given.is_valid(raise_exception=True)
         fields = {name: getattr(template, name) for name in TemplateIn.Meta.fields}
-        services.template_update(template=template, **(fields | given.validated_data))
+        values = fields | given.validated_data
+        values.pop("format")  # chosen at creation; the block editor's page switches to code
+        services.template_update(template=template, **values)
         return self._out(template)
 
     def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -307,14 +309,5 @@ class TemplateAttachmentsApi(
         responses={(200, "application/octet-stream"): OpenApiTypes.BINARY},
     )
     @action(detail=True, methods=["get"])
-    def download(self, request: Request, template_id: int, attachment_id: int) -> HttpResponse:
-        attachment = self.get_object()
-        try:
-            with attachment.file.open("rb") as handle:
-                data = handle.read()  # a few megabytes at most (CONTENT_ATTACHMENT_MAX_BYTES)
-        except OSError as exc:
-            raise Http404("The file is missing.") from exc
-        response = HttpResponse(data, content_type=attachment.content_type)
-        disposition = content_disposition_header(True, attachment.filename)
-        response["Content-Disposition"] = disposition or "attachment"
-        return response
+    def download(self, request: Request, template_id: int, attachment_id: int) -> FileResponse:
+        return attachment_response(self.get_object())

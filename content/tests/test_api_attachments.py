@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
 
 from content.models import TemplateAttachment
 from content.tests.factories import TemplateFactory
@@ -40,7 +41,9 @@ def test_upload_list_download_and_delete(personas, api_for):
     download = client.get(url(template.pk, created["id"], "download/"))
     assert download.status_code == 200
     assert download["Content-Disposition"] == 'attachment; filename="offer.pdf"'
-    assert download.content == PDF
+    assert download.streaming  # from the storage in blocks, not read whole into memory
+    assert download["Content-Length"] == str(len(PDF))
+    assert b"".join(download.streaming_content) == PDF
     assert client.delete(url(template.pk, created["id"])).status_code == 204
     assert not TemplateAttachment.objects.exists()
 
@@ -103,3 +106,33 @@ def test_another_workspaces_template_and_files_are_404(personas, api_for):
     assert client.get(url(mine.pk, their_file["id"])).status_code == 404
     assert client.delete(url(mine.pk, their_file["id"])).status_code == 404
     assert TemplateAttachment.objects.filter(template=theirs).count() == 1
+
+
+def test_a_download_streams_a_file_whose_name_needs_encoding(personas, api_for, editor_client):
+    template = TemplateFactory.create(workspace=personas.workspace)
+    created = upload(api_for("editor"), template.pk, "Счёт №1.pdf", PDF).json()
+    page = reverse(
+        "content:attachment_download",
+        kwargs={"template_id": template.pk, "attachment_id": created["id"]},
+    )
+    for response in (api_for("viewer").get(url(template.pk, created["id"], "download/")),
+                     editor_client.get(page)):  # fmt: skip
+        assert response.status_code == 200
+        assert response.streaming
+        assert response["Content-Disposition"] == (
+            "attachment; filename*=utf-8''%D0%A1%D1%87%D1%91%D1%82%20%E2%84%961.pdf"
+        )
+        assert b"".join(response.streaming_content) == PDF
+
+
+def test_a_missing_file_is_a_404_on_the_page_and_in_the_api(personas, api_for, editor_client):
+    template = TemplateFactory.create(workspace=personas.workspace)
+    created = upload(api_for("editor"), template.pk, "offer.pdf", PDF).json()
+    attachment = TemplateAttachment.objects.get(pk=created["id"])
+    attachment.file.storage.delete(attachment.file.name)
+    page = reverse(
+        "content:attachment_download",
+        kwargs={"template_id": template.pk, "attachment_id": attachment.pk},
+    )
+    assert editor_client.get(page).status_code == 404
+    assert api_for("viewer").get(url(template.pk, attachment.pk, "download/")).status_code == 404

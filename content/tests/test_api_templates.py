@@ -189,7 +189,12 @@ def test_preview_errors_are_400s_that_say_why(personas, api_for, settings):
 def test_the_gallery_and_a_template_from_a_starter(personas, api_for):
     client = api_for("editor")
     starters = client.get(f"{URL}starters/").json()
-    assert [s["key"] for s in starters] == ["letter", "newsletter", "announcement"]
+    assert [s["key"] for s in starters] == [
+        "letter",
+        "newsletter",
+        "announcement",
+        "announcement-blocks",
+    ]
     created = client.post(f"{URL}from-starter/", {"starter": "newsletter"})
     assert created.status_code == 201
     assert created.json()["name"] == "Newsletter"
@@ -228,3 +233,28 @@ def test_a_user_works_with_a_jwt(personas):
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {login.json()['access']}")
     assert client.post(URL, body()).status_code == 201
     assert Template.objects.filter(workspace=personas.workspace).count() == 1
+
+
+MJML_BODY = (
+    "<mjml><mj-body><mj-section><mj-column>\n<mj-text>Hi {first_name}</mj-text>\n"
+    "</mj-column></mj-section></mj-body></mjml>"
+)
+
+
+def test_an_mjml_template_through_the_api(personas, api_for):
+    client = api_for("editor")
+    response = client.post(URL, body(format="mjml", mjml_body=MJML_BODY, html_body="ignored"))
+    assert response.status_code == 201
+    created = response.json()
+    assert (created["format"], created["mjml_body"]) == ("mjml", MJML_BODY)
+    assert "mj-column-per-100" in created["html_body"]
+    assert "ignored" not in created["html_body"]
+    broken = MJML_BODY.replace("</mj-text>", "")
+    response = client.patch(f"{URL}{created['id']}/", {"mjml_body": broken, "format": "html"})
+    assert response.status_code == 400
+    [message] = response.json()["error"]["fields"]["mjml_body"]
+    assert message["message"].startswith("MJML, line 3: The MJML does not compile")
+    response = client.patch(f"{URL}{created['id']}/", {"mjml_body": MJML_BODY.replace("Hi", "Yo")})
+    assert response.status_code == 200
+    assert response.json()["format"] == "mjml"
+    assert "Yo {first_name}" in response.json()["html_body"]

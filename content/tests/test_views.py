@@ -185,7 +185,7 @@ def test_attachments_are_limited_per_message(personas, editor_client, settings):
     response = editor_client.get(download)
     assert response["Content-Disposition"] == 'attachment; filename="offer.pdf"'
     assert response["Content-Type"] == "application/pdf"
-    assert response.content == PDF
+    assert b"".join(response.streaming_content) == PDF
     remove = reverse(
         "content:attachment_delete",
         kwargs={"template_id": template.pk, "attachment_id": attachment.pk},

@@ -17,6 +17,8 @@ class DocsView(SpectacularSwaggerSplitView):
     inline styles; scripts stay 'self' only.
     """
 
+    template_name = "api/docs.html"  # the package's page, with <html lang>
+
     @extend_schema(exclude=True)
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         response: Response = super().get(request, *args, **kwargs)  # type: ignore[no-untyped-call]

@@ -9,7 +9,9 @@ The root conftest loads it with ``pytest_plugins = ["core.testing.fixtures"]``.
   pytest-django's `mailoutbox` keeps the locmem backend instead.
 - `dovecot`: one private `DovecotServer` (IMAP and POP3) per session, emptied before each test;
   `private_dovecot`: one of the test's own, to stop and start. Without Dovecot these tests are
-  skipped, or fail under ``POSTROOM_REQUIRE_SERVICES=1`` (CI).
+  skipped, or fail under ``POSTROOM_REQUIRE_SERVICES=1`` (CI). The session's Dovecot also
+  takes XOAUTH2 logins, whose tokens it asks `oauth_introspection` about.
+- `token_endpoint`: an OAuth2 token endpoint of the test's own (refresh, consent codes).
 - `browser` (session), `page` and `phone_page`: Playwright driving Debian's Chromium against
   pytest-django's `live_server`. A failing test leaves a screenshot in ``test-results/``.
   Tests using them are marked ``browser``; without Chromium they are skipped, or fail when
@@ -26,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from core.testing.http import IntrospectionEndpoint, TokenEndpoint
 from core.testing.imap import DovecotServer, dovecot_missing
 from core.testing.smtp import SmtpSink
 
@@ -142,12 +145,35 @@ def _require_dovecot() -> None:
 
 
 @pytest.fixture(scope="session")
-def _dovecot_server() -> Iterator[DovecotServer]:
+def _introspection_server() -> Iterator[IntrospectionEndpoint]:
+    with IntrospectionEndpoint() as endpoint:
+        yield endpoint
+
+
+@pytest.fixture(scope="session")
+def _dovecot_server(_introspection_server: IntrospectionEndpoint) -> Iterator[DovecotServer]:
     _require_dovecot()
-    server = DovecotServer()
+    server = DovecotServer(introspection_url=_introspection_server.url)
     server.start()
     yield server
     server.cleanup()
+
+
+@pytest.fixture
+def oauth_introspection(
+    _introspection_server: IntrospectionEndpoint, dovecot: DovecotServer
+) -> IntrospectionEndpoint:
+    """Where the session's Dovecot checks XOAUTH2 and OAUTHBEARER tokens: no token is good
+    until `grant(token, user)`; passwords work as ever."""
+    _introspection_server.reset()
+    return _introspection_server
+
+
+@pytest.fixture
+def token_endpoint() -> Iterator[TokenEndpoint]:
+    """An OAuth2 token endpoint on loopback (core.testing.http.TokenEndpoint)."""
+    with TokenEndpoint() as endpoint:
+        yield endpoint
 
 
 @pytest.fixture

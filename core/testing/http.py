@@ -1,9 +1,10 @@
 """Real HTTP servers on loopback for the parts of the outside world that speak HTTP.
 
 Each answers JSON over a socket, so the code under test makes its real requests: an OAuth2
-token endpoint (refresh tokens, consent codes) and an e-mail service's send API (Postmark's,
-whose address anymail takes from the `ANYMAIL` setting). The service can hold its answers, as
-a slow or stuck API does, until `release()`.
+token endpoint (refresh tokens, consent codes), a token introspection endpoint (what a mail
+server such as Dovecot asks before it takes an XOAUTH2 login) and an e-mail service's send
+API (Postmark's, whose address anymail takes from the `ANYMAIL` setting). The service can
+hold its answers, as a slow or stuck API does, until `release()`.
 """
 
 from __future__ import annotations
@@ -18,9 +19,36 @@ from types import TracebackType
 from typing import Any, Self
 
 
-class JsonServer(ABC):
-    """An HTTP server on 127.0.0.1 at a free port; `answer(path, body)` gives each POST's
-    status and JSON reply. Use it as a context manager, or call `stop()`."""
+class LoopbackServer:
+    """An HTTP server on 127.0.0.1 at a free port, serving `handler` in a thread of its own.
+    Use it as a context manager, or call `stop()`."""
+
+    def __init__(self, handler: type[BaseHTTPRequestHandler]) -> None:
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.server.daemon_threads = True
+        self.host, self.port = "127.0.0.1", int(self.server.server_address[1])
+        self.base_url = f"http://{self.host}:{self.port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+class JsonServer(LoopbackServer, ABC):
+    """A loopback server whose `answer(path, body)` gives each POST's status and JSON reply."""
 
     def __init__(self) -> None:
         server = self
@@ -39,31 +67,11 @@ class JsonServer(ABC):
             def log_message(self, *args: object) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.host, self.port = "127.0.0.1", int(self.server.server_address[1])
-        self.base_url = f"http://{self.host}:{self.port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
+        super().__init__(Handler)
 
     @abstractmethod
     def answer(self, path: str, body: bytes) -> tuple[int, Any]:
         """The status and JSON reply to a POST of `body` to `path`."""
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
 
 
 class TokenEndpoint(JsonServer):
@@ -89,6 +97,41 @@ class TokenEndpoint(JsonServer):
                 "expires_in": 3600,
             }
         return 400, {"error": "invalid_grant"}
+
+
+class IntrospectionEndpoint(JsonServer):
+    """An OAuth2 token introspection endpoint (RFC 7662), as Dovecot's oauth2 passdb asks it
+    (`introspection_mode = post`): a token given to a user by `grant()` is active for them;
+    any other, or one taken back by `revoke()`, is not. `requests` are the tokens asked about."""
+
+    def __init__(self) -> None:
+        self.tokens: dict[str, str] = {}
+        self.requests: list[str] = []
+        self._lock = threading.Lock()
+        super().__init__()
+        self.url = f"{self.base_url}/introspect"
+
+    def grant(self, token: str, user: str) -> None:
+        with self._lock:
+            self.tokens[token] = user
+
+    def revoke(self, token: str) -> None:
+        with self._lock:
+            self.tokens.pop(token, None)
+
+    def reset(self) -> None:
+        with self._lock:
+            self.tokens.clear()
+            self.requests.clear()
+
+    def answer(self, path: str, body: bytes) -> tuple[int, Any]:
+        token = dict(urllib.parse.parse_qsl(body.decode())).get("token", "")
+        with self._lock:
+            self.requests.append(token)
+            user = self.tokens.get(token)
+        if user is None:
+            return 200, {"active": False}
+        return 200, {"active": True, "username": user, "scope": "https://mail.google.com/"}
 
 
 class PostmarkApi(JsonServer):

@@ -38,6 +38,26 @@ def test_delivered_messages_are_listed_and_fetched_over_imap(dovecot):
     assert fetched[0][1].replace(b"\r\n", b"\n") == _numbered(2).replace(b"\r\n", b"\n")
 
 
+def test_many_messages_go_in_few_commands_in_order_with_their_uids(dovecot):
+    """Several hundred messages (bare LF ones too) in one MULTIAPPEND each, in order, each
+    with its UID, byte for byte (CRLF) as given."""
+    messages = [_numbered(n) for n in range(450)]
+    messages[7] = messages[7].replace(b"\r\n", b"\n")
+
+    uids = dovecot.deliver_many(messages)
+
+    assert len(uids) == 450
+    assert uids == sorted(set(uids))
+    assert 0 not in uids
+    with dovecot.imap() as client:
+        client.select("INBOX")
+        _, data = client.uid("SEARCH", "ALL")
+        assert [int(uid) for uid in data[0].split()] == uids
+        _, fetched = client.uid("FETCH", f"{uids[0]}:{uids[-1]}", "(BODY.PEEK[])")
+    bodies = [item[1] for item in fetched if isinstance(item, tuple)]
+    assert bodies == [_numbered(n) for n in range(450)]
+
+
 def test_imap_deletes_and_moves(dovecot):
     first, second = dovecot.deliver_many([_numbered(1), _numbered(2)])
 

@@ -1,6 +1,9 @@
 """What import-linter cannot say (`make lint` runs it for the layers): no module imports another
 module's private names. A leading underscore means "only this module relies on it"; a caller
-elsewhere needs a public name, or the function belongs to it.
+elsewhere needs a public name, or the function belongs to it. And no module reaches a model of
+a higher layer by its label (`apps.get_model("tracking", "Event")`), which import-linter cannot
+see: a lower layer that needs an answer from a higher one declares the question and the higher
+one registers the answer at start-up (see `audience.engagement`).
 
 Tests are left out: the part of issue 13 that replaces tests' reach into internals removes
 theirs (sending/tests/test_smtp*.py, webhooks/tests/test_drivers.py import private names today).
@@ -9,6 +12,7 @@ theirs (sending/tests/test_smtp*.py, webhooks/tests/test_drivers.py import priva
 from __future__ import annotations
 
 import ast
+import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -24,6 +28,26 @@ def private_imports(source: str, module: str) -> list[str]:
         for alias in node.names:
             if alias.name.startswith("_") and not alias.name.startswith("__"):
                 found.append(f"{node.module}.{alias.name}")
+    return found
+
+
+def layers() -> list[str]:
+    """The layers contract's apps, highest first (pyproject.toml)."""
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    contracts = config["tool"]["importlinter"]["contracts"]
+    return next(c["layers"] for c in contracts if c["id"] == "layers")
+
+
+def models_by_label(source: str) -> list[str]:
+    """The app labels that `get_model("app", …)` or `get_model("app.Model")` calls name."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if not isinstance(node, ast.Call) or not node.args:
+            continue
+        name = node.func.attr if isinstance(node.func, ast.Attribute) else ""
+        first = node.args[0]
+        if name == "get_model" and isinstance(first, ast.Constant) and isinstance(first.value, str):
+            found.append(first.value.split(".")[0])
     return found
 
 
@@ -45,4 +69,22 @@ def test_no_module_imports_another_modules_private_names() -> None:
         if (found := private_imports(path.read_text(encoding="utf-8"), name))
     }
     assert len(modules()) > 100  # the walk sees the apps
+    assert not offenders, offenders
+
+
+def test_the_check_finds_a_model_named_by_its_label() -> None:
+    source = 'apps.get_model("tracking", "Event")\nx.get_model("audience.Recipient")\nget(1)\n'
+    assert models_by_label(source) == ["tracking", "audience"]
+
+
+def test_no_module_names_a_model_of_a_higher_layer_by_its_label() -> None:
+    order = layers()
+    assert order[0] == "postroom"
+    assert order[-1] == "core"
+    offenders = {}
+    for name, path in modules():
+        app = name.split(".")[0]
+        above = set(order[: order.index(app)]) if app in order else set()
+        if higher := above & set(models_by_label(path.read_text(encoding="utf-8"))):
+            offenders[name] = sorted(higher)
     assert not offenders, offenders

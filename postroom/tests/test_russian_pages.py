@@ -7,9 +7,12 @@ import re
 
 import pytest
 from django.test import Client
+from django.urls import reverse
+from django.utils import translation
+from django.views.defaults import server_error
 
 from audience.models import Recipient
-from campaigns.models import Campaign
+from campaigns.models import Campaign, CampaignStatus
 from content.tests.factories import TemplateFactory
 from sending.tests.factories import SendingAccountFactory
 
@@ -88,3 +91,41 @@ def test_signed_out_pages_speak_russian(db, path, russian):
     for word in russian:
         assert word in text, word
     assert "Sign in" not in text
+
+
+def test_the_server_error_page_speaks_russian(rf):
+    # Django renders 500.html with no context processors; only the request's language counts.
+    with translation.override("ru"):
+        response = server_error(rf.get("/"))
+    assert response.status_code == 500
+    page = response.content.decode()
+    assert '<html lang="ru">' in page
+    text = _text(page)
+    for word in ["Ошибка сервера", "Что-то пошло не так", "На главную страницу"]:
+        assert word in text, word
+    for word in ["Something went wrong", "Server error", "Go to the home page"]:
+        assert word not in text, word
+
+
+def test_the_bad_request_page_speaks_russian(db, settings):
+    settings.ALLOWED_HOSTS = ["testserver"]
+    response = Client().get("/", headers={**RUSSIAN, "Host": "elsewhere.test"})
+    assert response.status_code == 400
+    text = _text(response.content.decode())
+    assert "Неверный запрос" in text
+    assert "Bad Request" not in text
+
+
+def test_the_not_found_page_speaks_russian(db):
+    response = Client().get("/no-such-page/", headers=RUSSIAN)
+    assert response.status_code == 404
+    assert "Страница не найдена" in _text(response.content.decode())
+
+
+def test_a_refusal_of_a_service_is_flashed_in_russian(filled, owner_client: Client):
+    Campaign.objects.filter(pk=filled.pk).update(status=CampaignStatus.RUNNING)
+    url = reverse("campaigns:delete", kwargs={"campaign_id": filled.pk})
+    response = owner_client.post(url, headers=RUSSIAN, follow=True)
+    text = _text(response.content.decode())
+    assert "Прежде чем удалить кампанию, отмените её." in text
+    assert "Cancel the campaign" not in text

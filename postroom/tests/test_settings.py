@@ -205,3 +205,38 @@ def test_a_trusted_proxy_that_is_not_an_address_is_refused_with_a_clear_message(
     )
     assert result.returncode != 0
     assert "TRUSTED_PROXIES: 'proxy.internal' is not an IP address or network" in result.stderr
+
+
+def test_single_sign_on_reads_its_secret_from_a_file_and_is_off_without_an_issuer(tmp_path):
+    secret = tmp_path / "oidc_secret"
+    secret.write_text("from-a-file\n", encoding="utf-8")
+    show = (
+        "from django.conf import settings as s; "
+        "print(s.SSO_ENABLED, s.OIDC_RP_CLIENT_SECRET, s.OIDC_DISCOVERY_URL, s.SSO_ALLOWED_DOMAINS)"
+    )
+    result = manage(
+        "shell",
+        "-c",
+        show,
+        DEBUG="True",
+        OIDC_ISSUER="https://id.example.org/realm/",
+        OIDC_CLIENT_ID="postroom",
+        OIDC_CLIENT_SECRET_FILE=str(secret),
+        OIDC_ALLOWED_DOMAINS="Example.org,@corp.example",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1].split() == [
+        "True",
+        "from-a-file",
+        "https://id.example.org/realm/.well-known/openid-configuration",
+        "['example.org',",
+        "'corp.example']",
+    ]
+    off = manage("shell", "-c", show, DEBUG="True")
+    assert off.stdout.strip().splitlines()[-1].split()[0] == "False"
+
+
+def test_a_client_id_without_an_issuer_stops_with_a_clear_message():
+    result = manage("check", DEBUG="True", OIDC_CLIENT_ID="postroom")
+    assert result.returncode != 0
+    assert "OIDC_CLIENT_ID is set without OIDC_ISSUER" in result.stderr

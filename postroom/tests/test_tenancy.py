@@ -45,6 +45,14 @@ EXEMPT = {
     "subscribe:confirm": "a signed token of one sign-up, tested in subscriptions",
     "api:signup-subscribe": "a public form's sign-up by its random key, tested in subscriptions",
     "api:signup-confirm": "a signed token of one sign-up, tested in subscriptions",
+    "preferences:page": "a signed per-delivery token for recipients, tested in subscriptions",
+    "preferences:test": "a signed token of one test message, tested in subscriptions",
+    "api:preferences": "a signed per-delivery token for recipients, tested in subscriptions",
+    "archive:index": "a workspace's public archive by its random key, tested in archive",
+    "archive:feed": "a workspace's public archive feed by its random key, tested in archive",
+    "archive:campaign": "a campaign of the archive under its workspace's key, tested in archive",
+    "content_image": "a public library image by its content hash, 404 under another workspace's "
+    "id: tested in content/tests/test_images.py",
 }
 EXEMPT_NAMESPACES = {"admin": "Django's admin: superusers only, who may see everything"}
 

@@ -98,6 +98,9 @@ OWN_PAGES = {
     "accounts:two_factor",
     "accounts:two_factor_setup",
     "accounts:workspaces",
+    # A person's own notifications: marking them read, choosing which come by e-mail.
+    "notifications:index",
+    "notifications:email_settings",
     # Signed-out pages (a viewer who opens them asks for their own account).
     "accounts:password_reset",
     "accounts:resend_verification",

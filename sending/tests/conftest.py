@@ -4,7 +4,6 @@ from collections.abc import Iterator
 
 import pytest
 
-from core.testing.http import TokenEndpoint
 from core.testing.smtp import SmtpSink
 
 
@@ -26,9 +25,3 @@ def starttls_sink() -> Iterator[SmtpSink]:
 def implicit_tls_sink() -> Iterator[SmtpSink]:
     with SmtpSink(tls="implicit") as sink:
         yield sink
-
-
-@pytest.fixture
-def token_endpoint() -> Iterator[TokenEndpoint]:
-    with TokenEndpoint() as endpoint:
-        yield endpoint

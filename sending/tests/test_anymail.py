@@ -91,6 +91,11 @@ def test_postmark_uses_the_server_token():
     )
     result, _ = send(esp_account(EspProvider.POSTMARK))
     assert result.kind == SendKind.SENT
+    # the service's id is kept in the attempt's reply, as an SMTP server's "queued as" is
+    assert (
+        result.reply
+        == "Accepted by the service (sent; its id 0a129aee-e1cd-480d-b08d-4f48548ff48d)"
+    )
     [call] = responses.calls
     assert call.request.headers["X-Postmark-Server-Token"] == "postmark-secret-key"
     body = json.loads(str(call.request.body))

@@ -140,6 +140,8 @@ def test_threads_racing_for_the_last_slots_never_exceed_the_limit():
         try:
             barrier.wait()
             results.append(reserve_waiting(acc, T0))
+        except Exception as exc:  # shown by the assertion, not lost in the thread
+            results.append(exc)
         finally:
             connection.close()
 
@@ -148,6 +150,7 @@ def test_threads_racing_for_the_last_slots_never_exceed_the_limit():
         thread.start()
     for thread in threads:
         thread.join()
+    assert not [r for r in results if isinstance(r, Exception)]
     assert sum(isinstance(r, Reservation) for r in results) == 3
     assert sum(isinstance(r, NoRoom) for r in results) == 5
     acc.refresh_from_db()
@@ -165,6 +168,8 @@ def test_threads_on_two_accounts_share_the_workspace_hour_exactly():
         try:
             barrier.wait()
             results.append(reserve_waiting(accounts[n % 2], T0))
+        except Exception as exc:  # shown by the assertion, not lost in the thread
+            results.append(exc)
         finally:
             connection.close()
 
@@ -173,6 +178,7 @@ def test_threads_on_two_accounts_share_the_workspace_hour_exactly():
         thread.start()
     for thread in threads:
         thread.join()
+    assert not [r for r in results if isinstance(r, Exception)]
     assert sum(isinstance(r, Reservation) for r in results) == 4
 
 

@@ -42,7 +42,7 @@ def test_domain_rule(value, refused, stored):
 
 def test_the_help_names_the_dns_records_and_carries_no_markup():
     shown = str(AccountForm().fields["return_path_domain"].help_text)
-    assert shown == RETURN_PATH_HELP
+    assert shown == str(RETURN_PATH_HELP)
     assert "MX record" in shown
     assert "SPF" in shown
     assert "<" not in shown  # Django renders help text unescaped

@@ -159,6 +159,10 @@ def _status(email: AnymailMessage) -> SendResult:
     statuses = set(status.status or ())
     message_id = status.message_id if isinstance(status.message_id, str) else None
     said = ", ".join(sorted(statuses)) or "no status"
+    if message_id:
+        # The service's own id, kept in the attempt's reply like an SMTP server's "queued as":
+        # what the service's support and its activity log ask for.
+        said += f"; its id {message_id}"
     if statuses and statuses <= {"sent", "queued"}:
         return SendResult(SendKind.SENT, f"Accepted by the service ({said})", message_id=message_id)
     if statuses & {"invalid", "rejected"}:

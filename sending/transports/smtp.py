@@ -279,7 +279,7 @@ class SmtpTransport(TransportBase):
 
 
 def _xoauth2(conn: smtplib.SMTP, user: str, token: str) -> None:
-    blob = f"user={user}\x01auth=Bearer {token}\x01\x01"
+    blob = oauth.xoauth2(user, token)
 
     def answer(challenge: bytes | None = None) -> str:
         # On failure the server sends a JSON error as a challenge: answer empty.

@@ -4,6 +4,7 @@
  *
  *   [data-nav-toggle]   shows/hides #sidebar on small screens (sets data-open on it)
  *   [data-dismiss]      removes the enclosing [data-dismissible] or .alert
+ *   .table-wrap, pre    reachable by keyboard (tabindex=0) while their content overflows
  *   htmx requests       only from our own elements (data-postroom-htmx), with the CSRF token
  */
 (function () {
@@ -131,5 +132,40 @@
   // htmx swaps in history navigation: close the menu when the page changes under it.
   document.addEventListener("htmx:beforeHistorySave", function () {
     setNav(false);
+  });
+
+  // --- scrolling regions: a keyboard user scrolls them with the arrow keys once focused ----
+  // Only while they overflow: a wide table on a phone, a long message source. Elsewhere they
+  // would be tab stops that do nothing.
+  var SCROLLABLE = ".table-wrap, pre";
+
+  function focusableWhenScrolling(root) {
+    var regions = root.querySelectorAll ? root.querySelectorAll(SCROLLABLE) : [];
+    for (var i = 0; i < regions.length; i++) {
+      var region = regions[i];
+      var overflows =
+        region.scrollWidth > region.clientWidth || region.scrollHeight > region.clientHeight;
+      if (overflows && !region.hasAttribute("tabindex")) {
+        region.setAttribute("tabindex", "0");
+        region.setAttribute("data-scroll-focus", "");
+      } else if (!overflows && region.hasAttribute("data-scroll-focus")) {
+        region.removeAttribute("tabindex");
+        region.removeAttribute("data-scroll-focus");
+      }
+    }
+  }
+
+  function focusableAll() {
+    focusableWhenScrolling(document);
+  }
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", focusableAll);
+  } else {
+    focusableAll();
+  }
+  window.addEventListener("resize", focusableAll);
+  document.addEventListener("htmx:load", function (event) {
+    focusableWhenScrolling(event.target.parentNode || document);
   });
 })();

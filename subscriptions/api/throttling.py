@@ -1,5 +1,5 @@
-"""The public sign-up API's own budgets per client address (API_SIGNUP_RATE,
-API_SIGNUP_CONFIRM_RATE), apart from any principal's."""
+"""The public sign-up and preference APIs' own budgets per client address (API_SIGNUP_RATE,
+API_SIGNUP_CONFIRM_RATE, API_PREFERENCES_RATE), apart from any principal's."""
 
 from __future__ import annotations
 
@@ -28,3 +28,7 @@ class SignupRateThrottle(ClientRateThrottle):
 
 class SignupConfirmRateThrottle(SignupRateThrottle):
     scope = "signup_confirm"
+
+
+class PreferencesRateThrottle(SignupRateThrottle):
+    scope = "preferences"

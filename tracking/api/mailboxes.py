@@ -1,6 +1,7 @@
 """`/api/bounce-mailboxes/`: the workspace's bounce mailboxes, as the Feedback pages manage
-them. Owners write and test, viewers read; the password is write-only (`has_password` says
-one is saved; leaving it out of an update keeps it)."""
+them. Owners write and test, viewers read; secrets (the password, the OAuth2 client secret
+and refresh token) are write-only (`has_password` and the like say one is saved; leaving it
+out of an update keeps it)."""
 
 from __future__ import annotations
 
@@ -18,13 +19,16 @@ from accounts.api.viewsets import WorkspaceViewSet
 from accounts.models import Role, Workspace
 from core.api.pagination import PagePagination
 from sending.api.views import form_errors
+from sending.models import OAuthProvider
 from tracking import mailboxes
 from tracking.forms import BounceMailboxForm
-from tracking.models import BounceMailbox, MailboxMessage, MailboxOutcome
+from tracking.models import BounceMailbox, MailboxAuth, MailboxMessage, MailboxOutcome
 
 
 class BounceMailboxOut(serializers.ModelSerializer[BounceMailbox]):
     has_password = serializers.SerializerMethodField()
+    has_oauth_client_secret = serializers.SerializerMethodField()
+    has_oauth_refresh_token = serializers.SerializerMethodField()
 
     class Meta:
         model = BounceMailbox
@@ -32,6 +36,8 @@ class BounceMailboxOut(serializers.ModelSerializer[BounceMailbox]):
             "id",
             *mailboxes.FIELDS,
             "has_password",
+            "has_oauth_client_secret",
+            "has_oauth_refresh_token",
             "last_polled_at",
             "last_error",
             "last_error_at",
@@ -42,6 +48,12 @@ class BounceMailboxOut(serializers.ModelSerializer[BounceMailbox]):
     def get_has_password(self, mailbox: BounceMailbox) -> bool:
         return bool(mailbox.password)
 
+    def get_has_oauth_client_secret(self, mailbox: BounceMailbox) -> bool:
+        return bool(mailbox.oauth_client_secret)
+
+    def get_has_oauth_refresh_token(self, mailbox: BounceMailbox) -> bool:
+        return bool(mailbox.oauth_refresh_token)
+
 
 class BounceMailboxIn(serializers.Serializer[Any]):
     name = serializers.CharField(required=False)
@@ -51,7 +63,28 @@ class BounceMailboxIn(serializers.Serializer[Any]):
     port = serializers.IntegerField(required=False)
     security = serializers.CharField(required=False)
     username = serializers.CharField(required=False)
+    auth = serializers.ChoiceField(MailboxAuth.choices, required=False)
     password = serializers.CharField(required=False, write_only=True, trim_whitespace=False)
+    oauth_provider = serializers.ChoiceField(
+        OAuthProvider.choices,
+        required=False,
+        allow_blank=True,
+        help_text="Empty: another provider, whose oauth_token_endpoint is given.",
+    )
+    oauth_client_id = serializers.CharField(required=False, allow_blank=True)
+    oauth_client_secret = serializers.CharField(
+        required=False, allow_blank=True, write_only=True, trim_whitespace=False
+    )
+    oauth_refresh_token = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        write_only=True,
+        trim_whitespace=False,
+        help_text="Or connect through the provider's consent page (Gmail, Outlook).",
+    )
+    oauth_token_endpoint = serializers.CharField(
+        required=False, allow_blank=True, help_text="Empty: the provider's own."
+    )
     folder = serializers.CharField(required=False)
     disposal = serializers.CharField(required=False)
     processed_folder = serializers.CharField(required=False)

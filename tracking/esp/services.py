@@ -5,15 +5,21 @@ from __future__ import annotations
 import secrets
 
 from django.db import transaction
+from django.utils.translation import gettext_noop
 
 from sending.models import AccountKind, SendingAccount
 
-# Services whose events carry a signature Postroom can check with a key the user gives.
+# Services whose events carry a signature Postroom can check with a key the user gives (the
+# help is translated where the panel shows it).
 SIGNING_KEY_HELP = {
-    "mailgun": "Mailgun's HTTP webhook signing key (Sending → Webhooks). Without it, the API "
-    "key is used, as older Mailgun accounts sign with it.",
-    "sendgrid": "The verification key of SendGrid's signed event webhook (optional: the URL's "
-    "secret is checked either way).",
+    "mailgun": gettext_noop(
+        "Mailgun's HTTP webhook signing key (Sending → Webhooks). Without it, the API "
+        "key is used, as older Mailgun accounts sign with it."
+    ),
+    "sendgrid": gettext_noop(
+        "The verification key of SendGrid's signed event webhook (optional: the URL's "
+        "secret is checked either way)."
+    ),
 }
 
 

@@ -7,6 +7,7 @@ import logging
 
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -49,11 +50,12 @@ def _esp_account(request: HttpRequest, account_id: int) -> SendingAccount:
 
 def _panel(request: HttpRequest, account: SendingAccount) -> HttpResponse:
     path = account.esp_webhook_path
+    key_help = services.SIGNING_KEY_HELP.get(account.esp_provider)
     context = {
         "account": account,
         "webhook_url": f"{base_url_of(request)}{path}" if path else "",
         "has_signing_key": bool(account.esp_webhook_key),
-        "signing_key_help": services.SIGNING_KEY_HELP.get(account.esp_provider, ""),
+        "signing_key_help": _(key_help) if key_help else "",
     }
     return render(request, "tracking/esp/_webhook.html", context)
 

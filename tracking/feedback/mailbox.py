@@ -17,12 +17,15 @@ Nothing is lost:
   message is offered again: `handle` must be idempotent, keyed by `Incoming.key`.
 
 Connection, TLS and login failures raise `MailboxError` with words a user understands
-(`kind` tells a refused password from an unreachable server). Connections go through the
+(`kind` tells a refused password from an unreachable server). With `oauth_token` the login is
+XOAUTH2 (IMAP `AUTHENTICATE`, POP3 `AUTH`) with that access token instead of the password;
+getting and refreshing the token is the caller's (`tracking.mailboxes`). Connections go through the
 sending accounts' guard (`sending.network`): no private address unless allowed.
 """
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import imaplib
 import poplib
@@ -38,6 +41,7 @@ from django.utils.translation import gettext as _
 from core.digits import is_number
 from sending.classify import describe_os_error
 from sending.network import connect_checked, private_hosts_allowed, tls_context
+from sending.oauth import xoauth2
 from tracking.feedback.parse import Feedback, parse
 
 Protocol = Literal["imap", "pop3"]
@@ -75,6 +79,7 @@ class MailboxSettings:
     max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
     timeout: float = 30.0
     ssl_context: ssl.SSLContext | None = None  # default: the system's CAs (sending.network)
+    oauth_token: str = ""  # an OAuth2 access token: sign in with XOAUTH2, not the password
 
 
 @dataclass(frozen=True)
@@ -358,11 +363,17 @@ def _imap_session(settings: MailboxSettings) -> Iterator[imaplib.IMAP4]:
         raise _connection_error(exc) from exc
     try:
         try:
-            client.login(settings.username, settings.password)
+            if settings.oauth_token:
+                blob = xoauth2(settings.username, settings.oauth_token).encode()
+                # a refusal comes as a challenge (a JSON error): answered empty, then NO
+                client.authenticate("XOAUTH2", lambda challenge: b"" if challenge else blob)
+            else:
+                client.login(settings.username, settings.password)
         except imaplib.IMAP4.abort as exc:
             raise _connection_error(exc) from exc
         except imaplib.IMAP4.error as exc:
-            raise _auth_error(exc) from exc
+            raise _auth_error(exc, oauth=bool(settings.oauth_token)) from exc
+        _refresh_capabilities(client)
         yield client
     except (OSError, imaplib.IMAP4.abort) as exc:
         raise _connection_error(exc) from exc
@@ -373,6 +384,18 @@ def _imap_session(settings: MailboxSettings) -> Iterator[imaplib.IMAP4]:
     finally:
         with contextlib.suppress(OSError, imaplib.IMAP4.error):
             client.logout()
+
+
+def _refresh_capabilities(client: imaplib.IMAP4) -> None:
+    """What the server offers once logged in (MOVE, UIDPLUS): imaplib keeps the list it was
+    given before, which servers keep short (Dovecot names neither there). Servers send it
+    with their answer to LOGIN, which imaplib keeps; else it is asked for."""
+    _typ, given = client.response("CAPABILITY")
+    if not given or not isinstance(given[-1], bytes):
+        _status, given = client.capability()
+    words = given[-1].decode("ascii", "replace").upper().split() if given and given[-1] else []
+    if words:
+        client.capabilities = tuple(words)
 
 
 class _CheckedIMAP4(imaplib.IMAP4):
@@ -458,10 +481,13 @@ def _pop3_session(settings: MailboxSettings) -> Iterator[poplib.POP3]:
         raise _connection_error(exc) from exc
     try:
         try:
-            client.user(settings.username)
-            client.pass_(settings.password)
+            if settings.oauth_token:
+                _pop3_xoauth2(client, settings.username, settings.oauth_token)
+            else:
+                client.user(settings.username)
+                client.pass_(settings.password)
         except poplib.error_proto as exc:
-            raise _auth_error(exc) from exc
+            raise _auth_error(exc, oauth=bool(settings.oauth_token)) from exc
         yield client
         client.quit()
     except OSError as exc:
@@ -473,6 +499,25 @@ def _pop3_session(settings: MailboxSettings) -> Iterator[poplib.POP3]:
     finally:
         with contextlib.suppress(OSError):
             client.close()
+
+
+def _pop3_xoauth2(pop3: poplib.POP3, user: str, token: str) -> None:
+    """AUTH XOAUTH2 (RFC 5034 SASL, Gmail's and Outlook's mechanism): the answer after the
+    server's empty challenge. A refusal comes as a second challenge (a JSON error), answered
+    empty, and then -ERR, which raises error_proto."""
+    answer = base64.b64encode(xoauth2(user, token).encode()).decode("ascii")
+    client: Any = pop3  # poplib has no AUTH: its line methods, typed private
+    client._putcmd("AUTH XOAUTH2")
+    said, _octets = client._getline()
+    if not said.startswith(b"+ ") and said != b"+":
+        raise poplib.error_proto(said)
+    client._putcmd(answer)
+    said, _octets = client._getline()
+    if said.startswith(b"+ ") or said == b"+":
+        client._putcmd("")
+        said, _octets = client._getline()
+    if not said.startswith(b"+OK"):
+        raise poplib.error_proto(said)
 
 
 class _LongLines:
@@ -519,7 +564,16 @@ def _connection_error(exc: BaseException) -> MailboxError:
     )
 
 
-def _auth_error(exc: BaseException) -> MailboxError:
+def _auth_error(exc: BaseException, *, oauth: bool = False) -> MailboxError:
+    if oauth:
+        return MailboxError(
+            "auth",
+            _(
+                "The server refused the OAuth2 access token (%(error)s): connect the mailbox "
+                "to its provider again, or check the user name and the client's mail access."
+            )
+            % {"error": _said(exc)},
+        )
     return MailboxError(
         "auth",
         _("The server refused the user name or password (%(error)s).") % {"error": _said(exc)},

@@ -32,6 +32,7 @@ import email.header
 import email.parser
 import email.policy
 import enum
+import functools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -131,11 +132,71 @@ class Feedback:
         return self.recipients[0] if self.recipients else None
 
 
+class _Message(Message):
+    """The standard parser's message (compat32), remembering its content type and its
+    decoded headers: the classifiers ask for them dozens of times per message, and each ask
+    scans every header. Whatever changes a header or the default type forgets them; the
+    parser sets the default type before it reads a part's headers, and nothing changes a
+    message once parsed."""
+
+    def __init__(self, policy: email.policy.Policy = email.policy.compat32) -> None:
+        super().__init__(policy)
+        self._content_type: str | None = None
+        self._decoded: dict[str, str] = {}
+
+    def get_content_type(self) -> str:
+        if self._content_type is None:
+            self._content_type = super().get_content_type()
+        return self._content_type
+
+    def _forget(self) -> None:
+        self._content_type = None
+        self._decoded = {}
+
+    def set_default_type(self, ctype: str) -> None:
+        self._forget()
+        super().set_default_type(ctype)
+
+    def set_raw(self, name: str, value: object) -> None:
+        # the parser's call for each header read: nothing to forget yet, and it must be cheap
+        if self._content_type is not None or self._decoded:
+            self._forget()
+        super().set_raw(name, value)  # type: ignore[arg-type]
+
+    def __setitem__(self, name: str, val: object) -> None:
+        self._forget()
+        super().__setitem__(name, val)  # type: ignore[assignment]
+
+    def __delitem__(self, name: str) -> None:
+        self._forget()
+        super().__delitem__(name)
+
+    def add_header(self, _name: str, _value: str, **_params: object) -> None:
+        self._forget()
+        super().add_header(_name, _value, **_params)  # type: ignore[arg-type]
+
+    def replace_header(self, _name: str, _value: object) -> None:
+        self._forget()
+        super().replace_header(_name, _value)  # type: ignore[arg-type]
+
+    def set_boundary(self, boundary: str) -> None:
+        self._forget()
+        super().set_boundary(boundary)
+
+
+def _message_parser() -> email.parser.BytesParser:
+    return email.parser.BytesParser(_class=_Message, policy=email.policy.compat32)
+
+
+def _header_parser() -> email.parser.HeaderParser:
+    return email.parser.HeaderParser(_class=_Message, policy=email.policy.compat32)
+
+
 def parse(raw: bytes, *, verp_prefix: str = DEFAULT_VERP_PREFIX) -> Feedback:
     """Classify one raw message. Never raises: what cannot be read is `Kind.UNPARSED`."""
     truncated = len(raw) > MAX_BYTES
     try:
-        msg = email.message_from_bytes(_bounded(raw[:MAX_BYTES]), policy=email.policy.compat32)
+        msg = _message_parser().parsebytes(_bounded(raw[:MAX_BYTES]))
         feedback = _classify(msg, verp_prefix)
     except Exception as exc:  # a parser or detector fault on hostile input: kept, not raised
         return Feedback(Kind.UNPARSED, detector="none", note=f"unreadable ({type(exc).__name__})")
@@ -151,7 +212,7 @@ def _bounded(data: bytes) -> bytes:
     the parser's cost grows faster than the size with the number of parts, nesting and header
     lines, the detectors' regular expressions with the length of a line."""
     lines = data.split(b"\n")
-    if any(len(line) > MAX_LINE for line in lines):
+    if len(max(lines, key=len)) > MAX_LINE:  # max() runs in C: a generator costs twice as much
         data = b"\n".join(line[:MAX_LINE] for line in lines)
     blank = _BLANK_LINE.search(data)
     head = data[: blank.start()] if blank else data
@@ -360,7 +421,7 @@ def _report_fields(part: Message) -> list[Message]:
             decoded = part.get_payload(decode=True)
             text = decoded.decode("utf-8", "replace") if isinstance(decoded, bytes) else payload
         chunks = re.split(r"\r?\n[ \t]*\r?\n", text.strip())
-        parser = email.parser.HeaderParser(policy=email.policy.compat32)
+        parser = _header_parser()
         return [parser.parsestr(chunk) for chunk in chunks[: MAX_RECIPIENTS + 1] if chunk.strip()]
     return []
 
@@ -376,7 +437,7 @@ def _returned_headers(parts: list[Message]) -> Message | None:
                 return payload[0]
         if content_type in ("text/rfc822-headers", "message/global-headers"):
             text = _decoded_text(part)
-            return email.parser.HeaderParser(policy=email.policy.compat32).parsestr(text)
+            return _header_parser().parsestr(text)
     return None
 
 
@@ -439,7 +500,7 @@ def _looks_like_bounce(msg: Message) -> bool:
     if msg.get("Return-Path") is not None and _header(msg, "Return-Path") in ("<>", ""):
         return True
     sender = _address(_header(msg, "From")) or _header(msg, "From")
-    if _MAILER_SENDER.match(sender) or _MAILER_SENDER.match(parseaddr(_header(msg, "From"))[0]):
+    if _MAILER_SENDER.match(sender) or _MAILER_SENDER.match(_display_name(_header(msg, "From"))):
         return True
     if msg.get_content_type() == "multipart/report":
         return True
@@ -552,6 +613,16 @@ def _header(msg: Message | None, name: str) -> str:
     as UTF-8, what such headers are in practice."""
     if msg is None:
         return ""
+    cache = msg._decoded if isinstance(msg, _Message) else None
+    if cache is not None and name in cache:
+        return cache[name]
+    decoded = _decoded_header(msg, name)
+    if cache is not None:
+        cache[name] = decoded
+    return decoded
+
+
+def _decoded_header(msg: Message, name: str) -> str:
     value = msg.get(name)
     if value is None:
         return ""
@@ -584,8 +655,15 @@ def _normalised(address: str) -> str:
     return f"{local}@{domain.lower()}"[:320]
 
 
+@functools.lru_cache(maxsize=512)
 def _address(value: str) -> str:
+    # cached: a message's From is read three times, and a chunk's reports share senders
     return _normalised(parseaddr(value)[1]) if value else ""
+
+
+@functools.lru_cache(maxsize=512)
+def _display_name(value: str) -> str:
+    return parseaddr(value)[0]
 
 
 def _typed_address(value: object) -> str:

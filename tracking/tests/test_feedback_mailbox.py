@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
+from sending import network
 from tracking.feedback.mailbox import Incoming, MailboxError, MailboxSettings, PollState, poll
 from tracking.feedback.parse import Kind
 
@@ -76,6 +78,44 @@ def test_imap_messages_are_parsed_handed_over_and_moved(dovecot):
     assert (result.failed, result.more, result.skipped) == (None, False, ())
     assert dovecot.messages("INBOX") == []
     assert len(dovecot.messages("Processed")) == 3
+
+
+def test_moving_handled_messages_leaves_another_clients_deleted_ones(dovecot):
+    """The poller asks what the server offers once logged in (Dovecot names MOVE and UIDPLUS
+    only then): it MOVEs what it handled, and never EXPUNGEs a message another client
+    flagged \\Deleted and has not expunged yet."""
+    others, ours = dovecot.deliver_many([_raw(BOUNCES[0]), _raw(BOUNCES[1])])
+    with dovecot.imap() as client:
+        client.select("INBOX")
+        uidvalidity = int(client.response("UIDVALIDITY")[1][0])
+        client.uid("STORE", str(others), "+FLAGS", r"(\Deleted)")
+
+    result = poll(_imap(dovecot), PollState(uidvalidity, others), Collector())
+
+    assert [k.rsplit(":", 1)[1] for k in result.handled] == [str(ours)]
+    assert [m.replace(b"\r\n", b"\n") for m in dovecot.messages("INBOX")] == [
+        _raw(BOUNCES[0]).replace(b"\r\n", b"\n")
+    ]
+    assert len(dovecot.messages("Processed")) == 1
+
+
+def test_connections_share_one_tls_context_until_the_extra_ca_file_changes(
+    dovecot, settings, tmp_path
+):
+    """Loading the system's CAs costs tens of milliseconds: made once, not at every poll."""
+    ca_file = tmp_path / "ca.pem"
+    ca_file.write_bytes(dovecot.cert_path.read_bytes())
+    settings.SENDING_EXTRA_CA_FILE = str(ca_file)
+    dovecot.deliver(_raw(BOUNCES[0]))
+
+    first = network.tls_context()
+    poll(_imap(dovecot, ssl_context=None), PollState(), Collector())
+    assert network.tls_context() is first
+    assert dovecot.messages("INBOX") == []  # the shared context trusts Dovecot's certificate
+
+    ca_file.write_bytes(dovecot.cert_path.read_bytes())
+    os.utime(ca_file, ns=(0, ca_file.stat().st_mtime_ns + 1_000_000_000))
+    assert network.tls_context() is not first
 
 
 def test_imap_over_starttls_deleting(dovecot):

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import email.message
+import email.parser
+import email.policy
 import time
 import tomllib
 from pathlib import Path
@@ -10,6 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tracking.feedback import parse as parse_module
 from tracking.feedback.parse import MAX_BYTES, Cause, Feedback, Kind, parse
 
 CORPUS = Path(__file__).parent / "corpus"
@@ -38,6 +42,60 @@ def test_corpus_message_is_read_as_expected(name):
         assert feedback.recipients[0].cause == Cause(expected["cause"])
     if "in_reply_to" in expected:
         assert list(feedback.in_reply_to) == expected["in_reply_to"]
+
+
+def test_remembered_types_and_headers_read_as_the_plain_parser_does(monkeypatch):
+    """The parser's messages remember their content type and decoded headers (the classifiers
+    ask for them dozens of times): every corpus message, cut short or whole, reads the same
+    as with the standard library's plain messages."""
+    samples = []
+    for name in sorted(EXPECTED):
+        raw = (CORPUS / name).read_bytes()
+        samples += [raw, *(raw[:cut] for cut in range(0, len(raw), max(1, len(raw) // 25)))]
+    remembered = [parse(raw) for raw in samples]
+
+    compat32 = email.policy.compat32
+    monkeypatch.setattr(
+        parse_module, "_message_parser", lambda: email.parser.BytesParser(policy=compat32)
+    )
+    monkeypatch.setattr(
+        parse_module, "_header_parser", lambda: email.parser.HeaderParser(policy=compat32)
+    )
+    assert [parse(raw) for raw in samples] == remembered
+
+
+def test_a_remembered_content_type_or_header_follows_a_change():
+    msg = parse_module._message_parser().parsebytes(
+        b"Content-Type: text/plain\r\nSubject: =?utf-8?q?caf=C3=A9?=\r\n\r\nhi\r\n"
+    )
+    assert (msg.get_content_type(), parse_module._header(msg, "Subject")) == ("text/plain", "café")
+
+    msg.replace_header("Content-Type", "text/html")
+    msg.add_header("X-Autoreply", "yes")
+    msg.replace_header("Subject", "out of office")
+
+    assert msg.get_content_type() == "text/html"
+    assert parse_module._header(msg, "Subject") == "out of office"
+    del msg["Content-Type"]
+    msg.set_default_type("message/rfc822")
+    assert msg.get_content_type() == "message/rfc822"
+
+
+def test_a_parts_content_type_is_worked_out_once(monkeypatch):
+    """Each ask scans the part's headers and parameters: once per part, not once per
+    classifier."""
+    asked = []
+    plain = email.message.Message.get_content_type
+
+    def counted(self):
+        asked.append(self)
+        return plain(self)
+
+    monkeypatch.setattr(email.message.Message, "get_content_type", counted)
+    for name in ("exchange_online_ndr.eml", "arf_yahoo_abuse.eml", "exim_failed_recipients.eml"):
+        asked.clear()
+        parse((CORPUS / name).read_bytes())
+        assert len(asked) == len({id(part) for part in asked}), name
 
 
 def test_a_bounce_carries_the_servers_words():

@@ -28,6 +28,7 @@ def form(dovecot, **changes):
         "port": dovecot.imap_port,
         "security": "none",
         "username": dovecot.user,
+        "auth": "password",
         "password": dovecot.password,
         "folder": "INBOX",
         "disposal": "move",

@@ -198,25 +198,36 @@ class EndpointSerializer(serializers.ModelSerializer[Endpoint]):
         )
 
 
+STANDARD_FORM_HELP = (
+    "The secret as Standard Webhooks verifiers take it, to verify webhook-signature: the "
+    "same string as `secret` (kept for clients written when the two differed). Shown here only."
+)
+
+
 class EndpointWithSecretSerializer(EndpointSerializer):
     secret = serializers.CharField(
-        read_only=True, help_text="Shown here only: keep it to verify Postroom-Signature."
+        read_only=True,
+        help_text="Shown here only: it verifies webhook-signature and Postroom-Signature.",
     )
+    standard_webhooks_secret = serializers.CharField(read_only=True, help_text=STANDARD_FORM_HELP)
 
     class Meta(EndpointSerializer.Meta):
-        fields = (*EndpointSerializer.Meta.fields, "secret")
+        fields = (*EndpointSerializer.Meta.fields, "secret", "standard_webhooks_secret")
 
 
 class SecretSerializer(serializers.Serializer):  # type: ignore[type-arg]
     id = serializers.IntegerField()
     secret = serializers.CharField(help_text="The new secret, shown once.")
+    standard_webhooks_secret = serializers.CharField(help_text=STANDARD_FORM_HELP)
     previous_secret_expires_at = serializers.DateTimeField(
         help_text="Until then requests also carry a signature with the old secret."
     )
 
 
 class WebhookDeliverySerializer(serializers.ModelSerializer[Event]):
-    event_id = serializers.UUIDField(source="uuid", help_text="Sent as Postroom-Event-Id.")
+    event_id = serializers.UUIDField(
+        source="uuid", help_text="Sent as Postroom-Event-Id and webhook-id."
+    )
     payload = PayloadField(read_only=True)
 
     class Meta:
@@ -248,6 +259,7 @@ class EventTypeSerializer(serializers.Serializer):  # type: ignore[type-arg]
 def _issued(issued: services.IssuedSecret) -> dict[str, Any]:
     data = dict(EndpointSerializer(issued.endpoint).data)
     data["secret"] = issued.secret
+    data["standard_webhooks_secret"] = issued.standard_secret
     return data
 
 
@@ -322,6 +334,7 @@ class WebhookEndpointsApi(
         body = {
             "id": issued.endpoint.pk,
             "secret": issued.secret,
+            "standard_webhooks_secret": issued.standard_secret,
             "previous_secret_expires_at": issued.endpoint.previous_secret_expires_at,
         }
         return Response(SecretSerializer(body).data)

@@ -3,6 +3,7 @@
 import time
 
 import pytest
+from standardwebhooks import Webhook
 
 from webhooks import signing
 from webhooks.models import Endpoint, Event, EventState
@@ -21,12 +22,16 @@ def test_an_owner_creates_an_endpoint_and_sees_its_secret_once(api_for, receiver
     assert response.status_code == 201, response.json()
     body = response.json()
     assert body["secret"].startswith("whsec_")
+    assert body["standard_webhooks_secret"] == signing.standard_secret(body["secret"])
     assert body["events"] == ["campaign.status_changed", "delivery.sent"]
     assert body["active"] is True
 
     shown = api.get(f"/api/webhooks/{body['id']}/").json()
     assert "secret" not in shown
-    assert body["secret"] not in str(api.get("/api/webhooks/").json())
+    assert "standard_webhooks_secret" not in shown
+    listed = str(api.get("/api/webhooks/").json())
+    assert body["secret"] not in listed
+    assert body["standard_webhooks_secret"] not in listed
 
     tested = api.post(f"/api/webhooks/{body['id']}/test/").json()
     assert tested["state"] == "delivered"
@@ -35,6 +40,7 @@ def test_an_owner_creates_an_endpoint_and_sees_its_secret_once(api_for, receiver
     assert signing.verify(
         request.headers["Postroom-Signature"], request.body, body["secret"], now=int(time.time())
     )
+    Webhook(body["standard_webhooks_secret"]).verify(request.body, request.headers)
 
 
 def test_rotation_returns_a_new_secret_that_signs(api_for, personas, receiver):
@@ -47,6 +53,7 @@ def test_rotation_returns_a_new_secret_that_signs(api_for, personas, receiver):
     [request] = receiver.requests
     header = request.headers["Postroom-Signature"]
     assert signing.verify(header, request.body, rotated["secret"], now=int(time.time()))
+    Webhook(rotated["standard_webhooks_secret"]).verify(request.body, request.headers)
 
 
 def test_update_disable_and_delete(api_for, personas, receiver):

@@ -3,6 +3,7 @@
 import pytest
 from django.urls import reverse
 
+from webhooks import signing
 from webhooks.models import Endpoint, Event, EventState
 from webhooks.tests.factories import make_endpoint
 
@@ -26,10 +27,14 @@ def test_an_owner_adds_an_endpoint_and_sees_the_secret_once(owner_client, receiv
     endpoint = Endpoint.objects.get()
     page = response.content.decode()
     assert endpoint.secret in page
+    # One string for both schemes: it is already in the form Standard Webhooks verifiers take.
+    assert signing.standard_secret(endpoint.secret) == endpoint.secret
+    assert "new-webhook-standard-secret" not in page
     assert endpoint.events == ["campaign.status_changed", "delivery.sent"]
     listing = owner_client.get(reverse("webhooks:index")).content.decode()
     assert receiver.url in listing
     assert endpoint.secret not in listing
+    assert "webhook-signature" in listing
     detail = owner_client.get(reverse("webhooks:endpoint", kwargs={"endpoint_id": endpoint.pk}))
     assert endpoint.secret not in detail.content.decode()
 
@@ -56,6 +61,7 @@ def test_test_rotate_turn_off_and_delete(owner_client, personas, receiver):
     rotated = owner_client.post(reverse("webhooks:rotate", kwargs=kwargs))
     endpoint.refresh_from_db()
     assert endpoint.secret in rotated.content.decode()
+    assert signing.standard_secret(endpoint.secret) in rotated.content.decode()
 
     owner_client.post(reverse("webhooks:active", kwargs=kwargs), {"active": "0"})
     endpoint.refresh_from_db()

@@ -16,9 +16,14 @@ from content import services as content
 from content.models import Template
 from sending import services as sending
 from subscriptions.models import SignupForm, new_public_key
-from subscriptions.services import form_delete
+from subscriptions.services import FormSettings, form_create, form_delete, form_update
 from webhooks.models import Endpoint
-from webhooks.services import endpoint_delete
+from webhooks.services import (
+    endpoint_create,
+    endpoint_delete,
+    endpoint_rotate_secret,
+    endpoint_update,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -87,6 +92,7 @@ def test_segments_lists_and_fields_are_recorded(personas):
         ("segment.changed", "Gmail people", ["name"]),
         ("segment.deleted", "Gmail people", None),
         ("list.deleted", "People", None),
+        ("custom_field.created", str(field), None),
         ("custom_field.deleted", str(field), None),
     ]
 
@@ -112,3 +118,71 @@ def test_keys_campaigns_forms_and_endpoints_deleted_are_recorded(personas, smtp_
         ("webhook.endpoint_deleted", "hooks.acme.test", None),
     ]
     assert not AuditEntry.objects.filter(target_label__contains="s3cr3t").exists()
+
+
+def test_lists_and_fields_made_and_changed_are_recorded_with_the_fields_changed(personas):
+    ws = personas.workspace
+    people = audience.list_create(workspace=ws, name="People")
+    audience.list_update(recipient_list=people, name="Customers", description="")
+    audience.list_update(recipient_list=people, name="Customers", description="")  # no change
+    audience.list_update(
+        recipient_list=people, name="Customers", description="Paying", single_opt_in=True
+    )
+    field = audience.custom_field_create(workspace=ws, key="plan", label="Plan", type="text")
+    audience.custom_field_update(field=field, label="Plan", type="text")  # no change
+    audience.custom_field_update(field=field, label="Price plan", type="choice", choices=["A"])
+
+    assert actions(ws) == [
+        ("list.created", "People", None),
+        ("list.changed", "Customers", ["name"]),
+        ("list.changed", "Customers", ["description", "single_opt_in"]),
+        ("custom_field.created", str(field), None),
+        ("custom_field.changed", str(field), ["choices", "label", "type"]),
+    ]
+
+
+CONFIRM = "Confirm: {confirm_url}"
+
+
+def test_forms_made_and_changed_are_recorded_with_the_settings_changed(personas):
+    ws = personas.workspace
+    people = RecipientList.objects.create(workspace=ws, name="People")
+    others = RecipientList.objects.create(workspace=ws, name="Others")
+    form = form_create(
+        workspace=ws, given=FormSettings(name="Footer", lists=[people], confirm_text=CONFIRM)
+    )
+    form_update(
+        form=form, given=FormSettings(name="Footer", lists=[people], confirm_text=CONFIRM)
+    )  # no change
+    form_update(
+        form=form,
+        given=FormSettings(name="Footer", lists=[others], title="Join us", confirm_text=CONFIRM),
+    )
+
+    assert actions(ws) == [
+        ("signup_form.created", "Footer", None),
+        ("signup_form.changed", "Footer", ["lists", "title"]),
+    ]
+
+
+def test_endpoints_made_changed_and_rekeyed_are_recorded_by_host_only(personas, settings):
+    settings.SENDING_ALLOW_PRIVATE_HOSTS = True  # a loopback host, never resolved outside
+    ws = personas.workspace
+    issued = endpoint_create(
+        workspace=ws, url="https://127.0.0.1/in?token=s3cr3t-value", events=["delivery.bounced"]
+    )
+    endpoint = issued.endpoint
+    endpoint_update(endpoint=endpoint, events=["delivery.bounced"])  # no change
+    endpoint_update(endpoint=endpoint, description="CRM", active=False)
+    endpoint_rotate_secret(endpoint=endpoint)
+
+    assert actions(ws) == [
+        ("webhook.endpoint_created", "127.0.0.1", None),
+        ("webhook.endpoint_changed", "127.0.0.1", ["description", "active"]),
+        ("webhook.secret_rotated", "127.0.0.1", None),
+    ]
+    made = AuditEntry.objects.get(action="webhook.endpoint_created")
+    assert made.detail == {"events": ["delivery.bounced"]}
+    every = str(list(AuditEntry.objects.values_list("target_label", "detail")))
+    assert "s3cr3t" not in every
+    assert issued.secret not in every

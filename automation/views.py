@@ -1,0 +1,60 @@
+"""The A/B test page of a campaign: each variant's figures, the verdict, the winner, and the
+button that chooses it by hand. Reached from the campaign and report pages by URL name."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+from django.views.decorators.http import require_POST
+
+from accounts.access import access_of, or_404, workspace_view
+from accounts.models import Role
+from automation.ab_reports import ab_report, ab_test_get
+from automation.choices import ab_test_choose_by_hand
+from campaigns.ab_tests import SENDS_TO_REST
+from campaigns.models import AbTestState
+from campaigns.services import CampaignError
+from core.digits import is_number
+
+
+@workspace_view()
+def ab_test_report(request: HttpRequest, campaign_id: int) -> HttpResponse:
+    access = access_of(request)
+    report = or_404(ab_report(access.workspace, campaign_id))
+    can_choose = (
+        access.allows(Role.EDITOR)
+        and report.test.state == AbTestState.TESTING
+        and report.campaign.status in SENDS_TO_REST
+    )
+    return render(
+        request,
+        "automation/ab_test_report.html",
+        {"report": report, "campaign": report.campaign, "can_choose": can_choose},
+    )
+
+
+@workspace_view(Role.EDITOR)
+@require_POST
+def ab_test_choose(request: HttpRequest, campaign_id: int) -> HttpResponse:
+    test = or_404(ab_test_get(access_of(request).workspace, campaign_id))
+    position = request.POST.get("position", "")
+    try:
+        if not is_number(position):
+            raise CampaignError(_("This campaign has no such A/B test variant."))
+        created = ab_test_choose_by_hand(test=test, position=int(position))
+    except CampaignError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(
+            request,
+            ngettext(
+                "Winner chosen: it goes to %(count)d more recipient.",
+                "Winner chosen: it goes to %(count)d more recipients.",
+                created,
+            )
+            % {"count": created},
+        )
+    return redirect("automation:ab_test", campaign_id=campaign_id)
