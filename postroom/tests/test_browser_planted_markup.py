@@ -363,7 +363,11 @@ def _signed_in(browser: Browser, base_url: str, user: User, workspace: Workspace
     session = client.session
     session[SESSION_KEY] = workspace.pk
     session.save()
-    context = browser.new_context(base_url=base_url, viewport=DESKTOP_VIEWPORT)
+    # The walk passes export links too: a download Chromium keeps going can hold the
+    # context's close for ever, and a file is no page to inspect.
+    context = browser.new_context(
+        base_url=base_url, viewport=DESKTOP_VIEWPORT, accept_downloads=False
+    )
     context.set_default_timeout(10_000)
     context.add_cookies(
         [
