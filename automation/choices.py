@@ -7,7 +7,7 @@ from django.utils.translation import gettext as _
 
 from campaigns.ab_tests import ab_test_send_winner
 from campaigns.models import AbTest, Variant
-from campaigns.services import CampaignError
+from campaigns.services import CampaignNotAllowed, CampaignNotReady
 
 
 def ab_test_choose_by_hand(*, test: AbTest, position: int) -> int:
@@ -16,10 +16,12 @@ def ab_test_choose_by_hand(*, test: AbTest, position: int) -> int:
     was chosen already, or the campaign is not running or paused."""
     variant = Variant.objects.filter(campaign_id=test.campaign_id, position=position).first()
     if variant is None:
-        raise CampaignError(_("This campaign has no such A/B test variant."))
+        raise CampaignNotReady(_("This campaign has no such A/B test variant."))
     created = ab_test_send_winner(
         campaign=test.campaign, variant=variant, now=timezone.now(), by_hand=True
     )
     if created is None:
-        raise CampaignError(_("The winner of this A/B test has been chosen already."))
+        raise CampaignNotAllowed(
+            _("The winner of this A/B test has been chosen already."), status=test.state
+        )
     return created

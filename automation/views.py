@@ -16,7 +16,7 @@ from automation.ab_reports import ab_report, ab_test_get
 from automation.choices import ab_test_choose_by_hand
 from campaigns.ab_tests import SENDS_TO_REST
 from campaigns.models import AbTestState
-from campaigns.services import CampaignError
+from campaigns.services import CampaignError, CampaignNotReady
 from core.digits import is_number
 
 
@@ -43,7 +43,7 @@ def ab_test_choose(request: HttpRequest, campaign_id: int) -> HttpResponse:
     position = request.POST.get("position", "")
     try:
         if not is_number(position):
-            raise CampaignError(_("This campaign has no such A/B test variant."))
+            raise CampaignNotReady(_("This campaign has no such A/B test variant."))
         created = ab_test_choose_by_hand(test=test, position=int(position))
     except CampaignError as exc:
         messages.error(request, str(exc))

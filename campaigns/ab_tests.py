@@ -26,7 +26,7 @@ from campaigns.models import (
     CampaignStatus,
     Variant,
 )
-from campaigns.services import CampaignError
+from campaigns.services import CampaignNotReady, not_allowed_unless
 from campaigns.transitions import EDITABLE
 
 WAIT_HOURS_MAX = 7 * 24
@@ -112,11 +112,12 @@ def ab_test_save(*, campaign: Campaign, setup: AbTestSetup) -> AbTest:
     """Replace the campaign's A/B test with `setup`. Raises CampaignError when the campaign
     has started (its split is fixed then) or when `setup` is not valid."""
     locked = Campaign.objects.select_for_update().get(pk=campaign.pk)
-    if locked.status not in EDITABLE:
-        raise CampaignError(_("The A/B test of a campaign that has started cannot be changed."))
+    not_allowed_unless(
+        locked, EDITABLE, _("The A/B test of a campaign that has started cannot be changed.")
+    )
     problems = ab_test_problems(setup)
     if problems:
-        raise CampaignError(" ".join(message for _field, message in problems))
+        raise CampaignNotReady(" ".join(message for _field, message in problems))
     Variant.objects.filter(campaign_id=campaign.pk).delete()
     test, _created = AbTest.objects.update_or_create(
         campaign=locked,
@@ -141,8 +142,9 @@ def ab_test_save(*, campaign: Campaign, setup: AbTestSetup) -> AbTest:
 def ab_test_remove(*, campaign: Campaign) -> None:
     """Drop the campaign's A/B test before it starts; raises CampaignError after."""
     locked = Campaign.objects.select_for_update().get(pk=campaign.pk)
-    if locked.status not in EDITABLE:
-        raise CampaignError(_("The A/B test of a campaign that has started cannot be changed."))
+    not_allowed_unless(
+        locked, EDITABLE, _("The A/B test of a campaign that has started cannot be changed.")
+    )
     AbTest.objects.filter(campaign_id=campaign.pk).delete()
     Variant.objects.filter(campaign_id=campaign.pk).delete()
 
@@ -161,12 +163,13 @@ def ab_test_send_winner(
     variant."""
     test = AbTest.objects.select_for_update().filter(campaign_id=campaign.pk).first()
     if test is None or variant.campaign_id != campaign.pk:
-        raise CampaignError(_("This campaign has no such A/B test variant."))
+        raise CampaignNotReady(_("This campaign has no such A/B test variant."))
     if test.state != AbTestState.TESTING:
         return None
     current = Campaign.objects.select_related("workspace").get(pk=campaign.pk)
-    if current.status not in SENDS_TO_REST:
-        raise CampaignError(_("Only a running or paused campaign can send its winner."))
+    not_allowed_unless(
+        current, SENDS_TO_REST, _("Only a running or paused campaign can send its winner.")
+    )
     last = current.deliveries.order_by("-pk").values_list("pk", flat=True).first()
     test.test_last_delivery_id = last
     created = launcher.launch_rest(campaign=current, variant=variant, now=now)

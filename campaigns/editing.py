@@ -33,14 +33,17 @@ from campaigns.models import (
     Delivery,
     ScheduleMode,
 )
-from campaigns.outbox import status_changed
 from campaigns.services import (
     CampaignError,
+    CampaignNotAllowed,
+    CampaignNotReady,
     campaign_queue_launch,
     campaign_start,
     freeze_content,
+    move_status,
+    not_allowed_unless,
 )
-from campaigns.transitions import EDITABLE, TransitionError, next_status
+from campaigns.transitions import EDITABLE
 from content.models import Template
 from sending.models import AccountStatus, SendingAccount
 
@@ -182,7 +185,7 @@ def _apply(campaign: Campaign, data: CampaignData) -> None:
 def _check(workspace: Workspace, data: CampaignData) -> None:
     problems = campaign_problems(workspace, data, timezone.now())
     if problems:
-        raise CampaignError(problems[0][1])
+        raise CampaignNotReady(problems[0][1])
 
 
 @transaction.atomic
@@ -204,43 +207,33 @@ def campaign_update(*, campaign: Campaign, data: CampaignData) -> Campaign:
     Raises CampaignError once the campaign has started, or with the first problem of `data`.
     """
     campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
-    if campaign.status not in EDITABLE:
-        raise CampaignError(_("Only draft and scheduled campaigns can be changed."))
+    not_allowed_unless(campaign, EDITABLE, _("Only draft and scheduled campaigns can be changed."))
     _check(campaign.workspace, data)
     _apply(campaign, data)
     if campaign.status == CampaignStatus.SCHEDULED and data.schedule_mode == ScheduleMode.NOW:
-        _set_status(campaign, "unschedule")
+        move_status(campaign, "unschedule", timezone.now())
     dashboard.invalidate(campaign.workspace_id)
     return campaign
 
 
-def _set_status(campaign: Campaign, action: str) -> None:
-    previous = campaign.status
-    try:
-        campaign.status = next_status(campaign.status, action)
-    except TransitionError as exc:
-        raise CampaignError(str(exc)) from exc
-    campaign.status_changed_at = timezone.now()
-    campaign.status_reason = ""
-    campaign.save(update_fields=["status", "status_changed_at", "status_reason"])
-    status_changed(campaign, previous=previous, action=action, at=campaign.status_changed_at)
-
-
 @transaction.atomic
-def campaign_launch(*, campaign: Campaign, wait: bool = False) -> str:
-    """The page's Start button: send now (launching: a worker creates the deliveries, so the
-    request does not wait for them), or wait for the campaign's time (scheduled). With
+def campaign_start_as_planned(*, campaign: Campaign, wait: bool = False) -> str:
+    """The page's Start button, as the campaign was planned: send now (launching: a worker
+    creates the deliveries, so the request does not wait for them), or wait for the
+    campaign's time (scheduled). The API's send is `services.campaign_queue_launch`, which
+    always sends now: its caller said "now" (the API schedules with its own action). With
     `wait` a campaign sent now is launched here, in this transaction (a single e-mail).
 
     Returns the new status. Raises CampaignError when the campaign cannot start (state, no
     template or account, a template with an error, a time that has passed).
     """
     campaign = Campaign.objects.select_for_update().select_related("workspace").get(pk=campaign.pk)
-    if campaign.status not in EDITABLE:
-        raise CampaignError(
-            _("A campaign that is %(status)s cannot start.")
-            % {"status": campaign.get_status_display().lower()}
-        )
+    not_allowed_unless(
+        campaign,
+        EDITABLE,
+        _("A campaign that is %(status)s cannot start.")
+        % {"status": campaign.get_status_display().lower()},
+    )
     if campaign.schedule_mode == ScheduleMode.NOW or campaign.status == CampaignStatus.SCHEDULED:
         if wait:
             campaign_start(campaign=campaign)
@@ -248,7 +241,7 @@ def campaign_launch(*, campaign: Campaign, wait: bool = False) -> str:
             campaign_queue_launch(campaign=campaign)
     else:
         _check(campaign.workspace, campaign_data(campaign))
-        _set_status(campaign, "schedule")
+        move_status(campaign, "schedule", timezone.now())
     dashboard.invalidate(campaign.workspace_id)
     return Campaign.objects.values_list("status", flat=True).get(pk=campaign.pk)
 
@@ -293,7 +286,7 @@ def campaign_set_archive(
         try:
             campaign.archive_values = clean_archive_values(campaign.workspace, archive_values)
         except ArchiveValuesError as exc:
-            raise CampaignError(str(exc)) from exc
+            raise CampaignNotReady(str(exc)) from exc
         fields.append("archive_values")
     campaign.save(update_fields=fields)
     return campaign
@@ -314,13 +307,14 @@ def campaign_schedule(
     campaign at its new time (a past time, a window that ends before it starts, no template).
     """
     campaign = Campaign.objects.select_for_update().select_related("workspace").get(pk=campaign.pk)
-    if campaign.status not in EDITABLE:
-        raise CampaignError(
-            _("A campaign that is %(status)s cannot be scheduled.")
-            % {"status": campaign.get_status_display().lower()}
-        )
+    not_allowed_unless(
+        campaign,
+        EDITABLE,
+        _("A campaign that is %(status)s cannot be scheduled.")
+        % {"status": campaign.get_status_display().lower()},
+    )
     if schedule_mode not in (ScheduleMode.AT, ScheduleMode.WINDOW):
-        raise CampaignError(_("Choose a time or a window to schedule."))
+        raise CampaignNotReady(_("Choose a time or a window to schedule."))
     data = campaign_data(campaign)
     data.schedule_mode, data.scheduled_at = schedule_mode, scheduled_at
     data.window_end = window_end if schedule_mode == ScheduleMode.WINDOW else None
@@ -329,7 +323,7 @@ def campaign_schedule(
     campaign.scheduled_at, campaign.window_end = data.scheduled_at, data.window_end
     campaign.save(update_fields=["schedule_mode", "scheduled_at", "window_end"])
     if campaign.status == CampaignStatus.DRAFT:
-        _set_status(campaign, "schedule")
+        move_status(campaign, "schedule", timezone.now())
     dashboard.invalidate(campaign.workspace_id)
     return campaign
 
@@ -338,7 +332,7 @@ def campaign_schedule(
 def campaign_unschedule(*, campaign: Campaign) -> Campaign:
     """Back to draft, so that a scheduled campaign does not start at its time."""
     campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
-    _set_status(campaign, "unschedule")
+    move_status(campaign, "unschedule", timezone.now())
     dashboard.invalidate(campaign.workspace_id)
     return campaign
 
@@ -348,7 +342,9 @@ def campaign_delete(*, campaign: Campaign) -> None:
     """Delete a campaign with its deliveries and attempts; never one that may be sending."""
     campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
     if campaign.status in (CampaignStatus.LAUNCHING, CampaignStatus.RUNNING, CampaignStatus.PAUSED):
-        raise CampaignError(_("Cancel the campaign before deleting it."))
+        raise CampaignNotAllowed(
+            _("Cancel the campaign before deleting it."), status=campaign.status
+        )
     workspace_id = campaign.workspace_id
     content = dict(campaign.content)
     audit.record("campaign.deleted", workspace=campaign.workspace, target=campaign)
@@ -374,7 +370,7 @@ def email_queue_single(
     recipient who cannot receive mail: then nothing is saved).
     """
     if recipient.workspace_id != workspace.pk:
-        raise CampaignError(_("This recipient does not exist."))
+        raise CampaignNotReady(_("This recipient does not exist."))
     data = CampaignData(
         name=f"E-mail to {recipient.email}",
         template_id=template_id,
@@ -384,10 +380,11 @@ def email_queue_single(
         scheduled_at=send_at,
     )
     campaign = campaign_create(workspace=workspace, user=user, data=data, is_single=True)
-    campaign_launch(campaign=campaign, wait=True)  # one recipient: its answer says if it can
+    # One recipient: its answer says if it can.
+    campaign_start_as_planned(campaign=campaign, wait=True)
     campaign.refresh_from_db()
     if campaign.status == CampaignStatus.RUNNING and not campaign.audience_total:
-        raise CampaignError(
+        raise CampaignNotReady(
             _("%(email)s cannot receive mail (unsubscribed or suppressed).")
             % {"email": recipient.email}
         )
@@ -403,11 +400,12 @@ def delivery_send_now(*, delivery: Delivery) -> Delivery:
     """
     delivery = Delivery.objects.select_for_update().select_related("campaign").get(pk=delivery.pk)
     if delivery.status not in WAITING:
-        raise CampaignError(
-            _("This message is %(status)s.") % {"status": delivery.get_status_display().lower()}
+        raise CampaignNotAllowed(
+            _("This message is %(status)s.") % {"status": delivery.get_status_display().lower()},
+            status=delivery.status,
         )
     if delivery.campaign.status != CampaignStatus.RUNNING:
-        raise CampaignError(_("Its campaign is not running."))
+        raise CampaignNotAllowed(_("Its campaign is not running."), status=delivery.campaign.status)
     delivery.next_attempt_at = timezone.now()
     delivery.updated_at = delivery.next_attempt_at
     delivery.save(update_fields=["next_attempt_at", "updated_at"])

@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 
 from campaigns.editing import campaign_schedule
 from campaigns.models import Campaign, CampaignStatus, ScheduleMode
-from campaigns.services import CampaignError
+from campaigns.services import CampaignNotReady, not_allowed_unless
 
 
 def local_moment(day: date, at: time, campaign: Campaign) -> datetime:
@@ -33,13 +33,14 @@ def campaign_reschedule(*, campaign: Campaign, starts_at: datetime) -> Campaign:
     first problem at the new time.
     """
     campaign = Campaign.objects.select_for_update().select_related("workspace").get(pk=campaign.pk)
-    if campaign.status != CampaignStatus.SCHEDULED:
-        raise CampaignError(
-            _("Only a scheduled campaign can be moved; this one is %(status)s.")
-            % {"status": _(campaign.get_status_display()).lower()}
-        )
+    not_allowed_unless(
+        campaign,
+        (CampaignStatus.SCHEDULED,),
+        _("Only a scheduled campaign can be moved; this one is %(status)s.")
+        % {"status": _(campaign.get_status_display()).lower()},
+    )
     if starts_at <= timezone.now():
-        raise CampaignError(_("Choose a time in the future."))
+        raise CampaignNotReady(_("Choose a time in the future."))
     window_end = None
     if (
         campaign.schedule_mode == ScheduleMode.WINDOW

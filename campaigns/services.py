@@ -5,6 +5,7 @@ respects, so they act within one batch of the worker, wherever it runs.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
@@ -37,15 +38,39 @@ from content.syntax import ContentError
 
 
 class CampaignError(Exception):
-    """A refusal with a message fit to show to the user."""
+    """A refusal with a message fit to show to the user. Raised as one of its two kinds, so
+    that callers (the API's 409 against 400) need not read the campaign again to tell them
+    apart."""
 
 
-def _move(campaign: Campaign, action: str, now: datetime, reason: str = "") -> None:
+class CampaignNotAllowed(CampaignError):
+    """The campaign's state does not allow the action (a running campaign cannot be edited,
+    a cancelled one cannot resume). `status` is the state that refused it."""
+
+    def __init__(self, message: str, *, status: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class CampaignNotReady(CampaignError):
+    """The state allows the action, but the campaign cannot take it yet: no template, no
+    account, a template with an error, a time that has passed."""
+
+
+def not_allowed_unless(campaign: Campaign, allowed: Collection[str], message: str) -> None:
+    """Raise CampaignNotAllowed with `message` unless the campaign is in one of `allowed`."""
+    if campaign.status not in allowed:
+        raise CampaignNotAllowed(message, status=campaign.status)
+
+
+def move_status(campaign: Campaign, action: str, now: datetime, reason: str = "") -> None:
+    """The one way a campaign changes status: by an action its state allows (transitions),
+    saved with when and why, and told to the outbox in the same transaction."""
     previous = campaign.status
     try:
         campaign.status = next_status(campaign.status, action)
     except TransitionError as exc:
-        raise CampaignError(str(exc)) from exc
+        raise CampaignNotAllowed(str(exc), status=previous) from exc
     campaign.status_changed_at = now
     campaign.status_reason = reason
     fields = ["status", "status_changed_at", "status_reason"]
@@ -82,7 +107,7 @@ def freeze_content(campaign: Campaign, template: Template) -> dict[str, object]:
             allowed=placeholder_names(campaign.workspace),
         )
     except ContentError as exc:
-        raise CampaignError(f"The template “{template.name}” has an error: {exc}") from exc
+        raise CampaignNotReady(f"The template “{template.name}” has an error: {exc}") from exc
     return parts | tracking_content(campaign, template)
 
 
@@ -123,7 +148,7 @@ def campaign_start(*, campaign: Campaign, now: datetime | None = None) -> launch
     now = now or timezone.now()
     campaign = _locked(campaign)
     _freeze(campaign)
-    _move(campaign, "start", now)
+    move_status(campaign, "start", now)
     return launcher.launch(campaign=campaign, now=now)
 
 
@@ -138,26 +163,27 @@ def campaign_queue_launch(*, campaign: Campaign, now: datetime | None = None) ->
     now = now or timezone.now()
     campaign = _locked(campaign)
     _freeze(campaign)
-    _move(campaign, "queue", now)
+    move_status(campaign, "queue", now)
     return campaign
 
 
 def _freeze(campaign: Campaign) -> None:
     """Check that `campaign` (locked) can start and copy its template's content into it."""
-    if campaign.status not in (CampaignStatus.DRAFT, CampaignStatus.SCHEDULED):
-        raise CampaignError(
-            _("A campaign that is %(status)s cannot start.")
-            % {"status": campaign.get_status_display().lower()}
-        )
+    not_allowed_unless(
+        campaign,
+        (CampaignStatus.DRAFT, CampaignStatus.SCHEDULED),
+        _("A campaign that is %(status)s cannot start.")
+        % {"status": campaign.get_status_display().lower()},
+    )
     template = (
         Template.objects.filter(workspace=campaign.workspace, pk=campaign.template_id).first()
         if campaign.template_id is not None
         else None
     )
     if template is None:
-        raise CampaignError(_("Choose a template first."))
+        raise CampaignNotReady(_("Choose a template first."))
     if not campaign.accounts.exists():
-        raise CampaignError(_("Choose at least one sending account."))
+        raise CampaignNotReady(_("Choose at least one sending account."))
     sent = _content_to_resend(campaign)
     try:  # the files too: editing the template's attachments later changes nothing here
         if sent is not None:
@@ -167,7 +193,7 @@ def _freeze(campaign: Campaign) -> None:
             content = freeze_content(campaign, template)
             content["attachments"] = freeze_attachments(campaign, template)
     except ContentError as exc:
-        raise CampaignError(str(exc)) from exc
+        raise CampaignNotReady(str(exc)) from exc
     campaign.content = content
     campaign.save(update_fields=["content"])
 
@@ -240,7 +266,7 @@ def _launch_queued(pk: int, now: datetime) -> bool:
     if campaign is None:  # launched, cancelled, or being launched by another worker
         return False
     launcher.launch(campaign=campaign, now=now)
-    _move(campaign, "launched", now)
+    move_status(campaign, "launched", now)
     dashboard.invalidate(campaign.workspace_id)
     return True
 
@@ -251,7 +277,7 @@ def _launch_failed(pk: int, now: datetime, problem: str) -> None:
     if campaign.status != CampaignStatus.LAUNCHING:
         return
     reason = f"The launch failed, nothing was sent: {problem}. Fix it and start again."
-    _move(campaign, "launch_failed", now, reason[:500])
+    move_status(campaign, "launch_failed", now, reason[:500])
     dashboard.invalidate(campaign.workspace_id)
 
 
@@ -259,14 +285,14 @@ def _launch_failed(pk: int, now: datetime, problem: str) -> None:
 def campaign_pause(*, campaign: Campaign, reason: str = "") -> Campaign:
     """Stop new messages; those already handed to a server finish. Deliveries keep waiting."""
     campaign = _locked(campaign)
-    _move(campaign, "pause", timezone.now(), reason)
+    move_status(campaign, "pause", timezone.now(), reason)
     return campaign
 
 
 @transaction.atomic
 def campaign_resume(*, campaign: Campaign) -> Campaign:
     campaign = _locked(campaign)
-    _move(campaign, "resume", timezone.now())
+    move_status(campaign, "resume", timezone.now())
     return campaign
 
 
@@ -275,7 +301,7 @@ def campaign_cancel(*, campaign: Campaign) -> int:
     """Cancel: every delivery not yet sent (or being sent) ends `cancelled`. Returns how many."""
     campaign = _locked(campaign)
     now = timezone.now()
-    _move(campaign, "cancel", now)
+    move_status(campaign, "cancel", now)
     return Delivery.objects.filter(campaign=campaign, status__in=WAITING).update(
         status=DeliveryStatus.CANCELLED, updated_at=now
     )
@@ -313,7 +339,7 @@ def campaigns_finish_done(*, now: datetime) -> int:
                     campaign_id=locked.pk, state=AbTestState.TESTING
                 ).exists()
             ):
-                _move(locked, "finish", now)
+                move_status(locked, "finish", now)
                 finished += 1
         dashboard.invalidate(campaign.workspace_id)
     return finished

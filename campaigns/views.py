@@ -293,7 +293,7 @@ def campaign_progress(request: HttpRequest, campaign_id: int) -> HttpResponse:
 Action = Callable[[Campaign], object]
 ACTIONS: dict[str, tuple[Action, str]] = {
     "start": (
-        lambda c: editing.campaign_launch(campaign=c),
+        lambda c: editing.campaign_start_as_planned(campaign=c),
         gettext_noop(
             "Campaign started. Its deliveries are being prepared; sending begins in a moment."
         ),

@@ -94,8 +94,11 @@ class CampaignResource(WorkspaceViewSet[Campaign]):
     def save_changes(self, campaign: Campaign, data: editing.CampaignData) -> Campaign:
         try:
             return editing.campaign_update(campaign=campaign, data=data)
+        except services.CampaignNotAllowed as exc:
+            raise CampaignConflict(
+                str(exc), code="campaign_not_editable", current_status=exc.status
+            ) from exc
         except services.CampaignError as exc:
-            self.editable(Campaign.objects.get(pk=campaign.pk))
             raise not_ready(str(exc)) from exc
 
     def remove(self, campaign: Campaign) -> None:

@@ -16,8 +16,8 @@ from audience.segments import SegmentError
 from campaigns import selectors
 from campaigns.editing import CampaignData, audience_problems, campaign_problems
 from campaigns.models import Campaign
-from campaigns.serializers import api_actions, full_counts, problem_field
-from campaigns.services import CampaignError
+from campaigns.serializers import full_counts, problem_field
+from campaigns.services import CampaignError, CampaignNotAllowed
 from core.api.errors import Conflict
 from core.api.params import MAX_ID, parse_moment
 from core.digits import is_number
@@ -42,12 +42,11 @@ def run_transition(campaign: Campaign, action: str, call: Callable[[], object]) 
     other refusal of the service is a 400 with its message."""
     try:
         call()
+    except CampaignNotAllowed as exc:
+        raise CampaignConflict(
+            str(exc), code="transition_not_allowed", current_status=exc.status
+        ) from exc
     except CampaignError as exc:
-        fresh = Campaign.objects.get(pk=campaign.pk)
-        if action not in api_actions(fresh):
-            raise CampaignConflict(
-                str(exc), code="transition_not_allowed", current_status=fresh.status
-            ) from exc
         raise not_ready(str(exc)) from exc
     except SegmentError as exc:
         raise not_ready(

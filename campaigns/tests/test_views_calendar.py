@@ -42,7 +42,7 @@ def schedule(workspace, at: datetime, name: str = "Winter news", **fields) -> Ca
         **fields,
     )
     campaign = editing.campaign_create(workspace=workspace, user=None, data=data)
-    assert editing.campaign_launch(campaign=campaign) == CampaignStatus.SCHEDULED
+    assert editing.campaign_start_as_planned(campaign=campaign) == CampaignStatus.SCHEDULED
     return campaign
 
 

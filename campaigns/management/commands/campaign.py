@@ -12,7 +12,7 @@ from campaigns.models import Campaign
 
 ACTIONS: dict[str, Callable[[Campaign], object]] = {
     # From the shell the launch runs here: the command says when the campaign is running.
-    "start": lambda c: editing.campaign_launch(campaign=c, wait=True),
+    "start": lambda c: editing.campaign_start_as_planned(campaign=c, wait=True),
     "pause": lambda c: services.campaign_pause(campaign=c, reason="Paused by command."),
     "resume": lambda c: services.campaign_resume(campaign=c),
     "cancel": lambda c: services.campaign_cancel(campaign=c),
