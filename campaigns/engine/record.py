@@ -43,6 +43,14 @@ FLUSH_EVERY = 90
 FLUSH_SECONDS = 1.0
 # When the deliveries of a batch that failed part-way are due again (sooner than the lease).
 RETRY_FAILED = timedelta(seconds=5)
+# A batch stops sending this share of its lease before the lease runs out by this worker's
+# clock: another worker may claim its deliveries the moment the lease is over by its own
+# clock, and the two clocks may differ a little.
+LEASE_MARGIN = 0.1
+# The "status" a batch's messages stop in when its lease ran out unrenewed (the database was
+# out of reach, or the worker stalled): what is left goes back to the queue, where the lease
+# is still this worker's, and is never sent by this batch: another worker may be sending it.
+LEASE_LOST = "lease_lost"
 
 
 class Recorder:
@@ -63,8 +71,25 @@ class Recorder:
         self.open = {d.pk: d for d in deliveries}  # claimed, not yet written
         self.pending: list[Outcome] = []
         self.flushed_at = self.renewed_at = time.monotonic()
+        # Until when (this process's monotonic clock) the batch's lease surely holds: it was
+        # taken at `started`, and is renewed as the batch goes on.
+        elapsed = max(0.0, (timezone.now() - self.started).total_seconds())
+        self.lease_until = self.renewed_at - elapsed + lease.total_seconds()
+        self.lease_lost = False
         self.stopped: dict[int, str] = {}  # campaigns this recording paused: stop sending them
         self.refusals: dict[int, RefusalCount] = {}  # campaigns with policy refusals
+
+    def stopped_as(self, campaign_id: int) -> str | None:
+        """Why the batch must send no more of the campaign's messages, asked before each one:
+        the pause this recording decided, or LEASE_LOST once the batch's lease has run out
+        (or is about to) without a renewal, or was found taken by another worker."""
+        if campaign_id in self.stopped:
+            return self.stopped[campaign_id]
+        margin = self.lease.total_seconds() * LEASE_MARGIN
+        if not self.lease_lost and time.monotonic() > self.lease_until - margin:
+            self.lease_lost = True
+            log.warning("a batch's lease ran out unrenewed: it stops sending (%s)", self.worker)
+        return LEASE_LOST if self.lease_lost else None
 
     def __call__(self, outcome: Outcome) -> None:
         self.pending.append(outcome)
@@ -124,8 +149,15 @@ class Recorder:
             self.pending = []
         self.flushed_at = time.monotonic()
         if self.open and self.flushed_at - self.renewed_at > self.lease.total_seconds() / 3:
+            asked = time.monotonic()  # the new lease counts from before the statement went
             until = timezone.now() + self.lease
-            renew_lease(worker=self.worker, ids=list(self.open), until=until)
+            renewed = renew_lease(worker=self.worker, ids=list(self.open), until=until)
+            if renewed < len(self.open):
+                # Some ran out and another worker claimed them: which ones this batch may
+                # still send is not worth a query; it stops, and the rest go back.
+                self.lease_lost = True
+            elif not self.lease_lost:
+                self.lease_until = asked + self.lease.total_seconds()
             # The room held for them, likewise; not that of an earlier batch that failed.
             quota.renew_holds(self.worker, until, since=self.started)
             self.renewed_at = self.flushed_at

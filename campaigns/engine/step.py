@@ -103,7 +103,7 @@ class Engine:
     ) -> None:
         recorder = Recorder(worker=self.name, deliveries=deliveries, lease=lease, started=now)
         recorders.append(recorder)
-        self.sender.start(deliveries, now, recorder, recorder.stopped.get)
+        self.sender.start(deliveries, now, recorder, recorder.stopped_as)
 
     def _serve_lanes(self, lease: timedelta, recorders: list[Recorder]) -> bool:
         """While accounts' lanes run, record their outcomes, keep the batches' leases alive,
