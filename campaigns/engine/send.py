@@ -50,7 +50,6 @@ from sending import quota
 from sending.models import AccountKind, AccountStatus, SendingAccount
 from sending.transports.base import OutgoingMessage, SendKind, SendResult, Transport
 from sending.transports.factory import engine_transport_for
-from sending.transports.smtp_wire import ConnectionGroup, WireSmtpTransport
 
 log = logging.getLogger(__name__)
 
@@ -369,7 +368,7 @@ class Sender:
 
         transport = job.transport
         assert transport is not None  # noqa: S101 - given by whoever runs the job
-        with closing(_send_all(transport, messages(), stop)) as results:
+        with closing(transport.send_all(messages(), stop)) as results:
             for (delivery, message_id), result in results:
                 while failed:
                     yield failed.pop(0)
@@ -503,25 +502,6 @@ def _stop_of(job: Job, deadline: float) -> Callable[[], bool]:
         return False
 
     return stop
-
-
-def _send_all(
-    transport: Transport,
-    source: Iterator[tuple[K, OutgoingMessage]],
-    stop: Callable[[], bool],
-) -> Generator[tuple[K, SendResult | None], None, None]:
-    """Pipelined over the engine's SMTP client; one at a time over the other transports."""
-    if isinstance(transport, ConnectionGroup | WireSmtpTransport):
-        yield from transport.send_all(source, stop)
-        return
-    while not stop():
-        item = next(source, None)
-        if item is None:
-            return
-        result = transport.send(item[1])
-        yield item[0], result
-        if result.account_fault:
-            return
 
 
 def message_id_domain(message_id: str) -> str:

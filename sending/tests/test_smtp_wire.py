@@ -319,7 +319,7 @@ def test_a_pipeline_still_suspended_does_not_lend_its_connection(pipelining):
         assert first is not None
         assert first.ok
         results = send_all(transport, ["second0@example.test", "second1@example.test"])
-        suspended.close()  # type: ignore[attr-defined]  # a generator, typed as an Iterator
+        suspended.close()
         third = send_all(transport, ["third@example.test"])
     assert all(r is not None and r.ok for r in [*results.values(), *third.values()])
     assert_each_went_to_its_own(pipelining)

@@ -3,17 +3,22 @@
 A transport is opened once, sends any number of messages over the same connection, and is
 closed: `with transport_for(account) as t: t.send(message)`. `send()` never raises for a
 delivery problem; it returns a classified `SendResult` (see `sending.classify`), so the engine
-decides on retries from data, not from exceptions.
+decides on retries from data, not from exceptions. The engine sends a batch through
+`send_all`: one message at a time by default, pipelined where the transport can.
 """
 
 from __future__ import annotations
 
 import enum
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field, replace
 from types import TracebackType
-from typing import Protocol, Self
+from typing import Protocol, Self, TypeVar
 
 from content.message import Attachment, RenderedMessage
+
+K = TypeVar("K")  # the caller's key of each message, given back with its result
 
 
 class SendKind(enum.StrEnum):
@@ -93,6 +98,14 @@ class Transport(Protocol):
     def send(self, message: OutgoingMessage) -> SendResult:
         """Send one message; opens the connection first if needed. Never raises for delivery."""
 
+    def send_all(
+        self, source: Iterator[tuple[K, OutgoingMessage]], stop: Callable[[], bool]
+    ) -> Generator[tuple[K, SendResult | None], None, None]:
+        """Send the messages `source` gives, in order, asking `stop()` before taking each;
+        yield each one's result with its key. A message taken always gets a result; None
+        means it was not tried (and may be sent later). After an account fault (refused
+        credentials, unreachable server) nothing more is taken from `source`."""
+
     def close(self) -> None:
         """Close the connection; safe to call twice or after a failure."""
 
@@ -114,8 +127,26 @@ class TransportError(Exception):
         self.result = result
 
 
-class TransportBase:
-    """Context-manager plumbing shared by the transports."""
+class TransportBase(ABC):
+    """What the transports share: the context-manager plumbing, and `send_all` one message
+    at a time (the SMTP client the engine uses pipelines instead)."""
+
+    @abstractmethod
+    def send(self, message: OutgoingMessage) -> SendResult:
+        """See `Transport.send`."""
+
+    def send_all(
+        self, source: Iterator[tuple[K, OutgoingMessage]], stop: Callable[[], bool]
+    ) -> Generator[tuple[K, SendResult | None], None, None]:
+        """See `Transport.send_all`."""
+        while not stop():
+            item = next(source, None)
+            if item is None:
+                return
+            result = self.send(item[1])
+            yield item[0], result
+            if result.account_fault:
+                return
 
     def open(self) -> None:
         return None

@@ -71,7 +71,7 @@ class WireSmtpTransport(SmtpTransport):
 
     def send_all(
         self, source: Iterator[tuple[K, OutgoingMessage]], stop: Callable[[], bool]
-    ) -> Iterator[tuple[K, SendResult | None]]:
+    ) -> Generator[tuple[K, SendResult | None], None, None]:
         """Send the messages `source` gives, in order; yield each one's result.
 
         A message taken from `source` always gets one result; None means it was not tried
@@ -131,7 +131,7 @@ class WireSmtpTransport(SmtpTransport):
 
     def _one_at_a_time(
         self, source: Iterator[tuple[K, OutgoingMessage]], stop: Callable[[], bool]
-    ) -> Iterator[tuple[K, SendResult | None]]:
+    ) -> Generator[tuple[K, SendResult | None], None, None]:
         for key, message in source:
             result = self.send(message)
             yield key, result
@@ -382,7 +382,7 @@ class ConnectionGroup(TransportBase):
 
     def send_all(
         self, source: Iterator[tuple[K, OutgoingMessage]], stop: Callable[[], bool]
-    ) -> Iterator[tuple[K, SendResult | None]]:
+    ) -> Generator[tuple[K, SendResult | None], None, None]:
         """As `WireSmtpTransport.send_all`, over all the group's connections."""
         halted = False
 
