@@ -13,6 +13,11 @@ from sending.tests.factories import SendingAccountFactory
 
 @pytest.fixture(autouse=True)
 def _engine_settings(settings):
+    apply_engine_settings(settings)
+
+
+def apply_engine_settings(settings) -> None:
+    """The engine's settings for tests: the SMTP sink on loopback allowed, short waits."""
     settings.SENDING_ALLOW_PRIVATE_HOSTS = True
     settings.SENDING_TIMEOUT = 5
     settings.SENDING_HELO_NAME = "worker.postroom.test"

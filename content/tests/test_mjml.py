@@ -7,13 +7,17 @@ from django.urls import reverse
 
 from campaigns.engine.step import Engine
 from campaigns.services import campaign_start
-from campaigns.tests.conftest import _engine_settings, make_campaign
+from campaigns.tests.conftest import apply_engine_settings, make_campaign
 from content import services
 from content.models import Template
 from content.rendering import render_message
 from content.syntax import TemplateSyntaxError
 
-__all__ = ["_engine_settings"]  # the campaign tests' settings (private hosts allowed…)
+
+@pytest.fixture(autouse=True)
+def _engine_settings(settings):
+    apply_engine_settings(settings)
+
 
 MJML = """<mjml>
   <mj-body>

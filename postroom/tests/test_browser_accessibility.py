@@ -20,10 +20,10 @@ from playwright.sync_api import Browser, Error, Page
 
 from core.testing.smtp import SmtpSink
 from postroom.tests.test_browser_planted_markup import (
-    _leave,
-    _signed_in,
+    leave_page,
     page_urls,
     plant_everything,
+    signed_in_page,
 )
 
 pytestmark = [
@@ -80,7 +80,7 @@ def audit(page: Page, urls: list[str]) -> tuple[list[str], int]:
         faults += [f"{url}: {v}" for v in violations(page)]
         shapes.add(shape)
         audited += 1
-        _leave(page)
+        leave_page(page)
     return faults, audited
 
 
@@ -104,7 +104,7 @@ def test_every_page_passes_axe_in_both_languages_and_themes(
     for language, scheme in VARIANTS:
         planted.owner.language = language
         planted.owner.save(update_fields=["language"])
-        page = _signed_in(browser, live_server.url, planted.owner, planted.workspace)
+        page = signed_in_page(browser, live_server.url, planted.owner, planted.workspace)
         page.emulate_media(color_scheme=scheme)
         try:
             found, audited = audit(page, urls)

@@ -357,7 +357,7 @@ def admin_urls(workspace: Workspace) -> list[str]:
 # ----------------------------------------------------------------- visiting
 
 
-def _signed_in(browser: Browser, base_url: str, user: User, workspace: Workspace) -> Page:
+def signed_in_page(browser: Browser, base_url: str, user: User, workspace: Workspace) -> Page:
     client = Client()
     client.force_login(user)
     session = client.session
@@ -398,7 +398,7 @@ def _policy_faults(url: str, policy: str) -> list[str]:
     return []
 
 
-def _leave(page: Page) -> None:
+def leave_page(page: Page) -> None:
     """Tear the current document down, so that its late requests are not the next page's."""
     # A page navigating itself (a planted refresh) may refuse: the next goto settles it.
     with contextlib.suppress(Error):
@@ -409,7 +409,7 @@ def visit(
     browser: Browser, base_url: str, who: str, user: User, workspace: Workspace, urls: list[str]
 ) -> tuple[list[str], int]:
     """Faults seen on every page of `urls`, and how many pages were inspected."""
-    page = _signed_in(browser, base_url, user, workspace)
+    page = signed_in_page(browser, base_url, user, workspace)
     faults: list[str] = []
     here = {"url": ""}
 
@@ -455,7 +455,7 @@ def visit(
             # A message's own HTML, shown sandboxed: its markup is its content. Chromium reports
             # the requests its policy blocks (an http image) as requests too, possibly after
             # goto returned: leave the page before the next one counts requests.
-            _leave(page)
+            leave_page(page)
             sandboxed_before = True
             continue
         page.wait_for_timeout(20)  # htmx acted on DOMContentLoaded: its requests are out
@@ -463,7 +463,7 @@ def visit(
             found = page.evaluate(DOM_CHECK)
         except Error as exc:  # a planted refresh took the page away
             found = [f"the page changed under the check: {exc.message.splitlines()[0]}"]
-        _leave(page)  # every request this page made is in `requests` now
+        leave_page(page)  # every request this page made is in `requests` now
         faults += [f"{who} {url}: {f}" for f in [*requests, *found]]
         inspected += 1
     page.context.close()
@@ -504,7 +504,7 @@ def test_planted_htmx_cannot_send_even_where_escaping_fails(
 ) -> None:
     """Layers behind escaping: suppose markup did reach the page, in or out of hx-disable."""
     membership = MembershipFactory.create(role=Role.OWNER)
-    page = _signed_in(browser, live_server.url, membership.user, membership.workspace)
+    page = signed_in_page(browser, live_server.url, membership.user, membership.workspace)
     sent: dict[str, dict[str, str]] = {}
     dialogs: list[str] = []
 
