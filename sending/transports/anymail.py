@@ -143,7 +143,7 @@ class AnymailTransport(TransportBase):
 
 
 def _api_error(exc: AnymailAPIError) -> SendResult:
-    status = getattr(exc, "status_code", None)
+    status = _http_status(exc)
     words = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     if status in (401, 403):
         return SendResult(SendKind.AUTH, f"The service refused the credentials: {words}", status)
@@ -152,6 +152,20 @@ def _api_error(exc: AnymailAPIError) -> SendResult:
     if status == 429 or status >= 500:
         return SendResult(SendKind.TEMPORARY, f"The service asked to try later: {words}", status)
     return SendResult(SendKind.PERMANENT, f"The service refused the message: {words}", status)
+
+
+def _http_status(exc: AnymailAPIError) -> int | None:
+    """The service's HTTP status, or None when no answer came. Requests-based backends give
+    it as `status_code`; Amazon SES (boto3) gives botocore's parsed error response instead,
+    without which every SES refusal would read as an unreachable service."""
+    status = getattr(exc, "status_code", None)
+    if isinstance(status, int):
+        return status
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        found = response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        return found if isinstance(found, int) else None
+    return None
 
 
 def _status(email: AnymailMessage) -> SendResult:
