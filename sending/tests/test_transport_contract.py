@@ -345,6 +345,11 @@ def test_each_outcome_reaches_the_engine_classified(transport, outcome, request)
     assert got == (expected.kind, expected.code, expected.enhanced, expected.suppress), result.reply
     assert result.reply  # a reply or an error in words for the attempt row
     assert "secret-key" not in result.reply
+    if transport in EspProvider.values:
+        # The answer came from the replayed service, not from anywhere else (a real service, or
+        # a connection error that would pass for the dropped and timeout rows).
+        [asked] = request.getfixturevalue("replay_server").requests
+        assert esp_replay.read_request(transport, asked).recipients == [READER]
 
 
 def test_capture_takes_what_a_server_would_refuse():
