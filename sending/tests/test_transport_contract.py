@@ -89,8 +89,8 @@ NEVER_REFUSES = Cannot("capture stores every message in the database: nothing re
 # per-recipient statuses ("invalid", "rejected"), which carry none. A service that refuses the
 # sender's identity (SendGrid, Mailgun, Brevo answer 403) refuses every message of the
 # account: the account goes to error, like refused credentials. A service's refusal of an
-# address never suppresses it (only an SMTP 5.1.x does). A request lost after it went, or
-# unanswered, reads as the service being unreachable: the account backs off.
+# address never suppresses it (only an SMTP 5.1.x does). A request that went and got no
+# answer (the connection closed, or no answer in time) is ambiguous, as after SMTP's dot.
 CONTRACT: dict[str, dict[str, Expect | Cannot]] = {
     "smtp": {
         "accepted": Expect(SENT, 250),
@@ -110,8 +110,8 @@ CONTRACT: dict[str, dict[str, Expect | Cannot]] = {
         "policy": Expect(PERMANENT, 400),  # MessageRejected: not verified
         "auth": Expect(AUTH, 403),  # UnrecognizedClientException
         "unavailable": Expect(TEMPORARY, 500),  # InternalFailure
-        "dropped_after_data": Expect(CONNECTION),
-        "timeout": Expect(CONNECTION),
+        "dropped_after_data": Expect(AMBIGUOUS),
+        "timeout": Expect(AMBIGUOUS),
         "timeout_after_data": NO_STAGE_AFTER_BODY,
     },
     EspProvider.SENDGRID: {
@@ -121,8 +121,8 @@ CONTRACT: dict[str, dict[str, Expect | Cannot]] = {
         "policy": Expect(AUTH, 403),  # the from address is not a verified Sender Identity
         "auth": Expect(AUTH, 401),
         "unavailable": Expect(TEMPORARY, 500),
-        "dropped_after_data": Expect(CONNECTION),
-        "timeout": Expect(CONNECTION),
+        "dropped_after_data": Expect(AMBIGUOUS),
+        "timeout": Expect(AMBIGUOUS),
         "timeout_after_data": NO_STAGE_AFTER_BODY,
     },
     EspProvider.MAILGUN: {
@@ -132,8 +132,8 @@ CONTRACT: dict[str, dict[str, Expect | Cannot]] = {
         "policy": Expect(AUTH, 403),  # the domain may send only to authorized recipients
         "auth": Expect(AUTH, 401),
         "unavailable": Expect(TEMPORARY, 500),
-        "dropped_after_data": Expect(CONNECTION),
-        "timeout": Expect(CONNECTION),
+        "dropped_after_data": Expect(AMBIGUOUS),
+        "timeout": Expect(AMBIGUOUS),
         "timeout_after_data": NO_STAGE_AFTER_BODY,
     },
     EspProvider.POSTMARK: {
@@ -143,8 +143,8 @@ CONTRACT: dict[str, dict[str, Expect | Cannot]] = {
         "policy": Expect(PERMANENT),  # 422, ErrorCode 406: inactive recipient
         "auth": Expect(AUTH, 401),
         "unavailable": Expect(TEMPORARY, 500),
-        "dropped_after_data": Expect(CONNECTION),
-        "timeout": Expect(CONNECTION),
+        "dropped_after_data": Expect(AMBIGUOUS),
+        "timeout": Expect(AMBIGUOUS),
         "timeout_after_data": NO_STAGE_AFTER_BODY,
     },
     EspProvider.BREVO: {
@@ -154,8 +154,8 @@ CONTRACT: dict[str, dict[str, Expect | Cannot]] = {
         "policy": Expect(AUTH, 403),  # permission_denied: the account is not activated
         "auth": Expect(AUTH, 401),
         "unavailable": Expect(TEMPORARY, 500),
-        "dropped_after_data": Expect(CONNECTION),
-        "timeout": Expect(CONNECTION),
+        "dropped_after_data": Expect(AMBIGUOUS),
+        "timeout": Expect(AMBIGUOUS),
         "timeout_after_data": NO_STAGE_AFTER_BODY,
     },
     "capture": {
