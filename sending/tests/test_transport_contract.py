@@ -30,6 +30,7 @@ from sending.tests import esp_replay
 from sending.tests.factories import SendingAccountFactory, rendered
 from sending.transports.base import OutgoingMessage, SendKind, SendResult, Transport
 from sending.transports.factory import engine_transport_for
+from sending.transports.smtp_wire import ConnectionGroup, WireSmtpTransport
 
 pytestmark = [
     pytest.mark.django_db,
@@ -247,6 +248,8 @@ def smtp_harness(sink: SmtpSink, settings) -> Harness:
         elif outcome == "timeout_after_data":
             settings.SENDING_TIMEOUT = SHORT_TIMEOUT
             sink.tarpit("dot", seconds=10)
+        elif outcome != "accepted":
+            raise ValueError(f"no way to make the SMTP server answer {outcome!r}")
 
     return Harness(
         make=lambda: engine_transport_for(account),
@@ -273,6 +276,8 @@ def esp_harness(provider: str, server: ReplayServer, settings, monkeypatch) -> H
         elif outcome == "timeout":
             esp_replay.wait_at_most(SHORT_TIMEOUT, settings, monkeypatch)
             server.stall()
+        elif outcome != "accepted":
+            raise ValueError(f"no way to make {provider} answer {outcome!r}")
 
     def delivered() -> list[Delivered]:
         found = []
@@ -350,6 +355,13 @@ def test_each_outcome_reaches_the_engine_classified(transport, outcome, request)
         # a connection error that would pass for the dropped and timeout rows).
         [asked] = request.getfixturevalue("replay_server").requests
         assert esp_replay.read_request(transport, asked).recipients == [READER]
+
+
+def test_smtp_is_the_engines_pipelining_client(smtp_sink):
+    account = SendingAccountFactory.create(smtp_host=smtp_sink.host, smtp_port=smtp_sink.port)
+    transport = engine_transport_for(account)
+    assert isinstance(transport, ConnectionGroup)
+    assert all(isinstance(member, WireSmtpTransport) for member in transport.members)
 
 
 def test_capture_takes_what_a_server_would_refuse():
