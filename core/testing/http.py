@@ -5,6 +5,11 @@ token endpoint (refresh tokens, consent codes), a token introspection endpoint (
 server such as Dovecot asks before it takes an XOAUTH2 login) and an e-mail service's send
 API (Postmark's, whose address anymail takes from the `ANYMAIL` setting). The service can
 hold its answers, as a slow or stuck API does, until `release()`.
+
+`ReplayServer` stands in for any e-mail service: it answers every request with a recorded
+reply (`Reply`, read from a JSON file shaped as the service documents it), records each
+request for the test to read, and can drop the connection without answering or hold its
+answer, as a service that breaks or stalls does.
 """
 
 from __future__ import annotations
@@ -14,9 +19,12 @@ import threading
 import urllib.parse
 import uuid
 from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Literal, Self
 
 
 class LoopbackServer:
@@ -183,3 +191,131 @@ class PostmarkApi(JsonServer):
     def stop(self) -> None:
         self.release()  # held requests answer, so that their threads end
         super().stop()
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One recorded HTTP answer: status, headers and body."""
+
+    status: int
+    body: bytes = b""
+    headers: tuple[tuple[str, str], ...] = ()
+
+    @classmethod
+    def from_file(cls, path: Path) -> Reply:
+        """A reply from a JSON file: ``{"status": 200, "headers": {...}, "json": {...}}``,
+        or ``"text": "..."`` for a service that answers in plain text. A JSON body gets
+        ``Content-Type: application/json`` unless the file names its own."""
+        recorded = json.loads(path.read_text(encoding="utf-8"))
+        headers = dict(recorded.get("headers", {}))
+        if "json" in recorded:
+            body = json.dumps(recorded["json"]).encode()
+            headers.setdefault("Content-Type", "application/json")
+        else:
+            body = str(recorded.get("text", "")).encode()
+            if body:
+                headers.setdefault("Content-Type", "text/plain; charset=utf-8")
+        return cls(int(recorded["status"]), body, tuple(headers.items()))
+
+
+@dataclass(frozen=True)
+class Request:
+    """One request the replay server received."""
+
+    method: str
+    path: str
+    headers: dict[str, str]  # names in lower case
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+# What the server does with the next requests: answer, close without answering, or wait
+# without answering until released (the client's own timeout ends the wait first).
+Behaviour = Literal["answer", "drop", "stall"]
+
+
+Answer = Reply | Callable[[Request], Reply]  # a reply, or one made from the request
+
+
+class ReplayServer(LoopbackServer):
+    """An e-mail service on loopback: every request is recorded and answered with the reply
+    given to `play()` (200 with an empty JSON object until then), or the reply a function
+    given to `play()` makes from the request (a service that echoes part of it).
+
+    `drop()` makes it read each request in full and close the connection without a word
+    (the request may have been acted on: the client cannot know); `stall()` makes it read
+    each request and answer nothing until `stop()`, so the client's timeout expires.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._requests: list[Request] = []
+        self._reply: Answer = Reply(200, b"{}", (("Content-Type", "application/json"),))
+        self._behaviour: Behaviour = "answer"
+        self._stopping = threading.Event()
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self) -> None:
+                server._handle(self)
+
+            def do_PUT(self) -> None:
+                server._handle(self)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        super().__init__(Handler)
+
+    @property
+    def requests(self) -> list[Request]:
+        """The requests received so far, oldest first."""
+        with self._lock:
+            return list(self._requests)
+
+    def play(self, reply: Answer) -> None:
+        """Answer every next request with `reply` (or what it makes of the request)."""
+        with self._lock:
+            self._reply, self._behaviour = reply, "answer"
+
+    def drop(self) -> None:
+        with self._lock:
+            self._behaviour = "drop"
+
+    def stall(self) -> None:
+        with self._lock:
+            self._behaviour = "stall"
+
+    def stop(self) -> None:
+        self._stopping.set()  # stalled requests end, so that their threads do
+        super().stop()
+
+    def _handle(self, handler: BaseHTTPRequestHandler) -> None:
+        length = int(handler.headers.get("Content-Length", "0"))
+        body = handler.rfile.read(length)
+        request = Request(
+            handler.command,
+            handler.path,
+            {name.lower(): value for name, value in handler.headers.items()},
+            body,
+        )
+        with self._lock:
+            self._requests.append(request)
+            reply, behaviour = self._reply, self._behaviour
+        if behaviour == "stall":
+            self._stopping.wait()
+        if behaviour != "answer":
+            handler.close_connection = True
+            return  # the handler closes the socket: no status line is ever written
+        if not isinstance(reply, Reply):
+            reply = reply(request)
+        handler.send_response(reply.status)
+        for name, value in reply.headers:
+            handler.send_header(name, value)
+        handler.send_header("Content-Length", str(len(reply.body)))
+        handler.end_headers()
+        handler.wfile.write(reply.body)

@@ -13,7 +13,8 @@ and the failures the delivery engine must classify:
 - `tls="starttls"` or ``"implicit"`` with a generated self-signed certificate;
 - misbehaviour: `drop_during_data()` closes the connection after the final dot without
   answering (the "ambiguous" case), `drop_at()` closes it on MAIL, RCPT or DATA, `hang()`
-  accepts connections and never greets, `tarpit()` holds the greeting or the reply to the
+  accepts connections and never greets, `greet()` greets with a refusal (``421 4.3.2 …``)
+  and closes, `tarpit()` holds the greeting or the reply to the
   final dot of every connection until `release()` (or a number of seconds), `stop()` and
   `start()` take the server away and bring
   it back on the same port, and any ``421`` reply closes the connection after it is sent, as
@@ -182,6 +183,8 @@ class _State:
     drops_left: int = 0  # -1: every message
     drops_at: dict[str, int] = field(default_factory=dict)  # stage -> how many more (-1: all)
     hanging: bool = False
+    greeting: str = ""  # greet(): the reply that replaces 220, then the connection closes
+    greetings_left: int = 0  # -1: every new connection
     tarpit_stage: str = ""  # "greeting" or "dot": where replies are held; "" for none
     slow_seconds: float = 0.0  # every reply to a final dot waits this long (a slow server)
     tarpit_until: float = 0.0  # time.monotonic() when held replies go anyway
@@ -488,6 +491,19 @@ class SmtpSink:
         with self._cond:
             self._state.hanging = enabled
 
+    def greet(self, reply: str, *, times: int | None = None) -> None:
+        """Greet new connections with `reply` (e.g. ``"421 4.3.2 Service not available"``)
+        instead of 220, then close them, as a server that turns clients away does. `times`
+        limits it to the next n connections; None: every one until reset()."""
+        if reply.startswith("2"):
+            raise ValueError(f"greet() is for refusals; a 2xx greeting is the default: {reply!r}")
+        if times is not None and times < 1:
+            raise ValueError("times must be at least 1, or None for every connection")
+        _check_reply(reply)
+        with self._cond:
+            self._state.greeting = reply
+            self._state.greetings_left = -1 if times is None else times
+
     def tarpit(self, stage: Literal["greeting", "dot"] = "greeting", seconds: float = 60) -> None:
         """Hold the reply at `stage` (the greeting of new connections, or the reply to each
         message's final dot) until `release()`, reset() or `seconds` have passed; then answer
@@ -570,6 +586,16 @@ class SmtpSink:
     def _is_hanging(self) -> bool:
         with self._cond:
             return self._state.hanging
+
+    def _take_greeting(self) -> str | None:
+        """The refusal programmed by greet() for this new connection, or None for 220."""
+        with self._cond:
+            state = self._state
+            if state.greetings_left == 0:
+                return None
+            if state.greetings_left > 0:
+                state.greetings_left -= 1
+            return state.greeting
 
     def _auth_needed(self) -> bool:
         with self._cond:
@@ -695,6 +721,12 @@ class _SinkSMTP(SMTP):
             # Never greet; connection_lost() or stop() cancels this wait.
             await self.loop.create_future()
         await self._sink._tarpit("greeting")
+        refusal = self._sink._take_greeting()
+        if refusal is not None:
+            await self.push(refusal)
+            if self.transport is not None:
+                self.transport.close()  # push() already closed it after a 421
+            return
         await super()._handle_client()
 
     async def smtp_MAIL(self, arg: str | None) -> None:

@@ -235,6 +235,25 @@ def test_hang_accepts_but_never_greets(smtp_sink):
     assert smtp_sink.connections == 1
 
 
+def test_greet_refuses_the_next_connections_then_greets_again(smtp_sink):
+    smtp_sink.greet("421 4.3.2 Service not available", times=1)
+
+    with pytest.raises(smtplib.SMTPConnectError) as refused:
+        connect(smtp_sink)
+    assert refused.value.smtp_code == 421
+    assert refused.value.smtp_error == b"4.3.2 Service not available"
+    with connect(smtp_sink) as client:  # only the next one was refused
+        assert client.noop()[0] == 250
+
+
+def test_greet_takes_only_refusals():
+    sink = SmtpSink()
+    with pytest.raises(ValueError, match="for refusals"):
+        sink.greet("220 hello")
+    with pytest.raises(ValueError, match="an SMTP reply"):
+        sink.greet("go away")
+
+
 def test_wait_for_says_what_arrived_when_it_times_out(smtp_sink):
     with pytest.raises(
         AssertionError, match=r"expected 1 message\(s\) within 0.05s but received 0"

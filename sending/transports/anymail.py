@@ -16,7 +16,14 @@ from anymail.exceptions import (  # type: ignore[import-untyped]
     AnymailRecipientsRefused,
 )
 from anymail.message import AnymailMessage  # type: ignore[import-untyped]
+from botocore.exceptions import (  # type: ignore[import-untyped]
+    ConnectionClosedError,
+    ReadTimeoutError,
+)
 from django.core.mail import get_connection
+from requests.exceptions import ConnectionError as RequestsConnectionError
+from requests.exceptions import ReadTimeout
+from urllib3.exceptions import ProtocolError
 
 from sending.models import EspProvider, SendingAccount
 from sending.transports.base import OutgoingMessage, SendKind, SendResult, TransportBase
@@ -143,15 +150,48 @@ class AnymailTransport(TransportBase):
 
 
 def _api_error(exc: AnymailAPIError) -> SendResult:
-    status = getattr(exc, "status_code", None)
+    status = _http_status(exc)
     words = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     if status in (401, 403):
         return SendResult(SendKind.AUTH, f"The service refused the credentials: {words}", status)
+    if status is None and _answer_lost(exc):
+        return SendResult(
+            SendKind.AMBIGUOUS,
+            "The request reached the service but its answer never came; it may have taken "
+            f"the message: {words}",
+        )
     if status is None:
         return SendResult(SendKind.CONNECTION, f"The service could not be reached: {words}")
     if status == 429 or status >= 500:
         return SendResult(SendKind.TEMPORARY, f"The service asked to try later: {words}", status)
     return SendResult(SendKind.PERMANENT, f"The service refused the message: {words}", status)
+
+
+def _answer_lost(exc: AnymailAPIError) -> bool:
+    """The request was sent and the connection then broke or timed out before the answer:
+    as after SMTP's final dot, the service may have the message (retried with the same
+    Message-ID, its quota kept). A connection never made stays the account's fault."""
+    cause = exc.__cause__
+    if isinstance(cause, ReadTimeout | ConnectionClosedError | ReadTimeoutError):
+        return True
+    # requests wraps a connection closed before the answer (urllib3's "Connection aborted").
+    return isinstance(cause, RequestsConnectionError) and any(
+        isinstance(arg, ProtocolError) for arg in cause.args
+    )
+
+
+def _http_status(exc: AnymailAPIError) -> int | None:
+    """The service's HTTP status, or None when no answer came. Requests-based backends give
+    it as `status_code`; Amazon SES (boto3) gives botocore's parsed error response instead,
+    without which every SES refusal would read as an unreachable service."""
+    status = getattr(exc, "status_code", None)
+    if isinstance(status, int):
+        return status
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        found = response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        return found if isinstance(found, int) else None
+    return None
 
 
 def _status(email: AnymailMessage) -> SendResult:
