@@ -1,5 +1,5 @@
 """One contract for every transport, driven the way the delivery engine drives them
-(`engine_transport_for` and the engine's own `_send_all`):
+(`engine_transport_for` and the interface's `send_all`, the engine's own path):
 
 - smtp: the engine's pipelining client (`ConnectionGroup` of `WireSmtpTransport`) against the
   real aiosmtpd server (`SmtpSink`), its replies and misbehaviour scripted per outcome;
@@ -22,7 +22,6 @@ from email.parser import BytesParser
 import pytest
 
 # The engine's own loop over a transport, so that the contract is the engine's path exactly.
-from campaigns.engine.send import _send_all
 from core.testing.http import ReplayServer
 from core.testing.smtp import SmtpSink
 from sending.models import AccountKind, CapturedMessage, EspProvider
@@ -325,7 +324,7 @@ def harness(request) -> Harness:
 
 def engine_send(transport: Transport, *messages: OutgoingMessage) -> list[SendResult | None]:
     """Send as the engine does: the same function, the same order, no stop."""
-    results = _send_all(transport, iter(enumerate(messages)), lambda: False)
+    results = transport.send_all(iter(enumerate(messages)), lambda: False)
     return [result for _, result in results]
 
 
