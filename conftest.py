@@ -7,22 +7,25 @@ viewer, and an outsider who owns another workspace, so access tests read natural
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from django.test import Client
+
+if TYPE_CHECKING:  # the models load only once pytest-django has set Django up
+    from accounts.models import User, Workspace
 
 pytest_plugins = ["core.testing.fixtures", "core.testing.database_sessions"]
 
 
 @dataclass
 class Personas:
-    workspace: object
-    owner: object
-    editor: object
-    viewer: object
-    outsider: object
-    other_workspace: object
+    workspace: Workspace
+    owner: User
+    editor: User
+    viewer: User
+    outsider: User
+    other_workspace: Workspace
 
 
 @pytest.fixture(autouse=True)

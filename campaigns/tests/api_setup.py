@@ -6,7 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from audience.models import ListMembership, Recipient, RecipientList
+from audience.models import Recipient, RecipientList
+from audience.tests.factories import RecipientListFactory
 from content.models import Template
 from content.services import template_create
 from sending.models import SendingAccount
@@ -44,9 +45,8 @@ def stage(workspace: Any, sink: Any = None, n: int = 3, prefix: str = "person") 
             for i in range(n)
         ]
     )
-    rlist = RecipientList.objects.create(workspace=workspace, name=f"Everyone {prefix}")
-    ListMembership.objects.bulk_create(
-        [ListMembership(recipient_list=rlist, recipient=r) for r in people]
+    rlist = RecipientListFactory.create(
+        workspace=workspace, name=f"Everyone {prefix}", members=people
     )
     template = template_create(
         workspace=workspace,
