@@ -8,6 +8,8 @@ from typing import Any
 
 from audience.models import Recipient, RecipientList
 from audience.tests.factories import RecipientListFactory
+from campaigns.models import Campaign
+from campaigns.tests.factories import CampaignFactory
 from content.models import Template
 from content.services import template_create
 from sending.models import SendingAccount
@@ -31,6 +33,16 @@ class Stage:
             "account_ids": [self.account.pk],
             **changes,
         }
+
+    def campaign(self, **fields: Any) -> Campaign:
+        """A draft campaign of this stage's template, list and account."""
+        return CampaignFactory.create(
+            workspace=self.workspace,
+            template=self.template,
+            lists=[self.rlist],
+            accounts=[self.account],
+            **fields,
+        )
 
 
 def stage(workspace: Any, sink: Any = None, n: int = 3, prefix: str = "person") -> Stage:

@@ -6,8 +6,10 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from audience.models import Recipient, RecipientList
-from campaigns.models import Attempt, AttemptOutcome, Campaign, Delivery, DeliveryStatus
+from audience.models import RecipientList
+from audience.tests.factories import RecipientFactory
+from campaigns.models import Attempt, AttemptOutcome, DeliveryStatus
+from campaigns.tests.factories import CampaignFactory, DeliveryFactory
 from content.models import Template
 from content.tests.factories import TemplateFactory
 from core.testing.russian import RUSSIAN, assert_russian
@@ -20,14 +22,13 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def world(personas):
     workspace = personas.workspace
-    Recipient.objects.create(workspace=workspace, email="reader@example.test")
+    reader = RecipientFactory.create(workspace=workspace, email="reader@example.test")
     TemplateFactory.create(workspace=workspace, name="Newsletter")
     account = SendingAccountFactory.create(workspace=workspace, name="Main account")
-    campaign = Campaign.objects.create(workspace=workspace, name="Spring sale")
-    delivery = Delivery.objects.create(
-        workspace=workspace,
-        campaign=Campaign.objects.create(workspace=workspace, name="One", is_single=True),
-        email="reader@example.test",
+    campaign = CampaignFactory.create(workspace=workspace, name="Spring sale", bare=True)
+    delivery = DeliveryFactory.create(
+        campaign=CampaignFactory.create(workspace=workspace, name="One", is_single=True, bare=True),
+        recipient=reader,
         status=DeliveryStatus.QUEUED,
     )
     Attempt.objects.create(
