@@ -8,10 +8,9 @@ from django.utils import timezone
 from audience.models import (
     Recipient,
     RecipientStatus,
-    Segment,
     Suppression,
 )
-from audience.tests.factories import RecipientListFactory
+from audience.tests.factories import RecipientListFactory, SegmentFactory
 from campaigns.engine.launch import audience_count, launch
 from campaigns.models import Delivery, DeliveryStatus
 from campaigns.tests.factories import CampaignFactory
@@ -45,7 +44,7 @@ def test_lists_segments_and_picks_are_united_and_the_left_out_counted(personas, 
     Suppression.objects.create(workspace=ws, email="a0@example.test", reason="manual")
     campaign.lists.add(listed(ws, "A", [*a, *inactive]))
     campaign.lists.add(listed(ws, "A2", a[:3]))  # overlaps with A: 3 duplicates
-    segment = Segment.objects.create(
+    segment = SegmentFactory.create(
         workspace=ws,
         name="Initech",
         definition={

@@ -6,8 +6,7 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from audience.models import RecipientList
-from audience.tests.factories import RecipientFactory
+from audience.tests.factories import RecipientFactory, RecipientListFactory
 from campaigns.models import Attempt, AttemptOutcome, DeliveryStatus
 from campaigns.tests.factories import CampaignFactory, DeliveryFactory
 from content.models import Template
@@ -179,7 +178,7 @@ def test_saving_a_campaign_says_so_in_russian(world, owner_client: Client):
         "schedule_mode": "now",
         "template": Template.objects.get(workspace=workspace).pk,
         "accounts": [SendingAccount.objects.get(workspace=workspace).pk],
-        "lists": [RecipientList.objects.create(workspace=workspace, name="All").pk],
+        "lists": [RecipientListFactory.create(workspace=workspace, name="All").pk],
     }
     response = owner_client.post("/campaigns/new/", data, headers=RUSSIAN, follow=True)
     assert_russian(response, ["Кампания сохранена как черновик."], ["Campaign saved"])

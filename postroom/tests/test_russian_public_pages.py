@@ -10,7 +10,6 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from audience.models import RecipientList
 from audience.tests.factories import RecipientListFactory
 from campaigns import links
 from campaigns.tests.factories import CampaignFactory, DeliveryFactory
@@ -91,7 +90,7 @@ def test_the_not_found_page_speaks_russian(db):
 
 
 def test_a_viewer_reads_the_read_only_note_in_russian(personas, viewer_client: Client):
-    readers = RecipientList.objects.create(workspace=personas.workspace, name="Readers")
+    readers = RecipientListFactory.create(workspace=personas.workspace, name="Readers")
     response = viewer_client.get(f"/recipients/lists/{readers.pk}/", headers=RUSSIAN)
     assert_russian(response, ["Вы наблюдатель"], ["You are a viewer"])
 
