@@ -7,22 +7,25 @@ viewer, and an outsider who owns another workspace, so access tests read natural
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from django.test import Client
+
+if TYPE_CHECKING:  # the models load only once pytest-django has set Django up
+    from accounts.models import User, Workspace
 
 pytest_plugins = ["core.testing.fixtures", "core.testing.database_sessions"]
 
 
 @dataclass
 class Personas:
-    workspace: object
-    owner: object
-    editor: object
-    viewer: object
-    outsider: object
-    other_workspace: object
+    workspace: Workspace
+    owner: User
+    editor: User
+    viewer: User
+    outsider: User
+    other_workspace: Workspace
 
 
 @pytest.fixture(autouse=True)
@@ -86,7 +89,7 @@ def personas(db) -> Personas:
     )
 
 
-def client_for(user) -> Client:
+def client_for(user: User) -> Client:
     """A test client signed in as `user` (force_login: axes needs a request for real logins)."""
     client = Client()
     client.force_login(user)
@@ -94,26 +97,26 @@ def client_for(user) -> Client:
 
 
 @pytest.fixture
-def owner_client(personas) -> Client:
+def owner_client(personas: Personas) -> Client:
     return client_for(personas.owner)
 
 
 @pytest.fixture
-def editor_client(personas) -> Client:
+def editor_client(personas: Personas) -> Client:
     return client_for(personas.editor)
 
 
 @pytest.fixture
-def viewer_client(personas) -> Client:
+def viewer_client(personas: Personas) -> Client:
     return client_for(personas.viewer)
 
 
 @pytest.fixture
-def outsider_client(personas) -> Client:
+def outsider_client(personas: Personas) -> Client:
     return client_for(personas.outsider)
 
 
-def api_key_client(workspace, role: str, created_by=None) -> Any:
+def api_key_client(workspace: Workspace, role: str, created_by: User) -> Any:
     """An APIClient that authenticates with a fresh API key of `role` in `workspace`."""
     from rest_framework.test import APIClient
 
@@ -126,7 +129,7 @@ def api_key_client(workspace, role: str, created_by=None) -> Any:
 
 
 @pytest.fixture
-def api_for(personas) -> Any:
+def api_for(personas: Personas) -> Any:
     """`api_for("editor")`: an API client with a key of that role in the personas' workspace."""
 
     def make(role: str) -> Any:

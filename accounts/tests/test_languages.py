@@ -11,6 +11,7 @@ from django.test import Client
 from django.utils import translation
 
 from accounts.models import User
+from audience.tests.factories import RecipientFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -174,7 +175,6 @@ def test_russian_plurals_come_from_the_catalog(n, expected):
 
 
 def test_the_recipients_page_counts_in_russian(personas, owner_client: Client):
-    from audience.models import Recipient
     from audience.selectors import recipients_total_forget
 
     def total() -> str:
@@ -185,10 +185,10 @@ def test_the_recipients_page_counts_in_russian(personas, owner_client: Client):
         return found[1].strip()
 
     assert total() == "0 получателей в этом рабочем пространстве"
-    Recipient.objects.create(workspace=personas.workspace, email="a@example.test")
+    RecipientFactory.create(workspace=personas.workspace, email="a@example.test")
     assert total() == "1 получатель в этом рабочем пространстве"
     for i in range(2, 6):
-        Recipient.objects.create(workspace=personas.workspace, email=f"r{i}@example.test")
+        RecipientFactory.create(workspace=personas.workspace, email=f"r{i}@example.test")
         if i == 2:
             assert total() == "2 получателя в этом рабочем пространстве"
     assert total() == "5 получателей в этом рабочем пространстве"

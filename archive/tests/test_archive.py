@@ -17,6 +17,7 @@ from audience.models import RecipientList
 from campaigns.models import Campaign, CampaignStatus
 from campaigns.services import campaign_start
 from campaigns.tests.conftest import make_campaign
+from campaigns.tests.factories import CampaignFactory
 from campaigns.tracked_links import PIXEL
 from content.models import Template
 
@@ -117,10 +118,15 @@ def test_drafts_unarchived_and_single_campaigns_are_not_shown(personas):
     key = open_archive(personas.workspace)
     hidden = sent_campaign(personas.workspace, archived=False, name="Hidden")
     single = sent_campaign(personas.workspace, name="Single", is_single=True)
-    draft = Campaign.objects.create(
-        workspace=personas.workspace, name="Draft", archived=True, content={"subject": "Draft"}
+    draft = CampaignFactory.create(
+        workspace=personas.workspace,
+        name="Draft",
+        archived=True,
+        content={"subject": "Draft"},
+        bare=True,
     )
-    cancelled_before_start = Campaign.objects.create(
+    cancelled_before_start = CampaignFactory.create(
+        bare=True,
         workspace=personas.workspace,
         name="Never",
         archived=True,

@@ -4,11 +4,13 @@ from typing import Any
 
 import pytest
 
+from accounts.models import Workspace
 from audience.services import workspace_initialize
+from conftest import Personas
 
 
 @pytest.fixture
-def workspace(personas: Any) -> Any:
+def workspace(personas: Personas) -> Workspace:
     """The personas' workspace with the default custom fields (free_field1..3)."""
     workspace_initialize(workspace=personas.workspace)
     return personas.workspace

@@ -5,17 +5,18 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from audience.models import CustomField, ListMembership, Recipient, RecipientList, Segment
+from audience.models import CustomField, Recipient, RecipientList, Segment
+from audience.tests.factories import RecipientFactory, RecipientListFactory, SegmentFactory
 
 pytestmark = pytest.mark.django_db
 
 
 def test_deleting_a_field_asks_first_and_counts_its_values(editor_client, workspace):
     field = CustomField.objects.create(workspace=workspace, key="plan", label="Plan")
-    Recipient.objects.create(workspace=workspace, email="a@example.com", fields={"plan": "gold"})
-    Recipient.objects.create(workspace=workspace, email="b@example.com", fields={"plan": "free"})
-    Recipient.objects.create(workspace=workspace, email="c@example.com", fields={"plan": ""})
-    Recipient.objects.create(workspace=workspace, email="d@example.com")
+    RecipientFactory.create(workspace=workspace, email="a@example.com", fields={"plan": "gold"})
+    RecipientFactory.create(workspace=workspace, email="b@example.com", fields={"plan": "free"})
+    RecipientFactory.create(workspace=workspace, email="c@example.com", fields={"plan": ""})
+    RecipientFactory.create(workspace=workspace, email="d@example.com")
     url = reverse("audience:field_delete", kwargs={"field_id": field.pk})
 
     page = editor_client.post(url).content.decode()
@@ -57,10 +58,9 @@ def test_bulk_delete_of_everything_matching_asks_with_the_count(editor_client, w
 
 
 def test_deleting_one_recipient_a_list_or_a_segment_asks_first(editor_client, workspace):
-    person = Recipient.objects.create(workspace=workspace, email="kept@example.com")
-    members = RecipientList.objects.create(workspace=workspace, name="Members")
-    ListMembership.objects.create(recipient_list=members, recipient=person)
-    segment = Segment.objects.create(workspace=workspace, name="All", definition={})
+    person = RecipientFactory.create(workspace=workspace, email="kept@example.com")
+    members = RecipientListFactory.create(workspace=workspace, name="Members", members=[person])
+    segment = SegmentFactory.create(workspace=workspace, name="All", definition={})
     urls = [
         (reverse("audience:recipient_delete", kwargs={"recipient_id": person.pk}), "kept@example"),
         (reverse("audience:list_delete", kwargs={"list_id": members.pk}), "of 1 recipient"),

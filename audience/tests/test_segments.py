@@ -6,8 +6,9 @@ import pytest
 
 from audience import selectors, services
 from audience.emails import InvalidEmail, normalize_email
-from audience.models import CustomField, ListMembership, Recipient, RecipientList
+from audience.models import CustomField, Recipient
 from audience.segments import SegmentError
+from audience.tests.factories import RecipientFactory, RecipientListFactory
 
 
 @pytest.fixture
@@ -22,14 +23,14 @@ def people(workspace):
         ("dan@example.org", "", "UK", "bounced", {}),
     ]
     made = [
-        Recipient.objects.create(
+        RecipientFactory.create(
             workspace=workspace, email=e, first_name=n, country=c, status=s, fields=f
         )
         for e, n, c, s, f in rows
     ]
-    clients = RecipientList.objects.create(workspace=workspace, name="Clients")
-    ListMembership.objects.create(recipient_list=clients, recipient=made[0])
-    ListMembership.objects.create(recipient_list=clients, recipient=made[2])
+    clients = RecipientListFactory.create(
+        workspace=workspace, name="Clients", members=[made[0], made[2]]
+    )
     return {"list": clients}
 
 
@@ -127,7 +128,7 @@ def test_a_segment_of_another_workspace_filters_nobody_in(workspace, personas):
     foreign = services.segment_save(
         workspace=personas.other_workspace, name="x", definition={"conditions": []}
     )
-    Recipient.objects.create(workspace=workspace, email="a@example.com")
+    RecipientFactory.create(workspace=workspace, email="a@example.com")
     flt = selectors.RecipientFilter(segment_id=foreign.pk)
     assert not selectors.recipients_matching(workspace, flt).exists()
 
@@ -154,7 +155,7 @@ def test_keyset_pages_cover_every_row_once_in_order(workspace):
 
 
 def test_a_page_does_not_count(workspace, django_assert_num_queries):
-    Recipient.objects.create(workspace=workspace, email="a@example.com")
+    RecipientFactory.create(workspace=workspace, email="a@example.com")
     qs = Recipient.objects.filter(workspace=workspace)
     with django_assert_num_queries(1) as captured:
         selectors.recipients_page(qs, sort="email", descending=False, cursor="")

@@ -20,6 +20,7 @@ from audience.models import (
     Segment,
     Suppression,
 )
+from audience.tests.factories import RecipientFactory, RecipientListFactory, SegmentFactory
 from audience.tests.helpers import HEADER
 
 PAGES = [
@@ -37,7 +38,7 @@ PAGES = [
 
 @pytest.mark.parametrize("name", PAGES)
 def test_viewers_see_every_page(viewer_client, workspace, name):
-    Recipient.objects.create(workspace=workspace, email="seen@example.com")
+    RecipientFactory.create(workspace=workspace, email="seen@example.com")
     response = viewer_client.get(reverse(name))
     assert response.status_code == 200
 
@@ -53,7 +54,7 @@ def test_viewers_see_every_page(viewer_client, workspace, name):
     ],
 )
 def test_viewers_change_nothing(viewer_client, workspace, name, data):
-    Recipient.objects.create(workspace=workspace, email="keep@example.com")
+    RecipientFactory.create(workspace=workspace, email="keep@example.com")
     assert viewer_client.post(reverse(name), data).status_code == 403
     assert Recipient.objects.filter(email="keep@example.com").exists()
     assert not RecipientList.objects.exists()
@@ -80,7 +81,7 @@ def test_an_editor_creates_and_edits_a_recipient(editor_client, workspace):
 
 
 def test_a_duplicate_or_invalid_email_is_shown_on_the_form(editor_client, workspace):
-    Recipient.objects.create(workspace=workspace, email="ann@example.com")
+    RecipientFactory.create(workspace=workspace, email="ann@example.com")
     url = reverse("audience:recipient_create")
     dup = editor_client.post(url, {"email": "ANN@example.com", "status": "active"})
     assert "already a recipient" in dup.content.decode()
@@ -133,9 +134,9 @@ def test_progress_is_polled_until_the_job_ends(editor_client, workspace):
 
 def test_bulk_actions_on_selected_rows_run_at_once(editor_client, workspace):
     rows = [
-        Recipient.objects.create(workspace=workspace, email=f"p{i}@example.com") for i in range(3)
+        RecipientFactory.create(workspace=workspace, email=f"p{i}@example.com") for i in range(3)
     ]
-    target = RecipientList.objects.create(workspace=workspace, name="L")
+    target = RecipientListFactory.create(workspace=workspace, name="L")
     ids = [rows[0].pk, rows[1].pk]
     data = {"scope": "selected", "ids": ids, "target_list": target.pk}
     editor_client.post(reverse("audience:bulk"), {**data, "action": "add_to_list"})
@@ -174,9 +175,9 @@ def test_bulk_actions_over_many_become_a_job_with_progress(editor_client, worksp
 
 
 def test_the_table_filters_by_segment_and_search(viewer_client, workspace):
-    Recipient.objects.create(workspace=workspace, email="uk@example.com", country="UK")
-    Recipient.objects.create(workspace=workspace, email="us@example.com", country="USA")
-    segment = Segment.objects.create(
+    RecipientFactory.create(workspace=workspace, email="uk@example.com", country="UK")
+    RecipientFactory.create(workspace=workspace, email="us@example.com", country="USA")
+    segment = SegmentFactory.create(
         workspace=workspace,
         name="UK",
         definition={"conditions": [{"field": "country", "op": "equals", "value": "UK"}]},
@@ -190,7 +191,7 @@ def test_the_table_filters_by_segment_and_search(viewer_client, workspace):
 
 
 def test_saving_a_segment_and_its_live_count(editor_client, workspace):
-    Recipient.objects.create(workspace=workspace, email="uk@example.com", country="UK")
+    RecipientFactory.create(workspace=workspace, email="uk@example.com", country="UK")
     count = editor_client.get(
         reverse("audience:segment_count"),
         {"match": "all", "cond_field": ["country"], "cond_op": ["equals"], "cond_value": ["uk"]},
@@ -211,7 +212,7 @@ def test_saving_a_segment_and_its_live_count(editor_client, workspace):
 
 
 def test_export_streams_and_neutralises_formulas(viewer_client, workspace):
-    Recipient.objects.create(
+    RecipientFactory.create(
         workspace=workspace,
         email="a@example.com",
         first_name="=HYPERLINK(1)",
@@ -250,10 +251,8 @@ def test_suppression_csv_import(editor_client, workspace):
 
 
 def test_privacy_export_and_erasure(editor_client, workspace):
-    ann = Recipient.objects.create(workspace=workspace, email="ann@example.com", city="Oslo")
-    ListMembership.objects.create(
-        recipient_list=RecipientList.objects.create(workspace=workspace, name="L"), recipient=ann
-    )
+    ann = RecipientFactory.create(workspace=workspace, email="ann@example.com", city="Oslo")
+    RecipientListFactory.create(workspace=workspace, name="L", members=[ann])
     data = json.loads(
         editor_client.get(
             reverse("audience:recipient_data", kwargs={"recipient_id": ann.pk})
@@ -272,7 +271,7 @@ def test_privacy_export_and_erasure(editor_client, workspace):
 
 
 def test_erasure_without_keeping_the_address_leaves_no_trace(editor_client, workspace):
-    ann = Recipient.objects.create(workspace=workspace, email="ann@example.com")
+    ann = RecipientFactory.create(workspace=workspace, email="ann@example.com")
     Suppression.objects.create(workspace=workspace, email="ann@example.com", reason="bounced")
     editor_client.post(reverse("audience:recipient_erase", kwargs={"recipient_id": ann.pk}))
     assert not Recipient.objects.exists()
@@ -312,11 +311,10 @@ def test_a_mapping_without_an_email_column_is_refused_and_kept(editor_client, wo
 
 
 def test_export_a_list_or_a_segment(viewer_client, workspace):
-    inside = Recipient.objects.create(workspace=workspace, email="in@example.com", country="UK")
-    Recipient.objects.create(workspace=workspace, email="out@example.com", country="USA")
-    target = RecipientList.objects.create(workspace=workspace, name="L")
-    ListMembership.objects.create(recipient_list=target, recipient=inside)
-    segment = Segment.objects.create(
+    inside = RecipientFactory.create(workspace=workspace, email="in@example.com", country="UK")
+    RecipientFactory.create(workspace=workspace, email="out@example.com", country="USA")
+    target = RecipientListFactory.create(workspace=workspace, name="L", members=[inside])
+    segment = SegmentFactory.create(
         workspace=workspace,
         name="UK",
         definition={"conditions": [{"field": "country", "op": "equals", "value": "UK"}]},
@@ -336,11 +334,8 @@ def test_a_running_bulk_job_can_be_cancelled(editor_client, workspace):
 
 
 def test_the_filtered_table_leads_to_a_campaign_for_those_recipients(personas, editor_client):
-    from audience.models import Recipient, RecipientList
-
-    people = RecipientList.objects.create(workspace=personas.workspace, name="VIP")
-    person = Recipient.objects.create(workspace=personas.workspace, email="vip@example.test")
-    people.recipients.add(person)
+    person = RecipientFactory.create(workspace=personas.workspace, email="vip@example.test")
+    people = RecipientListFactory.create(workspace=personas.workspace, name="VIP", members=[person])
     page = editor_client.get(reverse("audience:index"), {"list": people.pk}).content.decode()
     link = f"{reverse('campaigns:create')}?list={people.pk}"
     assert link in page

@@ -13,11 +13,9 @@ from audience.models import (
     CustomField,
     JobKind,
     JobStatus,
-    Recipient,
-    RecipientList,
-    Segment,
     Suppression,
 )
+from audience.tests.factories import RecipientFactory, RecipientListFactory, SegmentFactory
 from core.testing.russian import RUSSIAN, assert_russian
 
 pytestmark = pytest.mark.django_db
@@ -26,9 +24,9 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def world(personas):
     workspace = personas.workspace
-    recipient = Recipient.objects.create(workspace=workspace, email="reader@example.test")
-    RecipientList.objects.create(workspace=workspace, name="Readers")
-    Segment.objects.create(workspace=workspace, name="Keen", definition={})
+    recipient = RecipientFactory.create(workspace=workspace, email="reader@example.test")
+    RecipientListFactory.create(workspace=workspace, name="Readers")
+    SegmentFactory.create(workspace=workspace, name="Keen", definition={})
     field = CustomField.objects.create(workspace=workspace, key="plan", label="Plan")
     Suppression.objects.create(workspace=workspace, email="gone@example.test", reason="manual")
     job = AudienceJob.objects.create(

@@ -6,7 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from audience.models import ListMembership, Recipient, RecipientList
+from audience.models import Recipient, RecipientList
+from audience.tests.factories import RecipientListFactory
+from campaigns.models import Campaign
+from campaigns.tests.factories import CampaignFactory
 from content.models import Template
 from content.services import template_create
 from sending.models import SendingAccount
@@ -31,6 +34,16 @@ class Stage:
             **changes,
         }
 
+    def campaign(self, **fields: Any) -> Campaign:
+        """A draft campaign of this stage's template, list and account."""
+        return CampaignFactory.create(
+            workspace=self.workspace,
+            template=self.template,
+            lists=[self.rlist],
+            accounts=[self.account],
+            **fields,
+        )
+
 
 def stage(workspace: Any, sink: Any = None, n: int = 3, prefix: str = "person") -> Stage:
     people = Recipient.objects.bulk_create(
@@ -44,9 +57,8 @@ def stage(workspace: Any, sink: Any = None, n: int = 3, prefix: str = "person") 
             for i in range(n)
         ]
     )
-    rlist = RecipientList.objects.create(workspace=workspace, name=f"Everyone {prefix}")
-    ListMembership.objects.bulk_create(
-        [ListMembership(recipient_list=rlist, recipient=r) for r in people]
+    rlist = RecipientListFactory.create(
+        workspace=workspace, name=f"Everyone {prefix}", members=people
     )
     template = template_create(
         workspace=workspace,

@@ -5,9 +5,11 @@ from typing import Any
 
 import pytest
 
-from audience.models import ListMembership, Recipient, RecipientList
+from audience.models import Recipient
+from audience.tests.factories import RecipientListFactory
 from campaigns.models import Campaign
-from content.models import Template
+from campaigns.tests.factories import CampaignFactory
+from content.tests.factories import TemplateFactory
 from sending.tests.factories import SendingAccountFactory
 
 
@@ -36,17 +38,14 @@ class Setup:
 
 def make_campaign(workspace, sink, n=5, emails=None, **account_fields) -> Setup:
     emails = emails or [f"person{i}@example.test" for i in range(n)]
-    people = Recipient.objects.bulk_create(
+    people = Recipient.objects.bulk_create(  # one insert: some tests make hundreds
         [
             Recipient(workspace=workspace, email=e, first_name=f"Name{i}", company="Acme")
             for i, e in enumerate(emails)
         ]
     )
-    rl = RecipientList.objects.create(workspace=workspace, name="Everyone")
-    ListMembership.objects.bulk_create(
-        [ListMembership(recipient_list=rl, recipient=r) for r in people]
-    )
-    template = Template.objects.create(
+    rl = RecipientListFactory.create(workspace=workspace, name="Everyone", members=people)
+    template = TemplateFactory.create(
         workspace=workspace,
         name="Hello",
         subject="Hello {first_name}",
@@ -62,7 +61,7 @@ def make_campaign(workspace, sink, n=5, emails=None, **account_fields) -> Setup:
         min_interval_seconds=0,
         **account_fields,
     )
-    campaign = Campaign.objects.create(workspace=workspace, name="Spring", template_id=template.pk)
-    campaign.lists.add(rl)
-    campaign.accounts.add(account)
+    campaign = CampaignFactory.create(
+        workspace=workspace, name="Spring", template=template, lists=[rl], accounts=[account]
+    )
     return Setup(campaign=campaign, account=account, recipients=people)

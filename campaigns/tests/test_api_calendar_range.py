@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from campaigns.models import Campaign, CampaignStatus
+from campaigns.models import CampaignStatus
+from campaigns.tests.factories import CampaignFactory
 
 pytestmark = pytest.mark.django_db
 URL = "/api/campaigns/"
@@ -23,10 +24,15 @@ def test_the_list_gives_the_campaigns_scheduled_in_a_range_of_local_days(persona
         ("Last", datetime(2026, 12, 11, 20, 59, tzinfo=UTC)),  # 23:59 on the 11th
         ("After", datetime(2026, 12, 11, 21, 0, tzinfo=UTC)),  # midnight of the 12th
     ):
-        Campaign.objects.create(
-            workspace=workspace, name=name, status=CampaignStatus.SCHEDULED, scheduled_at=at
+        CampaignFactory.create(
+            workspace=workspace,
+            name=name,
+            status=CampaignStatus.SCHEDULED,
+            scheduled_at=at,
+            bare=True,
         )
-    Campaign.objects.create(
+    CampaignFactory.create(
+        bare=True,
         workspace=personas.other_workspace,
         name="Theirs",
         status=CampaignStatus.SCHEDULED,

@@ -13,14 +13,13 @@ from campaigns.engine.step import Engine
 from campaigns.models import Attempt, Campaign, CampaignStatus, Delivery, DeliveryStatus
 from campaigns.services import campaign_start
 from campaigns.tests.api_setup import Stage, stage
+from campaigns.tests.factories import CampaignFactory
 
 pytestmark = pytest.mark.django_db
 
 
 def sent_campaign(s: Stage, name: str = "Spring") -> Campaign:
-    campaign = Campaign.objects.create(workspace=s.workspace, name=name, template_id=s.template.pk)
-    campaign.lists.add(s.rlist)
-    campaign.accounts.add(s.account)
+    campaign = s.campaign(name=name)
     campaign_start(campaign=campaign)
     engine = Engine()
     while engine.step():
@@ -105,11 +104,7 @@ def test_attempts_filter_by_campaign_delivery_outcome_and_time(personas, api_for
 
 def test_send_now_makes_a_waiting_message_due_and_refuses_a_sent_one(personas, api_for, smtp_sink):
     s = stage(personas.workspace, smtp_sink, n=1)
-    campaign = Campaign.objects.create(
-        workspace=s.workspace, name="Later", template_id=s.template.pk
-    )
-    campaign.lists.add(s.rlist)
-    campaign.accounts.add(s.account)
+    campaign = s.campaign(name="Later")
     campaign_start(campaign=campaign)
     delivery = Delivery.objects.get(campaign=campaign)
     Delivery.objects.filter(pk=delivery.pk).update(
@@ -199,7 +194,7 @@ WRITES = [
 def test_a_viewer_reads_but_every_write_is_403(personas, api_for, smtp_sink):
     s = stage(personas.workspace, smtp_sink, n=1)
     campaign = sent_campaign(s)
-    draft = Campaign.objects.create(workspace=s.workspace, name="Draft")
+    draft = CampaignFactory.create(workspace=s.workspace, name="Draft", bare=True)
     delivery = Delivery.objects.get(campaign=campaign)
     viewer = api_for("viewer")
     for method, url in WRITES:

@@ -9,9 +9,11 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from audience.tests.factories import RecipientFactory
 from campaigns.engine.step import Engine
 from campaigns.models import Campaign, CampaignStatus
 from campaigns.tests.api_setup import stage
+from campaigns.tests.factories import CampaignFactory
 from content.models import Template
 from sending.models import AccountStatus
 from sending.tests.factories import SendingAccountFactory
@@ -124,9 +126,7 @@ def test_put_changes_the_content_with_a_new_template_and_keeps_what_is_not_sent(
 def test_send_then_stats_with_the_seeds_statuses_next_to_ours(personas, api_for, smtp_sink):
     s = stage(personas.workspace, smtp_sink)
     people = [s.recipients[0].email, "nouser+1@example.test"]
-    from audience.models import Recipient
-
-    Recipient.objects.create(workspace=s.workspace, email=people[1])
+    RecipientFactory.create(workspace=s.workspace, email=people[1])
     api = api_for("editor")
     made = api.post(URL, burst(s, recipients=people), format="json").json()
     sent = api.post(f"{URL}{made['id']}/send/")
@@ -182,7 +182,7 @@ def test_schedule_takes_the_seeds_scheduled_time_or_a_window(personas, api_for):
 def test_bursts_list_only_the_callers_workspace_and_delete_as_the_ui(personas, api_for):
     s = stage(personas.workspace)
     foreign = stage(personas.other_workspace, prefix="foreign")
-    Campaign.objects.create(workspace=foreign.workspace, name="foreign burst")
+    CampaignFactory.create(workspace=foreign.workspace, name="foreign burst", bare=True)
     api = api_for("editor")
     made = api.post(URL, burst(s), format="json").json()
     listed = api_for("viewer").get(URL).json()

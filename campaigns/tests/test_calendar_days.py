@@ -15,12 +15,15 @@ from campaigns.calendar_days import (
     week_days,
 )
 from campaigns.models import Campaign, CampaignStatus
+from campaigns.tests.factories import CampaignFactory
 
 SUNDAY, MONDAY = 0, 1  # Django's FIRST_DAY_OF_WEEK: English and Russian
 
 
 def _campaign(workspace, name, status=CampaignStatus.SCHEDULED, **fields) -> Campaign:
-    return Campaign.objects.create(workspace=workspace, name=name, status=status, **fields)
+    return CampaignFactory.create(
+        workspace=workspace, name=name, status=status, bare=True, **fields
+    )
 
 
 def test_the_week_starts_on_the_languages_first_day():

@@ -9,7 +9,8 @@ from django.core.management import CommandError, call_command
 
 from accounts.models import Role, Workspace
 from accounts.tests.factories import UserFactory
-from audience.models import ListMembership, Recipient, RecipientList, RecipientStatus, Segment
+from audience.models import Recipient, RecipientList, RecipientStatus, Segment
+from audience.tests.factories import RecipientFactory, RecipientListFactory
 from campaigns.demo import CAMPAIGN_NAME, DEMO_WORKSPACE_NAME, DRAFT_NAME, demo_person
 from campaigns.models import Campaign, CampaignStatus, Delivery, DeliveryStatus
 from campaigns.services import campaign_start
@@ -69,9 +70,8 @@ def test_seed_demo_never_touches_a_workspace_with_real_contacts(personas, smtp_s
     """Demo people in a real list of the same name, then a demo campaign to that list, was
     a demo campaign sent to the user's real contacts."""
     workspace = personas.workspace
-    real = Recipient.objects.create(workspace=workspace, email="boss@realcustomer.example")
-    newsletter = RecipientList.objects.create(workspace=workspace, name="Newsletter")
-    ListMembership.objects.create(recipient_list=newsletter, recipient=real)
+    real = RecipientFactory.create(workspace=workspace, email="boss@realcustomer.example")
+    RecipientListFactory.create(workspace=workspace, name="Newsletter", members=[real])
 
     with pytest.raises(CommandError, match="already holds 1 recipients, 1 lists"):
         run("seed_demo", "--workspace", str(workspace.pk), "--recipients", "5")

@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from campaigns.models import Attempt, Campaign, CampaignStatus, Delivery, DeliveryStatus
 from campaigns.services import campaigns_launch_queued
+from campaigns.tests.factories import CampaignFactory
 from campaigns.tests.test_views_campaigns import form_data, make_world, run_engine
 
 pytestmark = pytest.mark.django_db
@@ -74,8 +75,8 @@ def test_the_confirmation_form_posts_back_to_the_same_action(personas, owner_cli
 
 
 def test_cancelling_a_campaign_not_started_yet_says_nothing_will_be_sent(personas, owner_client):
-    campaign = Campaign.objects.create(
-        workspace=personas.workspace, name="Later", status=CampaignStatus.SCHEDULED
+    campaign = CampaignFactory.create(
+        workspace=personas.workspace, name="Later", status=CampaignStatus.SCHEDULED, bare=True
     )
     url = reverse("campaigns:cancel", kwargs={"campaign_id": campaign.pk})
     page = owner_client.post(url).content.decode()

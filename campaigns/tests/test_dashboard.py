@@ -14,6 +14,7 @@ from accounts.models import Workspace
 from campaigns import dashboard
 from campaigns.editing import campaign_delete
 from campaigns.models import Attempt, AttemptOutcome, Campaign, CampaignStatus, Delivery
+from campaigns.tests.factories import CampaignFactory, DeliveryFactory
 from campaigns.tests.test_views_campaigns import form_data, make_world, run_engine
 from content.models import Template
 from sending.models import SendingAccount
@@ -22,8 +23,8 @@ pytestmark = pytest.mark.django_db
 
 
 def attempts(workspace: Workspace, campaign: Campaign, when: datetime, outcomes: list[str]) -> None:
-    delivery = Delivery.objects.filter(campaign=campaign).first() or Delivery.objects.create(
-        workspace=workspace, campaign=campaign, email="x@example.test"
+    delivery = Delivery.objects.filter(campaign=campaign).first() or DeliveryFactory.create(
+        campaign=campaign, recipient=None, email="x@example.test"
     )
     Attempt.objects.bulk_create(
         [
@@ -46,8 +47,10 @@ def test_the_dashboard_shows_the_workspace_figures(personas, owner_client):
     campaign = Campaign.objects.get()
     owner_client.post(reverse("campaigns:start", kwargs={"campaign_id": campaign.pk}))
     run_engine()
-    Campaign.objects.create(workspace=personas.workspace, name="Later", status="scheduled")
-    Campaign.objects.create(workspace=personas.workspace, name="Single", is_single=True)
+    CampaignFactory.create(
+        bare=True, workspace=personas.workspace, name="Later", status="scheduled"
+    )
+    CampaignFactory.create(bare=True, workspace=personas.workspace, name="Single", is_single=True)
     make_world(personas.other_workspace, n=9)  # another workspace counts nowhere
 
     page = owner_client.get(reverse("dashboard")).content.decode()
@@ -64,7 +67,7 @@ def test_the_dashboard_shows_the_workspace_figures(personas, owner_client):
 
 def test_the_chart_data_is_a_json_island_and_no_inline_script(personas, owner_client):
     world = make_world(personas.workspace)
-    campaign = Campaign.objects.create(workspace=personas.workspace, name="C")
+    campaign = CampaignFactory.create(bare=True, workspace=personas.workspace, name="C")
     now = timezone.now()
     attempts(personas.workspace, campaign, now, ["sent", "sent", "temporary", "permanent"])
     # The delivery ended failed with its last try, the refusal; the 4xx before it was retried.
@@ -96,7 +99,7 @@ def test_today_is_the_workspace_local_day(personas, time_machine):
     workspace = personas.workspace
     workspace.time_zone = "Pacific/Auckland"  # UTC+13 in November
     workspace.save()
-    campaign = Campaign.objects.create(workspace=workspace, name="C")
+    campaign = CampaignFactory.create(bare=True, workspace=workspace, name="C")
     # 2026-11-21 10:30 UTC is already 23:30 there; 11:30 UTC is the next local day.
     time_machine.move_to("2026-11-21 11:30:00Z", tick=False)
     attempts(workspace, campaign, datetime(2026, 11, 21, 10, 30, tzinfo=ZoneInfo("UTC")), ["sent"])
@@ -160,7 +163,7 @@ def test_a_change_invalidates_the_cached_figures(personas, owner_client):
 
 
 def test_the_figures_use_bounded_aggregates(personas, django_assert_max_num_queries):
-    campaign = Campaign.objects.create(workspace=personas.workspace, name="C")
+    campaign = CampaignFactory.create(bare=True, workspace=personas.workspace, name="C")
     for days in range(0, 40, 3):
         attempts(
             personas.workspace,
@@ -182,8 +185,8 @@ def test_past_days_are_read_once_and_again_after_a_delete(
 ):
     time_machine.move_to("2026-11-21 12:00:00Z", tick=False)
     workspace = personas.workspace
-    kept = Campaign.objects.create(workspace=workspace, name="Kept")
-    gone = Campaign.objects.create(workspace=workspace, name="Gone")
+    kept = CampaignFactory.create(bare=True, workspace=workspace, name="Kept")
+    gone = CampaignFactory.create(bare=True, workspace=workspace, name="Gone")
     attempts(workspace, kept, timezone.now() - timedelta(days=2), ["sent"] * 3)
     attempts(workspace, gone, timezone.now() - timedelta(days=2), ["sent"] * 4)
     assert dashboard.compute(workspace, timezone.now()).month["sent"] == 7
@@ -200,13 +203,9 @@ def test_past_days_are_read_once_and_again_after_a_delete(
 
 
 def test_waiting_messages_are_counted(personas):
-    campaign = Campaign.objects.create(workspace=personas.workspace, name="C", status="running")
-    Delivery.objects.bulk_create(
-        [
-            Delivery(
-                workspace=personas.workspace, campaign=campaign, email=f"w{i}@x.test", status=s
-            )
-            for i, s in enumerate(["queued", "queued", "deferred", "sent", "sending"])
-        ]
+    campaign = CampaignFactory.create(
+        bare=True, workspace=personas.workspace, name="C", status="running"
     )
+    for status in ["queued", "queued", "deferred", "sent", "sending"]:
+        DeliveryFactory.create(campaign=campaign, status=status)
     assert dashboard.compute(personas.workspace, timezone.now()).waiting == 3

@@ -19,12 +19,14 @@ from datetime import timedelta
 
 import pytest
 
-from audience.models import ListMembership, Recipient, RecipientList
+from audience.models import Recipient
+from audience.tests.factories import RecipientListFactory
 from campaigns.engine.step import Engine
 from campaigns.models import Campaign, CampaignStatus, Delivery, DeliveryStatus
 from campaigns.services import campaign_start
 from campaigns.tests import sink_checks
 from campaigns.tests.conftest import make_campaign
+from campaigns.tests.factories import CampaignFactory
 from core.testing.smtp import SmtpSink
 from sending.tests.factories import SendingAccountFactory
 from sending.tests.test_smtp_wire import offer_pipelining
@@ -72,14 +74,15 @@ def second_campaign(workspace, template_id: int | None, account) -> Campaign:
             for i in range(N)
         ]
     )
-    rl = RecipientList.objects.create(workspace=workspace, name="Others")
-    ListMembership.objects.bulk_create(
-        [ListMembership(recipient_list=rl, recipient=r) for r in people]
+    rl = RecipientListFactory.create(workspace=workspace, name="Others", members=people)
+    return CampaignFactory.create(
+        workspace=workspace,
+        name="Other",
+        template=None,
+        template_id=template_id,
+        lists=[rl],
+        accounts=[account],
     )
-    campaign = Campaign.objects.create(workspace=workspace, name="Other", template_id=template_id)
-    campaign.lists.add(rl)
-    campaign.accounts.add(account)
-    return campaign
 
 
 @pytest.mark.parametrize("end", ["late", "dead"])

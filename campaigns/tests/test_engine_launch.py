@@ -6,15 +6,14 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from audience.models import (
-    ListMembership,
     Recipient,
-    RecipientList,
     RecipientStatus,
-    Segment,
     Suppression,
 )
+from audience.tests.factories import RecipientListFactory, SegmentFactory
 from campaigns.engine.launch import audience_count, launch
-from campaigns.models import Campaign, Delivery, DeliveryStatus
+from campaigns.models import Delivery, DeliveryStatus
+from campaigns.tests.factories import CampaignFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -29,16 +28,12 @@ def recipients(workspace, n, prefix="r", **extra):
 
 
 def listed(workspace, name, members):
-    rl = RecipientList.objects.create(workspace=workspace, name=name)
-    ListMembership.objects.bulk_create(
-        [ListMembership(recipient_list=rl, recipient=r) for r in members]
-    )
-    return rl
+    return RecipientListFactory.create(workspace=workspace, name=name, members=members)
 
 
 @pytest.fixture
 def campaign(personas):
-    return Campaign.objects.create(workspace=personas.workspace, name="Spring")
+    return CampaignFactory.create(workspace=personas.workspace, name="Spring", bare=True)
 
 
 def test_lists_segments_and_picks_are_united_and_the_left_out_counted(personas, campaign):
@@ -49,7 +44,7 @@ def test_lists_segments_and_picks_are_united_and_the_left_out_counted(personas, 
     Suppression.objects.create(workspace=ws, email="a0@example.test", reason="manual")
     campaign.lists.add(listed(ws, "A", [*a, *inactive]))
     campaign.lists.add(listed(ws, "A2", a[:3]))  # overlaps with A: 3 duplicates
-    segment = Segment.objects.create(
+    segment = SegmentFactory.create(
         workspace=ws,
         name="Initech",
         definition={

@@ -12,7 +12,7 @@ from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
-from audience.models import Segment
+from audience.tests.factories import SegmentFactory
 from campaigns.engine.step import Engine
 from campaigns.models import Campaign, CampaignStatus, CampaignStatusChange, Delivery
 from campaigns.services import campaign_queue_launch, campaigns_launch_queued
@@ -75,7 +75,7 @@ def test_a_launch_whose_segment_no_longer_compiles_goes_back_to_draft_with_the_r
     personas, editor_client, smtp_sink
 ):
     setup = make_campaign(personas.workspace, smtp_sink, n=3)
-    segment = Segment.objects.create(workspace=personas.workspace, name="Gold", definition={})
+    segment = SegmentFactory.create(workspace=personas.workspace, name="Gold", definition={})
     setup.campaign.segments.add(segment)
     campaign_queue_launch(campaign=setup.campaign)
     # Its custom field is deleted before a worker gets to the launch.

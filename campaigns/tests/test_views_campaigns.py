@@ -11,8 +11,9 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from audience.models import ListMembership, Recipient, RecipientList, RecipientStatus, Suppression
+from audience.models import Recipient, RecipientList, RecipientStatus, Suppression
 from audience.selectors import RecipientFilter
+from audience.tests.factories import RecipientListFactory
 from campaigns.engine.step import Engine
 from campaigns.models import Campaign, CampaignStatus, Delivery, DeliveryStatus
 from campaigns.services import campaigns_launch_queued
@@ -39,12 +40,8 @@ def make_world(workspace: Any, n: int = 4) -> World:
             for i in range(n)
         ]
     )
-    first = RecipientList.objects.create(workspace=workspace, name="First")
-    second = RecipientList.objects.create(workspace=workspace, name="Second")
-    ListMembership.objects.bulk_create(
-        [ListMembership(recipient_list=first, recipient=r) for r in people]
-        + [ListMembership(recipient_list=second, recipient=people[0])]
-    )
+    first = RecipientListFactory.create(workspace=workspace, name="First", members=people)
+    second = RecipientListFactory.create(workspace=workspace, name="Second", members=people[:1])
     template = Template.objects.create(
         workspace=workspace,
         name="Welcome",

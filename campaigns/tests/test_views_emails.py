@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from audience.models import Suppression
 from campaigns.models import Campaign, CampaignStatus, Delivery, DeliveryStatus
+from campaigns.tests.factories import CampaignFactory
 from campaigns.tests.test_views_campaigns import make_world, run_engine
 from sending.models import CapturedMessage
 
@@ -135,8 +136,12 @@ def test_the_form_can_be_prefilled_with_an_address(personas, editor_client):
 
 
 def test_the_queue_pages_newest_first(personas, editor_client):
-    campaign = Campaign.objects.create(
-        workspace=personas.workspace, name="One", is_single=True, status=CampaignStatus.RUNNING
+    campaign = CampaignFactory.create(
+        workspace=personas.workspace,
+        name="One",
+        is_single=True,
+        status=CampaignStatus.RUNNING,
+        bare=True,
     )
     Delivery.objects.bulk_create(
         [

@@ -6,8 +6,9 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from audience.models import Recipient, RecipientList
-from campaigns.models import Attempt, AttemptOutcome, Campaign, Delivery, DeliveryStatus
+from audience.tests.factories import RecipientFactory, RecipientListFactory
+from campaigns.models import Attempt, AttemptOutcome, DeliveryStatus
+from campaigns.tests.factories import CampaignFactory, DeliveryFactory
 from content.models import Template
 from content.tests.factories import TemplateFactory
 from core.testing.russian import RUSSIAN, assert_russian
@@ -20,14 +21,13 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def world(personas):
     workspace = personas.workspace
-    Recipient.objects.create(workspace=workspace, email="reader@example.test")
+    reader = RecipientFactory.create(workspace=workspace, email="reader@example.test")
     TemplateFactory.create(workspace=workspace, name="Newsletter")
     account = SendingAccountFactory.create(workspace=workspace, name="Main account")
-    campaign = Campaign.objects.create(workspace=workspace, name="Spring sale")
-    delivery = Delivery.objects.create(
-        workspace=workspace,
-        campaign=Campaign.objects.create(workspace=workspace, name="One", is_single=True),
-        email="reader@example.test",
+    campaign = CampaignFactory.create(workspace=workspace, name="Spring sale", bare=True)
+    delivery = DeliveryFactory.create(
+        campaign=CampaignFactory.create(workspace=workspace, name="One", is_single=True, bare=True),
+        recipient=reader,
         status=DeliveryStatus.QUEUED,
     )
     Attempt.objects.create(
@@ -178,7 +178,7 @@ def test_saving_a_campaign_says_so_in_russian(world, owner_client: Client):
         "schedule_mode": "now",
         "template": Template.objects.get(workspace=workspace).pk,
         "accounts": [SendingAccount.objects.get(workspace=workspace).pk],
-        "lists": [RecipientList.objects.create(workspace=workspace, name="All").pk],
+        "lists": [RecipientListFactory.create(workspace=workspace, name="All").pk],
     }
     response = owner_client.post("/campaigns/new/", data, headers=RUSSIAN, follow=True)
     assert_russian(response, ["Кампания сохранена как черновик."], ["Campaign saved"])

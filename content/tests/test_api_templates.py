@@ -6,7 +6,8 @@ import pytest
 from rest_framework.test import APIClient
 
 from accounts.tests.factories import PASSWORD
-from audience.models import CustomField, Recipient
+from audience.models import CustomField
+from audience.tests.factories import RecipientFactory
 from content.models import Template
 from content.tests.factories import TemplateFactory
 
@@ -148,7 +149,7 @@ def test_preview_with_samples_a_recipient_or_given_values(personas, api_for):
         html_body="<p>Hi {first_name} from {city}</p>",
         text_body="Hi {first_name} from {city}",
     )
-    ada = Recipient.objects.create(
+    ada = RecipientFactory.create(
         workspace=personas.workspace, email="ada@example.test", first_name="Ada", city="<Leeds>"
     )
     client = api_for("viewer")
@@ -173,7 +174,7 @@ def test_preview_with_samples_a_recipient_or_given_values(personas, api_for):
 
 def test_preview_errors_are_400s_that_say_why(personas, api_for, settings):
     template = TemplateFactory.create(workspace=personas.workspace)
-    foreign = Recipient.objects.create(workspace=personas.other_workspace, email="x@example.test")
+    foreign = RecipientFactory.create(workspace=personas.other_workspace, email="x@example.test")
     client = api_for("editor")
     url = f"{URL}{template.pk}/preview/"
     unknown = client.post(url, {"recipient_id": foreign.pk})

@@ -5,7 +5,8 @@ from pathlib import Path
 import pytest
 from django.urls import reverse
 
-from audience.models import CustomField, Recipient
+from audience.models import CustomField
+from audience.tests.factories import RecipientFactory
 from content.models import Template, TemplateAttachment
 from content.tests.factories import TemplateFactory
 from content.views import PREVIEW_CSP
@@ -217,7 +218,7 @@ def test_preview_as_a_recipient_and_with_sample_data(personas, viewer_client):
         subject="For {first_name}",
         html_body="<p>Hello {first_name} of {company}</p><script>alert(1)</script>",
     )
-    recipient = Recipient.objects.create(
+    recipient = RecipientFactory.create(
         workspace=personas.workspace, email="ann@example.org", first_name="Ann", company="A&B"
     )
     preview = reverse("content:preview", kwargs={"template_id": template.pk})
@@ -238,7 +239,7 @@ def test_preview_as_a_recipient_and_with_sample_data(personas, viewer_client):
 
 def test_preview_of_another_workspaces_recipient_is_404(personas, owner_client):
     template = TemplateFactory.create(workspace=personas.workspace)
-    stranger = Recipient.objects.create(workspace=personas.other_workspace, email="x@example.org")
+    stranger = RecipientFactory.create(workspace=personas.other_workspace, email="x@example.org")
     frame_url = reverse("content:preview_frame", kwargs={"template_id": template.pk})
     assert owner_client.get(frame_url, {"recipient": stranger.pk}).status_code == 404
     preview = reverse("content:preview", kwargs={"template_id": template.pk})
@@ -247,8 +248,8 @@ def test_preview_of_another_workspaces_recipient_is_404(personas, owner_client):
 
 def test_preview_by_address(personas, viewer_client):
     template = TemplateFactory.create(workspace=personas.workspace)
-    Recipient.objects.create(workspace=personas.workspace, email="bo@example.org", first_name="Bo")
-    Recipient.objects.create(workspace=personas.other_workspace, email="zed@example.org")
+    RecipientFactory.create(workspace=personas.workspace, email="bo@example.org", first_name="Bo")
+    RecipientFactory.create(workspace=personas.other_workspace, email="zed@example.org")
     preview = reverse("content:preview", kwargs={"template_id": template.pk})
     assert "Hello Bo" in viewer_client.get(preview, {"email": "BO@example.org"}).content.decode()
     other = viewer_client.get(preview, {"email": "zed@example.org"}).content.decode()

@@ -8,7 +8,8 @@ from typing import Any
 from django.utils import timezone
 
 from audience import jobs
-from audience.models import AudienceJob, Segment
+from audience.models import AudienceJob
+from audience.tests.factories import SegmentFactory
 from audience.tests.helpers import import_csv, start, upload
 from campaigns.engine.step import Engine
 from campaigns.models import Campaign, CampaignStatus
@@ -54,7 +55,7 @@ def finished(workspace: Any, sink: Any) -> Campaign:
 
 def failed_to_start(workspace: Any, sink: Any) -> Campaign:
     setup = make_campaign(workspace, sink, emails=["launch@example.test"])
-    segment = Segment.objects.create(workspace=workspace, name="Gold", definition={})
+    segment = SegmentFactory.create(workspace=workspace, name="Gold", definition={})
     setup.campaign.segments.add(segment)
     campaign_queue_launch(campaign=setup.campaign)
     segment.definition = {"conditions": [{"field": "field:plan", "op": "equals", "value": "g"}]}

@@ -19,8 +19,8 @@ from django.test import Client
 
 from audience.models import Suppression
 from campaigns import links
-from campaigns.models import Delivery
 from campaigns.tests.conftest import make_campaign
+from campaigns.tests.factories import DeliveryFactory
 
 ROOT = Path(__file__).resolve().parents[2]
 MANIFEST = "whitenoise.storage.CompressedManifestStaticFilesStorage"
@@ -87,12 +87,7 @@ def test_pages_render_through_the_manifest_with_debug_off(production_static, per
 def test_the_one_click_unsubscribe_post_answers_with_debug_off(production_static, personas):
     setup = make_campaign(personas.workspace, _NoSink(), n=1)
     recipient = setup.recipients[0]
-    delivery = Delivery.objects.create(
-        workspace=personas.workspace,
-        campaign=setup.campaign,
-        recipient=recipient,
-        email=recipient.email,
-    )
+    delivery = DeliveryFactory.create(campaign=setup.campaign, recipient=recipient)
     url = "/" + links.unsubscribe_url(links.token_for(delivery.pk)).split("/", 3)[3]
     response = Client(enforce_csrf_checks=True).post(
         url, "List-Unsubscribe=One-Click", "application/x-www-form-urlencoded", secure=True

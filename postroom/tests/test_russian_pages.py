@@ -11,8 +11,9 @@ from django.urls import reverse
 from django.utils import translation
 from django.views.defaults import server_error
 
-from audience.models import Recipient
+from audience.tests.factories import RecipientFactory
 from campaigns.models import Campaign, CampaignStatus
+from campaigns.tests.factories import CampaignFactory
 from content.tests.factories import TemplateFactory
 from sending.tests.factories import SendingAccountFactory
 
@@ -30,10 +31,10 @@ def _text(html: str) -> str:
 @pytest.fixture
 def filled(personas):
     workspace = personas.workspace
-    Recipient.objects.create(workspace=workspace, email="reader@example.test")
+    RecipientFactory.create(workspace=workspace, email="reader@example.test")
     TemplateFactory.create(workspace=workspace, name="Newsletter")
     SendingAccountFactory.create(workspace=workspace, name="Main account")
-    return Campaign.objects.create(workspace=workspace, name="Spring sale")
+    return CampaignFactory.create(workspace=workspace, name="Spring sale", bare=True)
 
 
 @pytest.mark.parametrize(

@@ -10,9 +10,9 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from audience.models import Recipient, RecipientList
+from audience.tests.factories import RecipientListFactory
 from campaigns import links
-from campaigns.models import Campaign, Delivery
+from campaigns.tests.factories import CampaignFactory, DeliveryFactory
 from core.testing.russian import RUSSIAN, assert_russian
 from subscriptions.tests.factories import SignupFormFactory
 
@@ -29,17 +29,14 @@ def _lang(response) -> str:
 @pytest.fixture
 def unsubscribe_path(personas):
     workspace = personas.workspace
-    recipient = Recipient.objects.create(workspace=workspace, email="ann@example.test")
-    campaign = Campaign.objects.create(workspace=workspace, name="Spring sale")
-    delivery = Delivery.objects.create(
-        workspace=workspace, campaign=campaign, recipient=recipient, email=recipient.email
-    )
+    campaign = CampaignFactory.create(workspace=workspace, name="Spring sale", bare=True)
+    delivery = DeliveryFactory.create(campaign=campaign, address="ann@example.test")
     return reverse("tracking:unsubscribe", kwargs={"token": links.token_for(delivery.pk)})
 
 
 @pytest.fixture
 def signup(personas):
-    newsletter = RecipientList.objects.create(workspace=personas.workspace, name="Newsletter")
+    newsletter = RecipientListFactory.create(workspace=personas.workspace, name="Newsletter")
     return SignupFormFactory.create(
         workspace=personas.workspace, lists=[newsletter], fields=["first_name"]
     )
@@ -93,7 +90,7 @@ def test_the_not_found_page_speaks_russian(db):
 
 
 def test_a_viewer_reads_the_read_only_note_in_russian(personas, viewer_client: Client):
-    readers = RecipientList.objects.create(workspace=personas.workspace, name="Readers")
+    readers = RecipientListFactory.create(workspace=personas.workspace, name="Readers")
     response = viewer_client.get(f"/recipients/lists/{readers.pk}/", headers=RUSSIAN)
     assert_russian(response, ["Вы наблюдатель"], ["You are a viewer"])
 

@@ -16,7 +16,7 @@ from accounts.audit import services as audit
 from accounts.models import Invitation
 from accounts.selectors import MANAGERS_GROUP
 from accounts.tests.factories import UserFactory
-from audience.models import RecipientList
+from audience.tests.factories import RecipientListFactory
 from conftest import client_for
 from core.testing.russian import RUSSIAN, assert_russian
 from sending.models import AccountKind
@@ -30,7 +30,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def signup(personas):
-    newsletter = RecipientList.objects.create(workspace=personas.workspace, name="Newsletter")
+    newsletter = RecipientListFactory.create(workspace=personas.workspace, name="Newsletter")
     return SignupFormFactory.create(workspace=personas.workspace, lists=[newsletter])
 
 

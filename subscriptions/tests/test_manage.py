@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from audience.models import RecipientList
+from audience.tests.factories import RecipientListFactory
 from subscriptions.confirmations import confirmations_send_due
 from subscriptions.models import PendingSignup, SignupForm
 from subscriptions.tests.factories import SignupFormFactory
@@ -20,7 +20,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def newsletter(personas):
-    return RecipientList.objects.create(workspace=personas.workspace, name="Newsletter")
+    return RecipientListFactory.create(workspace=personas.workspace, name="Newsletter")
 
 
 def form_data(newsletter, **overrides):
@@ -77,7 +77,7 @@ def test_a_viewer_sees_forms_but_cannot_create_one(viewer_client, newsletter, pe
 
 
 def test_another_workspaces_form_answers_404(owner_client, personas):
-    foreign_list = RecipientList.objects.create(workspace=personas.other_workspace, name="X")
+    foreign_list = RecipientListFactory.create(workspace=personas.other_workspace, name="X")
     foreign = SignupFormFactory.create(workspace=personas.other_workspace, lists=[foreign_list])
     for name in ("subscriptions:detail", "subscriptions:delete"):
         url = reverse(name, kwargs={"form_id": foreign.pk})
@@ -87,7 +87,7 @@ def test_another_workspaces_form_answers_404(owner_client, personas):
 
 
 def test_a_form_cannot_take_another_workspaces_list(api_for, personas):
-    foreign_list = RecipientList.objects.create(workspace=personas.other_workspace, name="X")
+    foreign_list = RecipientListFactory.create(workspace=personas.other_workspace, name="X")
     response = api_for("editor").post(
         "/api/signup-forms/", {"name": "F", "list_ids": [foreign_list.pk]}, format="json"
     )

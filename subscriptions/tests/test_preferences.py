@@ -24,6 +24,7 @@ from audience.models import (
     SuppressionReason,
 )
 from audience.selectors import placeholder_names
+from audience.tests.factories import RecipientFactory, RecipientListFactory
 from campaigns import links
 from campaigns.engine.step import Engine
 from campaigns.models import Delivery
@@ -71,8 +72,8 @@ class World:
             html_body=HTML, text_body=TEXT
         )
         self.everyone = RecipientList.objects.get(workspace=self.workspace, name="Everyone")
-        self.offers = RecipientList.objects.create(workspace=self.workspace, name="Offers")
-        self.hidden = RecipientList.objects.create(workspace=self.workspace, name="Staff only")
+        self.offers = RecipientListFactory.create(workspace=self.workspace, name="Offers")
+        self.hidden = RecipientListFactory.create(workspace=self.workspace, name="Staff only")
         CustomField.objects.create(workspace=self.workspace, key="age", label="Age", type="number")
         CustomField.objects.create(workspace=self.workspace, key="score", label="Score")
         SignupFormFactory.create(
@@ -228,11 +229,11 @@ def test_forged_tokens_and_other_workspaces_answer_404_and_change_nothing(world,
     assert Client().get(f"/p/{forged}/").status_code == 404
     assert APIClient().get(f"/api/public/preferences/{forged}/").status_code == 404
     # Another workspace's list, posted by hand, is neither shown nor joined.
-    theirs = RecipientList.objects.create(workspace=personas.other_workspace, name="Theirs")
+    theirs = RecipientListFactory.create(workspace=personas.other_workspace, name="Theirs")
     submit(world, lists=[world.everyone.pk, theirs.pk])
     assert world.lists() == {"Everyone"}
     # A delivery pointing at another workspace's person opens nothing.
-    stranger = Recipient.objects.create(workspace=personas.other_workspace, email="x@example.test")
+    stranger = RecipientFactory.create(workspace=personas.other_workspace, email="x@example.test")
     Delivery.objects.filter(pk=world.delivery.pk).update(recipient=stranger)
     assert Client().get(world.path).status_code == 404
 

@@ -20,10 +20,10 @@ from audience.models import (
     Consent,
     ConsentMethod,
     Recipient,
-    RecipientList,
     Suppression,
     SuppressionReason,
 )
+from audience.tests.factories import RecipientListFactory
 from sending.tests.factories import SendingAccountFactory
 from subscriptions.confirmations import confirmations_send_due
 from subscriptions.housekeeping import purge_expired_signups
@@ -38,7 +38,7 @@ THANKS = "a message is on its way"
 
 @pytest.fixture
 def newsletter(personas):
-    return RecipientList.objects.create(workspace=personas.workspace, name="Newsletter")
+    return RecipientListFactory.create(workspace=personas.workspace, name="Newsletter")
 
 
 @pytest.fixture
@@ -244,7 +244,7 @@ def test_one_address_signed_up_too_often_is_throttled(signup, settings):
 
 
 def test_a_single_opt_in_list_is_joined_at_once_without_mail(signup, smtp_sink, personas):
-    quick = RecipientList.objects.create(
+    quick = RecipientListFactory.create(
         workspace=personas.workspace, name="Offers", single_opt_in=True
     )
     signup.lists.set([quick])

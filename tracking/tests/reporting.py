@@ -11,6 +11,7 @@ from django.utils import timezone
 from accounts.models import Workspace
 from audience.models import Recipient
 from campaigns.models import Campaign, CampaignStatus, Delivery
+from campaigns.tests.factories import CampaignFactory, DeliveryFactory
 from sending.models import SendingAccount
 from tracking.events import Fact, record
 from tracking.models import Event, EventKind, EventSource
@@ -26,8 +27,12 @@ class World:
 def sent_world(workspace: Workspace, addresses: list[str], *, name: str = "Spring") -> World:
     # On the hour, so that "+1h05" falls in the chart's hour 1 at any time of day.
     start = timezone.now().replace(minute=0, second=0, microsecond=0) - timedelta(days=1)
-    campaign = Campaign.objects.create(
-        workspace=workspace, name=name, status=CampaignStatus.COMPLETED, launched_at=start
+    campaign = CampaignFactory.create(
+        workspace=workspace,
+        name=name,
+        status=CampaignStatus.COMPLETED,
+        launched_at=start,
+        bare=True,
     )
     accounts = [
         SendingAccount.objects.create(
@@ -38,11 +43,9 @@ def sent_world(workspace: Workspace, addresses: list[str], *, name: str = "Sprin
     deliveries = {}
     for i, email in enumerate(addresses):
         recipient, _ = Recipient.objects.get_or_create(workspace=workspace, email=email)
-        deliveries[email] = Delivery.objects.create(
-            workspace=workspace,
+        deliveries[email] = DeliveryFactory.create(
             campaign=campaign,
             recipient=recipient,
-            email=email,
             status="sent",
             sent_at=start,
             account=accounts[i % 2],

@@ -9,9 +9,10 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from audience.models import Recipient, Segment
+from audience.models import Recipient
 from audience.segments import SegmentError
 from audience.selectors import segment_q
+from audience.tests.factories import SegmentFactory
 from tracking.models import EventKind
 from tracking.tests.reporting import happened, sent_world
 
@@ -74,7 +75,7 @@ def test_bad_values_are_refused(personas, value):
 
 
 def test_a_saved_segment_counts_non_openers_in_the_page(world, personas, owner_client):
-    segment = Segment.objects.create(
+    segment = SegmentFactory.create(
         workspace=personas.workspace,
         name="Did not open",
         definition={

@@ -14,7 +14,8 @@ from django.utils import timezone
 from accounts.tests.factories import WorkspaceFactory
 from audience.models import Recipient, RecipientStatus, Suppression, SuppressionReason
 from campaigns import links
-from campaigns.models import Campaign, CampaignStatus, Delivery, DeliveryStatus
+from campaigns.models import CampaignStatus, Delivery, DeliveryStatus
+from campaigns.tests.factories import CampaignFactory
 from campaigns.verp import token_for
 from tracking.feedback.mailbox import Incoming
 from tracking.feedback.parse import parse
@@ -29,7 +30,9 @@ KINDS = ("unsubscribe", "address_only", "complaint", "token_bounce", "reply")
 
 
 def _campaign(workspace, name="Spring"):
-    return Campaign.objects.create(workspace=workspace, name=name, status=CampaignStatus.RUNNING)
+    return CampaignFactory.create(
+        workspace=workspace, name=name, status=CampaignStatus.RUNNING, bare=True
+    )
 
 
 def _sent(campaign, emails, *, ago=timedelta(0)):

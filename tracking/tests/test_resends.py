@@ -9,7 +9,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from audience.models import ListMembership, Recipient, RecipientList, Suppression
+from audience.models import Suppression
+from audience.tests.factories import ListMembershipFactory, RecipientFactory, RecipientListFactory
 from campaigns.engine.step import Engine
 from campaigns.models import Campaign, CampaignStatus, DeliveryStatus, ResendRecipient
 from campaigns.services import campaign_start
@@ -79,8 +80,9 @@ def test_resend_to_the_failed_asks_first_then_sends_to_them_only(personas, smtp_
     assert (resend.status, resend.resend_kind) == (CampaignStatus.DRAFT, "failed")
     assert resend.subject == "Hello {first_name}"  # the subject it was sent with
     # Fixed at creation: a recipient who joins the list later is not part of it.
-    late = Recipient.objects.create(workspace=personas.workspace, email="late@example.test")
-    ListMembership.objects.create(recipient_list=campaign.lists.get(), recipient=late)
+    ListMembershipFactory.create(
+        recipient_list=campaign.lists.get(), recipient__email="late@example.test"
+    )
 
     smtp_sink.reset()
     campaign_start(campaign=resend)
@@ -152,17 +154,16 @@ def test_resend_to_those_who_joined_its_lists_since(personas, smtp_sink, time_ma
     campaign = setup.campaign
     time_machine.shift(timedelta(days=1))
     joined = [
-        Recipient.objects.create(workspace=personas.workspace, email=f"new{i}@example.test")
+        RecipientFactory.create(workspace=personas.workspace, email=f"new{i}@example.test")
         for i in range(3)
     ]
     members = campaign.lists.get()
     for person in joined:
-        ListMembership.objects.create(recipient_list=members, recipient=person)
+        ListMembershipFactory.create(recipient_list=members, recipient=person)
     Suppression.objects.create(workspace=personas.workspace, email="new2@example.test")
     # Someone added to another list is not a new member of this campaign's lists.
-    other = RecipientList.objects.create(workspace=personas.workspace, name="Other")
-    stranger = Recipient.objects.create(workspace=personas.workspace, email="other@example.test")
-    ListMembership.objects.create(recipient_list=other, recipient=stranger)
+    stranger = RecipientFactory.create(workspace=personas.workspace, email="other@example.test")
+    RecipientListFactory.create(workspace=personas.workspace, name="Other", members=[stranger])
 
     made = resends.campaign_resend(campaign=campaign, kind="new_members", now=joined[0].created_at)
     assert made.recipients == 2

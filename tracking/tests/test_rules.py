@@ -10,7 +10,8 @@ from django.utils import timezone
 from accounts.tests.factories import WorkspaceFactory
 from audience.models import Recipient, RecipientStatus, Suppression, SuppressionReason
 from audience.services import recipients_upsert
-from campaigns.models import Campaign, CampaignStatus, Delivery, DeliveryStatus
+from campaigns.models import CampaignStatus, Delivery, DeliveryStatus
+from campaigns.tests.factories import CampaignFactory
 from tracking import rules
 from tracking.events import Fact, record
 from tracking.models import BounceType, EventKind, EventSource
@@ -89,8 +90,8 @@ def test_pause_thresholds(taken, bounced, complained, paused_for):
 @pytest.fixture
 def campaign(db):
     workspace = WorkspaceFactory.create()
-    return Campaign.objects.create(
-        workspace=workspace, name="Spring", status=CampaignStatus.RUNNING
+    return CampaignFactory.create(
+        workspace=workspace, name="Spring", status=CampaignStatus.RUNNING, bare=True
     )
 
 

@@ -8,6 +8,7 @@ from campaigns.engine.step import Engine
 from campaigns.models import Attempt, Delivery
 from campaigns.services import campaign_start
 from campaigns.tests.conftest import make_campaign
+from campaigns.tests.factories import CampaignFactory, DeliveryFactory
 from sending.models import AccountKind
 from webhooks.collect import collect
 from webhooks.dispatch import run_webhook_step
@@ -96,19 +97,13 @@ def test_workspaces_without_endpoints_are_not_read(personas, smtp_sink, django_a
 
 def make_attempts(workspace, outcomes):
     """Deliveries with one attempt each, written as the engine's record step writes them."""
-    from audience.models import Recipient
-    from campaigns.models import Campaign
-
-    campaign = Campaign.objects.create(workspace=workspace, name="By hand", status="running")
+    campaign = CampaignFactory.create(
+        workspace=workspace, name="By hand", status="running", bare=True
+    )
     rows = []
     for i, (outcome, status, code) in enumerate(outcomes):
-        recipient = Recipient.objects.create(workspace=workspace, email=f"r{i}@example.test")
-        delivery = Delivery.objects.create(
-            workspace=workspace,
-            campaign=campaign,
-            recipient=recipient,
-            email=recipient.email,
-            status=status,
+        delivery = DeliveryFactory.create(
+            campaign=campaign, address=f"r{i}@example.test", status=status
         )
         rows.append(
             Attempt.objects.create(
