@@ -10,9 +10,16 @@ unrecoverable and stops for good; sending stops until someone restarts it.
 
 Here the QoS gives nothing back when the client is gone: the messages stay in Redis's
 unacked index (restored by a consumer after the visibility timeout, or lost with a broker
-that restarted empty), and the worker goes on to reconnect. Nothing depends on those
-messages: beat queues an engine pass every few seconds, each expiring after ten, and the
-deliveries a pass was sending are under leases that return them to the queue.
+that restarted empty), and the worker goes on to reconnect.
+
+The same fault has a second face: a task that ran through the outage finishes after the
+worker reconnected, and its late ack goes to the old, closed channel, which has no
+connection left (AttributeError: 'NoneType' object has no attribute 'client'). That ack is
+dropped as well: its message is in the old broker's unacked index, if anywhere.
+
+Nothing depends on those messages: beat queues an engine pass every few seconds, each
+expiring after ten, and the deliveries a pass was sending are under leases that return them
+to the queue.
 """
 
 from __future__ import annotations
@@ -27,7 +34,7 @@ log = logging.getLogger(__name__)
 
 class QoS(redis.QoS):
     def restore_unacked(self, client: Any = None) -> Any:
-        if client is None and self.channel.connection.client is None:
+        if client is None and self._closed():
             log.warning(
                 "broker connection lost: %d unacknowledged message(s) left to the broker's "
                 "visibility timeout",
@@ -36,6 +43,26 @@ class QoS(redis.QoS):
             self._delivered.clear()
             return None
         return super().restore_unacked(client)  # type: ignore[no-untyped-call]
+
+    def ack(self, delivery_tag: Any) -> Any:
+        if self._closed():
+            log.warning(
+                "broker connection lost: the acknowledgement of a task that ended after it "
+                "is left to the broker's visibility timeout"
+            )
+            self._delivered.pop(delivery_tag, None)
+            return None
+        return super().ack(delivery_tag)  # type: ignore[no-untyped-call]
+
+    def reject(self, delivery_tag: Any, requeue: bool = False) -> Any:
+        if self._closed():
+            self._delivered.pop(delivery_tag, None)
+            return None
+        return super().reject(delivery_tag, requeue)  # type: ignore[no-untyped-call]
+
+    def _closed(self) -> bool:
+        """The channel's connection is gone (closed after the broker went away)."""
+        return self.channel.connection is None or self.channel.connection.client is None
 
 
 class Channel(redis.Channel):

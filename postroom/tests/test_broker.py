@@ -29,17 +29,20 @@ def broker(tmp_path):
     server.stop()
 
 
-def close_after_the_broker_went_away(broker: PrivateRedis, transport: str | None) -> None:
+def close_after_the_broker_went_away(broker: PrivateRedis, transport: str | None) -> Any:
+    """The consumer's steps; returns the message of the task that was running."""
     connection = Connection(broker.url, transport=transport)
     channel: Any = connection.default_channel  # kombu's redis Channel
     work = Queue("work", Exchange("work"), "work", channel=channel)
     work.declare()
     connection.Producer().publish({"pass": 1}, exchange="work", routing_key="work", declare=[work])
-    assert work.get(no_ack=False) is not None  # a task running, its message not yet acked
+    message = work.get(no_ack=False)
+    assert message is not None  # a task running, its message not yet acked
     broker.stop()
     channel._disconnect_pools()
     connection._do_close_transport()
     channel.close()
+    return message
 
 
 def test_kombus_own_transport_raises_what_stopped_the_worker(broker):
@@ -51,6 +54,18 @@ def test_kombus_own_transport_raises_what_stopped_the_worker(broker):
 def test_postroom_transport_closes_and_leaves_the_message_to_the_broker(broker, caplog):
     close_after_the_broker_went_away(broker, "postroom.broker:Transport")
     assert "1 unacknowledged message(s) left" in caplog.text
+
+
+def test_a_task_that_ends_after_the_broker_came_back_acks_without_stopping_the_worker(
+    broker, caplog
+):
+    """The task ran through the outage (acks late): its ack goes to the closed channel of the
+    old connection, whose client is gone. kombu raised AttributeError ('client') there, and
+    the worker stopped for good after the broker was back (seen in the process test)."""
+    message = close_after_the_broker_went_away(broker, "postroom.broker:Transport")
+    broker.start()
+    message.ack()
+    assert "acknowledgement" in caplog.text
 
 
 def test_the_settings_use_it_for_a_redis_broker():
