@@ -28,20 +28,27 @@ Parse = Callable[[str, tzinfo], Any]
 
 
 class QueryValueField(forms.Field):
-    """A query parameter's text (stripped unless `strip` is off), read by `parse`; empty is
-    None. `zone` is the workspace's time zone, for dates."""
+    """A query parameter's text (stripped unless `strip` is off), read by `parse`. An absent
+    parameter is None, and so is an empty one unless `keep_empty` (then `parse` judges it).
+    `zone` is the workspace's time zone, for dates."""
 
     def __init__(
-        self, *, parse: Parse, strip: bool = True, zone: tzinfo = UTC, **kwargs: Any
+        self,
+        *,
+        parse: Parse,
+        strip: bool = True,
+        keep_empty: bool = False,
+        zone: tzinfo = UTC,
+        **kwargs: Any,
     ) -> None:
-        self.parse, self.strip, self.zone = parse, strip, zone
+        self.parse, self.strip, self.keep_empty, self.zone = parse, strip, keep_empty, zone
         super().__init__(**kwargs)
 
     def to_python(self, value: Any) -> Any:
-        raw = "" if value is None else str(value)
-        if self.strip:
-            raw = raw.strip()
-        if not raw:
+        if value is None:
+            return None
+        raw = str(value).strip() if self.strip else str(value)
+        if not raw and not self.keep_empty:
             return None
         try:
             return self.parse(raw, self.zone)
@@ -49,7 +56,7 @@ class QueryValueField(forms.Field):
             raise ValidationError(str(exc), code="invalid") from exc
 
 
-class QueryFilter(django_filters.Filter):
+class QueryFilter(django_filters.Filter):  # type: ignore[misc]
     """One query parameter: read by `parse`, applied as `field_name__lookup_expr=value` (or by
     `method`), documented by `schema` (an OpenAPI schema, with its description)."""
 
@@ -63,9 +70,12 @@ class QueryFilter(django_filters.Filter):
         parse: Parse,
         schema: dict[str, Any],
         strip: bool = True,
+        keep_empty: bool = False,
         **kwargs: Any,
     ) -> None:
-        super().__init__(field_name, lookup_expr, parse=parse, strip=strip, **kwargs)
+        super().__init__(
+            field_name, lookup_expr, parse=parse, strip=strip, keep_empty=keep_empty, **kwargs
+        )
         set_override(self, "field", schema)
 
 
@@ -83,7 +93,7 @@ class AlwaysFilter(QueryFilter):
         return self.apply(qs, value)
 
 
-class WorkspaceFilterSet(django_filters.FilterSet):
+class WorkspaceFilterSet(django_filters.FilterSet):  # type: ignore[misc]
     """A FilterSet whose dates are read in the workspace's time zone (`zone`)."""
 
     def __init__(self, *args: Any, zone: tzinfo = UTC, **kwargs: Any) -> None:
@@ -93,7 +103,7 @@ class WorkspaceFilterSet(django_filters.FilterSet):
                 each.extra["zone"] = zone
 
 
-class ListFilterBackend(DjangoFilterBackend):
+class ListFilterBackend(DjangoFilterBackend):  # type: ignore[misc]
     """django-filter on the list action only (a query string never narrows one object's URL,
     as before), with the workspace's time zone for dates."""
 
