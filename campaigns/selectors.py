@@ -589,40 +589,6 @@ def deliveries_matching(campaign: Campaign, flt: DeliveryFilter) -> QuerySet[Del
     return qs.select_related("account")
 
 
-@dataclass(frozen=True)
-class DeliverySearch:
-    """The workspace-wide search of deliveries (the API's); each part is ANDed.
-
-    `email` is the whole address (case does not matter); `since`/`until` bound the time of
-    the delivery's last change.
-    """
-
-    campaign_id: int | None = None
-    status: str = ""
-    email: str = ""
-    account_id: int | None = None
-    since: datetime | None = None
-    until: datetime | None = None
-
-
-def deliveries_search(workspace: Workspace, search: DeliverySearch) -> QuerySet[Delivery]:
-    """The workspace's deliveries that pass `search`; a foreign campaign id finds nothing."""
-    qs = Delivery.objects.filter(workspace=workspace)
-    if search.campaign_id is not None:
-        qs = qs.filter(campaign_id=search.campaign_id)
-    if search.status:
-        qs = qs.filter(status=search.status)
-    if search.email:
-        qs = qs.filter(email__iexact=search.email)
-    if search.account_id is not None:
-        qs = qs.filter(account_id=search.account_id)
-    if search.since is not None:
-        qs = qs.filter(updated_at__gte=search.since)
-    if search.until is not None:
-        qs = qs.filter(updated_at__lt=search.until)
-    return qs
-
-
 def deliveries_page(
     campaign: Campaign, flt: DeliveryFilter, cursor: str = "", size: int = PAGE_SIZE
 ) -> KeysetPage[Delivery]:

@@ -161,6 +161,7 @@ INSTALLED_APPS = [
     "subscriptions",
     "archive",  # the public archive of campaigns
     "rest_framework",
+    "django_filters",  # the API's list filters (core.api.filters)
     "rest_framework_simplejwt",
     "rest_framework_simplejwt.token_blacklist",
     "drf_spectacular",

@@ -4,18 +4,29 @@ bounce mailbox), and the XOAUTH2 answer its server is given.
 
 The refresh token, client secret and access token are stored encrypted on the model. The
 token endpoint is checked like an SMTP host (no private addresses unless allowed) and must be
-HTTPS outside development.
+HTTPS outside development. authlib's OAuth2Session builds the token requests (the grants,
+the client's credentials in the form, as before); the connections under it are ours.
 """
 
 from __future__ import annotations
 
-import http.client
 import json
+import socket
 import urllib.parse
+from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
+import requests
+from authlib.integrations.requests_client import OAuth2Session
 from django.conf import settings
 from django.utils.translation import gettext as _
+from requests.adapters import HTTPAdapter
+from requests.exceptions import RequestException
+from urllib3 import HTTPConnectionPool
+from urllib3.connection import HTTPConnection
+from urllib3.exceptions import HTTPError
+from urllib3.poolmanager import SSL_KEYWORDS
 
 from sending.classify import describe_os_error
 from sending.models import OAUTH_PRESETS, OAuthCredentials, OAuthProvider
@@ -60,14 +71,10 @@ def refresh(account: OAuthCredentials, now: datetime) -> str:
     """
     if not account.oauth_refresh_token:
         raise OAuthError("No OAuth2 refresh token is stored for this account")
+    stored = account.oauth_refresh_token
     payload = _post(
-        token_endpoint(account),
-        {
-            "grant_type": "refresh_token",
-            "refresh_token": account.oauth_refresh_token,
-            "client_id": account.oauth_client_id,
-            "client_secret": account.oauth_client_secret,
-        },
+        account,
+        lambda session, url, options: session.refresh_token(url, refresh_token=stored, **options),
     )
     return _store_tokens(account, payload, now)
 
@@ -83,7 +90,8 @@ def _store_tokens(account: OAuthCredentials, payload: dict[str, object], now: da
     account.oauth_access_token_expires_at = now + timedelta(seconds=int(lifetime))
     fields = ["oauth_access_token", "oauth_access_token_expires_at"]
     rotated = payload.get("refresh_token")
-    if isinstance(rotated, str) and rotated:  # some providers rotate the refresh token
+    # Some providers rotate the refresh token (authlib hands the one used back otherwise).
+    if isinstance(rotated, str) and rotated and rotated != account.oauth_refresh_token:
         account.oauth_refresh_token = rotated
         fields.append("oauth_refresh_token")
     account.save(update_fields=fields)
@@ -142,72 +150,135 @@ def exchange_code(
     Raises OAuthError when the endpoint refuses the code or answers without a refresh token.
     """
     payload = _post(
-        token_endpoint(account),
-        {
-            "grant_type": "authorization_code",
-            "code": code,
-            "redirect_uri": redirect_uri,
-            "client_id": account.oauth_client_id,
-            "client_secret": account.oauth_client_secret,
-        },
+        account,
+        lambda session, url, options: session.fetch_token(
+            url, grant_type="authorization_code", code=code, redirect_uri=redirect_uri, **options
+        ),
     )
     if not isinstance(payload.get("refresh_token"), str):
         raise OAuthError(_("The provider gave no refresh token: allow offline access and retry"))
     _store_tokens(account, payload, now)
 
 
-class _CheckedHTTPConnection(http.client.HTTPConnection):
-    """Connects to a checked address of the host (see sending.network), never re-resolving."""
-
-    def connect(self) -> None:
-        self.sock = connect_checked(self.host, self.port, float(settings.SENDING_TIMEOUT))
+# --- The token endpoint: authlib's OAuth2Session over checked connections -------------------
 
 
-class _CheckedHTTPSConnection(http.client.HTTPSConnection):
-    """Like _CheckedHTTPConnection, with TLS verified against the host name."""
+class _CheckedConnection(HTTPConnection):
+    """Connects to a checked address of the host (see sending.network), never re-resolving;
+    with `tls`, TLS verified by tls_context() against the host name. urllib3 never sees the
+    shared TLS context (it would change its settings): the socket it gets is already TLS."""
 
-    def connect(self) -> None:
+    tls = False
+
+    def _new_conn(self) -> socket.socket:
         sock = connect_checked(self.host, self.port, float(settings.SENDING_TIMEOUT))
-        self.sock = tls_context().wrap_socket(sock, server_hostname=self.host)
+        if not self.tls:
+            return sock
+        try:
+            return tls_context().wrap_socket(sock, server_hostname=self.host)
+        except BaseException:
+            sock.close()
+            raise
 
 
-def _post(url: str, form: dict[str, str]) -> dict[str, object]:
-    """POST the form to the token endpoint and return its JSON object.
+class _CheckedTLSConnection(_CheckedConnection):
+    tls = True
+
+
+class _CheckedPool(HTTPConnectionPool):
+    ConnectionCls = _CheckedConnection
+
+    def __init__(self, host: str, port: int | None = None, **kwargs: Any) -> None:
+        for name in SSL_KEYWORDS:  # TLS is the connection's own (tls_context), not urllib3's
+            kwargs.pop(name, None)
+        super().__init__(host, port, **kwargs)
+
+
+class _CheckedTLSPool(_CheckedPool):
+    scheme = "https"
+    ConnectionCls = _CheckedTLSConnection
+
+
+class _CheckedAdapter(HTTPAdapter):
+    """requests' transport through the checked connections, for both schemes."""
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {"http": _CheckedPool, "https": _CheckedTLSPool}
+
+
+class _TokenSession(OAuth2Session):  # type: ignore[misc]
+    """authlib's OAuth2 client (the grant's form, the client's credentials in it), whose
+    answers are read as they always were: at most 64 KiB, in our words when refused."""
+
+    def parse_response_token(self, resp: requests.Response) -> Any:
+        try:
+            body = resp.raw.read(65536, decode_content=True)
+        except (OSError, RequestException, HTTPError) as exc:
+            raise OAuthError(
+                f"The token endpoint could not be reached: {describe_os_error(_cause(exc))}"
+            ) from exc
+        finally:
+            resp.close()
+        self.token = _payload(resp.status_code, body)
+        return self.token
+
+
+def _session(account: OAuthCredentials) -> _TokenSession:
+    session = _TokenSession(
+        client_id=account.oauth_client_id,
+        client_secret=account.oauth_client_secret,
+        token_endpoint_auth_method="client_secret_post",  # noqa: S106 - a method's name
+    )
+    session.trust_env = False  # no proxy from the environment: it would skip the checks
+    adapter = _CheckedAdapter(max_retries=0)
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    return session
+
+
+def _post(
+    account: OAuthCredentials, grant: Callable[[_TokenSession, str, dict[str, Any]], object]
+) -> dict[str, object]:
+    """Ask the account's token endpoint for a grant and return the JSON object it answers:
+    `grant` calls the session with the endpoint's URL and the request's options.
 
     The connection goes to an address that passed the private-address check (the same
-    pinning as SMTP), with the timeout of SENDING_TIMEOUT. Raises OAuthError.
+    pinning as SMTP), with the timeout of SENDING_TIMEOUT, without redirects. Raises
+    OAuthError.
     """
-    parsed = urllib.parse.urlsplit(url)
-    connection: http.client.HTTPConnection
-    host = parsed.hostname or ""
-    if parsed.scheme == "https":
-        connection = _CheckedHTTPSConnection(host, parsed.port or 443)
-    elif parsed.scheme == "http" and private_hosts_allowed():  # a local endpoint in development
-        connection = _CheckedHTTPConnection(host, parsed.port or 80)
-    else:
+    url = token_endpoint(account)
+    scheme = urllib.parse.urlsplit(url).scheme
+    if not (scheme == "https" or (scheme == "http" and private_hosts_allowed())):
+        # http only for a local endpoint in development
         raise OAuthError("The OAuth2 token endpoint must be an https:// address")
-    path = parsed.path or "/"
-    if parsed.query:
-        path += f"?{parsed.query}"
-    try:
-        connection.request(
-            "POST",
-            path,
-            body=urllib.parse.urlencode(form),
-            headers={
-                "Content-Type": "application/x-www-form-urlencoded",
-                "Accept": "application/json",
-            },
-        )
-        response = connection.getresponse()
-        status, body = response.status, response.read(65536)
-    except (OSError, http.client.HTTPException) as exc:
-        raise OAuthError(
-            f"The token endpoint could not be reached: {describe_os_error(exc)}"
-        ) from exc
-    finally:
-        connection.close()
-    return _payload(status, body)
+    options = {"timeout": float(settings.SENDING_TIMEOUT), "allow_redirects": False, "stream": True}
+    with _session(account) as session:
+        try:
+            grant(session, url, options)
+        except (OSError, RequestException, HTTPError) as exc:
+            raise OAuthError(
+                f"The token endpoint could not be reached: {describe_os_error(_cause(exc))}"
+            ) from exc
+        return dict(session.token)
+
+
+def _cause(exc: BaseException) -> BaseException:
+    """The network error under requests' and urllib3's wrappers (a refused address, a timeout,
+    TLS), for describe_os_error; `exc` itself when there is none."""
+    pending, seen = [exc], set()
+    while pending:
+        current = pending.pop(0)
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        wrapper = type(current).__module__.split(".")[0] in ("requests", "urllib3")
+        if isinstance(current, OSError) and not wrapper:
+            return current
+        linked = [getattr(current, "reason", None), current.__cause__, current.__context__]
+        linked += [arg for arg in current.args if isinstance(arg, BaseException)]
+        pending += [each for each in linked if isinstance(each, BaseException)]
+    return exc
 
 
 def _payload(status: int, body: bytes) -> dict[str, object]:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import tzinfo
 from typing import Any
 
 from django.conf import settings
 from django.db.models import QuerySet
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
@@ -16,8 +17,15 @@ from rest_framework.response import Response
 from accounts.api.viewsets import WorkspaceViewSet
 from accounts.models import Role, Workspace
 from audience import selectors, services
-from audience.api.common import MAX_ITEMS, query_text
+from audience.api.common import MAX_ITEMS
 from audience.models import Suppression, SuppressionReason
+from core.api.filters import (
+    ListFilterBackend,
+    QueryFilter,
+    WorkspaceFilterSet,
+    one_of,
+    string_schema,
+)
 
 
 class SuppressionOut(serializers.ModelSerializer[Suppression]):
@@ -59,15 +67,27 @@ class SuppressionImportOut(serializers.Serializer[Any]):
     invalid = serializers.ListField(child=serializers.CharField())
 
 
+def _no_null(raw: str, zone: tzinfo) -> str:
+    """PostgreSQL cannot compare text holding a NUL character."""
+    if "\x00" in raw:
+        raise ValueError("Null characters are not allowed.")
+    return raw
+
+
+class SuppressionFilterSet(WorkspaceFilterSet):
+    reason = QueryFilter(
+        "reason",
+        parse=one_of(SuppressionReason.values, "Use one of {choices}."),
+        schema=string_schema(enum=SuppressionReason.values),
+    )
+    q = QueryFilter(
+        "email", "icontains", parse=_no_null, schema=string_schema("Part of the address")
+    )
+
+
 @extend_schema(tags=["suppressions"])
 @extend_schema_view(
-    list=extend_schema(
-        summary="List blocked addresses",
-        parameters=[
-            OpenApiParameter("q", str, description="Part of the address"),
-            OpenApiParameter("reason", str, enum=SuppressionReason.values),
-        ],
-    ),
+    list=extend_schema(summary="List blocked addresses"),
     retrieve=extend_schema(summary="One blocked address"),
     destroy=extend_schema(summary="Unblock an address (owners only)"),
 )
@@ -81,6 +101,9 @@ class SuppressionsApi(
     lookup_url_kwarg = "suppression_id"
     lookup_value_regex = r"\d+"
     parser_classes = (JSONParser, MultiPartParser, FormParser)
+    queryset = Suppression.objects.none()  # the model, for the schema; rows: workspace_queryset
+    filter_backends = (ListFilterBackend,)
+    filterset_class = SuppressionFilterSet
 
     @property
     def required_role(self) -> str:
@@ -88,20 +111,6 @@ class SuppressionsApi(
 
     def workspace_queryset(self, workspace: Workspace) -> QuerySet[Suppression]:
         return selectors.suppressions_of(workspace).order_by("-created_at", "-id")
-
-    def filter_queryset(self, queryset: QuerySet[Any, Any]) -> QuerySet[Any, Any]:
-        if self.action != "list":
-            return queryset
-        params, errors = self.request.query_params, {}
-        reason = params.get("reason", "").strip()
-        if reason and reason not in SuppressionReason.values:
-            errors["reason"] = [f"Use one of {', '.join(SuppressionReason.values)}."]
-        q = query_text(params, "q", errors)
-        if errors:
-            raise serializers.ValidationError(errors)
-        if q:
-            queryset = queryset.filter(email__icontains=q)
-        return queryset.filter(reason=reason) if reason else queryset
 
     @extend_schema(
         summary="Block an address (an address blocked already answers 200 as it is)",

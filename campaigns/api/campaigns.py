@@ -24,15 +24,14 @@ from audience.segments import SegmentError
 from campaigns import editing, selectors, services
 from campaigns.api.common import (
     CampaignConflict,
-    choice_param,
     not_ready,
     raise_problems,
     run_transition,
     stats_of,
-    time_param,
 )
+from campaigns.api.filters import CampaignFilterSet
 from campaigns.csv_export import delivery_rows, streamed
-from campaigns.models import Campaign, CampaignStatus, DeliveryStatus
+from campaigns.models import Campaign, DeliveryStatus
 from campaigns.serializers import (
     CampaignSerializer,
     CampaignWriteSerializer,
@@ -41,11 +40,11 @@ from campaigns.serializers import (
     StatsSerializer,
 )
 from campaigns.transitions import EDITABLE
+from core.api.filters import ListFilterBackend
 from core.api.pagination import PagePagination
 from core.api.renderers import CsvRenderer
 
 F = TypeVar("F", bound=Callable[..., Any])
-ORDERINGS = ["created_at", "-created_at", "name", "-name", "status", "-status", "id", "-id"]
 
 
 class CampaignResource(WorkspaceViewSet[Campaign]):
@@ -55,6 +54,9 @@ class CampaignResource(WorkspaceViewSet[Campaign]):
     lookup_url_kwarg = "campaign_id"
     lookup_value_regex = "[0-9]+"
     pagination_class = PagePagination
+    queryset = Campaign.objects.none()  # the model, for the schema; rows: workspace_queryset
+    filter_backends = (ListFilterBackend,)
+    filterset_class = CampaignFilterSet
 
     def workspace_queryset(self, workspace: Workspace) -> QuerySet[Campaign]:
         return (
@@ -64,23 +66,8 @@ class CampaignResource(WorkspaceViewSet[Campaign]):
         )
 
     def listed(self) -> QuerySet[Campaign]:
-        """The list: single e-mails only with `?single=true` (they have their own queue in the
-        UI); `?status=` and `?ordering=` as checked here."""
-        params = self.request.query_params
-        single = params.get("single", "").lower() in ("1", "true", "yes")
-        qs = self.get_queryset().filter(is_single=single)
-        wanted = choice_param(params, "status", list(CampaignStatus.values))
-        if wanted:
-            qs = qs.filter(status=wanted)
-        # The calendar's range: campaigns whose scheduled time is at or after / before.
-        since = time_param(params, "scheduled_since", self.workspace)
-        if since is not None:
-            qs = qs.filter(scheduled_at__gte=since)
-        until = time_param(params, "scheduled_until", self.workspace)
-        if until is not None:
-            qs = qs.filter(scheduled_at__lt=until)
-        ordering = choice_param(params, "ordering", ORDERINGS) or "-created_at"
-        return qs.order_by(ordering, "-id" if ordering.startswith("-") else "id")
+        """The list, filtered and ordered by `CampaignFilterSet`."""
+        return self.filter_queryset(self.get_queryset())
 
     def editable(self, campaign: Campaign) -> None:
         """409 unless the campaign can still change (draft or scheduled), as in the UI."""
@@ -166,20 +153,6 @@ def _with_schedule(data: editing.CampaignData, when: dict[str, Any]) -> editing.
 
 
 CONFLICT = {409: OpenApiTypes.OBJECT}
-LIST_PARAMETERS = [
-    OpenApiParameter("status", str, enum=list(CampaignStatus.values)),
-    OpenApiParameter("ordering", str, enum=ORDERINGS, description="Default: -created_at."),
-    OpenApiParameter("single", bool, description="List the single e-mails instead."),
-    *(
-        OpenApiParameter(
-            f"scheduled_{bound}",
-            OpenApiTypes.STR,
-            description=f"Campaigns scheduled {when} this moment (the calendar's range). An ISO "
-            "date-time, or a date (local midnight in the workspace's time zone).",
-        )
-        for bound, when in (("since", "at or after"), ("until", "before"))
-    ),
-]
 
 
 def _move(summary: str) -> Callable[[F], F]:
@@ -191,7 +164,7 @@ def _move(summary: str) -> Callable[[F], F]:
 
 @extend_schema(tags=["campaigns"])
 @extend_schema_view(
-    list=extend_schema(summary="List campaigns", parameters=LIST_PARAMETERS),
+    list=extend_schema(summary="List campaigns"),
     retrieve=extend_schema(summary="A campaign with its counts per delivery status"),
     create=extend_schema(
         summary="Create a draft campaign",

@@ -8,7 +8,7 @@ from typing import Any
 
 from django.db.models import Prefetch, QuerySet
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -19,14 +19,10 @@ from accounts.api.access import WorkspaceRole, api_access
 from accounts.api.viewsets import WorkspaceViewSet
 from accounts.models import User, Workspace
 from audience.models import Recipient
-from campaigns import dashboard, editing, selectors, services
-from campaigns.api.common import (
-    CampaignConflict,
-    choice_param,
-    int_param,
-    time_param,
-)
-from campaigns.models import Attempt, AttemptOutcome, Delivery, DeliveryStatus
+from campaigns import dashboard, editing, services
+from campaigns.api.common import CampaignConflict
+from campaigns.api.filters import AttemptFilterSet, DeliveryFilterSet
+from campaigns.models import Attempt, Delivery
 from campaigns.serializers import (
     AttemptSerializer,
     DashboardSerializer,
@@ -35,6 +31,7 @@ from campaigns.serializers import (
     MessageQueuedSerializer,
     MessageSerializer,
 )
+from core.api.filters import ListFilterBackend
 from core.api.pagination import LargeCursorPagination
 
 
@@ -43,33 +40,9 @@ class AttemptCursorPagination(LargeCursorPagination):
     ordering = ("-created_at", "-id")  # type: ignore[assignment]  # DRF takes a tuple too
 
 
-def _time_parameters(what: str) -> list[OpenApiParameter]:
-    text = "An ISO date-time, or a date (local midnight in the workspace's time zone)."
-    return [
-        OpenApiParameter("since", OpenApiTypes.STR, description=f"{what} at or after. {text}"),
-        OpenApiParameter("until", OpenApiTypes.STR, description=f"{what} before. {text}"),
-    ]
-
-
-DELIVERY_PARAMETERS = [
-    OpenApiParameter("campaign_id", int),
-    OpenApiParameter("status", str, enum=list(DeliveryStatus.values)),
-    OpenApiParameter("email", str, description="The recipient's whole address."),
-    OpenApiParameter("account_id", int),
-    *_time_parameters("Last changed"),
-]
-ATTEMPT_PARAMETERS = [
-    OpenApiParameter("campaign_id", int),
-    OpenApiParameter("delivery_id", int),
-    OpenApiParameter("outcome", str, enum=list(AttemptOutcome.values)),
-    OpenApiParameter("account_id", int),
-    *_time_parameters("Made"),
-]
-
-
 @extend_schema(tags=["deliveries"])
 @extend_schema_view(
-    list=extend_schema(summary="Deliveries of the workspace", parameters=DELIVERY_PARAMETERS),
+    list=extend_schema(summary="Deliveries of the workspace"),
     retrieve=extend_schema(summary="A delivery with every attempt at it"),
 )
 class DeliveriesApi(
@@ -80,22 +53,14 @@ class DeliveriesApi(
     lookup_url_kwarg = "delivery_id"
     lookup_value_regex = "[0-9]+"
     pagination_class = LargeCursorPagination
+    queryset = Delivery.objects.none()  # the model, for the schema; rows: workspace_queryset
+    filter_backends = (ListFilterBackend,)
+    filterset_class = DeliveryFilterSet
 
     def workspace_queryset(self, workspace: Workspace) -> QuerySet[Delivery]:
         return Delivery.objects.filter(workspace=workspace)
 
     def get_queryset(self) -> QuerySet[Delivery]:
-        if self.action == "list":
-            params = self.request.query_params
-            search = selectors.DeliverySearch(
-                campaign_id=int_param(params, "campaign_id"),
-                status=choice_param(params, "status", list(DeliveryStatus.values)),
-                email=params.get("email", "").strip()[:254],
-                account_id=int_param(params, "account_id"),
-                since=time_param(params, "since", self.workspace),
-                until=time_param(params, "until", self.workspace),
-            )
-            return selectors.deliveries_search(self.workspace, search)
         if self.action == "retrieve":
             attempts = Attempt.objects.order_by("created_at", "id")
             return super().get_queryset().prefetch_related(Prefetch("attempt_set", attempts))
@@ -124,9 +89,7 @@ class DeliveriesApi(
 
 @extend_schema(tags=["deliveries"])
 @extend_schema_view(
-    list=extend_schema(
-        summary="Attempts of the workspace, newest first", parameters=ATTEMPT_PARAMETERS
-    ),
+    list=extend_schema(summary="Attempts of the workspace, newest first"),
     retrieve=extend_schema(summary="One attempt: time, account, SMTP code and reply"),
 )
 class AttemptsApi(mixins.ListModelMixin, mixins.RetrieveModelMixin, WorkspaceViewSet[Attempt]):
@@ -134,25 +97,12 @@ class AttemptsApi(mixins.ListModelMixin, mixins.RetrieveModelMixin, WorkspaceVie
     lookup_value_regex = "[0-9]+"
     pagination_class = AttemptCursorPagination
     serializer_class = AttemptSerializer
+    queryset = Attempt.objects.none()  # the model, for the schema; rows: workspace_queryset
+    filter_backends = (ListFilterBackend,)
+    filterset_class = AttemptFilterSet
 
     def workspace_queryset(self, workspace: Workspace) -> QuerySet[Attempt]:
         return Attempt.objects.filter(workspace=workspace)
-
-    def get_queryset(self) -> QuerySet[Attempt]:
-        if self.action != "list":
-            return super().get_queryset()
-        params = self.request.query_params
-        flt = selectors.AttemptFilter(
-            campaign_id=int_param(params, "campaign_id"),
-            delivery_id=int_param(params, "delivery_id"),
-            outcome=choice_param(params, "outcome", list(AttemptOutcome.values)),
-            account_id=int_param(params, "account_id"),
-            since=time_param(params, "since", self.workspace),
-            until=time_param(params, "until", self.workspace),
-        )
-        # The log's selector also joins account and campaign for the page; the API needs
-        # neither.
-        return selectors.attempts_matching(self.workspace, flt).select_related(None)
 
 
 class MessageQueueApi(APIView):

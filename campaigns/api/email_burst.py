@@ -24,7 +24,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from campaigns import editing
-from campaigns.api.campaigns import CONFLICT, LIST_PARAMETERS, CampaignResource
+from campaigns.api.campaigns import CONFLICT, CampaignResource
 from campaigns.api.common import raise_problems, stats_of
 from campaigns.api.email_burst_serializers import (
     BURST_FIELDS,
@@ -56,7 +56,7 @@ MAPPING = (
 
 @extend_schema(tags=["email-burst"])
 @extend_schema_view(
-    list=extend_schema(summary="List all email bursts (campaigns)", parameters=LIST_PARAMETERS),
+    list=extend_schema(summary="List all email bursts (campaigns)"),
     retrieve=extend_schema(summary="Get specific email burst"),
     create=extend_schema(
         summary="Create a new email burst (a draft campaign)",

@@ -12,7 +12,7 @@ from typing import Any
 from django.db.models import Q, QuerySet
 from django.http import FileResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.exceptions import ErrorDetail, NotFound, ValidationError
@@ -45,6 +45,15 @@ from content.serializers import (
 from content.syntax import ContentError, TemplateErrors, TemplateSyntaxError
 from content.throttling import PreviewRateThrottle
 from core.api.errors import Conflict
+from core.api.filters import (
+    AlwaysFilter,
+    ListFilterBackend,
+    QueryFilter,
+    WorkspaceFilterSet,
+    one_of,
+    string_schema,
+    text,
+)
 
 ORDERINGS = ("name", "-name", "created_at", "-created_at", "updated_at", "-updated_at")
 
@@ -64,21 +73,32 @@ def template_faults(exc: TemplateSyntaxError) -> list[dict[str, Any]]:
     ]
 
 
-def _ordering(request: Request) -> str:
-    ordering = request.query_params.get("ordering", "-updated_at")
-    if ordering not in ORDERINGS:
-        raise ValidationError({"ordering": [f"Order by one of: {', '.join(ORDERINGS)}."]})
-    return ordering
+def _search(rows: QuerySet[Any], name: str, words: str) -> QuerySet[Any]:
+    return rows.filter(Q(name__icontains=words) | Q(subject__icontains=words))
+
+
+def _ordered(rows: QuerySet[Any], ordering: str | None) -> QuerySet[Any]:
+    return rows.order_by(ordering or "-updated_at", "-id")
+
+
+class TemplateFilterSet(WorkspaceFilterSet):
+    search = QueryFilter(
+        method=_search, parse=text, schema=string_schema("In the name or the subject.")
+    )
+    # Given at all, even empty, the ordering must be one of them (as it always was).
+    ordering = AlwaysFilter(
+        parse=one_of(ORDERINGS, "Order by one of: {choices}."),
+        strip=False,
+        keep_empty=True,
+        apply=_ordered,
+        schema=string_schema("Default -updated_at.", ORDERINGS),
+    )
 
 
 @extend_schema_view(
     list=extend_schema(
         summary="List the templates (without their bodies)",
         responses=TemplateSummaryOut(many=True),
-        parameters=[
-            OpenApiParameter("search", str, description="In the name or the subject."),
-            OpenApiParameter("ordering", str, enum=ORDERINGS, description="Default -updated_at."),
-        ],
     ),
     retrieve=extend_schema(summary="A template with its bodies and attachments"),
     create=extend_schema(
@@ -101,6 +121,8 @@ class TemplatesApi(mixins.ListModelMixin, mixins.RetrieveModelMixin, WorkspaceVi
     serializer_class = TemplateOut
     lookup_url_kwarg = "template_id"
     lookup_value_regex = "[0-9]+"
+    filter_backends = (ListFilterBackend,)
+    filterset_class = TemplateFilterSet
 
     def get_serializer_class(self) -> Any:
         return TemplateSummaryOut if self.action == "list" else TemplateOut
@@ -109,10 +131,7 @@ class TemplatesApi(mixins.ListModelMixin, mixins.RetrieveModelMixin, WorkspaceVi
         found = selectors.templates(workspace)
         if self.action != "list":
             return found.prefetch_related("attachments")
-        search = self.request.query_params.get("search", "").strip()
-        if search:
-            found = found.filter(Q(name__icontains=search) | Q(subject__icontains=search))
-        return found.order_by(_ordering(self.request), "-id")
+        return found  # searched and ordered by TemplateFilterSet
 
     def handle_exception(self, exc: Exception) -> Response:
         faults = template_faults(exc) if isinstance(exc, TemplateSyntaxError) else None

@@ -7,8 +7,10 @@ notifications (an empty list, 404 for an id, and 403 for marking).
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db.models import QuerySet
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import exceptions, mixins, serializers
 from rest_framework.decorators import action
 from rest_framework.permissions import BasePermission
@@ -18,6 +20,7 @@ from rest_framework.response import Response
 from accounts.api.access import api_access
 from accounts.api.viewsets import WorkspaceViewSet
 from accounts.models import User, Workspace
+from core.api.filters import AlwaysFilter, ListFilterBackend, WorkspaceFilterSet, boolean_schema
 from core.api.pagination import PagePagination
 from notifications import selectors, services
 from notifications.kinds import path_of, text_of
@@ -87,11 +90,22 @@ class MarkedSerializer(serializers.Serializer):  # type: ignore[type-arg]
     marked = serializers.IntegerField(help_text="How many were unread and are read now.")
 
 
+def _unread(rows: QuerySet[Any], unread: bool | None) -> QuerySet[Any]:
+    return rows.filter(read_at__isnull=True) if unread else rows
+
+
+class NotificationFilterSet(WorkspaceFilterSet):
+    # Only "1" and "true" ask for the unread ones; any other value is the whole list.
+    unread = AlwaysFilter(
+        parse=lambda raw, zone: raw in ("1", "true"),
+        strip=False,
+        apply=_unread,
+        schema=boolean_schema("Only the unread ones."),
+    )
+
+
 @extend_schema_view(
-    list=extend_schema(
-        summary="Your notifications in the workspace, newest first",
-        parameters=[OpenApiParameter("unread", bool, description="Only the unread ones.")],
-    ),
+    list=extend_schema(summary="Your notifications in the workspace, newest first"),
     retrieve=extend_schema(summary="One of your notifications"),
 )
 @extend_schema(tags=["notifications"])
@@ -103,6 +117,9 @@ class NotificationsApi(
     lookup_url_kwarg = "notification_id"
     lookup_value_regex = "[0-9]+"
     permission_classes = (OwnRows,)
+    queryset = Notification.objects.none()  # the model, for the schema; rows: workspace_queryset
+    filter_backends = (ListFilterBackend,)
+    filterset_class = NotificationFilterSet
 
     def workspace_queryset(self, workspace: Workspace) -> QuerySet[Notification]:
         user = self.request.user
@@ -110,10 +127,7 @@ class NotificationsApi(
             if self.action == "read":  # found, so that marking it is refused, not a 404
                 return Notification.objects.filter(workspace=workspace)
             return Notification.objects.none()
-        rows = selectors.notifications_of(workspace, user)
-        if self.action == "list" and self.request.query_params.get("unread") in ("1", "true"):
-            rows = rows.filter(read_at__isnull=True)
-        return rows
+        return selectors.notifications_of(workspace, user)
 
     @extend_schema(request=None, responses=NotificationSerializer, summary="Mark one read")
     @action(detail=True, methods=["post"])

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from datetime import tzinfo
 from typing import Any
 
 from django import forms
@@ -19,7 +20,6 @@ from django.utils import timezone
 from django.utils.http import content_disposition_header
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
-    OpenApiParameter,
     OpenApiResponse,
     extend_schema,
     extend_schema_view,
@@ -38,6 +38,14 @@ from accounts.models import Role, Workspace
 from content import selectors as content_selectors
 from content.syntax import ContentError
 from core.api.errors import Conflict
+from core.api.filters import (
+    ListFilterBackend,
+    QueryFilter,
+    WorkspaceFilterSet,
+    integer_schema,
+    string_schema,
+    text,
+)
 from core.api.pagination import LargeCursorPagination
 from sending import quota, selectors, services, template_sends
 from sending.forms import AccountForm, TemplateTestSendForm
@@ -281,15 +289,46 @@ class RawMessageRenderer(BaseRenderer):
         return data if isinstance(data, bytes) else json.dumps(data).encode()
 
 
+def _account_id(raw: str, zone: tzinfo) -> int:
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ValueError("Give an account id.") from exc
+
+
+def _sent_to(rows: QuerySet[Any], name: str, address: str) -> QuerySet[Any]:
+    # The quotes match one whole element of the JSON list, on SQLite and PostgreSQL.
+    return rows.filter(recipients__icontains=json.dumps(address.strip()))
+
+
+def _message_id(rows: QuerySet[Any], name: str, message_id: str) -> QuerySet[Any]:
+    return rows.filter(message_id=message_id.strip())
+
+
+class CapturedMessageFilterSet(WorkspaceFilterSet):
+    # Read as they always were: unstripped text, an account id as int() reads it.
+    account_id = QueryFilter(
+        "account_id",
+        parse=_account_id,
+        strip=False,
+        schema=integer_schema("Only those of this account."),
+    )
+    recipient = QueryFilter(
+        method=_sent_to,
+        parse=text,
+        strip=False,
+        schema=string_schema("Only those sent to this address."),
+    )
+    message_id = QueryFilter(
+        method=_message_id,
+        parse=text,
+        strip=False,
+        schema=string_schema("Only the one with this Message-ID."),
+    )
+
+
 @extend_schema_view(
-    list=extend_schema(
-        summary="List the messages the capture transport kept (newest first)",
-        parameters=[
-            OpenApiParameter("account_id", int, description="Only those of this account."),
-            OpenApiParameter("recipient", str, description="Only those sent to this address."),
-            OpenApiParameter("message_id", str, description="Only the one with this Message-ID."),
-        ],
-    ),
+    list=extend_schema(summary="List the messages the capture transport kept (newest first)"),
     retrieve=extend_schema(
         summary="A captured message, parsed", responses=CapturedMessageDetailOut
     ),
@@ -305,24 +344,14 @@ class CapturedMessagesApi(
     pagination_class = LargeCursorPagination
     lookup_url_kwarg = "captured_id"
     lookup_value_regex = "[0-9]+"
+    filter_backends = (ListFilterBackend,)
+    filterset_class = CapturedMessageFilterSet
 
     def workspace_queryset(self, workspace: Workspace) -> QuerySet[CapturedMessage]:
         found = selectors.captured_messages(workspace)
         if self.action != "list":
             return found
-        found = found.defer("raw")
-        params = self.request.query_params
-        if params.get("account_id"):
-            try:
-                found = found.filter(account_id=int(params["account_id"]))
-            except ValueError as exc:
-                raise ValidationError({"account_id": ["Give an account id."]}) from exc
-        if params.get("recipient"):
-            # The quotes match one whole element of the JSON list, on SQLite and PostgreSQL.
-            found = found.filter(recipients__icontains=json.dumps(params["recipient"].strip()))
-        if params.get("message_id"):
-            found = found.filter(message_id=params["message_id"].strip())
-        return found
+        return found.defer("raw")  # filtered by CapturedMessageFilterSet
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         captured = self.get_object()

@@ -11,7 +11,6 @@ from typing import Any
 
 from django.db.models import QuerySet
 from drf_spectacular.utils import (
-    OpenApiParameter,
     PolymorphicProxySerializer,
     extend_schema,
     extend_schema_field,
@@ -19,12 +18,19 @@ from drf_spectacular.utils import (
 )
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.api.viewsets import WorkspaceViewSet
 from accounts.models import Role, User, Workspace
+from core.api.filters import (
+    ListFilterBackend,
+    QueryFilter,
+    WorkspaceFilterSet,
+    one_of,
+    string_schema,
+)
 from core.api.pagination import LargeCursorPagination, PagePagination
 from webhooks import events as catalogue
 from webhooks import selectors, services
@@ -364,13 +370,19 @@ class WebhookEndpointsApi(
         return Response(EventTypeSerializer(rows, many=True).data)
 
 
+class WebhookDeliveryFilterSet(WorkspaceFilterSet):
+    # Given at all, even empty, the state must be one of them (as it always was).
+    state = QueryFilter(
+        "state",
+        parse=one_of(EventState.values, "Choose one of {choices}."),
+        strip=False,
+        keep_empty=True,
+        schema=string_schema("Only these.", EventState.values),
+    )
+
+
 @extend_schema_view(
-    list=extend_schema(
-        summary="Requests sent (or to send) to an endpoint, newest first",
-        parameters=[
-            OpenApiParameter("state", str, enum=EventState.values, description="Only these.")
-        ],
-    ),
+    list=extend_schema(summary="Requests sent (or to send) to an endpoint, newest first"),
     retrieve=extend_schema(summary="One request to an endpoint, with its payload"),
 )
 @extend_schema(tags=["webhooks"])
@@ -383,18 +395,15 @@ class WebhookDeliveriesApi(
     pagination_class = LargeCursorPagination
     lookup_url_kwarg = "event_id"
     required_role = Role.OWNER
+    queryset = Event.objects.none()  # the model, for the schema; rows: workspace_queryset
+    filter_backends = (ListFilterBackend,)
+    filterset_class = WebhookDeliveryFilterSet
 
     def workspace_queryset(self, workspace: Workspace) -> QuerySet[Event]:
         endpoint = selectors.endpoint_get(workspace, int(self.kwargs["endpoint_id"]))
         if endpoint is None:
             raise NotFound("No such webhook endpoint.")
-        rows = selectors.events_of(endpoint)
-        state = self.request.query_params.get("state")
-        if state is not None and self.action == "list":
-            if state not in EventState.values:
-                raise ValidationError({"state": [f"Choose one of {', '.join(EventState.values)}."]})
-            rows = rows.filter(state=state)
-        return rows
+        return selectors.events_of(endpoint)
 
     @extend_schema(
         request=None,
