@@ -148,7 +148,9 @@ def tls_context() -> ssl.SSLContext:
 
     Made once per extra CA file (and version of it) and shared: loading the system's CAs
     costs tens of milliseconds, which every new SMTP connection, mailbox poll and token
-    request paid. A context is safe to share between threads; callers never change it.
+    request paid. A context is safe to share between threads; callers never change it, and a
+    context a library did change (urllib3 turns name checks off when asked to match names
+    itself) is made anew rather than handed on.
     """
     extra = str(settings.SENDING_EXTRA_CA_FILE or "")
     try:
@@ -158,7 +160,12 @@ def tls_context() -> ssl.SSLContext:
     key = (extra, version)
     with _TLS_LOCK:
         context = _TLS_CONTEXTS.get(key)
-        if context is None or version == -1:
+        weakened = context is not None and (
+            not context.check_hostname or context.verify_mode != ssl.CERT_REQUIRED
+        )
+        if weakened:
+            log.error("the shared TLS context was changed to verify less; it is made anew")
+        if context is None or version == -1 or weakened:
             context = ssl.create_default_context()
             if extra:
                 context.load_verify_locations(cafile=extra)

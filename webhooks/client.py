@@ -51,7 +51,10 @@ def _post_to(address: str, target: Target, body: bytes, headers: dict[str, str])
     timeout = urllib3.Timeout(connect=min(seconds, 3.0), read=seconds)
     pool: urllib3.HTTPConnectionPool
     if target.scheme == "https":
-        # Connect to the checked address, but speak TLS (SNI, certificate) to the host name.
+        # Connect to the checked address, but speak TLS (SNI, certificate) to the host name:
+        # the ssl module checks the certificate against server_hostname. No assert_hostname:
+        # with it urllib3 matches the name itself and turns check_hostname off on the shared
+        # context, for every SMTP, mailbox and OAuth connection after this one.
         pool = urllib3.HTTPSConnectionPool(
             address,
             target.port,
@@ -59,7 +62,6 @@ def _post_to(address: str, target: Target, body: bytes, headers: dict[str, str])
             retries=False,
             ssl_context=tls_context(),
             server_hostname=target.host,
-            assert_hostname=target.host,
         )
     else:
         pool = urllib3.HTTPConnectionPool(address, target.port, timeout=timeout, retries=False)

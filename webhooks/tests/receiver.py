@@ -4,11 +4,14 @@ what the test asks (a status code, or no answer at all for a while)."""
 from __future__ import annotations
 
 import json
+import ssl
 import threading
 import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from core.testing.smtp import default_test_cert
 
 
 @dataclass
@@ -33,10 +36,14 @@ class Receiver:
     default: int = 200
     hang_seconds: float = 0.0
     lock: threading.Lock = field(default_factory=threading.Lock)
+    tls: bool = False
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/hooks"
+        port = self.server.server_address[1]
+        if self.tls:  # the test certificate's name (trusted through SENDING_EXTRA_CA_FILE)
+            return f"https://localhost:{port}/hooks"
+        return f"http://127.0.0.1:{port}/hooks"
 
     def next_status(self) -> int:
         with self.lock:
@@ -55,7 +62,8 @@ class Receiver:
         self.server.server_close()
 
 
-def start_receiver() -> Receiver:
+def start_receiver(*, tls: bool = False) -> Receiver:
+    """`tls`: HTTPS with the test certificate of localhost (core.testing.smtp's)."""
     receiver: Receiver
 
     class Handler(BaseHTTPRequestHandler):
@@ -76,6 +84,10 @@ def start_receiver() -> Receiver:
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
-    receiver = Receiver(server=server)
+    if tls:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(*default_test_cert())
+        server.socket = context.wrap_socket(server.socket, server_side=True)
+    receiver = Receiver(server=server, tls=tls)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return receiver
