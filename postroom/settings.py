@@ -566,6 +566,9 @@ DELIVERY_LEASE_SECONDS = env.int("DELIVERY_LEASE_SECONDS", default=120)
 # An account's sending thread (lane) sends this long at most per batch; the rest goes back to
 # the queue untried, so that a server slow with every message holds up only its own account.
 DELIVERY_LANE_SECONDS = env.float("DELIVERY_LANE_SECONDS", default=20.0)
+# A sending batch re-reads its campaign's status at most this often, so that a pause or a
+# cancel made meanwhile stops it before its next message (0: before every message).
+DELIVERY_STATUS_CHECK_SECONDS = env.float("DELIVERY_STATUS_CHECK_SECONDS", default=0.5)
 # A campaign pauses itself once servers refused this many of its messages on policy (5.7.x),
 # if they are also at least this share of its attempts.
 CAMPAIGN_PAUSE_POLICY_REFUSALS = env.int("CAMPAIGN_PAUSE_POLICY_REFUSALS", default=20)
