@@ -737,6 +737,11 @@ METRICS_ALLOWED_NETWORKS = _networks("METRICS_ALLOWED_NETWORKS")
 # each writes its counters so that /metrics adds them up; prometheus-client reads it from the
 # environment itself. Empty it before the processes start.
 PROMETHEUS_MULTIPROC_DIR = env.str("PROMETHEUS_MULTIPROC_DIR", default="")
+# What one scrape reads at most, so that it stays cheap on a big database: the newest tracking
+# events (for "the last hour") and the waiting deliveries; past these the figures are floors,
+# flagged by postroom_tracking_events_capped and postroom_deliveries_capped.
+METRICS_TRACKING_SCAN_ROWS = env.int("METRICS_TRACKING_SCAN_ROWS", default=100_000)
+METRICS_WAITING_SCAN_ROWS = env.int("METRICS_WAITING_SCAN_ROWS", default=500_000)
 
 # The audit log (accounts.audit) keeps this many days; older entries are purged hourly.
 AUDIT_LOG_DAYS = env.int("AUDIT_LOG_DAYS", default=365)
