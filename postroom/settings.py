@@ -810,6 +810,9 @@ CONTENT_ATTACHMENT_TYPES = env.list(
 # --- Audience (recipients, imports, bulk actions) -------------------------------------------
 # Largest CSV file an import accepts; a bigger upload is refused with a message saying so.
 AUDIENCE_IMPORT_MAX_BYTES = env.int("AUDIENCE_IMPORT_MAX_MB", default=150) * 1_000_000
+# Largest JSON body of the API's bulk calls (thousands of rows; read apart from Django's
+# DATA_UPLOAD_MAX_MEMORY_SIZE); a bigger one is answered 413.
+AUDIENCE_API_BODY_MAX_BYTES = env.int("AUDIENCE_API_BODY_MAX_MB", default=64) * 2**20
 # Rows (imports) or recipients (bulk actions) per transaction in a background job.
 AUDIENCE_BATCH_SIZE = env.int("AUDIENCE_BATCH_SIZE", default=5000)
 # Duplicate rows of a file listed with their lines in the import's report (all are counted).
