@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
+from django.conf import settings
 from rest_framework.request import Request
-from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 
 from accounts.keys.models import ApiKey
@@ -22,11 +22,11 @@ class ClientRateThrottle(SimpleRateThrottle):
     def get_ident(self, request: Request) -> str:
         return client_ip(request)
 
-    def get_rate(self) -> str | None:
-        # Read per request, not once when DRF was imported, so that a changed setting holds
-        # (DRF reloads api_settings when REST_FRAMEWORK changes). A missing scope raises.
-        rate = api_settings.DEFAULT_THROTTLE_RATES[self.scope or ""]
-        return None if rate is None else str(rate)
+    def get_rate(self) -> str:
+        # Read per request, not once when DRF's throttling module was imported, so that a
+        # changed setting applies at once (and in tests, whatever the import order).
+        rates = cast(dict[str, str], settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"])
+        return rates[str(self.scope)]
 
 
 class PrincipalRateThrottle(ClientRateThrottle):
