@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 
 from celery import shared_task
 from django.utils import timezone
@@ -27,7 +28,6 @@ from webhooks.housekeeping import purge_finished_events
 log = logging.getLogger(__name__)
 
 INTERVAL_SECONDS = 3600.0
-_last_run: float | None = None
 
 
 def housekeeping() -> dict[str, int]:
@@ -49,15 +49,31 @@ def housekeeping() -> dict[str, int]:
     return removed
 
 
-def run_housekeeping_step() -> bool:
-    """A worker step: clean up when an hour has passed; never says more work is waiting."""
-    global _last_run
-    started = time.monotonic()
-    if _last_run is not None and started - _last_run < INTERVAL_SECONDS:
+class HousekeepingStep:
+    """A worker step: clean up at once, then again whenever `interval` seconds have passed
+    by `clock` since it last did; never says more work is waiting.
+
+    The clock is a parameter so that a test can move it; the worker's step is the module's
+    `run_housekeeping_step`, one per process, on the monotonic clock.
+    """
+
+    def __init__(
+        self, *, clock: Callable[[], float] = time.monotonic, interval: float = INTERVAL_SECONDS
+    ) -> None:
+        self.clock = clock
+        self.interval = interval
+        self.last_run: float | None = None
+
+    def __call__(self) -> bool:
+        started = self.clock()
+        if self.last_run is not None and started - self.last_run < self.interval:
+            return False
+        self.last_run = started
+        housekeeping()
         return False
-    _last_run = started
-    housekeeping()
-    return False
+
+
+run_housekeeping_step = HousekeepingStep()
 
 
 @shared_task(name="postroom.housekeeping", ignore_result=True)  # type: ignore[untyped-decorator]

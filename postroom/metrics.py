@@ -55,13 +55,6 @@ from tracking.models import Event as TrackingEvent
 from webhooks.models import Endpoint, EventState
 from webhooks.models import Event as WebhookRequest
 
-# The newest tracking events a scrape looks at, by primary key: the table has no index on
-# the time alone, so "the last hour" is read among the last rows written, never the whole
-# table. Past this many events an hour the figure is a floor, flagged by ..._capped 1.
-TRACKING_SCAN_ROWS = 100_000
-# Waiting deliveries a scrape counts at most (an index-only scan of about a quarter second on
-# PostgreSQL); a bigger backlog is reported as this floor.
-WAITING_SCAN_ROWS = 500_000
 # Campaigns whose outbox may still hold waiting deliveries.
 OPEN_CAMPAIGN = (
     CampaignStatus.SCHEDULED,
@@ -104,8 +97,10 @@ class DatabaseCollector:
         # Only the waiting rows of open campaigns, read from the partial index
         # delivery_campaign_due (campaign, next_attempt_at, id) WHERE status IN (queued,
         # deferred): an index-only scan that never touches the outbox's sent rows. At most
-        # WAITING_SCAN_ROWS of them are read; past that the figures are floors, flagged by
+        # METRICS_WAITING_SCAN_ROWS of them are read (500,000 by default: an index-only scan of
+        # about a quarter second on PostgreSQL); past that the figures are floors, flagged by
         # postroom_deliveries_capped 1.
+        cap = settings.METRICS_WAITING_SCAN_ROWS
         delivery, campaign = Delivery._meta.db_table, Campaign._meta.db_table
         sql = (
             f"SELECT status, COUNT(*), COUNT(*) FILTER (WHERE due) FROM ("  # noqa: S608
@@ -117,7 +112,7 @@ class DatabaseCollector:
         if connection.vendor != "postgresql":
             sql = sql.replace("COUNT(*) FILTER (WHERE due)", "SUM(CASE WHEN due THEN 1 ELSE 0 END)")
         with connection.cursor() as cursor:
-            cursor.execute(sql, [now, *OPEN_CAMPAIGN, *WAITING, WAITING_SCAN_ROWS])
+            cursor.execute(sql, [now, *OPEN_CAMPAIGN, *WAITING, cap])
             found = {status: (waiting, due or 0) for status, waiting, due in cursor.fetchall()}
         waiting = _gauge(
             "postroom_deliveries_waiting",
@@ -137,9 +132,9 @@ class DatabaseCollector:
         yield due
         capped = _gauge(
             "postroom_deliveries_capped",
-            f"1 when more than {WAITING_SCAN_ROWS} deliveries wait: the counts above are floors.",
+            f"1 when more than {cap} deliveries wait: the counts above are floors.",
         )
-        capped.add_metric([], 1 if sum(w for w, _ in found.values()) >= WAITING_SCAN_ROWS else 0)
+        capped.add_metric([], 1 if sum(w for w, _ in found.values()) >= cap else 0)
         yield capped
         # The oldest due delivery of a running campaign: one index probe per running campaign.
         oldest = None
@@ -228,8 +223,11 @@ class DatabaseCollector:
     def _tracking(self, now: datetime) -> Iterator[Metric]:
         since = now - timedelta(hours=1)
         newest = TrackingEvent.objects.aggregate(top=Max("id"))["top"] or 0
-        # A range of the primary key: the newest rows only, whatever the table's size.
-        recent = TrackingEvent.objects.filter(id__gt=newest - TRACKING_SCAN_ROWS)
+        # The newest METRICS_TRACKING_SCAN_ROWS events, a range of the primary key: the table
+        # has no index on the time alone, so "the last hour" is read among the last rows
+        # written, never the whole table. Past that many an hour the figure is a floor.
+        cap = settings.METRICS_TRACKING_SCAN_ROWS
+        recent = TrackingEvent.objects.filter(id__gt=newest - cap)
         found = dict(
             recent.filter(created_at__gte=since)
             .order_by()
@@ -247,10 +245,10 @@ class DatabaseCollector:
         yield gauge
         capped = _gauge(
             "postroom_tracking_events_capped",
-            f"1 when the last hour held more than the {TRACKING_SCAN_ROWS} newest events read.",
+            f"1 when the last hour held more than the {cap} newest events read.",
         )
         oldest_read = recent.aggregate(first=Min("created_at"))["first"] if newest else None
-        full = newest > TRACKING_SCAN_ROWS and oldest_read is not None and oldest_read >= since
+        full = newest > cap and oldest_read is not None and oldest_read >= since
         capped.add_metric([], 1 if full else 0)
         yield capped
 

@@ -566,6 +566,9 @@ DELIVERY_LEASE_SECONDS = env.int("DELIVERY_LEASE_SECONDS", default=120)
 # An account's sending thread (lane) sends this long at most per batch; the rest goes back to
 # the queue untried, so that a server slow with every message holds up only its own account.
 DELIVERY_LANE_SECONDS = env.float("DELIVERY_LANE_SECONDS", default=20.0)
+# A sending batch re-reads its campaign's status at most this often, so that a pause or a
+# cancel made meanwhile stops it before its next message (0: before every message).
+DELIVERY_STATUS_CHECK_SECONDS = env.float("DELIVERY_STATUS_CHECK_SECONDS", default=0.5)
 # A campaign pauses itself once servers refused this many of its messages on policy (5.7.x),
 # if they are also at least this share of its attempts.
 CAMPAIGN_PAUSE_POLICY_REFUSALS = env.int("CAMPAIGN_PAUSE_POLICY_REFUSALS", default=20)
@@ -734,6 +737,11 @@ METRICS_ALLOWED_NETWORKS = _networks("METRICS_ALLOWED_NETWORKS")
 # each writes its counters so that /metrics adds them up; prometheus-client reads it from the
 # environment itself. Empty it before the processes start.
 PROMETHEUS_MULTIPROC_DIR = env.str("PROMETHEUS_MULTIPROC_DIR", default="")
+# What one scrape reads at most, so that it stays cheap on a big database: the newest tracking
+# events (for "the last hour") and the waiting deliveries; past these the figures are floors,
+# flagged by postroom_tracking_events_capped and postroom_deliveries_capped.
+METRICS_TRACKING_SCAN_ROWS = env.int("METRICS_TRACKING_SCAN_ROWS", default=100_000)
+METRICS_WAITING_SCAN_ROWS = env.int("METRICS_WAITING_SCAN_ROWS", default=500_000)
 
 # The audit log (accounts.audit) keeps this many days; older entries are purged hourly.
 AUDIT_LOG_DAYS = env.int("AUDIT_LOG_DAYS", default=365)
@@ -802,6 +810,9 @@ CONTENT_ATTACHMENT_TYPES = env.list(
 # --- Audience (recipients, imports, bulk actions) -------------------------------------------
 # Largest CSV file an import accepts; a bigger upload is refused with a message saying so.
 AUDIENCE_IMPORT_MAX_BYTES = env.int("AUDIENCE_IMPORT_MAX_MB", default=150) * 1_000_000
+# Largest JSON body of the API's bulk calls (thousands of rows; read apart from Django's
+# DATA_UPLOAD_MAX_MEMORY_SIZE); a bigger one is answered 413.
+AUDIENCE_API_BODY_MAX_BYTES = env.int("AUDIENCE_API_BODY_MAX_MB", default=64) * 2**20
 # Rows (imports) or recipients (bulk actions) per transaction in a background job.
 AUDIENCE_BATCH_SIZE = env.int("AUDIENCE_BATCH_SIZE", default=5000)
 # Duplicate rows of a file listed with their lines in the import's report (all are counted).

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
+from django.conf import settings
 from rest_framework.request import Request
 from rest_framework.throttling import SimpleRateThrottle
 
@@ -20,6 +21,12 @@ class ClientRateThrottle(SimpleRateThrottle):
 
     def get_ident(self, request: Request) -> str:
         return client_ip(request)
+
+    def get_rate(self) -> str:
+        # Read per request, not once when DRF's throttling module was imported, so that a
+        # changed setting applies at once (and in tests, whatever the import order).
+        rates = cast(dict[str, str], settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"])
+        return rates[str(self.scope)]
 
 
 class PrincipalRateThrottle(ClientRateThrottle):

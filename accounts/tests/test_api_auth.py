@@ -3,7 +3,6 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from accounts import services as account_services
-from accounts.api.throttling import PrincipalRateThrottle
 from accounts.keys.services import api_key_create, api_key_revoke
 from accounts.models import Role
 from accounts.tests.factories import PASSWORD, MembershipFactory, UserFactory, WorkspaceFactory
@@ -131,8 +130,10 @@ def test_calls_without_credentials_get_401():
     assert response.json()["error"]["code"] == "not_authenticated"
 
 
-def test_throttling_answers_429_with_retry_after(member, monkeypatch):
-    monkeypatch.setattr(PrincipalRateThrottle, "THROTTLE_RATES", {"principal": "3/min"})
+def test_throttling_answers_429_with_retry_after(member, settings):
+    api = settings.REST_FRAMEWORK
+    rates = {**api["DEFAULT_THROTTLE_RATES"], "principal": "3/min"}  # API_RATE
+    settings.REST_FRAMEWORK = {**api, "DEFAULT_THROTTLE_RATES": rates}
     issued = api_key_create(
         workspace=member.workspace, name="busy", role=Role.EDITOR, created_by=member.user
     )

@@ -6,6 +6,7 @@ import json
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.utils import timezone
 from rest_framework import exceptions
 from rest_framework.parsers import BaseParser
@@ -19,7 +20,7 @@ MAX_ITEMS = 10_000
 
 
 class LargeJsonParser(BaseParser):
-    """JSON bodies of up to `max_bytes`, for calls that carry thousands of rows.
+    """JSON bodies of up to AUDIENCE_API_BODY_MAX_BYTES, for calls that carry thousands of rows.
 
     DRF's JSONParser reads through `request.body`, which Django caps at
     DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB): less than 10,000 recipients with a note each. This
@@ -27,16 +28,16 @@ class LargeJsonParser(BaseParser):
     """
 
     media_type = "application/json"
-    max_bytes = 64 * 1024 * 1024
 
     def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
-        too_large = TooLarge(f"The body may hold at most {self.max_bytes // 2**20} MB.")
+        max_bytes: int = settings.AUDIENCE_API_BODY_MAX_BYTES
+        too_large = TooLarge(f"The body may hold at most {max_bytes / 2**20:g} MB.")
         request = (parser_context or {}).get("request")
         declared = request.META.get("CONTENT_LENGTH") if request is not None else None
-        if declared and is_number(declared) and int(declared) > self.max_bytes:
+        if declared and is_number(declared) and int(declared) > max_bytes:
             raise too_large
-        raw = stream.read(self.max_bytes + 1)
-        if len(raw) > self.max_bytes:
+        raw = stream.read(max_bytes + 1)
+        if len(raw) > max_bytes:
             raise too_large
         try:
             return json.loads(raw)

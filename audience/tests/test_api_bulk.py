@@ -6,7 +6,6 @@ import time
 import pytest
 
 from audience import jobs, services
-from audience.api.common import LargeJsonParser
 from audience.models import AudienceJob, JobStatus, ListMembership, Recipient, Suppression
 from audience.tests.api_helpers import error_of, field_messages
 
@@ -88,8 +87,8 @@ def test_bulk_upsert_refuses_more_than_10000_rows_and_unknown_lists(personas, ap
     assert not Recipient.objects.exists()
 
 
-def test_a_body_past_the_parsers_limit_is_413_and_bad_json_400(personas, api_for, monkeypatch):
-    monkeypatch.setattr(LargeJsonParser, "max_bytes", 1000)
+def test_a_body_past_the_parsers_limit_is_413_and_bad_json_400(personas, api_for, settings):
+    settings.AUDIENCE_API_BODY_MAX_BYTES = 1000
     api = api_for("editor")
     rows = [{"email": f"p{n}@example.com"} for n in range(100)]
     assert error_of(upsert(api, rows), 413)["code"] == "too_large"

@@ -55,8 +55,6 @@ log = logging.getLogger(__name__)
 
 # Compiled templates a worker keeps between batches (one per recently sent campaign).
 PREPARED_KEEP = 32
-# How often a batch looks at its campaign's status, so that pause and cancel act within it.
-STATUS_CHECK_SECONDS = 0.5
 # How long a worker keeps using one connection before it opens a new one.
 POOL_MAX_AGE = 60.0
 
@@ -543,11 +541,13 @@ def _released(delivery: Claimed, campaign_status: str, now: datetime) -> Outcome
 
 
 class StatusWatch:
-    """Re-reads a campaign's status at most every STATUS_CHECK_SECONDS; remembers a stop."""
+    """Re-reads a campaign's status at most every DELIVERY_STATUS_CHECK_SECONDS (so that pause
+    and cancel act within a batch); remembers a stop."""
 
     def __init__(self, campaign: Campaign, told: Callable[[int], str | None] | None = None) -> None:
         self.campaign_id = campaign.pk
         self.told = told  # a stop this worker decided itself, known without a query
+        self.interval: float = settings.DELIVERY_STATUS_CHECK_SECONDS
         self.checked = time.monotonic()
         self.stopped: str | None = None  # the status the campaign stopped in, once seen
 
@@ -555,7 +555,7 @@ class StatusWatch:
         """The campaign's status if it is no longer running, else None."""
         if self.stopped is None and self.told is not None:
             self.stopped = self.told(self.campaign_id)
-        if self.stopped is not None or time.monotonic() - self.checked < STATUS_CHECK_SECONDS:
+        if self.stopped is not None or time.monotonic() - self.checked < self.interval:
             return self.stopped
         self.checked = time.monotonic()
         status = Campaign.objects.values_list("status", flat=True).get(pk=self.campaign_id)

@@ -174,7 +174,7 @@ def test_a_failure_at_each_point_of_a_batch_mixes_nothing_up_and_loses_nothing(
     """With two accounts their parts of the batch go from lanes (threads) at once: a failure
     in either thread stops both and drops both accounts' connections."""
     time_machine.move_to("2026-11-21 10:00:00Z", tick=False)
-    monkeypatch.setattr(send, "STATUS_CHECK_SECONDS", 0)  # looked at before each message
+    settings.DELIVERY_STATUS_CHECK_SECONDS = 0  # looked at before each message
     setup = make_campaign(personas.workspace, sink, n=N)
     others = SendingAccountFactory.create_batch(
         accounts - 1,

@@ -4,7 +4,6 @@ from collections import Counter
 
 import pytest
 
-from campaigns.engine import send
 from campaigns.engine.step import Engine
 from campaigns.models import Attempt, CampaignStatus, Delivery, DeliveryStatus
 from campaigns.services import campaign_start
@@ -24,7 +23,7 @@ def test_the_batch_stops_when_the_policy_refusals_cross_the_threshold(
     if pipelined:
         offer_pipelining(monkeypatch)
     # Only the engine's own decision may stop the batch: the campaign is not re-read.
-    monkeypatch.setattr(send, "STATUS_CHECK_SECONDS", 3600)
+    settings.DELIVERY_STATUS_CHECK_SECONDS = 3600
     # Every recipient refuses as policy: the 20th refusal crosses both thresholds, in
     # whatever order the batch comes.
     emails = [f"policy+{i}@example.test" for i in range(500)]

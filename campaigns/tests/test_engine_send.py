@@ -132,25 +132,24 @@ def test_a_wrong_password_puts_the_account_in_error_and_keeps_the_attempts(perso
     assert smtp_sink.messages == []
 
 
+@pytest.mark.django_db(transaction=True)  # the pause is made on the sink's thread, meanwhile
 def test_a_pause_stops_new_messages_within_the_batch_and_resume_continues(
-    personas, smtp_sink, monkeypatch
+    personas, smtp_sink, settings
 ):
-    from campaigns.engine import send
     from campaigns.services import campaign_pause, campaign_resume
 
-    monkeypatch.setattr(send, "STATUS_CHECK_SECONDS", 0)
+    settings.DELIVERY_STATUS_CHECK_SECONDS = 0  # looked at before each message
     setup = make_campaign(personas.workspace, smtp_sink, n=6)
     campaign_start(campaign=setup.campaign)
     sent_before_pause = 2
     engine = Engine(batch_size=6)
-    real_note = send.AccountRotation.note
 
-    def note_then_maybe_pause(self, account, result):
-        real_note(self, account, result)
+    def pause_at_the_second(message):
+        # A person pauses while the server takes the second message, before it answers.
         if len(smtp_sink.messages) == sent_before_pause:
             campaign_pause(campaign=setup.campaign)
 
-    monkeypatch.setattr(send.AccountRotation, "note", note_then_maybe_pause)
+    smtp_sink.on_message(pause_at_the_second, times=sent_before_pause)
     engine.step()
     assert len(smtp_sink.messages) == sent_before_pause
     statuses = sorted(Delivery.objects.values_list("status", flat=True))

@@ -97,13 +97,17 @@ def _smtp_sink_server() -> Iterator[SmtpSink]:
 
 
 @pytest.fixture
-def smtp_sink(_smtp_sink_server: SmtpSink) -> SmtpSink:
-    """The session's SMTP sink, empty and with default replies, listening on the same port."""
+def smtp_sink(_smtp_sink_server: SmtpSink) -> Iterator[SmtpSink]:
+    """The session's SMTP sink, empty and with default replies, listening on the same port.
+
+    A test whose `on_message()` hook raised fails with the hook's error."""
     sink = _smtp_sink_server
     if not sink.is_running:  # a previous test simulated an outage and did not come back
         sink.start()
     sink.reset()
-    return sink
+    yield sink
+    if sink.hook_errors:
+        raise sink.hook_errors[0]
 
 
 @pytest.fixture(autouse=True)

@@ -18,7 +18,10 @@ and the failures the delivery engine must classify:
   final dot of every connection until `release()` (or a number of seconds), `stop()` and
   `start()` take the server away and bring
   it back on the same port, and any ``421`` reply closes the connection after it is sent, as
-  real servers do.
+  real servers do;
+- `on_message()` runs a test's own code when a message arrives, before the sink answers its
+  final dot: what a person does at that moment (pause the campaign through its service,
+  say), seen by the client as it would see it from outside.
 
 Everything the sink holds is guarded by one lock: tests read it from their thread while the
 server writes from its own. `reset()` returns the sink to its first state between tests.
@@ -161,6 +164,13 @@ class _Rule:
     remaining: int | None
 
 
+@dataclass
+class _Hook:
+    run: Callable[[CapturedMessage], None]
+    matches: Callable[[str], bool] | None
+    remaining: int | None
+
+
 @dataclass(frozen=True)
 class _Credentials:
     username: str
@@ -176,6 +186,8 @@ class _State:
     dropped: list[CapturedMessage] = field(default_factory=list)
     refusals: list[Refusal] = field(default_factory=list)
     rules: list[_Rule] = field(default_factory=list)
+    hooks: list[_Hook] = field(default_factory=list)
+    hook_errors: list[BaseException] = field(default_factory=list)
     fail_share: float = 0.0
     fail_reply: str = ""
     fail_rng: random.Random | None = None
@@ -197,6 +209,18 @@ def _check_reply(reply: str) -> str:
     if not _REPLY_RE.match(reply):
         raise ValueError(f"an SMTP reply is a 2xx-5xx code and text, like '451 4.3.0 …': {reply!r}")
     return reply
+
+
+def _matcher(recipient: RecipientMatcher) -> Callable[[str], bool]:
+    """A predicate on addresses: `recipient` itself, or equality ignoring case."""
+    if not isinstance(recipient, str):
+        return recipient
+    wanted = recipient.lower()
+
+    def matches_exactly(address: str) -> bool:
+        return address.lower() == wanted
+
+    return matches_exactly
 
 
 def _local_part(address: str) -> str:
@@ -409,19 +433,36 @@ class SmtpSink:
         if times is not None and times < 1:
             raise ValueError("times must be at least 1, or None for every message")
         _check_reply(reply)
-        matches: Callable[[str], bool]
-        if isinstance(recipient, str):
-            wanted = recipient.lower()
-
-            def matches_exactly(address: str) -> bool:
-                return address.lower() == wanted
-
-            matches = matches_exactly
-
-        else:
-            matches = recipient
         with self._cond:
-            self._state.rules.append(_Rule(matches, reply, stage, times))
+            self._state.rules.append(_Rule(_matcher(recipient), reply, stage, times))
+
+    def on_message(
+        self,
+        hook: Callable[[CapturedMessage], None],
+        *,
+        recipient: RecipientMatcher | None = None,
+        times: int | None = 1,
+    ) -> None:
+        """Call `hook(message)` when a message (to `recipient`, if given) has been accepted,
+        before the sink answers its final dot; for the next `times` such messages (None: all).
+
+        The message is already in `messages` when the hook runs. The hook runs in a thread of
+        its own, which may use the database on its own connection (its writes are seen by
+        the client's thread in a test with ``transaction=True``); the whole sink waits for it,
+        so no other session moves meanwhile. A hook that raises makes the sink answer
+        ``451 4.3.0`` and is kept in `hook_errors` (the `smtp_sink` fixture fails the test).
+        """
+        if times is not None and times < 1:
+            raise ValueError("times must be at least 1, or None for every message")
+        matches = None if recipient is None else _matcher(recipient)
+        with self._cond:
+            self._state.hooks.append(_Hook(hook, matches, times))
+
+    @property
+    def hook_errors(self) -> list[BaseException]:
+        """What the hooks of `on_message()` raised, oldest first."""
+        with self._cond:
+            return list(self._state.hook_errors)
 
     def fail_percent(
         self,
@@ -666,6 +707,41 @@ class SmtpSink:
             (self._state.dropped if dropped else self._state.messages).append(message)
             self._cond.notify_all()
 
+    def _take_hooks(self, message: CapturedMessage) -> list[Callable[[CapturedMessage], None]]:
+        with self._cond:
+            taken = []
+            for hook in list(self._state.hooks):
+                if hook.matches is not None and not any(map(hook.matches, message.rcpt_tos)):
+                    continue
+                taken.append(hook.run)
+                if hook.remaining is not None:
+                    hook.remaining -= 1
+                    if hook.remaining == 0:
+                        self._state.hooks.remove(hook)
+            return taken
+
+    def _run_hooks(self, message: CapturedMessage) -> bool:
+        """Run the hooks `message` meets, each in a thread of its own while the event loop
+        waits (blocked on purpose: nothing else moves meanwhile); False if one raised."""
+        failed: list[BaseException] = []
+
+        def run(hook: Callable[[CapturedMessage], None]) -> None:
+            try:
+                hook(message)
+            except BaseException as exc:  # handed to the test, which reads hook_errors
+                failed.append(exc)
+            finally:
+                _close_database_connections()
+
+        for hook in self._take_hooks(message):
+            thread = threading.Thread(target=run, args=(hook,), name="smtp-sink-hook")
+            thread.start()
+            thread.join()
+        if failed:
+            with self._cond:
+                self._state.hook_errors.extend(failed)
+        return not failed
+
     def _authenticate(
         self,
         server: SMTP,
@@ -844,8 +920,21 @@ class _SinkHandler:
         reply = self._sink._data_reply(mail_from, rcpt_tos)
         if reply is not None:
             return reply
-        self._sink._record(_capture(server, session, mail_from, rcpt_tos, data))
+        message = _capture(server, session, mail_from, rcpt_tos, data)
+        self._sink._record(message)
+        if not self._sink._run_hooks(message):
+            return "451 4.3.0 A test's hook failed"
         return "250 2.0.0 OK queued"
+
+
+def _close_database_connections() -> None:
+    """A hook's thread ends: so do the database connections it opened (Django's are per
+    thread), or PostgreSQL would keep a session of the test run open."""
+    from django.conf import settings
+    from django.db import connections
+
+    if settings.configured:
+        connections.close_all()
 
 
 def _capture(

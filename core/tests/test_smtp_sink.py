@@ -113,6 +113,40 @@ def test_set_reply_with_a_predicate_at_rcpt(smtp_sink):
     assert refused == {"x@grey.example": (450, b"4.7.1 Greylisted")}
 
 
+def test_on_message_runs_before_the_reply_for_matching_messages_only(smtp_sink):
+    seen: list[tuple[list[str], int]] = []
+    smtp_sink.on_message(
+        lambda message: seen.append((message.rcpt_tos, len(smtp_sink.messages))),
+        recipient=lambda address: address.startswith("carol"),
+        times=2,
+    )
+
+    with connect(smtp_sink) as client:
+        for to in ["alice@example.com", "carol@example.com", "carol2@example.com", "carol3@x.t"]:
+            client.sendmail("b@shop.example", [to], make_message(to).as_bytes())
+            if to == "carol@example.com":
+                # The hook had run, with the message already counted, when the client got
+                # its reply.
+                assert seen == [(["carol@example.com"], 2)]
+
+    assert seen == [(["carol@example.com"], 2), (["carol2@example.com"], 3)]  # times=2
+    assert len(smtp_sink.messages) == 4
+
+
+def test_a_hook_that_raises_gets_451_and_is_kept(smtp_sink):
+    def broken(message):
+        raise RuntimeError("a bug in the test's hook")
+
+    smtp_sink.on_message(broken)
+
+    with connect(smtp_sink) as client, pytest.raises(smtplib.SMTPDataError) as refused:
+        client.sendmail("b@shop.example", ["a@example.com"], make_message().as_bytes())
+
+    assert refused.value.smtp_code == 451
+    assert [str(e) for e in smtp_sink.hook_errors] == ["a bug in the test's hook"]
+    smtp_sink.reset()  # or the fixture fails this test with the hook's error
+
+
 def test_a_421_reply_closes_the_connection(smtp_sink):
     smtp_sink.set_reply("busy@example.com", "421 4.7.0 Too many connections, slow down")
 

@@ -20,7 +20,6 @@ from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections, transaction
 from drf_spectacular.generators import SchemaGenerator
 from hypothesis import HealthCheck, settings
-from rest_framework.throttling import SimpleRateThrottle
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
@@ -39,11 +38,12 @@ schema.app = get_wsgi_application()
 
 
 @pytest.fixture
-def owner_key(personas, monkeypatch) -> Iterator[str]:
+def owner_key(personas, request) -> Iterator[str]:
     # Hundreds of calls in a few seconds are the point here, not something to throttle.
-    monkeypatch.setattr(
-        SimpleRateThrottle, "THROTTLE_RATES", {"principal": "1000000/min", "login": "1000000/min"}
-    )
+    django_settings = request.getfixturevalue("settings")  # `settings` is hypothesis's here
+    api = django_settings.REST_FRAMEWORK
+    rates = dict.fromkeys(api["DEFAULT_THROTTLE_RATES"], "1000000/min")
+    django_settings.REST_FRAMEWORK = {**api, "DEFAULT_THROTTLE_RATES": rates}
     # The WSGI handler closes the database connection after each request, which would end the
     # test's transaction on PostgreSQL; Django's own test client holds the same signal back.
     request_started.disconnect(close_old_connections)

@@ -181,13 +181,11 @@ def test_counters_of_several_processes_add_up(client, tmp_path, monkeypatch):
     assert ("postroom_deliveries_waiting", (("campaign_status", "running"),)) in samples
 
 
-def test_a_backlog_past_the_scan_cap_is_a_flagged_floor(client, personas, smtp_sink, monkeypatch):
-    from postroom import metrics
-
+def test_a_backlog_past_the_scan_cap_is_a_flagged_floor(client, personas, smtp_sink, settings):
     setup = make_campaign(personas.workspace, smtp_sink, n=5)
     campaign_start(campaign=setup.campaign)
     assert value(scrape(client), "postroom_deliveries_capped") == 0
-    monkeypatch.setattr(metrics, "WAITING_SCAN_ROWS", 3)
+    settings.METRICS_WAITING_SCAN_ROWS = 3
     samples = scrape(client)
     assert value(samples, "postroom_deliveries_waiting", campaign_status="running") == 3
     assert value(samples, "postroom_deliveries_capped") == 1
@@ -214,8 +212,7 @@ def test_the_grafana_dashboard_only_asks_for_metrics_that_exist(client):
     assert sorted(asked - known) == []
 
 
-def test_tracking_events_of_the_last_hour_and_failing_mailboxes(client, personas, monkeypatch):
-    from postroom import metrics
+def test_tracking_events_of_the_last_hour_and_failing_mailboxes(client, personas, settings):
     from tracking.models import BounceMailbox
     from tracking.models import Event as TrackingEvent
 
@@ -247,7 +244,7 @@ def test_tracking_events_of_the_last_hour_and_failing_mailboxes(client, personas
     assert value(samples, "postroom_tracking_events_capped") == 0
     assert value(samples, "postroom_bounce_mailboxes_failing") == 1
     # Only the newest rows are read: with room for two, the hour is a flagged floor.
-    monkeypatch.setattr(metrics, "TRACKING_SCAN_ROWS", 2)
+    settings.METRICS_TRACKING_SCAN_ROWS = 2
     samples = scrape(client)
     assert value(samples, "postroom_tracking_events_last_hour", kind="opened") == 1
     assert value(samples, "postroom_tracking_events_capped") == 1

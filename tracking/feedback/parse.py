@@ -184,19 +184,30 @@ class _Message(Message):
         super().set_boundary(boundary)
 
 
-def _message_parser() -> email.parser.BytesParser:
-    return email.parser.BytesParser(_class=_Message, policy=email.policy.compat32)
+def _message_parser(message_class: type[Message] = _Message) -> email.parser.BytesParser:
+    return email.parser.BytesParser(_class=message_class, policy=email.policy.compat32)
 
 
-def _header_parser() -> email.parser.HeaderParser:
-    return email.parser.HeaderParser(_class=_Message, policy=email.policy.compat32)
+def _header_parser(like: Message) -> email.parser.HeaderParser:
+    """A parser of header blocks found inside `like`, making messages of its own class."""
+    return email.parser.HeaderParser(_class=type(like), policy=email.policy.compat32)
 
 
-def parse(raw: bytes, *, verp_prefix: str = DEFAULT_VERP_PREFIX) -> Feedback:
-    """Classify one raw message. Never raises: what cannot be read is `Kind.UNPARSED`."""
+def parse(
+    raw: bytes,
+    *,
+    verp_prefix: str = DEFAULT_VERP_PREFIX,
+    message_class: type[Message] = _Message,
+) -> Feedback:
+    """Classify one raw message. Never raises: what cannot be read is `Kind.UNPARSED`.
+
+    `message_class` is what the message and the header blocks inside it are parsed into: by
+    default a message that remembers its content type and decoded headers; the standard
+    library's plain `Message` reads the same, only slower.
+    """
     truncated = len(raw) > MAX_BYTES
     try:
-        msg = _message_parser().parsebytes(_bounded(raw[:MAX_BYTES]))
+        msg = _message_parser(message_class).parsebytes(_bounded(raw[:MAX_BYTES]))
         feedback = _classify(msg, verp_prefix)
     except Exception as exc:  # a parser or detector fault on hostile input: kept, not raised
         return Feedback(Kind.UNPARSED, detector="none", note=f"unreadable ({type(exc).__name__})")
@@ -421,7 +432,7 @@ def _report_fields(part: Message) -> list[Message]:
             decoded = part.get_payload(decode=True)
             text = decoded.decode("utf-8", "replace") if isinstance(decoded, bytes) else payload
         chunks = re.split(r"\r?\n[ \t]*\r?\n", text.strip())
-        parser = _header_parser()
+        parser = _header_parser(part)
         return [parser.parsestr(chunk) for chunk in chunks[: MAX_RECIPIENTS + 1] if chunk.strip()]
     return []
 
@@ -437,7 +448,7 @@ def _returned_headers(parts: list[Message]) -> Message | None:
                 return payload[0]
         if content_type in ("text/rfc822-headers", "message/global-headers"):
             text = _decoded_text(part)
-            return _header_parser().parsestr(text)
+            return _header_parser(part).parsestr(text)
     return None
 
 

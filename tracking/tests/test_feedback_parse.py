@@ -44,7 +44,7 @@ def test_corpus_message_is_read_as_expected(name):
         assert list(feedback.in_reply_to) == expected["in_reply_to"]
 
 
-def test_remembered_types_and_headers_read_as_the_plain_parser_does(monkeypatch):
+def test_remembered_types_and_headers_read_as_the_plain_parser_does():
     """The parser's messages remember their content type and decoded headers (the classifiers
     ask for them dozens of times): every corpus message, cut short or whole, reads the same
     as with the standard library's plain messages."""
@@ -54,14 +54,15 @@ def test_remembered_types_and_headers_read_as_the_plain_parser_does(monkeypatch)
         samples += [raw, *(raw[:cut] for cut in range(0, len(raw), max(1, len(raw) // 25)))]
     remembered = [parse(raw) for raw in samples]
 
-    compat32 = email.policy.compat32
-    monkeypatch.setattr(
-        parse_module, "_message_parser", lambda: email.parser.BytesParser(policy=compat32)
-    )
-    monkeypatch.setattr(
-        parse_module, "_header_parser", lambda: email.parser.HeaderParser(policy=compat32)
-    )
-    assert [parse(raw) for raw in samples] == remembered
+    plain = [parse(raw, message_class=email.message.Message) for raw in samples]
+    assert plain == remembered
+
+    class Blind(email.message.Message):  # proof that the class asked for is the one used
+        def get_content_type(self) -> str:
+            return "text/plain"
+
+    dsn = (CORPUS / "postfix_user_unknown.eml").read_bytes()
+    assert parse(dsn, message_class=Blind).kind != parse(dsn).kind
 
 
 def test_a_remembered_content_type_or_header_follows_a_change():

@@ -1,3 +1,4 @@
+import time
 from datetime import timedelta
 
 import pytest
@@ -45,16 +46,27 @@ def test_finished_requests_past_the_retention_go_pending_ones_stay(personas, set
     assert set(Event.objects.values_list("pk", flat=True)) == {e.pk for e in kept}
 
 
-def test_the_worker_step_cleans_at_most_once_an_hour(personas, monkeypatch):
-    runs: list[int] = []
+def test_the_worker_step_cleans_at_most_once_an_hour(personas, settings):
+    settings.WEBHOOK_EVENT_RETENTION_DAYS = 14
+    endpoint = endpoint_create(
+        workspace=personas.workspace, url="http://127.0.0.1:9/in", events=["*"]
+    ).endpoint
+    now = 1000.0
+    step = housekeeping.HousekeepingStep(clock=lambda: now)
 
-    def counted() -> dict[str, int]:
-        runs.append(1)
-        return {}
+    _event(endpoint, EventState.DELIVERED, 15)
+    assert not step()  # the first step cleans at once
+    assert not Event.objects.exists()
+    event = _event(endpoint, EventState.DELIVERED, 15)
+    now += 1
+    assert not step()  # a second later: not again
+    assert Event.objects.filter(pk=event.pk).exists()
+    now += 3600
+    assert not step()  # an hour after the first: again
+    assert not Event.objects.filter(pk=event.pk).exists()
 
-    monkeypatch.setattr(housekeeping, "housekeeping", counted)
-    monkeypatch.setattr(housekeeping, "_last_run", None)
-    clock = iter([1000.0, 1001.0, 1000.0 + 3601])
-    monkeypatch.setattr("postroom.housekeeping.time.monotonic", lambda: next(clock))
-    assert [housekeeping.run_housekeeping_step() for _ in range(3)] == [False] * 3
-    assert len(runs) == 2
+
+def test_the_worker_runs_one_step_per_process_on_the_monotonic_clock():
+    assert isinstance(housekeeping.run_housekeeping_step, housekeeping.HousekeepingStep)
+    assert housekeeping.run_housekeeping_step.clock is time.monotonic
+    assert housekeeping.run_housekeeping_step.interval == 3600
