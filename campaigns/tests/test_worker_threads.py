@@ -14,7 +14,7 @@ from campaigns.services import campaign_start
 from campaigns.tests import processes
 from campaigns.tests.conftest import make_campaign
 from campaigns.workers.embedded import ThreadedWorker
-from postroom.worker import DUTIES, DUTY_GROUPS
+from postroom.worker import DUTIES, DUTY_GROUPS, LEAST_IDLE_SECONDS
 
 
 def test_every_duty_runs_in_exactly_one_group():
@@ -98,6 +98,39 @@ def test_a_crashed_group_is_logged_and_started_again_while_the_others_go_on(capl
     assert len(beats) > 10  # never stopped
     assert len(ticks) > 10  # the heartbeat neither
     assert "worker stopped" in caplog.text
+
+
+def test_a_group_with_a_least_idle_time_polls_no_faster_for_a_short_idle():
+    """A worker started with a short --idle (the engine quick to start a batch) must not
+    have its feedback duties query the database twenty times a second."""
+    polled: list[int] = []
+    fast: list[int] = []
+    seen = threading.Event()
+
+    def poll() -> bool:
+        polled.append(1)
+        return False  # nothing due: the group sleeps
+
+    def engine() -> bool:
+        fast.append(1)
+        if len(fast) >= 20:
+            seen.set()
+        return False
+
+    worker = ThreadedWorker(
+        {"feedback": [poll], "engine": [engine]},
+        idle_seconds=0.01,
+        least_idle={"feedback": 3600.0},
+    )
+    _stop_when(worker, seen)
+    worker.run()
+    assert len(fast) >= 20
+    assert len(polled) == 1  # once at the start, then asleep until the worker stopped
+
+
+def test_the_embedded_workers_feedback_and_import_duties_poll_at_most_once_a_second():
+    assert LEAST_IDLE_SECONDS.keys() == DUTY_GROUPS.keys() - {"engine"}
+    assert all(seconds >= 1.0 for seconds in LEAST_IDLE_SECONDS.values())
 
 
 IMPORT_ROWS = 150_000  # long enough to see gaps on a fast machine (60,000 took 3.9 s in CI)

@@ -112,7 +112,8 @@ class ThreadedWorker:
     A group's loop logs a failing step and goes on (EmbeddedWorker.run_once); should its
     thread die all the same, it is logged and started again after `restart_seconds`, and
     the other groups never notice. `tick` is called by the watching thread every
-    `idle_seconds` (the heartbeat), so that no duty can hold it up.
+    `idle_seconds` (the heartbeat), so that no duty can hold it up. A group named in
+    `least_idle` sleeps at least that long when idle, however short `idle_seconds` is.
     """
 
     def __init__(
@@ -121,9 +122,11 @@ class ThreadedWorker:
         idle_seconds: float = 1.0,
         tick: Callable[[], None] | None = None,
         restart_seconds: float = 5.0,
+        least_idle: Mapping[str, float] | None = None,
     ) -> None:
         self.groups = groups
         self.idle_seconds = idle_seconds
+        self.least_idle = dict(least_idle or {})
         self.tick = tick
         self.restart_seconds = restart_seconds
         self.stopping = threading.Event()
@@ -141,7 +144,8 @@ class ThreadedWorker:
 
     def _loop(self, name: str) -> None:
         try:
-            EmbeddedWorker(self.groups[name], self.idle_seconds, self.stopping).run()
+            idle = max(self.idle_seconds, self.least_idle.get(name, 0.0))
+            EmbeddedWorker(self.groups[name], idle, self.stopping).run()
         except BaseException:  # even SystemExit from a duty: the watcher starts it again
             log.exception("worker duties %r crashed", name)
         finally:

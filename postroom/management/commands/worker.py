@@ -14,7 +14,7 @@ from campaigns.workers.embedded import (
     single_worker_lock,
 )
 from campaigns.workers.heartbeat import Heartbeat
-from postroom.worker import DUTY_GROUPS
+from postroom.worker import DUTY_GROUPS, LEAST_IDLE_SECONDS
 
 
 class Command(BaseCommand):
@@ -32,7 +32,10 @@ class Command(BaseCommand):
         try:
             with single_worker_lock(path) if path else nullcontext():
                 worker = ThreadedWorker(
-                    DUTY_GROUPS, idle_seconds=options["idle"], tick=heartbeat.beat
+                    DUTY_GROUPS,
+                    idle_seconds=options["idle"],
+                    tick=heartbeat.beat,
+                    least_idle=LEAST_IDLE_SECONDS,
                 )
                 worker.install_signal_handlers()
                 self.stdout.write("Worker running. Press Ctrl-C to stop.")
