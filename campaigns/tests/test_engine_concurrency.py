@@ -29,7 +29,6 @@ from campaigns.tests.conftest import make_campaign
 from campaigns.tests.factories import CampaignFactory
 from core.testing.smtp import SmtpSink
 from sending.tests.factories import SendingAccountFactory
-from sending.tests.test_smtp_wire import offer_pipelining
 
 pytestmark = pytest.mark.django_db
 
@@ -88,10 +87,11 @@ def second_campaign(workspace, template_id: int | None, account) -> Campaign:
 @pytest.mark.parametrize("end", ["late", "dead"])
 @pytest.mark.parametrize("layout", ["two campaigns", "one campaign, two accounts"])
 def test_a_tarpit_account_holds_up_only_itself(
-    personas, smtp_sink, tarpit, settings, monkeypatch, time_machine, layout, end
+    personas, smtp_sink, tarpit, settings, time_machine, layout, end
 ):
     time_machine.move_to("2026-11-21 10:00:00Z", tick=False)
-    offer_pipelining(monkeypatch)
+    smtp_sink.offer_pipelining()
+    tarpit.offer_pipelining()
     settings.SENDING_TIMEOUT = 120  # the client waits for the tarpit; the watcher decides
     settings.DELIVERY_LEASE_SECONDS = 600
     healthy = smtp_sink

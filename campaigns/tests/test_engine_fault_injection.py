@@ -38,7 +38,6 @@ from campaigns.services import campaign_start
 from campaigns.tests import sink_checks
 from campaigns.tests.conftest import Setup, make_campaign
 from sending.tests.factories import SendingAccountFactory
-from sending.tests.test_smtp_wire import offer_pipelining
 
 pytestmark = pytest.mark.django_db
 
@@ -46,9 +45,9 @@ N = 60
 
 
 @pytest.fixture(params=["pipelining", "one-at-a-time"])
-def sink(request, smtp_sink, monkeypatch):
+def sink(request, smtp_sink):
     if request.param == "pipelining":
-        offer_pipelining(monkeypatch)
+        smtp_sink.offer_pipelining()
     return smtp_sink
 
 

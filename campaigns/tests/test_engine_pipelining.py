@@ -10,15 +10,14 @@ from campaigns.engine.step import Engine
 from campaigns.models import Attempt, CampaignStatus, Delivery, DeliveryStatus
 from campaigns.services import campaign_pause, campaign_resume, campaign_start
 from campaigns.tests.conftest import make_campaign
-from sending.tests.test_smtp_wire import offer_pipelining
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def pipelining(smtp_sink, monkeypatch):
+def pipelining(smtp_sink):
     """The test sink, offering PIPELINING as real servers do."""
-    offer_pipelining(monkeypatch)
+    smtp_sink.offer_pipelining()
     return smtp_sink
 
 

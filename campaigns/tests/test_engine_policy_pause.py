@@ -8,20 +8,19 @@ from campaigns.engine.step import Engine
 from campaigns.models import Attempt, CampaignStatus, Delivery, DeliveryStatus
 from campaigns.services import campaign_start
 from campaigns.tests.conftest import make_campaign
-from sending.tests.test_smtp_wire import offer_pipelining
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.mark.parametrize("pipelined", [True, False])
 def test_the_batch_stops_when_the_policy_refusals_cross_the_threshold(
-    personas, smtp_sink, settings, monkeypatch, pipelined
+    personas, smtp_sink, settings, pipelined
 ):
     settings.CAMPAIGN_PAUSE_POLICY_REFUSALS = 20
     settings.CAMPAIGN_PAUSE_POLICY_SHARE = 0.1
     settings.SENDING_CONNECTIONS_PER_ACCOUNT = 3
     if pipelined:
-        offer_pipelining(monkeypatch)
+        smtp_sink.offer_pipelining()
     # Only the engine's own decision may stop the batch: the campaign is not re-read.
     settings.DELIVERY_STATUS_CHECK_SECONDS = 3600
     # Every recipient refuses as policy: the 20th refusal crosses both thresholds, in

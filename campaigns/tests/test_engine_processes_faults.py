@@ -24,7 +24,6 @@ from campaigns.models import Campaign, CampaignStatus, Delivery, DeliveryStatus
 from campaigns.services import campaign_start
 from campaigns.tests import processes, sink_checks
 from campaigns.tests.conftest import make_campaign
-from sending.tests.test_smtp_wire import offer_pipelining
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -70,10 +69,10 @@ def assert_nothing_mixed_or_lost(
 
 
 def test_backends_terminated_again_and_again_mix_no_messages_and_lose_none(
-    personas, smtp_sink, tmp_path, monkeypatch
+    personas, smtp_sink, tmp_path
 ):
     processes.require_postgresql()
-    offer_pipelining(monkeypatch)
+    smtp_sink.offer_pipelining()
     setup = make_campaign(personas.workspace, smtp_sink, n=TOTAL)
     setup.account.daily_limit = 10 * TOTAL
     setup.account.save(update_fields=["daily_limit"])
@@ -106,10 +105,10 @@ def test_backends_terminated_again_and_again_mix_no_messages_and_lose_none(
 
 @pytest.mark.timeout(600)
 def test_a_postgresql_restarted_mid_campaign_mixes_no_messages_and_loses_none(
-    personas, smtp_sink, tmp_path, monkeypatch
+    personas, smtp_sink, tmp_path
 ):
     processes.require_postgresql()
-    offer_pipelining(monkeypatch)
+    smtp_sink.offer_pipelining()
     setup = make_campaign(personas.workspace, smtp_sink, n=TOTAL)
     setup.account.daily_limit = 10 * TOTAL
     setup.account.save(update_fields=["daily_limit"])
@@ -171,12 +170,12 @@ def private_status(url: str) -> str | None:
 
 
 def test_the_room_of_workers_killed_mid_campaign_goes_back_to_the_account(
-    personas, smtp_sink, tmp_path, monkeypatch
+    personas, smtp_sink, tmp_path
 ):
     """Two workers killed with SIGKILL mid-campaign, then one started: the account's count
     for the day ends at what was sent, not at what the dead had reserved."""
     processes.require_postgresql()
-    offer_pipelining(monkeypatch)
+    smtp_sink.offer_pipelining()
     setup = make_campaign(personas.workspace, smtp_sink, n=TOTAL)
     setup.account.daily_limit = 10 * TOTAL
     setup.account.save(update_fields=["daily_limit"])

@@ -199,6 +199,7 @@ class _State:
     greetings_left: int = 0  # -1: every new connection
     tarpit_stage: str = ""  # "greeting" or "dot": where replies are held; "" for none
     slow_seconds: float = 0.0  # every reply to a final dot waits this long (a slow server)
+    pipelining: bool = False  # offer_pipelining(): PIPELINING in the EHLO reply
     tarpit_until: float = 0.0  # time.monotonic() when held replies go anyway
     held: int = 0  # replies held by the tarpit right now
     connections: int = 0
@@ -555,6 +556,16 @@ class SmtpSink:
             self._state.tarpit_stage = stage
             self._state.tarpit_until = time.monotonic() + seconds
 
+    def offer_pipelining(self, enabled: bool = True) -> None:
+        """Say PIPELINING in the EHLO reply, as every real server does (until reset()).
+        aiosmtpd reads pipelined commands either way, but does not say so."""
+        with self._cond:
+            self._state.pipelining = enabled
+
+    def _offers_pipelining(self) -> bool:
+        with self._cond:
+            return self._state.pipelining
+
     def slow(self, seconds: float) -> None:
         """Answer every message's final dot `seconds` late, for good (until reset()): a
         server that works, slowly, message after message."""
@@ -889,6 +900,19 @@ class _SinkHandler:
 
     def __init__(self, sink: SmtpSink) -> None:
         self._sink = sink
+
+    async def handle_EHLO(
+        self,
+        server: SMTP,
+        session: Session,
+        envelope: Envelope,
+        hostname: str,
+        responses: list[str],
+    ) -> list[str]:
+        session.host_name = hostname
+        if self._sink._offers_pipelining():
+            return [*responses[:-1], "250-PIPELINING", responses[-1]]
+        return responses
 
     async def handle_RCPT(
         self,

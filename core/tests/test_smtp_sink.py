@@ -331,3 +331,16 @@ def test_django_mail_goes_over_smtp_into_the_sink(smtp_sink):
     assert captured.rcpt_tos == ["new@example.com"]
     assert captured.subject == "Welcome"
     assert captured.text == "Confirm your address.\n"
+
+
+def test_pipelining_is_offered_only_when_asked_and_until_reset(smtp_sink):
+    def offers() -> bool:
+        with smtplib.SMTP(smtp_sink.host, smtp_sink.port, timeout=10) as client:
+            client.ehlo()
+            return client.has_extn("pipelining")
+
+    assert not offers()  # aiosmtpd reads pipelined commands but does not say so
+    smtp_sink.offer_pipelining()
+    assert offers()
+    smtp_sink.reset()
+    assert not offers()

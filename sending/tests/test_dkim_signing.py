@@ -10,7 +10,6 @@ import pytest
 from sending.dkim import DkimSigner, SigningKey, generate_key_pair, sign
 from sending.tests.factories import SendingAccountFactory, rendered
 from sending.tests.test_dkim import dns_for
-from sending.tests.test_smtp_wire import offer_pipelining
 from sending.transports.base import OutgoingMessage
 from sending.transports.smtp_wire import WireSmtpTransport
 
@@ -18,9 +17,9 @@ KEY = generate_key_pair()
 
 
 @pytest.fixture
-def pipelining(smtp_sink, monkeypatch):
+def pipelining(smtp_sink):
     """The test sink, offering PIPELINING as real servers do."""
-    offer_pipelining(monkeypatch)
+    smtp_sink.offer_pipelining()
     return smtp_sink
 
 

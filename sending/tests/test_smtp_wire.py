@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 
-from core.testing import smtp as sink_module
 from sending.tests.factories import SendingAccountFactory, rendered
 from sending.transports.base import OutgoingMessage, SendKind
 from sending.transports.smtp_wire import ConnectionGroup, WireSmtpTransport, read_reply, wire_body
@@ -18,21 +17,10 @@ from sending.transports.smtp_wire import ConnectionGroup, WireSmtpTransport, rea
 pytestmark = pytest.mark.django_db
 
 
-def offer_pipelining(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Make the test sink offer PIPELINING (aiosmtpd reads pipelined commands, but does not
-    say so), as every real server does."""
-
-    async def handle_EHLO(self, server, session, envelope, hostname, responses):
-        session.host_name = hostname
-        return [*responses[:-1], "250-PIPELINING", responses[-1]]
-
-    monkeypatch.setattr(sink_module._SinkHandler, "handle_EHLO", handle_EHLO, raising=False)
-
-
 @pytest.fixture
-def pipelining(smtp_sink, monkeypatch):
+def pipelining(smtp_sink):
     """The test sink, offering PIPELINING."""
-    offer_pipelining(monkeypatch)
+    smtp_sink.offer_pipelining()
     return smtp_sink
 
 
