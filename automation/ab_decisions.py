@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from django.utils import timezone
 
 from automation.ab_reports import variant_figures
+from automation.ab_wait import wait_ends_at
 from automation.statistics import leader
 from campaigns.ab_tests import SENDS_TO_REST, ab_test_send_winner
 from campaigns.models import AbTest, AbTestState, Variant
@@ -30,6 +31,9 @@ def ab_tests_decide_due(*, now: datetime) -> int:
     for test in testing:
         launched = test.campaign.launched_at
         if launched is None or launched + timedelta(seconds=test.wait_seconds) > now:
+            continue
+        ends_at = wait_ends_at(test, now)  # later by the time the campaign spent paused
+        if ends_at is None or ends_at > now:
             continue
         best = leader(variant_figures(test))
         winner = Variant.objects.get(campaign_id=test.campaign_id, position=best.position)

@@ -4,12 +4,14 @@ tracking events (people only: machine opens and scanner clicks are left out)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.db.models import Count, Q
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Workspace
+from automation.ab_wait import wait_ends_at
 from automation.statistics import VariantFigures, Verdict, verdict
 from campaigns.models import AbCriterion, AbTest, Campaign, Delivery, Variant
 from tracking.models import Event, EventKind
@@ -89,7 +91,6 @@ def ab_report(workspace: Workspace, campaign_pk: int) -> AbReport | None:
     figures = variant_figures(test)
     by_position = {f.position: f for f in figures}
     rows = [(v, by_position[v.position]) for v in variants if v.position in by_position]
-    launched = test.campaign.launched_at
-    ends_at = launched + timedelta(seconds=test.wait_seconds) if launched else None
+    ends_at = wait_ends_at(test, timezone.now())
     found = verdict(figures, measure_name(test.criterion)) if figures else None
     return AbReport(test.campaign, test, variants, rows, found, ends_at)

@@ -9,10 +9,17 @@ from collections import Counter
 import pytest
 
 from automation.ab_decisions import ab_tests_decide_due, run_ab_test_step
+from automation.ab_reports import ab_report
 from campaigns.ab_tests import AbTestSetup, ab_test_save, ab_test_send_winner
 from campaigns.engine.step import Engine
 from campaigns.models import AbTestState, CampaignStatus, Delivery, Variant
-from campaigns.services import CampaignError, campaign_cancel, campaign_start
+from campaigns.services import (
+    CampaignError,
+    campaign_cancel,
+    campaign_pause,
+    campaign_resume,
+    campaign_start,
+)
 from campaigns.tests.conftest import make_campaign
 from tracking.events import Fact, record
 from tracking.models import EventKind, EventSource
@@ -145,3 +152,40 @@ def test_the_split_is_the_seeds(personas, smtp_sink):
         )
     )
     assert chosen == expected
+
+
+def test_time_spent_paused_does_not_count_towards_the_wait(personas, smtp_sink, time_machine):
+    time_machine.move_to(START, tick=False)
+    setup = subject_test(personas, smtp_sink, n=20)  # waits 4 hours
+    campaign_start(campaign=setup.campaign)
+    time_machine.move_to(START + dt.timedelta(hours=1), tick=False)
+    campaign_pause(campaign=setup.campaign)
+    time_machine.move_to(START + dt.timedelta(hours=3), tick=False)
+    campaign_resume(campaign=setup.campaign)  # two hours paused: the wait ends at 6 hours
+
+    assert ab_tests_decide_due(now=START + dt.timedelta(hours=5)) == 0
+    setup.campaign.ab_test.refresh_from_db()
+    assert setup.campaign.ab_test.state == AbTestState.TESTING
+    assert ab_tests_decide_due(now=START + dt.timedelta(hours=6, minutes=1)) == 1
+
+
+def test_a_campaign_still_paused_keeps_its_test_waiting(personas, smtp_sink, time_machine):
+    time_machine.move_to(START, tick=False)
+    setup = subject_test(personas, smtp_sink, n=20)
+    campaign_start(campaign=setup.campaign)
+    time_machine.move_to(START + dt.timedelta(hours=1), tick=False)
+    campaign_pause(campaign=setup.campaign)
+    assert ab_tests_decide_due(now=START + dt.timedelta(days=2)) == 0
+
+
+def test_the_report_shows_the_wait_moved_on_by_the_pause(personas, smtp_sink, time_machine):
+    time_machine.move_to(START, tick=False)
+    setup = subject_test(personas, smtp_sink, n=20)
+    campaign_start(campaign=setup.campaign)
+    time_machine.move_to(START + dt.timedelta(hours=1), tick=False)
+    campaign_pause(campaign=setup.campaign)
+    time_machine.move_to(START + dt.timedelta(hours=2, minutes=30), tick=False)
+    campaign_resume(campaign=setup.campaign)
+    report = ab_report(personas.workspace, setup.campaign.pk)
+    assert report is not None
+    assert report.ends_at == START + dt.timedelta(hours=5, minutes=30)
