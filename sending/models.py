@@ -359,21 +359,10 @@ class AccountStatusChange(models.Model):
     status = models.CharField(max_length=16, choices=AccountStatus.choices)
     reason = models.CharField(max_length=1000, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
-    # No longer written: the e-mail about an error is a notification now (notifications/).
-    notify_after = models.DateTimeField(null=True, blank=True)
-    notify_attempts = models.PositiveSmallIntegerField(default=0)
-    notified_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ("-created_at", "-id")
-        indexes = (
-            models.Index(fields=("workspace", "id"), name="account_change_workspace"),
-            models.Index(
-                fields=("notify_after",),
-                name="account_change_to_notify",
-                condition=models.Q(notify_after__isnull=False),
-            ),
-        )
+        indexes = (models.Index(fields=("workspace", "id"), name="account_change_workspace"),)
 
     def __str__(self) -> str:
         return f"{self.account_name}: {self.previous_status} → {self.status}"
