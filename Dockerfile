@@ -1,4 +1,4 @@
-# Production image: gunicorn serves the app; run the same image as the Celery worker and beat.
+# Production image: granian (postroom.web) serves the app; run the same image as the Celery worker and beat.
 FROM python:3.11-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 \
@@ -30,4 +30,4 @@ RUN DEBUG=False SECRET_KEY=build-only ENCRYPTION_KEYS=$(python -c 'import base64
 USER postroom
 EXPOSE 8000
 HEALTHCHECK CMD python -c "import urllib.request,os;urllib.request.urlopen(f'http://127.0.0.1:{os.environ[\"PORT\"]}/health')"
-CMD ["sh", "-c", "python manage.py migrate --noinput && exec gunicorn postroom.wsgi:application --config python:postroom.gunicorn_conf --bind 0.0.0.0:${PORT} --workers 3 --access-logfile -"]
+CMD ["sh", "-c", "python manage.py migrate --noinput && exec python -m postroom.web --host 0.0.0.0 --port ${PORT} --workers 3 --access-log"]

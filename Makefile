@@ -15,7 +15,7 @@ NODE_STAMP := node_modules/.installed
         bench-bounces bench-report bench-track
 
 # Development mode: DEBUG on, and a random key made once in var/ (no variable to set). Every
-# other start (gunicorn, Celery, the image) is production and needs real secrets.
+# other start (postroom.web, Celery, the image) is production and needs real secrets.
 run migrate worker lint messages compilemessages bench-import bench-render bench-send bench-bounces bench-report bench-track: export POSTROOM_DEVELOPMENT := 1
 
 run: $(RUN_STAMP)
@@ -134,7 +134,7 @@ bench-bounces: $(DEV_STAMP) dovecot
 bench-report: $(DEV_STAMP)
 	$(BIN)/python bench/bench_report.py $(BENCH_ARGS)
 
-# Open and click hits against gunicorn and PostgreSQL (DATABASE_URL, or postroom_bench_track on
+# Open and click hits against the web server (postroom.web) and PostgreSQL (DATABASE_URL, or postroom_bench_track on
 # 127.0.0.1), with Debian's wrk as the load (installed when missing, as root).
 bench-track: $(DEV_STAMP)
 	$(BIN)/python bench/bench_track.py $(BENCH_ARGS)

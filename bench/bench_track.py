@@ -1,9 +1,10 @@
 """Open and click hits against the real web server: hits per second, p99, nothing lost.
 
 A campaign of N deliveries (open and click tracking on, five links) is made and marked sent an
-hour ago; gunicorn serves the app on a free loopback port with PostgreSQL; wrk (Debian's,
-installed with apt-get when missing and the bench runs as root) sends a mix of pixel and
-tracked-link hits spread over the deliveries for D seconds. Then every answered hit (200 for
+hour ago; the web server (postroom.web, as production runs it) serves the app on a free
+loopback port with PostgreSQL; wrk (Debian's, installed with apt-get when missing and the
+bench runs as root) sends a mix of pixel and tracked-link hits spread over the deliveries for
+D seconds. Then every answered hit (200 for
 the pixel, 302 for a link) must be an event in the database.
 
     make bench-track
@@ -14,7 +15,7 @@ The database named by DATABASE_URL (PostgreSQL; postroom_bench_track on 127.0.0.
 is dropped and made again. Last line:
 RESULT hits_per_s=… p99_ms=… answered=… recorded=… db=… reference_hits_per_s=… ratio=…
 
-The reference is the same wrk load against the same gunicorn (workers, threads) serving a
+The reference is the same wrk load against the same server (workers, threads) serving a
 fixed 200 with no Django and no database (bench/track_reference.py), measured in the same
 run just before: on a machine other work shares, the ratio says more than the rate.
 """
@@ -87,7 +88,9 @@ def ensure_wrk() -> str:
 
 def prepare_database() -> str:
     if not os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://")):
-        raise SystemExit("bench-track measures gunicorn with PostgreSQL: set DATABASE_URL to it")
+        raise SystemExit(
+            "bench-track measures the web server with PostgreSQL: set DATABASE_URL to it"
+        )
     return fresh_database("bench_track", drop_postgres=True, drop_sqlite=True)
 
 
@@ -164,13 +167,16 @@ def free_port() -> int:
 def start_server(
     port: int, workers: int, threads: int, app: str = "postroom.wsgi:application"
 ) -> subprocess.Popen[bytes]:
-    """gunicorn serving `app` as production runs it (worker class, threads): Postroom, or the
-    reference (bench/track_reference.py)."""
-    env = {**os.environ, "SITE_URL": f"http://127.0.0.1:{port}"}
+    """The web server as production runs it (postroom.web: granian, threads per worker)
+    serving `app`: Postroom, or the reference (bench/track_reference.py)."""
+    env = {
+        **os.environ,
+        "SITE_URL": f"http://127.0.0.1:{port}",
+        "PYTHONPATH": os.pathsep.join([str(ROOT / "bench"), os.environ.get("PYTHONPATH", "")]),
+    }
     server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", app, "--pythonpath", str(ROOT / "bench"),
-         "--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--threads", str(threads),
-         "--worker-class", "gthread", "--log-level", "warning"],
+        [sys.executable, "-m", "postroom.web", "--app", app, "--host", "127.0.0.1",
+         "--port", str(port), "--workers", str(workers), "--threads", str(threads)],
         cwd=ROOT, env=env,
     )  # fmt: skip
     deadline = time.monotonic() + 60
@@ -181,7 +187,7 @@ def start_server(
         except OSError:
             time.sleep(0.3)
     server.kill()
-    raise SystemExit("gunicorn did not answer within a minute")
+    raise SystemExit("the web server did not answer within a minute")
 
 
 def run_wrk(wrk: str, port: int, paths_file: str, seconds: int, connections: int) -> str:
@@ -210,8 +216,8 @@ def cpu_seconds(pids: list[int]) -> float:
 
 
 def server_pids(server: subprocess.Popen[bytes]) -> tuple[list[int], list[int]]:
-    """gunicorn's master and workers, and the PostgreSQL backends serving the benchmark's
-    database: where a hit's CPU goes (wrk's own is left out)."""
+    """The web server's main process and workers, and the PostgreSQL backends serving the
+    benchmark's database: where a hit's CPU goes (wrk's own is left out)."""
     children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
     from django.db import connection
 
@@ -225,7 +231,7 @@ def server_pids(server: subprocess.Popen[bytes]) -> tuple[list[int], list[int]]:
 
 
 def measure_reference(wrk: str, paths_file: str, args: argparse.Namespace) -> float:
-    """Requests per second of the same load against the same gunicorn serving a fixed 200
+    """Requests per second of the same load against the same web server serving a fixed 200
     (bench/track_reference.py), measured in the same run: the machine's limit at the time."""
     port = free_port()
     server = start_server(port, args.workers, args.threads, app="track_reference:application")
@@ -247,7 +253,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--deliveries", type=int, default=20_000)
     parser.add_argument("--seconds", type=int, default=20)
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
+    parser.add_argument("--workers", type=int, default=2, help="web server processes")
     parser.add_argument(
         "--threads", type=int, default=16, help="threads per worker (as deploy runs it)"
     )
@@ -255,7 +261,7 @@ def main() -> None:
     parser.add_argument(
         "--app",
         default="postroom.wsgi:application",
-        help="what gunicorn serves: postroom.wsgi:django_application answers hits one by one "
+        help="what the web server serves: postroom.wsgi:django_application answers hits one by one "
         "through Django (the path before hits were answered in front of it)",
     )
     args = parser.parse_args()
@@ -294,18 +300,18 @@ def main() -> None:
     if total:  # on a shared machine the rate says little; the CPU a hit costs says more
         per_hit = cpu / total * 1e6
         print(
-            f"CPU per hit: gunicorn {web_cpu / total * 1e6:,.0f} µs, "
+            f"CPU per hit: web server {web_cpu / total * 1e6:,.0f} µs, "
             f"PostgreSQL {db_cpu / total * 1e6:,.0f} µs"
         )
         print(
-            f"server CPU (gunicorn and its PostgreSQL backends): {per_hit:,.0f} µs per hit, "
+            f"server CPU (web server and its PostgreSQL backends): {per_hit:,.0f} µs per hit, "
             f"so {os.cpu_count() or 1} idle CPUs would answer at most "
             f"{(os.cpu_count() or 1) * 1e6 / per_hit:,.0f} hits/s"
         )
     if recorded < answered:
         print(f"LOST: {answered - recorded} answered hits are not in the database")
     print(
-        f"reference (gunicorn answering a fixed 200, no Django, no database): "
+        f"reference (the web server answering a fixed 200, no Django, no database): "
         f"{reference:.0f} requests/s; hits are {rate / reference:.0%} of it"
     )
     print(

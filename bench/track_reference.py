@@ -1,6 +1,6 @@
-"""The reference for bench_track: the same gunicorn answering a fixed 200 with no Django and
-no database, so that a figure of the benchmark can be read against what this machine (and
-whatever else runs on it at the time) lets gunicorn answer at all."""
+"""The reference for bench_track: the same web server (postroom.web) answering a fixed 200
+with no Django and no database, so that a figure of the benchmark can be read against what
+this machine (and whatever else runs on it at the time) lets the server answer at all."""
 
 from __future__ import annotations
 

@@ -4,7 +4,7 @@ The engine may not import `postroom` (the project package on top), so its Promet
 live here, beside it. After each batch the engine calls `observe_batch(...)` and
 `engine_batch_log(...)`; nothing else is needed: `/metrics` (postroom.metrics) exposes them.
 
-With several processes (gunicorn workers, `manage.py worker`, Celery) prometheus-client writes
+With several processes (web server processes, `manage.py worker`, Celery) prometheus-client writes
 each process's values to files in PROMETHEUS_MULTIPROC_DIR, and `/metrics` adds them up; the
 variable must be set before any process starts (see .env.example).
 """

@@ -5,7 +5,7 @@ Two kinds of figures:
 - Counters and histograms that processes add to as they work (the engine's messages and batch
   phases in campaigns.metrics, web request latency here, webhook requests and import rows).
   With PROMETHEUS_MULTIPROC_DIR set, every process writes its values to files there and a
-  scrape adds them up, so gunicorn workers, `manage.py worker` and Celery count together.
+  scrape adds them up, so web server processes, `manage.py worker` and Celery count together.
 - Gauges read from the database at scrape time (`DatabaseCollector`): the same answer from any
   process, however many there are. Each query is chosen to stay cheap on a big outbox (see the
   comments at each one); a scrape makes about a dozen small queries.

@@ -45,8 +45,8 @@ def _secret(name: str, default: str = "") -> str:
     return str(env.str(name, default=default))
 
 
-# `make run` sets POSTROOM_DEVELOPMENT; every other start (gunicorn, Celery, the image, a bare
-# manage.py) is production unless DEBUG says otherwise.
+# `make run` sets POSTROOM_DEVELOPMENT; every other start (the web server, Celery, the image, a
+# bare manage.py) is production unless DEBUG says otherwise.
 DEVELOPMENT = env.bool("POSTROOM_DEVELOPMENT", default=False)
 DEBUG = env.bool("DEBUG", default=DEVELOPMENT)
 TESTING = env.bool("POSTROOM_TESTING", default=False)
@@ -733,7 +733,7 @@ LOGGING = {
 # (comma-separated CIDRs; the client address as TRUSTED_PROXIES decides it).
 METRICS_TOKEN = _secret("METRICS_TOKEN")
 METRICS_ALLOWED_NETWORKS = _networks("METRICS_ALLOWED_NETWORKS")
-# With several processes (gunicorn workers, worker, Celery) on one host, the directory where
+# With several processes (web server processes, worker, Celery) on one host, the directory where
 # each writes its counters so that /metrics adds them up; prometheus-client reads it from the
 # environment itself. Empty it before the processes start.
 PROMETHEUS_MULTIPROC_DIR = env.str("PROMETHEUS_MULTIPROC_DIR", default="")

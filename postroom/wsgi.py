@@ -6,7 +6,9 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "postroom.settings")
 
 django_application = get_wsgi_application()
 
-# Opens and clicks are answered in front of Django (postroom.hit_front); the rest goes to it.
+# Opens and clicks are answered in front of Django (postroom.hit_front); the rest goes to it,
+# without the process's environment variables the server put in the request (postroom.serving).
 from postroom.hit_front import HitFront  # noqa: E402 - needs the settings Django just loaded
+from postroom.serving import WithoutProcessEnvironment  # noqa: E402
 
-application = HitFront(django_application)
+application = HitFront(WithoutProcessEnvironment(django_application))

@@ -92,7 +92,7 @@ class Recorder:
 
     def _start(self) -> None:
         # Started by the first hit, in the process that serves it: a thread started before
-        # gunicorn forks its workers would not run in them.
+        # the web server starts its workers would not run in them.
         thread = self._thread
         if thread is not None and self._pid == os.getpid() and thread.is_alive():
             return

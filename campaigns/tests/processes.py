@@ -107,7 +107,7 @@ def worker_env(sink, **extra: str) -> dict[str, str]:
 
 def start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     """A process in a session (and process group) of its own, so that `stop` can end its
-    children too (Celery's pool, gunicorn's workers) and none outlives the test."""
+    children too (Celery's pool, the web server's workers) and none outlives the test."""
     handle = log.open("wb")
     return subprocess.Popen(
         [sys.executable, *args],

@@ -1,6 +1,6 @@
 """Pytest plugin: no PostgreSQL session outlives the test process that made it, unseen.
 
-Tests that start worker processes (Celery with its pool, the embedded worker, gunicorn) can
+Tests that start worker processes (Celery with its pool, the embedded worker, the web server) can
 leave one behind, still connected to the test database; its transactions then wait on, or
 hold up, the tests that follow, and a later test hangs in a plain INSERT with nothing in its
 own stack to say why. So, on PostgreSQL:

@@ -1,17 +1,14 @@
 """The deployment files agree with the code: the image copies what pyproject installs, every
-long-running compose service has a health check, and gunicorn's config marks dead workers'
-metrics."""
+long-running compose service has a health check, and no metric is a live gauge that a dead
+process would leave behind."""
 
 from __future__ import annotations
 
 import re
 import tomllib
 from pathlib import Path
-from types import SimpleNamespace
 
 import yaml
-
-from postroom import gunicorn_conf
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -68,13 +65,18 @@ def test_web_worker_and_beat_share_one_metrics_directory_emptied_before_they_sta
     )
 
 
-def test_a_gunicorn_worker_that_exits_leaves_no_live_gauge_behind(tmp_path, monkeypatch):
-    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
-    (tmp_path / "gauge_livesum_4242.db").write_bytes(b"")
-    (tmp_path / "gauge_livesum_4343.db").write_bytes(b"")
-    (tmp_path / "counter_4242.db").write_bytes(b"")  # counters keep counting after death
-    gunicorn_conf.child_exit(server=None, worker=SimpleNamespace(pid=4242))
-    assert sorted(p.name for p in tmp_path.iterdir()) == [
-        "counter_4242.db",
-        "gauge_livesum_4343.db",
-    ]
+def test_no_metric_is_a_live_gauge_a_dead_process_would_leave_behind():
+    """A process's counters and histograms must outlive it (they count what it did); a live
+    gauge must not, and nothing tells the web server's workers' ends to prometheus-client. So
+    the processes write no gauge at all: gauges are read from the database at scrape time."""
+    import django.apps
+    from prometheus_client import REGISTRY
+
+    assert django.apps.apps.ready  # every app's metrics module has been imported
+    written = {
+        family.name: family.type
+        for family in REGISTRY.collect()
+        if family.name.startswith("postroom_")
+    }
+    assert written  # the engine's, the importer's and the web's metrics are there
+    assert {name for name, kind in written.items() if kind == "gauge"} == set()

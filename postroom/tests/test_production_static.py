@@ -1,7 +1,7 @@
 """With DEBUG=False the static files are served through collectstatic's manifest: it must be
 possible to write it, and pages (the one-click unsubscribe POST included) must render with it.
 
-`.ci/run` does the same end to end with gunicorn (scripts/check-production); this test lets
+`.ci/run` does the same end to end with the web server (scripts/check-production); this test lets
 `make test` catch a vendored file that breaks the manifest.
 """
 

@@ -56,7 +56,7 @@ SHOW = (
 
 
 def test_a_start_with_no_variable_is_production_and_refuses_without_secrets(tmp_path):
-    """gunicorn, Celery, the image: nothing says development, so no key is ever made up."""
+    """The web server, Celery, the image: nothing says development, so no key is ever made up."""
     result = manage("check", POSTROOM_VAR_DIR=str(tmp_path))
     assert result.returncode != 0
     assert "SECRET_KEY is not set" in result.stderr

@@ -1,4 +1,4 @@
-"""Serve Postroom on this machine: the web server (gunicorn) and the embedded worker together.
+"""Serve Postroom on this machine: the web server (postroom.web) and the embedded worker together.
 
 Both run as child processes; Ctrl-C or SIGTERM stops both, and if either dies the other is
 stopped too, so `make run` never leaves half a Postroom running.
@@ -29,12 +29,9 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         python = sys.executable
         web = [
-            python, "-m", "gunicorn", "postroom.wsgi:application",
-            "--config", "python:postroom.gunicorn_conf",
-            "--bind", f"{options['host']}:{options['port']}",
-            "--worker-class", "gthread", "--workers", "1", "--threads", str(options["threads"]),
-            "--access-logfile", "-", "--log-level", "warning", "--graceful-timeout", "10",
-            "--logger-class", "postroom.serving.QuietStaticLogger",
+            python, "-m", "postroom.web", "--host", options["host"],
+            "--port", str(options["port"]), "--workers", "1", "--threads", str(options["threads"]),
+            "--access-log", "--quiet-static", "--graceful-timeout", "10",
         ]  # fmt: skip
         children = [subprocess.Popen(web)]  # noqa: S603 - our own interpreter and arguments
         if not options["no_worker"]:
