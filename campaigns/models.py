@@ -17,6 +17,7 @@ from django.utils.translation import gettext_noop
 
 from accounts.models import Workspace
 from audience.models import Recipient, RecipientList, Segment
+from core import reasons
 from sending.models import SendingAccount
 
 DAY_SECONDS = 24 * 3600
@@ -75,6 +76,8 @@ class Campaign(models.Model):
     )
     status_changed_at = models.DateTimeField(default=timezone.now)
     status_reason = models.CharField(max_length=500, blank=True)
+    # The reason's code and values (core.reasons), so pages say it in the reader's language.
+    status_reason_detail = models.JSONField(null=True, blank=True, editable=False)
     # Frozen at start: editing the template later does not change a running campaign.
     content = models.JSONField(default=dict, blank=True, editable=False)
     launched_at = models.DateTimeField(null=True, blank=True)
@@ -128,6 +131,10 @@ class Campaign(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def status_reason_shown(self) -> str:
+        return reasons.shown(self.status_reason, self.status_reason_detail)
 
     @property
     def lifetime_days(self) -> int:
@@ -403,6 +410,7 @@ class CampaignStatusChange(models.Model):
     previous_status = models.CharField(max_length=16, choices=CampaignStatus.choices)
     status = models.CharField(max_length=16, choices=CampaignStatus.choices)
     reason = models.CharField(max_length=500, blank=True)
+    reason_detail = models.JSONField(null=True, blank=True)  # core.reasons
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

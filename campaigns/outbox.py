@@ -27,6 +27,7 @@ def status_changed(campaign: Campaign, *, previous: str, action: str, at: dateti
         previous_status=previous,
         status=campaign.status,
         reason=campaign.status_reason,
+        reason_detail=campaign.status_reason_detail,
         created_at=at,
     )
     if audit.in_request():  # someone started, paused, resumed or cancelled it

@@ -31,10 +31,12 @@ from campaigns.models import (
     ScheduleMode,
 )
 from campaigns.outbox import status_changed
+from campaigns.reasons import LAUNCH_FAILED
 from campaigns.transitions import TransitionError, next_status
 from content.models import Template
 from content.rendering import TemplateParts, compile_template
 from content.syntax import ContentError
+from core.reasons import Reason, reason
 
 
 class CampaignError(Exception):
@@ -63,17 +65,21 @@ def not_allowed_unless(campaign: Campaign, allowed: Collection[str], message: st
         raise CampaignNotAllowed(message, status=campaign.status)
 
 
-def move_status(campaign: Campaign, action: str, now: datetime, reason: str = "") -> None:
+def move_status(campaign: Campaign, action: str, now: datetime, reason: str | Reason = "") -> None:
     """The one way a campaign changes status: by an action its state allows (transitions),
-    saved with when and why, and told to the outbox in the same transaction."""
+    saved with when and why (free text, or a registered Reason that pages can translate),
+    and told to the outbox in the same transaction."""
     previous = campaign.status
     try:
         campaign.status = next_status(campaign.status, action)
     except TransitionError as exc:
         raise CampaignNotAllowed(str(exc), status=previous) from exc
     campaign.status_changed_at = now
-    campaign.status_reason = reason
-    fields = ["status", "status_changed_at", "status_reason"]
+    if isinstance(reason, Reason):
+        campaign.status_reason, campaign.status_reason_detail = reason.text[:500], reason.detail
+    else:
+        campaign.status_reason, campaign.status_reason_detail = reason, None
+    fields = ["status", "status_changed_at", "status_reason", "status_reason_detail"]
     if campaign.status in (CampaignStatus.COMPLETED, CampaignStatus.CANCELLED):
         campaign.finished_at = now
         fields.append("finished_at")
@@ -276,13 +282,12 @@ def _launch_failed(pk: int, now: datetime, problem: str) -> None:
     campaign = Campaign.objects.select_for_update().select_related("workspace").get(pk=pk)
     if campaign.status != CampaignStatus.LAUNCHING:
         return
-    reason = f"The launch failed, nothing was sent: {problem}. Fix it and start again."
-    move_status(campaign, "launch_failed", now, reason[:500])
+    move_status(campaign, "launch_failed", now, reason(LAUNCH_FAILED, problem=problem[:400]))
     dashboard.invalidate(campaign.workspace_id)
 
 
 @transaction.atomic
-def campaign_pause(*, campaign: Campaign, reason: str = "") -> Campaign:
+def campaign_pause(*, campaign: Campaign, reason: str | Reason = "") -> Campaign:
     """Stop new messages; those already handed to a server finish. Deliveries keep waiting."""
     campaign = _locked(campaign)
     move_status(campaign, "pause", timezone.now(), reason)

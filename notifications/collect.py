@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -41,6 +42,7 @@ class Fact:
     subject_id: int | None
     reason: str
     at: datetime
+    reason_detail: dict[str, Any] | None = None  # core.reasons: the reason in any language
 
 
 def _settle() -> timedelta:
@@ -73,6 +75,7 @@ def _campaign_fact(change: CampaignStatusChange) -> Fact | None:
         change.campaign_id,
         change.reason,
         change.created_at,
+        change.reason_detail,
     )
 
 
@@ -225,6 +228,7 @@ def tell(facts: list[Fact], *, now: datetime) -> int:
                     subject_name=fact.subject_name[:500],
                     subject_id=fact.subject_id,
                     reason=fact.reason[:1000],
+                    reason_detail=fact.reason_detail,
                     created_at=fact.at,
                     email_after=now if by_email else None,
                 )

@@ -11,6 +11,7 @@ from django.db import models
 from django.utils import timezone
 
 from accounts.models import Workspace
+from core import reasons
 from notifications.kinds import Kind
 
 
@@ -28,6 +29,7 @@ class Notification(models.Model):
     subject_name = models.CharField(max_length=500)
     subject_id = models.BigIntegerField(null=True, blank=True)
     reason = models.CharField(max_length=1000, blank=True)
+    reason_detail = models.JSONField(null=True, blank=True)  # core.reasons
     created_at = models.DateTimeField(default=timezone.now)
     read_at = models.DateTimeField(null=True, blank=True)
     # The e-mail outbox: due from email_after; emailed_at is written when the e-mail is taken
@@ -52,6 +54,10 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} for user {self.user_id}: {self.subject_name}"
+
+    @property
+    def reason_shown(self) -> str:
+        return reasons.shown(self.reason, self.reason_detail)
 
 
 class EmailChoice(models.Model):

@@ -10,7 +10,7 @@ class TrackingConfig(AppConfig):
         # import nothing of tracking and look up none of its models by name.
         from audience import engagement
         from campaigns import links
-        from tracking import selectors
+        from tracking import reasons, selectors  # noqa: F401 - reasons registers its own
 
         engagement.answer_with(selectors.human_events_exist)
         links.mailbox_check_with(selectors.has_feedback_mailbox)

@@ -37,9 +37,11 @@ from django.utils import timezone
 from audience.models import Recipient, RecipientStatus, Suppression, SuppressionReason
 from campaigns.models import Campaign, CampaignStatus, Delivery, DeliveryStatus
 from campaigns.services import CampaignError, campaign_pause
+from core import reasons
 from sending.models import SendingAccount
 from sending.services import account_warmup_hold
 from tracking.models import BounceType, Event, EventKind
+from tracking.reasons import BOUNCE_RATE, COMPLAINT_RATE
 
 SOURCE_MAX = Suppression._meta.get_field("source").max_length or 200
 # Deliveries a bounce or complaint may mark: those a server took.
@@ -420,25 +422,29 @@ def rates_of(campaign_id: int) -> tuple[int, int, int]:
     return taken, counts.get(DeliveryStatus.BOUNCED, 0), counts.get(DeliveryStatus.COMPLAINED, 0)
 
 
-def pause_reason(taken: int, bounced: int, complained: int) -> str:
-    """Why a campaign with these figures must pause, or "" (pure: the thresholds)."""
+def pause_reason(taken: int, bounced: int, complained: int) -> reasons.Reason | None:
+    """Why a campaign with these figures must pause, or None (pure: the thresholds)."""
     if taken >= int(settings.CAMPAIGN_PAUSE_COMPLAINT_MIN_DELIVERIES) and complained > (
         float(settings.CAMPAIGN_PAUSE_COMPLAINT_RATE) * taken
     ):
-        return (
-            f"Paused: {complained} complaints in {taken} delivered messages "
-            f"({complained / taken:.2%}, over {settings.CAMPAIGN_PAUSE_COMPLAINT_RATE:.1%}). "
-            "Check the audience's consent and the content before resuming."
+        return reasons.reason(
+            COMPLAINT_RATE,
+            complained=complained,
+            taken=taken,
+            rate=round(complained / taken * 100, 2),
+            limit=round(float(settings.CAMPAIGN_PAUSE_COMPLAINT_RATE) * 100, 2),
         )
     if taken >= int(settings.CAMPAIGN_PAUSE_BOUNCE_MIN_DELIVERIES) and bounced > (
         float(settings.CAMPAIGN_PAUSE_BOUNCE_RATE) * taken
     ):
-        return (
-            f"Paused: {bounced} bounces in {taken} delivered messages "
-            f"({bounced / taken:.1%}, over {settings.CAMPAIGN_PAUSE_BOUNCE_RATE:.0%}). "
-            "Clean the list before resuming."
+        return reasons.reason(
+            BOUNCE_RATE,
+            bounced=bounced,
+            taken=taken,
+            rate=round(bounced / taken * 100, 1),
+            limit=round(float(settings.CAMPAIGN_PAUSE_BOUNCE_RATE) * 100, 1),
         )
-    return ""
+    return None
 
 
 def pause_if_rates_high(campaign_id: int) -> bool:
@@ -447,11 +453,11 @@ def pause_if_rates_high(campaign_id: int) -> bool:
     running = Campaign.objects.filter(pk=campaign_id, status=CampaignStatus.RUNNING).first()
     if running is None:
         return False
-    reason = pause_reason(*rates_of(campaign_id))
-    if not reason:
+    why = pause_reason(*rates_of(campaign_id))
+    if why is None:
         return False
     with contextlib.suppress(CampaignError):  # paused or cancelled meanwhile
-        campaign_pause(campaign=running, reason=reason)
+        campaign_pause(campaign=running, reason=why)
         return True
     return False
 

@@ -29,7 +29,9 @@ from campaigns.models import (
     Delivery,
     DeliveryStatus,
 )
+from campaigns.reasons import POLICY_REFUSALS
 from campaigns.services import CampaignError, campaign_pause
+from core.reasons import reason
 from sending import quota
 from sending.models import SendingAccount
 from sending.services import account_mark_error
@@ -428,14 +430,11 @@ def _pause_on_policy_refusals(campaign_ids: set[int]) -> set[int]:
             campaign = Campaign.objects.filter(pk=campaign_id, status=CampaignStatus.RUNNING)
             if not (running := campaign.first()):
                 continue
-            reason = (
-                f"Paused after {refused} policy refusals (5.7.x): check the accounts' "
-                "reputation and the content before resuming."
-            )
+            why = reason(POLICY_REFUSALS, refused=refused)
             # Through the service, so the change is announced like any other; a campaign paused
             # or cancelled meanwhile is left as it is.
             with contextlib.suppress(CampaignError):
-                campaign_pause(campaign=running, reason=reason)
+                campaign_pause(campaign=running, reason=why)
                 paused.add(campaign_id)
     return paused
 

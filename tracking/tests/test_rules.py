@@ -79,9 +79,12 @@ def test_an_unsubscribe_event_unsubscribes():
 )
 def test_pause_thresholds(taken, bounced, complained, paused_for):
     reason = rules.pause_reason(taken, bounced, complained)
-    assert (paused_for in reason) if paused_for else reason == ""
-    if paused_for:
-        assert reason.startswith("Paused:")
+    if not paused_for:
+        assert reason is None
+    else:
+        assert reason is not None
+        assert paused_for in reason.text
+        assert reason.text.startswith("Paused:")
 
 
 # ----------------------------------------------------------------- apply, on the database

@@ -9,11 +9,13 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from campaigns import dashboard, editing, services
 from campaigns.models import Campaign
+from campaigns.reasons import PAUSED_BY_COMMAND
+from core.reasons import reason
 
 ACTIONS: dict[str, Callable[[Campaign], object]] = {
     # From the shell the launch runs here: the command says when the campaign is running.
     "start": lambda c: editing.campaign_start_as_planned(campaign=c, wait=True),
-    "pause": lambda c: services.campaign_pause(campaign=c, reason="Paused by command."),
+    "pause": lambda c: services.campaign_pause(campaign=c, reason=reason(PAUSED_BY_COMMAND)),
     "resume": lambda c: services.campaign_resume(campaign=c),
     "cancel": lambda c: services.campaign_cancel(campaign=c),
 }

@@ -1,0 +1,92 @@
+"""A reason the system gives (a campaign paused for its bounce rate) is stored in English for
+the API and said in the reader's language on the page and in the notification."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+from django.utils import timezone, translation
+
+from audience.models import Recipient
+from campaigns.models import CampaignStatus, CampaignStatusChange, Delivery, DeliveryStatus
+from campaigns.tests.factories import CampaignFactory
+from core import reasons
+from notifications import collect
+from notifications.models import Notification
+from tracking import rules
+
+pytestmark = pytest.mark.django_db
+
+ENGLISH = "Paused: 2 bounces in 20 delivered messages (10.0%, over 5.0%)."
+RUSSIAN = "Приостановлено: недоставок — 2 на 20 доставленных писем (10,0 %, больше 5,0 %)."
+
+
+@pytest.fixture
+def paused(personas, settings):
+    settings.CAMPAIGN_PAUSE_BOUNCE_MIN_DELIVERIES = 20
+    settings.WEBHOOK_SETTLE_SECONDS = 0
+    workspace = personas.workspace
+    campaign = CampaignFactory.create(
+        workspace=workspace, name="Spring", status=CampaignStatus.RUNNING, bare=True
+    )
+    people = Recipient.objects.bulk_create(
+        [Recipient(workspace=workspace, email=f"p{i}@example.test") for i in range(20)]
+    )
+    Delivery.objects.bulk_create(
+        Delivery(
+            workspace=workspace,
+            campaign=campaign,
+            recipient=person,
+            email=person.email,
+            status=DeliveryStatus.BOUNCED if i < 2 else DeliveryStatus.SENT,
+            sent_at=timezone.now(),
+        )
+        for i, person in enumerate(people)
+    )
+    assert rules.pause_if_rates_high(campaign.pk)
+    campaign.refresh_from_db()
+    return campaign
+
+
+def test_the_stored_reason_is_english_with_its_code_beside_it(paused):
+    assert paused.status == CampaignStatus.PAUSED
+    assert paused.status_reason.startswith(ENGLISH)
+    assert paused.status_reason_detail["code"] == "campaign.bounce_rate"
+    change = CampaignStatusChange.objects.get(campaign=paused, action="pause")
+    assert change.reason == paused.status_reason
+    assert change.reason_detail == paused.status_reason_detail
+
+
+def test_the_campaign_page_says_the_reason_in_the_readers_language(paused, owner_client: Client):
+    russian = owner_client.get(f"/campaigns/{paused.pk}/", headers={"Accept-Language": "ru"})
+    page = russian.content.decode()
+    assert RUSSIAN in page
+    assert "bounces in" not in page
+    english = owner_client.get(f"/campaigns/{paused.pk}/", headers={"Accept-Language": "en"})
+    assert ENGLISH in english.content.decode()
+
+
+def test_the_api_keeps_the_english_text(paused, owner_client: Client):
+    answer = owner_client.get(f"/api/campaigns/{paused.pk}/", headers={"Accept-Language": "ru"})
+    assert answer.status_code == 200
+    assert answer.json()["status_reason"].startswith(ENGLISH)
+
+
+def test_the_notification_says_the_reason_in_its_readers_language(paused):
+    collect.collect(now=timezone.now())
+    told = list(Notification.objects.filter(kind="campaign_paused"))
+    assert told  # one per member who may see it
+    for notification in told:
+        with translation.override("ru"):
+            assert notification.reason_shown.startswith(RUSSIAN)
+        with translation.override("en"):
+            assert notification.reason_shown.startswith(ENGLISH)
+
+
+def test_a_reason_without_a_usable_code_is_shown_as_written():
+    assert reasons.shown("Stopped by a manager: spam.", None) == "Stopped by a manager: spam."
+    broken = {"code": "campaign.bounce_rate", "values": {"bounced": 2}}  # values lost
+    assert reasons.shown("as stored", broken) == "as stored"
+    assert reasons.shown("as stored", {"code": "gone.code", "values": {}}) == "as stored"
+    with pytest.raises(KeyError):
+        reasons.reason("never.registered")
