@@ -318,6 +318,23 @@ def test_a_refused_from_address_says_so_and_is_not_read_as_credentials(
     assert "credentials" not in result.reply
 
 
+@pytest.mark.parametrize(
+    ("message", "kind"),
+    [
+        ("Invalid 'From' address: 'news@acme'.", SendKind.AUTH),
+        ("Invalid metadata content. Metadata values must be strings.", SendKind.PERMANENT),
+    ],
+)
+def test_postmark_invalid_from_address_is_the_senders_not_the_messages(
+    message, kind, replay_server, settings, monkeypatch
+):
+    body = json.dumps({"ErrorCode": 300, "Message": message}).encode()
+    reply = Reply(422, body, (("Content-Type", "application/json"),))
+    result = replay_send("postmark", replay_server, settings, monkeypatch, reply)
+    assert (result.kind, result.code) == (kind, 422)
+    assert result.reply.startswith(reasons.SENDER_REFUSED) == (kind == SendKind.AUTH)
+
+
 def test_amazon_ses_not_verified_for_the_recipient_only_is_the_sandbox_not_the_sender(
     replay_server, settings, monkeypatch
 ):

@@ -233,7 +233,8 @@ def _sender_refused(provider: str, status: int, answer: dict[str, Any], sender: 
       its domain (naming only recipients, it is the sandbox refusing them);
     - SendGrid: 403, an error on the field `from` ("The from address does not match a
       verified Sender Identity");
-    - Postmark: 422 with ErrorCode 400 (sender signature not found) or 401 (not confirmed);
+    - Postmark: 422 with ErrorCode 400 (sender signature not found) or 401 (not confirmed),
+      or 300 "Invalid 'From' address" (its other 300s are about recipients or content);
     - Mailgun: 404 "Domain not found: <domain>" (the From domain is not the account's), or
       403 "Domain <domain> is not allowed to send".
     """
@@ -249,7 +250,10 @@ def _sender_refused(provider: str, status: int, answer: dict[str, Any], sender: 
     if provider == EspProvider.SENDGRID:
         return status == 403 and any(field == "from" for field, _ in messages)
     if provider == EspProvider.POSTMARK:
-        return answer.get("ErrorCode") in (400, 401)
+        error_code, said = answer.get("ErrorCode"), str(answer.get("Message") or "")
+        return error_code in (400, 401) or (
+            error_code == 300 and said.startswith("Invalid 'From' address")
+        )
     if provider == EspProvider.MAILGUN:
         return any(
             (status == 404 and text.startswith("Domain not found"))
