@@ -12,9 +12,13 @@ The rules (DESIGN.md, "Rules the engine keeps"):
 - permanent (5xx): `failed`; an address error (5.1.x but 5.1.7/5.1.8, null MX) ends it
   `not_found` and suppresses the address; a policy refusal (5.7.x) fails it without
   suppressing and counts towards the campaign's pause (`past_threshold`).
-- the account's fault (421, connection and TLS errors, timeouts): `deferred` without
-  spending an attempt, due after ACCOUNT_BACKOFF; refused credentials (auth): the account
-  goes to `error` and the delivery is due at once (for another account of its domain).
+- the account's fault (421, connection and TLS errors, timeouts; a service's 429 or 5xx):
+  `deferred` without spending an attempt, due after ACCOUNT_BACKOFF, or after the service's
+  Retry-After within RETRY_AFTER_MIN..RETRY_AFTER_MAX; refused credentials or a refused From
+  address (auth): the account goes to `error` and the delivery is due at once (for another
+  account of its domain).
+- suppressed by the service (its own suppression list refused the address): `suppressed`,
+  the address kept off the workspace's list (the service's reason is not known).
 - temporary (4xx, 552 at RCPT) and ambiguous (no reply to the end of DATA; retried with the
   same Message-ID): `deferred`, an attempt spent, due after the retry policy's backoff; at
   the campaign's last attempt, `failed`.
@@ -33,6 +37,11 @@ from sending.transports.base import SendKind, SendResult
 
 # How long a delivery waits when its account's server could not be reached.
 ACCOUNT_BACKOFF = timedelta(seconds=60)
+# A service's Retry-After is honoured within these bounds: never sooner (a service answering
+# "now" again and again must not make the engine spin on it), never later (one answer does
+# not hold a campaign for hours: the account is asked again then, still without an attempt).
+RETRY_AFTER_MIN = timedelta(seconds=5)
+RETRY_AFTER_MAX = timedelta(hours=1)
 # How long a delivery waits when an account of its campaign is busy with an earlier batch.
 HELD_UP = timedelta(seconds=2)
 
@@ -82,6 +91,9 @@ def after_send(tried: Tried, result: SendResult, policy: RetryPolicy, now: datet
     kind = result.kind
     if kind == SendKind.SENT:
         return outcome
+    if kind == SendKind.SUPPRESSED:
+        outcome.status = DeliveryStatus.SUPPRESSED
+        return outcome
     if kind == SendKind.PERMANENT:
         outcome.suppress = result.suppress
         outcome.status = DeliveryStatus.NOT_FOUND if result.suppress else DeliveryStatus.FAILED
@@ -92,7 +104,7 @@ def after_send(tried: Tried, result: SendResult, policy: RetryPolicy, now: datet
         outcome.spend_attempt = False
         outcome.status = DeliveryStatus.DEFERRED
         outcome.account_error = result.reply if kind == SendKind.AUTH else ""
-        outcome.next_attempt_at = now if kind == SendKind.AUTH else now + ACCOUNT_BACKOFF
+        outcome.next_attempt_at = now if kind == SendKind.AUTH else now + account_backoff(result)
         return outcome
     # Temporary, or ambiguous (retried with the same Message-ID).
     tries = tried.attempts + 1
@@ -102,6 +114,15 @@ def after_send(tried: Tried, result: SendResult, policy: RetryPolicy, now: datet
     outcome.status = DeliveryStatus.DEFERRED
     outcome.next_attempt_at = policy.next_try(tries, now)
     return outcome
+
+
+def account_backoff(fault: SendResult | None) -> timedelta:
+    """How long an account's deliveries wait after its fault: what the service asked for
+    (Retry-After), within bounds, or ACCOUNT_BACKOFF."""
+    if fault is None or fault.retry_after is None:
+        return ACCOUNT_BACKOFF
+    asked = timedelta(seconds=fault.retry_after)
+    return min(max(asked, RETRY_AFTER_MIN), RETRY_AFTER_MAX)
 
 
 def account_down(
@@ -123,7 +144,7 @@ def account_down(
     outcome = Outcome(
         delivery_id,
         DeliveryStatus.DEFERRED,
-        next_attempt_at=now if auth else now + ACCOUNT_BACKOFF,
+        next_attempt_at=now if auth else now + account_backoff(fault),
         reply=fault.reply if fault is not None else "the account failed",
     )
     if auth:

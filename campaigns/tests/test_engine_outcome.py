@@ -29,6 +29,13 @@ def reply(code: int, text: str, stage: Stage = "rcpt") -> SendResult:
     return classify_reply(code, text, stage=stage)
 
 
+def service(status: int, retry_after: float | None = None) -> SendResult:
+    """A service's 429 or 5xx, as the anymail transport gives it."""
+    return SendResult(
+        SendKind.CONNECTION, "The service asked to try later", status, retry_after=retry_after
+    )
+
+
 def lost(stage: Stage) -> SendResult:
     return classify_exception(smtplib.SMTPServerDisconnected("gone"), stage=stage)
 
@@ -66,6 +73,28 @@ TABLE = [
      DeliveryStatus.FAILED, True, None, False, False),
     ("535: account to error, due at once elsewhere", reply(535, "5.7.8 Bad", "auth"), 0,
      DeliveryStatus.DEFERRED, False, NOW, False, True),
+    # E-mail services, as sending.transports.anymail reads their answers.
+    ("service 429: the account's fault, no attempt", service(429), 0,
+     DeliveryStatus.DEFERRED, False, BACKOFF, False, False),
+    ("service 503: the account's fault, no attempt", service(503), 0,
+     DeliveryStatus.DEFERRED, False, BACKOFF, False, False),
+    ("service 429 at the last attempt: still no attempt", service(429), 2,
+     DeliveryStatus.DEFERRED, False, BACKOFF, False, False),
+    ("service 429, Retry-After 120: due then", service(429, retry_after=120), 0,
+     DeliveryStatus.DEFERRED, False, NOW + timedelta(seconds=120), False, False),
+    ("service 429, Retry-After 0: not sooner than the least wait", service(429, retry_after=0), 0,
+     DeliveryStatus.DEFERRED, False, NOW + rules.RETRY_AFTER_MIN, False, False),
+    ("service 503, Retry-After a day: no later than the most", service(503, retry_after=86400),
+     0, DeliveryStatus.DEFERRED, False, NOW + rules.RETRY_AFTER_MAX, False, False),
+    ("service: invalid recipient, not found, suppressed",
+     SendResult(SendKind.PERMANENT, "The service says the address is not valid", suppress=True),
+     0, DeliveryStatus.NOT_FOUND, True, None, True, False),
+    ("service: on its suppression list, suppressed, not added to ours",
+     SendResult(SendKind.SUPPRESSED, "The service keeps the address on its suppression list"),
+     0, DeliveryStatus.SUPPRESSED, True, None, False, False),
+    ("service: From address refused, account to error", SendResult(
+        SendKind.AUTH, "The service does not accept this From address: x", 403),
+     0, DeliveryStatus.DEFERRED, False, NOW, False, True),
 ]  # fmt: skip
 
 
@@ -140,6 +169,17 @@ def test_a_suppressed_address_ends_with_an_attempt_that_says_so():
         (SendResult(SendKind.AUTH, "535 5.7.8 Bad"), NOW, True),
         (SendResult(SendKind.CONNECTION, "Timed out"), BACKOFF, False),
         (None, BACKOFF, False),
+        # A service's Retry-After holds the rest of the share as long, within the bounds.
+        (
+            SendResult(SendKind.CONNECTION, "429", 429, retry_after=300),
+            NOW + timedelta(minutes=5),
+            False,
+        ),
+        (
+            SendResult(SendKind.CONNECTION, "503", 503, retry_after=1e9),
+            NOW + rules.RETRY_AFTER_MAX,
+            False,
+        ),
     ],
 )
 def test_the_rest_of_a_failed_accounts_share_waits_without_an_attempt(fault, due, keeps_domain):

@@ -3,7 +3,9 @@ a `ReplayServer` that answers with the payloads recorded in `payloads/<provider>
 request the backend made is read back as the service would read it.
 
 Recorded payloads (shaped as each service documents its responses):
-  accepted, invalid_recipient, policy, rate_limited, server_error, auth_refused.
+  accepted, invalid_recipient, policy, rate_limited, server_error, auth_refused;
+  and, where the service documents one, sender_refused (the From address or its domain is
+  not verified with the service).
 """
 
 from __future__ import annotations
@@ -34,6 +36,12 @@ RECORDED = (
     "server_error",
     "auth_refused",
 )
+# Recorded by some services only: the services that have each.
+RECORDED_BY_SOME = {
+    "sender_refused": frozenset(
+        {EspProvider.AMAZON_SES, EspProvider.SENDGRID, EspProvider.POSTMARK, EspProvider.MAILGUN}
+    ),
+}
 SENDER = "news@acme.example"
 
 _PARSER = BytesParser(policy=policy.default)

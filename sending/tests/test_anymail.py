@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from urllib.parse import unquote_plus
 
 import boto3  # type: ignore[import-untyped]
@@ -12,8 +14,10 @@ import requests
 import responses
 from botocore.stub import Stubber  # type: ignore[import-untyped]
 
-from sending import services
+from core.testing.http import ReplayServer, Reply
+from sending import reasons, services
 from sending.models import AccountKind, AccountStatus, EspProvider
+from sending.tests import esp_replay
 from sending.tests.factories import SendingAccountFactory, rendered
 from sending.transports.anymail import AnymailTransport, backend_options
 from sending.transports.base import OutgoingMessage, SendKind, SendResult
@@ -140,8 +144,8 @@ def test_amazon_ses_sends_raw_content_with_the_accounts_credentials(monkeypatch)
     [
         (401, SendKind.AUTH),
         (403, SendKind.AUTH),
-        (429, SendKind.TEMPORARY),
-        (503, SendKind.TEMPORARY),
+        (429, SendKind.CONNECTION),
+        (503, SendKind.CONNECTION),
         (400, SendKind.PERMANENT),
     ],
 )
@@ -225,3 +229,155 @@ def test_our_message_id_travels_as_metadata_for_the_events_webhook(provider, url
     text = unquote_plus(body.decode() if isinstance(body, bytes) else str(body))
     assert "postroom_message_id" in text
     assert sent.message_id.strip("<>") in text
+
+
+# ----------------------------------------------------------------------------- service answers
+# Through the real backends against a loopback server (core.testing.http.ReplayServer).
+
+
+@pytest.fixture
+def replay_server():
+    with ReplayServer() as server:
+        yield server
+
+
+def replay_send(provider, server, settings, monkeypatch, reply: Reply) -> SendResult:
+    account = esp_replay.point_at(provider, server, settings, monkeypatch)
+    server.play(reply)
+    transport = AnymailTransport(account)
+    try:
+        return transport.send(outgoing())
+    finally:
+        transport.close()
+
+
+def busy(status: int, retry_after: str | None) -> Reply:
+    headers = [("Content-Type", "application/json")]
+    if retry_after is not None:
+        headers.append(("Retry-After", retry_after))
+    return Reply(status, b'{"errors": [{"message": "slow down"}]}', tuple(headers))
+
+
+@pytest.mark.parametrize("status", [429, 500, 502, 503])
+def test_a_busy_or_failing_service_is_the_accounts_fault(
+    status, replay_server, settings, monkeypatch
+):
+    # Not the recipient's problem: the account backs off, no delivery spends an attempt.
+    result = replay_send("sendgrid", replay_server, settings, monkeypatch, busy(status, None))
+    assert (result.kind, result.code, result.retry_after) == (SendKind.CONNECTION, status, None)
+    assert result.account_fault
+
+
+@pytest.mark.parametrize(
+    ("header", "seconds"),
+    [("120", 120.0), ("0", 0.0), ("soon", None), ("", None)],
+)
+def test_the_services_retry_after_in_seconds_is_kept(
+    header, seconds, replay_server, settings, monkeypatch
+):
+    result = replay_send("mailgun", replay_server, settings, monkeypatch, busy(429, header))
+    assert result.kind == SendKind.CONNECTION
+    assert result.retry_after == seconds
+
+
+def test_the_services_retry_after_as_a_date_is_kept_as_seconds(
+    replay_server, settings, monkeypatch
+):
+    when = format_datetime(datetime.now(UTC) + timedelta(minutes=10), usegmt=True)
+    result = replay_send("postmark", replay_server, settings, monkeypatch, busy(503, when))
+    assert result.kind == SendKind.CONNECTION
+    assert result.retry_after is not None
+    assert 590 <= result.retry_after <= 600
+
+
+def test_amazon_ses_throttling_with_retry_after_is_kept(replay_server, settings, monkeypatch):
+    reply = Reply(
+        429,
+        b'{"message": "Maximum sending rate exceeded."}',
+        (
+            ("Content-Type", "application/json"),
+            ("x-amzn-ErrorType", "TooManyRequestsException"),
+            ("Retry-After", "30"),
+        ),
+    )
+    result = replay_send("amazon_ses", replay_server, settings, monkeypatch, reply)
+    assert (result.kind, result.code, result.retry_after) == (SendKind.CONNECTION, 429, 30.0)
+
+
+@pytest.mark.parametrize(
+    ("provider", "code"),
+    [("amazon_ses", 400), ("sendgrid", 403), ("postmark", 422), ("mailgun", 404)],
+)
+def test_a_refused_from_address_says_so_and_is_not_read_as_credentials(
+    provider, code, replay_server, settings, monkeypatch
+):
+    reply = esp_replay.recorded(provider, "sender_refused")
+    result = replay_send(provider, replay_server, settings, monkeypatch, reply)
+    assert (result.kind, result.code) == (SendKind.AUTH, code)
+    assert result.reply.startswith(reasons.SENDER_REFUSED)
+    assert "credentials" not in result.reply
+
+
+@pytest.mark.parametrize(
+    ("message", "kind"),
+    [
+        ("Invalid 'From' address: 'news@acme'.", SendKind.AUTH),
+        ("Invalid metadata content. Metadata values must be strings.", SendKind.PERMANENT),
+    ],
+)
+def test_postmark_invalid_from_address_is_the_senders_not_the_messages(
+    message, kind, replay_server, settings, monkeypatch
+):
+    body = json.dumps({"ErrorCode": 300, "Message": message}).encode()
+    reply = Reply(422, body, (("Content-Type", "application/json"),))
+    result = replay_send("postmark", replay_server, settings, monkeypatch, reply)
+    assert (result.kind, result.code) == (kind, 422)
+    assert result.reply.startswith(reasons.SENDER_REFUSED) == (kind == SendKind.AUTH)
+
+
+def test_amazon_ses_not_verified_for_the_recipient_only_is_the_sandbox_not_the_sender(
+    replay_server, settings, monkeypatch
+):
+    reply = esp_replay.recorded("amazon_ses", "policy")  # names reader@example.test only
+    result = replay_send("amazon_ses", replay_server, settings, monkeypatch, reply)
+    assert (result.kind, result.suppress) == (SendKind.PERMANENT, False)
+
+
+def test_postmark_invalid_recipient_suppresses_and_inactive_recipient_is_suppressed_by_it(
+    replay_server, settings, monkeypatch
+):
+    account = esp_replay.point_at("postmark", replay_server, settings, monkeypatch)
+    results = []
+    for name in ("invalid_recipient", "policy"):
+        replay_server.play(esp_replay.recorded("postmark", name))
+        with AnymailTransport(account) as transport:
+            results.append(transport.send(outgoing()))
+    invalid, inactive = results
+    assert (invalid.kind, invalid.suppress) == (SendKind.PERMANENT, True)
+    assert "invalid" in invalid.reply
+    assert (inactive.kind, inactive.suppress) == (SendKind.SUPPRESSED, False)
+    assert "suppression list" in inactive.reply
+
+
+def test_a_suppressed_address_among_accepted_ones_is_not_read_as_all_refused(
+    replay_server, settings, monkeypatch
+):
+    # Postmark: "Message OK, but will not deliver to these inactive addresses": some sent.
+    account = esp_replay.point_at("postmark", replay_server, settings, monkeypatch)
+    body = {
+        "To": "reader@example.test, gone@example.test",
+        "MessageID": "p-1",
+        "ErrorCode": 0,
+        "Message": "Message OK, but will not deliver to these inactive addresses: "
+        "gone@example.test. Inactive recipients are ones that have generated a hard bounce.",
+    }
+    replay_server.play(
+        Reply(200, json.dumps(body).encode(), (("Content-Type", "application/json"),))
+    )
+    sent = OutgoingMessage.from_rendered(
+        rendered(from_email="news@acme.example", to="reader@example.test, gone@example.test")
+    )
+    with AnymailTransport(account) as transport:
+        result = transport.send(sent)
+    assert result.kind == SendKind.PERMANENT
+    assert not result.suppress

@@ -25,6 +25,8 @@ import pytest
 from core.testing.http import ReplayServer
 from core.testing.smtp import SmtpSink
 from sending.models import AccountKind, CapturedMessage, EspProvider
+from sending.reasons import CREDENTIALS_REFUSED as CREDENTIALS
+from sending.reasons import SENDER_REFUSED as SENDER
 from sending.tests import esp_replay
 from sending.tests.factories import SendingAccountFactory, rendered
 from sending.transports.base import OutgoingMessage, SendKind, SendResult, Transport
@@ -55,6 +57,7 @@ class Expect:
     code: int | None = None
     enhanced: str | None = None
     suppress: bool = False
+    says: str = ""  # words the reply starts with (what the account's error reads)
 
 
 @dataclass(frozen=True)
@@ -66,10 +69,11 @@ class Cannot:
 
 OUTCOMES = (
     "accepted",
-    "temporary",  # SMTP 4xx at RCPT; a service's 429
+    "temporary",  # SMTP 4xx at RCPT; a service's 429 (rate limited: the account backs off)
     "unknown_address",  # SMTP 550 5.1.1; a service's invalid recipient
     "policy",  # SMTP 5.7.x; a service's refusal by its rules
     "auth",  # SMTP 535 at AUTH; a service's 401/403
+    "sender_refused",  # the From address is not allowed (not verified with the service)
     "unavailable",  # SMTP 421 at the greeting; a service's 5xx
     "dropped_after_data",  # the message went, the connection broke before the answer
     "timeout",  # the server says nothing at all
@@ -78,19 +82,30 @@ OUTCOMES = (
 
 SENT, TEMPORARY, PERMANENT = SendKind.SENT, SendKind.TEMPORARY, SendKind.PERMANENT
 AUTH, CONNECTION, AMBIGUOUS = SendKind.AUTH, SendKind.CONNECTION, SendKind.AMBIGUOUS
+SUPPRESSED = SendKind.SUPPRESSED
 
 NO_STAGE_AFTER_BODY = Cannot(
     "HTTP has no reply before the request: the whole request goes first, so a service that "
     "says nothing is its `timeout` case"
 )
 NEVER_REFUSES = Cannot("capture stores every message in the database: nothing refuses it")
+NO_SENDER_ANSWER = Cannot(
+    "Brevo documents no answer of its own for an unverified sender (its 403 permission_denied "
+    "is the account not activated, the `policy` row)"
+)
 
-# Services: the code is the HTTP status. Anymail reads Postmark's 422 recipient errors into
-# per-recipient statuses ("invalid", "rejected"), which carry none. A service that refuses the
-# sender's identity (SendGrid, Mailgun, Brevo answer 403) refuses every message of the
-# account: the account goes to error, like refused credentials. A service's refusal of an
-# address never suppresses it (only an SMTP 5.1.x does). A request that went and got no
-# answer (the connection closed, or no answer in time) is ambiguous, as after SMTP's dot.
+# Services: the code is the HTTP status. A 429 or a 5xx is the service's (the account's)
+# problem, not the recipient's: the account backs off as after SMTP's 421, no attempt spent.
+# Anymail reads Postmark's 422 recipient errors into per-recipient statuses ("invalid",
+# "rejected"), which carry no code: "invalid" (and the documented invalid-address answers of
+# SendGrid, Mailgun, Brevo) suppresses the address like SMTP's 5.1.x; "rejected" (Postmark's
+# inactive recipient: on its own suppression list) ends the delivery as suppressed. A service
+# that refuses the From address or its domain (not verified with it) refuses every message of
+# the account: the account goes to error, like refused credentials, saying which. Amazon
+# SES's "Illegal address" names no address and suppresses none; its "not verified" naming
+# only the recipient is its sandbox refusing that recipient (`policy`). A request that went
+# and got no answer (the connection closed, or no answer in time) is ambiguous, as after
+# SMTP's dot.
 CONTRACT: dict[str, dict[str, Expect | Cannot]] = {
     "smtp": {
         "accepted": Expect(SENT, 250),
@@ -98,6 +113,8 @@ CONTRACT: dict[str, dict[str, Expect | Cannot]] = {
         "unknown_address": Expect(PERMANENT, 550, "5.1.1", suppress=True),
         "policy": Expect(PERMANENT, 550, "5.7.1"),
         "auth": Expect(AUTH, 535, "5.7.8"),
+        # Postfix refuses a sender not owned by the user at RCPT; classify reads it as policy.
+        "sender_refused": Expect(PERMANENT, 553, "5.7.1"),
         "unavailable": Expect(CONNECTION, 421, "4.3.2"),
         "dropped_after_data": Expect(AMBIGUOUS),
         "timeout": Expect(CONNECTION),  # no greeting
@@ -105,55 +122,60 @@ CONTRACT: dict[str, dict[str, Expect | Cannot]] = {
     },
     EspProvider.AMAZON_SES: {
         "accepted": Expect(SENT),
-        "temporary": Expect(TEMPORARY, 429),  # TooManyRequestsException
+        "temporary": Expect(CONNECTION, 429),  # TooManyRequestsException
         "unknown_address": Expect(PERMANENT, 400),  # BadRequestException: Illegal address
-        "policy": Expect(PERMANENT, 400),  # MessageRejected: not verified
-        "auth": Expect(AUTH, 403),  # UnrecognizedClientException
-        "unavailable": Expect(TEMPORARY, 500),  # InternalFailure
+        "policy": Expect(PERMANENT, 400),  # MessageRejected: recipient not verified (sandbox)
+        "auth": Expect(AUTH, 403, says=CREDENTIALS),  # UnrecognizedClientException
+        "sender_refused": Expect(AUTH, 400, says=SENDER),  # MessageRejected: From not verified
+        "unavailable": Expect(CONNECTION, 500),  # InternalFailure
         "dropped_after_data": Expect(AMBIGUOUS),
         "timeout": Expect(AMBIGUOUS),
         "timeout_after_data": NO_STAGE_AFTER_BODY,
     },
     EspProvider.SENDGRID: {
         "accepted": Expect(SENT),
-        "temporary": Expect(TEMPORARY, 429),
-        "unknown_address": Expect(PERMANENT, 400),
-        "policy": Expect(AUTH, 403),  # the from address is not a verified Sender Identity
-        "auth": Expect(AUTH, 401),
-        "unavailable": Expect(TEMPORARY, 500),
+        "temporary": Expect(CONNECTION, 429),
+        "unknown_address": Expect(PERMANENT, 400, suppress=True),
+        "policy": Expect(AUTH, 403, says=SENDER),  # not a verified Sender Identity
+        "auth": Expect(AUTH, 401, says=CREDENTIALS),
+        "sender_refused": Expect(AUTH, 403, says=SENDER),
+        "unavailable": Expect(CONNECTION, 500),
         "dropped_after_data": Expect(AMBIGUOUS),
         "timeout": Expect(AMBIGUOUS),
         "timeout_after_data": NO_STAGE_AFTER_BODY,
     },
     EspProvider.MAILGUN: {
         "accepted": Expect(SENT),
-        "temporary": Expect(TEMPORARY, 429),
-        "unknown_address": Expect(PERMANENT, 400),
-        "policy": Expect(AUTH, 403),  # the domain may send only to authorized recipients
-        "auth": Expect(AUTH, 401),
-        "unavailable": Expect(TEMPORARY, 500),
+        "temporary": Expect(CONNECTION, 429),
+        "unknown_address": Expect(PERMANENT, 400, suppress=True),
+        "policy": Expect(AUTH, 403, says=SENDER),  # the domain is not allowed to send
+        "auth": Expect(AUTH, 401, says=CREDENTIALS),
+        "sender_refused": Expect(AUTH, 404, says=SENDER),  # Domain not found
+        "unavailable": Expect(CONNECTION, 500),
         "dropped_after_data": Expect(AMBIGUOUS),
         "timeout": Expect(AMBIGUOUS),
         "timeout_after_data": NO_STAGE_AFTER_BODY,
     },
     EspProvider.POSTMARK: {
         "accepted": Expect(SENT),
-        "temporary": Expect(TEMPORARY, 429),
-        "unknown_address": Expect(PERMANENT),  # 422, ErrorCode 300: invalid 'To' address
-        "policy": Expect(PERMANENT),  # 422, ErrorCode 406: inactive recipient
-        "auth": Expect(AUTH, 401),
-        "unavailable": Expect(TEMPORARY, 500),
+        "temporary": Expect(CONNECTION, 429),
+        "unknown_address": Expect(PERMANENT, suppress=True),  # 422, 300: invalid 'To' address
+        "policy": Expect(SUPPRESSED),  # 422, ErrorCode 406: inactive recipient
+        "auth": Expect(AUTH, 401, says=CREDENTIALS),
+        "sender_refused": Expect(AUTH, 422, says=SENDER),  # ErrorCode 400: no Sender Signature
+        "unavailable": Expect(CONNECTION, 500),
         "dropped_after_data": Expect(AMBIGUOUS),
         "timeout": Expect(AMBIGUOUS),
         "timeout_after_data": NO_STAGE_AFTER_BODY,
     },
     EspProvider.BREVO: {
         "accepted": Expect(SENT),
-        "temporary": Expect(TEMPORARY, 429),
-        "unknown_address": Expect(PERMANENT, 400),
-        "policy": Expect(AUTH, 403),  # permission_denied: the account is not activated
-        "auth": Expect(AUTH, 401),
-        "unavailable": Expect(TEMPORARY, 500),
+        "temporary": Expect(CONNECTION, 429),
+        "unknown_address": Expect(PERMANENT, 400, suppress=True),
+        "policy": Expect(AUTH, 403, says=CREDENTIALS),  # permission_denied: not activated
+        "auth": Expect(AUTH, 401, says=CREDENTIALS),
+        "sender_refused": NO_SENDER_ANSWER,
+        "unavailable": Expect(CONNECTION, 500),
         "dropped_after_data": Expect(AMBIGUOUS),
         "timeout": Expect(AMBIGUOUS),
         "timeout_after_data": NO_STAGE_AFTER_BODY,
@@ -164,6 +186,7 @@ CONTRACT: dict[str, dict[str, Expect | Cannot]] = {
         "unknown_address": NEVER_REFUSES,
         "policy": NEVER_REFUSES,
         "auth": NEVER_REFUSES,  # no credentials
+        "sender_refused": NEVER_REFUSES,
         "unavailable": NEVER_REFUSES,  # no server
         "dropped_after_data": NEVER_REFUSES,
         "timeout": NEVER_REFUSES,
@@ -191,7 +214,8 @@ def test_the_table_names_every_transport_and_every_outcome():
 @pytest.mark.parametrize("provider", EspProvider.values)
 def test_every_service_has_every_recorded_answer(provider):
     recorded = {path.stem for path in (esp_replay.PAYLOADS / provider).glob("*.json")}
-    assert recorded == set(esp_replay.RECORDED)
+    some = {name for name, who in esp_replay.RECORDED_BY_SOME.items() if provider in who}
+    assert recorded == set(esp_replay.RECORDED) | some
 
 
 # ----------------------------------------------------------------------------- harnesses
@@ -237,6 +261,10 @@ def smtp_harness(sink: SmtpSink, settings) -> Harness:
             sink.require_auth("mailer", "the-right-one")
             account.smtp_username, account.smtp_password = "mailer", "a-wrong-one"
             account.save()
+        elif outcome == "sender_refused":
+            sink.set_reply(
+                READER, "553 5.7.1 <news@acme.example>: Sender address rejected: not owned by user"
+            )
         elif outcome == "unavailable":
             sink.greet("421 4.3.2 Service not available, closing transmission channel")
         elif outcome == "dropped_after_data":
@@ -264,6 +292,7 @@ def esp_harness(provider: str, server: ReplayServer, settings, monkeypatch) -> H
         "unknown_address": "invalid_recipient",
         "policy": "policy",
         "auth": "auth_refused",
+        "sender_refused": "sender_refused",
         "unavailable": "server_error",
     }
 
@@ -347,6 +376,7 @@ def test_each_outcome_reaches_the_engine_classified(transport, outcome, request)
     assert result is not None
     got = (result.kind, result.code, result.enhanced, result.suppress)
     assert got == (expected.kind, expected.code, expected.enhanced, expected.suppress), result.reply
+    assert result.reply.startswith(expected.says), result.reply
     assert result.reply  # a reply or an error in words for the attempt row
     assert "secret-key" not in result.reply
     if transport in EspProvider.values:

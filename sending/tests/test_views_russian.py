@@ -8,7 +8,9 @@ from django.test import Client
 
 from content.tests.factories import TemplateFactory
 from core.testing.russian import RUSSIAN, assert_russian
+from sending import reasons
 from sending.models import DkimKey
+from sending.services import account_mark_error
 from sending.tests.factories import CapturedMessageFactory, SendingAccountFactory
 
 pytestmark = pytest.mark.django_db
@@ -120,3 +122,20 @@ def world(personas):
 def test_sending_pages_speak_russian(world, owner_client: Client, path, russian, english):
     response = owner_client.get(path.format(**world), headers=RUSSIAN)
     assert_russian(response, russian, english)
+
+
+def test_a_refused_from_address_reads_in_russian_with_the_services_words(
+    personas, owner_client: Client
+):
+    # The engine writes the reason with no language; pages translate its fixed opening and
+    # keep the service's own words as they came.
+    account = SendingAccountFactory.create(workspace=personas.workspace, name="Service")
+    service_words = "SendGrid API response 403: does not match a verified Sender Identity"
+    account_mark_error(account=account, reason=f"{reasons.SENDER_REFUSED}: {service_words}")
+    for path in ("/", f"/sending-accounts/{account.pk}/", "/sending-accounts/"):
+        page = owner_client.get(path, headers=RUSSIAN).content.decode()
+        assert "Сервис не принимает этот адрес отправителя (From)" in page, path
+        assert service_words in page, path
+        assert "does not accept this From address" not in page, path
+    english = owner_client.get(f"/sending-accounts/{account.pk}/").content.decode()
+    assert "The service does not accept this From address" in english

@@ -28,6 +28,9 @@ class SendKind(enum.StrEnum):
     AUTH = "auth"  # the account's credentials were refused: the account goes to error
     CONNECTION = "connection"  # the account's server is unreachable or broke: back it off
     AMBIGUOUS = "ambiguous"  # the server may have the message: retry with the same Message-ID
+    # The service keeps the address on its own suppression list (earlier bounces, complaints,
+    # its user's choice) and sends nothing to it: the delivery ends as suppressed.
+    SUPPRESSED = "suppressed"
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,7 @@ class SendResult:
     suppress: bool = False  # the address does not exist: never send to it again
     message_id: str | None = None  # the provider's id for API transports
     refused: tuple[str, ...] = ()  # recipients refused when others were accepted
+    retry_after: float | None = None  # seconds the service asked to wait (HTTP Retry-After)
 
     @property
     def ok(self) -> bool:
