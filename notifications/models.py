@@ -13,6 +13,7 @@ from django.utils import timezone
 from accounts.models import Workspace
 from core import reasons
 from notifications.kinds import Kind
+from sending import reasons as account_reasons
 
 
 class Notification(models.Model):
@@ -57,6 +58,10 @@ class Notification(models.Model):
 
     @property
     def reason_shown(self) -> str:
+        """The reason in the reader's language: a coded one whole, an account's error by its
+        fixed opening sentence (the server's own words follow as they came)."""
+        if self.kind == Kind.ACCOUNT_ERROR:
+            return account_reasons.translated(self.reason)
         return reasons.shown(self.reason, self.reason_detail)
 
 

@@ -83,6 +83,25 @@ def test_the_notification_says_the_reason_in_its_readers_language(paused):
             assert notification.reason_shown.startswith(ENGLISH)
 
 
+def test_an_account_error_notification_says_its_opening_in_russian_and_the_server_as_is(
+    personas,
+):
+    from sending.reasons import SENDER_REFUSED
+
+    notification = Notification.objects.create(
+        workspace=personas.workspace,
+        user=personas.owner,
+        kind="account_error",
+        key="account_change:1",
+        subject_name="Main <news@example.test>",
+        reason=f"{SENDER_REFUSED}: Email address is not verified.",
+    )
+    with translation.override("ru"):
+        shown = notification.reason_shown
+    assert not shown.startswith("The service")
+    assert shown.endswith(": Email address is not verified.")
+
+
 def test_a_reason_without_a_usable_code_is_shown_as_written():
     assert reasons.shown("Stopped by a manager: spam.", None) == "Stopped by a manager: spam."
     broken = {"code": "campaign.bounce_rate", "values": {"bounced": 2}}  # values lost
