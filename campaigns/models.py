@@ -347,6 +347,7 @@ class AttemptOutcome(models.TextChoices):
     CONNECTION = "connection", gettext_noop("Connection failed")
     AMBIGUOUS = "ambiguous", gettext_noop("Connection lost after the message")
     SUPPRESSED = "suppressed", gettext_noop("Suppressed at send time")
+    QUOTA = "quota", gettext_noop("Provider's daily limit reached")
 
 
 class Attempt(models.Model):

@@ -23,10 +23,12 @@ from django.db.models import Max
 from accounts.models import Membership, Role
 from audience.models import AudienceJob, JobKind, JobStatus
 from campaigns.models import Campaign, CampaignStatus, CampaignStatusChange
+from core import reasons
 from notifications.kinds import KINDS, Kind
 from notifications.models import Cursor, EmailChoice, Notification
 from notifications.rates import near_limit
-from sending.models import AccountStatus, AccountStatusChange
+from notifications.reasons import DAY_CLOSED
+from sending.models import AccountStatus, AccountStatusChange, SendingAccount
 from webhooks.models import Endpoint
 from webhooks.services import DISABLED_BY_USER
 
@@ -142,6 +144,26 @@ def _endpoint_facts() -> Iterator[Fact]:
         )
 
 
+def _day_closed_facts(now: datetime) -> Iterator[Fact]:
+    """Accounts whose provider ended their day before their own limit, in the last two days
+    (a fact is told once per account and day: its key)."""
+    recent = SendingAccount.objects.filter(
+        day_closed_on__gte=(now - timedelta(days=2)).date()
+    ).order_by("pk")
+    for account in recent:
+        why = reasons.reason(DAY_CLOSED, sent=account.day_closed_after, limit=account.daily_limit)
+        yield Fact(
+            account.workspace_id,
+            Kind.ACCOUNT_DAY_CLOSED,
+            f"account_day_closed:{account.pk}:{account.day_closed_on}",
+            f"{account.name} <{account.from_email}>",
+            account.pk,
+            why.text,
+            now,
+            why.detail,
+        )
+
+
 def _rate_facts(now: datetime) -> Iterator[Fact]:
     for campaign in Campaign.objects.filter(status=CampaignStatus.RUNNING).order_by("pk"):
         reason = near_limit(campaign.pk)
@@ -180,6 +202,7 @@ def collect(*, now: datetime) -> bool:
     facts += _job_facts(cursor.jobs_since - _settle())
     cursor.jobs_since = now
     facts += _endpoint_facts()
+    facts += _day_closed_facts(now)
     every = timedelta(seconds=settings.NOTIFICATION_RATE_CHECK_SECONDS)
     if cursor.rates_checked_at is None or cursor.rates_checked_at + every <= now:
         facts += _rate_facts(now)

@@ -21,6 +21,10 @@ class Kind(models.TextChoices):
     CAMPAIGN_PAUSED = "campaign_paused", gettext_noop("Campaign paused")
     CAMPAIGN_NOT_STARTED = "campaign_not_started", gettext_noop("Campaign failed to start")
     ACCOUNT_ERROR = "account_error", gettext_noop("Sending account in error")
+    ACCOUNT_DAY_CLOSED = (
+        "account_day_closed",
+        gettext_noop("Sending account's daily limit reached early"),
+    )
     IMPORT_DONE = "import_done", gettext_noop("Import finished")
     IMPORT_FAILED = "import_failed", gettext_noop("Import failed")
     WEBHOOK_DISABLED = "webhook_disabled", gettext_noop("Webhook endpoint turned off")
@@ -52,6 +56,16 @@ KINDS: dict[str, KindInfo] = {
     ),
     Kind.ACCOUNT_ERROR: KindInfo(
         _("Sending account “%(name)s” is in error and sends nothing until it is fixed."),
+        Role.OWNER,
+        True,
+        "sending:account_detail",
+        "account_id",
+    ),
+    Kind.ACCOUNT_DAY_CLOSED: KindInfo(
+        _(
+            "Sending account “%(name)s” reached its provider's daily limit before its own: "
+            "it sends again tomorrow."
+        ),
         Role.OWNER,
         True,
         "sending:account_detail",

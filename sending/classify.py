@@ -21,6 +21,14 @@ Stage = Literal["connect", "helo", "starttls", "auth", "mail", "rcpt", "data", "
 
 _ENHANCED = re.compile(r"^\s*([245])\.(\d{1,3})\.(\d{1,3})(?=\s|$)")
 AUTH_CODES = frozenset({530, 534, 535})
+# The provider's own sending limit for the account (Gmail's 5.4.5 "Daily user sending quota
+# exceeded", Outlook's SubmissionQuotaExceeded, "sending limit exceeded" of others): the
+# account's day is over. Not a full mailbox (x.2.2, or 552 at RCPT), which is the recipient's.
+_SENDER_QUOTA = re.compile(
+    r"(daily|sending|submission|sender|outgoing)\W*(message\W*)?(quota|limits?)\W*"
+    r"(exceeded|reached)|SubmissionQuotaExceeded",
+    re.IGNORECASE,
+)
 # Bad sender addresses are 5.1.7/5.1.8: the account's problem, not the recipient's.
 _SENDER_SUBJECTS = frozenset({"7", "8"})
 
@@ -53,6 +61,9 @@ def classify_reply(code: int, reply: str | bytes, *, stage: Stage) -> SendResult
         return SendResult(SendKind.SENT, said, code, enhanced)
     if code in AUTH_CODES and stage in ("auth", "mail"):
         return result(SendKind.AUTH, "The server refused the user name or password")
+    mailbox_full = (enhanced or "").endswith(".2.2") or (code == 552 and stage == "rcpt")
+    if enhanced in ("5.4.5", "4.4.5") or (_SENDER_QUOTA.search(text) and not mailbox_full):
+        return result(SendKind.QUOTA, "The provider's sending limit for the day is reached")
     if code == 421:
         return result(SendKind.CONNECTION, "The server is closing the connection")
     if code == 552 and stage == "rcpt":

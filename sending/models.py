@@ -179,6 +179,10 @@ class SendingAccount(OAuthCredentials):
     # The count of `sent_day`, the workspace's local date: a new day starts at 0 without a cron.
     sent_today = models.PositiveIntegerField(default=0, editable=False)
     sent_day = models.DateField(null=True, blank=True, editable=False)
+    # The local date on which the provider said the account's own sending limit was used up
+    # (sending.quota.close_day): that day counts as full whatever is given back.
+    day_closed_on = models.DateField(null=True, blank=True, editable=False)
+    day_closed_after = models.PositiveIntegerField(null=True, blank=True, editable=False)
     last_sent_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     # Warm-up: a new account's day limit starts at `warmup_start` and rises by

@@ -19,7 +19,7 @@ from datetime import date, datetime, time, timedelta
 
 from django.db import IntegrityError, transaction
 from django.db.models import Case, Exists, F, Q, Subquery, Sum, Value, When
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, Greatest
 from django.db.models.lookups import LessThan
 from django.utils import timezone
 from django.utils.translation import gettext_noop
@@ -458,7 +458,7 @@ def release(reservation: Reservation, count: int | None = None) -> None:
             return
         SendingAccount.objects.filter(
             pk=reservation.account_id, sent_day=reservation.day, sent_today__gte=n
-        ).update(sent_today=F("sent_today") - n)
+        ).exclude(day_closed_on=reservation.day).update(sent_today=F("sent_today") - n)
         SendBucket.objects.filter(
             workspace_id=reservation.workspace_id, minute=reservation.minute, count__gte=n
         ).update(count=F("count") - n)
@@ -477,4 +477,31 @@ def reset_daily_counts(workspace: Workspace | None = None) -> int:
     counted = accounts.filter(sent_today__gt=0).values_list("workspace_id", flat=True)
     for workspace_id in set(counted):
         workspace_room_changed(workspace_id=workspace_id, now=now)
-    return accounts.update(sent_today=0)
+    return accounts.update(sent_today=0, day_closed_on=None)
+
+
+def close_day(*, account_id: int, now: datetime) -> bool:
+    """The account's provider says its sending limit is used up: count the account's local
+    day as full, so that nothing more is reserved on it until its next day, and room given
+    back by the batches still running does not open it again (`release`). True if the day
+    closed now (False: it was closed already, or the account is gone).
+
+    Raising the account's daily limit, or resetting the day's counts, opens it again: a
+    person who says so knows better than the provider's last answer.
+    """
+    account = SendingAccount.objects.filter(pk=account_id).select_related("workspace").first()
+    if account is None:
+        return False
+    day = local_day(account.workspace, now)
+    full = warmup.day_limit(account, day)
+    closed = (
+        SendingAccount.objects.filter(pk=account_id)
+        .exclude(day_closed_on=day)
+        .update(
+            day_closed_after=_case_same_day(day, 0),  # what it had sent: evaluated first
+            sent_today=Greatest(Value(full), _case_same_day(day, 0)),
+            sent_day=day,
+            day_closed_on=day,
+        )
+    )
+    return closed == 1

@@ -12,6 +12,9 @@ The rules (DESIGN.md, "Rules the engine keeps"):
 - permanent (5xx): `failed`; an address error (5.1.x but 5.1.7/5.1.8, null MX) ends it
   `not_found` and suppresses the address; a policy refusal (5.7.x) fails it without
   suppressing and counts towards the campaign's pause (`past_threshold`).
+- the provider's daily limit for the account (5.4.5, "sending quota exceeded"): `deferred`
+  without an attempt; the account's day closes (nothing more through it until its next
+  local day) and the delivery goes through another account or waits for that day.
 - the account's fault (421, connection and TLS errors, timeouts; a service's 429 or 5xx):
   `deferred` without spending an attempt, due after ACCOUNT_BACKOFF, or after the service's
   Retry-After within RETRY_AFTER_MIN..RETRY_AFTER_MAX; refused credentials or a refused From
@@ -62,6 +65,7 @@ class Outcome:
     message_id: str = ""
     suppress: bool = False
     account_error: str = ""  # the account's credentials were refused: it goes to error
+    day_closed: bool = False  # the provider's daily limit for the account is used up
 
 
 @dataclass(frozen=True)
@@ -97,6 +101,15 @@ def after_send(tried: Tried, result: SendResult, policy: RetryPolicy, now: datet
     if kind == SendKind.PERMANENT:
         outcome.suppress = result.suppress
         outcome.status = DeliveryStatus.NOT_FOUND if result.suppress else DeliveryStatus.FAILED
+        return outcome
+    if kind == SendKind.QUOTA:
+        # The provider's limit for the account's day: the message is not at fault. It waits
+        # without an attempt; the account's day closes, so it goes through another account
+        # of its campaign, or waits for the account's next day.
+        outcome.spend_attempt = False
+        outcome.status = DeliveryStatus.DEFERRED
+        outcome.day_closed = True
+        outcome.next_attempt_at = now + ACCOUNT_BACKOFF
         return outcome
     if kind in (SendKind.AUTH, SendKind.CONNECTION):
         # The account's fault: the delivery keeps its attempts and waits, or moves to

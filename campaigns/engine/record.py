@@ -245,7 +245,8 @@ def write_outcomes(
     if not outcomes:
         return 0
     plain = not any(
-        o.suppress or o.account_error or is_policy_refusal(o.attempt, o.enhanced) for o in outcomes
+        o.suppress or o.account_error or o.day_closed or is_policy_refusal(o.attempt, o.enhanced)
+        for o in outcomes
     )
     if plain and connection.vendor == "postgresql":
         return len(_update_deliveries(worker, outcomes, now, with_attempts=True))
@@ -270,6 +271,7 @@ def _write_in_steps(
     _insert_attempts(tried, now)
     _suppress(mine, by_id)
     _account_errors([by_id[d.pk] for d in mine])
+    _close_days([by_id[d.pk] for d in mine], now)
     paused |= _pause_on_policy_refusals(
         {d.campaign_id for d, o in tried if is_policy_refusal(o.attempt, o.enhanced)}
     )
@@ -437,6 +439,11 @@ def _pause_on_policy_refusals(campaign_ids: set[int]) -> set[int]:
                 campaign_pause(campaign=running, reason=why)
                 paused.add(campaign_id)
     return paused
+
+
+def _close_days(outcomes: Sequence[Outcome], now: datetime) -> None:
+    for account_id in {o.account_id for o in outcomes if o.day_closed and o.account_id}:
+        quota.close_day(account_id=account_id, now=now)
 
 
 def _account_errors(outcomes: Sequence[Outcome]) -> None:

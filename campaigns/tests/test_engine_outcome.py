@@ -73,6 +73,15 @@ TABLE = [
      DeliveryStatus.FAILED, True, None, False, False),
     ("535: account to error, due at once elsewhere", reply(535, "5.7.8 Bad", "auth"), 0,
      DeliveryStatus.DEFERRED, False, NOW, False, True),
+    ("5.4.5 provider's daily limit: the account's day ends, no attempt",
+     reply(550, "5.4.5 Daily user sending quota exceeded."), 0,
+     DeliveryStatus.DEFERRED, False, BACKOFF, False, False),
+    ("provider's limit at the last attempt: still no attempt",
+     reply(554, "5.2.0 STOREDRV.Submission.Exception:SubmissionQuotaExceededException", "data"),
+     2, DeliveryStatus.DEFERRED, False, BACKOFF, False, False),
+    ("a full mailbox's quota is the recipient's: temporary",
+     reply(452, "4.2.2 The email account that you tried to reach is over quota"), 0,
+     DeliveryStatus.DEFERRED, True, SOON, False, False),
     # E-mail services, as sending.transports.anymail reads their answers.
     ("service 429: the account's fault, no attempt", service(429), 0,
      DeliveryStatus.DEFERRED, False, BACKOFF, False, False),
@@ -114,6 +123,7 @@ def test_after_send(rule, result, spent, status, spends, next_try, suppress, acc
     assert out.next_attempt_at == expected
     assert out.suppress == suppress
     assert bool(out.account_error) == account_error
+    assert out.day_closed == (result.kind == SendKind.QUOTA)  # only then the account's day ends
 
 
 @pytest.mark.parametrize(

@@ -74,6 +74,7 @@ OUTCOMES = (
     "policy",  # SMTP 5.7.x; a service's refusal by its rules
     "auth",  # SMTP 535 at AUTH; a service's 401/403
     "sender_refused",  # the From address is not allowed (not verified with the service)
+    "provider_daily_limit",  # the provider's own sending limit for the day is used up
     "unavailable",  # SMTP 421 at the greeting; a service's 5xx
     "dropped_after_data",  # the message went, the connection broke before the answer
     "timeout",  # the server says nothing at all
@@ -82,11 +83,15 @@ OUTCOMES = (
 
 SENT, TEMPORARY, PERMANENT = SendKind.SENT, SendKind.TEMPORARY, SendKind.PERMANENT
 AUTH, CONNECTION, AMBIGUOUS = SendKind.AUTH, SendKind.CONNECTION, SendKind.AMBIGUOUS
-SUPPRESSED = SendKind.SUPPRESSED
+SUPPRESSED, QUOTA = SendKind.SUPPRESSED, SendKind.QUOTA
 
 NO_STAGE_AFTER_BODY = Cannot(
     "HTTP has no reply before the request: the whole request goes first, so a service that "
     "says nothing is its `timeout` case"
+)
+SERVICE_LIMIT_IS_A_RATE = Cannot(
+    "a service answers a used-up quota as a rate limit (429, or SES's Throttling): its "
+    "`temporary` row, the account backing off and asking again"
 )
 NEVER_REFUSES = Cannot("capture stores every message in the database: nothing refuses it")
 NO_SENDER_ANSWER = Cannot(
@@ -115,6 +120,7 @@ CONTRACT: dict[str, dict[str, Expect | Cannot]] = {
         "auth": Expect(AUTH, 535, "5.7.8"),
         # Postfix refuses a sender not owned by the user at RCPT; classify reads it as policy.
         "sender_refused": Expect(PERMANENT, 553, "5.7.1"),
+        "provider_daily_limit": Expect(QUOTA, 550, "5.4.5"),  # Gmail's, at RCPT
         "unavailable": Expect(CONNECTION, 421, "4.3.2"),
         "dropped_after_data": Expect(AMBIGUOUS),
         "timeout": Expect(CONNECTION),  # no greeting
@@ -127,6 +133,7 @@ CONTRACT: dict[str, dict[str, Expect | Cannot]] = {
         "policy": Expect(PERMANENT, 400),  # MessageRejected: recipient not verified (sandbox)
         "auth": Expect(AUTH, 403, says=CREDENTIALS),  # UnrecognizedClientException
         "sender_refused": Expect(AUTH, 400, says=SENDER),  # MessageRejected: From not verified
+        "provider_daily_limit": SERVICE_LIMIT_IS_A_RATE,
         "unavailable": Expect(CONNECTION, 500),  # InternalFailure
         "dropped_after_data": Expect(AMBIGUOUS),
         "timeout": Expect(AMBIGUOUS),
@@ -139,6 +146,7 @@ CONTRACT: dict[str, dict[str, Expect | Cannot]] = {
         "policy": Expect(AUTH, 403, says=SENDER),  # not a verified Sender Identity
         "auth": Expect(AUTH, 401, says=CREDENTIALS),
         "sender_refused": Expect(AUTH, 403, says=SENDER),
+        "provider_daily_limit": SERVICE_LIMIT_IS_A_RATE,
         "unavailable": Expect(CONNECTION, 500),
         "dropped_after_data": Expect(AMBIGUOUS),
         "timeout": Expect(AMBIGUOUS),
@@ -151,6 +159,7 @@ CONTRACT: dict[str, dict[str, Expect | Cannot]] = {
         "policy": Expect(AUTH, 403, says=SENDER),  # the domain is not allowed to send
         "auth": Expect(AUTH, 401, says=CREDENTIALS),
         "sender_refused": Expect(AUTH, 404, says=SENDER),  # Domain not found
+        "provider_daily_limit": SERVICE_LIMIT_IS_A_RATE,
         "unavailable": Expect(CONNECTION, 500),
         "dropped_after_data": Expect(AMBIGUOUS),
         "timeout": Expect(AMBIGUOUS),
@@ -163,6 +172,7 @@ CONTRACT: dict[str, dict[str, Expect | Cannot]] = {
         "policy": Expect(SUPPRESSED),  # 422, ErrorCode 406: inactive recipient
         "auth": Expect(AUTH, 401, says=CREDENTIALS),
         "sender_refused": Expect(AUTH, 422, says=SENDER),  # ErrorCode 400: no Sender Signature
+        "provider_daily_limit": SERVICE_LIMIT_IS_A_RATE,
         "unavailable": Expect(CONNECTION, 500),
         "dropped_after_data": Expect(AMBIGUOUS),
         "timeout": Expect(AMBIGUOUS),
@@ -175,6 +185,7 @@ CONTRACT: dict[str, dict[str, Expect | Cannot]] = {
         "policy": Expect(AUTH, 403, says=CREDENTIALS),  # permission_denied: not activated
         "auth": Expect(AUTH, 401, says=CREDENTIALS),
         "sender_refused": NO_SENDER_ANSWER,
+        "provider_daily_limit": SERVICE_LIMIT_IS_A_RATE,
         "unavailable": Expect(CONNECTION, 500),
         "dropped_after_data": Expect(AMBIGUOUS),
         "timeout": Expect(AMBIGUOUS),
@@ -187,6 +198,7 @@ CONTRACT: dict[str, dict[str, Expect | Cannot]] = {
         "policy": NEVER_REFUSES,
         "auth": NEVER_REFUSES,  # no credentials
         "sender_refused": NEVER_REFUSES,
+        "provider_daily_limit": NEVER_REFUSES,
         "unavailable": NEVER_REFUSES,  # no server
         "dropped_after_data": NEVER_REFUSES,
         "timeout": NEVER_REFUSES,
@@ -265,6 +277,8 @@ def smtp_harness(sink: SmtpSink, settings) -> Harness:
             sink.set_reply(
                 READER, "553 5.7.1 <news@acme.example>: Sender address rejected: not owned by user"
             )
+        elif outcome == "provider_daily_limit":
+            sink.set_reply(READER, "550 5.4.5 Daily user sending quota exceeded.")
         elif outcome == "unavailable":
             sink.greet("421 4.3.2 Service not available, closing transmission channel")
         elif outcome == "dropped_after_data":

@@ -31,6 +31,9 @@ class SendKind(enum.StrEnum):
     # The service keeps the address on its own suppression list (earlier bounces, complaints,
     # its user's choice) and sends nothing to it: the delivery ends as suppressed.
     SUPPRESSED = "suppressed"
+    # The account's provider says its sending limit for the day is used up (before our own
+    # daily limit): the account's day is over, nothing is wrong with the message.
+    QUOTA = "quota"
 
 
 @dataclass(frozen=True)
@@ -50,7 +53,7 @@ class SendResult:
 
     @property
     def account_fault(self) -> bool:
-        return self.kind in (SendKind.AUTH, SendKind.CONNECTION)
+        return self.kind in (SendKind.AUTH, SendKind.CONNECTION, SendKind.QUOTA)
 
 
 @dataclass(frozen=True)
