@@ -133,7 +133,16 @@ def test_the_page_shows_figures_and_the_button_chooses(personas, owner_client, v
 
     choose = reverse("automation:ab_test_choose", kwargs={"campaign_id": campaign.pk})
     assert viewer_client.post(choose, {"position": "1"}).status_code == 403
-    page = owner_client.post(choose, {"position": "1"}, follow=True).content.decode()
+    # First the question: what the choice does, and that the figures do not favour it yet.
+    asked = owner_client.post(choose, {"position": "1"}).content.decode()
+    assert "Send variant B to the rest now?" in asked
+    assert "cannot be taken back" in asked
+    assert "do not show yet that one variant is better" in asked
+    campaign.ab_test.refresh_from_db()
+    assert campaign.ab_test.winner is None  # the question changes nothing
+    page = owner_client.post(
+        choose, {"position": "1", "confirmed": "yes"}, follow=True
+    ).content.decode()
     assert "Winner chosen" in page
     assert "was chosen by hand" in page
     campaign.refresh_from_db()
