@@ -230,6 +230,10 @@ def test_disable_sends_a_scheduled_campaign_back_to_draft(manager, personas):
     platform.campaign_disable(campaign=campaign, by=manager, reason="Hold on")
     campaign.refresh_from_db()
     assert campaign.status == CampaignStatus.DRAFT
+    page = client_for(personas.owner).get(
+        reverse("campaigns:detail", kwargs={"campaign_id": campaign.pk})
+    )
+    assert page.content.decode().count("Hold on") == 1  # the manager's notice, once
 
 
 def test_a_finished_campaign_is_not_disabled(manager, personas):
