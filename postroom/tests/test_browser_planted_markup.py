@@ -265,9 +265,7 @@ def plant_everything(smtp_sink: SmtpSink) -> Planted:
     )
     # A platform manager's reason for disabling a campaign, shown on its page, in the API and
     # on the console's list of every workspace's campaigns.
-    Campaign.objects.filter(pk=draft).update(
-        disabled_at=timezone.now(), disabled_reason=FULL[:500]
-    )
+    Campaign.objects.filter(pk=draft).update(disabled_at=timezone.now(), disabled_reason=FULL[:500])
     planted = Planted(workspace, owner, editor, viewer)
     campaign_ids = [draft, captured, refused]
     planted.ids = {
