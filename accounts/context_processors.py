@@ -22,6 +22,7 @@ NAV_SECTIONS = {
     "sending": "sending",
     "accounts": "settings",
     "platform": "platform",
+    "platform_campaigns": "platform",
     "tracking:campaign_report": "campaigns",
     "tracking:recipient_timeline": "recipients",
     **{

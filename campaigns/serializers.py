@@ -59,8 +59,13 @@ API_ACTIONS = {
 def api_actions(campaign: Campaign) -> list[str]:
     """The actions the campaign allows now, by their API names; a draft or scheduled one can
     also be (re)scheduled."""
-    actions = [API_ACTIONS[a] for a in allowed_actions(campaign.status) if a in API_ACTIONS]
-    if campaign.status in EDITABLE:
+    disabled = campaign.disabled_at is not None
+    actions = [
+        API_ACTIONS[a]
+        for a in allowed_actions(campaign.status, disabled=disabled)
+        if a in API_ACTIONS
+    ]
+    if campaign.status in EDITABLE and not disabled:
         actions.insert(1, "schedule")
     return actions
 
@@ -180,6 +185,8 @@ class CampaignSerializer(serializers.ModelSerializer[Campaign]):
             "status",
             "status_reason",
             "status_changed_at",
+            "disabled_at",
+            "disabled_reason",
             "allowed_actions",
             "is_single",
             "resent_from",

@@ -32,7 +32,7 @@ from campaigns.models import (
 )
 from campaigns.outbox import status_changed
 from campaigns.reasons import LAUNCH_FAILED
-from campaigns.transitions import TransitionError, next_status
+from campaigns.transitions import SENDING_ACTIONS, TransitionError, next_status
 from content.models import Template
 from content.rendering import TemplateParts, compile_template
 from content.syntax import ContentError
@@ -59,6 +59,24 @@ class CampaignNotReady(CampaignError):
     account, a template with an error, a time that has passed."""
 
 
+class CampaignDisabled(CampaignNotAllowed):
+    """A platform manager disabled the campaign: nothing may make it send until one enables
+    it again (campaigns.platform)."""
+
+
+def refuse_if_disabled(campaign: Campaign, action: str) -> None:
+    """Raise CampaignDisabled if `action` would make a disabled campaign send."""
+    if campaign.disabled_at is not None and action in SENDING_ACTIONS:
+        raise CampaignDisabled(
+            _(
+                "A platform manager has disabled this campaign: “%(reason)s”. It cannot be "
+                "started or resumed until a manager enables it again."
+            )
+            % {"reason": campaign.disabled_reason},
+            status=campaign.status,
+        )
+
+
 def not_allowed_unless(campaign: Campaign, allowed: Collection[str], message: str) -> None:
     """Raise CampaignNotAllowed with `message` unless the campaign is in one of `allowed`."""
     if campaign.status not in allowed:
@@ -70,6 +88,7 @@ def move_status(campaign: Campaign, action: str, now: datetime, reason: str | Re
     saved with when and why (free text, or a registered Reason that pages can translate),
     and told to the outbox in the same transaction."""
     previous = campaign.status
+    refuse_if_disabled(campaign, action)
     try:
         campaign.status = next_status(campaign.status, action)
     except TransitionError as exc:
@@ -273,6 +292,8 @@ def _launch_queued(pk: int, now: datetime) -> bool:
         return False
     launcher.launch(campaign=campaign, now=now)
     move_status(campaign, "launched", now)
+    if campaign.disabled_at is not None:  # disabled while launching: it waits, paused
+        move_status(campaign, "pause", now, campaign.disabled_reason)
     dashboard.invalidate(campaign.workspace_id)
     return True
 

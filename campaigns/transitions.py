@@ -33,6 +33,9 @@ TRANSITIONS: dict[str, dict[str, str]] = {
 }  # fmt: skip
 
 FINAL = frozenset({S.COMPLETED, S.CANCELLED})
+# The actions that make a campaign send, or wait for its time to send: none is allowed while
+# a platform manager has disabled the campaign.
+SENDING_ACTIONS = frozenset({"schedule", "start", "queue", "resume"})
 EDITABLE = frozenset({S.DRAFT, S.SCHEDULED})
 
 
@@ -52,8 +55,13 @@ def next_status(current: str, action: str) -> str:
     return targets[current]
 
 
-def allowed_actions(current: str) -> list[str]:
-    return [action for action, targets in TRANSITIONS.items() if current in targets]
+def allowed_actions(current: str, *, disabled: bool = False) -> list[str]:
+    """The actions `current` allows; of a disabled campaign, none that makes it send."""
+    return [
+        action
+        for action, targets in TRANSITIONS.items()
+        if current in targets and not (disabled and action in SENDING_ACTIONS)
+    ]
 
 
 def _past(action: str) -> str:

@@ -252,7 +252,7 @@ def campaign_detail(request: HttpRequest, campaign_id: int) -> HttpResponse:
 def _actions(campaign: Campaign) -> list[str]:
     """The buttons to offer. A scheduled campaign is not paused (it has sent nothing yet and
     resuming would start it at once): it goes back to draft instead."""
-    actions = allowed_actions(campaign.status)
+    actions = allowed_actions(campaign.status, disabled=campaign.disabled_at is not None)
     if campaign.status == CampaignStatus.SCHEDULED:
         actions = [a for a in actions if a != "pause"]
     return actions

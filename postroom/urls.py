@@ -27,6 +27,7 @@ urlpatterns = [
     path("", include("tracking.urls")),
     path("", include("automation.urls")),
     path("", include("notifications.urls")),
+    path("platform/campaigns/", include("campaigns.platform_urls")),
     path("platform/", include("accounts.platform_urls")),
     path("recipients/", include("audience.urls")),
     path("templates/", include("content.urls")),

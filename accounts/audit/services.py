@@ -47,6 +47,8 @@ ACTIONS: dict[str, str] = {
     "workspace.sending_stopped": gettext_noop("Sending stopped by a manager"),
     "workspace.sending_resumed": gettext_noop("Sending resumed by a manager"),
     "campaign.status_changed": gettext_noop("Campaign state changed"),
+    "campaign.disabled": gettext_noop("Campaign disabled by a manager"),
+    "campaign.enabled": gettext_noop("Campaign enabled by a manager"),
     "account.created": gettext_noop("Sending account created"),
     "account.changed": gettext_noop("Sending account changed"),
     "account.deleted": gettext_noop("Sending account deleted"),

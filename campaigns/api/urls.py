@@ -6,6 +6,7 @@ from rest_framework.routers import SimpleRouter
 from campaigns.api.campaigns import CampaignReportCsvApi, CampaignsApi
 from campaigns.api.deliveries import AttemptsApi, DashboardApi, DeliveriesApi, MessageQueueApi
 from campaigns.api.email_burst import EmailBurstsApi
+from campaigns.api.platform import PlatformCampaignsApi
 
 router = SimpleRouter(trailing_slash=True)
 router.register("campaigns", CampaignsApi, basename="campaigns")
@@ -13,6 +14,8 @@ router.register("campaigns", CampaignsApi, basename="campaigns")
 router.register("email-burst", EmailBurstsApi, basename="email-burst")
 router.register("deliveries", DeliveriesApi, basename="deliveries")
 router.register("attempts", AttemptsApi, basename="attempts")
+# Every workspace's campaigns, for platform managers only.
+router.register("platform/campaigns", PlatformCampaignsApi, basename="platform-campaigns")
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path(

@@ -65,11 +65,14 @@ def claimed_rows(*, worker: str, ids: list[int]) -> list[Claimed]:
 
 
 def running_campaigns(now: datetime) -> list[int]:
-    """Campaigns that may send now: running, in a workspace whose sending is not stopped,
-    and, for a campaign with a sending window, inside it."""
+    """Campaigns that may send now: running, not disabled by a platform manager, in a
+    workspace whose sending is not stopped, and, for a campaign with a sending window,
+    inside it."""
     return list(
         Campaign.objects.filter(
-            status=CampaignStatus.RUNNING, workspace__sending_stopped_at__isnull=True
+            status=CampaignStatus.RUNNING,
+            disabled_at__isnull=True,
+            workspace__sending_stopped_at__isnull=True,
         )
         .exclude(window_end__isnull=False, window_end__lte=now)
         .values_list("pk", flat=True)

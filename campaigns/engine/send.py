@@ -558,7 +558,11 @@ class StatusWatch:
         if self.stopped is not None or time.monotonic() - self.checked < self.interval:
             return self.stopped
         self.checked = time.monotonic()
-        status = Campaign.objects.values_list("status", flat=True).get(pk=self.campaign_id)
+        status, disabled_at = Campaign.objects.values_list("status", "disabled_at").get(
+            pk=self.campaign_id
+        )
+        if disabled_at is not None and status == CampaignStatus.RUNNING:
+            status = CampaignStatus.PAUSED  # a manager disabled it: its deliveries wait
         self.stopped = None if status == CampaignStatus.RUNNING else status
         return self.stopped
 

@@ -263,6 +263,9 @@ def plant_everything(smtp_sink: SmtpSink) -> Planted:
     Workspace.objects.filter(pk=workspace.pk).update(
         sending_stopped_at=timezone.now(), sending_stopped_reason=FULL[:500]
     )
+    # A platform manager's reason for disabling a campaign, shown on its page, in the API and
+    # on the console's list of every workspace's campaigns.
+    Campaign.objects.filter(pk=draft).update(disabled_at=timezone.now(), disabled_reason=FULL[:500])
     planted = Planted(workspace, owner, editor, viewer)
     campaign_ids = [draft, captured, refused]
     planted.ids = {
