@@ -29,7 +29,7 @@ READING_POSTS = {
     "api:template-check": "validates a template, saves nothing",
     "api:template-preview": "renders a template for one recipient, saves nothing",
 }
-PLATFORM = ("api:members", "api:staff", "api:non-staff")
+PLATFORM = ("api:members", "api:staff", "api:non-staff", "api:platform-")
 API_ROUTES = [
     r
     for r in ROUTES
