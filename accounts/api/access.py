@@ -88,8 +88,8 @@ class WorkspaceReader(BasePermission):
         return True
 
 
-class PlatformManager(BasePermission):
-    """Platform managers read; only superusers change users. To others these routes are 404."""
+class PlatformManagerOnly(BasePermission):
+    """Platform managers only; to everyone else (API keys too) the routes are 404."""
 
     def has_permission(self, request: Request, view: Any) -> bool:
         user = request.user
@@ -97,6 +97,15 @@ class PlatformManager(BasePermission):
             raise exceptions.NotAuthenticated()
         if isinstance(request.auth, ApiKey) or not user_is_platform_manager(user):
             raise exceptions.NotFound()
+        return True
+
+
+class PlatformManager(PlatformManagerOnly):
+    """Platform managers read; only superusers change users. To others these routes are 404."""
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        super().has_permission(request, view)
+        user = request.user
         if request.method not in SAFE_METHODS and not user.is_superuser:
             raise exceptions.PermissionDenied("Only superusers change users.")
         return True

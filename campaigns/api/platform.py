@@ -14,30 +14,16 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import exceptions, mixins, serializers, viewsets
 from rest_framework.decorators import action
-from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from accounts.keys.models import ApiKey
+from accounts.api.access import PlatformManagerOnly
 from accounts.models import User
-from accounts.selectors import user_is_platform_manager
 from campaigns import platform, selectors
 from campaigns.api.common import CampaignConflict, not_ready
 from campaigns.models import Campaign
 from campaigns.services import CampaignNotAllowed, CampaignNotReady
 from core.api.pagination import PagePagination
-
-
-class PlatformManagerActs(BasePermission):
-    """Platform managers read and disable; to everyone else (API keys too) the routes are 404."""
-
-    def has_permission(self, request: Request, view: Any) -> bool:
-        user = request.user
-        if not isinstance(user, User) or not user.is_authenticated:
-            raise exceptions.NotAuthenticated()
-        if isinstance(request.auth, ApiKey) or not user_is_platform_manager(user):
-            raise exceptions.NotFound()
-        return True
 
 
 class PlatformCampaignSerializer(serializers.ModelSerializer[Campaign]):
@@ -100,7 +86,7 @@ MOVED = {200: PlatformCampaignSerializer, 400: OpenApiTypes.OBJECT, 409: OpenApi
     ),
 )
 class PlatformCampaignsApi(mixins.ListModelMixin, viewsets.GenericViewSet[Campaign]):
-    permission_classes = (PlatformManagerActs,)
+    permission_classes = (PlatformManagerOnly,)
     serializer_class = PlatformCampaignSerializer
     pagination_class = PagePagination
     queryset = Campaign.objects.none()  # the model, for the schema
@@ -137,7 +123,7 @@ class PlatformCampaignsApi(mixins.ListModelMixin, viewsets.GenericViewSet[Campai
         body = DisableSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         user = request.user
-        assert isinstance(user, User)  # noqa: S101 - PlatformManagerActs let only users in
+        assert isinstance(user, User)  # noqa: S101 - PlatformManagerOnly let only users in
         try:
             platform.campaign_disable(campaign=campaign, by=user, reason=body.data["reason"])
         except CampaignNotAllowed as exc:
@@ -153,7 +139,7 @@ class PlatformCampaignsApi(mixins.ListModelMixin, viewsets.GenericViewSet[Campai
     def enable(self, request: Request, campaign_id: str) -> Response:
         campaign = self._campaign()
         user = request.user
-        assert isinstance(user, User)  # noqa: S101 - PlatformManagerActs let only users in
+        assert isinstance(user, User)  # noqa: S101 - PlatformManagerOnly let only users in
         try:
             platform.campaign_enable(campaign=campaign, by=user)
         except CampaignNotAllowed as exc:
