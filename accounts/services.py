@@ -92,8 +92,9 @@ def user_notify_sign_up_attempt(*, email: str, base_url: str) -> None:
 
 
 def personal_workspace_name(user: User) -> str:
+    """The new user's own workspace's name, in the language of the sign-up."""
     who = user.first_name.strip() or user.email.split("@", 1)[0]
-    return f"{who}'s workspace"
+    return _("%(name)s's workspace") % {"name": who}
 
 
 def user_send_verification(*, user: User, base_url: str, invitation_token: str = "") -> None:

@@ -18,7 +18,7 @@ from time import time_ns
 from django.core.cache import cache
 from django.db.models import Case, CharField, Count, Exists, IntegerField, OuterRef, Q, Value, When
 from django.utils import timezone
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext, gettext_noop
 
 from accounts.models import Workspace
 from audience.models import Recipient
@@ -95,8 +95,10 @@ class Figures:
 
     @property
     def chart(self) -> dict[str, object]:
-        """What static/js/charts.js draws: labels and one dataset per group."""
-        return {"labels": self.days, "series": self.series}
+        """What static/js/charts.js draws: labels, one dataset per group, and the groups'
+        names in the language of the page (the chart's legend)."""
+        names = {group: gettext(group.capitalize()) for group in self.series}
+        return {"labels": self.days, "series": self.series, "names": names}
 
 
 def _version_key(workspace_id: int) -> str:

@@ -19,6 +19,7 @@ from typing import Any
 
 from django.db.models import Count, F, Max, Min, Q, QuerySet, Value
 from django.db.models.functions import Lower, StrIndex, Substr, TruncDay, TruncHour
+from django.utils.translation import gettext as _
 
 from accounts.models import Workspace
 from audience.models import Recipient
@@ -137,7 +138,11 @@ class Hours:
     clicks: list[int]
 
     def chart(self) -> dict[str, Any]:
-        return {"labels": self.labels, "series": {"opens": self.opens, "clicks": self.clicks}}
+        return {
+            "labels": self.labels,
+            "series": {"opens": self.opens, "clicks": self.clicks},
+            "names": {"opens": _("Opens"), "clicks": _("Clicks")},  # the legend's words
+        }
 
     def rows(self) -> list[tuple[str, int, int]]:
         return list(zip(self.labels, self.opens, self.clicks, strict=True))
@@ -415,6 +420,8 @@ class Rates:
             "labels": self.labels,
             "series": {"bounces": self.bounce_rates, "complaints": self.complaint_rates},
             "limits": {"bounces": BOUNCE_LIMIT, "complaints": COMPLAINT_LIMIT},
+            "names": {"bounces": _("Bounces"), "complaints": _("Complaints")},
+            "limit_names": {"bounces": _("Bounce limit"), "complaints": _("Complaint limit")},
         }
 
 

@@ -196,3 +196,10 @@ def test_a_refusing_mail_server_is_reported_in_words(client, smtp_sink):
     response = client.post(reverse("accounts:signup"), SIGNUP, follow=True)
     assert "could not send the confirmation e-mail" in response.content.decode()
     assert User.objects.exists()
+
+
+def test_a_sign_up_in_russian_names_the_personal_workspace_in_russian(client, smtp_sink):
+    client.cookies["django_language"] = "ru"
+    client.post(reverse("accounts:signup"), SIGNUP)
+    membership = Membership.objects.get(user__email="new.person@example.test")
+    assert membership.workspace.name == "Рабочее пространство Nina"

@@ -209,3 +209,19 @@ def test_waiting_messages_are_counted(personas):
     for status in ["queued", "queued", "deferred", "sent", "sending"]:
         DeliveryFactory.create(campaign=campaign, status=status)
     assert dashboard.compute(personas.workspace, timezone.now()).waiting == 3
+
+
+def test_the_chart_names_its_groups_in_the_page_language(personas):
+    from django.utils import translation
+
+    figures = dashboard.compute(personas.workspace, timezone.now())
+    names = figures.chart["names"]
+    assert isinstance(names, dict)
+    assert names["retried"] == "Retried"
+    with translation.override("ru"):
+        assert figures.chart["names"] == {
+            "sent": "Отправлено",
+            "retried": "Повторено",
+            "failed": "Не отправлено",
+            "suppressed": "Исключено",
+        }

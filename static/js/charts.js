@@ -28,10 +28,10 @@
     }
   }
 
-  function datasets(series) {
+  function datasets(series, names) {
     return Object.keys(series).map(function (name) {
       return {
-        label: name.charAt(0).toUpperCase() + name.slice(1),
+        label: (names || {})[name] || name.charAt(0).toUpperCase() + name.slice(1),
         data: series[name],
         backgroundColor: COLOURS[name] || "#4f46e5",
         stack: "messages"
@@ -46,7 +46,7 @@
     }
     var chart = new window.Chart(canvas, {
       type: "bar",
-      data: { labels: data.labels, datasets: datasets(data.series) },
+      data: { labels: data.labels, datasets: datasets(data.series, data.names) },
       options: {
         responsive: true,
         maintainAspectRatio: false,

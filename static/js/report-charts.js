@@ -1,14 +1,16 @@
 /*
  * The report charts, drawn with the vendored Chart.js, no inline scripts:
  *
- *   <script type="application/json" id="X">{"labels": [...], "series": {...}, "limits": {...}}</script>
+ *   <script type="application/json" id="X">{"labels": [...], "series": {...}, "limits": {...},
+ *     "names": {...}, "limit_names": {...}}</script>
  *   <canvas data-report-chart="X" [data-kind="rates"]></canvas>
  *
  * or, in a card swapped in by htmx (which drops script elements), the same JSON in the
  * canvas's data-report-chart-json attribute.
  *
- * draws one line per series; with data-kind="rates" the values are percentages and each
- * "limits" entry is drawn as a dashed horizontal line in its series' colour. Canvases swapped
+ * draws one line per series, named in the legend by "names" (in the page's language); with
+ * data-kind="rates" the values are percentages and each "limits" entry is drawn as a dashed
+ * horizontal line in its series' colour, named by "limit_names". Canvases swapped
  * in by htmx (the dashboard's deliverability card) are drawn when they arrive.
  */
 (function () {
@@ -46,9 +48,11 @@
   }
 
   function datasets(data) {
+    var names = data.names || {};
+    var limitNames = data.limit_names || {};
     var sets = Object.keys(data.series).map(function (name) {
       return {
-        label: title(name),
+        label: names[name] || title(name),
         data: data.series[name],
         borderColor: COLOURS[name] || "#4f46e5",
         backgroundColor: COLOURS[name] || "#4f46e5",
@@ -59,7 +63,7 @@
     var limits = data.limits || {};
     Object.keys(limits).forEach(function (name) {
       sets.push({
-        label: title(name) + " limit",
+        label: limitNames[name] || title(name) + " limit",
         data: data.labels.map(function () { return limits[name]; }),
         borderColor: COLOURS[name] || "#6b7280",
         borderDash: [6, 4],

@@ -315,3 +315,18 @@ def test_the_api_serves_every_figure_of_the_report(world, api_for):
     assert {r["link_index"] for r in body["links"]} == {0, 1}
     assert body["domains"][0]["domain"] == "gmail.com"
     assert sum(r["sent"] for r in body["accounts"]) == 8
+
+
+def test_the_charts_name_their_lines_in_the_page_language(personas):
+    from django.utils import translation
+
+    hours = reports.Hours(None, ["+0h"], [0], [0])
+    rates = reports.workspace_rates(personas.workspace, now=timezone.now())
+    assert hours.chart()["names"] == {"opens": "Opens", "clicks": "Clicks"}
+    with translation.override("ru"):
+        assert hours.chart()["names"] == {"opens": "Открытия", "clicks": "Клики"}
+        assert rates.chart()["names"] == {"bounces": "Возвраты", "complaints": "Жалобы"}
+        assert rates.chart()["limit_names"] == {
+            "bounces": "Лимит возвратов",
+            "complaints": "Лимит жалоб",
+        }
