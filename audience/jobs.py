@@ -24,7 +24,16 @@ from audience.bulkwrite import refresh_statistics
 from audience.importer import Plan, read_batches
 from audience.metrics import IMPORT_ROWS
 from audience.models import AudienceJob, CustomField, JobKind, JobStatus
+from audience.reasons import (
+    CANCELLED_AFTER_LINE,
+    CANCELLED_AFTER_RECIPIENTS,
+    CANCELLED_BEFORE_ROWS,
+    NOT_CSV,
+    NOT_IN_ENCODING,
+    UNEXPECTED,
+)
 from audience.statistics import refresh_stale_statistics
+from core import reasons
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +54,9 @@ def run_next_job() -> bool:
             run_bulk(job)
     except Exception as exc:  # a bad job must not stop the worker
         log.exception("audience job %s failed", job.pk)
-        services.job_finish(job=job, status=JobStatus.FAILED, error=f"Unexpected error: {exc}")
+        services.job_finish(
+            job=job, status=JobStatus.FAILED, error=reasons.reason(UNEXPECTED, error=str(exc))
+        )
     # However it ended, what it wrote is there: the audience count that the campaign page
     # shows next is planned on statistics that describe the tables (and not quadratic).
     refresh_stale_statistics()
@@ -103,10 +114,7 @@ def run_import(job: AudienceJob) -> None:
                 return
     except (UnicodeDecodeError, csv.Error) as exc:
         services.job_finish(
-            job=job,
-            status=JobStatus.FAILED,
-            error=f"Stopped after line {line}: {_reason(exc, job.params['encoding'])} "
-            f"Rows up to line {line} were handled; nothing after it was imported.",
+            job=job, status=JobStatus.FAILED, error=_stopped_by(exc, line, job.params["encoding"])
         )
         return
     services.job_finish(job=job, status=JobStatus.DONE)
@@ -169,16 +177,16 @@ class _Statistics:
             self.analysed_at = self.written
 
 
-def _stopped(line: int) -> str:
+def _stopped(line: int) -> reasons.Reason:
     if not line:
-        return "Cancelled before any row was imported."
-    return f"Cancelled after line {line}: rows up to line {line} were handled, none after it."
+        return reasons.reason(CANCELLED_BEFORE_ROWS)
+    return reasons.reason(CANCELLED_AFTER_LINE, line=line)
 
 
-def _reason(exc: BaseException, encoding: str) -> str:
+def _stopped_by(exc: BaseException, line: int, encoding: str) -> reasons.Reason:
     if isinstance(exc, UnicodeDecodeError):
-        return f"the file is not entirely in {encoding}."
-    return f"the file is not valid CSV there ({exc})."
+        return reasons.reason(NOT_IN_ENCODING, line=line, encoding=encoding)
+    return reasons.reason(NOT_CSV, line=line, error=str(exc))
 
 
 def run_bulk(job: AudienceJob) -> None:
@@ -211,7 +219,7 @@ def run_bulk(job: AudienceJob) -> None:
             services.job_finish(
                 job=job,
                 status=JobStatus.CANCELLED,
-                error=f"Cancelled after {job.processed} recipients; the rest were not changed.",
+                error=reasons.reason(CANCELLED_AFTER_RECIPIENTS, count=job.processed),
             )
             return
     services.job_finish(job=job, status=JobStatus.DONE)

@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_noop
 
 from accounts.models import Workspace
+from core import reasons
 
 # Recipient columns every workspace has; custom fields may not take these names.
 STANDARD_FIELDS = ("email", "first_name", "last_name", "company", "country", "city", "comment")
@@ -241,6 +242,7 @@ class AudienceJob(models.Model):
     last_line = models.PositiveBigIntegerField(default=0, help_text="Last line or id handled")
     cancel_requested = models.BooleanField(default=False)
     error = models.TextField(blank=True)
+    error_detail = models.JSONField(null=True, blank=True, editable=False)  # core.reasons
     created_at = models.DateTimeField(default=timezone.now)
     started_at = models.DateTimeField(null=True, blank=True)
     # Touched with every batch; a running job whose heartbeat is old lost its worker.
@@ -253,6 +255,10 @@ class AudienceJob(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} #{self.pk} ({self.status})"
+
+    @property
+    def error_shown(self) -> str:
+        return reasons.shown(self.error, self.error_detail)
 
     @property
     def is_finished(self) -> bool:

@@ -120,6 +120,7 @@ def _job_facts(since: datetime) -> Iterator[Fact]:
             job.pk,
             job.error if failed else "",
             job.finished_at or job.created_at,
+            job.error_detail if failed else None,
         )
 
 

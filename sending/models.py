@@ -204,6 +204,7 @@ class SendingAccount(OAuthCredentials):
     warmup_held_days = models.PositiveIntegerField(default=0, editable=False)
     warmup_held_since = models.DateField(null=True, blank=True, editable=False)
     warmup_hold_reason = models.CharField(max_length=500, blank=True, editable=False)
+    warmup_hold_detail = models.JSONField(null=True, blank=True, editable=False)  # core.reasons
 
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 

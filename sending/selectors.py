@@ -10,6 +10,7 @@ from email.parser import BytesParser
 from django.db.models import BooleanField, ExpressionWrapper, Q, QuerySet
 
 from accounts.models import Workspace
+from core import reasons
 from sending import quota, warmup
 from sending.models import AccountStatus, CapturedMessage, DkimKey, SendingAccount
 
@@ -85,7 +86,7 @@ def warmup_state(
         curve=warmup.curve(account, day),
         days_to_target=warmup.days_to_target(account, day),
         held_since=account.warmup_held_since,
-        hold_reason=account.warmup_hold_reason,
+        hold_reason=reasons.shown(account.warmup_hold_reason, account.warmup_hold_detail),
     )
 
 

@@ -23,6 +23,7 @@ from accounts.audit import services as audit
 from accounts.models import Workspace
 from accounts.services import workspace_room_changed
 from content.message import RenderedMessage
+from core.reasons import Reason
 from sending import dkim, oauth, quota
 from sending.models import (
     OAUTH_PRESETS,
@@ -52,6 +53,9 @@ ENGINE_FIELDS = (
     "warmup_held_days",
     "warmup_held_since",
     "warmup_hold_reason",
+    "warmup_hold_detail",
+    "day_closed_on",
+    "day_closed_after",
 )
 
 
@@ -160,11 +164,11 @@ def _warmup_begin_or_end(
         return
     account.warmup_held_days = 0
     account.warmup_held_since = None
-    account.warmup_hold_reason = ""
+    account.warmup_hold_reason, account.warmup_hold_detail = "", None
 
 
 @transaction.atomic
-def account_warmup_hold(*, account_id: int, reason: str, now: datetime) -> bool:
+def account_warmup_hold(*, account_id: int, reason: str | Reason, now: datetime) -> bool:
     """Hold an account's warm-up ramp: from today its day limit stays at today's value.
 
     For the feedback rules, when the account's bounce or complaint rate passes its
@@ -181,7 +185,8 @@ def account_warmup_hold(*, account_id: int, reason: str, now: datetime) -> bool:
         warmup_held_since__isnull=True,
     ).update(
         warmup_held_since=quota.local_day(account.workspace, now),
-        warmup_hold_reason=reason[:500],
+        warmup_hold_reason=(reason.text if isinstance(reason, Reason) else reason)[:500],
+        warmup_hold_detail=reason.detail if isinstance(reason, Reason) else None,
     )
     return held == 1
 
@@ -198,8 +203,15 @@ def account_warmup_resume(*, account: SendingAccount, now: datetime) -> SendingA
     today = quota.local_day(stored.workspace, now)
     stored.warmup_held_days += max(0, (today - stored.warmup_held_since).days)
     stored.warmup_held_since = None
-    stored.warmup_hold_reason = ""
-    stored.save(update_fields=["warmup_held_days", "warmup_held_since", "warmup_hold_reason"])
+    stored.warmup_hold_reason, stored.warmup_hold_detail = "", None
+    stored.save(
+        update_fields=[
+            "warmup_held_days",
+            "warmup_held_since",
+            "warmup_hold_reason",
+            "warmup_hold_detail",
+        ]
+    )
     return stored
 
 

@@ -12,6 +12,19 @@ COMPLAINT_RATE = register(
         "%(limit)s%%). Check the audience's consent and the content before resuming."
     ),
 )
+WARMUP_COMPLAINTS = register(
+    "warmup.complaint_rate",
+    gettext_noop(
+        "Held: %(complained)s complaints in %(taken)s delivered messages (%(rate)s%%, over "
+        "%(limit)s%%)."
+    ),
+)
+WARMUP_BOUNCES = register(
+    "warmup.bounce_rate",
+    gettext_noop(
+        "Held: %(bounced)s bounces in %(taken)s delivered messages (%(rate)s%%, over %(limit)s%%)."
+    ),
+)
 BOUNCE_RATE = register(
     "campaign.bounce_rate",
     gettext_noop(

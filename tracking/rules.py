@@ -41,7 +41,7 @@ from core import reasons
 from sending.models import SendingAccount
 from sending.services import account_warmup_hold
 from tracking.models import BounceType, Event, EventKind
-from tracking.reasons import BOUNCE_RATE, COMPLAINT_RATE
+from tracking.reasons import BOUNCE_RATE, COMPLAINT_RATE, WARMUP_BOUNCES, WARMUP_COMPLAINTS
 
 SOURCE_MAX = Suppression._meta.get_field("source").max_length or 200
 # Deliveries a bounce or complaint may mark: those a server took.
@@ -480,21 +480,27 @@ def account_rates(account_id: int, since: datetime) -> tuple[int, int, int]:
     return taken, counts.get(DeliveryStatus.BOUNCED, 0), counts.get(DeliveryStatus.COMPLAINED, 0)
 
 
-def warmup_hold_reason(taken: int, bounced: int, complained: int) -> str:
-    """Why a warming-up account with these figures must hold its ramp, or "" (pure)."""
+def warmup_hold_reason(taken: int, bounced: int, complained: int) -> reasons.Reason | None:
+    """Why a warming-up account with these figures must hold its ramp, or None (pure)."""
     if taken < int(settings.WARMUP_HOLD_MIN_DELIVERIES):
-        return ""
+        return None
     if complained > float(settings.WARMUP_HOLD_COMPLAINT_RATE) * taken:
-        return (
-            f"Held: {complained} complaints in {taken} delivered messages "
-            f"({complained / taken:.2%}, over {settings.WARMUP_HOLD_COMPLAINT_RATE:.1%})."
+        return reasons.reason(
+            WARMUP_COMPLAINTS,
+            complained=complained,
+            taken=taken,
+            rate=round(complained / taken * 100, 2),
+            limit=round(float(settings.WARMUP_HOLD_COMPLAINT_RATE) * 100, 2),
         )
     if bounced > float(settings.WARMUP_HOLD_BOUNCE_RATE) * taken:
-        return (
-            f"Held: {bounced} bounces in {taken} delivered messages "
-            f"({bounced / taken:.1%}, over {settings.WARMUP_HOLD_BOUNCE_RATE:.0%})."
+        return reasons.reason(
+            WARMUP_BOUNCES,
+            bounced=bounced,
+            taken=taken,
+            rate=round(bounced / taken * 100, 1),
+            limit=round(float(settings.WARMUP_HOLD_BOUNCE_RATE) * 100, 1),
         )
-    return ""
+    return None
 
 
 def hold_warmup_if_rates_high(account_id: int) -> bool:
@@ -507,5 +513,5 @@ def hold_warmup_if_rates_high(account_id: int) -> bool:
         return False
     now = timezone.now()
     since = now - timedelta(days=int(settings.WARMUP_RATE_DAYS))
-    reason = warmup_hold_reason(*account_rates(account_id, since))
-    return bool(reason) and account_warmup_hold(account_id=account_id, reason=reason, now=now)
+    why = warmup_hold_reason(*account_rates(account_id, since))
+    return why is not None and account_warmup_hold(account_id=account_id, reason=why, now=now)

@@ -109,3 +109,41 @@ def test_a_reason_without_a_usable_code_is_shown_as_written():
     assert reasons.shown("as stored", {"code": "gone.code", "values": {}}) == "as stored"
     with pytest.raises(KeyError):
         reasons.reason("never.registered")
+
+
+def test_a_stopped_import_says_why_in_the_readers_language(personas, owner_client: Client):
+    from audience import services as audience_services
+    from audience.models import AudienceJob
+    from audience.reasons import NOT_IN_ENCODING
+
+    job = AudienceJob.objects.create(workspace=personas.workspace, kind="import", status="running")
+    audience_services.job_finish(
+        job=job,
+        status="failed",
+        error=reasons.reason(NOT_IN_ENCODING, line=12, encoding="windows-1251"),
+    )
+    job.refresh_from_db()
+    assert job.error.startswith("Stopped after line 12: the file is not entirely in windows-1251.")
+    page = owner_client.get(f"/recipients/jobs/{job.pk}/", headers={"Accept-Language": "ru"})
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "Остановлено после строки 12: файл не целиком в кодировке windows-1251." in text
+    assert "Stopped after line" not in text
+
+
+def test_a_held_warmup_says_why_in_the_readers_language(personas, owner_client: Client, settings):
+    from sending.services import account_warmup_hold
+    from sending.tests.factories import SendingAccountFactory
+
+    settings.WARMUP_HOLD_MIN_DELIVERIES = 5
+    account = SendingAccountFactory.create(
+        workspace=personas.workspace, warmup_start=10, warmup_started_on=timezone.now().date()
+    )
+    why = rules.warmup_hold_reason(5, 1, 0)
+    assert why is not None
+    assert account_warmup_hold(account_id=account.pk, reason=why, now=timezone.now())
+    page = owner_client.get(
+        f"/sending-accounts/{account.pk}/", headers={"Accept-Language": "ru"}
+    ).content.decode()
+    assert "Приостановлено: недоставок — 1 на 5 доставленных писем" in page
+    assert "bounces in" not in page
