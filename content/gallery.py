@@ -54,6 +54,49 @@ ANNOUNCEMENT_BLOCKS = (
     ),
 )
 
+NEWSLETTER_BLOCKS = (
+    new_block("spacer", height="16"),
+    new_block("text", text="The Monthly Update", align="center"),
+    new_block("text", text="Hello {first_name|there}, here is what is new this month."),
+    new_block(
+        "text",
+        text="First story\nA sentence or two about the first story: what happened, and why it "
+        "matters to your readers.",
+    ),
+    new_block("button", label="Read the first story", href="https://example.com/", align="left"),
+    new_block("divider"),
+    new_block(
+        "columns",
+        count="2",
+        column_1="Tip of the month\nOne useful thing your readers can do today.",
+        column_2="Coming up\nAn event, a date, or a question for your readers.",
+    ),
+    new_block("divider"),
+    new_block("social", facebook="https://facebook.com/", instagram="https://instagram.com/"),
+    new_block(
+        "footer",
+        text="You receive this newsletter as {email}.",
+        unsubscribe_label="Unsubscribe",
+        preferences_label="Your subscriptions",
+    ),
+)
+
+LETTER_BLOCKS = (
+    new_block("spacer", height="24"),
+    new_block("text", text="Dear {first_name|friend},"),
+    new_block(
+        "text",
+        text="A personal letter reads best as a few short paragraphs in one column, with no "
+        "pictures and a single clear request, if any.",
+    ),
+    new_block("text", text="Warm regards,\n{company|Your team}"),
+    new_block(
+        "footer",
+        text="You receive this because you subscribed.",
+        unsubscribe_label="Unsubscribe",
+    ),
+)
+
 
 STARTERS = (
     Starter(
@@ -80,6 +123,22 @@ STARTERS = (
         gettext_noop("The announcement as blocks: change it in the block editor, no HTML."),
         "Something new for {first_name|you}",
         blocks=ANNOUNCEMENT_BLOCKS,
+    ),
+    Starter(
+        "newsletter-blocks",
+        gettext_noop("Newsletter in blocks"),
+        gettext_noop(
+            "A masthead, a story with its button, two columns and social links: all blocks."
+        ),
+        "The Monthly Update for {first_name|you}",
+        blocks=NEWSLETTER_BLOCKS,
+    ),
+    Starter(
+        "letter-blocks",
+        gettext_noop("Letter in blocks"),
+        gettext_noop("The plain letter as blocks: a greeting, paragraphs and a signature."),
+        "A note for {first_name|you}",
+        blocks=LETTER_BLOCKS,
     ),
 )
 

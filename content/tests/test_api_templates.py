@@ -195,6 +195,8 @@ def test_the_gallery_and_a_template_from_a_starter(personas, api_for):
         "newsletter",
         "announcement",
         "announcement-blocks",
+        "newsletter-blocks",
+        "letter-blocks",
     ]
     created = client.post(f"{URL}from-starter/", {"starter": "newsletter"})
     assert created.status_code == 201

@@ -153,3 +153,21 @@ def test_the_block_starter_opens_in_the_block_editor(personas, editor_client):
     assert 'Edit<span class="sr-only"> Button 4</span>' in page
     frame = editor_client.get(reverse("content:gallery_frame"), {"starter": "announcement-blocks"})
     assert "Something new is here" in frame.content.decode()
+
+
+@pytest.mark.parametrize("key", ["announcement-blocks", "newsletter-blocks", "letter-blocks"])
+def test_every_block_starter_compiles_opens_in_the_block_editor_and_can_be_sent(
+    personas, editor_client, key
+):
+    from content import gallery
+    from content.rendering import compile_template
+
+    starter = gallery.starter(key)
+    assert starter is not None
+    response = editor_client.post(reverse("content:gallery"), {"starter": key})
+    template = Template.objects.get()
+    assert response.url == url("edit", template)
+    assert template.format == "blocks"
+    assert [b["type"] for b in template.blocks] == [b["type"] for b in starter.blocks]
+    assert "{unsubscribe_url}" in template.html_body  # every starter carries the link
+    compile_template(template)  # placeholders and markup are valid
