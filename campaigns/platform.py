@@ -25,6 +25,7 @@ from campaigns import dashboard
 from campaigns.models import Campaign, CampaignStatus
 from campaigns.services import CampaignNotAllowed, CampaignNotReady, move_status
 from campaigns.transitions import FINAL
+from core.digits import is_number
 
 REASON_MAX = 500
 
@@ -46,7 +47,7 @@ class PlatformCampaignFilter:
         workspace = str(params.get("workspace") or "").strip()
         return cls(
             status=status if status in CampaignStatus.values else "",
-            workspace_id=int(workspace) if workspace.isdigit() and len(workspace) < 19 else None,
+            workspace_id=int(workspace) if is_number(workspace) and len(workspace) < 19 else None,
             owner=str(params.get("owner") or "").strip()[:254],
             q=str(params.get("q") or "").strip()[:200],
             disabled=str(params.get("disabled") or "") in ("1", "true", "on"),

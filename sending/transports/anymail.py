@@ -27,6 +27,7 @@ from requests.exceptions import ConnectionError as RequestsConnectionError
 from requests.exceptions import ReadTimeout
 from urllib3.exceptions import ProtocolError
 
+from core.digits import is_number
 from sending.models import EspProvider, SendingAccount
 from sending.reasons import CREDENTIALS_REFUSED, SENDER_REFUSED
 from sending.transports.base import OutgoingMessage, SendKind, SendResult, TransportBase
@@ -295,7 +296,7 @@ def _retry_after(exc: AnymailAPIError, now: float) -> float | None:
     if not isinstance(value, str) or not value.strip():
         return None
     text: str = value.strip()
-    if text.isdigit():
+    if is_number(text):
         return float(text)
     try:
         when = parsedate_to_datetime(text)
