@@ -60,6 +60,7 @@ from audience.models import (
 )
 from audience.segments import SegmentError
 from audience.upsert import UpsertOutcome, parse_rows
+from core import reasons
 from core.reasons import Reason
 
 # Marked for the catalog; the recipients page translates them.
@@ -892,7 +893,7 @@ def _add_to_list(workspace: Workspace, list_id: int, emails: list[str]) -> None:
 def job_finish(*, job: AudienceJob, status: str, error: str | Reason = "") -> None:
     """Record how a job ended (why, as free text or a coded Reason that pages translate) and
     drop its uploaded file."""
-    text, detail = (error.text, error.detail) if isinstance(error, Reason) else (error, None)
+    text, detail = reasons.stored(error)
     AudienceJob.objects.filter(pk=job.pk).update(
         status=status, error=text[:2000], error_detail=detail, finished_at=timezone.now()
     )

@@ -36,6 +36,7 @@ from campaigns.transitions import SENDING_ACTIONS, TransitionError, next_status
 from content.models import Template
 from content.rendering import TemplateParts, compile_template
 from content.syntax import ContentError
+from core import reasons
 from core.reasons import Reason, reason
 
 
@@ -94,10 +95,8 @@ def move_status(campaign: Campaign, action: str, now: datetime, reason: str | Re
     except TransitionError as exc:
         raise CampaignNotAllowed(str(exc), status=previous) from exc
     campaign.status_changed_at = now
-    if isinstance(reason, Reason):
-        campaign.status_reason, campaign.status_reason_detail = reason.text[:500], reason.detail
-    else:
-        campaign.status_reason, campaign.status_reason_detail = reason, None
+    text, campaign.status_reason_detail = reasons.stored(reason)
+    campaign.status_reason = text[:500]
     fields = ["status", "status_changed_at", "status_reason", "status_reason_detail"]
     if campaign.status in (CampaignStatus.COMPLETED, CampaignStatus.CANCELLED):
         campaign.finished_at = now

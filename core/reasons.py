@@ -53,6 +53,14 @@ def reason(code: str, **values: Any) -> Reason:
     return Reason(code, values)
 
 
+def stored(given: str | Reason) -> tuple[str, dict[str, Any] | None]:
+    """What to store of a reason given as free text or coded: its text, and its detail (None
+    for free text, which is shown as written)."""
+    if isinstance(given, Reason):
+        return given.text, given.detail
+    return given, None
+
+
 def _local(value: Any) -> Any:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return value

@@ -23,6 +23,7 @@ from accounts.audit import services as audit
 from accounts.models import Workspace
 from accounts.services import workspace_room_changed
 from content.message import RenderedMessage
+from core import reasons
 from core.reasons import Reason
 from sending import dkim, oauth, quota
 from sending.models import (
@@ -178,6 +179,7 @@ def account_warmup_hold(*, account_id: int, reason: str | Reason, now: datetime)
     account = SendingAccount.objects.select_related("workspace").filter(pk=account_id).first()
     if account is None:
         return False
+    text, detail = reasons.stored(reason)
     held = SendingAccount.objects.filter(
         pk=account_id,
         warmup_start__isnull=False,
@@ -185,8 +187,8 @@ def account_warmup_hold(*, account_id: int, reason: str | Reason, now: datetime)
         warmup_held_since__isnull=True,
     ).update(
         warmup_held_since=quota.local_day(account.workspace, now),
-        warmup_hold_reason=(reason.text if isinstance(reason, Reason) else reason)[:500],
-        warmup_hold_detail=reason.detail if isinstance(reason, Reason) else None,
+        warmup_hold_reason=text[:500],
+        warmup_hold_detail=detail,
     )
     return held == 1
 

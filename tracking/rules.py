@@ -422,27 +422,39 @@ def rates_of(campaign_id: int) -> tuple[int, int, int]:
     return taken, counts.get(DeliveryStatus.BOUNCED, 0), counts.get(DeliveryStatus.COMPLAINED, 0)
 
 
+def _past_rate(
+    code: str, name: str, count: int, taken: int, limit: float, digits: int
+) -> reasons.Reason | None:
+    """The coded reason saying `count` (named `name`) of `taken` passed `limit` (a share), with
+    both as percentages to `digits` places; None when it did not."""
+    if count <= limit * taken:
+        return None
+    return reasons.reason(
+        code,
+        **{name: count},
+        taken=taken,
+        rate=round(count / taken * 100, digits),
+        limit=round(limit * 100, digits),
+    )
+
+
 def pause_reason(taken: int, bounced: int, complained: int) -> reasons.Reason | None:
-    """Why a campaign with these figures must pause, or None (pure: the thresholds)."""
-    if taken >= int(settings.CAMPAIGN_PAUSE_COMPLAINT_MIN_DELIVERIES) and complained > (
-        float(settings.CAMPAIGN_PAUSE_COMPLAINT_RATE) * taken
-    ):
-        return reasons.reason(
+    """Why a campaign with these figures must pause, or None (pure: the thresholds).
+    Complaints are said first: they weigh more."""
+    if taken >= int(settings.CAMPAIGN_PAUSE_COMPLAINT_MIN_DELIVERIES) and (
+        why := _past_rate(
             COMPLAINT_RATE,
-            complained=complained,
-            taken=taken,
-            rate=round(complained / taken * 100, 2),
-            limit=round(float(settings.CAMPAIGN_PAUSE_COMPLAINT_RATE) * 100, 2),
+            "complained",
+            complained,
+            taken,
+            float(settings.CAMPAIGN_PAUSE_COMPLAINT_RATE),
+            2,
         )
-    if taken >= int(settings.CAMPAIGN_PAUSE_BOUNCE_MIN_DELIVERIES) and bounced > (
-        float(settings.CAMPAIGN_PAUSE_BOUNCE_RATE) * taken
     ):
-        return reasons.reason(
-            BOUNCE_RATE,
-            bounced=bounced,
-            taken=taken,
-            rate=round(bounced / taken * 100, 1),
-            limit=round(float(settings.CAMPAIGN_PAUSE_BOUNCE_RATE) * 100, 1),
+        return why
+    if taken >= int(settings.CAMPAIGN_PAUSE_BOUNCE_MIN_DELIVERIES):
+        return _past_rate(
+            BOUNCE_RATE, "bounced", bounced, taken, float(settings.CAMPAIGN_PAUSE_BOUNCE_RATE), 1
         )
     return None
 
@@ -484,23 +496,12 @@ def warmup_hold_reason(taken: int, bounced: int, complained: int) -> reasons.Rea
     """Why a warming-up account with these figures must hold its ramp, or None (pure)."""
     if taken < int(settings.WARMUP_HOLD_MIN_DELIVERIES):
         return None
-    if complained > float(settings.WARMUP_HOLD_COMPLAINT_RATE) * taken:
-        return reasons.reason(
-            WARMUP_COMPLAINTS,
-            complained=complained,
-            taken=taken,
-            rate=round(complained / taken * 100, 2),
-            limit=round(float(settings.WARMUP_HOLD_COMPLAINT_RATE) * 100, 2),
-        )
-    if bounced > float(settings.WARMUP_HOLD_BOUNCE_RATE) * taken:
-        return reasons.reason(
-            WARMUP_BOUNCES,
-            bounced=bounced,
-            taken=taken,
-            rate=round(bounced / taken * 100, 1),
-            limit=round(float(settings.WARMUP_HOLD_BOUNCE_RATE) * 100, 1),
-        )
-    return None
+    return _past_rate(
+        WARMUP_COMPLAINTS, "complained", complained, taken,
+        float(settings.WARMUP_HOLD_COMPLAINT_RATE), 2,
+    ) or _past_rate(
+        WARMUP_BOUNCES, "bounced", bounced, taken, float(settings.WARMUP_HOLD_BOUNCE_RATE), 1
+    )  # fmt: skip
 
 
 def hold_warmup_if_rates_high(account_id: int) -> bool:
