@@ -10,6 +10,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from accounts.tests.factories import WorkspaceFactory
 from archive.tests.test_archive import open_archive, sent_campaign
+from core.testing.fixtures import close_context
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -19,7 +20,7 @@ def reader(browser: Browser, live_server) -> Iterator[Page]:
     context = browser.new_context(base_url=live_server.url)
     context.set_default_timeout(15_000)
     yield context.new_page()
-    context.close()
+    close_context(context)
 
 
 def test_a_reader_opens_the_archive_and_one_campaign(reader: Page):

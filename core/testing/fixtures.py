@@ -20,6 +20,7 @@ The root conftest loads it with ``pytest_plugins = ["core.testing.fixtures"]``.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 from collections.abc import Generator, Iterator
@@ -33,7 +34,7 @@ from core.testing.imap import DovecotServer, dovecot_missing
 from core.testing.smtp import SmtpSink
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, Page, ViewportSize
+    from playwright.sync_api import Browser, BrowserContext, Page, ViewportSize
     from pytest_django.live_server_helper import LiveServer
 
 # Playwright's sync API runs an asyncio event loop in the test's own thread (switching to it
@@ -54,6 +55,9 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 DEFAULT_TIMEOUT_MS = 10_000
+# Chromium now and then never answers the disposal of a context (a download it keeps going, a
+# renderer that hangs); a test's own checks are done by then, so its close is bounded.
+CLOSE_TIMEOUT_SECONDS = 30
 DESKTOP_VIEWPORT: ViewportSize = {"width": 1280, "height": 900}
 PHONE_VIEWPORT: ViewportSize = {"width": 375, "height": 740}
 
@@ -273,7 +277,22 @@ def _open_page(
                 print(f"\nscreenshot of the failing page: {path}")
             except Exception as exc:  # the page may have crashed: report it, keep the failure
                 print(f"\nno screenshot of the failing page ({type(exc).__name__}: {exc})")
-        context.close()
+        close_context(context)
+
+
+def close_context(context: BrowserContext, seconds: float = CLOSE_TIMEOUT_SECONDS) -> bool:
+    """Close `context`, waiting `seconds` at most; False (and a printed line) if Chromium hung.
+
+    Playwright's close has no timeout of its own. The sync API runs its calls as coroutines
+    on its own loop (`_sync`), so the bound is asyncio's `wait_for` around the same call. A
+    context left behind is discarded with the browser at the end of the session.
+    """
+    try:
+        context._sync(asyncio.wait_for(context._impl_obj.close(reason=None), seconds))
+    except TimeoutError:
+        print(f"\nChromium did not close a browser context within {seconds} s; left behind")
+        return False
+    return True
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ import pytest
 from django.db import connection
 from playwright.sync_api import Browser, Error, Page
 
+from core.testing.fixtures import close_context
 from core.testing.smtp import SmtpSink
 from postroom.tests.test_browser_planted_markup import (
     leave_page,
@@ -109,7 +110,7 @@ def test_every_page_passes_axe_in_both_languages_and_themes(
         try:
             found, audited = audit(page, urls)
         finally:
-            page.context.close()
+            close_context(page.context)
         # A walk that audited almost nothing would pass everything.
         assert audited > len(routes) // 2, f"{language}/{scheme}: {audited} of {len(routes)}"
         faults += [f"{language}/{scheme} {fault}" for fault in found]

@@ -12,6 +12,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from accounts.tests.factories import WorkspaceFactory
 from audience.models import RecipientList
+from core.testing.fixtures import close_context
 from sending.tests.factories import SendingAccountFactory
 from subscriptions.confirmations import run_confirmation_step
 from subscriptions.models import PendingSignup
@@ -25,7 +26,7 @@ def page_without_js(browser: Browser, live_server) -> Iterator[Page]:
     context = browser.new_context(base_url=live_server.url, java_script_enabled=False)
     context.set_default_timeout(15_000)
     yield context.new_page()
-    context.close()
+    close_context(context)
 
 
 def test_sign_up_and_confirm_without_javascript(page_without_js: Page, smtp_sink, settings):
@@ -68,7 +69,7 @@ def page_with_js(browser: Browser, live_server) -> Iterator[Page]:
     context = browser.new_context(base_url=live_server.url)
     context.set_default_timeout(30_000)
     yield context.new_page()
-    context.close()
+    close_context(context)
 
 
 def test_the_challenge_is_solved_in_the_browser_under_the_csp(page_with_js: Page, settings):
