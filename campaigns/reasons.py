@@ -17,3 +17,10 @@ POLICY_REFUSALS = register(
     ),
 )
 PAUSED_BY_COMMAND = register("campaign.paused_by_command", gettext_noop("Paused by command."))
+
+# Refusals of a start: said at once to whoever starts, or stored when a scheduled start fails.
+NO_TEMPLATE = register("campaign.no_template", gettext_noop("Choose a template first."))
+NO_ACCOUNT = register("campaign.no_account", gettext_noop("Choose at least one sending account."))
+TEMPLATE_ERROR = register(
+    "campaign.template_error", gettext_noop("The template “%(template)s” has an error: %(problem)s")
+)

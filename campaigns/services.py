@@ -31,7 +31,7 @@ from campaigns.models import (
     ScheduleMode,
 )
 from campaigns.outbox import status_changed
-from campaigns.reasons import LAUNCH_FAILED
+from campaigns.reasons import LAUNCH_FAILED, NO_ACCOUNT, NO_TEMPLATE, TEMPLATE_ERROR
 from campaigns.transitions import SENDING_ACTIONS, TransitionError, next_status
 from content.models import Template
 from content.rendering import TemplateParts, compile_template
@@ -43,14 +43,23 @@ from core.reasons import Reason, reason
 class CampaignError(Exception):
     """A refusal with a message fit to show to the user. Raised as one of its two kinds, so
     that callers (the API's 409 against 400) need not read the campaign again to tell them
-    apart."""
+    apart.
+
+    Raised with a registered Reason, the message is in the active language and `reason` keeps
+    the code, so that a refusal stored for later (a scheduled start that could not happen) is
+    shown in the language of whoever reads it, not the worker's.
+    """
+
+    def __init__(self, message: str | Reason) -> None:
+        self.reason = message if isinstance(message, Reason) else None
+        super().__init__(message if isinstance(message, str) else message.shown)
 
 
 class CampaignNotAllowed(CampaignError):
     """The campaign's state does not allow the action (a running campaign cannot be edited,
     a cancelled one cannot resume). `status` is the state that refused it."""
 
-    def __init__(self, message: str, *, status: str) -> None:
+    def __init__(self, message: str | Reason, *, status: str) -> None:
         super().__init__(message)
         self.status = status
 
@@ -78,7 +87,7 @@ def refuse_if_disabled(campaign: Campaign, action: str) -> None:
         )
 
 
-def not_allowed_unless(campaign: Campaign, allowed: Collection[str], message: str) -> None:
+def not_allowed_unless(campaign: Campaign, allowed: Collection[str], message: str | Reason) -> None:
     """Raise CampaignNotAllowed with `message` unless the campaign is in one of `allowed`."""
     if campaign.status not in allowed:
         raise CampaignNotAllowed(message, status=campaign.status)
@@ -131,7 +140,9 @@ def freeze_content(campaign: Campaign, template: Template) -> dict[str, object]:
             allowed=placeholder_names(campaign.workspace),
         )
     except ContentError as exc:
-        raise CampaignNotReady(f"The template “{template.name}” has an error: {exc}") from exc
+        raise CampaignNotReady(
+            reason(TEMPLATE_ERROR, template=template.name, problem=str(exc))
+        ) from exc
     return parts | tracking_content(campaign, template)
 
 
@@ -205,9 +216,9 @@ def _freeze(campaign: Campaign) -> None:
         else None
     )
     if template is None:
-        raise CampaignNotReady(_("Choose a template first."))
+        raise CampaignNotReady(reason(NO_TEMPLATE))
     if not campaign.accounts.exists():
-        raise CampaignNotReady(_("Choose at least one sending account."))
+        raise CampaignNotReady(reason(NO_ACCOUNT))
     sent = _content_to_resend(campaign)
     try:  # the files too: editing the template's attachments later changes nothing here
         if sent is not None:
@@ -424,7 +435,10 @@ def campaigns_start_due(*, now: datetime) -> int:
         try:
             campaign_start(campaign=campaign, now=now)
         except CampaignError as exc:
-            Campaign.objects.filter(pk=campaign.pk).update(status_reason=str(exc)[:500])
+            text, detail = reasons.stored(exc.reason or str(exc))
+            Campaign.objects.filter(pk=campaign.pk).update(
+                status_reason=text[:500], status_reason_detail=detail
+            )
         else:
             started += 1
     return started

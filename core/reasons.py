@@ -46,6 +46,11 @@ class Reason:
     def detail(self) -> dict[str, Any]:
         return {"code": self.code, "values": self.values}
 
+    @property
+    def shown(self) -> str:
+        """The reason in the active language."""
+        return shown(self.text, self.detail)
+
 
 def reason(code: str, **values: Any) -> Reason:
     if code not in _TEMPLATES:

@@ -9,6 +9,7 @@ from django.utils import timezone, translation
 
 from audience.models import Recipient
 from campaigns.models import CampaignStatus, CampaignStatusChange, Delivery, DeliveryStatus
+from campaigns.services import campaigns_start_due
 from campaigns.tests.factories import CampaignFactory
 from core import reasons
 from notifications import collect
@@ -147,3 +148,24 @@ def test_a_held_warmup_says_why_in_the_readers_language(personas, owner_client: 
     ).content.decode()
     assert "Приостановлено: недоставок — 1 на 5 доставленных писем" in page
     assert "bounces in" not in page
+
+
+def test_a_scheduled_start_that_cannot_happen_is_said_in_the_readers_language(
+    personas, owner_client: Client
+):
+    # The worker starts scheduled campaigns in no reader's language; the refusal keeps its code.
+    campaign = CampaignFactory.create(
+        workspace=personas.workspace,
+        status=CampaignStatus.SCHEDULED,
+        scheduled_at=timezone.now(),
+        template_id=None,
+        bare=True,
+    )
+    with translation.override("ru"):
+        assert campaigns_start_due(now=timezone.now()) == 0
+    campaign.refresh_from_db()
+    assert campaign.status == CampaignStatus.SCHEDULED
+    assert campaign.status_reason == "Choose a template first."
+    assert campaign.status_reason_detail == {"code": "campaign.no_template", "values": {}}
+    with translation.override("ru"):
+        assert campaign.status_reason_shown == "Сначала выберите шаблон."
