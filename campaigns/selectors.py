@@ -200,12 +200,15 @@ class Progress:
             return ""
         minutes = int(self.eta.total_seconds() // 60)
         if minutes < 1:
-            return "under a minute"
+            return _("under a minute")
         hours, minutes = divmod(minutes, 60)
         days, hours = divmod(hours, 24)
+        parts = {"days": days, "hours": hours, "minutes": minutes}
         if days:
-            return f"about {days} d {hours} h"
-        return f"about {hours} h {minutes} min" if hours else f"about {minutes} min"
+            return _("about %(days)s d %(hours)s h") % parts
+        if hours:
+            return _("about %(hours)s h %(minutes)s min") % parts
+        return _("about %(minutes)s min") % parts
 
     @property
     def finishes_text(self) -> str:
