@@ -20,7 +20,13 @@ from accounts.audit import services as audit
 from accounts.models import User, Workspace
 from audience.models import Recipient, RecipientList, Segment
 from campaigns import dashboard
-from campaigns.ab_tests import AbTestSetup, ab_test_apply, ab_test_problems, ab_test_setup_of
+from campaigns.ab_tests import (
+    AbTestSetup,
+    ab_content_problems,
+    ab_test_apply,
+    ab_test_problems,
+    ab_test_setup_of,
+)
 from campaigns.archive import ArchiveValuesError, clean_archive_values
 from campaigns.frozen_files import delete_frozen_files
 from campaigns.models import (
@@ -102,6 +108,10 @@ def campaign_problems(
         problems.append(("archive_values", str(exc)))
     if data.ab_test_given and data.ab_test is not None:
         problems.extend((f"ab_{name}", message) for name, message in ab_test_problems(data.ab_test))
+        problems.extend(
+            (f"ab_{name}", message)
+            for name, message in ab_content_problems(workspace.pk, data.ab_test, data.template_id)
+        )
         if data.ab_test.wait_hours >= data.lifetime_days * 24:
             # The lifetime counts from the launch: the rest would expire as soon as it is made.
             problems.append(
