@@ -215,9 +215,7 @@ class CampaignForm(forms.Form):
             variant_field = self.fields[name]
             assert isinstance(variant_field, forms.ChoiceField)  # noqa: S101 - declared above
             variant_field.choices = [("", "—"), *templates.values_list("pk", "name")]
-            variant_field.label = _("Content of variant %(label)s") % {
-                "label": "ABCDE"[position]
-            }
+            variant_field.label = _("Content of variant %(label)s") % {"label": "ABCDE"[position]}
         self._queryset("lists", RecipientList.objects.filter(workspace=workspace))
         self._queryset("segments", Segment.objects.filter(workspace=workspace))
         self._queryset(
