@@ -97,12 +97,12 @@ def ab_content_problems(
 ) -> list[tuple[str, str]]:
     """Why a whole-content test's templates cannot be used, as `ab_test_problems` says it
     (`template_<n>`: variant n's, A being 0): variant A must be the campaign's template
-    (`template_id`), the others templates of the workspace that compile. Empty for other
-    kinds."""
+    (`template_id`; a campaign without one is told to choose one elsewhere), the others
+    templates of the workspace that compile. Empty for other kinds."""
     if setup.kind != AbTestKind.CONTENT or not setup.template_ids:
         return []
     problems: list[tuple[str, str]] = []
-    if setup.template_ids[0] != template_id:
+    if template_id is not None and setup.template_ids[0] != template_id:
         problems.append(
             ("template_0", _("Variant A is the campaign's own template: name it first."))
         )

@@ -286,3 +286,16 @@ def test_links_of_a_later_variant_are_numbered_on():
     )
     assert tracked_b.html == '<a href="{_click}3">B</a>'
     assert [link.source for link in tracked_b.links] == ["https://b.example/"]
+
+
+def test_the_report_names_each_variants_template(personas, smtp_sink, editor_client):
+    setup, _ = content_test(personas, smtp_sink, n=4)
+    campaign_start(campaign=setup.campaign)
+    url = reverse("automation:ab_test", kwargs={"campaign_id": setup.campaign.pk})
+    page = editor_client.get(url).content.decode()
+    table = page[page.index('id="ab-variants"') :]
+    assert "<th>Template</th>" in table
+    row_b = table[table.index('id="variant-B"') :]
+    assert "<td>Bold offer</td>" in row_b[: row_b.index("</tr>")]
+    row_a = table[table.index('id="variant-A"') :]
+    assert "<td>Hello</td>" in row_a[: row_a.index("</tr>")]
