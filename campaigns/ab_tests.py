@@ -166,6 +166,21 @@ def ab_test_apply(*, campaign: Campaign, setup: AbTestSetup | None) -> None:
         ab_test_save(campaign=campaign, setup=setup)
 
 
+def ab_content_names_refresh(*, campaign: Campaign) -> None:
+    """Name a whole-content test's variant A after the campaign's template as it is now (it
+    follows the campaign's template, which an edit may change without touching the test)."""
+    name = (
+        Template.objects.filter(workspace_id=campaign.workspace_id, pk=campaign.template_id)
+        .values_list("name", flat=True)
+        .first()
+        if campaign.template_id is not None
+        else None
+    )
+    Variant.objects.filter(
+        campaign_id=campaign.pk, position=0, campaign__ab_test__kind=AbTestKind.CONTENT
+    ).update(value=(name or "")[:998])
+
+
 @transaction.atomic
 def ab_test_save(*, campaign: Campaign, setup: AbTestSetup) -> AbTest:
     """Replace the campaign's A/B test with `setup`. Raises CampaignError when the campaign

@@ -22,6 +22,7 @@ from audience.models import Recipient, RecipientList, Segment
 from campaigns import dashboard
 from campaigns.ab_tests import (
     AbTestSetup,
+    ab_content_names_refresh,
     ab_content_problems,
     ab_test_apply,
     ab_test_problems,
@@ -190,6 +191,7 @@ def _apply(campaign: Campaign, data: CampaignData) -> None:
     campaign.segments.set(Segment.objects.filter(workspace=workspace, pk__in=data.segment_ids))
     if data.ab_test_given:
         ab_test_apply(campaign=campaign, setup=data.ab_test)
+    ab_content_names_refresh(campaign=campaign)
 
 
 def _check(workspace: Workspace, data: CampaignData) -> None:

@@ -299,3 +299,19 @@ def test_the_report_names_each_variants_template(personas, smtp_sink, editor_cli
     assert "<td>Bold offer</td>" in row_b[: row_b.index("</tr>")]
     row_a = table[table.index('id="variant-A"') :]
     assert "<td>Hello</td>" in row_a[: row_a.index("</tr>")]
+
+
+def test_variant_a_follows_the_campaigns_template(personas, api_for):
+    s = stage(personas.workspace)
+    second = TemplateFactory.create(workspace=personas.workspace, name="Second look")
+    third = TemplateFactory.create(workspace=personas.workspace, name="Third way")
+    api = api_for("editor")
+    test = {"kind": "content", "template_ids": [s.template.pk, second.pk]}
+    made = api.post(URL, s.campaign_body(ab_test=test), format="json").json()
+    response = api.patch(f"{URL}{made['id']}/", {"template_id": third.pk}, format="json")
+    assert response.status_code == 200, response.json()
+    assert response.json()["ab_test"]["variants"][0] == {
+        "variant": "A",
+        "value": "Third way",
+        "template_id": third.pk,
+    }
