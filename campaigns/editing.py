@@ -20,7 +20,14 @@ from accounts.audit import services as audit
 from accounts.models import User, Workspace
 from audience.models import Recipient, RecipientList, Segment
 from campaigns import dashboard
-from campaigns.ab_tests import AbTestSetup, ab_test_apply, ab_test_problems, ab_test_setup_of
+from campaigns.ab_tests import (
+    AbTestSetup,
+    ab_content_names_refresh,
+    ab_content_problems,
+    ab_test_apply,
+    ab_test_problems,
+    ab_test_setup_of,
+)
 from campaigns.archive import ArchiveValuesError, clean_archive_values
 from campaigns.frozen_files import delete_frozen_files
 from campaigns.models import (
@@ -102,6 +109,10 @@ def campaign_problems(
         problems.append(("archive_values", str(exc)))
     if data.ab_test_given and data.ab_test is not None:
         problems.extend((f"ab_{name}", message) for name, message in ab_test_problems(data.ab_test))
+        problems.extend(
+            (f"ab_{name}", message)
+            for name, message in ab_content_problems(workspace.pk, data.ab_test, data.template_id)
+        )
         if data.ab_test.wait_hours >= data.lifetime_days * 24:
             # The lifetime counts from the launch: the rest would expire as soon as it is made.
             problems.append(
@@ -180,6 +191,7 @@ def _apply(campaign: Campaign, data: CampaignData) -> None:
     campaign.segments.set(Segment.objects.filter(workspace=workspace, pk__in=data.segment_ids))
     if data.ab_test_given:
         ab_test_apply(campaign=campaign, setup=data.ab_test)
+    ab_content_names_refresh(campaign=campaign)
 
 
 def _check(workspace: Workspace, data: CampaignData) -> None:

@@ -173,9 +173,18 @@ class CampaignForm(forms.Form):
     ab_wait_hours = forms.IntegerField(
         initial=4, required=False, label=_("Choose the winner after (hours)")
     )
+    # Whole content: a template per variant from B on (A is the campaign's template); the
+    # choices and labels are set per form (the workspace's templates, the reader's language).
+    ab_template_1 = forms.TypedChoiceField(coerce=int, empty_value=None, required=False)
+    ab_template_2 = forms.TypedChoiceField(coerce=int, empty_value=None, required=False)
+    ab_template_3 = forms.TypedChoiceField(coerce=int, empty_value=None, required=False)
+    ab_template_4 = forms.TypedChoiceField(coerce=int, empty_value=None, required=False)
 
     AUDIENCE_FIELDS = ("lists", "segments", "picked", "drop_picked")
     AB_FIELDS = ("ab_kind", "ab_values", "ab_test_percent", "ab_criterion", "ab_wait_hours")
+    AB_TEMPLATE_FIELDS = ("ab_template_1", "ab_template_2", "ab_template_3", "ab_template_4")
+    # Problems of a whole-content test shown by the field the person can change.
+    AB_PROBLEM_FIELDS = {"ab_templates": "ab_template_1", "ab_template_0": "template"}
 
     def __init__(
         self, *args: Any, workspace: Workspace, fixed_audience: bool = False, **kwargs: Any
@@ -202,6 +211,11 @@ class CampaignForm(forms.Form):
             ("", _("Choose a template")),
             *templates.values_list("pk", "name"),
         ]
+        for position, name in enumerate(self.AB_TEMPLATE_FIELDS, start=1):
+            variant_field = self.fields[name]
+            assert isinstance(variant_field, forms.ChoiceField)  # noqa: S101 - declared above
+            variant_field.choices = [("", "—"), *templates.values_list("pk", "name")]
+            variant_field.label = _("Content of variant %(label)s") % {"label": "ABCDE"[position]}
         self._queryset("lists", RecipientList.objects.filter(workspace=workspace))
         self._queryset("segments", Segment.objects.filter(workspace=workspace))
         self._queryset(
@@ -244,8 +258,8 @@ class CampaignForm(forms.Form):
             **cls._ab_initial(ab_test_setup_of(campaign)),
         }
 
-    @staticmethod
-    def _ab_initial(setup: AbTestSetup | None) -> dict[str, Any]:
+    @classmethod
+    def _ab_initial(cls, setup: AbTestSetup | None) -> dict[str, Any]:
         if setup is None:
             return {"ab_enabled": False}
         return {
@@ -255,6 +269,7 @@ class CampaignForm(forms.Form):
             "ab_test_percent": setup.test_percent,
             "ab_criterion": setup.criterion,
             "ab_wait_hours": setup.wait_hours,
+            **dict(zip(cls.AB_TEMPLATE_FIELDS, setup.template_ids[1:], strict=False)),
         }
 
     def _ab_setup(self) -> AbTestSetup | None:
@@ -262,9 +277,13 @@ class CampaignForm(forms.Form):
         if not c.get("ab_enabled"):
             return None
         lines = (c.get("ab_values") or "").splitlines()
+        kind = c.get("ab_kind") or AbTestKind.SUBJECT
+        content = kind == AbTestKind.CONTENT
+        picked = [c[name] for name in self.AB_TEMPLATE_FIELDS if c.get(name) is not None]
         return AbTestSetup(
-            kind=c.get("ab_kind") or AbTestKind.SUBJECT,
-            values=[line.strip() for line in lines if line.strip()],
+            kind=kind,
+            values=[] if content else [line.strip() for line in lines if line.strip()],
+            template_ids=[c.get("template") or 0, *picked] if content else [],
             test_percent=c["ab_test_percent"] if c.get("ab_test_percent") is not None else 20,
             criterion=c.get("ab_criterion") or AbCriterion.OPENS,
             wait_hours=c["ab_wait_hours"] if c.get("ab_wait_hours") is not None else 4,
@@ -298,6 +317,7 @@ class CampaignForm(forms.Form):
         if self.errors:
             return cleaned
         for name, message in campaign_problems(self.workspace, self.data_(), timezone.now()):
+            name = self.AB_PROBLEM_FIELDS.get(name, name)
             self.add_error(name if name in self.fields else None, _(message))
         picked = cleaned.get("picked") and not cleaned.get("drop_picked")
         if self.fixed_audience:

@@ -67,5 +67,7 @@ def frozen_attachments(entries: list[dict[str, Any]]) -> tuple[Attachment, ...]:
 
 
 def delete_frozen_files(content: dict[str, Any]) -> None:
-    for entry in content.get("attachments", ()):
-        default_storage.delete(entry["path"])
+    """Delete the campaign's copied files, its A/B test's content variants' too."""
+    for part in (content, *(content.get("variants") or {}).values()):
+        for entry in part.get("attachments", ()):
+            default_storage.delete(entry["path"])

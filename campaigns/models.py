@@ -158,6 +158,7 @@ class AbTestKind(models.TextChoices):
     # Marked for the catalog, translated where pages show them (as CampaignStatus).
     SUBJECT = "subject", gettext_noop("Subject")
     FROM_NAME = "from_name", gettext_noop("From name")
+    CONTENT = "content", gettext_noop("Whole content")
 
 
 class AbCriterion(models.TextChoices):
@@ -219,12 +220,19 @@ class AbTest(models.Model):
 
 
 class Variant(models.Model):
-    """One variant of an A/B test: the subject or the From name its deliveries carry."""
+    """One variant of an A/B test: the subject, the From name or the whole content (a
+    template) its deliveries carry."""
 
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="variants")
     position = models.PositiveSmallIntegerField()  # 0 is variant A
+    # The subject or From name; for a content variant, its template's name (as shown in
+    # reports: set with the test, renewed when the content is frozen at the launch).
     value = models.CharField(max_length=998)
+    # A content variant's template (of the campaign's workspace; checked when saved and at
+    # the launch). Null for other kinds, and for variant A: it is the campaign's own
+    # template, whichever that is when the campaign starts. A plain id, as the campaign's.
+    template_id = models.BigIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ("position",)

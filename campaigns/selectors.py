@@ -465,7 +465,7 @@ def message_as_sent(delivery: Delivery, token: str) -> tuple[TemplateParts, dict
 
     Raises ContentError when the frozen content cannot be read.
     """
-    parts = frozen_parts(delivery.campaign, with_attachments=False)
+    parts = frozen_parts(delivery.campaign, with_attachments=False, variant_id=delivery.variant_id)
     variant = delivery.variant
     if (
         variant is not None

@@ -36,6 +36,7 @@ from campaigns.models import (
     Delivery,
     DeliveryStatus,
     ScheduleMode,
+    Variant,
 )
 from campaigns.selectors import status_counts_many
 from campaigns.transitions import EDITABLE, allowed_actions
@@ -106,14 +107,26 @@ class PickedSerializer(serializers.Serializer[dict[str, Any]]):
 
 
 class AbTestInSerializer(serializers.Serializer[AbTestSetup]):
-    """A campaign's A/B test: 2 to 5 variants of its subject or From name, sent to an even
-    split of `test_percent` of the audience; after `wait_hours` the variant with the most
-    people who did `criterion` goes to the rest."""
+    """A campaign's A/B test: 2 to 5 variants of its subject, From name or whole content,
+    sent to an even split of `test_percent` of the audience; after `wait_hours` the variant
+    with the most people who did `criterion` goes to the rest."""
 
     kind = serializers.ChoiceField(AbTestKind.choices)
     variants = serializers.ListField(
         child=serializers.CharField(max_length=998, allow_blank=True),
-        help_text="Each variant's subject or From name, A first.",
+        required=False,
+        default=list,
+        help_text="Each variant's subject or From name, A first (not for kind content).",
+    )
+    template_ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1),
+        required=False,
+        default=list,
+        max_length=10,
+        help_text=(
+            "Kind content: each variant's template, A first; A is the campaign's own "
+            "template, the others templates of the workspace."
+        ),
     )
     test_percent = serializers.IntegerField(default=20, help_text="1 to 99.")
     criterion = serializers.ChoiceField(AbCriterion.choices, default=AbCriterion.OPENS)
@@ -122,7 +135,10 @@ class AbTestInSerializer(serializers.Serializer[AbTestSetup]):
 
 class VariantOutSerializer(serializers.Serializer[Any]):
     variant = serializers.CharField(help_text="The variant's letter, A to E.")
-    value = serializers.CharField()
+    value = serializers.CharField(help_text="Its subject or From name; its template's name.")
+    template_id = serializers.IntegerField(
+        allow_null=True, help_text="Kind content: the variant's template; null otherwise."
+    )
 
 
 class AbTestOutSerializer(serializers.Serializer[Any]):
@@ -137,6 +153,13 @@ class AbTestOutSerializer(serializers.Serializer[Any]):
     decided_by_hand = serializers.BooleanField()
 
 
+def variant_template_id(campaign: Campaign, kind: str, variant: Variant) -> int | None:
+    """A whole-content variant's template (A's is the campaign's); None for other kinds."""
+    if kind != AbTestKind.CONTENT:
+        return None
+    return variant.template_id if variant.position > 0 else campaign.template_id
+
+
 def ab_test_body(campaign: Campaign) -> dict[str, Any] | None:
     """The campaign's A/B test as the API shows it; None without one (the list reads the
     tests and variants of a page at once: CampaignResource.workspace_queryset)."""
@@ -147,7 +170,14 @@ def ab_test_body(campaign: Campaign) -> dict[str, Any] | None:
     variants = sorted(campaign.variants.all(), key=lambda v: v.position)
     return {
         "kind": test.kind,
-        "variants": [{"variant": v.label, "value": v.value} for v in variants],
+        "variants": [
+            {
+                "variant": v.label,
+                "value": v.value,
+                "template_id": variant_template_id(campaign, test.kind, v),
+            }
+            for v in variants
+        ],
         "test_percent": test.test_percent,
         "criterion": test.criterion,
         "wait_hours": max(1, test.wait_seconds // 3600),
@@ -366,6 +396,7 @@ class CampaignWriteSerializer(serializers.Serializer[CampaignData]):
                 else AbTestSetup(
                     kind=given["kind"],
                     values=list(given["variants"]),
+                    template_ids=list(given["template_ids"]),
                     test_percent=given["test_percent"],
                     criterion=given["criterion"],
                     wait_hours=given["wait_hours"],
@@ -397,6 +428,8 @@ PROBLEM_FIELDS = {
 
 
 def problem_field(name: str, schedule_mode: str) -> str:
+    if name.startswith("ab_template"):  # a whole-content variant's template
+        return "ab_test"
     if name == "scheduled_at":
         return "window_start" if schedule_mode == ScheduleMode.WINDOW else "send_at"
     return PROBLEM_FIELDS.get(name, name)

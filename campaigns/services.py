@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from django.db import transaction
 from django.db.models import Count, Exists, OuterRef
@@ -23,12 +23,14 @@ from campaigns.models import (
     OPEN,
     WAITING,
     AbTest,
+    AbTestKind,
     AbTestState,
     Campaign,
     CampaignStatus,
     Delivery,
     DeliveryStatus,
     ScheduleMode,
+    Variant,
 )
 from campaigns.outbox import status_changed
 from campaigns.reasons import LAUNCH_FAILED, NO_ACCOUNT, NO_TEMPLATE, TEMPLATE_ERROR
@@ -118,8 +120,11 @@ def _locked(campaign: Campaign) -> Campaign:
     return Campaign.objects.select_for_update().select_related("workspace").get(pk=campaign.pk)
 
 
-def freeze_content(campaign: Campaign, template: Template) -> dict[str, object]:
-    """The template's content as it is now; raises CampaignError if it does not compile."""
+def freeze_content(
+    campaign: Campaign, template: Template, *, first_link: int = 0
+) -> dict[str, object]:
+    """The template's content as it is now, its tracked links numbered from `first_link`;
+    raises CampaignError if it does not compile."""
     subject = campaign.subject or template.subject
     parts = {
         "template_id": template.pk,
@@ -143,10 +148,12 @@ def freeze_content(campaign: Campaign, template: Template) -> dict[str, object]:
         raise CampaignNotReady(
             reason(TEMPLATE_ERROR, template=template.name, problem=str(exc))
         ) from exc
-    return parts | tracking_content(campaign, template)
+    return parts | tracking_content(campaign, template, first_link=first_link)
 
 
-def tracking_content(campaign: Campaign, template: Template) -> dict[str, object]:
+def tracking_content(
+    campaign: Campaign, template: Template, *, first_link: int = 0
+) -> dict[str, object]:
     """The tracked HTML and text parts, their links and the campaign's tracking settings.
 
     Links are rewritten here, once, so that sending pays only for the token; with tracking
@@ -156,19 +163,23 @@ def tracking_content(campaign: Campaign, template: Template) -> dict[str, object
     opens = workspace.track_opens if campaign.track_opens is None else campaign.track_opens
     clicks = workspace.track_clicks if campaign.track_clicks is None else campaign.track_clicks
     tracked = tracked_links.rewrite(
-        template.html_body, template.text_body, clicks=clicks, opens=opens
+        template.html_body, template.text_body, clicks=clicks, opens=opens, first=first_link
     )
     content: dict[str, object] = {"tracking": {"opens": opens, "clicks": clicks}}
     if opens or clicks:
         content |= {"html": tracked.html, "text": tracked.text}
     if tracked.links:
         content["links"] = [link.as_json() for link in tracked.links]
-        content["utm"] = {
-            "source": campaign.utm_source,
-            "medium": campaign.utm_medium,
-            "campaign": campaign.utm_campaign,
-        }
+        content["utm"] = utm_of(campaign)
     return content
+
+
+def utm_of(campaign: Campaign) -> dict[str, str]:
+    return {
+        "source": campaign.utm_source,
+        "medium": campaign.utm_medium,
+        "campaign": campaign.utm_campaign,
+    }
 
 
 @transaction.atomic
@@ -227,10 +238,60 @@ def _freeze(campaign: Campaign) -> None:
         else:
             content = freeze_content(campaign, template)
             content["attachments"] = freeze_attachments(campaign, template)
+            content |= _frozen_variants(campaign, content)
     except ContentError as exc:
         raise CampaignNotReady(str(exc)) from exc
     campaign.content = content
     campaign.save(update_fields=["content"])
+
+
+def _frozen_variants(campaign: Campaign, content: dict[str, Any]) -> dict[str, Any]:
+    """A whole-content A/B test's variants B onwards, frozen as the campaign's own content
+    (variant A) is: `{"variants": {variant id: content}}`, and the campaign's one list of
+    links, each variant's numbered on from those of the variants before it (so a click's
+    `/c/<token>/<n>` resolves as ever). Renames the variants after their templates.
+
+    Raises CampaignNotReady naming the variant whose template is gone or does not compile;
+    ContentError when a file of one cannot be read.
+    """
+    test = AbTest.objects.filter(
+        campaign_id=campaign.pk, kind=AbTestKind.CONTENT, state=AbTestState.PLANNED
+    ).first()
+    if test is None:
+        return {}
+    links = list(content.get("links", []))
+    frozen: dict[str, Any] = {}
+    for variant in Variant.objects.filter(campaign_id=campaign.pk).order_by("position"):
+        name = str(content.get("template_name", ""))
+        if variant.position > 0:
+            template = (
+                Template.objects.filter(
+                    workspace=campaign.workspace, pk=variant.template_id
+                ).first()
+                if variant.template_id is not None
+                else None
+            )
+            if template is None:
+                raise CampaignNotReady(
+                    _("Variant %(label)s: its template no longer exists; choose another one.")
+                    % {"label": variant.label}
+                )
+            try:
+                part = freeze_content(campaign, template, first_link=len(links))
+            except CampaignNotReady as exc:
+                raise CampaignNotReady(
+                    _("Variant %(label)s: %(problem)s") % {"label": variant.label, "problem": exc}
+                ) from exc
+            links += cast(list[Any], part.pop("links", []))
+            part.pop("utm", None)
+            part["attachments"] = freeze_attachments(campaign, template)
+            frozen[str(variant.pk)] = part
+            name = template.name
+        Variant.objects.filter(pk=variant.pk).update(value=name[:998])
+    more: dict[str, Any] = {"variants": frozen}
+    if links:
+        more |= {"links": links, "utm": utm_of(campaign)}
+    return more
 
 
 def _content_to_resend(campaign: Campaign) -> dict[str, Any] | None:
@@ -257,14 +318,12 @@ def _resent_content(campaign: Campaign, sent: dict[str, Any]) -> dict[str, Any]:
         TemplateParts(subject=subject, html="", text=""),
         allowed=placeholder_names(campaign.workspace),
     )
-    content = {key: value for key, value in sent.items() if key != "attachments"}
+    # A resend sends the campaign's own content; an A/B test's variants (and their files,
+    # which are the first campaign's) stay with the first.
+    content = {k: v for k, v in sent.items() if k not in ("attachments", "variants")}
     content["subject"] = subject
     if "utm" in content:
-        content["utm"] = {
-            "source": campaign.utm_source,
-            "medium": campaign.utm_medium,
-            "campaign": campaign.utm_campaign,
-        }
+        content["utm"] = utm_of(campaign)
     return content
 
 

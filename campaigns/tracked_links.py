@@ -59,18 +59,20 @@ class Tracked:
     links: tuple[Link, ...]
 
 
-def rewrite(html: str, text: str, *, clicks: bool, opens: bool) -> Tracked:
+def rewrite(html: str, text: str, *, clicks: bool, opens: bool, first: int = 0) -> Tracked:
     """The parts with their links rewritten (`clicks`) and the open pixel added (`opens`).
 
     `text` is left alone when empty: the text part is then made from the rewritten HTML.
+    `first`: the index of the first link; an A/B test's content variant counts on from the
+    links of the variants before it, so that the campaign keeps one list of links.
     """
     found: dict[str, tuple[int, Link]] = {}
     if clicks:
         spans = _tags(html)
-        html = _HREF.sub(lambda m: _href(m, found) if _whole(m, spans) else m.group(0), html)
+        html = _HREF.sub(lambda m: _href(m, found, first) if _whole(m, spans) else m.group(0), html)
         spans = _tags(text)
         text = _TEXT_URL.sub(
-            lambda m: _text_url(m, found) if _whole(m, spans) else m.group(0), text
+            lambda m: _text_url(m, found, first) if _whole(m, spans) else m.group(0), text
         )
     if opens and html.strip():
         ends = list(_BODY_END.finditer(html))
@@ -92,31 +94,31 @@ def _whole(match: re.Match[str], spans: list[tuple[int, int]]) -> bool:
     return not any(a < start < b or a < end < b for a, b in spans)
 
 
-def _index(link: Link, found: dict[str, tuple[int, Link]]) -> int | None:
+def _index(link: Link, found: dict[str, tuple[int, Link]], first: int) -> int | None:
     """The link's index; one link in both parts (`&amp;` in the HTML) has one index."""
     try:
         parse(link.source)  # a link cut through an {if}: left alone
     except ContentError:
         return None
     key = html_lib.unescape(link.source) if link.html else link.source
-    return found.setdefault(key, (len(found), link))[0]
+    return found.setdefault(key, (first + len(found), link))[0]
 
 
-def _href(match: re.Match[str], found: dict[str, tuple[int, Link]]) -> str:
+def _href(match: re.Match[str], found: dict[str, tuple[int, Link]], first: int) -> str:
     quote = '"' if match.group(2) is not None else "'"
     source = match.group(2) if match.group(2) is not None else match.group(3)
     if not _HTTP.match(source):
         return match.group(0)
-    index = _index(Link(source.strip(), html=True), found)
+    index = _index(Link(source.strip(), html=True), found, first)
     if index is None:
         return match.group(0)
     return f"{match.group(1)}{quote}{{{CLICK}}}{index}{quote}"
 
 
-def _text_url(match: re.Match[str], found: dict[str, tuple[int, Link]]) -> str:
+def _text_url(match: re.Match[str], found: dict[str, tuple[int, Link]], first: int) -> str:
     url = match.group(0)
     kept = url.rstrip(_TRAILING)
-    index = _index(Link(kept, html=False), found)
+    index = _index(Link(kept, html=False), found, first)
     if index is None:
         return url
     return f"{{{CLICK}}}{index}{url[len(kept) :]}"

@@ -16,12 +16,16 @@ from accounts.api.access import WorkspaceRole, api_access
 from automation.ab_reports import AbReport, ab_report, ab_test_get
 from automation.choices import ab_test_choose_by_hand
 from campaigns.models import AB_VARIANTS_MAX, AbTestState
+from campaigns.serializers import variant_template_id
 from campaigns.services import CampaignError
 
 
 class VariantFiguresOut(serializers.Serializer[Any]):
     variant = serializers.CharField(help_text="The variant's letter, A to E.")
-    value = serializers.CharField()
+    value = serializers.CharField(help_text="Its subject or From name; its template's name.")
+    template_id = serializers.IntegerField(
+        allow_null=True, help_text="Kind content: the variant's template; null otherwise."
+    )
     sent = serializers.IntegerField(help_text="Test share messages sent so far.")
     people = serializers.IntegerField(
         help_text="Unique people who opened, clicked or replied (as the criterion); machine "
@@ -75,6 +79,7 @@ def report_body(report: AbReport) -> dict[str, Any]:
             {
                 "variant": variant.label,
                 "value": variant.value,
+                "template_id": variant_template_id(report.campaign, test.kind, variant),
                 "sent": figures.sent,
                 "people": figures.successes,
                 "rate": round(figures.rate, 4),

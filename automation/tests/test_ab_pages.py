@@ -87,8 +87,8 @@ def test_the_api_makes_a_test_shows_its_figures_and_chooses_by_hand(personas, ap
     test = {"kind": "subject", "variants": ["Spring sale", "Last chance"], "test_percent": 40}
     made = api.post(URL, s.campaign_body(ab_test=test), format="json").json()
     assert made["ab_test"]["variants"] == [
-        {"variant": "A", "value": "Spring sale"},
-        {"variant": "B", "value": "Last chance"},
+        {"variant": "A", "value": "Spring sale", "template_id": None},
+        {"variant": "B", "value": "Last chance", "template_id": None},
     ]
     assert made["ab_test"]["state"] == AbTestState.PLANNED
     campaign = Campaign.objects.get(pk=made["id"])

@@ -92,7 +92,10 @@ def compile_variants(
     campaign: Campaign, parts: TemplateParts, template: CompiledTemplate
 ) -> dict[int, VariantContent]:
     """Each A/B test variant's content: a subject variant compiles the frozen content under
-    its own subject; a From name variant keeps the campaign's template."""
+    its own subject; a whole-content variant compiles its own frozen content (variant A's is
+    the campaign's); a From name variant keeps the campaign's template.
+
+    Raises ContentError when a variant's frozen content is missing or cannot be compiled."""
     test = AbTest.objects.filter(campaign_id=campaign.pk).first()
     if test is None:
         return {}
@@ -101,18 +104,31 @@ def compile_variants(
         if test.kind == AbTestKind.SUBJECT:
             subject = compile_template(replace(parts, subject=variant.value))
             variants[variant.pk] = VariantContent(subject, "")
+        elif test.kind == AbTestKind.CONTENT and variant.position > 0:
+            if str(variant.pk) not in (campaign.content.get("variants") or {}):
+                raise ContentError(f"The content of variant {variant.label} was not frozen.")
+            own = compile_template(frozen_parts(campaign, variant_id=variant.pk))
+            variants[variant.pk] = VariantContent(own, "")
+        elif test.kind == AbTestKind.CONTENT:
+            variants[variant.pk] = VariantContent(template, "")
         else:
             variants[variant.pk] = VariantContent(template, variant.value)
     return variants
 
 
-def frozen_parts(campaign: Campaign, *, with_attachments: bool = True) -> TemplateParts:
-    """The content frozen at the start, with the files copied then.
+def frozen_parts(
+    campaign: Campaign, *, with_attachments: bool = True, variant_id: int | None = None
+) -> TemplateParts:
+    """The content frozen at the start, with the files copied then; with `variant_id`, that
+    A/B test variant's own content where it has one (a whole-content variant other than A),
+    the campaign's otherwise.
 
     Campaigns started before files were frozen read the template's files as they are now.
     Raises ContentError when a file cannot be read.
     """
     content = campaign.content
+    if variant_id is not None:
+        content = (content.get("variants") or {}).get(str(variant_id), content)
     template_id = content.get("template_id")
     files: tuple[Attachment, ...] = ()
     if with_attachments and "attachments" in content:
