@@ -288,8 +288,21 @@ OPEN = (*WAITING, DeliveryStatus.SENDING)
 class Delivery(models.Model):
     """The outbox row of one recipient in one campaign; unique per (campaign, recipient)."""
 
-    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
-    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="deliveries")
+    # A launch inserts a million rows of one campaign and workspace, which it holds locked:
+    # a foreign-key check per row would prove that one fact a million times (a third of the
+    # launch), so the database keeps no constraint here and Django's cascades delete the rows
+    # with their campaign or workspace. No index of their own either: the composite indexes
+    # below lead with them.
+    workspace = models.ForeignKey(
+        Workspace, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
+    )
+    campaign = models.ForeignKey(
+        Campaign,
+        on_delete=models.CASCADE,
+        related_name="deliveries",
+        db_index=False,
+        db_constraint=False,
+    )
     recipient = models.ForeignKey(
         Recipient, null=True, on_delete=models.SET_NULL, related_name="deliveries"
     )
@@ -301,8 +314,14 @@ class Delivery(models.Model):
     next_attempt_at = models.DateTimeField(default=timezone.now)
     lease_owner = models.CharField(max_length=64, blank=True)
     lease_expires_at = models.DateTimeField(null=True, blank=True)
+    # Indexed only where set (delivery_account): a launch's rows have none yet.
     account = models.ForeignKey(
-        SendingAccount, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        SendingAccount,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
     )
     message_id = models.CharField(max_length=255, blank=True)
     last_code = models.PositiveSmallIntegerField(null=True, blank=True)
@@ -337,6 +356,10 @@ class Delivery(models.Model):
                 condition=Q(status="sending"),
             ),
             models.Index(fields=("campaign", "status"), name="delivery_campaign_status"),
+            # An account's deliveries (its deletion sets them to null).
+            models.Index(
+                fields=("account",), name="delivery_account", condition=Q(account__isnull=False)
+            ),
             # An account's recent messages: the warm-up's bounce and complaint rates.
             models.Index(
                 fields=("account", "sent_at"),
@@ -345,8 +368,14 @@ class Delivery(models.Model):
             ),
             # A bounce or complaint that names no message of ours is matched by its address
             # (tracking.intake): without this, each mailbox chunk read every delivery of the
-            # workspace.
-            models.Index(F("workspace"), Lower("email"), name="delivery_workspace_address"),
+            # workspace. Only sent rows are matched, so only they are indexed: a launch's
+            # million new rows add nothing here.
+            models.Index(
+                F("workspace"),
+                Lower("email"),
+                name="delivery_workspace_address",
+                condition=Q(sent_at__isnull=False),
+            ),
         )
 
     def __str__(self) -> str:
@@ -368,9 +397,22 @@ class AttemptOutcome(models.TextChoices):
 class Attempt(models.Model):
     """Every try at a delivery: the audit log of every seed."""
 
-    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
-    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="attempts")
-    delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="attempt_set")
+    # Written for every message sent: as on Delivery, the batch's one campaign and workspace
+    # are not proved again per row by the database (Django's cascades delete the rows), and the
+    # composite indexes below serve their lookups.
+    workspace = models.ForeignKey(
+        Workspace, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
+    )
+    campaign = models.ForeignKey(
+        Campaign,
+        on_delete=models.CASCADE,
+        related_name="attempts",
+        db_index=False,
+        db_constraint=False,
+    )
+    delivery = models.ForeignKey(
+        Delivery, on_delete=models.CASCADE, related_name="attempt_set", db_index=False
+    )  # indexed by attempt_delivery
     account = models.ForeignKey(
         SendingAccount, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
