@@ -62,7 +62,9 @@ RowT = TypeVar("RowT")
 
 def campaigns_of(workspace: Workspace, *, single: bool = False) -> QuerySet[Campaign]:
     """Campaigns (or, with `single`, the queued single e-mails), newest first."""
-    return Campaign.objects.filter(workspace=workspace, is_single=single).order_by(
+    return Campaign.objects.filter(
+        workspace=workspace, is_single=single, sequence_step=False
+    ).order_by(
         "-created_at", "-id"
     )
 

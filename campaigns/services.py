@@ -348,8 +348,9 @@ def campaigns_finish_done(*, now: datetime) -> int:
             updated_at=now,
         )
     # A campaign testing variants has the rest of its audience still to come (the winner).
+    # A sequence's step gets its deliveries as recipients reach it: never done by itself.
     done = (
-        Campaign.objects.filter(status=CampaignStatus.RUNNING)
+        Campaign.objects.filter(status=CampaignStatus.RUNNING, sequence_step=False)
         .exclude(deliveries__status__in=OPEN)
         .exclude(ab_test__state=AbTestState.TESTING)
     )

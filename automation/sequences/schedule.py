@@ -1,0 +1,260 @@
+"""The sequences' worker duty: enrol new list members, stop those who replied, unsubscribed,
+bounced, complained or reached the goal, and hand the due steps to the delivery engine.
+
+A due step becomes a queued Delivery of the step's campaign, made in bulk; the engine claims,
+sends, retries and tracks it like any other. The delivery is unique per (campaign, recipient),
+and the enrollment moves on in the same transaction, so a step is sent once however many
+workers run this (on PostgreSQL they skip each other's locked rows).
+"""
+
+from __future__ import annotations
+
+import time as clock
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db import connection, transaction
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.utils import timezone
+
+from audience.models import ListMembership, RecipientStatus, Suppression
+from automation.models import (
+    Enrollment,
+    EnrollmentState,
+    Sequence,
+    SequenceStatus,
+    SequenceStep,
+    SequenceTrigger,
+    StopReason,
+)
+from automation.sequences.hours import next_opening
+from automation.sequences.services import enrol_ids
+from campaigns.models import Delivery, DeliveryStatus
+from tracking.models import BounceType, Event, EventKind
+
+# Due enrollments handled in one transaction: a few statements for each batch.
+BATCH = 1000
+# One pass stops after this long even with more due, so the worker's other duties run.
+PASS_SECONDS = 20.0
+
+
+@dataclass
+class Advanced:
+    """What one pass did."""
+
+    enrolled: int = 0
+    stopped: int = 0
+    scheduled: int = 0  # deliveries handed to the engine
+    completed: int = 0
+    more: bool = False  # still due when the pass ended
+
+
+def sequences_advance(*, now: datetime, batch: int = BATCH) -> Advanced:
+    """One pass over every active sequence: enrol, stop, schedule what is due at `now`.
+    Safe to run in several workers at once; each step of each person is sent once."""
+    done = Advanced()
+    done.enrolled = enrol_list_joiners(now=now)
+    done.stopped = stop_finished(now=now)
+    started = clock.monotonic()
+    while True:
+        count, completed, full = _advance_batch(now, batch)
+        done.scheduled += count
+        done.completed += completed
+        if not full:
+            break
+        if clock.monotonic() - started > PASS_SECONDS:
+            done.more = True
+            break
+    return done
+
+
+def enrol_list_joiners(*, now: datetime) -> int:
+    """Enrol who joined an active sequence's list since it was first activated."""
+    enrolled = 0
+    sequences = Sequence.objects.filter(
+        status=SequenceStatus.ACTIVE,
+        trigger=SequenceTrigger.LIST_JOINED,
+        trigger_list__isnull=False,
+        activated_at__isnull=False,
+    )
+    for sequence in sequences:
+        known = Enrollment.objects.filter(sequence=sequence, recipient_id=OuterRef("recipient_id"))
+        joiners = (
+            ListMembership.objects.filter(
+                recipient_list_id=sequence.trigger_list_id,
+                recipient_list__workspace_id=sequence.workspace_id,
+                added_at__gte=sequence.activated_at,
+            )
+            .exclude(Exists(known))
+            .values_list("recipient_id", flat=True)
+        )
+        ids = list(joiners)
+        if ids:
+            enrolled += enrol_ids(sequence, ids, now)
+    return enrolled
+
+
+def _since(kind: str, **extra: object) -> Exists:
+    """An event of `kind` for the enrolled address since the enrolment."""
+    return Exists(
+        Event.objects.filter(
+            workspace_id=OuterRef("workspace_id"),
+            email=OuterRef("recipient__email"),
+            kind=kind,
+            occurred_at__gte=OuterRef("enrolled_at"),
+            **extra,
+        )
+    )
+
+
+def _goal() -> Exists:
+    """A person's click on a link of one of the sequence's own messages."""
+    campaigns = SequenceStep.objects.filter(
+        sequence_id=OuterRef(OuterRef("sequence_id")), campaign__isnull=False
+    ).values("campaign_id")
+    return Exists(
+        Event.objects.filter(
+            workspace_id=OuterRef("workspace_id"),
+            email=OuterRef("recipient__email"),
+            kind=EventKind.CLICKED,
+            machine=False,
+            occurred_at__gte=OuterRef("enrolled_at"),
+            campaign_id__in=campaigns,
+        )
+    )
+
+
+def _suppressed() -> Exists:
+    return Exists(
+        Suppression.objects.filter(
+            workspace_id=OuterRef("workspace_id"), email=OuterRef("recipient__email")
+        )
+    )
+
+
+def stop_rules() -> list[tuple[str, Q]]:
+    """Why an enrollment stops, in the order a reason is given when several apply."""
+    return [
+        (StopReason.REPLIED, Q(_since(EventKind.REPLIED))),
+        (StopReason.COMPLAINED, Q(_since(EventKind.COMPLAINED))),
+        (StopReason.COMPLAINED, Q(recipient__status=RecipientStatus.COMPLAINED)),
+        (StopReason.BOUNCED, Q(_since(EventKind.BOUNCED, bounce_type=BounceType.HARD))),
+        (StopReason.BOUNCED, Q(recipient__status=RecipientStatus.BOUNCED)),
+        (StopReason.UNSUBSCRIBED, Q(_since(EventKind.UNSUBSCRIBED))),
+        (StopReason.UNSUBSCRIBED, Q(recipient__status=RecipientStatus.UNSUBSCRIBED)),
+        (StopReason.SUPPRESSED, Q(_suppressed())),
+        (StopReason.GOAL, Q(sequence__stop_on_click=True) & Q(_goal())),
+    ]
+
+
+def stop_finished(*, now: datetime, among: QuerySet[Enrollment] | None = None) -> int:
+    """Stop the active enrollments (of `among`, default all) whose person replied, complained,
+    bounced, unsubscribed, is suppressed or clicked; returns how many stopped."""
+    base = Enrollment.objects.filter(state=EnrollmentState.ACTIVE) if among is None else among
+    stopped = 0
+    for reason, rule in stop_rules():
+        ids = list(base.filter(state=EnrollmentState.ACTIVE).filter(rule).values_list("pk", flat=True))
+        for start in range(0, len(ids), BATCH):
+            stopped += Enrollment.objects.filter(
+                pk__in=ids[start : start + BATCH], state=EnrollmentState.ACTIVE
+            ).update(
+                state=EnrollmentState.STOPPED,
+                stop_reason=reason,
+                finished_at=now,
+                next_step_at=None,
+            )
+    return stopped
+
+
+def _due(now: datetime, batch: int) -> list[tuple[int, int, int, int, str, int]]:
+    """Lock up to `batch` due enrollments of active sequences (skipping those another worker
+    holds); (id, sequence, position, recipient, email, workspace) each."""
+    qs = Enrollment.objects.filter(
+        state=EnrollmentState.ACTIVE,
+        next_step_at__lte=now,
+        sequence__status=SequenceStatus.ACTIVE,
+    ).order_by("next_step_at", "id")
+    if connection.features.has_select_for_update_skip_locked:
+        qs = qs.select_for_update(skip_locked=True, of=("self",))
+    return list(
+        qs.values_list(
+            "pk", "sequence_id", "position", "recipient_id", "recipient__email", "workspace_id"
+        )[:batch]
+    )
+
+
+@transaction.atomic
+def _advance_batch(now: datetime, batch: int) -> tuple[int, int, bool]:
+    """Schedule one batch of due steps; (deliveries made, enrollments completed, full)."""
+    rows = _due(now, batch)
+    groups: dict[tuple[int, int], list[tuple[int, int, str, int]]] = defaultdict(list)
+    for pk, sequence_id, position, recipient_id, email, workspace_id in rows:
+        groups[(sequence_id, position)].append((pk, recipient_id, email, workspace_id))
+    made = completed = 0
+    for (sequence_id, position), members in groups.items():
+        steps = {
+            s.position: s
+            for s in SequenceStep.objects.filter(
+                sequence_id=sequence_id,
+                retired_at__isnull=True,
+                position__in=(position, position + 1),
+            ).select_related("workspace")
+        }
+        step = steps.get(position)
+        ids = [m[0] for m in members]
+        if step is None or step.campaign_id is None:  # past the last step (steps removed)
+            completed += _complete(ids, now)
+            continue
+        opens = next_opening(now, step.window_start, step.window_end, step.workspace.zone)
+        if opens > now:  # outside its sending hours: due when they open
+            Enrollment.objects.filter(pk__in=ids).update(next_step_at=opens)
+            continue
+        made += _queue(step, members, now)
+        following = steps.get(position + 1)
+        if following is None:
+            completed += _complete(ids, now, moved=True)
+        else:
+            Enrollment.objects.filter(pk__in=ids).update(
+                position=F("position") + 1,
+                waiting_since=now,
+                next_step_at=now + timedelta(seconds=following.delay_seconds),
+            )
+    return made, completed, len(rows) == batch
+
+
+def _queue(step: SequenceStep, members: list[tuple[int, int, str, int]], now: datetime) -> int:
+    """The step's deliveries, queued for the engine; one that exists is kept as it is."""
+    before = Delivery.objects.filter(campaign_id=step.campaign_id).count()
+    Delivery.objects.bulk_create(
+        (
+            Delivery(
+                workspace_id=workspace_id,
+                campaign_id=step.campaign_id,
+                recipient_id=recipient_id,
+                email=email,
+                status=DeliveryStatus.QUEUED,
+                next_attempt_at=now,
+                created_at=now,
+                updated_at=now,
+            )
+            for _pk, recipient_id, email, workspace_id in members
+        ),
+        ignore_conflicts=True,
+        batch_size=BATCH,
+    )
+    return Delivery.objects.filter(campaign_id=step.campaign_id).count() - before
+
+
+def _complete(ids: list[int], now: datetime, *, moved: bool = False) -> int:
+    return Enrollment.objects.filter(pk__in=ids).update(
+        state=EnrollmentState.COMPLETED,
+        finished_at=now,
+        next_step_at=None,
+        **({"position": F("position") + 1} if moved else {}),
+    )
+
+
+def run_sequence_step() -> bool:
+    """The worker's duty: one pass; True while more is due (the worker comes back at once)."""
+    return sequences_advance(now=timezone.now()).more
