@@ -325,7 +325,7 @@ def sequence_enrol(
     before are left as they are. Returns how many were new. Raises SequenceError for a draft
     (its steps may still change) or a recipient of another workspace."""
     now = now or timezone.now()
-    if sequence.activated_at is None:
+    if not Sequence.objects.filter(pk=sequence.pk, activated_at__isnull=False).exists():
         raise SequenceError(_("Activate the sequence before enrolling people."))
     people = list(recipients)
     if any(person.workspace_id != sequence.workspace_id for person in people):
