@@ -28,7 +28,12 @@ NAV_SECTIONS = {
     **{
         f"automation:{page}": "sequences"
         for page in (
-            "sequences", "sequence_create", "sequence", "sequence_edit", "step_create", "step_edit"
+            "sequences",
+            "sequence_create",
+            "sequence",
+            "sequence_edit",
+            "step_create",
+            "step_edit",
         )
     },
     **{

@@ -115,7 +115,9 @@ def sequence_pause_view(request: HttpRequest, sequence_id: int) -> HttpResponse:
     except SequenceError as exc:
         messages.error(request, str(exc))
     else:
-        messages.success(request, _("The sequence is paused: nothing more is sent until it is activated again."))
+        messages.success(
+            request, _("The sequence is paused: nothing more is sent until it is activated again.")
+        )
     return redirect("automation:sequence", sequence_id=sequence.pk)
 
 
@@ -153,7 +155,9 @@ def step_edit(request: HttpRequest, sequence_id: int, step_id: int) -> HttpRespo
         except SequenceError as exc:
             form.add_error(None, str(exc))
         else:
-            messages.success(request, _("Step saved: it applies to whoever has not reached it yet."))
+            messages.success(
+                request, _("Step saved: it applies to whoever has not reached it yet.")
+            )
             return redirect("automation:sequence", sequence_id=sequence_id)
     context = {"form": form, "sequence": step.sequence, "step": step}
     return render(request, "automation/sequences/step_form.html", context)
@@ -187,4 +191,3 @@ def step_move_view(request: HttpRequest, sequence_id: int, step_id: int) -> Http
     step = or_404(selectors.step_get(access_of(request).workspace, sequence_id, step_id))
     step_move(step=step, up=request.POST.get("direction") == "up")
     return redirect("automation:sequence", sequence_id=sequence_id)
-

@@ -64,9 +64,7 @@ def campaigns_of(workspace: Workspace, *, single: bool = False) -> QuerySet[Camp
     """Campaigns (or, with `single`, the queued single e-mails), newest first."""
     return Campaign.objects.filter(
         workspace=workspace, is_single=single, sequence_step=False
-    ).order_by(
-        "-created_at", "-id"
-    )
+    ).order_by("-created_at", "-id")
 
 
 def campaign_get(workspace: Workspace, campaign_id: int) -> Campaign | None:

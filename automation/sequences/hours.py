@@ -14,7 +14,9 @@ def inside(moment: datetime, start: time, end: time, zone: ZoneInfo) -> bool:
     return local >= start or local < end
 
 
-def next_opening(moment: datetime, start: time | None, end: time | None, zone: ZoneInfo) -> datetime:
+def next_opening(
+    moment: datetime, start: time | None, end: time | None, zone: ZoneInfo
+) -> datetime:
     """`moment` itself when it is inside the window (or there is none), else when the window
     opens next. Built from the local date, so a change of clocks keeps the local hour."""
     if start is None or end is None or start == end or inside(moment, start, end, zone):

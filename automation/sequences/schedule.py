@@ -154,7 +154,9 @@ def stop_finished(*, now: datetime, among: QuerySet[Enrollment] | None = None) -
     base = Enrollment.objects.filter(state=EnrollmentState.ACTIVE) if among is None else among
     stopped = 0
     for reason, rule in stop_rules():
-        ids = list(base.filter(state=EnrollmentState.ACTIVE).filter(rule).values_list("pk", flat=True))
+        ids = list(
+            base.filter(state=EnrollmentState.ACTIVE).filter(rule).values_list("pk", flat=True)
+        )
         for start in range(0, len(ids), BATCH):
             stopped += Enrollment.objects.filter(
                 pk__in=ids[start : start + BATCH], state=EnrollmentState.ACTIVE

@@ -92,7 +92,9 @@ def sequence_update(*, sequence: Sequence, data: SequenceData) -> Sequence:
     _check(sequence.workspace, data)
     sequence.name = data.name.strip()
     sequence.trigger = data.trigger
-    sequence.trigger_list = data.trigger_list if data.trigger == SequenceTrigger.LIST_JOINED else None
+    sequence.trigger_list = (
+        data.trigger_list if data.trigger == SequenceTrigger.LIST_JOINED else None
+    )
     sequence.stop_on_click = data.stop_on_click
     sequence.save(update_fields=["name", "trigger", "trigger_list", "stop_on_click"])
     sequence.accounts.set(data.accounts)
@@ -295,9 +297,9 @@ def sequence_activate(*, sequence: Sequence, now: datetime | None = None) -> Seq
     for step in steps:
         if step.campaign_id is None:
             _make_campaign(sequence, step, now)
-    Campaign.objects.filter(
-        pk__in=_campaign_ids(sequence), status=CampaignStatus.PAUSED
-    ).update(status=CampaignStatus.RUNNING, status_changed_at=now)
+    Campaign.objects.filter(pk__in=_campaign_ids(sequence), status=CampaignStatus.PAUSED).update(
+        status=CampaignStatus.RUNNING, status_changed_at=now
+    )
     return sequence
 
 
@@ -312,9 +314,9 @@ def sequence_pause(*, sequence: Sequence, now: datetime | None = None) -> Sequen
         raise SequenceError(_("Only an active sequence can be paused."))
     sequence.status = SequenceStatus.PAUSED
     sequence.save(update_fields=["status"])
-    Campaign.objects.filter(
-        pk__in=_campaign_ids(sequence), status=CampaignStatus.RUNNING
-    ).update(status=CampaignStatus.PAUSED, status_changed_at=now)
+    Campaign.objects.filter(pk__in=_campaign_ids(sequence), status=CampaignStatus.RUNNING).update(
+        status=CampaignStatus.PAUSED, status_changed_at=now
+    )
     return sequence
 
 

@@ -25,7 +25,9 @@ class SequenceSetup:
     templates: list[Template]
 
 
-def make_sequence(workspace, sink=None, delays=(0, DAY, 2 * DAY), **account_fields) -> SequenceSetup:
+def make_sequence(
+    workspace, sink=None, delays=(0, DAY, 2 * DAY), **account_fields
+) -> SequenceSetup:
     """A list-triggered sequence with one step per delay ("Step 1 …", "Step 2 …" subjects);
     with `sink`, its account sends to it, else it is a capture account."""
     if sink is not None:

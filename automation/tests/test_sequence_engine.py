@@ -72,9 +72,7 @@ def test_three_steps_each_sent_once_at_its_time(personas, smtp_sink, time_machin
     assert Delivery.objects.filter(status=DeliveryStatus.SENT).count() == 6
 
 
-def test_a_step_expires_from_its_own_making_not_the_activation(
-    personas, smtp_sink, time_machine
-):
+def test_a_step_expires_from_its_own_making_not_the_activation(personas, smtp_sink, time_machine):
     time_machine.move_to("2026-11-02 09:00:00Z", tick=False)
     setup = make_sequence(personas.workspace, smtp_sink, delays=(0, 10 * DAY))
     sequence_activate(sequence=setup.sequence)
