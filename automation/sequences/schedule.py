@@ -52,10 +52,15 @@ class Advanced:
 
 def sequences_advance(*, now: datetime, batch: int = BATCH) -> Advanced:
     """One pass over every active sequence: enrol, stop, schedule what is due at `now`.
-    Safe to run in several workers at once; each step of each person is sent once."""
+    Safe to run in several workers at once; each step of each person is sent once.
+
+    Stops are checked for every due enrollment just before its step is queued (so nothing
+    goes out after a stop), and, so that the pages show them soon, for the people with a
+    reply, bounce, complaint, unsubscribe or click in the last RECENT: a sweep of every
+    enrollment on every pass would cost a probe per rule and person."""
     done = Advanced()
     done.enrolled = enrol_list_joiners(now=now)
-    done.stopped = stop_finished(now=now)
+    done.stopped = stop_finished(now=now, among=_recently_heard_from(now))
     started = clock.monotonic()
     while True:
         count, completed, full = _advance_batch(now, batch)
@@ -169,6 +174,34 @@ def stop_finished(*, now: datetime, among: QuerySet[Enrollment] | None = None) -
     return stopped
 
 
+# How far back the pass looks for events that stop people before their next step is due.
+RECENT = timedelta(hours=1)
+STOPPING = (
+    EventKind.REPLIED,
+    EventKind.COMPLAINED,
+    EventKind.BOUNCED,
+    EventKind.UNSUBSCRIBED,
+    EventKind.CLICKED,
+)
+
+
+def _recently_heard_from(now: datetime) -> QuerySet[Enrollment]:
+    """Active enrollments of people with a stopping event in the last RECENT (per workspace,
+    through the events' (workspace, occurred_at) index)."""
+    workspaces = set(
+        Sequence.objects.exclude(status=SequenceStatus.DRAFT).values_list("workspace_id", flat=True)
+    )
+    heard = Q()
+    for workspace_id in workspaces:
+        emails = Event.objects.filter(
+            workspace_id=workspace_id, occurred_at__gte=now - RECENT, kind__in=STOPPING
+        ).values("email")
+        heard |= Q(workspace_id=workspace_id, recipient__email__in=emails)
+    if not workspaces:
+        return Enrollment.objects.none()
+    return Enrollment.objects.filter(heard, state=EnrollmentState.ACTIVE)
+
+
 def _due(now: datetime, batch: int) -> list[tuple[int, int, int, int, str, int]]:
     """Lock up to `batch` due enrollments of active sequences (skipping those another worker
     holds); (id, sequence, position, recipient, email, workspace) each."""
@@ -193,8 +226,19 @@ def _advance_batch(now: datetime, batch: int) -> tuple[int, int, bool]:
     groups: dict[tuple[int, int], list[tuple[int, int, str, int]]] = defaultdict(list)
     for pk, sequence_id, position, recipient_id, email, workspace_id in rows:
         groups[(sequence_id, position)].append((pk, recipient_id, email, workspace_id))
+    if rows:  # the last word before sending: whoever stopped meanwhile gets nothing more
+        stop_finished(now=now, among=Enrollment.objects.filter(pk__in=[r[0] for r in rows]))
+        going = set(
+            Enrollment.objects.filter(
+                pk__in=[r[0] for r in rows], state=EnrollmentState.ACTIVE
+            ).values_list("pk", flat=True)
+        )
+        for key in list(groups):
+            groups[key] = [m for m in groups[key] if m[0] in going]
     made = completed = 0
     for (sequence_id, position), members in groups.items():
+        if not members:
+            continue
         steps = {
             s.position: s
             for s in SequenceStep.objects.filter(

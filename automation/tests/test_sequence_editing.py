@@ -32,9 +32,7 @@ def _subjects_of(email: str) -> list[str]:
     return [d.campaign.content["subject"] for d in rows]
 
 
-def test_a_new_template_reaches_only_those_who_had_not_reached_the_step(
-    personas, time_machine
-):
+def test_a_new_template_reaches_only_those_who_had_not_reached_the_step(personas, time_machine):
     time_machine.move_to("2026-11-02 09:00:00Z", tick=False)
     setup = make_sequence(personas.workspace, delays=(0, DAY, DAY))
     sequence_activate(sequence=setup.sequence)
@@ -139,9 +137,7 @@ def test_the_window_may_cross_midnight():
     assert next_opening(inside, time(22, 0), time(6, 0), utc) == inside
 
 
-def test_a_click_on_its_message_reaches_the_goal_and_a_suppression_stops(
-    personas, time_machine
-):
+def test_a_click_on_its_message_reaches_the_goal_and_a_suppression_stops(personas, time_machine):
     time_machine.move_to("2026-11-02 09:00:00Z", tick=False)
     setup = make_sequence(personas.workspace)
     sequence_activate(sequence=setup.sequence)
@@ -165,6 +161,6 @@ def test_a_click_on_its_message_reaches_the_goal_and_a_suppression_stops(
         suppressed.email: StopReason.SUPPRESSED,
         other.email: "",  # a link scanner's click is no goal
     }
-    assert set(Delivery.objects.filter(created_at__gt=delivery.created_at).values_list(
-        "email", flat=True
-    )) == {other.email}
+    assert set(
+        Delivery.objects.filter(created_at__gt=delivery.created_at).values_list("email", flat=True)
+    ) == {other.email}
