@@ -271,12 +271,14 @@ def _advance_batch(now: datetime, batch: int) -> tuple[int, int, bool]:
 
 def _queue(step: SequenceStep, members: list[tuple[int, int, str, int]], now: datetime) -> int:
     """The step's deliveries, queued for the engine; one that exists is kept as it is."""
-    before = Delivery.objects.filter(campaign_id=step.campaign_id).count()
+    campaign_id = step.campaign_id
+    assert campaign_id is not None  # noqa: S101 - the caller skips steps without a campaign
+    before = Delivery.objects.filter(campaign_id=campaign_id).count()
     Delivery.objects.bulk_create(
         (
             Delivery(
                 workspace_id=workspace_id,
-                campaign_id=step.campaign_id,
+                campaign_id=campaign_id,
                 recipient_id=recipient_id,
                 email=email,
                 status=DeliveryStatus.QUEUED,
@@ -289,7 +291,7 @@ def _queue(step: SequenceStep, members: list[tuple[int, int, str, int]], now: da
         ignore_conflicts=True,
         batch_size=BATCH,
     )
-    return Delivery.objects.filter(campaign_id=step.campaign_id).count() - before
+    return Delivery.objects.filter(campaign_id=campaign_id).count() - before
 
 
 def _complete(ids: list[int], now: datetime, *, moved: bool = False) -> int:

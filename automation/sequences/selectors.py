@@ -62,17 +62,18 @@ class StepFigures:
 
 def describe_delay(seconds: int) -> str:
     """The wait in the largest unit that divides it: "2 weeks", "3 days", "90 minutes"."""
-    units = (
-        (7 * 24 * 3600, lambda n: ngettext("%(n)d week", "%(n)d weeks", n)),
-        (24 * 3600, lambda n: ngettext("%(n)d day", "%(n)d days", n)),
-        (3600, lambda n: ngettext("%(n)d hour", "%(n)d hours", n)),
-        (60, lambda n: ngettext("%(n)d minute", "%(n)d minutes", n)),
-    )
-    for size, word in units:
-        if seconds and seconds % size == 0:
-            return word(seconds // size) % {"n": seconds // size}
-    minutes = seconds // 60
-    return ngettext("%(n)d minute", "%(n)d minutes", minutes) % {"n": minutes}
+    week, day, hour = 7 * 24 * 3600, 24 * 3600, 3600
+    if seconds and seconds % week == 0:
+        n = seconds // week
+        return ngettext("%(n)d week", "%(n)d weeks", n) % {"n": n}
+    if seconds and seconds % day == 0:
+        n = seconds // day
+        return ngettext("%(n)d day", "%(n)d days", n) % {"n": n}
+    if seconds and seconds % hour == 0:
+        n = seconds // hour
+        return ngettext("%(n)d hour", "%(n)d hours", n) % {"n": n}
+    n = seconds // 60
+    return ngettext("%(n)d minute", "%(n)d minutes", n) % {"n": n}
 
 
 @dataclass
@@ -105,7 +106,9 @@ def sequence_figures(sequence: Sequence) -> SequenceFigures:
             figures.stopped[reason] = figures.stopped.get(reason, 0) + n
     steps = SequenceStep.objects.filter(sequence=sequence).select_related("template")
     current = [s for s in steps if s.retired_at is None]
-    by_campaign = {s.campaign_id: s.position for s in steps if s.campaign_id is not None}
+    by_campaign: dict[int | None, int] = {
+        s.campaign_id: s.position for s in steps if s.campaign_id is not None
+    }
     rows = {s.position: StepFigures(step=s, waiting=waiting.get(s.position, 0)) for s in current}
     _delivery_figures(rows, by_campaign)
     _event_figures(rows, by_campaign)

@@ -44,6 +44,7 @@ def test_a_new_template_reaches_only_those_who_had_not_reached_the_step(personas
     sequences_advance(now=timezone.now())  # the late one has step 1
     step = SequenceStep.objects.get(sequence=setup.sequence, position=1, retired_at=None)
     old_campaign = step.campaign
+    assert old_campaign is not None
     setup.templates[1].subject = "Step 2, rewritten"
     setup.templates[1].save()
     new_template = setup.templates[1]
@@ -116,6 +117,7 @@ def test_a_step_waits_for_its_sending_hours_in_the_workspace_zone(personas, time
     sequences_advance(now=timezone.now())
     assert Delivery.objects.count() == 0
     enrollment = Enrollment.objects.get()
+    assert enrollment.next_step_at is not None
     assert enrollment.next_step_at.isoformat() == "2026-11-03T06:00:00+00:00"  # 09:00 Moscow
     time_machine.move_to("2026-11-03 06:00:00Z", tick=False)
     sequences_advance(now=timezone.now())

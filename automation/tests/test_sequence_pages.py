@@ -67,6 +67,7 @@ def test_a_sequence_is_built_activated_and_paused_from_its_pages(personas, edito
         (first.pk, 0),
         (second.pk, 2 * 24 * 3600),
     ]
+    assert steps[1].window_start is not None
     assert steps[1].window_start.hour == 9
     editor_client.post(reverse("automation:sequence_activate", kwargs={"sequence_id": sequence.pk}))
     sequence.refresh_from_db()
@@ -77,9 +78,11 @@ def test_a_sequence_is_built_activated_and_paused_from_its_pages(personas, edito
     assert "Onboarding" not in page  # the step campaigns belong to the sequence's page
     detail = editor_client.get(reverse("automation:sequence", kwargs={"sequence_id": sequence.pk}))
     body = detail.content.decode()
-    assert "Onboarding &lt;script&gt;" in body and "<script>" not in body.split("</head>")[1]
+    assert "Onboarding &lt;script&gt;" in body
+    assert "<script>" not in body.split("</head>")[1]
     assert "Trial &lt;b&gt;users&lt;/b&gt;" in body
-    assert "2 days" in body and "09:00–17:00" in body
+    assert "2 days" in body
+    assert "09:00–17:00" in body
     editor_client.post(reverse("automation:sequence_pause", kwargs={"sequence_id": sequence.pk}))
     assert set(hidden.values_list("status", flat=True)) == {CampaignStatus.PAUSED}
 
@@ -105,7 +108,7 @@ def test_the_step_form_says_what_is_wrong_and_keeps_nothing(personas, editor_cli
 
 
 def test_activating_without_steps_is_refused(personas, editor_client):
-    account, rlist, _first, _second = _world(personas)
+    account, _rlist, _first, _second = _world(personas)
     editor_client.post(
         reverse("automation:sequence_create"),
         {"name": "Empty", "trigger": "api", "accounts": [account.pk]},

@@ -4,7 +4,7 @@ before its time, and nothing after a reply or an unsubscribe."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from django.db.models import Count, F
@@ -79,7 +79,7 @@ def test_ten_thousand_people_through_three_steps_over_weeks(personas, time_machi
     setup = make_sequence(personas.workspace, delays=DELAYS)
     sequence_activate(sequence=setup.sequence)
     engine = Engine(batch_size=1000)
-    stopped_at: dict[str, object] = {}
+    stopped_at: dict[str, datetime] = {}
     ticks = int(timedelta(days=WAVES + 12) / TICK)
     for tick in range(ticks):
         now = timezone.now()
@@ -119,6 +119,8 @@ def test_ten_thousand_people_through_three_steps_over_weeks(personas, time_machi
     rows = Delivery.objects.values_list("campaign_id", "created_at", "sent_at", "email")
     enrolled = dict(enrollments.values_list("recipient__email", "enrolled_at"))
     for campaign_id, created, sent, email in rows.iterator():
+        assert created is not None
+        assert sent is not None
         due = enrolled[email] + timedelta(seconds=waits[steps[campaign_id]])
         assert created >= due, (email, created, due)
         assert sent >= created
