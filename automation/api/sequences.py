@@ -114,6 +114,13 @@ class EnrollmentOut(serializers.Serializer[Any]):
     finished_at = serializers.DateTimeField(allow_null=True)
 
 
+class EnrollmentPageOut(serializers.Serializer[Any]):
+    count = serializers.IntegerField()
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = EnrollmentOut(many=True)
+
+
 def sequence_body(sequence: Sequence) -> dict[str, Any]:
     return {
         "id": sequence.pk,
@@ -331,7 +338,7 @@ class SequenceEnrollmentsApi(APIView):
     permission_classes = (WorkspaceRole,)
 
     @extend_schema(
-        tags=["sequences"], summary="People in a sequence", responses=EnrollmentOut(many=True)
+        tags=["sequences"], summary="People in a sequence", responses=EnrollmentPageOut
     )
     def get(self, request: Request, sequence_id: int) -> Response:
         sequence = _sequence(request, sequence_id)
