@@ -337,9 +337,7 @@ class SequenceEnrollmentsApi(APIView):
 
     permission_classes = (WorkspaceRole,)
 
-    @extend_schema(
-        tags=["sequences"], summary="People in a sequence", responses=EnrollmentPageOut
-    )
+    @extend_schema(tags=["sequences"], summary="People in a sequence", responses=EnrollmentPageOut)
     def get(self, request: Request, sequence_id: int) -> Response:
         sequence = _sequence(request, sequence_id)
         paginator = PagePagination()

@@ -273,7 +273,10 @@ def _queue(step: SequenceStep, members: list[tuple[int, int, str, int]], now: da
     """The step's deliveries, queued for the engine; one that exists is kept as it is."""
     campaign_id = step.campaign_id
     assert campaign_id is not None  # noqa: S101 - the caller skips steps without a campaign
-    before = Delivery.objects.filter(campaign_id=campaign_id).count()
+    # Those locked enrollments are this worker's alone, so nobody else adds these rows now.
+    existing = Delivery.objects.filter(
+        campaign_id=campaign_id, recipient_id__in=[m[1] for m in members]
+    ).count()
     Delivery.objects.bulk_create(
         (
             Delivery(
@@ -291,7 +294,7 @@ def _queue(step: SequenceStep, members: list[tuple[int, int, str, int]], now: da
         ignore_conflicts=True,
         batch_size=BATCH,
     )
-    return Delivery.objects.filter(campaign_id=campaign_id).count() - before
+    return len(members) - existing
 
 
 def _complete(ids: list[int], now: datetime, *, moved: bool = False) -> int:
