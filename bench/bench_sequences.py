@@ -74,7 +74,10 @@ def main() -> None:
     )
     for n, delay in enumerate((0, DAY, 3 * DAY), start=1):
         template = Template.objects.create(
-            workspace=workspace, name=f"Step {n}", subject=f"Step {n}", text_body="Hello {first_name}"
+            workspace=workspace,
+            name=f"Step {n}",
+            subject=f"Step {n}",
+            text_body="Hello {first_name}",
         )
         step_add(sequence=sequence, data=StepData(template=template, delay_seconds=delay))
     sequence_activate(sequence=sequence)
@@ -94,7 +97,8 @@ def main() -> None:
         took = time.perf_counter() - began
         seconds.append(took)
         assert done.scheduled == args.people, done
-        print(f"step {step}: {done.scheduled} queued in {took:.2f} s ({done.scheduled / took:,.0f}/s)")
+        per_second = done.scheduled / took
+        print(f"step {step}: {done.scheduled} queued in {took:.2f} s ({per_second:,.0f}/s)")
     rate = 3 * args.people / sum(seconds)
     print(f"{rate:,.0f} steps scheduled per second ({db})")
     print(
