@@ -221,3 +221,24 @@ def test_list_members_who_joined_before_activation_are_not_enrolled(personas):
     enrolled = set(Enrollment.objects.values_list("recipient__email", flat=True))
     assert enrolled == {f"person{i}@example.test" for i in (2, 3, 4)}
     assert Delivery.objects.count() == 3
+
+
+def test_step_campaigns_stay_out_of_the_campaign_list_calendar_dashboard_and_api(personas, api_for):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from automation.sequences.services import sequence_activate
+    from campaigns.calendar_days import calendar_campaigns
+    from campaigns.dashboard import figures
+
+    setup = make_sequence(personas.workspace)
+    sequence_activate(sequence=setup.sequence)
+    assert Campaign.objects.filter(sequence_step=True).count() == 3
+    today = timezone.localdate()
+    shown = calendar_campaigns(
+        personas.workspace, today - timedelta(days=1), today + timedelta(days=1)
+    )
+    assert not shown.exists()
+    assert figures(personas.workspace).campaigns_total == 0
+    assert api_for("viewer").get("/api/campaigns/").json()["count"] == 0
