@@ -323,8 +323,14 @@ def campaign_resume(*, campaign: Campaign) -> Campaign:
 
 @transaction.atomic
 def campaign_cancel(*, campaign: Campaign) -> int:
-    """Cancel: every delivery not yet sent (or being sent) ends `cancelled`. Returns how many."""
+    """Cancel: every delivery not yet sent (or being sent) ends `cancelled`. Returns how many.
+    A sequence's step is refused: its sequence would queue messages nobody sends."""
     campaign = _locked(campaign)
+    if campaign.sequence_step:
+        raise CampaignNotAllowed(
+            _("This campaign sends a step of a sequence: pause the sequence instead."),
+            status=campaign.status,
+        )
     now = timezone.now()
     move_status(campaign, "cancel", now)
     return Delivery.objects.filter(campaign=campaign, status__in=WAITING).update(

@@ -8,8 +8,8 @@ from django.db.models import Count, QuerySet
 from django.utils.translation import ngettext
 
 from accounts.models import Workspace
-from automation.models import Enrollment, EnrollmentState, Sequence, SequenceStep
-from campaigns.models import Delivery, DeliveryStatus
+from automation.models import Enrollment, EnrollmentState, Sequence, SequenceStatus, SequenceStep
+from campaigns.models import CampaignStatus, Delivery, DeliveryStatus
 from tracking.models import Event, EventKind
 
 OPEN_STATES = (DeliveryStatus.QUEUED, DeliveryStatus.DEFERRED, DeliveryStatus.SENDING)
@@ -54,6 +54,17 @@ class StepFigures:
     failed: int = 0  # ended without being sent (failed, bounced at once, expired, ...)
     opened: int = 0  # people, machine opens left out
     clicked: int = 0  # people, link scanners left out
+
+    @property
+    def held(self) -> bool:
+        """Its campaign was paused by the engine (bounces, complaints, policy refusals) while
+        the sequence runs: its messages wait until the sequence is paused and activated."""
+        campaign = self.step.campaign
+        return (
+            campaign is not None
+            and campaign.status == CampaignStatus.PAUSED
+            and self.step.sequence.status == SequenceStatus.ACTIVE
+        )
 
     @property
     def wait(self) -> str:
@@ -104,7 +115,9 @@ def sequence_figures(sequence: Sequence) -> SequenceFigures:
             figures.completed += n
         else:
             figures.stopped[reason] = figures.stopped.get(reason, 0) + n
-    steps = SequenceStep.objects.filter(sequence=sequence).select_related("template")
+    steps = SequenceStep.objects.filter(sequence=sequence).select_related(
+        "template", "campaign", "sequence"
+    )
     current = [s for s in steps if s.retired_at is None]
     by_campaign: dict[int | None, int] = {
         s.campaign_id: s.position for s in steps if s.campaign_id is not None

@@ -242,3 +242,24 @@ def test_step_campaigns_stay_out_of_the_campaign_list_calendar_dashboard_and_api
     assert not shown.exists()
     assert figures(personas.workspace).campaigns_total == 0
     assert api_for("viewer").get("/api/campaigns/").json()["count"] == 0
+
+
+def test_a_step_campaign_paused_by_the_engine_is_said_and_cannot_be_cancelled(
+    personas, owner_client, api_for
+):
+    from automation.sequences.services import sequence_activate
+    from campaigns.services import campaign_pause
+
+    setup = make_sequence(personas.workspace)
+    sequence_activate(sequence=setup.sequence)
+    step = SequenceStep.objects.get(sequence=setup.sequence, position=0)
+    assert step.campaign is not None
+    campaign_pause(campaign=step.campaign, reason="Too many bounces.")
+    page = owner_client.get(
+        reverse("automation:sequence", kwargs={"sequence_id": setup.sequence.pk})
+    ).content.decode()
+    assert "Held by the engine: Too many bounces." in page
+    refused = api_for("owner").post(f"/api/campaigns/{step.campaign.pk}/cancel/")
+    assert refused.status_code == 409
+    assert "pause the sequence instead" in refused.content.decode()
+    assert Campaign.objects.get(pk=step.campaign.pk).status == CampaignStatus.PAUSED
