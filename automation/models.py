@@ -67,6 +67,9 @@ class Sequence(models.Model):
         max_length=16, choices=SequenceStatus.choices, default=SequenceStatus.DRAFT
     )
     activated_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # When its list was last compared with its enrollments (automation.sequences.schedule):
+    # that reads every member who joined since the activation, so it is done now and then.
+    joiners_checked_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:

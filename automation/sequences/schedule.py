@@ -85,16 +85,26 @@ def sequences_advance(*, now: datetime, batch: int = BATCH) -> Advanced:
     return done
 
 
+# How often a sequence's list is compared with its enrollments: each comparison reads every
+# member who joined since the activation.
+JOINERS_EVERY = timedelta(seconds=30)
+
+
 def enrol_list_joiners(*, now: datetime) -> int:
-    """Enrol who joined an active sequence's list since it was first activated."""
+    """Enrol who joined an active sequence's list since it was first activated (each list
+    looked at every JOINERS_EVERY at most)."""
     enrolled = 0
     sequences = Sequence.objects.filter(
+        Q(joiners_checked_at__isnull=True)
+        | Q(joiners_checked_at__lte=now - JOINERS_EVERY)
+        | Q(joiners_checked_at__gt=now),  # a clock set back: look again
         status=SequenceStatus.ACTIVE,
         trigger=SequenceTrigger.LIST_JOINED,
         trigger_list__isnull=False,
         activated_at__isnull=False,
     )
     for sequence in sequences:
+        Sequence.objects.filter(pk=sequence.pk).update(joiners_checked_at=now)
         known = Enrollment.objects.filter(sequence=sequence, recipient_id=OuterRef("recipient_id"))
         joiners = (
             ListMembership.objects.filter(
