@@ -9,6 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from accounts.access import access_of, or_404, workspace_view
@@ -21,6 +22,7 @@ from automation.sequences.services import (
     current_steps,
     sequence_activate,
     sequence_create,
+    sequence_enrol_addresses,
     sequence_pause,
     sequence_update,
     step_add,
@@ -191,3 +193,27 @@ def step_move_view(request: HttpRequest, sequence_id: int, step_id: int) -> Http
     step = or_404(selectors.step_get(access_of(request).workspace, sequence_id, step_id))
     step_move(step=step, up=request.POST.get("direction") == "up")
     return redirect("automation:sequence", sequence_id=sequence_id)
+
+
+@workspace_view(Role.EDITOR)
+@require_POST
+def sequence_enrol_view(request: HttpRequest, sequence_id: int) -> HttpResponse:
+    sequence = or_404(selectors.sequence_get(access_of(request).workspace, sequence_id))
+    addresses = request.POST.get("addresses", "").replace(",", "\n").splitlines()
+    try:
+        done = sequence_enrol_addresses(sequence=sequence, addresses=addresses)
+    except SequenceError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(
+            request,
+            ngettext("%(count)d person enrolled.", "%(count)d people enrolled.", done.enrolled)
+            % {"count": done.enrolled},
+        )
+        if done.unknown:
+            messages.warning(
+                request,
+                _("Not recipients of this workspace, left out: %(addresses)s")
+                % {"addresses": ", ".join(done.unknown[:20])},
+            )
+    return redirect("automation:sequence", sequence_id=sequence.pk)

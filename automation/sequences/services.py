@@ -335,6 +335,33 @@ def sequence_enrol(
     return enrol_ids(sequence, [person.pk for person in people], now)
 
 
+ENROL_BY_HAND_MAX = 1000
+
+
+@dataclass(frozen=True)
+class Enrolled:
+    enrolled: int
+    unknown: list[str]
+
+
+def sequence_enrol_addresses(
+    *, sequence: Sequence, addresses: list[str], now: datetime | None = None
+) -> Enrolled:
+    """Enrol the workspace's recipients with these addresses (any case); addresses that are
+    no recipient are returned, not created. Raises SequenceError (see `sequence_enrol`)."""
+    wanted = {a.strip().lower() for a in addresses if a.strip()}
+    if not wanted:
+        raise SequenceError(_("Give at least one address."))
+    if len(wanted) > ENROL_BY_HAND_MAX:
+        raise SequenceError(
+            _("Give at most %(count)d addresses at once.") % {"count": ENROL_BY_HAND_MAX}
+        )
+    found = list(Recipient.objects.filter(workspace_id=sequence.workspace_id, email__in=wanted))
+    known = {r.email.lower() for r in found}
+    enrolled = sequence_enrol(sequence=sequence, recipients=found, now=now)
+    return Enrolled(enrolled=enrolled, unknown=sorted(wanted - known))
+
+
 def enrol_ids(sequence: Sequence, recipient_ids: list[int], now: datetime) -> int:
     """Insert the enrollments (ON CONFLICT DO NOTHING); the count of those that were new."""
     first = SequenceStep.objects.filter(

@@ -263,3 +263,23 @@ def test_a_step_campaign_paused_by_the_engine_is_said_and_cannot_be_cancelled(
     assert refused.status_code == 409
     assert "pause the sequence instead" in refused.content.decode()
     assert Campaign.objects.get(pk=step.campaign.pk).status == CampaignStatus.PAUSED
+
+
+def test_people_are_enrolled_by_hand_from_the_page(personas, editor_client):
+    from automation.sequences.services import sequence_activate
+
+    setup = make_sequence(personas.workspace)
+    url = reverse("automation:sequence_enrol", kwargs={"sequence_id": setup.sequence.pk})
+    early = editor_client.post(url, {"addresses": "person0@example.test"}, follow=True)
+    assert "Activate the sequence before enrolling people." in early.content.decode()
+    sequence_activate(sequence=setup.sequence)
+    join(setup, 2)
+    page = editor_client.post(
+        url,
+        {"addresses": "PERSON0@example.test\nstranger@example.test, person1@example.test"},
+        follow=True,
+    ).content.decode()
+    assert "2 people enrolled." in page
+    assert "left out: stranger@example.test" in page
+    assert Enrollment.objects.count() == 2
+    assert not Recipient.objects.filter(email="stranger@example.test").exists()
