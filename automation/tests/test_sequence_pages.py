@@ -259,6 +259,9 @@ def test_a_step_campaign_paused_by_the_engine_is_said_and_cannot_be_cancelled(
         reverse("automation:sequence", kwargs={"sequence_id": setup.sequence.pk})
     ).content.decode()
     assert "Held by the engine: Too many bounces." in page
+    # Its own page still answers (the recipient timeline links to it).
+    detail = owner_client.get(reverse("campaigns:detail", kwargs={"campaign_id": step.campaign.pk}))
+    assert detail.status_code == 200
     refused = api_for("owner").post(f"/api/campaigns/{step.campaign.pk}/cancel/")
     assert refused.status_code == 409
     assert "pause the sequence instead" in refused.content.decode()
