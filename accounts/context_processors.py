@@ -26,6 +26,17 @@ NAV_SECTIONS = {
     "tracking:campaign_report": "campaigns",
     "tracking:recipient_timeline": "recipients",
     **{
+        f"automation:{page}": "sequences"
+        for page in (
+            "sequences",
+            "sequence_create",
+            "sequence",
+            "sequence_edit",
+            "step_create",
+            "step_edit",
+        )
+    },
+    **{
         f"tracking:mailbox_{page}": "feedback"
         for page in ("index", "create", "detail", "edit", "delete", "test")
     },

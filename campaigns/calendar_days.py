@@ -82,7 +82,9 @@ def calendar_campaigns(workspace: Workspace, first: date, last: date) -> QuerySe
     earliest first. Single e-mails are left out: they have their own queue."""
     zone = workspace.zone
     return (
-        Campaign.objects.filter(workspace=workspace, status__in=SHOWN, is_single=False)
+        Campaign.objects.filter(
+            workspace=workspace, status__in=SHOWN, is_single=False, sequence_step=False
+        )
         .annotate(starts=Coalesce("launched_at", "scheduled_at", output_field=DateTimeField()))
         .filter(
             starts__gte=local_midnight(first, zone),

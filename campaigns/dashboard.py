@@ -138,7 +138,7 @@ def compute(workspace: Workspace, now: datetime) -> Figures:
     days = [today - timedelta(days=n) for n in range(DAYS - 1, -1, -1)]
     per_day = _per_day(workspace, days, now)
     series = {g: [per_day.get((d, g), 0) for d in days] for g in GROUPS}
-    campaigns = Campaign.objects.filter(workspace=workspace, is_single=False)
+    campaigns = Campaign.objects.filter(workspace=workspace, is_single=False, sequence_step=False)
     return Figures(
         recipients=Recipient.objects.filter(workspace=workspace).count(),
         templates=Template.objects.filter(workspace=workspace).count(),

@@ -120,6 +120,10 @@ class Campaign(models.Model):
     is_single = models.BooleanField(
         default=False, help_text="A one-off e-mail to one recipient (djangoMailer's queue)."
     )
+    # A step of an automated sequence (automation.sequences): its deliveries are added one
+    # recipient at a time as each reaches the step, so it runs open-ended (never finished for
+    # having nothing left) and is left out of the campaign list, calendar and dashboard.
+    sequence_step = models.BooleanField(default=False, editable=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -334,6 +338,9 @@ class Delivery(models.Model):
     )
     sent_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(default=timezone.now)
+    # Set for deliveries made after their campaign's launch (a sequence's steps): their
+    # lifetime counts from here, not from the launch. Null: made by the launch.
+    created_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         constraints = (

@@ -62,9 +62,9 @@ RowT = TypeVar("RowT")
 
 def campaigns_of(workspace: Workspace, *, single: bool = False) -> QuerySet[Campaign]:
     """Campaigns (or, with `single`, the queued single e-mails), newest first."""
-    return Campaign.objects.filter(workspace=workspace, is_single=single).order_by(
-        "-created_at", "-id"
-    )
+    return Campaign.objects.filter(
+        workspace=workspace, is_single=single, sequence_step=False
+    ).order_by("-created_at", "-id")
 
 
 def campaign_get(workspace: Workspace, campaign_id: int) -> Campaign | None:

@@ -393,8 +393,14 @@ def campaign_resume(*, campaign: Campaign) -> Campaign:
 
 @transaction.atomic
 def campaign_cancel(*, campaign: Campaign) -> int:
-    """Cancel: every delivery not yet sent (or being sent) ends `cancelled`. Returns how many."""
+    """Cancel: every delivery not yet sent (or being sent) ends `cancelled`. Returns how many.
+    A sequence's step is refused: its sequence would queue messages nobody sends."""
     campaign = _locked(campaign)
+    if campaign.sequence_step:
+        raise CampaignNotAllowed(
+            _("This campaign sends a step of a sequence: pause the sequence instead."),
+            status=campaign.status,
+        )
     now = timezone.now()
     move_status(campaign, "cancel", now)
     return Delivery.objects.filter(campaign=campaign, status__in=WAITING).update(
@@ -418,8 +424,9 @@ def campaigns_finish_done(*, now: datetime) -> int:
             updated_at=now,
         )
     # A campaign testing variants has the rest of its audience still to come (the winner).
+    # A sequence's step gets its deliveries as recipients reach it: never done by itself.
     done = (
-        Campaign.objects.filter(status=CampaignStatus.RUNNING)
+        Campaign.objects.filter(status=CampaignStatus.RUNNING, sequence_step=False)
         .exclude(deliveries__status__in=OPEN)
         .exclude(ab_test__state=AbTestState.TESTING)
     )

@@ -536,6 +536,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": env.float("CELERY_AB_TESTS_INTERVAL", default=30.0),
         "options": {"expires": 60},
     },
+    "sequences": {
+        "task": "automation.sequence_pass",
+        "schedule": env.float("CELERY_SEQUENCES_INTERVAL", default=10.0),
+        "options": {"expires": 30},
+    },
     "housekeeping": {"task": "postroom.housekeeping", "schedule": 3600.0},
 }
 # Task modules outside campaigns.workers (which postroom/celery.py autodiscovers).

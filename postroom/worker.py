@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 from audience.jobs import run_next_job
 from automation.ab_decisions import run_ab_test_step
+from automation.sequences.schedule import run_sequence_step
 from campaigns.engine.step import run_engine_step
 from notifications.duty import run_notification_step
 from postroom.duties import run_bounce_mailbox_step
@@ -24,6 +25,8 @@ from webhooks.dispatch import run_webhook_step
 DUTY_GROUPS: dict[str, list[Callable[[], bool]]] = {
     "engine": [run_engine_step],
     "imports": [run_next_job],
+    # Its own thread: a pass that schedules many steps holds up neither sending nor feedback.
+    "sequences": [run_sequence_step],
     "feedback": [
         run_webhook_step,
         run_notification_step,
@@ -37,6 +40,6 @@ DUTY_GROUPS: dict[str, list[Callable[[], bool]]] = {
 # The groups that need not look for work more often than this when idle, whatever the
 # worker's --idle (a short one keeps the engine quick to start a batch: tests, benchmarks).
 # Polled 20 times a second, their queries took a tenth of a sending worker's time.
-LEAST_IDLE_SECONDS: dict[str, float] = {"imports": 1.0, "feedback": 1.0}
+LEAST_IDLE_SECONDS: dict[str, float] = {"imports": 1.0, "feedback": 1.0, "sequences": 1.0}
 
 DUTIES: list[Callable[[], bool]] = [step for steps in DUTY_GROUPS.values() for step in steps]

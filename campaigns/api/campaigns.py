@@ -67,7 +67,8 @@ class CampaignResource(WorkspaceViewSet[Campaign]):
 
     def listed(self) -> QuerySet[Campaign]:
         """The list, filtered and ordered by `CampaignFilterSet`."""
-        return self.filter_queryset(self.get_queryset())
+        # A sequence's step campaigns belong to their sequence (/api/sequences/).
+        return self.filter_queryset(self.get_queryset().filter(sequence_step=False))
 
     def editable(self, campaign: Campaign) -> None:
         """409 unless the campaign can still change (draft or scheduled), as in the UI."""

@@ -590,8 +590,11 @@ def _expire_or_suppress(
     outcomes: list[Outcome] = []
     live: list[Claimed] = []
     expired = rules.past_lifetime(campaign.launched_at, campaign.lifetime_seconds, now)
+    made = _made_at(items) if campaign.sequence_step else {}
     suppressed = _suppressed(campaign.workspace_id, [d.email for d in items])
     for delivery in items:
+        if delivery.pk in made:  # a sequence's step: its lifetime counts from its making
+            expired = rules.past_lifetime(made[delivery.pk], campaign.lifetime_seconds, now)
         if delivery.email in suppressed:
             outcomes.append(rules.suppressed(delivery.pk))
         elif expired:
@@ -606,6 +609,12 @@ def _expire_or_suppress(
         else:
             live.append(delivery)
     return outcomes, live
+
+
+def _made_at(items: list[Claimed]) -> dict[int, datetime | None]:
+    """When each delivery was made, for a campaign whose deliveries come after its launch."""
+    rows = Delivery.objects.filter(pk__in=[d.pk for d in items]).values_list("pk", "created_at")
+    return dict(rows)
 
 
 def _suppressed(workspace_id: int, emails: list[str]) -> set[str]:

@@ -8,11 +8,9 @@ from __future__ import annotations
 import pytest
 
 from accounts.models import Workspace
-from audience.models import Recipient
 from campaigns.editing import campaign_delete
 from campaigns.models import Attempt, AttemptOutcome, Campaign, CampaignStatus, Delivery
 from campaigns.tests.factories import CampaignFactory, DeliveryFactory
-from sending.models import SendingAccount
 from sending.services import account_delete
 
 pytestmark = pytest.mark.django_db
@@ -58,8 +56,11 @@ def test_deleting_a_workspace_leaves_no_delivery_behind():
 def test_deleting_an_account_or_a_recipient_keeps_the_history():
     campaign = CampaignFactory.create(status=CampaignStatus.COMPLETED)
     first, second = _sent(campaign, 2)
-    account_delete(account=SendingAccount.objects.get(pk=first.account_id))
-    Recipient.objects.filter(pk=second.recipient_id).delete()
+    account = campaign.accounts.get()
+    assert first.account_id == account.pk
+    account_delete(account=account)
+    assert second.recipient is not None
+    second.recipient.delete()
     first.refresh_from_db()
     second.refresh_from_db()
     assert first.account_id is None

@@ -1,0 +1,360 @@
+"""`/api/sequences/`: automated sequences, their steps, activation and pause, enrolment by API
+call (the API trigger) and each person's progress. The same services as the pages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.api.access import WorkspaceRole, api_access
+from audience.models import Recipient, RecipientList
+from automation.models import (
+    EnrollmentState,
+    Sequence,
+    SequenceStatus,
+    SequenceTrigger,
+    StopReason,
+)
+from automation.sequences import selectors
+from automation.sequences.services import (
+    DELAY_MAX_SECONDS,
+    SequenceData,
+    SequenceError,
+    StepData,
+    sequence_activate,
+    sequence_create,
+    sequence_enrol,
+    sequence_pause,
+    step_add,
+)
+from content.models import Template
+from core.api.pagination import PagePagination
+from sending.models import SendingAccount
+
+ENROL_MAX = 1000
+
+
+class StepOut(serializers.Serializer[Any]):
+    id = serializers.IntegerField()
+    position = serializers.IntegerField(help_text="1 is the first step.")
+    template_id = serializers.IntegerField(allow_null=True)
+    delay_seconds = serializers.IntegerField()
+    window_start = serializers.TimeField(allow_null=True)
+    window_end = serializers.TimeField(allow_null=True)
+    waiting = serializers.IntegerField(help_text="People whose next step this is.")
+    queued = serializers.IntegerField(help_text="Handed to the engine, not sent yet.")
+    sent = serializers.IntegerField()
+    opened = serializers.IntegerField(help_text="People; machine opens left out.")
+    clicked = serializers.IntegerField(help_text="People; link scanners left out.")
+
+
+class SequenceOut(serializers.Serializer[Any]):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    trigger = serializers.ChoiceField(SequenceTrigger.choices)
+    trigger_list_id = serializers.IntegerField(allow_null=True)
+    account_ids = serializers.ListField(child=serializers.IntegerField())
+    stop_on_click = serializers.BooleanField()
+    status = serializers.ChoiceField(SequenceStatus.choices)
+    activated_at = serializers.DateTimeField(allow_null=True)
+    created_at = serializers.DateTimeField()
+
+
+class SequenceDetailOut(SequenceOut):
+    enrolled = serializers.IntegerField()
+    active = serializers.IntegerField()
+    completed = serializers.IntegerField()
+    stopped = serializers.DictField(child=serializers.IntegerField(), help_text="By reason.")
+    steps = StepOut(many=True)
+
+
+class SequenceIn(serializers.Serializer[Any]):
+    name = serializers.CharField(max_length=200)
+    trigger = serializers.ChoiceField(SequenceTrigger.choices)
+    trigger_list_id = serializers.IntegerField(required=False, allow_null=True)
+    account_ids = serializers.ListField(child=serializers.IntegerField(), min_length=1)
+    stop_on_click = serializers.BooleanField(default=True)
+
+
+class StepIn(serializers.Serializer[Any]):
+    template_id = serializers.IntegerField()
+    delay_seconds = serializers.IntegerField(min_value=0, max_value=DELAY_MAX_SECONDS)
+    window_start = serializers.TimeField(required=False, allow_null=True)
+    window_end = serializers.TimeField(required=False, allow_null=True)
+
+
+class EnrolIn(serializers.Serializer[Any]):
+    recipient_ids = serializers.ListField(
+        child=serializers.IntegerField(), required=False, max_length=ENROL_MAX
+    )
+    emails = serializers.ListField(
+        child=serializers.EmailField(), required=False, max_length=ENROL_MAX
+    )
+
+
+class EnrolOut(serializers.Serializer[Any]):
+    enrolled = serializers.IntegerField(help_text="People enrolled now (not before).")
+    unknown = serializers.ListField(child=serializers.CharField(), help_text="Not recipients.")
+
+
+class EnrollmentOut(serializers.Serializer[Any]):
+    recipient_id = serializers.IntegerField()
+    email = serializers.EmailField()
+    state = serializers.ChoiceField(EnrollmentState.choices)
+    stop_reason = serializers.ChoiceField(StopReason.choices, allow_blank=True)
+    steps_sent = serializers.IntegerField()
+    next_step_at = serializers.DateTimeField(allow_null=True)
+    enrolled_at = serializers.DateTimeField()
+    finished_at = serializers.DateTimeField(allow_null=True)
+
+
+class EnrollmentPageOut(serializers.Serializer[Any]):
+    count = serializers.IntegerField()
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = EnrollmentOut(many=True)
+
+
+def sequence_body(sequence: Sequence) -> dict[str, Any]:
+    return {
+        "id": sequence.pk,
+        "name": sequence.name,
+        "trigger": sequence.trigger,
+        "trigger_list_id": sequence.trigger_list_id,
+        "account_ids": sorted(a.pk for a in sequence.accounts.all()),
+        "stop_on_click": sequence.stop_on_click,
+        "status": sequence.status,
+        "activated_at": sequence.activated_at,
+        "created_at": sequence.created_at,
+    }
+
+
+def detail_body(sequence: Sequence) -> dict[str, Any]:
+    figures = selectors.sequence_figures(sequence)
+    steps = [
+        {
+            "id": row.step.pk,
+            "position": row.step.position + 1,
+            "template_id": row.step.template_id,
+            "delay_seconds": row.step.delay_seconds,
+            "window_start": row.step.window_start,
+            "window_end": row.step.window_end,
+            "waiting": row.waiting,
+            "queued": row.queued,
+            "sent": row.sent,
+            "opened": row.opened,
+            "clicked": row.clicked,
+        }
+        for row in figures.steps
+    ]
+    return sequence_body(sequence) | {
+        "enrolled": figures.enrolled,
+        "active": figures.active,
+        "completed": figures.completed,
+        "stopped": figures.stopped,
+        "steps": steps,
+    }
+
+
+def _sequence(request: Request, sequence_id: int) -> Sequence:
+    sequence = selectors.sequence_get(api_access(request).workspace, sequence_id)
+    if sequence is None:
+        raise NotFound("No such sequence.")
+    return sequence
+
+
+def _refused(exc: SequenceError) -> ValidationError:
+    return ValidationError({"detail": [str(exc)]})
+
+
+class SequenceListApi(APIView):
+    """The workspace's sequences (GET) and a new one, a draft without steps (POST)."""
+
+    permission_classes = (WorkspaceRole,)
+
+    @extend_schema(tags=["sequences"], summary="List sequences", responses=SequenceOut(many=True))
+    def get(self, request: Request) -> Response:
+        rows = selectors.sequences_of(api_access(request).workspace).prefetch_related("accounts")
+        return Response([sequence_body(s) for s in rows])
+
+    @extend_schema(
+        tags=["sequences"],
+        summary="Create a sequence",
+        request=SequenceIn,
+        responses={201: SequenceOut},
+    )
+    def post(self, request: Request) -> Response:
+        workspace = api_access(request).workspace
+        given = SequenceIn(data=request.data)
+        given.is_valid(raise_exception=True)
+        data = given.validated_data
+        rlist = None
+        if data.get("trigger_list_id") is not None:
+            rlist = RecipientList.objects.filter(
+                workspace=workspace, pk=data["trigger_list_id"]
+            ).first()
+            if rlist is None:
+                raise ValidationError({"trigger_list_id": ["No such list."]})
+        accounts = list(
+            SendingAccount.objects.filter(workspace=workspace, pk__in=data["account_ids"])
+        )
+        if len(accounts) != len(set(data["account_ids"])):
+            raise ValidationError({"account_ids": ["No such sending account."]})
+        try:
+            sequence = sequence_create(
+                workspace=workspace,
+                data=SequenceData(
+                    name=data["name"],
+                    trigger=data["trigger"],
+                    trigger_list=rlist,
+                    accounts=accounts,
+                    stop_on_click=data["stop_on_click"],
+                ),
+            )
+        except SequenceError as exc:
+            raise _refused(exc) from exc
+        return Response(sequence_body(sequence), status=status.HTTP_201_CREATED)
+
+
+class SequenceDetailApi(APIView):
+    """A sequence with its steps and figures."""
+
+    permission_classes = (WorkspaceRole,)
+
+    @extend_schema(tags=["sequences"], summary="A sequence", responses=SequenceDetailOut)
+    def get(self, request: Request, sequence_id: int) -> Response:
+        return Response(detail_body(_sequence(request, sequence_id)))
+
+
+class SequenceStepsApi(APIView):
+    """Add a step at the end of the sequence."""
+
+    permission_classes = (WorkspaceRole,)
+
+    @extend_schema(
+        tags=["sequences"],
+        summary="Add a step",
+        request=StepIn,
+        responses={201: SequenceDetailOut},
+    )
+    def post(self, request: Request, sequence_id: int) -> Response:
+        sequence = _sequence(request, sequence_id)
+        given = StepIn(data=request.data)
+        given.is_valid(raise_exception=True)
+        data = given.validated_data
+        template = Template.objects.filter(
+            workspace=sequence.workspace, pk=data["template_id"]
+        ).first()
+        if template is None:
+            raise ValidationError({"template_id": ["No such template."]})
+        try:
+            step_add(
+                sequence=sequence,
+                data=StepData(
+                    template=template,
+                    delay_seconds=data["delay_seconds"],
+                    window_start=data.get("window_start"),
+                    window_end=data.get("window_end"),
+                ),
+            )
+        except SequenceError as exc:
+            raise _refused(exc) from exc
+        return Response(detail_body(sequence), status=status.HTTP_201_CREATED)
+
+
+class SequenceActivateApi(APIView):
+    """Activate (or resume) the sequence."""
+
+    permission_classes = (WorkspaceRole,)
+
+    @extend_schema(
+        tags=["sequences"], summary="Activate a sequence", request=None, responses=SequenceOut
+    )
+    def post(self, request: Request, sequence_id: int) -> Response:
+        try:
+            sequence = sequence_activate(sequence=_sequence(request, sequence_id))
+        except SequenceError as exc:
+            raise _refused(exc) from exc
+        return Response(sequence_body(sequence))
+
+
+class SequencePauseApi(APIView):
+    """Pause the sequence: nothing of it is sent until it is activated again."""
+
+    permission_classes = (WorkspaceRole,)
+
+    @extend_schema(
+        tags=["sequences"], summary="Pause a sequence", request=None, responses=SequenceOut
+    )
+    def post(self, request: Request, sequence_id: int) -> Response:
+        try:
+            sequence = sequence_pause(sequence=_sequence(request, sequence_id))
+        except SequenceError as exc:
+            raise _refused(exc) from exc
+        return Response(sequence_body(sequence))
+
+
+class SequenceEnrolApi(APIView):
+    """Enrol recipients (by id or address, up to 1,000 a call) at the first step; those
+    enrolled before are left where they are."""
+
+    permission_classes = (WorkspaceRole,)
+
+    @extend_schema(
+        tags=["sequences"], summary="Enrol recipients", request=EnrolIn, responses=EnrolOut
+    )
+    def post(self, request: Request, sequence_id: int) -> Response:
+        sequence = _sequence(request, sequence_id)
+        given = EnrolIn(data=request.data)
+        given.is_valid(raise_exception=True)
+        ids = given.validated_data.get("recipient_ids", [])
+        emails = [e.lower() for e in given.validated_data.get("emails", [])]
+        if not ids and not emails:
+            raise ValidationError({"recipient_ids": ["Give recipient_ids or emails."]})
+        found = list(
+            Recipient.objects.filter(workspace=sequence.workspace, pk__in=ids)
+            | Recipient.objects.filter(workspace=sequence.workspace, email__in=emails)
+        )
+        known_ids = {r.pk for r in found}
+        known_emails = {r.email.lower() for r in found}
+        unknown = [str(i) for i in ids if i not in known_ids]
+        unknown += [e for e in emails if e not in known_emails]
+        try:
+            enrolled = sequence_enrol(sequence=sequence, recipients=found)
+        except SequenceError as exc:
+            raise _refused(exc) from exc
+        return Response({"enrolled": enrolled, "unknown": unknown})
+
+
+class SequenceEnrollmentsApi(APIView):
+    """Each enrolled person's progress, newest enrolment first (`?page=`)."""
+
+    permission_classes = (WorkspaceRole,)
+
+    @extend_schema(tags=["sequences"], summary="People in a sequence", responses=EnrollmentPageOut)
+    def get(self, request: Request, sequence_id: int) -> Response:
+        sequence = _sequence(request, sequence_id)
+        paginator = PagePagination()
+        rows = selectors.enrollments_of(sequence.workspace, sequence)
+        page = paginator.paginate_queryset(rows, request, view=self) or []
+        return paginator.get_paginated_response(
+            [
+                {
+                    "recipient_id": e.recipient_id,
+                    "email": e.recipient.email,
+                    "state": e.state,
+                    "stop_reason": e.stop_reason,
+                    "steps_sent": e.position,
+                    "next_step_at": e.next_step_at,
+                    "enrolled_at": e.enrolled_at,
+                    "finished_at": e.finished_at,
+                }
+                for e in page
+            ]
+        )

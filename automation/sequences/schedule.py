@@ -1,0 +1,366 @@
+"""The sequences' worker duty: enrol new list members, stop those who replied, unsubscribed,
+bounced, complained or reached the goal, and hand the due steps to the delivery engine.
+
+A due step becomes a queued Delivery of the step's campaign, made in bulk; the engine claims,
+sends, retries and tracks it like any other. The delivery is unique per (campaign, recipient),
+and the enrollment moves on in the same transaction, so a step is sent once however many
+workers run this (on PostgreSQL they skip each other's locked rows).
+"""
+
+from __future__ import annotations
+
+import time as clock
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db import connection, transaction
+from django.db.models import (
+    BigIntegerField,
+    BooleanField,
+    DateTimeField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Value,
+)
+from django.utils import timezone
+
+from audience.models import ListMembership, RecipientStatus, Suppression
+from automation.models import (
+    Enrollment,
+    EnrollmentState,
+    Sequence,
+    SequenceStatus,
+    SequenceStep,
+    SequenceTrigger,
+    StopReason,
+)
+from automation.sequences.hours import next_opening
+from automation.sequences.services import enrol_ids
+from campaigns.models import Delivery, DeliveryStatus
+from tracking.models import BounceType, Event, EventKind
+
+# Due enrollments handled in one transaction: a few statements for each batch.
+BATCH = 1000
+# One pass stops after this long even with more due, so the worker's other duties run.
+PASS_SECONDS = 20.0
+
+
+@dataclass
+class Advanced:
+    """What one pass did."""
+
+    enrolled: int = 0
+    stopped: int = 0
+    scheduled: int = 0  # deliveries handed to the engine
+    completed: int = 0
+    more: bool = False  # still due when the pass ended
+
+
+def sequences_advance(*, now: datetime, batch: int = BATCH) -> Advanced:
+    """One pass over every active sequence: enrol, stop, schedule what is due at `now`.
+    Safe to run in several workers at once; each step of each person is sent once.
+
+    Stops are checked for every due enrollment just before its step is queued (so nothing
+    goes out after a stop), and, so that the pages show them soon, for the people with a
+    reply, bounce, complaint, unsubscribe or click in the last RECENT: a sweep of every
+    enrollment on every pass would cost a probe per rule and person."""
+    done = Advanced()
+    done.enrolled = enrol_list_joiners(now=now)
+    done.stopped = stop_finished(now=now, among=_recently_heard_from(now))
+    started = clock.monotonic()
+    while True:
+        count, completed, full = _advance_batch(now, batch)
+        done.scheduled += count
+        done.completed += completed
+        if not full:
+            break
+        if clock.monotonic() - started > PASS_SECONDS:
+            done.more = True
+            break
+    return done
+
+
+# How often a sequence's list is compared with its enrollments: each comparison reads every
+# member who joined since the activation.
+JOINERS_EVERY = timedelta(seconds=30)
+
+
+def enrol_list_joiners(*, now: datetime) -> int:
+    """Enrol who joined an active sequence's list since it was first activated (each list
+    looked at every JOINERS_EVERY at most)."""
+    enrolled = 0
+    sequences = Sequence.objects.filter(
+        Q(joiners_checked_at__isnull=True)
+        | Q(joiners_checked_at__lte=now - JOINERS_EVERY)
+        | Q(joiners_checked_at__gt=now),  # a clock set back: look again
+        status=SequenceStatus.ACTIVE,
+        trigger=SequenceTrigger.LIST_JOINED,
+        trigger_list__isnull=False,
+        activated_at__isnull=False,
+    )
+    for sequence in sequences:
+        Sequence.objects.filter(pk=sequence.pk).update(joiners_checked_at=now)
+        known = Enrollment.objects.filter(sequence=sequence, recipient_id=OuterRef("recipient_id"))
+        joiners = (
+            ListMembership.objects.filter(
+                recipient_list_id=sequence.trigger_list_id,
+                recipient_list__workspace_id=sequence.workspace_id,
+                added_at__gte=sequence.activated_at,
+            )
+            .exclude(Exists(known))
+            .values_list("recipient_id", flat=True)
+        )
+        ids = list(joiners)
+        if ids:
+            enrolled += enrol_ids(sequence, ids, now)
+    return enrolled
+
+
+def _since(kind: str, **extra: object) -> Exists:
+    """An event of `kind` for the enrolled address since the enrolment."""
+    return Exists(
+        Event.objects.filter(
+            workspace_id=OuterRef("workspace_id"),
+            email=OuterRef("recipient__email"),
+            kind=kind,
+            occurred_at__gte=OuterRef("enrolled_at"),
+            **extra,
+        )
+    )
+
+
+def _goal() -> Exists:
+    """A person's click on a link of one of the sequence's own messages."""
+    campaigns = SequenceStep.objects.filter(
+        sequence_id=OuterRef(OuterRef("sequence_id")), campaign__isnull=False
+    ).values("campaign_id")
+    return Exists(
+        Event.objects.filter(
+            workspace_id=OuterRef("workspace_id"),
+            email=OuterRef("recipient__email"),
+            kind=EventKind.CLICKED,
+            machine=False,
+            occurred_at__gte=OuterRef("enrolled_at"),
+            campaign_id__in=campaigns,
+        )
+    )
+
+
+def _suppressed() -> Exists:
+    return Exists(
+        Suppression.objects.filter(
+            workspace_id=OuterRef("workspace_id"), email=OuterRef("recipient__email")
+        )
+    )
+
+
+def stop_rules() -> list[tuple[str, Q]]:
+    """Why an enrollment stops, in the order a reason is given when several apply."""
+    return [
+        (StopReason.REPLIED, Q(_since(EventKind.REPLIED))),
+        (StopReason.COMPLAINED, Q(_since(EventKind.COMPLAINED))),
+        (StopReason.COMPLAINED, Q(recipient__status=RecipientStatus.COMPLAINED)),
+        (StopReason.BOUNCED, Q(_since(EventKind.BOUNCED, bounce_type=BounceType.HARD))),
+        (StopReason.BOUNCED, Q(recipient__status=RecipientStatus.BOUNCED)),
+        (StopReason.UNSUBSCRIBED, Q(_since(EventKind.UNSUBSCRIBED))),
+        (StopReason.UNSUBSCRIBED, Q(recipient__status=RecipientStatus.UNSUBSCRIBED)),
+        (StopReason.SUPPRESSED, Q(_suppressed())),
+        (StopReason.GOAL, Q(sequence__stop_on_click=True) & Q(_goal())),
+    ]
+
+
+def stop_finished(*, now: datetime, among: QuerySet[Enrollment] | None = None) -> int:
+    """Stop the active enrollments (of `among`, default all) whose person replied, complained,
+    bounced, unsubscribed, is suppressed or clicked; returns how many stopped. One query
+    finds them with every rule as a column; the first rule that holds gives the reason."""
+    base = Enrollment.objects.filter(state=EnrollmentState.ACTIVE) if among is None else among
+    rules = stop_rules()
+    names = [f"_rule{i}" for i in range(len(rules))]
+    anyone = Q()
+    for _reason, rule in rules:
+        anyone |= rule
+    found = (
+        base.filter(state=EnrollmentState.ACTIVE)
+        .filter(anyone)
+        .annotate(
+            **{
+                name: ExpressionWrapper(rule, output_field=BooleanField())
+                for name, (_reason, rule) in zip(names, rules, strict=True)
+            }
+        )
+        .values_list("pk", *names)
+    )
+    by_reason: dict[str, list[int]] = defaultdict(list)
+    for pk, *holds in found:
+        reason = next(r for (r, _rule), held in zip(rules, holds, strict=True) if held)
+        by_reason[reason].append(pk)
+    stopped = 0
+    for reason, ids in by_reason.items():
+        for start in range(0, len(ids), BATCH):
+            stopped += Enrollment.objects.filter(
+                pk__in=ids[start : start + BATCH], state=EnrollmentState.ACTIVE
+            ).update(
+                state=EnrollmentState.STOPPED,
+                stop_reason=reason,
+                finished_at=now,
+                next_step_at=None,
+            )
+    return stopped
+
+
+# How far back the pass looks for events that stop people before their next step is due.
+RECENT = timedelta(hours=1)
+STOPPING = (
+    EventKind.REPLIED,
+    EventKind.COMPLAINED,
+    EventKind.BOUNCED,
+    EventKind.UNSUBSCRIBED,
+    EventKind.CLICKED,
+)
+
+
+def _recently_heard_from(now: datetime) -> QuerySet[Enrollment]:
+    """Active enrollments of people with a stopping event in the last RECENT (per workspace,
+    through the events' (workspace, occurred_at) index)."""
+    workspaces = set(
+        Sequence.objects.exclude(status=SequenceStatus.DRAFT).values_list("workspace_id", flat=True)
+    )
+    heard = Q()
+    for workspace_id in workspaces:
+        emails = Event.objects.filter(
+            workspace_id=workspace_id, occurred_at__gte=now - RECENT, kind__in=STOPPING
+        ).values("email")
+        heard |= Q(workspace_id=workspace_id, recipient__email__in=emails)
+    if not workspaces:
+        return Enrollment.objects.none()
+    return Enrollment.objects.filter(heard, state=EnrollmentState.ACTIVE)
+
+
+def _due(now: datetime, batch: int) -> list[tuple[int, int, int, int, str, int]]:
+    """Lock up to `batch` due enrollments of active sequences (skipping those another worker
+    holds); (id, sequence, position, recipient, email, workspace) each."""
+    qs = Enrollment.objects.filter(
+        state=EnrollmentState.ACTIVE,
+        next_step_at__lte=now,
+        sequence__status=SequenceStatus.ACTIVE,
+    ).order_by("next_step_at", "id")
+    if connection.features.has_select_for_update_skip_locked:
+        qs = qs.select_for_update(skip_locked=True, of=("self",))
+    return list(
+        qs.values_list(
+            "pk", "sequence_id", "position", "recipient_id", "recipient__email", "workspace_id"
+        )[:batch]
+    )
+
+
+@transaction.atomic
+def _advance_batch(now: datetime, batch: int) -> tuple[int, int, bool]:
+    """Schedule one batch of due steps; (deliveries made, enrollments completed, full)."""
+    rows = _due(now, batch)
+    groups: dict[tuple[int, int], list[tuple[int, int, str, int]]] = defaultdict(list)
+    for pk, sequence_id, position, recipient_id, email, workspace_id in rows:
+        groups[(sequence_id, position)].append((pk, recipient_id, email, workspace_id))
+    if rows:  # the last word before sending: whoever stopped meanwhile gets nothing more
+        stop_finished(now=now, among=Enrollment.objects.filter(pk__in=[r[0] for r in rows]))
+        going = set(
+            Enrollment.objects.filter(
+                pk__in=[r[0] for r in rows], state=EnrollmentState.ACTIVE
+            ).values_list("pk", flat=True)
+        )
+        for key in list(groups):
+            groups[key] = [m for m in groups[key] if m[0] in going]
+    made = completed = 0
+    for (sequence_id, position), members in groups.items():
+        if not members:
+            continue
+        steps = {
+            s.position: s
+            for s in SequenceStep.objects.filter(
+                sequence_id=sequence_id,
+                retired_at__isnull=True,
+                position__in=(position, position + 1),
+            ).select_related("workspace")
+        }
+        step = steps.get(position)
+        ids = [m[0] for m in members]
+        if step is None or step.campaign_id is None:  # past the last step (steps removed)
+            completed += _complete(ids, now)
+            continue
+        opens = next_opening(now, step.window_start, step.window_end, step.workspace.zone)
+        if opens > now:  # outside its sending hours: due when they open
+            Enrollment.objects.filter(pk__in=ids).update(next_step_at=opens)
+            continue
+        made += _queue(step, members, now)
+        following = steps.get(position + 1)
+        if following is None:
+            completed += _complete(ids, now, moved=True)
+        else:
+            Enrollment.objects.filter(pk__in=ids).update(
+                position=F("position") + 1,
+                waiting_since=now,
+                next_step_at=now + timedelta(seconds=following.delay_seconds),
+            )
+    return made, completed, len(rows) == batch
+
+
+def _queue(step: SequenceStep, members: list[tuple[int, int, str, int]], now: datetime) -> int:
+    """The step's deliveries, queued for the engine with one INSERT … SELECT from the
+    enrollments (as a campaign's launch does); one that exists is kept as it is (ON
+    CONFLICT). Returns how many were made."""
+    rows = (
+        Enrollment.objects.filter(pk__in=[m[0] for m in members])
+        .annotate(
+            _campaign=Value(step.campaign_id, output_field=BigIntegerField()),
+            _status=Value(str(DeliveryStatus.QUEUED)),
+            _zero=Value(0),
+            _now=Value(now, output_field=DateTimeField()),
+            _blank=Value(""),
+            _none=Value(None, output_field=BigIntegerField()),
+        )
+        .order_by()
+        .values_list(
+            "workspace_id",
+            "_campaign",
+            "recipient_id",
+            "recipient__email",
+            "_status",
+            "_zero",
+            "_now",
+            "_blank",
+            "_blank",
+            "_blank",
+            "_blank",
+            "_now",
+            "_none",
+            "_now",
+        )
+    )
+    sql, params = rows.query.sql_with_params()
+    table = connection.ops.quote_name(Delivery._meta.db_table)
+    statement = (
+        f"INSERT INTO {table} (workspace_id, campaign_id, recipient_id, email, status,"
+        " attempts, next_attempt_at, lease_owner, message_id, last_enhanced_code, last_reply,"
+        f" updated_at, variant_id, created_at) {sql} ON CONFLICT DO NOTHING"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
+        return int(cursor.rowcount)
+
+
+def _complete(ids: list[int], now: datetime, *, moved: bool = False) -> int:
+    return Enrollment.objects.filter(pk__in=ids).update(
+        state=EnrollmentState.COMPLETED,
+        finished_at=now,
+        next_step_at=None,
+        **({"position": F("position") + 1} if moved else {}),
+    )
+
+
+def run_sequence_step() -> bool:
+    """The worker's duty: one pass; True while more is due (the worker comes back at once)."""
+    return sequences_advance(now=timezone.now()).more

@@ -1,0 +1,54 @@
+"""Several workers scheduling the same sequence at once (PostgreSQL's row locks): each step of
+each person is queued once, and every enrollment moves on once."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from automation.models import Enrollment
+from automation.sequences.schedule import sequences_advance
+from automation.sequences.services import sequence_activate
+from automation.tests.sequence_setup import DAY, join, make_sequence
+from campaigns.models import Delivery
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="concurrent workers need PostgreSQL's row locks"
+)
+def test_concurrent_passes_queue_each_step_once(personas):
+    setup = make_sequence(personas.workspace, delays=(0, DAY))
+    sequence_activate(sequence=setup.sequence)
+    join(setup, 600)
+    now = timezone.now()
+    barrier = threading.Barrier(4)
+    scheduled: list[int] = []
+
+    def work() -> None:
+        barrier.wait()
+        scheduled.append(sequences_advance(now=now, batch=50).scheduled)
+        connection.close()
+
+    def round_of_workers() -> None:
+        threads = [threading.Thread(target=work) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+    round_of_workers()
+    assert Delivery.objects.count() == 600
+    assert sum(scheduled) == 600
+    assert sum(1 for n in scheduled if n) >= 2  # the work was really shared
+    assert set(Enrollment.objects.values_list("position", flat=True)) == {1}
+    scheduled.clear()
+    now += timedelta(days=1)
+    round_of_workers()
+    assert Delivery.objects.count() == 1200
+    assert sum(scheduled) == 600
+    assert set(Enrollment.objects.values_list("state", "position")) == {("completed", 2)}
