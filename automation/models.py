@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_noop
 
 from accounts.models import Workspace
-from audience.models import Recipient, RecipientList
+from audience.models import CustomField, Recipient, RecipientList
 from campaigns.models import Campaign
 from content.models import Template
 from sending.models import SendingAccount
@@ -24,6 +24,22 @@ class SequenceTrigger(models.TextChoices):
     # Marked for the catalog; pages translate them where they show them.
     LIST_JOINED = "list_joined", gettext_noop("Joins a list")
     API = "api", gettext_noop("Enrolled by hand or by the API")
+    DATE_FIELD = "date_field", gettext_noop("A date in a custom field")
+
+
+class StepCondition(models.TextChoices):
+    """Whom a step is sent to, judged by the person's last message of the sequence (the
+    previous step's, or an earlier one when that was skipped) when the step falls due. Who
+    does not qualify skips the step and goes on to the next one.
+
+    No "replied" condition: a reply stops the sequence (StopReason.REPLIED) before any later
+    step falls due, so it could never hold."""
+
+    ALWAYS = "", gettext_noop("Everyone")
+    OPENED = "opened", gettext_noop("Only who opened the previous message")
+    CLICKED = "clicked", gettext_noop("Only who clicked a link in the previous message")
+    NOT_OPENED = "not_opened", gettext_noop("Only who did not open the previous message")
+    NOT_CLICKED = "not_clicked", gettext_noop("Only who did not click the previous message")
 
 
 class SequenceStatus(models.TextChoices):
@@ -60,6 +76,16 @@ class Sequence(models.Model):
     trigger_list = models.ForeignKey(
         RecipientList, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # A date custom field (trigger DATE_FIELD): whoever's date plus `date_offset_days` is today
+    # is enrolled (0 on the day, -7 a week before, 1 the day after), once per person: a
+    # renewal or a trial's end. Every-year dates (birthdays) are not supported yet.
+    date_field = models.ForeignKey(
+        CustomField, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    date_offset_days = models.SmallIntegerField(default=0)
+    # The last day (the workspace's local date) whose dates were enrolled: a day is looked at
+    # once, and days missed while no worker ran are caught up (a few at most).
+    dates_checked_on = models.DateField(null=True, blank=True, editable=False)
     accounts = models.ManyToManyField(SendingAccount, blank=True, related_name="+")
     # The goal: a click on a link of one of the sequence's messages ends it for that person.
     stop_on_click = models.BooleanField(default=True)
@@ -96,6 +122,9 @@ class SequenceStep(models.Model):
     delay_seconds = models.PositiveIntegerField(default=0)
     window_start = models.TimeField(null=True, blank=True)
     window_end = models.TimeField(null=True, blank=True)
+    condition = models.CharField(
+        max_length=16, choices=StepCondition.choices, blank=True, default=StepCondition.ALWAYS
+    )
     campaign = models.OneToOneField(
         Campaign, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -64,6 +64,8 @@ def sequence_edit(request: HttpRequest, sequence_id: int) -> HttpResponse:
         "name": sequence.name,
         "trigger": sequence.trigger,
         "trigger_list": sequence.trigger_list_id,
+        "date_field": sequence.date_field_id,
+        "date_offset_days": sequence.date_offset_days,
         "accounts": list(sequence.accounts.values_list("pk", flat=True)),
         "stop_on_click": sequence.stop_on_click,
     }
@@ -148,6 +150,7 @@ def step_edit(request: HttpRequest, sequence_id: int, step_id: int) -> HttpRespo
         "template": step.template_id,
         "window_start": step.window_start,
         "window_end": step.window_end,
+        "condition": step.condition,
         **step_initial(step.delay_seconds),
     }
     form = StepForm(request.POST or None, workspace=workspace, initial=initial)

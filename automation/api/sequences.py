@@ -13,16 +13,18 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.api.access import WorkspaceRole, api_access
-from audience.models import Recipient, RecipientList
+from audience.models import CustomField, Recipient, RecipientList
 from automation.models import (
     EnrollmentState,
     Sequence,
     SequenceStatus,
     SequenceTrigger,
+    StepCondition,
     StopReason,
 )
 from automation.sequences import selectors
 from automation.sequences.services import (
+    DATE_OFFSET_MAX_DAYS,
     DELAY_MAX_SECONDS,
     SequenceData,
     SequenceError,
@@ -47,6 +49,13 @@ class StepOut(serializers.Serializer[Any]):
     delay_seconds = serializers.IntegerField()
     window_start = serializers.TimeField(allow_null=True)
     window_end = serializers.TimeField(allow_null=True)
+    condition = serializers.ChoiceField(
+        StepCondition.choices,
+        allow_blank=True,
+        help_text="Whom the step is sent to, judged by the person's last message of the "
+        "sequence: '' everyone, opened, clicked, not_opened, not_clicked. Who does not "
+        "qualify skips the step.",
+    )
     waiting = serializers.IntegerField(help_text="People whose next step this is.")
     queued = serializers.IntegerField(help_text="Handed to the engine, not sent yet.")
     sent = serializers.IntegerField()
@@ -59,6 +68,8 @@ class SequenceOut(serializers.Serializer[Any]):
     name = serializers.CharField()
     trigger = serializers.ChoiceField(SequenceTrigger.choices)
     trigger_list_id = serializers.IntegerField(allow_null=True)
+    date_field_id = serializers.IntegerField(allow_null=True)
+    date_offset_days = serializers.IntegerField()
     account_ids = serializers.ListField(child=serializers.IntegerField())
     stop_on_click = serializers.BooleanField()
     status = serializers.ChoiceField(SequenceStatus.choices)
@@ -78,6 +89,17 @@ class SequenceIn(serializers.Serializer[Any]):
     name = serializers.CharField(max_length=200)
     trigger = serializers.ChoiceField(SequenceTrigger.choices)
     trigger_list_id = serializers.IntegerField(required=False, allow_null=True)
+    date_field_id = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        help_text="Trigger date_field: a custom field of type date.",
+    )
+    date_offset_days = serializers.IntegerField(
+        min_value=-DATE_OFFSET_MAX_DAYS,
+        max_value=DATE_OFFSET_MAX_DAYS,
+        default=0,
+        help_text="Enrol on the date plus this many days: 0 on the day, -7 a week before.",
+    )
     account_ids = serializers.ListField(child=serializers.IntegerField(), min_length=1)
     stop_on_click = serializers.BooleanField(default=True)
 
@@ -87,6 +109,9 @@ class StepIn(serializers.Serializer[Any]):
     delay_seconds = serializers.IntegerField(min_value=0, max_value=DELAY_MAX_SECONDS)
     window_start = serializers.TimeField(required=False, allow_null=True)
     window_end = serializers.TimeField(required=False, allow_null=True)
+    condition = serializers.ChoiceField(
+        StepCondition.choices, allow_blank=True, default=StepCondition.ALWAYS
+    )
 
 
 class EnrolIn(serializers.Serializer[Any]):
@@ -127,6 +152,8 @@ def sequence_body(sequence: Sequence) -> dict[str, Any]:
         "name": sequence.name,
         "trigger": sequence.trigger,
         "trigger_list_id": sequence.trigger_list_id,
+        "date_field_id": sequence.date_field_id,
+        "date_offset_days": sequence.date_offset_days,
         "account_ids": sorted(a.pk for a in sequence.accounts.all()),
         "stop_on_click": sequence.stop_on_click,
         "status": sequence.status,
@@ -145,6 +172,7 @@ def detail_body(sequence: Sequence) -> dict[str, Any]:
             "delay_seconds": row.step.delay_seconds,
             "window_start": row.step.window_start,
             "window_end": row.step.window_end,
+            "condition": row.step.condition,
             "waiting": row.waiting,
             "queued": row.queued,
             "sent": row.sent,
@@ -206,6 +234,13 @@ class SequenceListApi(APIView):
         )
         if len(accounts) != len(set(data["account_ids"])):
             raise ValidationError({"account_ids": ["No such sending account."]})
+        date_field = None
+        if data.get("date_field_id") is not None:
+            date_field = CustomField.objects.filter(
+                workspace=workspace, pk=data["date_field_id"]
+            ).first()
+            if date_field is None:
+                raise ValidationError({"date_field_id": ["No such custom field."]})
         try:
             sequence = sequence_create(
                 workspace=workspace,
@@ -215,6 +250,8 @@ class SequenceListApi(APIView):
                     trigger_list=rlist,
                     accounts=accounts,
                     stop_on_click=data["stop_on_click"],
+                    date_field=date_field,
+                    date_offset_days=data["date_offset_days"],
                 ),
             )
         except SequenceError as exc:
@@ -261,6 +298,7 @@ class SequenceStepsApi(APIView):
                     delay_seconds=data["delay_seconds"],
                     window_start=data.get("window_start"),
                     window_end=data.get("window_end"),
+                    condition=data["condition"],
                 ),
             )
         except SequenceError as exc:

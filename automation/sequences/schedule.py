@@ -12,12 +12,13 @@ from __future__ import annotations
 import time as clock
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from django.db import connection, transaction
 from django.db.models import (
     BigIntegerField,
     BooleanField,
+    CharField,
     DateTimeField,
     Exists,
     ExpressionWrapper,
@@ -25,11 +26,14 @@ from django.db.models import (
     OuterRef,
     Q,
     QuerySet,
+    Subquery,
     Value,
 )
+from django.db.models.fields.json import KT
+from django.db.models.functions import Cast
 from django.utils import timezone
 
-from audience.models import ListMembership, RecipientStatus, Suppression
+from audience.models import ListMembership, Recipient, RecipientStatus, Suppression
 from automation.models import (
     Enrollment,
     EnrollmentState,
@@ -37,6 +41,7 @@ from automation.models import (
     SequenceStatus,
     SequenceStep,
     SequenceTrigger,
+    StepCondition,
     StopReason,
 )
 from automation.sequences.hours import next_opening
@@ -70,7 +75,7 @@ def sequences_advance(*, now: datetime, batch: int = BATCH) -> Advanced:
     reply, bounce, complaint, unsubscribe or click in the last RECENT: a sweep of every
     enrollment on every pass would cost a probe per rule and person."""
     done = Advanced()
-    done.enrolled = enrol_list_joiners(now=now)
+    done.enrolled = enrol_list_joiners(now=now) + enrol_date_matches(now=now)
     done.stopped = stop_finished(now=now, among=_recently_heard_from(now))
     started = clock.monotonic()
     while True:
@@ -119,6 +124,56 @@ def enrol_list_joiners(*, now: datetime) -> int:
         if ids:
             enrolled += enrol_ids(sequence, ids, now)
     return enrolled
+
+
+# Days missed while no worker ran that a date-triggered sequence still catches up: later than
+# that, a message about a date ("your plan renews in 7 days") is more wrong than none.
+MISSED_DAYS_MAX = 3
+
+
+def enrol_date_matches(*, now: datetime) -> int:
+    """Enrol, once a day per active date-triggered sequence (its workspace's local day), the
+    active recipients whose date field plus the offset is that day, or one of the days missed
+    since the last look (MISSED_DAYS_MAX at most, none before the activation). Dates are stored
+    as ISO text (audience.fields), so a day range is a text range."""
+    enrolled = 0
+    sequences = Sequence.objects.filter(
+        status=SequenceStatus.ACTIVE,
+        trigger=SequenceTrigger.DATE_FIELD,
+        date_field__isnull=False,
+        activated_at__isnull=False,
+    ).select_related("workspace", "date_field")
+    for sequence in sequences:
+        zone = sequence.workspace.zone
+        today = now.astimezone(zone).date()
+        checked = sequence.dates_checked_on
+        if checked is not None and checked == today:
+            continue
+        first = max(
+            today - timedelta(days=MISSED_DAYS_MAX),
+            sequence.activated_at.astimezone(zone).date(),  # type: ignore[union-attr]
+            checked + timedelta(days=1) if checked is not None and checked < today else today,
+        )
+        Sequence.objects.filter(pk=sequence.pk).update(dates_checked_on=today)
+        enrolled += _enrol_dates(sequence, first, today, now)
+    return enrolled
+
+
+def _enrol_dates(sequence: Sequence, first: date, last: date, now: datetime) -> int:
+    offset = timedelta(days=sequence.date_offset_days)
+    key = sequence.date_field.key  # type: ignore[union-attr]
+    known = Enrollment.objects.filter(sequence=sequence, recipient_id=OuterRef("pk"))
+    ids = list(
+        Recipient.objects.filter(
+            workspace_id=sequence.workspace_id, status=RecipientStatus.ACTIVE
+        )
+        # Compared as plain text: the JSON lookups would read the bounds as JSON.
+        .annotate(_date=Cast(KT(f"fields__{key}"), output_field=CharField()))
+        .filter(_date__gte=(first - offset).isoformat(), _date__lte=(last - offset).isoformat())
+        .exclude(Exists(known))
+        .values_list("pk", flat=True)
+    )
+    return enrol_ids(sequence, ids, now) if ids else 0
 
 
 def _since(kind: str, **extra: object) -> Exists:
@@ -295,7 +350,9 @@ def _advance_batch(now: datetime, batch: int) -> tuple[int, int, bool]:
         if opens > now:  # outside its sending hours: due when they open
             Enrollment.objects.filter(pk__in=ids).update(next_step_at=opens)
             continue
-        made += _queue(step, members, now)
+        # Who does not meet the step's condition skips it: moved on below like the others,
+        # with no delivery made.
+        made += _queue(step, _qualifying(step, members), now)
         following = steps.get(position + 1)
         if following is None:
             completed += _complete(ids, now, moved=True)
@@ -308,10 +365,49 @@ def _advance_batch(now: datetime, batch: int) -> tuple[int, int, bool]:
     return made, completed, len(rows) == batch
 
 
+def _qualifying(
+    step: SequenceStep, members: list[tuple[int, int, str, int]]
+) -> list[tuple[int, int, str, int]]:
+    """The members who meet the step's condition, judged by the events of their last
+    delivery of this sequence since their enrolment (any step's: the previous step may have
+    been skipped). Opens and clicks by programs (privacy proxies, link scanners) do not
+    count. Nobody sent anything yet has opened and clicked nothing."""
+    if step.condition == StepCondition.ALWAYS:
+        return members
+    wanted = step.condition in (StepCondition.OPENED, StepCondition.CLICKED)
+    kind = (
+        EventKind.OPENED
+        if step.condition in (StepCondition.OPENED, StepCondition.NOT_OPENED)
+        else EventKind.CLICKED
+    )
+    campaigns = SequenceStep.objects.filter(
+        sequence_id=step.sequence_id, campaign__isnull=False
+    ).values("campaign_id")
+    last = (
+        Delivery.objects.filter(
+            campaign_id__in=campaigns,
+            recipient_id=OuterRef("recipient_id"),
+            created_at__gte=OuterRef("enrolled_at"),
+        )
+        .order_by("-created_at", "-id")
+        .values("pk")[:1]
+    )
+    did = Event.objects.filter(delivery_id=OuterRef("_last"), kind=kind, machine=False)
+    meeting = set(
+        Enrollment.objects.filter(pk__in=[m[0] for m in members])
+        .annotate(_last=Subquery(last))
+        .filter(Exists(did) if wanted else ~Exists(did))
+        .values_list("pk", flat=True)
+    )
+    return [m for m in members if m[0] in meeting]
+
+
 def _queue(step: SequenceStep, members: list[tuple[int, int, str, int]], now: datetime) -> int:
     """The step's deliveries, queued for the engine with one INSERT … SELECT from the
     enrollments (as a campaign's launch does); one that exists is kept as it is (ON
     CONFLICT). Returns how many were made."""
+    if not members:
+        return 0
     rows = (
         Enrollment.objects.filter(pk__in=[m[0] for m in members])
         .annotate(

@@ -22,7 +22,7 @@ def sequences_of(workspace: Workspace) -> QuerySet[Sequence]:
 def sequence_get(workspace: Workspace, sequence_id: int) -> Sequence | None:
     return (
         Sequence.objects.filter(workspace=workspace, pk=sequence_id)
-        .select_related("trigger_list")
+        .select_related("trigger_list", "date_field")
         .first()
     )
 

@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Workspace
-from audience.models import Recipient, RecipientList
+from audience.models import CustomField, CustomFieldType, Recipient, RecipientList
 from automation.models import (
     Enrollment,
     EnrollmentState,
@@ -26,6 +26,7 @@ from automation.models import (
     SequenceStatus,
     SequenceStep,
     SequenceTrigger,
+    StepCondition,
 )
 from campaigns.frozen_files import freeze_attachments
 from campaigns.models import Campaign, CampaignStatus, ScheduleMode
@@ -37,6 +38,8 @@ from sending.models import SendingAccount
 # The longest delay a step may have: a year (the form's units go up to weeks).
 DELAY_MAX_SECONDS = 366 * 24 * 3600
 STEPS_MAX = 50
+# How far from its date a date-triggered sequence may start: a year either way.
+DATE_OFFSET_MAX_DAYS = 365
 
 
 class SequenceError(Exception):
@@ -50,6 +53,8 @@ class SequenceData:
     trigger_list: RecipientList | None
     accounts: list[SendingAccount]
     stop_on_click: bool = True
+    date_field: CustomField | None = None
+    date_offset_days: int = 0
 
 
 @dataclass(frozen=True)
@@ -58,6 +63,7 @@ class StepData:
     delay_seconds: int
     window_start: time | None = None
     window_end: time | None = None
+    condition: str = StepCondition.ALWAYS
 
 
 def _check(workspace: Workspace, data: SequenceData) -> None:
@@ -67,8 +73,31 @@ def _check(workspace: Workspace, data: SequenceData) -> None:
         raise SequenceError(_("Choose the list whose new members start the sequence."))
     if data.trigger_list is not None and data.trigger_list.workspace_id != workspace.pk:
         raise SequenceError(_("Choose the list whose new members start the sequence."))
+    if data.trigger == SequenceTrigger.DATE_FIELD and (
+        data.date_field is None
+        or data.date_field.workspace_id != workspace.pk
+        or data.date_field.type != CustomFieldType.DATE
+    ):
+        raise SequenceError(_("Choose the date field that starts the sequence."))
+    if not -DATE_OFFSET_MAX_DAYS <= data.date_offset_days <= DATE_OFFSET_MAX_DAYS:
+        raise SequenceError(
+            _("Start at most %(days)d days before or after the date.")
+            % {"days": DATE_OFFSET_MAX_DAYS}
+        )
     if any(account.workspace_id != workspace.pk for account in data.accounts):
         raise SequenceError(_("Choose at least one sending account."))
+
+
+def _trigger_fields(data: SequenceData) -> dict[str, object]:
+    """The trigger's own settings; those of the other triggers are cleared."""
+    by_list = data.trigger == SequenceTrigger.LIST_JOINED
+    by_date = data.trigger == SequenceTrigger.DATE_FIELD
+    return {
+        "trigger": data.trigger,
+        "trigger_list": data.trigger_list if by_list else None,
+        "date_field": data.date_field if by_date else None,
+        "date_offset_days": data.date_offset_days if by_date else 0,
+    }
 
 
 @transaction.atomic
@@ -78,9 +107,8 @@ def sequence_create(*, workspace: Workspace, data: SequenceData) -> Sequence:
     sequence = Sequence.objects.create(
         workspace=workspace,
         name=data.name.strip(),
-        trigger=data.trigger,
-        trigger_list=data.trigger_list if data.trigger == SequenceTrigger.LIST_JOINED else None,
         stop_on_click=data.stop_on_click,
+        **_trigger_fields(data),
     )
     sequence.accounts.set(data.accounts)
     return sequence
@@ -91,12 +119,11 @@ def sequence_update(*, sequence: Sequence, data: SequenceData) -> Sequence:
     """Change the settings; the step campaigns send from the new accounts at once."""
     _check(sequence.workspace, data)
     sequence.name = data.name.strip()
-    sequence.trigger = data.trigger
-    sequence.trigger_list = (
-        data.trigger_list if data.trigger == SequenceTrigger.LIST_JOINED else None
-    )
+    trigger = _trigger_fields(data)
+    for name, value in trigger.items():
+        setattr(sequence, name, value)
     sequence.stop_on_click = data.stop_on_click
-    sequence.save(update_fields=["name", "trigger", "trigger_list", "stop_on_click"])
+    sequence.save(update_fields=["name", "stop_on_click", *trigger])
     sequence.accounts.set(data.accounts)
     for campaign in Campaign.objects.filter(pk__in=_campaign_ids(sequence)):
         campaign.accounts.set(data.accounts)
@@ -126,6 +153,8 @@ def _check_step(sequence: Sequence, data: StepData) -> None:
         data.window_start is not None and data.window_start == data.window_end
     ):
         raise SequenceError(_("Give the sending hours as two different times, or neither."))
+    if data.condition not in StepCondition.values:
+        raise SequenceError(_("Choose whom the step is sent to."))
 
 
 @transaction.atomic
@@ -146,6 +175,7 @@ def step_add(*, sequence: Sequence, data: StepData, now: datetime | None = None)
         delay_seconds=data.delay_seconds,
         window_start=data.window_start,
         window_end=data.window_end,
+        condition=data.condition,
     )
     if sequence.activated_at is not None:
         _make_campaign(sequence, step, now)
@@ -165,7 +195,10 @@ def step_update(*, step: SequenceStep, data: StepData, now: datetime | None = No
     step.template = data.template
     step.delay_seconds = data.delay_seconds
     step.window_start, step.window_end = data.window_start, data.window_end
-    step.save(update_fields=["template", "delay_seconds", "window_start", "window_end"])
+    step.condition = data.condition
+    step.save(
+        update_fields=["template", "delay_seconds", "window_start", "window_end", "condition"]
+    )
     if sequence.activated_at is not None and step.campaign_id is None:
         _make_campaign(sequence, step, now)
     _reschedule(sequence, step.position)
