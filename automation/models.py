@@ -77,12 +77,14 @@ class Sequence(models.Model):
         RecipientList, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     # A date custom field (trigger DATE_FIELD): whoever's date plus `date_offset_days` is today
-    # is enrolled (0 on the day, -7 a week before, 1 the day after), once per person: a
-    # renewal or a trial's end. Every-year dates (birthdays) are not supported yet.
+    # is enrolled (0 on the day, -7 a week before, 1 the day after): once per person (a
+    # renewal, a trial's end), or with `date_every_year` each year on the date's month and day
+    # (a birthday, an anniversary), each year being an enrollment of its own (`cycle`).
     date_field = models.ForeignKey(
         CustomField, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     date_offset_days = models.SmallIntegerField(default=0)
+    date_every_year = models.BooleanField(default=False)
     # The last day (the workspace's local date) whose dates were enrolled: a day is looked at
     # once, and days missed while no worker ran are caught up (a few at most).
     dates_checked_on = models.DateField(null=True, blank=True, editable=False)
@@ -144,15 +146,42 @@ class SequenceStep(models.Model):
         return f"{self.sequence_id} step {self.position + 1}"
 
 
+class StepCycle(models.Model):
+    """The campaign a step sends with in one year of an every-year sequence.
+
+    A delivery is unique per (campaign, recipient) — the engine's promise that a message goes
+    once — so a birthday message sent again next year needs a campaign of next year. The
+    step's own campaign (`SequenceStep.campaign`) serves cycle 0 (once-only sequences); each
+    year's is made from it, with the same frozen content, when the first person of that year
+    reaches the step. Keyed by the enrollment's cycle, not by the calendar: someone whose
+    year-2026 steps run into January 2027 still gets the 2026 campaigns, and nobody meets
+    the same campaign twice."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    step = models.ForeignKey("SequenceStep", on_delete=models.CASCADE, related_name="cycles")
+    cycle = models.PositiveSmallIntegerField()
+    campaign = models.OneToOneField(Campaign, on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        constraints = (
+            models.UniqueConstraint(fields=("step", "cycle"), name="step_cycle_unique"),
+        )
+
+    def __str__(self) -> str:
+        return f"{self.step_id} in {self.cycle}"
+
+
 class Enrollment(models.Model):
     """A recipient's progress through a sequence: `position` is the next step to send, due
     at `next_step_at` (`waiting_since` plus that step's delay). Unique per (sequence,
-    recipient): nobody goes through a sequence twice."""
+    recipient, cycle): nobody goes through a sequence twice, except an every-year sequence
+    once a year (`cycle` is the year of the date; 0 for every other sequence)."""
 
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
     sequence = models.ForeignKey(Sequence, on_delete=models.CASCADE, related_name="enrollments")
     recipient = models.ForeignKey(Recipient, on_delete=models.CASCADE, related_name="+")
     position = models.PositiveSmallIntegerField(default=0)
+    cycle = models.PositiveSmallIntegerField(default=0)
     state = models.CharField(
         max_length=16, choices=EnrollmentState.choices, default=EnrollmentState.ACTIVE
     )
@@ -166,7 +195,7 @@ class Enrollment(models.Model):
         ordering = ("-enrolled_at", "-id")
         constraints = (
             models.UniqueConstraint(
-                fields=("sequence", "recipient"), name="enrollment_unique_recipient"
+                fields=("sequence", "recipient", "cycle"), name="enrollment_unique_recipient"
             ),
         )
         indexes = (

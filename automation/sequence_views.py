@@ -66,6 +66,7 @@ def sequence_edit(request: HttpRequest, sequence_id: int) -> HttpResponse:
         "trigger_list": sequence.trigger_list_id,
         "date_field": sequence.date_field_id,
         "date_offset_days": sequence.date_offset_days,
+        "date_every_year": sequence.date_every_year,
         "accounts": list(sequence.accounts.values_list("pk", flat=True)),
         "stop_on_click": sequence.stop_on_click,
     }

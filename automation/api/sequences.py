@@ -70,6 +70,7 @@ class SequenceOut(serializers.Serializer[Any]):
     trigger_list_id = serializers.IntegerField(allow_null=True)
     date_field_id = serializers.IntegerField(allow_null=True)
     date_offset_days = serializers.IntegerField()
+    date_every_year = serializers.BooleanField()
     account_ids = serializers.ListField(child=serializers.IntegerField())
     stop_on_click = serializers.BooleanField()
     status = serializers.ChoiceField(SequenceStatus.choices)
@@ -99,6 +100,10 @@ class SequenceIn(serializers.Serializer[Any]):
         max_value=DATE_OFFSET_MAX_DAYS,
         default=0,
         help_text="Enrol on the date plus this many days: 0 on the day, -7 a week before.",
+    )
+    date_every_year = serializers.BooleanField(
+        default=False,
+        help_text="Enrol every year on the date's day and month (birthdays), not once.",
     )
     account_ids = serializers.ListField(child=serializers.IntegerField(), min_length=1)
     stop_on_click = serializers.BooleanField(default=True)
@@ -133,7 +138,10 @@ class EnrollmentOut(serializers.Serializer[Any]):
     email = serializers.EmailField()
     state = serializers.ChoiceField(EnrollmentState.choices)
     stop_reason = serializers.ChoiceField(StopReason.choices, allow_blank=True)
-    steps_sent = serializers.IntegerField()
+    cycle = serializers.IntegerField(
+        help_text="The year of the date for an every-year sequence (one enrollment a year), else 0."
+    )
+    steps_sent = serializers.IntegerField(help_text="Steps passed (sent or skipped).")
     next_step_at = serializers.DateTimeField(allow_null=True)
     enrolled_at = serializers.DateTimeField()
     finished_at = serializers.DateTimeField(allow_null=True)
@@ -154,6 +162,7 @@ def sequence_body(sequence: Sequence) -> dict[str, Any]:
         "trigger_list_id": sequence.trigger_list_id,
         "date_field_id": sequence.date_field_id,
         "date_offset_days": sequence.date_offset_days,
+        "date_every_year": sequence.date_every_year,
         "account_ids": sorted(a.pk for a in sequence.accounts.all()),
         "stop_on_click": sequence.stop_on_click,
         "status": sequence.status,
@@ -252,6 +261,7 @@ class SequenceListApi(APIView):
                     stop_on_click=data["stop_on_click"],
                     date_field=date_field,
                     date_offset_days=data["date_offset_days"],
+                    date_every_year=data["date_every_year"],
                 ),
             )
         except SequenceError as exc:
@@ -388,6 +398,7 @@ class SequenceEnrollmentsApi(APIView):
                     "email": e.recipient.email,
                     "state": e.state,
                     "stop_reason": e.stop_reason,
+                    "cycle": e.cycle,
                     "steps_sent": e.position,
                     "next_step_at": e.next_step_at,
                     "enrolled_at": e.enrolled_at,

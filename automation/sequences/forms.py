@@ -40,6 +40,10 @@ class SequenceForm(forms.Form):
         initial=0,
         required=False,
     )
+    date_every_year = forms.BooleanField(
+        label=_("Every year on the date's day and month (a birthday, an anniversary)"),
+        required=False,
+    )
     accounts = forms.ModelMultipleChoiceField(
         label=_("Send from"),
         queryset=SendingAccount.objects.none(),
@@ -70,6 +74,7 @@ class SequenceForm(forms.Form):
             stop_on_click=data["stop_on_click"],
             date_field=data["date_field"],
             date_offset_days=data["date_offset_days"] or 0,
+            date_every_year=data["date_every_year"],
         )
 
 

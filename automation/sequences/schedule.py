@@ -9,6 +9,7 @@ workers run this (on PostgreSQL they skip each other's locked rows).
 
 from __future__ import annotations
 
+import calendar
 import time as clock
 from collections import defaultdict
 from dataclasses import dataclass
@@ -42,13 +43,16 @@ from automation.models import (
     SequenceStep,
     SequenceTrigger,
     StepCondition,
+    StepCycle,
     StopReason,
 )
 from automation.sequences.hours import next_opening
-from automation.sequences.services import enrol_ids
+from automation.sequences.services import SequenceError, enrol_ids, step_cycle_campaign
 from campaigns.models import Delivery, DeliveryStatus
 from tracking.models import BounceType, Event, EventKind
 
+# When a step whose year's campaign could not be made is looked at again.
+RETRY_LATER = timedelta(hours=1)
 # Due enrollments handled in one transaction: a few statements for each batch.
 BATCH = 1000
 # One pass stops after this long even with more due, so the worker's other duties run.
@@ -160,20 +164,40 @@ def enrol_date_matches(*, now: datetime) -> int:
 
 
 def _enrol_dates(sequence: Sequence, first: date, last: date, now: datetime) -> int:
-    offset = timedelta(days=sequence.date_offset_days)
+    """Enrol for each day from `first` to `last` whoever's date (plus the offset) is that day:
+    the date itself for a once-only sequence; for an every-year one its month and day, in
+    the year of the date or later, as an enrollment of that year (29 February is kept on
+    the 28th in other years)."""
+    enrolled = 0
+    day = first
+    while day <= last:
+        target = day - timedelta(days=sequence.date_offset_days)
+        cycle = target.year if sequence.date_every_year else 0
+        ids = list(_dated(sequence, target).values_list("pk", flat=True))
+        if ids:
+            enrolled += enrol_ids(sequence, ids, now, cycle=cycle)
+        day += timedelta(days=1)
+    return enrolled
+
+
+def _dated(sequence: Sequence, target: date) -> QuerySet[Recipient]:
+    """The active recipients whose date matches `target` and who have no enrollment of its
+    cycle. Dates are stored as ISO text (audience.fields) and compared as plain text: the
+    JSON lookups would read the bounds as JSON."""
     key = sequence.date_field.key  # type: ignore[union-attr]
+    people = Recipient.objects.filter(
+        workspace_id=sequence.workspace_id, status=RecipientStatus.ACTIVE
+    ).annotate(_date=Cast(KT(f"fields__{key}"), output_field=CharField()))
     known = Enrollment.objects.filter(sequence=sequence, recipient_id=OuterRef("pk"))
-    ids = list(
-        Recipient.objects.filter(
-            workspace_id=sequence.workspace_id, status=RecipientStatus.ACTIVE
-        )
-        # Compared as plain text: the JSON lookups would read the bounds as JSON.
-        .annotate(_date=Cast(KT(f"fields__{key}"), output_field=CharField()))
-        .filter(_date__gte=(first - offset).isoformat(), _date__lte=(last - offset).isoformat())
-        .exclude(Exists(known))
-        .values_list("pk", flat=True)
+    if not sequence.date_every_year:
+        return people.filter(_date=target.isoformat()).exclude(Exists(known))
+    same_day = Q(_date__endswith=f"-{target:%m-%d}")
+    if (target.month, target.day) == (2, 28) and not calendar.isleap(target.year):
+        same_day |= Q(_date__endswith="-02-29")
+    return (
+        people.filter(same_day, _date__lte=target.isoformat())
+        .exclude(Exists(known.filter(cycle=target.year)))
     )
-    return enrol_ids(sequence, ids, now) if ids else 0
 
 
 def _since(kind: str, **extra: object) -> Exists:
@@ -191,18 +215,25 @@ def _since(kind: str, **extra: object) -> Exists:
 
 def _goal() -> Exists:
     """A person's click on a link of one of the sequence's own messages."""
-    campaigns = SequenceStep.objects.filter(
-        sequence_id=OuterRef(OuterRef("sequence_id")), campaign__isnull=False
-    ).values("campaign_id")
+    sequence = OuterRef(OuterRef("sequence_id"))
     return Exists(
         Event.objects.filter(
+            _of_sequence(sequence),
             workspace_id=OuterRef("workspace_id"),
             email=OuterRef("recipient__email"),
             kind=EventKind.CLICKED,
             machine=False,
             occurred_at__gte=OuterRef("enrolled_at"),
-            campaign_id__in=campaigns,
         )
+    )
+
+
+def _of_sequence(sequence: int | OuterRef) -> Q:
+    """Rows whose campaign is one of the sequence's: a step's own or a year's (StepCycle)."""
+    steps = SequenceStep.objects.filter(Q(sequence_id=sequence), campaign__isnull=False)
+    yearly = StepCycle.objects.filter(Q(step__sequence_id=sequence))
+    return Q(campaign_id__in=steps.values("campaign_id")) | Q(
+        campaign_id__in=yearly.values("campaign_id")
     )
 
 
@@ -296,9 +327,9 @@ def _recently_heard_from(now: datetime) -> QuerySet[Enrollment]:
     return Enrollment.objects.filter(heard, state=EnrollmentState.ACTIVE)
 
 
-def _due(now: datetime, batch: int) -> list[tuple[int, int, int, int, str, int]]:
+def _due(now: datetime, batch: int) -> list[tuple[int, int, int, int, str, int, int]]:
     """Lock up to `batch` due enrollments of active sequences (skipping those another worker
-    holds); (id, sequence, position, recipient, email, workspace) each."""
+    holds); (id, sequence, position, recipient, email, workspace, cycle) each."""
     qs = Enrollment.objects.filter(
         state=EnrollmentState.ACTIVE,
         next_step_at__lte=now,
@@ -308,7 +339,13 @@ def _due(now: datetime, batch: int) -> list[tuple[int, int, int, int, str, int]]
         qs = qs.select_for_update(skip_locked=True, of=("self",))
     return list(
         qs.values_list(
-            "pk", "sequence_id", "position", "recipient_id", "recipient__email", "workspace_id"
+            "pk",
+            "sequence_id",
+            "position",
+            "recipient_id",
+            "recipient__email",
+            "workspace_id",
+            "cycle",
         )[:batch]
     )
 
@@ -317,9 +354,9 @@ def _due(now: datetime, batch: int) -> list[tuple[int, int, int, int, str, int]]
 def _advance_batch(now: datetime, batch: int) -> tuple[int, int, bool]:
     """Schedule one batch of due steps; (deliveries made, enrollments completed, full)."""
     rows = _due(now, batch)
-    groups: dict[tuple[int, int], list[tuple[int, int, str, int]]] = defaultdict(list)
-    for pk, sequence_id, position, recipient_id, email, workspace_id in rows:
-        groups[(sequence_id, position)].append((pk, recipient_id, email, workspace_id))
+    groups: dict[tuple[int, int, int], list[tuple[int, int, str, int]]] = defaultdict(list)
+    for pk, sequence_id, position, recipient_id, email, workspace_id, cycle in rows:
+        groups[(sequence_id, position, cycle)].append((pk, recipient_id, email, workspace_id))
     if rows:  # the last word before sending: whoever stopped meanwhile gets nothing more
         stop_finished(now=now, among=Enrollment.objects.filter(pk__in=[r[0] for r in rows]))
         going = set(
@@ -330,7 +367,7 @@ def _advance_batch(now: datetime, batch: int) -> tuple[int, int, bool]:
         for key in list(groups):
             groups[key] = [m for m in groups[key] if m[0] in going]
     made = completed = 0
-    for (sequence_id, position), members in groups.items():
+    for (sequence_id, position, cycle), members in groups.items():
         if not members:
             continue
         steps = {
@@ -350,9 +387,14 @@ def _advance_batch(now: datetime, batch: int) -> tuple[int, int, bool]:
         if opens > now:  # outside its sending hours: due when they open
             Enrollment.objects.filter(pk__in=ids).update(next_step_at=opens)
             continue
+        try:
+            campaign_id = step_cycle_campaign(step=step, cycle=cycle, now=now)
+        except SequenceError:  # a frozen file has gone: nothing to send yet, look again later
+            Enrollment.objects.filter(pk__in=ids).update(next_step_at=now + RETRY_LATER)
+            continue
         # Who does not meet the step's condition skips it: moved on below like the others,
         # with no delivery made.
-        made += _queue(step, _qualifying(step, members), now)
+        made += _queue(campaign_id, _qualifying(step, members), now)
         following = steps.get(position + 1)
         if following is None:
             completed += _complete(ids, now, moved=True)
@@ -380,12 +422,9 @@ def _qualifying(
         if step.condition in (StepCondition.OPENED, StepCondition.NOT_OPENED)
         else EventKind.CLICKED
     )
-    campaigns = SequenceStep.objects.filter(
-        sequence_id=step.sequence_id, campaign__isnull=False
-    ).values("campaign_id")
     last = (
         Delivery.objects.filter(
-            campaign_id__in=campaigns,
+            _of_sequence(step.sequence_id),
             recipient_id=OuterRef("recipient_id"),
             created_at__gte=OuterRef("enrolled_at"),
         )
@@ -402,7 +441,7 @@ def _qualifying(
     return [m for m in members if m[0] in meeting]
 
 
-def _queue(step: SequenceStep, members: list[tuple[int, int, str, int]], now: datetime) -> int:
+def _queue(campaign_id: int, members: list[tuple[int, int, str, int]], now: datetime) -> int:
     """The step's deliveries, queued for the engine with one INSERT … SELECT from the
     enrollments (as a campaign's launch does); one that exists is kept as it is (ON
     CONFLICT). Returns how many were made."""
@@ -411,7 +450,7 @@ def _queue(step: SequenceStep, members: list[tuple[int, int, str, int]], now: da
     rows = (
         Enrollment.objects.filter(pk__in=[m[0] for m in members])
         .annotate(
-            _campaign=Value(step.campaign_id, output_field=BigIntegerField()),
+            _campaign=Value(campaign_id, output_field=BigIntegerField()),
             _status=Value(str(DeliveryStatus.QUEUED)),
             _zero=Value(0),
             _now=Value(now, output_field=DateTimeField()),

@@ -27,8 +27,9 @@ from automation.models import (
     SequenceStep,
     SequenceTrigger,
     StepCondition,
+    StepCycle,
 )
-from campaigns.frozen_files import freeze_attachments
+from campaigns.frozen_files import copy_frozen_attachments, freeze_attachments
 from campaigns.models import Campaign, CampaignStatus, ScheduleMode
 from campaigns.services import CampaignError, freeze_content
 from content.models import Template
@@ -55,6 +56,7 @@ class SequenceData:
     stop_on_click: bool = True
     date_field: CustomField | None = None
     date_offset_days: int = 0
+    date_every_year: bool = False
 
 
 @dataclass(frozen=True)
@@ -97,6 +99,7 @@ def _trigger_fields(data: SequenceData) -> dict[str, object]:
         "trigger_list": data.trigger_list if by_list else None,
         "date_field": data.date_field if by_date else None,
         "date_offset_days": data.date_offset_days if by_date else 0,
+        "date_every_year": data.date_every_year if by_date else False,
     }
 
 
@@ -131,9 +134,12 @@ def sequence_update(*, sequence: Sequence, data: SequenceData) -> Sequence:
 
 
 def _campaign_ids(sequence: Sequence) -> list[int]:
-    """Every campaign the sequence's steps ever sent with (retired steps' too)."""
+    """Every campaign the sequence's steps ever sent with (retired steps' and every year's)."""
     rows = SequenceStep.objects.filter(sequence=sequence, campaign__isnull=False)
-    return [pk for pk in rows.values_list("campaign_id", flat=True) if pk is not None]
+    yearly = StepCycle.objects.filter(step__sequence=sequence).values_list("campaign_id", flat=True)
+    return [pk for pk in rows.values_list("campaign_id", flat=True) if pk is not None] + list(
+        yearly
+    )
 
 
 def current_steps(sequence: Sequence) -> list[SequenceStep]:
@@ -278,15 +284,13 @@ def _locked(sequence: Sequence) -> Sequence:
     return Sequence.objects.select_for_update().select_related("workspace").get(pk=sequence.pk)
 
 
-def _make_campaign(sequence: Sequence, step: SequenceStep, now: datetime) -> Campaign:
-    """The step's hidden campaign, running (paused with its sequence), its content frozen."""
-    template = step.template
-    if template is None:
-        raise SequenceError(_("Choose a template for step %(n)d.") % {"n": step.position + 1})
+def _hidden_campaign(
+    sequence: Sequence, now: datetime, name: str, template_id: int | None
+) -> Campaign:
     campaign = Campaign.objects.create(
         workspace=sequence.workspace,
-        name=f"{sequence.name} · {step.position + 1}"[:200],
-        template_id=template.pk,
+        name=name[:200],
+        template_id=template_id,
         schedule_mode=ScheduleMode.NOW,
         status=(
             CampaignStatus.PAUSED
@@ -297,6 +301,46 @@ def _make_campaign(sequence: Sequence, step: SequenceStep, now: datetime) -> Cam
         sequence_step=True,
     )
     campaign.accounts.set(sequence.accounts.all())
+    return campaign
+
+
+def step_cycle_campaign(*, step: SequenceStep, cycle: int, now: datetime) -> int:
+    """The id of the campaign `step` sends with to enrollments of `cycle`: its own for cycle
+    0, else that year's, made now (with the step campaign's frozen content and a copy of its
+    files) when it does not exist. The step row is locked meanwhile, so two workers make one.
+    Raises SequenceError when a frozen file cannot be read (nothing is made then)."""
+    if cycle == 0 or step.campaign is None:
+        return step.campaign_id or 0
+    SequenceStep.objects.select_for_update().filter(pk=step.pk).exists()
+    found = StepCycle.objects.filter(step=step, cycle=cycle).values_list("campaign_id", flat=True)
+    if found:
+        return found[0]
+    sequence = Sequence.objects.select_related("workspace").get(pk=step.sequence_id)
+    source = step.campaign
+    name = f"{sequence.name} · {step.position + 1} · {cycle}"
+    try:
+        with transaction.atomic():  # a savepoint: a failure leaves no half-made campaign
+            campaign = _hidden_campaign(sequence, now, name, source.template_id)
+            content = dict(source.content)
+            content["attachments"] = copy_frozen_attachments(
+                campaign, source.content.get("attachments", [])
+            )
+            campaign.content = content
+            campaign.save(update_fields=["content"])
+            StepCycle.objects.create(
+                workspace_id=step.workspace_id, step=step, cycle=cycle, campaign=campaign
+            )
+    except ContentError as exc:
+        raise SequenceError(str(exc)) from exc
+    return campaign.pk
+
+
+def _make_campaign(sequence: Sequence, step: SequenceStep, now: datetime) -> Campaign:
+    """The step's hidden campaign, running (paused with its sequence), its content frozen."""
+    template = step.template
+    if template is None:
+        raise SequenceError(_("Choose a template for step %(n)d.") % {"n": step.position + 1})
+    campaign = _hidden_campaign(sequence, now, f"{sequence.name} · {step.position + 1}", template.pk)
     try:
         content = freeze_content(campaign, template)
         content["attachments"] = freeze_attachments(campaign, template)
@@ -395,8 +439,9 @@ def sequence_enrol_addresses(
     return Enrolled(enrolled=enrolled, unknown=sorted(wanted - known))
 
 
-def enrol_ids(sequence: Sequence, recipient_ids: list[int], now: datetime) -> int:
-    """Insert the enrollments (ON CONFLICT DO NOTHING); the count of those that were new."""
+def enrol_ids(sequence: Sequence, recipient_ids: list[int], now: datetime, cycle: int = 0) -> int:
+    """Insert the enrollments of `cycle` (ON CONFLICT DO NOTHING); the count of those that
+    were new."""
     first = SequenceStep.objects.filter(
         sequence=sequence, retired_at__isnull=True, position=0
     ).first()
@@ -408,6 +453,7 @@ def enrol_ids(sequence: Sequence, recipient_ids: list[int], now: datetime) -> in
                 workspace_id=sequence.workspace_id,
                 sequence=sequence,
                 recipient_id=pk,
+                cycle=cycle,
                 enrolled_at=now,
                 waiting_since=now,
                 next_step_at=due,

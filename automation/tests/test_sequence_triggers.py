@@ -44,9 +44,9 @@ def received(sink) -> list[tuple[str, str]]:
     return sorted((m.rcpt_tos[0], m.subject.split(" for ")[0]) for m in sink.messages)
 
 
-def _date_sequence(workspace, sink, offset: int):
-    """A one-step sequence started by the date field `renews_on`, `offset` days from it."""
-    setup = make_sequence(workspace, sink, delays=(0,))
+def _date_sequence(workspace, sink, offset: int, delays=(0,), every_year=False):
+    """A sequence started by the date field `renews_on`, `offset` days from it."""
+    setup = make_sequence(workspace, sink, delays=delays)
     field = CustomField.objects.create(
         workspace=workspace, key="renews_on", label="Renews on", type=CustomFieldType.DATE
     )
@@ -59,6 +59,7 @@ def _date_sequence(workspace, sink, offset: int):
             accounts=[setup.account],
             date_field=field,
             date_offset_days=offset,
+            date_every_year=every_year,
         ),
     )
     return setup
@@ -124,6 +125,42 @@ def test_days_missed_while_no_worker_ran_are_caught_up_a_few_at_most(
     ]
 
 
+def test_an_every_year_date_enrols_again_each_year_and_each_step_goes_once_a_year(
+    personas, smtp_sink, time_machine
+):
+    workspace = personas.workspace
+    time_machine.move_to("2026-12-20 09:00:00Z", tick=False)
+    setup = _date_sequence(workspace, smtp_sink, offset=0, delays=(0, 30 * DAY), every_year=True)
+    _person(workspace, "winter", "1990-12-20")
+    _person(workspace, "leap", "2000-02-29")
+    _person(workspace, "later", "2027-12-20")  # no anniversary before the date itself
+    sequence_activate(sequence=setup.sequence)
+    engine = Engine(batch_size=50)
+    run(engine)
+    assert received(smtp_sink) == [("winter@example.test", "Step 1")]
+    time_machine.move_to("2027-01-19 09:00:00Z", tick=False)  # step 2 in the next year
+    run(engine)
+    time_machine.move_to("2027-02-28 09:00:00Z", tick=False)  # no 29 February in 2027
+    run(engine)
+    time_machine.move_to("2027-12-20 09:00:00Z", tick=False)
+    run(engine)
+    run(engine)
+    by_person: dict[str, list[str]] = {}
+    for email, subject in received(smtp_sink):
+        by_person.setdefault(email.split("@")[0], []).append(subject)
+    assert by_person == {
+        "winter": ["Step 1", "Step 1", "Step 2"],
+        "leap": ["Step 1", "Step 2"],
+        "later": ["Step 1"],
+    }
+    cycles = sorted(Enrollment.objects.values_list("recipient__first_name", "cycle"))
+    assert cycles == [("later", 2027), ("leap", 2027), ("winter", 2026), ("winter", 2027)]
+    # Each year's message of a step went through a campaign of that year.
+    winter = Delivery.objects.filter(email="winter@example.test")
+    assert winter.count() == 3
+    assert winter.values("campaign_id").distinct().count() == 3
+
+
 def test_a_date_trigger_needs_a_date_field_of_the_workspace(personas, smtp_sink):
     setup = make_sequence(personas.workspace, smtp_sink, delays=(0,))
     text = CustomField.objects.create(
@@ -159,11 +196,13 @@ def test_steps_go_only_to_who_opened_or_did_not_open_the_previous_message(
     time_machine.move_to("2026-11-02 09:00:00Z", tick=False)
     setup = make_sequence(personas.workspace, smtp_sink)
     steps = list(setup.sequence.steps.order_by("position"))
-    for step, condition in ((steps[1], StepCondition.OPENED), (steps[2], StepCondition.NOT_OPENED)):
+    for n, condition in ((1, StepCondition.OPENED), (2, StepCondition.NOT_OPENED)):
         step_update(
-            step=step,
+            step=steps[n],
             data=StepData(
-                template=step.template, delay_seconds=step.delay_seconds, condition=condition
+                template=setup.templates[n],
+                delay_seconds=steps[n].delay_seconds,
+                condition=condition,
             ),
         )
     sequence_activate(sequence=setup.sequence)
@@ -199,7 +238,9 @@ def test_skipping_a_step_keeps_the_next_steps_delay_from_the_skip(
     step = setup.sequence.steps.get(position=1)
     step_update(
         step=step,
-        data=StepData(template=step.template, delay_seconds=DAY, condition=StepCondition.OPENED),
+        data=StepData(
+            template=setup.templates[1], delay_seconds=DAY, condition=StepCondition.OPENED
+        ),
     )
     sequence_activate(sequence=setup.sequence)
     join(setup, 1)
