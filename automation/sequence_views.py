@@ -22,6 +22,7 @@ from automation.sequences.services import (
     current_steps,
     sequence_activate,
     sequence_create,
+    sequence_delete,
     sequence_enrol_addresses,
     sequence_pause,
     sequence_update,
@@ -124,6 +125,27 @@ def sequence_pause_view(request: HttpRequest, sequence_id: int) -> HttpResponse:
             request, _("The sequence is paused: nothing more is sent until it is activated again.")
         )
     return redirect("automation:sequence", sequence_id=sequence.pk)
+
+
+@workspace_view(Role.EDITOR)
+@require_POST
+def sequence_delete_view(request: HttpRequest, sequence_id: int) -> HttpResponse:
+    sequence = or_404(selectors.sequence_get(access_of(request).workspace, sequence_id))
+    if not is_confirmed(request):
+        return confirm_page(
+            request,
+            title=_("Delete the sequence “%(name)s”?") % {"name": sequence.name},
+            losses=[
+                _("Its steps and everyone's progress through it are deleted."),
+                _("Nothing more is sent: messages queued and not sent yet are cancelled."),
+                _("Messages it sent stay in each recipient's history and in the figures."),
+            ],
+            action_label=_("Delete the sequence"),
+            cancel_url=reverse("automation:sequence", kwargs={"sequence_id": sequence.pk}),
+        )
+    sequence_delete(sequence=sequence)
+    messages.success(request, _("Sequence deleted."))
+    return redirect("automation:sequences")
 
 
 @workspace_view(Role.EDITOR)

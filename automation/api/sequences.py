@@ -18,6 +18,7 @@ from automation.models import (
     EnrollmentState,
     Sequence,
     SequenceStatus,
+    SequenceStep,
     SequenceTrigger,
     StepCondition,
     StopReason,
@@ -31,9 +32,12 @@ from automation.sequences.services import (
     StepData,
     sequence_activate,
     sequence_create,
+    sequence_delete,
     sequence_enrol,
     sequence_pause,
     step_add,
+    step_remove,
+    step_update,
 )
 from content.models import Template
 from core.api.pagination import PagePagination
@@ -117,6 +121,22 @@ class StepIn(serializers.Serializer[Any]):
     condition = serializers.ChoiceField(
         StepCondition.choices, allow_blank=True, default=StepCondition.ALWAYS
     )
+
+
+class StepPatchIn(serializers.Serializer[Any]):
+    """What is not given stays as it is."""
+
+    template_id = serializers.IntegerField(required=False)
+    delay_seconds = serializers.IntegerField(
+        min_value=0, max_value=DELAY_MAX_SECONDS, required=False
+    )
+    window_start = serializers.TimeField(required=False, allow_null=True)
+    window_end = serializers.TimeField(required=False, allow_null=True)
+    condition = serializers.ChoiceField(StepCondition.choices, allow_blank=True, required=False)
+
+
+class DeletedOut(serializers.Serializer[Any]):
+    cancelled = serializers.IntegerField(help_text="Queued messages cancelled, not sent.")
 
 
 class EnrolIn(serializers.Serializer[Any]):
@@ -278,6 +298,13 @@ class SequenceDetailApi(APIView):
     def get(self, request: Request, sequence_id: int) -> Response:
         return Response(detail_body(_sequence(request, sequence_id)))
 
+    @extend_schema(tags=["sequences"], summary="Delete a sequence", responses=DeletedOut)
+    def delete(self, request: Request, sequence_id: int) -> Response:
+        """Its steps and progress go; its step campaigns stay, cancelled, with what they
+        sent; what they had queued is cancelled."""
+        cancelled = sequence_delete(sequence=_sequence(request, sequence_id))
+        return Response({"cancelled": cancelled})
+
 
 class SequenceStepsApi(APIView):
     """Add a step at the end of the sequence."""
@@ -314,6 +341,61 @@ class SequenceStepsApi(APIView):
         except SequenceError as exc:
             raise _refused(exc) from exc
         return Response(detail_body(sequence), status=status.HTTP_201_CREATED)
+
+
+def _template(sequence: Sequence, template_id: int) -> Template:
+    template = Template.objects.filter(workspace=sequence.workspace, pk=template_id).first()
+    if template is None:
+        raise ValidationError({"template_id": ["No such template."]})
+    return template
+
+
+class SequenceStepApi(APIView):
+    """Change a step (PATCH: only the fields given) or remove it (DELETE). As on the pages:
+    a change applies to whoever has not reached the step; who waits for a removed step goes
+    on to the next one."""
+
+    permission_classes = (WorkspaceRole,)
+
+    def _step(self, request: Request, sequence_id: int, step_id: int) -> SequenceStep:
+        step = selectors.step_get(api_access(request).workspace, sequence_id, step_id)
+        if step is None:
+            raise NotFound("No such step.")
+        return step
+
+    @extend_schema(
+        tags=["sequences"], summary="Change a step", request=StepPatchIn, responses=SequenceDetailOut
+    )
+    def patch(self, request: Request, sequence_id: int, step_id: int) -> Response:
+        step = self._step(request, sequence_id, step_id)
+        given = StepPatchIn(data=request.data)
+        given.is_valid(raise_exception=True)
+        data = given.validated_data
+        template = (
+            _template(step.sequence, data["template_id"]) if "template_id" in data else step.template
+        )
+        if template is None:
+            raise ValidationError({"template_id": ["Choose a template."]})
+        try:
+            step_update(
+                step=step,
+                data=StepData(
+                    template=template,
+                    delay_seconds=data.get("delay_seconds", step.delay_seconds),
+                    window_start=data.get("window_start", step.window_start),
+                    window_end=data.get("window_end", step.window_end),
+                    condition=data.get("condition", step.condition),
+                ),
+            )
+        except SequenceError as exc:
+            raise _refused(exc) from exc
+        return Response(detail_body(step.sequence))
+
+    @extend_schema(tags=["sequences"], summary="Remove a step", responses=SequenceDetailOut)
+    def delete(self, request: Request, sequence_id: int, step_id: int) -> Response:
+        step = self._step(request, sequence_id, step_id)
+        step_remove(step=step)
+        return Response(detail_body(step.sequence))
 
 
 class SequenceActivateApi(APIView):

@@ -30,8 +30,15 @@ from automation.models import (
     StepCycle,
 )
 from campaigns.frozen_files import copy_frozen_attachments, freeze_attachments
-from campaigns.models import Campaign, CampaignStatus, ScheduleMode
-from campaigns.services import CampaignError, freeze_content
+from campaigns.models import (
+    WAITING,
+    Campaign,
+    CampaignStatus,
+    Delivery,
+    DeliveryStatus,
+    ScheduleMode,
+)
+from campaigns.services import CampaignError, freeze_content, move_status
 from content.models import Template
 from content.syntax import ContentError
 from sending.models import SendingAccount
@@ -395,6 +402,25 @@ def sequence_pause(*, sequence: Sequence, now: datetime | None = None) -> Sequen
         status=CampaignStatus.PAUSED, status_changed_at=now
     )
     return sequence
+
+
+@transaction.atomic
+def sequence_delete(*, sequence: Sequence, now: datetime | None = None) -> int:
+    """Delete the sequence, its steps and everyone's progress. Its step campaigns are kept,
+    cancelled: what they sent stays in the history of each recipient and the workspace's
+    figures (deliveries, attempts, events); what they had queued and not sent is cancelled
+    (returned: how many). Messages being handed to a server finish."""
+    now = now or timezone.now()
+    sequence = _locked(sequence)
+    cancelled = 0
+    for campaign in Campaign.objects.select_for_update().filter(pk__in=_campaign_ids(sequence)):
+        if campaign.status not in (CampaignStatus.COMPLETED, CampaignStatus.CANCELLED):
+            move_status(campaign, "cancel", now)
+        cancelled += Delivery.objects.filter(campaign=campaign, status__in=WAITING).update(
+            status=DeliveryStatus.CANCELLED, updated_at=now
+        )
+    sequence.delete()
+    return cancelled
 
 
 def sequence_enrol(
