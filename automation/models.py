@@ -163,9 +163,7 @@ class StepCycle(models.Model):
     campaign = models.OneToOneField(Campaign, on_delete=models.CASCADE, related_name="+")
 
     class Meta:
-        constraints = (
-            models.UniqueConstraint(fields=("step", "cycle"), name="step_cycle_unique"),
-        )
+        constraints = (models.UniqueConstraint(fields=("step", "cycle"), name="step_cycle_unique"),)
 
     def __str__(self) -> str:
         return f"{self.step_id} in {self.cycle}"

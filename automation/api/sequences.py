@@ -364,7 +364,10 @@ class SequenceStepApi(APIView):
         return step
 
     @extend_schema(
-        tags=["sequences"], summary="Change a step", request=StepPatchIn, responses=SequenceDetailOut
+        tags=["sequences"],
+        summary="Change a step",
+        request=StepPatchIn,
+        responses=SequenceDetailOut,
     )
     def patch(self, request: Request, sequence_id: int, step_id: int) -> Response:
         step = self._step(request, sequence_id, step_id)
@@ -372,7 +375,9 @@ class SequenceStepApi(APIView):
         given.is_valid(raise_exception=True)
         data = given.validated_data
         template = (
-            _template(step.sequence, data["template_id"]) if "template_id" in data else step.template
+            _template(step.sequence, data["template_id"])
+            if "template_id" in data
+            else step.template
         )
         if template is None:
             raise ValidationError({"template_id": ["Choose a template."]})

@@ -194,9 +194,8 @@ def _dated(sequence: Sequence, target: date) -> QuerySet[Recipient]:
     same_day = Q(_date__endswith=f"-{target:%m-%d}")
     if (target.month, target.day) == (2, 28) and not calendar.isleap(target.year):
         same_day |= Q(_date__endswith="-02-29")
-    return (
-        people.filter(same_day, _date__lte=target.isoformat())
-        .exclude(Exists(known.filter(cycle=target.year)))
+    return people.filter(same_day, _date__lte=target.isoformat()).exclude(
+        Exists(known.filter(cycle=target.year))
     )
 
 

@@ -347,7 +347,9 @@ def _make_campaign(sequence: Sequence, step: SequenceStep, now: datetime) -> Cam
     template = step.template
     if template is None:
         raise SequenceError(_("Choose a template for step %(n)d.") % {"n": step.position + 1})
-    campaign = _hidden_campaign(sequence, now, f"{sequence.name} · {step.position + 1}", template.pk)
+    campaign = _hidden_campaign(
+        sequence, now, f"{sequence.name} · {step.position + 1}", template.pk
+    )
     try:
         content = freeze_content(campaign, template)
         content["attachments"] = freeze_attachments(campaign, template)

@@ -93,7 +93,10 @@ def test_a_date_field_enrols_each_person_a_week_before_in_the_workspace_day(
     assert len(smtp_sink.messages) == 1
     time_machine.shift(timedelta(hours=2))  # 3 November, 00:30 in Moscow
     run(engine)
-    assert received(smtp_sink) == [("due@example.test", "Step 1"), ("tomorrow@example.test", "Step 1")]
+    assert received(smtp_sink) == [
+        ("due@example.test", "Step 1"),
+        ("tomorrow@example.test", "Step 1"),
+    ]
     # A date moved so that it matches again does not enrol the person a second time.
     Recipient.objects.filter(email="due@example.test").update(fields={"renews_on": "2026-11-11"})
     time_machine.shift(timedelta(days=1))
