@@ -130,6 +130,9 @@ def sequence_update(*, sequence: Sequence, data: SequenceData) -> Sequence:
     _check(sequence.workspace, data)
     sequence.name = data.name.strip()
     trigger = _trigger_fields(data)
+    if any(getattr(sequence, name) != value for name, value in trigger.items()):
+        # A new date rule looks at today again (those enrolled already are left out).
+        trigger["dates_checked_on"] = None
     for name, value in trigger.items():
         setattr(sequence, name, value)
     sequence.stop_on_click = data.stop_on_click

@@ -258,3 +258,28 @@ def test_skipping_a_step_keeps_the_next_steps_delay_from_the_skip(
     time_machine.shift(timedelta(days=1))
     run(engine)
     assert [s for _, s in received(smtp_sink)] == ["Step 1", "Step 3"]
+
+
+def test_a_changed_date_rule_looks_at_today_again(personas, smtp_sink, time_machine):
+    workspace = personas.workspace
+    time_machine.move_to("2026-11-02 09:00:00Z", tick=False)
+    setup = _date_sequence(workspace, smtp_sink, offset=0)
+    _person(workspace, "today", "2026-11-02")
+    _person(workspace, "in_a_week", "2026-11-09")
+    sequence_activate(sequence=setup.sequence)
+    engine = Engine(batch_size=50)
+    run(engine)
+    assert [r for r, _ in received(smtp_sink)] == ["today@example.test"]
+    sequence_update(
+        sequence=setup.sequence,
+        data=SequenceData(
+            name="Renewal",
+            trigger=SequenceTrigger.DATE_FIELD,
+            trigger_list=None,
+            accounts=[setup.account],
+            date_field=setup.sequence.date_field,
+            date_offset_days=-7,
+        ),
+    )
+    run(engine)
+    assert [r for r, _ in received(smtp_sink)] == ["in_a_week@example.test", "today@example.test"]
