@@ -138,8 +138,7 @@ MISSED_DAYS_MAX = 3
 def enrol_date_matches(*, now: datetime) -> int:
     """Enrol, once a day per active date-triggered sequence (its workspace's local day), the
     active recipients whose date field plus the offset is that day, or one of the days missed
-    since the last look (MISSED_DAYS_MAX at most, none before the activation). Dates are stored
-    as ISO text (audience.fields), so a day range is a text range."""
+    since the last look (MISSED_DAYS_MAX at most, none before the activation)."""
     enrolled = 0
     sequences = Sequence.objects.filter(
         status=SequenceStatus.ACTIVE,

@@ -317,11 +317,16 @@ def _hidden_campaign(
 def step_cycle_campaign(*, step: SequenceStep, cycle: int, now: datetime) -> int:
     """The id of the campaign `step` sends with to enrollments of `cycle`: its own for cycle
     0, else that year's, made now (with the step campaign's frozen content and a copy of its
-    files) when it does not exist. The step row is locked meanwhile, so two workers make one.
+    files) when it does not exist; the step row is locked to make it, so two workers make one.
     Raises SequenceError when a frozen file cannot be read (nothing is made then)."""
     if cycle == 0 or step.campaign is None:
         return step.campaign_id or 0
-    SequenceStep.objects.select_for_update().filter(pk=step.pk).exists()
+    found = StepCycle.objects.filter(step=step, cycle=cycle).values_list("campaign_id", flat=True)
+    if found:
+        return found[0]
+    # Made once a year per step: only then is the step locked (and looked at again), so the
+    # usual pass takes no lock another worker could wait for.
+    list(SequenceStep.objects.select_for_update().filter(pk=step.pk).values_list("pk"))
     found = StepCycle.objects.filter(step=step, cycle=cycle).values_list("campaign_id", flat=True)
     if found:
         return found[0]
