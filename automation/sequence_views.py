@@ -38,7 +38,7 @@ PAGE_SIZE = 50
 @workspace_view()
 def sequence_index(request: HttpRequest) -> HttpResponse:
     workspace = access_of(request).workspace
-    sequences = selectors.sequences_of(workspace).select_related("trigger_list")
+    sequences = selectors.sequences_of(workspace).select_related("trigger_list", "date_field")
     return render(request, "automation/sequences/index.html", {"sequences": sequences})
 
 

@@ -67,6 +67,8 @@ def test_a_birthday_sequence_with_a_conditional_step_is_built_from_the_pages(
     assert "Birthday &lt;b&gt;day&lt;/b&gt;" in page
     assert 'id="date-trigger"' in page
     assert "Only who did not open the previous message" in page
+    index = editor_client.get(reverse("automation:sequences")).content.decode()
+    assert "By the date Birthday &lt;b&gt;day&lt;/b&gt; (every year)" in index
     edit = editor_client.get(
         reverse("automation:sequence_edit", kwargs={"sequence_id": sequence.pk})
     )
