@@ -22,6 +22,7 @@ from automation.sequences.services import (
     current_steps,
     sequence_activate,
     sequence_create,
+    sequence_delete,
     sequence_enrol_addresses,
     sequence_pause,
     sequence_update,
@@ -37,7 +38,7 @@ PAGE_SIZE = 50
 @workspace_view()
 def sequence_index(request: HttpRequest) -> HttpResponse:
     workspace = access_of(request).workspace
-    sequences = selectors.sequences_of(workspace).select_related("trigger_list")
+    sequences = selectors.sequences_of(workspace).select_related("trigger_list", "date_field")
     return render(request, "automation/sequences/index.html", {"sequences": sequences})
 
 
@@ -64,6 +65,9 @@ def sequence_edit(request: HttpRequest, sequence_id: int) -> HttpResponse:
         "name": sequence.name,
         "trigger": sequence.trigger,
         "trigger_list": sequence.trigger_list_id,
+        "date_field": sequence.date_field_id,
+        "date_offset_days": sequence.date_offset_days,
+        "date_every_year": sequence.date_every_year,
         "accounts": list(sequence.accounts.values_list("pk", flat=True)),
         "stop_on_click": sequence.stop_on_click,
     }
@@ -124,6 +128,27 @@ def sequence_pause_view(request: HttpRequest, sequence_id: int) -> HttpResponse:
 
 
 @workspace_view(Role.EDITOR)
+@require_POST
+def sequence_delete_view(request: HttpRequest, sequence_id: int) -> HttpResponse:
+    sequence = or_404(selectors.sequence_get(access_of(request).workspace, sequence_id))
+    if not is_confirmed(request):
+        return confirm_page(
+            request,
+            title=_("Delete the sequence “%(name)s”?") % {"name": sequence.name},
+            losses=[
+                _("Its steps and everyone's progress through it are deleted."),
+                _("Nothing more is sent: messages queued and not sent yet are cancelled."),
+                _("Messages it sent stay in each recipient's history and in the figures."),
+            ],
+            action_label=_("Delete the sequence"),
+            cancel_url=reverse("automation:sequence", kwargs={"sequence_id": sequence.pk}),
+        )
+    sequence_delete(sequence=sequence)
+    messages.success(request, _("Sequence deleted."))
+    return redirect("automation:sequences")
+
+
+@workspace_view(Role.EDITOR)
 def step_create_view(request: HttpRequest, sequence_id: int) -> HttpResponse:
     workspace = access_of(request).workspace
     sequence = or_404(selectors.sequence_get(workspace, sequence_id))
@@ -148,6 +173,7 @@ def step_edit(request: HttpRequest, sequence_id: int, step_id: int) -> HttpRespo
         "template": step.template_id,
         "window_start": step.window_start,
         "window_end": step.window_end,
+        "condition": step.condition,
         **step_initial(step.delay_seconds),
     }
     form = StepForm(request.POST or None, workspace=workspace, initial=initial)

@@ -20,6 +20,7 @@ urlpatterns = [
         name="sequence_activate",
     ),
     path("sequences/<int:sequence_id>/pause/", seq.sequence_pause_view, name="sequence_pause"),
+    path("sequences/<int:sequence_id>/delete/", seq.sequence_delete_view, name="sequence_delete"),
     path("sequences/<int:sequence_id>/enrol/", seq.sequence_enrol_view, name="sequence_enrol"),
     path("sequences/<int:sequence_id>/steps/new/", seq.step_create_view, name="step_create"),
     path("sequences/<int:sequence_id>/steps/<int:step_id>/", seq.step_edit, name="step_edit"),

@@ -13,25 +13,31 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.api.access import WorkspaceRole, api_access
-from audience.models import Recipient, RecipientList
+from audience.models import CustomField, Recipient, RecipientList
 from automation.models import (
     EnrollmentState,
     Sequence,
     SequenceStatus,
+    SequenceStep,
     SequenceTrigger,
+    StepCondition,
     StopReason,
 )
 from automation.sequences import selectors
 from automation.sequences.services import (
+    DATE_OFFSET_MAX_DAYS,
     DELAY_MAX_SECONDS,
     SequenceData,
     SequenceError,
     StepData,
     sequence_activate,
     sequence_create,
+    sequence_delete,
     sequence_enrol,
     sequence_pause,
     step_add,
+    step_remove,
+    step_update,
 )
 from content.models import Template
 from core.api.pagination import PagePagination
@@ -47,6 +53,13 @@ class StepOut(serializers.Serializer[Any]):
     delay_seconds = serializers.IntegerField()
     window_start = serializers.TimeField(allow_null=True)
     window_end = serializers.TimeField(allow_null=True)
+    condition = serializers.ChoiceField(
+        StepCondition.choices,
+        allow_blank=True,
+        help_text="Whom the step is sent to, judged by the person's last message of the "
+        "sequence: '' everyone, opened, clicked, not_opened, not_clicked. Who does not "
+        "qualify skips the step.",
+    )
     waiting = serializers.IntegerField(help_text="People whose next step this is.")
     queued = serializers.IntegerField(help_text="Handed to the engine, not sent yet.")
     sent = serializers.IntegerField()
@@ -59,6 +72,9 @@ class SequenceOut(serializers.Serializer[Any]):
     name = serializers.CharField()
     trigger = serializers.ChoiceField(SequenceTrigger.choices)
     trigger_list_id = serializers.IntegerField(allow_null=True)
+    date_field_id = serializers.IntegerField(allow_null=True)
+    date_offset_days = serializers.IntegerField()
+    date_every_year = serializers.BooleanField()
     account_ids = serializers.ListField(child=serializers.IntegerField())
     stop_on_click = serializers.BooleanField()
     status = serializers.ChoiceField(SequenceStatus.choices)
@@ -78,6 +94,21 @@ class SequenceIn(serializers.Serializer[Any]):
     name = serializers.CharField(max_length=200)
     trigger = serializers.ChoiceField(SequenceTrigger.choices)
     trigger_list_id = serializers.IntegerField(required=False, allow_null=True)
+    date_field_id = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        help_text="Trigger date_field: a custom field of type date.",
+    )
+    date_offset_days = serializers.IntegerField(
+        min_value=-DATE_OFFSET_MAX_DAYS,
+        max_value=DATE_OFFSET_MAX_DAYS,
+        default=0,
+        help_text="Enrol on the date plus this many days: 0 on the day, -7 a week before.",
+    )
+    date_every_year = serializers.BooleanField(
+        default=False,
+        help_text="Enrol every year on the date's day and month (birthdays), not once.",
+    )
     account_ids = serializers.ListField(child=serializers.IntegerField(), min_length=1)
     stop_on_click = serializers.BooleanField(default=True)
 
@@ -87,6 +118,25 @@ class StepIn(serializers.Serializer[Any]):
     delay_seconds = serializers.IntegerField(min_value=0, max_value=DELAY_MAX_SECONDS)
     window_start = serializers.TimeField(required=False, allow_null=True)
     window_end = serializers.TimeField(required=False, allow_null=True)
+    condition = serializers.ChoiceField(
+        StepCondition.choices, allow_blank=True, default=StepCondition.ALWAYS
+    )
+
+
+class StepPatchIn(serializers.Serializer[Any]):
+    """What is not given stays as it is."""
+
+    template_id = serializers.IntegerField(required=False)
+    delay_seconds = serializers.IntegerField(
+        min_value=0, max_value=DELAY_MAX_SECONDS, required=False
+    )
+    window_start = serializers.TimeField(required=False, allow_null=True)
+    window_end = serializers.TimeField(required=False, allow_null=True)
+    condition = serializers.ChoiceField(StepCondition.choices, allow_blank=True, required=False)
+
+
+class DeletedOut(serializers.Serializer[Any]):
+    cancelled = serializers.IntegerField(help_text="Queued messages cancelled, not sent.")
 
 
 class EnrolIn(serializers.Serializer[Any]):
@@ -108,7 +158,10 @@ class EnrollmentOut(serializers.Serializer[Any]):
     email = serializers.EmailField()
     state = serializers.ChoiceField(EnrollmentState.choices)
     stop_reason = serializers.ChoiceField(StopReason.choices, allow_blank=True)
-    steps_sent = serializers.IntegerField()
+    cycle = serializers.IntegerField(
+        help_text="The year of the date for an every-year sequence (one enrollment a year), else 0."
+    )
+    steps_sent = serializers.IntegerField(help_text="Steps passed (sent or skipped).")
     next_step_at = serializers.DateTimeField(allow_null=True)
     enrolled_at = serializers.DateTimeField()
     finished_at = serializers.DateTimeField(allow_null=True)
@@ -127,6 +180,9 @@ def sequence_body(sequence: Sequence) -> dict[str, Any]:
         "name": sequence.name,
         "trigger": sequence.trigger,
         "trigger_list_id": sequence.trigger_list_id,
+        "date_field_id": sequence.date_field_id,
+        "date_offset_days": sequence.date_offset_days,
+        "date_every_year": sequence.date_every_year,
         "account_ids": sorted(a.pk for a in sequence.accounts.all()),
         "stop_on_click": sequence.stop_on_click,
         "status": sequence.status,
@@ -145,6 +201,7 @@ def detail_body(sequence: Sequence) -> dict[str, Any]:
             "delay_seconds": row.step.delay_seconds,
             "window_start": row.step.window_start,
             "window_end": row.step.window_end,
+            "condition": row.step.condition,
             "waiting": row.waiting,
             "queued": row.queued,
             "sent": row.sent,
@@ -206,6 +263,13 @@ class SequenceListApi(APIView):
         )
         if len(accounts) != len(set(data["account_ids"])):
             raise ValidationError({"account_ids": ["No such sending account."]})
+        date_field = None
+        if data.get("date_field_id") is not None:
+            date_field = CustomField.objects.filter(
+                workspace=workspace, pk=data["date_field_id"]
+            ).first()
+            if date_field is None:
+                raise ValidationError({"date_field_id": ["No such custom field."]})
         try:
             sequence = sequence_create(
                 workspace=workspace,
@@ -215,6 +279,9 @@ class SequenceListApi(APIView):
                     trigger_list=rlist,
                     accounts=accounts,
                     stop_on_click=data["stop_on_click"],
+                    date_field=date_field,
+                    date_offset_days=data["date_offset_days"],
+                    date_every_year=data["date_every_year"],
                 ),
             )
         except SequenceError as exc:
@@ -230,6 +297,13 @@ class SequenceDetailApi(APIView):
     @extend_schema(tags=["sequences"], summary="A sequence", responses=SequenceDetailOut)
     def get(self, request: Request, sequence_id: int) -> Response:
         return Response(detail_body(_sequence(request, sequence_id)))
+
+    @extend_schema(tags=["sequences"], summary="Delete a sequence", responses=DeletedOut)
+    def delete(self, request: Request, sequence_id: int) -> Response:
+        """Its steps and progress go; its step campaigns stay, cancelled, with what they
+        sent; what they had queued is cancelled."""
+        cancelled = sequence_delete(sequence=_sequence(request, sequence_id))
+        return Response({"cancelled": cancelled})
 
 
 class SequenceStepsApi(APIView):
@@ -261,11 +335,72 @@ class SequenceStepsApi(APIView):
                     delay_seconds=data["delay_seconds"],
                     window_start=data.get("window_start"),
                     window_end=data.get("window_end"),
+                    condition=data["condition"],
                 ),
             )
         except SequenceError as exc:
             raise _refused(exc) from exc
         return Response(detail_body(sequence), status=status.HTTP_201_CREATED)
+
+
+def _template(sequence: Sequence, template_id: int) -> Template:
+    template = Template.objects.filter(workspace=sequence.workspace, pk=template_id).first()
+    if template is None:
+        raise ValidationError({"template_id": ["No such template."]})
+    return template
+
+
+class SequenceStepApi(APIView):
+    """Change a step (PATCH: only the fields given) or remove it (DELETE). As on the pages:
+    a change applies to whoever has not reached the step; who waits for a removed step goes
+    on to the next one."""
+
+    permission_classes = (WorkspaceRole,)
+
+    def _step(self, request: Request, sequence_id: int, step_id: int) -> SequenceStep:
+        step = selectors.step_get(api_access(request).workspace, sequence_id, step_id)
+        if step is None:
+            raise NotFound("No such step.")
+        return step
+
+    @extend_schema(
+        tags=["sequences"],
+        summary="Change a step",
+        request=StepPatchIn,
+        responses=SequenceDetailOut,
+    )
+    def patch(self, request: Request, sequence_id: int, step_id: int) -> Response:
+        step = self._step(request, sequence_id, step_id)
+        given = StepPatchIn(data=request.data)
+        given.is_valid(raise_exception=True)
+        data = given.validated_data
+        template = (
+            _template(step.sequence, data["template_id"])
+            if "template_id" in data
+            else step.template
+        )
+        if template is None:
+            raise ValidationError({"template_id": ["Choose a template."]})
+        try:
+            step_update(
+                step=step,
+                data=StepData(
+                    template=template,
+                    delay_seconds=data.get("delay_seconds", step.delay_seconds),
+                    window_start=data.get("window_start", step.window_start),
+                    window_end=data.get("window_end", step.window_end),
+                    condition=data.get("condition", step.condition),
+                ),
+            )
+        except SequenceError as exc:
+            raise _refused(exc) from exc
+        return Response(detail_body(step.sequence))
+
+    @extend_schema(tags=["sequences"], summary="Remove a step", responses=SequenceDetailOut)
+    def delete(self, request: Request, sequence_id: int, step_id: int) -> Response:
+        step = self._step(request, sequence_id, step_id)
+        step_remove(step=step)
+        return Response(detail_body(step.sequence))
 
 
 class SequenceActivateApi(APIView):
@@ -350,6 +485,7 @@ class SequenceEnrollmentsApi(APIView):
                     "email": e.recipient.email,
                     "state": e.state,
                     "stop_reason": e.stop_reason,
+                    "cycle": e.cycle,
                     "steps_sent": e.position,
                     "next_step_at": e.next_step_at,
                     "enrolled_at": e.enrolled_at,

@@ -10,6 +10,7 @@ from automation.api.sequences import (
     SequenceEnrollmentsApi,
     SequenceListApi,
     SequencePauseApi,
+    SequenceStepApi,
     SequenceStepsApi,
 )
 
@@ -23,6 +24,11 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("sequences/", SequenceListApi.as_view(), name="sequences"),
     path("sequences/<int:sequence_id>/", SequenceDetailApi.as_view(), name="sequence"),
     path("sequences/<int:sequence_id>/steps/", SequenceStepsApi.as_view(), name="sequence-steps"),
+    path(
+        "sequences/<int:sequence_id>/steps/<int:step_id>/",
+        SequenceStepApi.as_view(),
+        name="sequence-step",
+    ),
     path(
         "sequences/<int:sequence_id>/activate/",
         SequenceActivateApi.as_view(),

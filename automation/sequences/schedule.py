@@ -9,15 +9,17 @@ workers run this (on PostgreSQL they skip each other's locked rows).
 
 from __future__ import annotations
 
+import calendar
 import time as clock
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from django.db import connection, transaction
 from django.db.models import (
     BigIntegerField,
     BooleanField,
+    CharField,
     DateTimeField,
     Exists,
     ExpressionWrapper,
@@ -25,11 +27,14 @@ from django.db.models import (
     OuterRef,
     Q,
     QuerySet,
+    Subquery,
     Value,
 )
+from django.db.models.fields.json import KT
+from django.db.models.functions import Cast
 from django.utils import timezone
 
-from audience.models import ListMembership, RecipientStatus, Suppression
+from audience.models import ListMembership, Recipient, RecipientStatus, Suppression
 from automation.models import (
     Enrollment,
     EnrollmentState,
@@ -37,13 +42,17 @@ from automation.models import (
     SequenceStatus,
     SequenceStep,
     SequenceTrigger,
+    StepCondition,
+    StepCycle,
     StopReason,
 )
 from automation.sequences.hours import next_opening
-from automation.sequences.services import enrol_ids
+from automation.sequences.services import SequenceError, enrol_ids, step_cycle_campaign
 from campaigns.models import Delivery, DeliveryStatus
 from tracking.models import BounceType, Event, EventKind
 
+# When a step whose year's campaign could not be made is looked at again.
+RETRY_LATER = timedelta(hours=1)
 # Due enrollments handled in one transaction: a few statements for each batch.
 BATCH = 1000
 # One pass stops after this long even with more due, so the worker's other duties run.
@@ -70,7 +79,7 @@ def sequences_advance(*, now: datetime, batch: int = BATCH) -> Advanced:
     reply, bounce, complaint, unsubscribe or click in the last RECENT: a sweep of every
     enrollment on every pass would cost a probe per rule and person."""
     done = Advanced()
-    done.enrolled = enrol_list_joiners(now=now)
+    done.enrolled = enrol_list_joiners(now=now) + enrol_date_matches(now=now)
     done.stopped = stop_finished(now=now, among=_recently_heard_from(now))
     started = clock.monotonic()
     while True:
@@ -121,6 +130,74 @@ def enrol_list_joiners(*, now: datetime) -> int:
     return enrolled
 
 
+# Days missed while no worker ran that a date-triggered sequence still catches up: later than
+# that, a message about a date ("your plan renews in 7 days") is more wrong than none.
+MISSED_DAYS_MAX = 3
+
+
+def enrol_date_matches(*, now: datetime) -> int:
+    """Enrol, once a day per active date-triggered sequence (its workspace's local day), the
+    active recipients whose date field plus the offset is that day, or one of the days missed
+    since the last look (MISSED_DAYS_MAX at most, none before the activation)."""
+    enrolled = 0
+    sequences = Sequence.objects.filter(
+        status=SequenceStatus.ACTIVE,
+        trigger=SequenceTrigger.DATE_FIELD,
+        date_field__isnull=False,
+        activated_at__isnull=False,
+    ).select_related("workspace", "date_field")
+    for sequence in sequences:
+        zone = sequence.workspace.zone
+        today = now.astimezone(zone).date()
+        checked = sequence.dates_checked_on
+        if checked is not None and checked == today:
+            continue
+        first = max(
+            today - timedelta(days=MISSED_DAYS_MAX),
+            sequence.activated_at.astimezone(zone).date(),  # type: ignore[union-attr]
+            checked + timedelta(days=1) if checked is not None and checked < today else today,
+        )
+        Sequence.objects.filter(pk=sequence.pk).update(dates_checked_on=today)
+        enrolled += _enrol_dates(sequence, first, today, now)
+    return enrolled
+
+
+def _enrol_dates(sequence: Sequence, first: date, last: date, now: datetime) -> int:
+    """Enrol for each day from `first` to `last` whoever's date (plus the offset) is that day:
+    the date itself for a once-only sequence; for an every-year one its month and day, in
+    the year of the date or later, as an enrollment of that year (29 February is kept on
+    the 28th in other years)."""
+    enrolled = 0
+    day = first
+    while day <= last:
+        target = day - timedelta(days=sequence.date_offset_days)
+        cycle = target.year if sequence.date_every_year else 0
+        ids = list(_dated(sequence, target).values_list("pk", flat=True))
+        if ids:
+            enrolled += enrol_ids(sequence, ids, now, cycle=cycle)
+        day += timedelta(days=1)
+    return enrolled
+
+
+def _dated(sequence: Sequence, target: date) -> QuerySet[Recipient]:
+    """The active recipients whose date matches `target` and who have no enrollment of its
+    cycle. Dates are stored as ISO text (audience.fields) and compared as plain text: the
+    JSON lookups would read the bounds as JSON."""
+    key = sequence.date_field.key  # type: ignore[union-attr]
+    people = Recipient.objects.filter(
+        workspace_id=sequence.workspace_id, status=RecipientStatus.ACTIVE
+    ).annotate(_date=Cast(KT(f"fields__{key}"), output_field=CharField()))
+    known = Enrollment.objects.filter(sequence=sequence, recipient_id=OuterRef("pk"))
+    if not sequence.date_every_year:
+        return people.filter(_date=target.isoformat()).exclude(Exists(known))
+    same_day = Q(_date__endswith=f"-{target:%m-%d}")
+    if (target.month, target.day) == (2, 28) and not calendar.isleap(target.year):
+        same_day |= Q(_date__endswith="-02-29")
+    return people.filter(same_day, _date__lte=target.isoformat()).exclude(
+        Exists(known.filter(cycle=target.year))
+    )
+
+
 def _since(kind: str, **extra: object) -> Exists:
     """An event of `kind` for the enrolled address since the enrolment."""
     return Exists(
@@ -136,18 +213,25 @@ def _since(kind: str, **extra: object) -> Exists:
 
 def _goal() -> Exists:
     """A person's click on a link of one of the sequence's own messages."""
-    campaigns = SequenceStep.objects.filter(
-        sequence_id=OuterRef(OuterRef("sequence_id")), campaign__isnull=False
-    ).values("campaign_id")
+    sequence = OuterRef(OuterRef("sequence_id"))
     return Exists(
         Event.objects.filter(
+            _of_sequence(sequence),
             workspace_id=OuterRef("workspace_id"),
             email=OuterRef("recipient__email"),
             kind=EventKind.CLICKED,
             machine=False,
             occurred_at__gte=OuterRef("enrolled_at"),
-            campaign_id__in=campaigns,
         )
+    )
+
+
+def _of_sequence(sequence: int | OuterRef) -> Q:
+    """Rows whose campaign is one of the sequence's: a step's own or a year's (StepCycle)."""
+    steps = SequenceStep.objects.filter(Q(sequence_id=sequence), campaign__isnull=False)
+    yearly = StepCycle.objects.filter(Q(step__sequence_id=sequence))
+    return Q(campaign_id__in=steps.values("campaign_id")) | Q(
+        campaign_id__in=yearly.values("campaign_id")
     )
 
 
@@ -241,9 +325,9 @@ def _recently_heard_from(now: datetime) -> QuerySet[Enrollment]:
     return Enrollment.objects.filter(heard, state=EnrollmentState.ACTIVE)
 
 
-def _due(now: datetime, batch: int) -> list[tuple[int, int, int, int, str, int]]:
+def _due(now: datetime, batch: int) -> list[tuple[int, int, int, int, str, int, int]]:
     """Lock up to `batch` due enrollments of active sequences (skipping those another worker
-    holds); (id, sequence, position, recipient, email, workspace) each."""
+    holds); (id, sequence, position, recipient, email, workspace, cycle) each."""
     qs = Enrollment.objects.filter(
         state=EnrollmentState.ACTIVE,
         next_step_at__lte=now,
@@ -253,7 +337,13 @@ def _due(now: datetime, batch: int) -> list[tuple[int, int, int, int, str, int]]
         qs = qs.select_for_update(skip_locked=True, of=("self",))
     return list(
         qs.values_list(
-            "pk", "sequence_id", "position", "recipient_id", "recipient__email", "workspace_id"
+            "pk",
+            "sequence_id",
+            "position",
+            "recipient_id",
+            "recipient__email",
+            "workspace_id",
+            "cycle",
         )[:batch]
     )
 
@@ -262,9 +352,9 @@ def _due(now: datetime, batch: int) -> list[tuple[int, int, int, int, str, int]]
 def _advance_batch(now: datetime, batch: int) -> tuple[int, int, bool]:
     """Schedule one batch of due steps; (deliveries made, enrollments completed, full)."""
     rows = _due(now, batch)
-    groups: dict[tuple[int, int], list[tuple[int, int, str, int]]] = defaultdict(list)
-    for pk, sequence_id, position, recipient_id, email, workspace_id in rows:
-        groups[(sequence_id, position)].append((pk, recipient_id, email, workspace_id))
+    groups: dict[tuple[int, int, int], list[tuple[int, int, str, int]]] = defaultdict(list)
+    for pk, sequence_id, position, recipient_id, email, workspace_id, cycle in rows:
+        groups[(sequence_id, position, cycle)].append((pk, recipient_id, email, workspace_id))
     if rows:  # the last word before sending: whoever stopped meanwhile gets nothing more
         stop_finished(now=now, among=Enrollment.objects.filter(pk__in=[r[0] for r in rows]))
         going = set(
@@ -275,7 +365,7 @@ def _advance_batch(now: datetime, batch: int) -> tuple[int, int, bool]:
         for key in list(groups):
             groups[key] = [m for m in groups[key] if m[0] in going]
     made = completed = 0
-    for (sequence_id, position), members in groups.items():
+    for (sequence_id, position, cycle), members in groups.items():
         if not members:
             continue
         steps = {
@@ -295,7 +385,14 @@ def _advance_batch(now: datetime, batch: int) -> tuple[int, int, bool]:
         if opens > now:  # outside its sending hours: due when they open
             Enrollment.objects.filter(pk__in=ids).update(next_step_at=opens)
             continue
-        made += _queue(step, members, now)
+        try:
+            campaign_id = step_cycle_campaign(step=step, cycle=cycle, now=now)
+        except SequenceError:  # a frozen file has gone: nothing to send yet, look again later
+            Enrollment.objects.filter(pk__in=ids).update(next_step_at=now + RETRY_LATER)
+            continue
+        # Who does not meet the step's condition skips it: moved on below like the others,
+        # with no delivery made.
+        made += _queue(campaign_id, _qualifying(step, members), now)
         following = steps.get(position + 1)
         if following is None:
             completed += _complete(ids, now, moved=True)
@@ -308,14 +405,50 @@ def _advance_batch(now: datetime, batch: int) -> tuple[int, int, bool]:
     return made, completed, len(rows) == batch
 
 
-def _queue(step: SequenceStep, members: list[tuple[int, int, str, int]], now: datetime) -> int:
+def _qualifying(
+    step: SequenceStep, members: list[tuple[int, int, str, int]]
+) -> list[tuple[int, int, str, int]]:
+    """The members who meet the step's condition, judged by the events of their last
+    delivery of this sequence since their enrolment (any step's: the previous step may have
+    been skipped). Opens and clicks by programs (privacy proxies, link scanners) do not
+    count. Nobody sent anything yet has opened and clicked nothing."""
+    if step.condition == StepCondition.ALWAYS:
+        return members
+    wanted = step.condition in (StepCondition.OPENED, StepCondition.CLICKED)
+    kind = (
+        EventKind.OPENED
+        if step.condition in (StepCondition.OPENED, StepCondition.NOT_OPENED)
+        else EventKind.CLICKED
+    )
+    last = (
+        Delivery.objects.filter(
+            _of_sequence(step.sequence_id),
+            recipient_id=OuterRef("recipient_id"),
+            created_at__gte=OuterRef("enrolled_at"),
+        )
+        .order_by("-created_at", "-id")
+        .values("pk")[:1]
+    )
+    did = Event.objects.filter(delivery_id=OuterRef("_last"), kind=kind, machine=False)
+    meeting = set(
+        Enrollment.objects.filter(pk__in=[m[0] for m in members])
+        .annotate(_last=Subquery(last))
+        .filter(Exists(did) if wanted else ~Exists(did))
+        .values_list("pk", flat=True)
+    )
+    return [m for m in members if m[0] in meeting]
+
+
+def _queue(campaign_id: int, members: list[tuple[int, int, str, int]], now: datetime) -> int:
     """The step's deliveries, queued for the engine with one INSERT … SELECT from the
     enrollments (as a campaign's launch does); one that exists is kept as it is (ON
     CONFLICT). Returns how many were made."""
+    if not members:
+        return 0
     rows = (
         Enrollment.objects.filter(pk__in=[m[0] for m in members])
         .annotate(
-            _campaign=Value(step.campaign_id, output_field=BigIntegerField()),
+            _campaign=Value(campaign_id, output_field=BigIntegerField()),
             _status=Value(str(DeliveryStatus.QUEUED)),
             _zero=Value(0),
             _now=Value(now, output_field=DateTimeField()),

@@ -8,7 +8,14 @@ from django.db.models import Count, QuerySet
 from django.utils.translation import ngettext
 
 from accounts.models import Workspace
-from automation.models import Enrollment, EnrollmentState, Sequence, SequenceStatus, SequenceStep
+from automation.models import (
+    Enrollment,
+    EnrollmentState,
+    Sequence,
+    SequenceStatus,
+    SequenceStep,
+    StepCycle,
+)
 from campaigns.models import CampaignStatus, Delivery, DeliveryStatus
 from tracking.models import Event, EventKind
 
@@ -22,7 +29,7 @@ def sequences_of(workspace: Workspace) -> QuerySet[Sequence]:
 def sequence_get(workspace: Workspace, sequence_id: int) -> Sequence | None:
     return (
         Sequence.objects.filter(workspace=workspace, pk=sequence_id)
-        .select_related("trigger_list")
+        .select_related("trigger_list", "date_field")
         .first()
     )
 
@@ -122,6 +129,11 @@ def sequence_figures(sequence: Sequence) -> SequenceFigures:
     by_campaign: dict[int | None, int] = {
         s.campaign_id: s.position for s in steps if s.campaign_id is not None
     }
+    # Every year's campaigns of an every-year sequence count with their step.
+    yearly = StepCycle.objects.filter(step__sequence=sequence).values_list(
+        "campaign_id", "step__position"
+    )
+    by_campaign.update(dict(yearly))
     rows = {s.position: StepFigures(step=s, waiting=waiting.get(s.position, 0)) for s in current}
     _delivery_figures(rows, by_campaign)
     _event_figures(rows, by_campaign)

@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Workspace
-from audience.models import Recipient, RecipientList
+from audience.models import CustomField, CustomFieldType, Recipient, RecipientList
 from automation.models import (
     Enrollment,
     EnrollmentState,
@@ -26,10 +26,19 @@ from automation.models import (
     SequenceStatus,
     SequenceStep,
     SequenceTrigger,
+    StepCondition,
+    StepCycle,
 )
-from campaigns.frozen_files import freeze_attachments
-from campaigns.models import Campaign, CampaignStatus, ScheduleMode
-from campaigns.services import CampaignError, freeze_content
+from campaigns.frozen_files import copy_frozen_attachments, freeze_attachments
+from campaigns.models import (
+    WAITING,
+    Campaign,
+    CampaignStatus,
+    Delivery,
+    DeliveryStatus,
+    ScheduleMode,
+)
+from campaigns.services import CampaignError, freeze_content, move_status
 from content.models import Template
 from content.syntax import ContentError
 from sending.models import SendingAccount
@@ -37,6 +46,8 @@ from sending.models import SendingAccount
 # The longest delay a step may have: a year (the form's units go up to weeks).
 DELAY_MAX_SECONDS = 366 * 24 * 3600
 STEPS_MAX = 50
+# How far from its date a date-triggered sequence may start: a year either way.
+DATE_OFFSET_MAX_DAYS = 365
 
 
 class SequenceError(Exception):
@@ -50,6 +61,9 @@ class SequenceData:
     trigger_list: RecipientList | None
     accounts: list[SendingAccount]
     stop_on_click: bool = True
+    date_field: CustomField | None = None
+    date_offset_days: int = 0
+    date_every_year: bool = False
 
 
 @dataclass(frozen=True)
@@ -58,6 +72,7 @@ class StepData:
     delay_seconds: int
     window_start: time | None = None
     window_end: time | None = None
+    condition: str = StepCondition.ALWAYS
 
 
 def _check(workspace: Workspace, data: SequenceData) -> None:
@@ -67,8 +82,32 @@ def _check(workspace: Workspace, data: SequenceData) -> None:
         raise SequenceError(_("Choose the list whose new members start the sequence."))
     if data.trigger_list is not None and data.trigger_list.workspace_id != workspace.pk:
         raise SequenceError(_("Choose the list whose new members start the sequence."))
+    if data.trigger == SequenceTrigger.DATE_FIELD and (
+        data.date_field is None
+        or data.date_field.workspace_id != workspace.pk
+        or data.date_field.type != CustomFieldType.DATE
+    ):
+        raise SequenceError(_("Choose the date field that starts the sequence."))
+    if not -DATE_OFFSET_MAX_DAYS <= data.date_offset_days <= DATE_OFFSET_MAX_DAYS:
+        raise SequenceError(
+            _("Start at most %(days)d days before or after the date.")
+            % {"days": DATE_OFFSET_MAX_DAYS}
+        )
     if any(account.workspace_id != workspace.pk for account in data.accounts):
         raise SequenceError(_("Choose at least one sending account."))
+
+
+def _trigger_fields(data: SequenceData) -> dict[str, object]:
+    """The trigger's own settings; those of the other triggers are cleared."""
+    by_list = data.trigger == SequenceTrigger.LIST_JOINED
+    by_date = data.trigger == SequenceTrigger.DATE_FIELD
+    return {
+        "trigger": data.trigger,
+        "trigger_list": data.trigger_list if by_list else None,
+        "date_field": data.date_field if by_date else None,
+        "date_offset_days": data.date_offset_days if by_date else 0,
+        "date_every_year": data.date_every_year if by_date else False,
+    }
 
 
 @transaction.atomic
@@ -78,9 +117,8 @@ def sequence_create(*, workspace: Workspace, data: SequenceData) -> Sequence:
     sequence = Sequence.objects.create(
         workspace=workspace,
         name=data.name.strip(),
-        trigger=data.trigger,
-        trigger_list=data.trigger_list if data.trigger == SequenceTrigger.LIST_JOINED else None,
         stop_on_click=data.stop_on_click,
+        **_trigger_fields(data),
     )
     sequence.accounts.set(data.accounts)
     return sequence
@@ -91,12 +129,14 @@ def sequence_update(*, sequence: Sequence, data: SequenceData) -> Sequence:
     """Change the settings; the step campaigns send from the new accounts at once."""
     _check(sequence.workspace, data)
     sequence.name = data.name.strip()
-    sequence.trigger = data.trigger
-    sequence.trigger_list = (
-        data.trigger_list if data.trigger == SequenceTrigger.LIST_JOINED else None
-    )
+    trigger = _trigger_fields(data)
+    if any(getattr(sequence, name) != value for name, value in trigger.items()):
+        # A new date rule looks at today again (those enrolled already are left out).
+        trigger["dates_checked_on"] = None
+    for name, value in trigger.items():
+        setattr(sequence, name, value)
     sequence.stop_on_click = data.stop_on_click
-    sequence.save(update_fields=["name", "trigger", "trigger_list", "stop_on_click"])
+    sequence.save(update_fields=["name", "stop_on_click", *trigger])
     sequence.accounts.set(data.accounts)
     for campaign in Campaign.objects.filter(pk__in=_campaign_ids(sequence)):
         campaign.accounts.set(data.accounts)
@@ -104,9 +144,12 @@ def sequence_update(*, sequence: Sequence, data: SequenceData) -> Sequence:
 
 
 def _campaign_ids(sequence: Sequence) -> list[int]:
-    """Every campaign the sequence's steps ever sent with (retired steps' too)."""
+    """Every campaign the sequence's steps ever sent with (retired steps' and every year's)."""
     rows = SequenceStep.objects.filter(sequence=sequence, campaign__isnull=False)
-    return [pk for pk in rows.values_list("campaign_id", flat=True) if pk is not None]
+    yearly = StepCycle.objects.filter(step__sequence=sequence).values_list("campaign_id", flat=True)
+    return [pk for pk in rows.values_list("campaign_id", flat=True) if pk is not None] + list(
+        yearly
+    )
 
 
 def current_steps(sequence: Sequence) -> list[SequenceStep]:
@@ -126,6 +169,8 @@ def _check_step(sequence: Sequence, data: StepData) -> None:
         data.window_start is not None and data.window_start == data.window_end
     ):
         raise SequenceError(_("Give the sending hours as two different times, or neither."))
+    if data.condition not in StepCondition.values:
+        raise SequenceError(_("Choose whom the step is sent to."))
 
 
 @transaction.atomic
@@ -146,6 +191,7 @@ def step_add(*, sequence: Sequence, data: StepData, now: datetime | None = None)
         delay_seconds=data.delay_seconds,
         window_start=data.window_start,
         window_end=data.window_end,
+        condition=data.condition,
     )
     if sequence.activated_at is not None:
         _make_campaign(sequence, step, now)
@@ -165,7 +211,10 @@ def step_update(*, step: SequenceStep, data: StepData, now: datetime | None = No
     step.template = data.template
     step.delay_seconds = data.delay_seconds
     step.window_start, step.window_end = data.window_start, data.window_end
-    step.save(update_fields=["template", "delay_seconds", "window_start", "window_end"])
+    step.condition = data.condition
+    step.save(
+        update_fields=["template", "delay_seconds", "window_start", "window_end", "condition"]
+    )
     if sequence.activated_at is not None and step.campaign_id is None:
         _make_campaign(sequence, step, now)
     _reschedule(sequence, step.position)
@@ -245,15 +294,13 @@ def _locked(sequence: Sequence) -> Sequence:
     return Sequence.objects.select_for_update().select_related("workspace").get(pk=sequence.pk)
 
 
-def _make_campaign(sequence: Sequence, step: SequenceStep, now: datetime) -> Campaign:
-    """The step's hidden campaign, running (paused with its sequence), its content frozen."""
-    template = step.template
-    if template is None:
-        raise SequenceError(_("Choose a template for step %(n)d.") % {"n": step.position + 1})
+def _hidden_campaign(
+    sequence: Sequence, now: datetime, name: str, template_id: int | None
+) -> Campaign:
     campaign = Campaign.objects.create(
         workspace=sequence.workspace,
-        name=f"{sequence.name} · {step.position + 1}"[:200],
-        template_id=template.pk,
+        name=name[:200],
+        template_id=template_id,
         schedule_mode=ScheduleMode.NOW,
         status=(
             CampaignStatus.PAUSED
@@ -264,6 +311,53 @@ def _make_campaign(sequence: Sequence, step: SequenceStep, now: datetime) -> Cam
         sequence_step=True,
     )
     campaign.accounts.set(sequence.accounts.all())
+    return campaign
+
+
+def step_cycle_campaign(*, step: SequenceStep, cycle: int, now: datetime) -> int:
+    """The id of the campaign `step` sends with to enrollments of `cycle`: its own for cycle
+    0, else that year's, made now (with the step campaign's frozen content and a copy of its
+    files) when it does not exist; the step row is locked to make it, so two workers make one.
+    Raises SequenceError when a frozen file cannot be read (nothing is made then)."""
+    if cycle == 0 or step.campaign is None:
+        return step.campaign_id or 0
+    found = StepCycle.objects.filter(step=step, cycle=cycle).values_list("campaign_id", flat=True)
+    if found:
+        return found[0]
+    # Made once a year per step: only then is the step locked (and looked at again), so the
+    # usual pass takes no lock another worker could wait for.
+    list(SequenceStep.objects.select_for_update().filter(pk=step.pk).values_list("pk"))
+    found = StepCycle.objects.filter(step=step, cycle=cycle).values_list("campaign_id", flat=True)
+    if found:
+        return found[0]
+    sequence = Sequence.objects.select_related("workspace").get(pk=step.sequence_id)
+    source = step.campaign
+    name = f"{sequence.name} · {step.position + 1} · {cycle}"
+    try:
+        with transaction.atomic():  # a savepoint: a failure leaves no half-made campaign
+            campaign = _hidden_campaign(sequence, now, name, source.template_id)
+            content = dict(source.content)
+            content["attachments"] = copy_frozen_attachments(
+                campaign, source.content.get("attachments", [])
+            )
+            campaign.content = content
+            campaign.save(update_fields=["content"])
+            StepCycle.objects.create(
+                workspace_id=step.workspace_id, step=step, cycle=cycle, campaign=campaign
+            )
+    except ContentError as exc:
+        raise SequenceError(str(exc)) from exc
+    return campaign.pk
+
+
+def _make_campaign(sequence: Sequence, step: SequenceStep, now: datetime) -> Campaign:
+    """The step's hidden campaign, running (paused with its sequence), its content frozen."""
+    template = step.template
+    if template is None:
+        raise SequenceError(_("Choose a template for step %(n)d.") % {"n": step.position + 1})
+    campaign = _hidden_campaign(
+        sequence, now, f"{sequence.name} · {step.position + 1}", template.pk
+    )
     try:
         content = freeze_content(campaign, template)
         content["attachments"] = freeze_attachments(campaign, template)
@@ -320,6 +414,25 @@ def sequence_pause(*, sequence: Sequence, now: datetime | None = None) -> Sequen
     return sequence
 
 
+@transaction.atomic
+def sequence_delete(*, sequence: Sequence, now: datetime | None = None) -> int:
+    """Delete the sequence, its steps and everyone's progress. Its step campaigns are kept,
+    cancelled: what they sent stays in the history of each recipient and the workspace's
+    figures (deliveries, attempts, events); what they had queued and not sent is cancelled
+    (returned: how many). Messages being handed to a server finish."""
+    now = now or timezone.now()
+    sequence = _locked(sequence)
+    cancelled = 0
+    for campaign in Campaign.objects.select_for_update().filter(pk__in=_campaign_ids(sequence)):
+        if campaign.status not in (CampaignStatus.COMPLETED, CampaignStatus.CANCELLED):
+            move_status(campaign, "cancel", now)
+        cancelled += Delivery.objects.filter(campaign=campaign, status__in=WAITING).update(
+            status=DeliveryStatus.CANCELLED, updated_at=now
+        )
+    sequence.delete()
+    return cancelled
+
+
 def sequence_enrol(
     *, sequence: Sequence, recipients: Iterable[Recipient], now: datetime | None = None
 ) -> int:
@@ -362,8 +475,9 @@ def sequence_enrol_addresses(
     return Enrolled(enrolled=enrolled, unknown=sorted(wanted - known))
 
 
-def enrol_ids(sequence: Sequence, recipient_ids: list[int], now: datetime) -> int:
-    """Insert the enrollments (ON CONFLICT DO NOTHING); the count of those that were new."""
+def enrol_ids(sequence: Sequence, recipient_ids: list[int], now: datetime, cycle: int = 0) -> int:
+    """Insert the enrollments of `cycle` (ON CONFLICT DO NOTHING); the count of those that
+    were new."""
     first = SequenceStep.objects.filter(
         sequence=sequence, retired_at__isnull=True, position=0
     ).first()
@@ -375,6 +489,7 @@ def enrol_ids(sequence: Sequence, recipient_ids: list[int], now: datetime) -> in
                 workspace_id=sequence.workspace_id,
                 sequence=sequence,
                 recipient_id=pk,
+                cycle=cycle,
                 enrolled_at=now,
                 waiting_since=now,
                 next_step_at=due,

@@ -72,7 +72,7 @@ def test_build_a_sequence_activate_it_and_watch_people_go_through(page: Page):
     page.reload()
     expect(page.locator("#step-1")).to_contain_text("1")
     expect(page.locator("#enrollments")).to_contain_text("new@example.test")
-    expect(page.locator("#enrollments")).to_contain_text("1 of 2 sent")
+    expect(page.locator("#enrollments")).to_contain_text("1 of 2 steps passed")
     assert Enrollment.objects.get().position == 1
 
     page.get_by_role("button", name="Pause").click()
