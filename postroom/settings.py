@@ -474,6 +474,8 @@ SPECTACULAR_SETTINGS = {
         "AbTestStateEnum": "campaigns.models.AbTestState",
         "AbTestKindEnum": "campaigns.models.AbTestKind",
         "AbCriterionEnum": "campaigns.models.AbCriterion",
+        "SequenceStatusEnum": "automation.models.SequenceStatus",
+        "EnrollmentStateEnum": "automation.models.EnrollmentState",
     },
 }
 
