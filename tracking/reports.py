@@ -154,7 +154,8 @@ def campaign_hours(campaign: Campaign) -> Hours:
     start = campaign.launched_at or Delivery.objects.filter(campaign=campaign).aggregate(
         first=Min("sent_at")
     ).get("first")
-    labels = [f"+{h}h" for h in range(CHART_HOURS)]
+    # Hours since the start, in the reader's language ("+5h", "+5 ч").
+    labels = [_("+%(hours)sh") % {"hours": h} for h in range(CHART_HOURS)]
     opens, clicks = [0] * CHART_HOURS, [0] * CHART_HOURS
     if start is None:
         return Hours(None, labels, opens, clicks)

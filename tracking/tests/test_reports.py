@@ -11,10 +11,11 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from audience.models import Recipient
 from campaigns.models import Attempt
+from campaigns.tests.factories import CampaignFactory
 from tracking import reports
 from tracking.models import BounceType, EventKind, EventSource
 from tracking.tests.reporting import happened, sent_world
@@ -330,3 +331,11 @@ def test_the_charts_name_their_lines_in_the_page_language(personas):
             "bounces": "Лимит возвратов",
             "complaints": "Лимит жалоб",
         }
+
+
+def test_the_hours_of_the_chart_are_said_in_the_readers_language():
+    campaign = CampaignFactory.create(bare=True)
+    with translation.override("en"):
+        assert reports.campaign_hours(campaign).labels[:2] == ["+0h", "+1h"]
+    with translation.override("ru"):
+        assert reports.campaign_hours(campaign).labels[:2] == ["+0 ч", "+1 ч"]
