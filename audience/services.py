@@ -37,6 +37,7 @@ from audience.importer import (
     Rejection,
     inspect_file,
     slug_for,
+    too_large,
 )
 from audience.models import (
     DEFAULT_CUSTOM_FIELDS,
@@ -557,7 +558,7 @@ def recipients_bulk_apply(
     """
     rows = Recipient.objects.filter(workspace=workspace, pk__in=ids)
     if action in ("add_to_list", "remove_from_list") and recipient_list is None:
-        raise ValidationError("Choose a list.")
+        raise ValidationError(_("Choose a list."))
     if action == "add_to_list" and recipient_list is not None:
         pks = list(rows.values_list("pk", flat=True))
         ListMembership.objects.bulk_create(
@@ -578,7 +579,7 @@ def recipients_bulk_apply(
         rows.delete()
         selectors.recipients_total_forget(workspace)
         return count
-    raise ValidationError("Unknown bulk action.")
+    raise ValidationError(_("Unknown bulk action."))
 
 
 @transaction.atomic
@@ -592,9 +593,9 @@ def bulk_job_create(
 ) -> AudienceJob:
     """Queue a bulk action over everything the filter matches (counted once, for progress)."""
     if action not in BULK_ACTIONS:
-        raise ValidationError("Unknown bulk action.")
+        raise ValidationError(_("Unknown bulk action."))
     if action in ("add_to_list", "remove_from_list") and recipient_list is None:
-        raise ValidationError("Choose a list.")
+        raise ValidationError(_("Choose a list."))
     total = selectors.recipients_matching(workspace, flt).count()
     return AudienceJob.objects.create(
         workspace=workspace,
@@ -630,9 +631,12 @@ def _check_upload_room(workspace: Workspace, size: int) -> None:
     waiting = selectors.uploads_waiting_bytes(workspace)
     if waiting + size > limit:
         raise ImportFileError(
-            f"This workspace already holds {waiting / 1e6:.1f} MB of uploaded files waiting to "
-            f"be imported, and may hold {limit / 1e6:.0f} MB. Start or discard those imports "
-            "first, then upload this file again."
+            _(
+                "This workspace already holds %(waiting)s MB of uploaded files waiting to be "
+                "imported, and may hold %(limit)s MB. Start or discard those imports first, "
+                "then upload this file again."
+            )
+            % {"waiting": f"{waiting / 1e6:.1f}", "limit": f"{limit / 1e6:.0f}"}
         )
 
 
@@ -655,10 +659,7 @@ def import_upload(
     """
     limit = settings.AUDIENCE_IMPORT_MAX_BYTES
     if upload.size is not None and upload.size > limit:
-        raise ImportFileError(
-            f"The file is {upload.size / 1e6:.1f} MB; the largest file Postroom imports is "
-            f"{limit / 1e6:.0f} MB. Split it into smaller files and import them one by one."
-        )
+        raise ImportFileError(too_large(upload.size, limit))
     _check_upload_room(workspace, upload.size or 0)
     path = _upload_dir(workspace) / f"{uuid.uuid4().hex}.csv"
     with path.open("wb") as out:
@@ -709,7 +710,7 @@ def import_start(
     the e-mail, a target is used twice, or a new key is not allowed.
     """
     if job.status != JobStatus.DRAFT:
-        raise ValidationError("This import has started already.")
+        raise ValidationError(_("This import has started already."))
     # A new key is made the way the import page proposes keys (тариф -> tarif), whoever asks:
     # the API takes a column's own name as readily as the page does.
     keys = {t: _new_key(t[4:]) for t in mapping if t.startswith("new:")}
@@ -717,9 +718,9 @@ def import_start(
     new_fields = {_new_key(key): kind for key, kind in new_fields.items()}
     targets = [t for t in mapping if t]
     if "email" not in targets:
-        raise ValidationError("Choose the column that holds the e-mail addresses.")
+        raise ValidationError(_("Choose the column that holds the e-mail addresses."))
     if len(set(targets)) != len(targets):
-        raise ValidationError("Each field may be filled from one column only.")
+        raise ValidationError(_("Each field may be filled from one column only."))
     final: list[str] = []
     for target in mapping:
         if target.startswith("new:"):
@@ -749,7 +750,11 @@ def _new_key(name: str) -> str:
     key = slug_for(name)
     if not key:
         raise ValidationError(
-            f"“{name}” cannot be a field key: give the new field a name with a letter or a digit."
+            _(
+                "“%(name)s” cannot be a field key: give the new field a name with a letter or "
+                "a digit."
+            )
+            % {"name": name}
         )
     return key
 
