@@ -71,7 +71,8 @@ def _english_text(node: ast.expr) -> str | None:
         text = node.value
     elif isinstance(node, ast.JoinedStr):
         first = node.values[0] if node.values else None
-        text = first.value if isinstance(first, ast.Constant) else ""
+        value = first.value if isinstance(first, ast.Constant) else ""
+        text = value if isinstance(value, str) else ""
     else:
         return None
     return text if text[:1].isupper() else None
