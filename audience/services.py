@@ -221,8 +221,11 @@ def recipients_upsert(
     if len(rows) > UPSERT_MAX:
         raise ValidationError(
             {
-                "recipients": f"At most {UPSERT_MAX:,} recipients per call; this one has "
-                f"{len(rows):,}. Send them in several calls."
+                "recipients": _(
+                    "At most %(most)s recipients per call; this one has %(given)s. Send them in "
+                    "several calls."
+                )
+                % {"most": f"{UPSERT_MAX:,}", "given": f"{len(rows):,}"}
             }
         )
     types = {f.key: (f.type, list(f.choices)) for f in selectors.custom_fields(workspace)}
@@ -264,11 +267,13 @@ def custom_field_create(
     if key in STANDARD_FIELDS or key == "status":
         raise ValidationError({"key": _("%(key)s is a standard field already.") % {"key": key}})
     if key in LINK_PLACEHOLDERS:  # the message's own link would hide the recipient's value
-        raise ValidationError({"key": f"{key} is the name of a link every message has."})
+        raise ValidationError(
+            {"key": _("%(key)s is the name of a link every message has.") % {"key": key}}
+        )
     if CustomField.objects.filter(workspace=workspace, key=key).exists():
-        raise ValidationError({"key": f"A field called {key} exists already."})
+        raise ValidationError({"key": _("A field called %(key)s exists already.") % {"key": key}})
     if type not in CustomFieldType.values:
-        raise ValidationError({"type": "Choose a type."})
+        raise ValidationError({"type": _("Choose a type.")})
     field = CustomField.objects.create(
         workspace=workspace,
         key=key,
@@ -286,7 +291,7 @@ def custom_field_update(
 ) -> CustomField:
     """Change a field's label, type or choices (its key stays: templates use it)."""
     if type not in CustomFieldType.values:
-        raise ValidationError({"type": "Choose a type."})
+        raise ValidationError({"type": _("Choose a type.")})
     given = {
         "label": label.strip() or field.key,
         "type": type,
@@ -320,9 +325,11 @@ def list_create(
     """Create a list. Raises ValidationError when the name is empty or taken."""
     name = name.strip()
     if not name:
-        raise ValidationError({"name": "Give the list a name."})
+        raise ValidationError({"name": _("Give the list a name.")})
     if RecipientList.objects.filter(workspace=workspace, name=name).exists():
-        raise ValidationError({"name": f"A list called {name} exists already."})
+        raise ValidationError(
+            {"name": _("A list called %(name)s exists already.") % {"name": name}}
+        )
     created = RecipientList.objects.create(
         workspace=workspace, name=name, description=description, single_opt_in=single_opt_in
     )
@@ -343,7 +350,7 @@ def list_update(
     name = name.strip()
     others = RecipientList.objects.filter(workspace=recipient_list.workspace, name=name)
     if not name or others.exclude(pk=recipient_list.pk).exists():
-        raise ValidationError({"name": "Choose a name no other list has."})
+        raise ValidationError({"name": _("Choose a name no other list has.")})
     given: dict[str, Any] = {"name": name, "description": description}
     if single_opt_in is not None:
         given["single_opt_in"] = single_opt_in
@@ -384,7 +391,7 @@ def segment_save(
     if segment is not None:
         others = others.exclude(pk=segment.pk)
     if not name or others.exists():
-        raise ValidationError({"name": "Choose a name no other segment has."})
+        raise ValidationError({"name": _("Choose a name no other segment has.")})
     definition = _clean_definition(workspace, definition)
     if segment is None:
         segment = Segment.objects.create(workspace=workspace, name=name, definition=definition)

@@ -460,7 +460,7 @@ class ScheduleSerializer(serializers.Serializer[dict[str, Any]]):
                 "window_end": attrs["window_end"],
             }
         if "send_at" not in attrs:
-            raise serializers.ValidationError({"send_at": ["Give send_at, or a window."]})
+            raise serializers.ValidationError({"send_at": [_("Give send_at, or a window.")]})
         return {"schedule_mode": ScheduleMode.AT, "scheduled_at": attrs["send_at"]}
 
 

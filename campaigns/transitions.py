@@ -53,7 +53,7 @@ def next_status(current: str, action: str) -> str:
     except KeyError as exc:
         raise TransitionError(_("Unknown action %(action)s.") % {"action": repr(action)}) from exc
     if current not in targets:
-        raise TransitionError(_refusal(current, action))
+        raise TransitionError(refusal(current, action))
     return targets[current]
 
 
@@ -133,7 +133,8 @@ _REFUSALS: dict[str, dict[str, str]] = {
 _WORDED_AS = {"queue": "start", "launch_failed": "launched"}
 
 
-def _refusal(current: str, action: str) -> str:
+def refusal(current: str, action: str) -> str:
+    """Why `action` is refused to a campaign in state `current`, in the active language."""
     sentence = _REFUSALS.get(_WORDED_AS.get(action, action), {}).get(current)
     if sentence is None:  # a state this code does not know: said as it is stored
         return _("A campaign in state %(state)s cannot be changed so.") % {"state": current}

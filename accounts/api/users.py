@@ -53,7 +53,7 @@ class MemberSerializer(serializers.ModelSerializer[User]):
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         password = attrs.get("password")
         if self.instance is None and not password:
-            raise serializers.ValidationError({"password": ["A new user needs a password."]})
+            raise serializers.ValidationError({"password": [_("A new user needs a password.")]})
         if password:
             candidate = self.instance or User(email=attrs.get("email", ""))
             try:

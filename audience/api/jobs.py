@@ -305,8 +305,11 @@ def _refuse_oversized(request: Request) -> None:
     declared = request.META.get("CONTENT_LENGTH") or ""
     if is_number(declared) and int(declared) > limit + 64 * 1024:
         raise TooLarge(
-            f"The file is larger than {limit / 1e6:.0f} MB, the largest file Postroom imports. "
-            "Split it into smaller files and import them one by one."
+            _(
+                "The file is larger than %(limit)s MB, the largest file Postroom imports. Split "
+                "it into smaller files and import them one by one."
+            )
+            % {"limit": f"{limit / 1e6:.0f}"}
         )
 
 

@@ -26,6 +26,13 @@ SHOWN = {
     "ArchiveValuesError",  # the campaign form's archive values
     "DnsError",  # the sender domain check page
     "SequenceError",  # the sequence editor
+    "UrlRefused",  # the webhook endpoint form and API
+    "APIException",  # the API's error answers: DRF's below, the project's by their base
+    "NotFound",
+    "PermissionDenied",
+    "AuthenticationFailed",
+    "ParseError",
+    "not_ready",  # campaigns.api.common: a ValidationError for a campaign that cannot start
 }
 
 # Raises of a shown class whose message is not a user's to read, each with its reason.
@@ -66,7 +73,12 @@ def _shown_classes(trees: dict[Path, ast.Module]) -> set[str]:
 
 
 def _english_text(node: ast.expr) -> str | None:
-    """The text of a bare str literal or f-string that starts with a capital; else None."""
+    """The text of a bare str literal or f-string that starts with a capital, given alone or
+    in a dict or list of messages (a serializer's errors by field); else None."""
+    if isinstance(node, ast.Dict | ast.List | ast.Tuple):
+        items = node.values if isinstance(node, ast.Dict) else node.elts
+        found = [text for item in items if item and (text := _english_text(item))]
+        return found[0] if found else None
     if isinstance(node, ast.Constant) and isinstance(node.value, str):
         text = node.value
     elif isinstance(node, ast.JoinedStr):
@@ -109,6 +121,8 @@ def test_the_check_finds_a_bare_message_and_a_subclass(tmp_path: Path):
         '    raise LaunchRefused(f"At most {n} lists.")\n'
         "def check():\n"
         '    raise ValidationError(_("Choose a list."))\n'
+        "def by_field():\n"
+        '    raise ValidationError({"list": ["Choose a list."]})\n'
         "def internal():\n"
         '    raise ValueError("Not for users.")\n'
     )
@@ -119,4 +133,4 @@ def test_the_check_finds_a_bare_message_and_a_subclass(tmp_path: Path):
         for node in ast.walk(trees[source])
         if isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call)
     ]
-    assert texts == ["At most ", None, "Not for users."]
+    assert texts == ["At most ", None, "Choose a list.", "Not for users."]
