@@ -28,6 +28,7 @@ from pathlib import Path
 
 from charset_normalizer import from_bytes
 from django.conf import settings
+from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from audience.emails import InvalidEmail, normalize_email
@@ -87,6 +88,14 @@ class FileInfo:
     preview: list[list[str]] = field(default_factory=list)
 
 
+def too_large(size: float, limit: float) -> str:
+    """The refusal of a file of `size` bytes when at most `limit` are imported."""
+    return _(
+        "The file is %(size)s MB; the largest file Postroom imports is %(limit)s MB. Split it "
+        "into smaller files and import them one by one."
+    ) % {"size": f"{size / 1e6:.1f}", "limit": f"{limit / 1e6:.0f}"}
+
+
 def inspect_file(path: Path, encoding: str = "", delimiter: str = "") -> FileInfo:
     """Encoding, delimiter, header and first rows; raise ImportFileError if unreadable.
 
@@ -97,14 +106,11 @@ def inspect_file(path: Path, encoding: str = "", delimiter: str = "") -> FileInf
     size = path.stat().st_size
     limit = settings.AUDIENCE_IMPORT_MAX_BYTES
     if size > limit:
-        raise ImportFileError(
-            f"The file is {size / 1e6:.1f} MB; the largest file Postroom imports is "
-            f"{limit / 1e6:.0f} MB. Split it into smaller files and import them one by one."
-        )
+        raise ImportFileError(too_large(size, limit))
     with path.open("rb") as handle:
         sample = handle.read(SAMPLE_BYTES)
     if not sample.strip():
-        raise ImportFileError("The file is empty: there is nothing to import.")
+        raise ImportFileError(_("The file is empty: there is nothing to import."))
     if encoding == "utf-8" and sample.startswith(codecs.BOM_UTF8):
         encoding = "utf-8-sig"  # the mark is not part of the first column's name
     if encoding:
@@ -112,17 +118,21 @@ def inspect_file(path: Path, encoding: str = "", delimiter: str = "") -> FileInf
     else:
         encoding = file_encoding(path, sample)
     if delimiter and delimiter not in DELIMITERS:
-        raise ImportFileError("Choose a comma, a semicolon, a tab or a vertical bar as delimiter.")
+        raise ImportFileError(
+            _("Choose a comma, a semicolon, a tab or a vertical bar as delimiter.")
+        )
     text = _decode_sample(sample, encoding)
     delimiter = delimiter or detect_delimiter(text)
     rows = list(_rows(text, delimiter, PREVIEW_ROWS + 1))
     header = [cell.strip() for cell in rows[0]] if rows else []
     if not any(header):
-        raise ImportFileError("The first line is empty: the file needs a header row.")
+        raise ImportFileError(_("The first line is empty: the file needs a header row."))
     if any("@" in cell for cell in header):
         raise ImportFileError(
-            "The first line holds an e-mail address, not column names. Add a header row "
-            "(for example: email,first_name,last_name) and upload the file again."
+            _(
+                "The first line holds an e-mail address, not column names. Add a header row "
+                "(for example: email,first_name,last_name) and upload the file again."
+            )
         )
     return FileInfo(encoding=encoding, delimiter=delimiter, header=header, preview=rows[1:])
 
@@ -135,13 +145,17 @@ def detect_encoding(sample: bytes) -> str:
         return "utf-16"
     if sample.startswith(b"PK\x03\x04"):
         raise ImportFileError(
-            "This is a spreadsheet workbook (XLSX or ODS), not a CSV file. Save it as "
-            "“CSV UTF-8” in your spreadsheet program and upload that."
+            _(
+                "This is a spreadsheet workbook (XLSX or ODS), not a CSV file. Save it as "
+                "“CSV UTF-8” in your spreadsheet program and upload that."
+            )
         )
     if b"\x00" in sample or _control_ratio(sample) > 0.05:
         raise ImportFileError(
-            "This file holds binary data, not text. Upload a CSV file (comma- or "
-            "semicolon-separated text)."
+            _(
+                "This file holds binary data, not text. Upload a CSV file (comma- or "
+                "semicolon-separated text)."
+            )
         )
     try:
         # A multi-byte character may be cut at the end of the block: decode incrementally.
@@ -169,9 +183,12 @@ def file_encoding(path: Path, sample: bytes) -> str:
     if guess == "utf-8" and any(_is_utf8(line) for line in lines.split(b"\n") if line):
         # Names in UTF-8 and a stray byte: read as Windows-1252 every name would be garbled.
         raise ImportFileError(
-            f"The file is in UTF-8, except line {bad:,}, which holds bytes that are not. "
-            "Correct that line and upload the file again, or choose the file's encoding "
-            "under “Encoding and delimiter”."
+            _(
+                "The file is in UTF-8, except line %(line)s, which holds bytes that are not. "
+                "Correct that line and upload the file again, or choose the file's encoding "
+                "under “Encoding and delimiter”."
+            )
+            % {"line": f"{bad:,}"}
         )
     best = from_bytes(lines, cp_isolation=CANDIDATE_ENCODINGS).best()
     if best is not None and best.encoding != guess and first_bad_line(path, best.encoding) is None:
@@ -189,15 +206,25 @@ def _is_utf8(line: bytes) -> bool:
 
 def _check_chosen_encoding(path: Path, sample: bytes, encoding: str) -> None:
     if encoding not in ENCODINGS and encoding != "utf-8-sig":
-        raise ImportFileError(f"Postroom does not read {encoding!r}; choose one of the list.")
+        raise ImportFileError(
+            _("Postroom does not read %(encoding)s; choose one of the list.")
+            % {"encoding": repr(encoding)}
+        )
     if encoding != "utf-16":
         detect_encoding(sample)  # refuses workbooks and binary data, whatever was chosen
     bad = first_bad_line(path, encoding)
     if bad is not None:
         raise ImportFileError(
-            f"The file is not entirely in {ENCODINGS.get(encoding, 'UTF-8')} ({encoding}): "
-            f"line {bad:,} holds bytes that encoding does not have. Choose another encoding, "
-            "or let Postroom detect it."
+            _(
+                "The file is not entirely in %(name)s (%(encoding)s): line %(line)s holds "
+                "bytes that encoding does not have. Choose another encoding, or let Postroom "
+                "detect it."
+            )
+            % {
+                "name": _(ENCODINGS.get(encoding, "UTF-8")),
+                "encoding": encoding,
+                "line": f"{bad:,}",
+            }
         )
 
 
@@ -277,7 +304,9 @@ def _rows(text: str, delimiter: str, limit: int) -> Iterator[list[str]]:
                 return
             yield row
     except csv.Error as exc:
-        raise ImportFileError(f"The file is not valid CSV: {exc}.") from exc
+        raise ImportFileError(
+            _("The file is not valid CSV: %(reason)s.") % {"reason": exc}
+        ) from exc
 
 
 def _simple(name: str) -> str:

@@ -25,6 +25,7 @@ from typing import Any
 
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from audience import engagement
@@ -84,17 +85,19 @@ def compile_definition(definition: Any, custom_types: dict[str, str]) -> Q:
 
 def _group(group: Any, custom_types: dict[str, str], depth: int, counter: list[int]) -> Q:
     if not isinstance(group, dict):
-        raise SegmentError("A group must be an object with 'match' and 'conditions'.")
+        raise SegmentError(gettext("A group must be an object with 'match' and 'conditions'."))
     if depth > MAX_DEPTH:
-        raise SegmentError(f"Groups may be nested at most {MAX_DEPTH} deep.")
+        raise SegmentError(gettext("Groups may be nested at most %(n)s deep.") % {"n": MAX_DEPTH})
     match = group.get("match", "all")
     if match not in ("all", "any"):
-        raise SegmentError("A group's 'match' must be 'all' or 'any'.")
+        raise SegmentError(gettext("A group's 'match' must be 'all' or 'any'."))
     result = Q()
     for item in group.get("conditions") or []:
         counter[0] += 1
         if counter[0] > MAX_CONDITIONS:
-            raise SegmentError(f"A segment may have at most {MAX_CONDITIONS} conditions.")
+            raise SegmentError(
+                gettext("A segment may have at most %(n)s conditions.") % {"n": MAX_CONDITIONS}
+            )
         if isinstance(item, dict) and "conditions" in item:
             part = _group(item, custom_types, depth + 1, counter)
         else:
@@ -106,10 +109,10 @@ def _group(group: Any, custom_types: dict[str, str], depth: int, counter: list[i
 def condition_q(cond: Any, custom_types: dict[str, str]) -> Q:
     """One condition as a Q; raises SegmentError when the field or operator is unknown."""
     if not isinstance(cond, dict):
-        raise SegmentError("A condition must be an object with 'field', 'op' and 'value'.")
+        raise SegmentError(gettext("A condition must be an object with 'field', 'op' and 'value'."))
     field, op, value = str(cond.get("field", "")), str(cond.get("op", "")), cond.get("value")
     if op not in OPERATORS:
-        raise SegmentError(f"Unknown operator {op!r}.")
+        raise SegmentError(gettext("Unknown operator %(op)s.") % {"op": repr(op)})
     if field == "list" or op in ("in_list", "not_in_list"):
         return _list_q(op, value)
     if field == "engagement" or op in ENGAGEMENT:
@@ -122,14 +125,14 @@ def condition_q(cond: Any, custom_types: dict[str, str]) -> Q:
         return _text(field, op, value)
     if field.startswith("field:") and field[6:] in custom_types:
         return _custom(field[6:], custom_types[field[6:]], op, value)
-    raise SegmentError(f"Unknown field {field!r}.")
+    raise SegmentError(gettext("Unknown field %(field)s.") % {"field": repr(field)})
 
 
 def _list_q(op: str, value: Any) -> Q:
     try:
         list_id = int(value)
     except (TypeError, ValueError) as exc:
-        raise SegmentError("Choose a list.") from exc
+        raise SegmentError(gettext("Choose a list.")) from exc
     members = ListMembership.objects.filter(recipient_list_id=list_id).values("recipient_id")
     inside = Q(pk__in=members)
     return ~inside if op == "not_in_list" else inside
@@ -137,16 +140,18 @@ def _list_q(op: str, value: Any) -> Q:
 
 def _engagement_q(op: str, value: Any) -> Q:
     if op not in ENGAGEMENT:
-        raise SegmentError("Engagement needs an operator such as 'opened campaign'.")
+        raise SegmentError(gettext("Engagement needs an operator such as 'opened campaign'."))
     kind, negated, about = ENGAGEMENT[op]
     try:
         number = int(value)
     except (TypeError, ValueError) as exc:
         raise SegmentError(
-            "Give the campaign's id." if about == "campaign" else "Give a number of days."
+            gettext("Give the campaign's id.")
+            if about == "campaign"
+            else gettext("Give a number of days.")
         ) from exc
     if number < 1 or (about == "days" and number > MAX_DAYS):
-        raise SegmentError(f"{value!r} is out of range.")
+        raise SegmentError(gettext("%(value)s is out of range.") % {"value": repr(value)})
     kinds = ("opened", "clicked") if kind == "opened" else ("clicked",)
     if about == "campaign":
         events = engagement.events_exist(kinds, campaign_id=number)
@@ -161,7 +166,9 @@ def _negatable(op: str, q: Q, field: str) -> Q:
         return q
     if op == "not_equals":
         return ~q
-    raise SegmentError(f"{field} supports only 'equals' and 'does not equal'.")
+    raise SegmentError(
+        gettext("%(field)s supports only 'equals' and 'does not equal'.") % {"field": field}
+    )
 
 
 def _text(path: str, op: str, value: Any) -> Q:
@@ -177,14 +184,18 @@ def _text(path: str, op: str, value: Any) -> Q:
         return ~Q(**{path: ""})
     if op in ("before", "after"):
         return _compare(path, op, text)
-    raise SegmentError(f"Operator {op!r} does not apply to {path}.")
+    raise SegmentError(
+        gettext("Operator %(op)s does not apply to %(field)s.") % {"op": repr(op), "field": path}
+    )
 
 
 def _compare(path: str, op: str, value: Any) -> Q:
     if op not in ("before", "after"):
-        raise SegmentError(f"{path} supports only 'before' and 'after'.")
+        raise SegmentError(
+            gettext("%(field)s supports only 'before' and 'after'.") % {"field": path}
+        )
     if value in (None, ""):
-        raise SegmentError("Before/after needs a value.")
+        raise SegmentError(gettext("Before/after needs a value."))
     return Q(**{f"{path}__{'lt' if op == 'before' else 'gt'}": value})
 
 
@@ -209,7 +220,7 @@ def _number(value: Any) -> float | int:
     try:
         number = float(value)
     except (TypeError, ValueError) as exc:
-        raise SegmentError(f"{value!r} is not a number.") from exc
+        raise SegmentError(gettext("%(value)s is not a number.") % {"value": repr(value)}) from exc
     if not math.isfinite(number):  # JSON has no infinity or NaN: the database refuses them
-        raise SegmentError(f"{value!r} is not a number.")
+        raise SegmentError(gettext("%(value)s is not a number.") % {"value": repr(value)})
     return int(number) if number.is_integer() else number

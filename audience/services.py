@@ -37,6 +37,7 @@ from audience.importer import (
     Rejection,
     inspect_file,
     slug_for,
+    too_large,
 )
 from audience.models import (
     DEFAULT_CUSTOM_FIELDS,
@@ -220,8 +221,11 @@ def recipients_upsert(
     if len(rows) > UPSERT_MAX:
         raise ValidationError(
             {
-                "recipients": f"At most {UPSERT_MAX:,} recipients per call; this one has "
-                f"{len(rows):,}. Send them in several calls."
+                "recipients": _(
+                    "At most %(most)s recipients per call; this one has %(given)s. Send them in "
+                    "several calls."
+                )
+                % {"most": f"{UPSERT_MAX:,}", "given": f"{len(rows):,}"}
             }
         )
     types = {f.key: (f.type, list(f.choices)) for f in selectors.custom_fields(workspace)}
@@ -263,11 +267,13 @@ def custom_field_create(
     if key in STANDARD_FIELDS or key == "status":
         raise ValidationError({"key": _("%(key)s is a standard field already.") % {"key": key}})
     if key in LINK_PLACEHOLDERS:  # the message's own link would hide the recipient's value
-        raise ValidationError({"key": f"{key} is the name of a link every message has."})
+        raise ValidationError(
+            {"key": _("%(key)s is the name of a link every message has.") % {"key": key}}
+        )
     if CustomField.objects.filter(workspace=workspace, key=key).exists():
-        raise ValidationError({"key": f"A field called {key} exists already."})
+        raise ValidationError({"key": _("A field called %(key)s exists already.") % {"key": key}})
     if type not in CustomFieldType.values:
-        raise ValidationError({"type": "Choose a type."})
+        raise ValidationError({"type": _("Choose a type.")})
     field = CustomField.objects.create(
         workspace=workspace,
         key=key,
@@ -285,7 +291,7 @@ def custom_field_update(
 ) -> CustomField:
     """Change a field's label, type or choices (its key stays: templates use it)."""
     if type not in CustomFieldType.values:
-        raise ValidationError({"type": "Choose a type."})
+        raise ValidationError({"type": _("Choose a type.")})
     given = {
         "label": label.strip() or field.key,
         "type": type,
@@ -319,9 +325,11 @@ def list_create(
     """Create a list. Raises ValidationError when the name is empty or taken."""
     name = name.strip()
     if not name:
-        raise ValidationError({"name": "Give the list a name."})
+        raise ValidationError({"name": _("Give the list a name.")})
     if RecipientList.objects.filter(workspace=workspace, name=name).exists():
-        raise ValidationError({"name": f"A list called {name} exists already."})
+        raise ValidationError(
+            {"name": _("A list called %(name)s exists already.") % {"name": name}}
+        )
     created = RecipientList.objects.create(
         workspace=workspace, name=name, description=description, single_opt_in=single_opt_in
     )
@@ -342,7 +350,7 @@ def list_update(
     name = name.strip()
     others = RecipientList.objects.filter(workspace=recipient_list.workspace, name=name)
     if not name or others.exclude(pk=recipient_list.pk).exists():
-        raise ValidationError({"name": "Choose a name no other list has."})
+        raise ValidationError({"name": _("Choose a name no other list has.")})
     given: dict[str, Any] = {"name": name, "description": description}
     if single_opt_in is not None:
         given["single_opt_in"] = single_opt_in
@@ -383,7 +391,7 @@ def segment_save(
     if segment is not None:
         others = others.exclude(pk=segment.pk)
     if not name or others.exists():
-        raise ValidationError({"name": "Choose a name no other segment has."})
+        raise ValidationError({"name": _("Choose a name no other segment has.")})
     definition = _clean_definition(workspace, definition)
     if segment is None:
         segment = Segment.objects.create(workspace=workspace, name=name, definition=definition)
@@ -557,7 +565,7 @@ def recipients_bulk_apply(
     """
     rows = Recipient.objects.filter(workspace=workspace, pk__in=ids)
     if action in ("add_to_list", "remove_from_list") and recipient_list is None:
-        raise ValidationError("Choose a list.")
+        raise ValidationError(_("Choose a list."))
     if action == "add_to_list" and recipient_list is not None:
         pks = list(rows.values_list("pk", flat=True))
         ListMembership.objects.bulk_create(
@@ -578,7 +586,7 @@ def recipients_bulk_apply(
         rows.delete()
         selectors.recipients_total_forget(workspace)
         return count
-    raise ValidationError("Unknown bulk action.")
+    raise ValidationError(_("Unknown bulk action."))
 
 
 @transaction.atomic
@@ -592,9 +600,9 @@ def bulk_job_create(
 ) -> AudienceJob:
     """Queue a bulk action over everything the filter matches (counted once, for progress)."""
     if action not in BULK_ACTIONS:
-        raise ValidationError("Unknown bulk action.")
+        raise ValidationError(_("Unknown bulk action."))
     if action in ("add_to_list", "remove_from_list") and recipient_list is None:
-        raise ValidationError("Choose a list.")
+        raise ValidationError(_("Choose a list."))
     total = selectors.recipients_matching(workspace, flt).count()
     return AudienceJob.objects.create(
         workspace=workspace,
@@ -630,9 +638,12 @@ def _check_upload_room(workspace: Workspace, size: int) -> None:
     waiting = selectors.uploads_waiting_bytes(workspace)
     if waiting + size > limit:
         raise ImportFileError(
-            f"This workspace already holds {waiting / 1e6:.1f} MB of uploaded files waiting to "
-            f"be imported, and may hold {limit / 1e6:.0f} MB. Start or discard those imports "
-            "first, then upload this file again."
+            _(
+                "This workspace already holds %(waiting)s MB of uploaded files waiting to be "
+                "imported, and may hold %(limit)s MB. Start or discard those imports first, "
+                "then upload this file again."
+            )
+            % {"waiting": f"{waiting / 1e6:.1f}", "limit": f"{limit / 1e6:.0f}"}
         )
 
 
@@ -655,10 +666,7 @@ def import_upload(
     """
     limit = settings.AUDIENCE_IMPORT_MAX_BYTES
     if upload.size is not None and upload.size > limit:
-        raise ImportFileError(
-            f"The file is {upload.size / 1e6:.1f} MB; the largest file Postroom imports is "
-            f"{limit / 1e6:.0f} MB. Split it into smaller files and import them one by one."
-        )
+        raise ImportFileError(too_large(upload.size, limit))
     _check_upload_room(workspace, upload.size or 0)
     path = _upload_dir(workspace) / f"{uuid.uuid4().hex}.csv"
     with path.open("wb") as out:
@@ -709,7 +717,7 @@ def import_start(
     the e-mail, a target is used twice, or a new key is not allowed.
     """
     if job.status != JobStatus.DRAFT:
-        raise ValidationError("This import has started already.")
+        raise ValidationError(_("This import has started already."))
     # A new key is made the way the import page proposes keys (тариф -> tarif), whoever asks:
     # the API takes a column's own name as readily as the page does.
     keys = {t: _new_key(t[4:]) for t in mapping if t.startswith("new:")}
@@ -717,9 +725,9 @@ def import_start(
     new_fields = {_new_key(key): kind for key, kind in new_fields.items()}
     targets = [t for t in mapping if t]
     if "email" not in targets:
-        raise ValidationError("Choose the column that holds the e-mail addresses.")
+        raise ValidationError(_("Choose the column that holds the e-mail addresses."))
     if len(set(targets)) != len(targets):
-        raise ValidationError("Each field may be filled from one column only.")
+        raise ValidationError(_("Each field may be filled from one column only."))
     final: list[str] = []
     for target in mapping:
         if target.startswith("new:"):
@@ -749,7 +757,11 @@ def _new_key(name: str) -> str:
     key = slug_for(name)
     if not key:
         raise ValidationError(
-            f"“{name}” cannot be a field key: give the new field a name with a letter or a digit."
+            _(
+                "“%(name)s” cannot be a field key: give the new field a name with a letter or "
+                "a digit."
+            )
+            % {"name": name}
         )
     return key
 

@@ -652,7 +652,9 @@ def definition_from(data: Any) -> Any:
         try:
             return json.loads(raw)
         except ValueError as exc:
-            raise ValidationError(f"The definition is not valid JSON: {exc}") from exc
+            raise ValidationError(
+                _("The definition is not valid JSON: %(reason)s") % {"reason": exc}
+            ) from exc
     conditions = [
         {"field": f, "op": o, "value": v}
         for f, o, v in zip(

@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.db.models import QuerySet
+from django.utils.translation import gettext as _
 
 from accounts.models import Workspace
 from audience.models import LINK_PLACEHOLDERS, VALUE_MAX_CHARS
@@ -73,20 +74,25 @@ def clean_archive_values(workspace: Workspace, raw: Any) -> dict[str, str]:
     if raw in (None, ""):
         return {}
     if not isinstance(raw, dict):
-        raise ArchiveValuesError("Give the values as an object of names and texts.")
+        raise ArchiveValuesError(_("Give the values as an object of names and texts."))
     if len(raw) > MAX_ARCHIVE_VALUES:
-        raise ArchiveValuesError(f"At most {MAX_ARCHIVE_VALUES} values.")
+        raise ArchiveValuesError(_("At most %(n)s values.") % {"n": MAX_ARCHIVE_VALUES})
     known = set(placeholder_names(workspace)) - set(LINK_PLACEHOLDERS)
     unknown = sorted(str(name) for name in raw if name not in known)
     if unknown:
-        raise ArchiveValuesError(f"Unknown placeholders: {', '.join(unknown)}.")
+        raise ArchiveValuesError(
+            _("Unknown placeholders: %(names)s.") % {"names": ", ".join(unknown)}
+        )
     values: dict[str, str] = {}
     for name, value in raw.items():
         if isinstance(value, bool) or not isinstance(value, str | int | float):
-            raise ArchiveValuesError(f"The value of {name} must be a text.")
+            raise ArchiveValuesError(_("The value of %(name)s must be a text.") % {"name": name})
         text = str(value)
         if len(text) > VALUE_MAX_CHARS:
-            raise ArchiveValuesError(f"The value of {name} is longer than {VALUE_MAX_CHARS}.")
+            raise ArchiveValuesError(
+                _("The value of %(name)s is longer than %(n)s.")
+                % {"name": name, "n": VALUE_MAX_CHARS}
+            )
         values[name] = text
     return values
 

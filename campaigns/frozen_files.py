@@ -12,6 +12,7 @@ from typing import Any
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
+from django.utils.translation import gettext as _
 
 from campaigns.models import Campaign
 from content.message import Attachment
@@ -61,7 +62,9 @@ def frozen_attachments(entries: list[dict[str, Any]]) -> tuple[Attachment, ...]:
             with default_storage.open(entry["path"], "rb") as handle:
                 data = handle.read()
         except OSError as exc:
-            raise ContentError(f"The attachment {entry['filename']} cannot be read.") from exc
+            raise ContentError(
+                _("The attachment %(name)s cannot be read.") % {"name": entry["filename"]}
+            ) from exc
         files.append(Attachment(entry["filename"], entry["content_type"], data))
     return tuple(files)
 

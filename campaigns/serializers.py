@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db.models import QuerySet
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
@@ -446,7 +447,7 @@ class ScheduleSerializer(serializers.Serializer[dict[str, Any]]):
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         window = "window_start" in attrs or "window_end" in attrs
         if "send_at" in attrs and window:
-            raise serializers.ValidationError("Give send_at, or a window, not both.")
+            raise serializers.ValidationError(_("Give send_at, or a window, not both."))
         if window:
             missing = [f for f in ("window_start", "window_end") if f not in attrs]
             if missing:
@@ -459,7 +460,7 @@ class ScheduleSerializer(serializers.Serializer[dict[str, Any]]):
                 "window_end": attrs["window_end"],
             }
         if "send_at" not in attrs:
-            raise serializers.ValidationError({"send_at": ["Give send_at, or a window."]})
+            raise serializers.ValidationError({"send_at": [_("Give send_at, or a window.")]})
         return {"schedule_mode": ScheduleMode.AT, "scheduled_at": attrs["send_at"]}
 
 
@@ -574,7 +575,7 @@ class MessageSerializer(serializers.Serializer[dict[str, Any]]):
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if ("email" in attrs) == ("recipient_id" in attrs):
-            raise serializers.ValidationError("Give the recipient's email or recipient_id.")
+            raise serializers.ValidationError(_("Give the recipient's email or recipient_id."))
         return attrs
 
 

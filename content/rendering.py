@@ -61,6 +61,7 @@ from urllib.parse import quote
 import css_inline
 import html2text
 from django.conf import settings
+from django.utils.translation import gettext as _
 
 from content.message import Attachment, RenderedMessage
 from content.syntax import (
@@ -229,7 +230,9 @@ def read_attachments(items: Iterable[TemplateAttachment]) -> tuple[Attachment, .
             with item.file.open("rb") as handle:
                 data = handle.read()
         except OSError as exc:
-            raise ContentError(f"The attachment {item.filename} cannot be read.") from exc
+            raise ContentError(
+                _("The attachment %(name)s cannot be read.") % {"name": item.filename}
+            ) from exc
         attachments.append(Attachment(item.filename, item.content_type, data))
     return tuple(attachments)
 
@@ -510,11 +513,13 @@ class CompiledTemplate:
             if self.html_ops:
                 html, html_wire, room = _body(self.html_ops, values, True, room)
         except _TooLarge:
-            raise RenderError(f"The message is larger than {self.max_bytes} bytes.") from None
+            raise RenderError(
+                _("The message is larger than %(n)s bytes.") % {"n": self.max_bytes}
+            ) from None
         subject = "".join(subject_parts).strip()
         recipients = (_clean(to),) if isinstance(to, str) else tuple(_clean(r) for r in to)
         if not recipients or not all(recipients):
-            raise RenderError("A message needs a recipient address.")
+            raise RenderError(_("A message needs a recipient address."))
         sender = _clean(from_email)
         headers = _headers(
             sender, from_name, recipients, subject, reply_to, message_id, date, extra_headers
@@ -574,7 +579,9 @@ def _headers(
     pairs = extra.items() if isinstance(extra, Mapping) else extra
     for name, value in pairs:
         if not _HEADER_NAME.match(name) or name.lower() in _RESERVED:
-            raise RenderError(f"{name!r} cannot be given as an extra header.")
+            raise RenderError(
+                _("%(name)s cannot be given as an extra header.") % {"name": repr(name)}
+            )
         found.append(_text_header(name, _clean(value)))
     return found
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -158,7 +159,9 @@ class PreviewIn(serializers.Serializer[Any]):
 
     def validate_values(self, values: dict[str, str]) -> dict[str, str]:
         if len(values) > MAX_PREVIEW_VALUES:
-            raise serializers.ValidationError(f"At most {MAX_PREVIEW_VALUES} values.")
+            raise serializers.ValidationError(
+                _("At most %(n)s values.") % {"n": MAX_PREVIEW_VALUES}
+            )
         return values
 
 

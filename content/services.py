@@ -34,16 +34,20 @@ __all__ = ["ContentError", "TemplateSyntaxError"]
 MAX_BODY_CHARS = 1_000_000  # far above any real message; bounds the work of one save
 
 
+def _too_long() -> str:
+    return _("At most %(n)s characters.") % {"n": f"{MAX_BODY_CHARS:,}"}
+
+
 def template_check(
     *, workspace: Workspace, subject: str, html_body: str, text_body: str, text_from_html: bool
 ) -> None:
     """Raise TemplateErrors (a TemplateSyntaxError) naming the first fault of each faulty part
     (syntax or unknown name, the generated text included), or when there is nothing to send."""
     if not html_body.strip() and (text_from_html or not text_body.strip()):
-        raise TemplateSyntaxError("Write an HTML body, a text body or both.", part="text")
+        raise TemplateSyntaxError(_("Write an HTML body, a text body or both."), part="text")
     for part, source in (("HTML", html_body), ("text", text_body)):
         if len(source) > MAX_BODY_CHARS:
-            raise TemplateSyntaxError(f"At most {MAX_BODY_CHARS:,} characters.", part=part)
+            raise TemplateSyntaxError(_too_long(), part=part)
     names = placeholder_names(workspace)
     parts = TemplateParts(
         subject=subject, html=html_body, text=text_body, text_from_html=text_from_html
@@ -63,7 +67,7 @@ def mjml_compile(*, workspace: Workspace, mjml_body: str) -> str:
     MJML itself, so a line number points into what the user wrote, not into MRML's output.
     """
     if len(mjml_body) > MAX_BODY_CHARS:
-        raise TemplateSyntaxError(f"At most {MAX_BODY_CHARS:,} characters.", part=MJML_PART)
+        raise TemplateSyntaxError(_too_long(), part=MJML_PART)
     check_names(parse(mjml_body, part=MJML_PART), placeholder_names(workspace), part=MJML_PART)
     return mjml_to_html(mjml_body)
 

@@ -13,6 +13,7 @@ from typing import Protocol
 import dns.exception
 import dns.resolver
 from django.conf import settings
+from django.utils.translation import gettext as _
 
 from sending.models import DkimKey
 
@@ -40,7 +41,9 @@ class DnsPythonResolver:
         except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer):
             return []
         except dns.exception.DNSException as exc:
-            raise DnsError(f"The DNS lookup of {name} failed: {exc}") from exc
+            raise DnsError(
+                _("The DNS lookup of %(name)s failed: %(reason)s") % {"name": name, "reason": exc}
+            ) from exc
         return [b"".join(record.strings).decode("utf-8", "replace") for record in answer]
 
 

@@ -31,6 +31,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import Workspace
 from audience.fields import JsonValue
@@ -143,7 +144,7 @@ def preferences_save(
     """Apply a person's choices. Lists not shown to them are ignored; the custom values are
     checked first, so a bad one raises ValidationError (`field_<key>`) and nothing is saved."""
     if centre.recipient is None:
-        raise ValidationError("These preferences can no longer be changed.")
+        raise ValidationError(_("These preferences can no longer be changed."))
     now = now or timezone.now()
     workspace = centre.workspace
     asked = {cf.key for cf in asked_fields(workspace)}

@@ -19,7 +19,7 @@ from datetime import datetime
 
 from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, QuerySet, Value
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext, gettext_noop
 
 from accounts.models import User
 from audience.models import ListMembership, Recipient, RecipientStatus, Suppression
@@ -94,7 +94,7 @@ def candidates(
         )
         rows = base.filter(Exists(joined)).exclude(Exists(deliveries))
     else:
-        raise ResendError(f"No such kind of resend: {kind}.")
+        raise ResendError(gettext("No such kind of resend: %(kind)s.") % {"kind": kind})
     suppressed = Suppression.objects.filter(
         workspace_id=campaign.workspace_id, email=OuterRef("email")
     )

@@ -16,6 +16,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 from prometheus_client import Counter
 
@@ -57,9 +58,11 @@ def _clean_events(events: Iterable[str]) -> list[str]:
     chosen = sorted(set(events))
     unknown = [e for e in chosen if e != catalogue.ALL and e not in catalogue.EVENT_TYPES]
     if unknown:
-        raise ValidationError({"events": f"Unknown event types: {', '.join(unknown)}."})
+        raise ValidationError(
+            {"events": _("Unknown event types: %(names)s.") % {"names": ", ".join(unknown)}}
+        )
     if not chosen:
-        raise ValidationError({"events": "Choose at least one event type."})
+        raise ValidationError({"events": _("Choose at least one event type.")})
     return [catalogue.ALL] if catalogue.ALL in chosen else chosen
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.utils.translation import gettext as _
 
 from sending.classify import PrivateAddressRefused
 from sending.network import port_refusal, private_hosts_allowed, resolve_checked, web_ports
@@ -46,17 +47,17 @@ def parse(url: str) -> Target:
     """The URL's parts, or UrlRefused for a scheme, form or credentials we do not accept."""
     parts = urlsplit(url.strip())
     if parts.scheme not in ("http", "https"):
-        raise UrlRefused("Give an https:// URL.")
+        raise UrlRefused(_("Give an https:// URL."))
     if parts.username or parts.password:
         raise UrlRefused(
-            "Put no user name or password in the URL: receivers check the signature instead."
+            _("Put no user name or password in the URL: receivers check the signature instead.")
         )
     try:
         port = parts.port
     except ValueError as exc:
-        raise UrlRefused("The URL's port is not a number between 1 and 65535.") from exc
+        raise UrlRefused(_("The URL's port is not a number between 1 and 65535.")) from exc
     if not parts.hostname:
-        raise UrlRefused("The URL has no host name.")
+        raise UrlRefused(_("The URL has no host name."))
     path = parts.path or "/"
     if parts.query:
         path = f"{path}?{parts.query}"
@@ -71,9 +72,11 @@ def resolve(target: Target) -> list[str]:
     except PrivateAddressRefused as exc:
         raise UrlRefused(f"{exc}.") from exc
     except (socket.gaierror, UnicodeError) as exc:
-        raise UrlRefused(f"The host name {target.host} does not resolve.") from exc
+        raise UrlRefused(
+            _("The host name %(host)s does not resolve.") % {"host": target.host}
+        ) from exc
     if target.scheme != "https" and not plain_http_allowed():
-        raise UrlRefused("Use https://: requests carry your data and must be encrypted.")
+        raise UrlRefused(_("Use https://: requests carry your data and must be encrypted."))
     refused = port_refusal(target.port, web_ports())
     if refused:
         raise UrlRefused(refused)

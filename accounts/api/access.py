@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext as _
 from rest_framework import exceptions
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
@@ -28,17 +29,17 @@ def _user_access(user: User, header: str) -> WorkspaceAccess:
         try:
             workspace_id = int(header)
         except ValueError as exc:
-            raise exceptions.ValidationError({"X-Workspace": ["Give a workspace id."]}) from exc
+            raise exceptions.ValidationError({"X-Workspace": [_("Give a workspace id.")]}) from exc
         access = access_to(user, workspace_id)
         if access is None:
-            raise exceptions.NotFound("No such workspace.")
+            raise exceptions.NotFound(_("No such workspace."))
         return access
     # Without the header: the workspace the user works in (last chosen in the web
     # interface), never one picked by its name or age, so creating or joining another
     # workspace does not move an API script somewhere else.
     access = current_access(user)
     if access is None:
-        raise exceptions.NotFound("You are not a member of any workspace.")
+        raise exceptions.NotFound(_("You are not a member of any workspace."))
     return access
 
 
@@ -73,7 +74,8 @@ class WorkspaceRole(BasePermission):
                 needed = Role.EDITOR
         if not access.allows(needed):
             raise exceptions.PermissionDenied(
-                f"This needs the {needed} role in the workspace; the caller is {access.role}."
+                _("This needs the %(needed)s role in the workspace; the caller is %(role)s.")
+                % {"needed": needed, "role": access.role}
             )
         return True
 
@@ -84,7 +86,7 @@ class WorkspaceReader(BasePermission):
     def has_permission(self, request: Request, view: Any) -> bool:
         access = api_access(request)  # 401 without credentials, 404 for a workspace not theirs
         if not access.allows(Role.VIEWER):
-            raise exceptions.PermissionDenied("This needs a role in the workspace.")
+            raise exceptions.PermissionDenied(_("This needs a role in the workspace."))
         return True
 
 
@@ -107,5 +109,5 @@ class PlatformManager(PlatformManagerOnly):
         super().has_permission(request, view)
         user = request.user
         if request.method not in SAFE_METHODS and not user.is_superuser:
-            raise exceptions.PermissionDenied("Only superusers change users.")
+            raise exceptions.PermissionDenied(_("Only superusers change users."))
         return True

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, serializers
 from rest_framework.request import Request
@@ -50,14 +51,16 @@ class LoginSerializer(TokenObtainPairSerializer):
             raise exceptions.Throttled(detail="Too many wrong codes. Try again later.")
         if not code:
             raise exceptions.AuthenticationFailed(
-                "This account uses two-factor sign-in: send the authenticator's current code "
-                "(or a recovery code) as `code`.",
+                _(
+                    "This account uses two-factor sign-in: send the authenticator's current code "
+                    "(or a recovery code) as `code`."
+                ),
                 code="two_factor_required",
             )
         if two_factor.code_verify(user=user, code=code) is None:
             two_factor.code_failed(user)
             raise exceptions.AuthenticationFailed(
-                "The code is wrong, expired or already used.", code="two_factor_wrong"
+                _("The code is wrong, expired or already used."), code="two_factor_wrong"
             )
         two_factor.code_failures_reset(user)
         return data

@@ -37,10 +37,12 @@ class ApiKeyAuthentication(BaseAuthentication):
             return None
         api_key = api_key_by_raw(raw)
         if api_key is None:
-            raise exceptions.AuthenticationFailed("This API key is unknown or revoked.")
+            raise exceptions.AuthenticationFailed(_("This API key is unknown or revoked."))
         creator = api_key.created_by
         if creator is None or not creator.is_active:
-            raise exceptions.AuthenticationFailed("The user who created this API key is blocked.")
+            raise exceptions.AuthenticationFailed(
+                _("The user who created this API key is blocked.")
+            )
         if api_key_role(api_key) is None:
             raise exceptions.AuthenticationFailed(
                 _("The user who created this API key is no longer a member of its workspace.")

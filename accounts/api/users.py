@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import serializers, viewsets
 
@@ -46,13 +47,13 @@ class MemberSerializer(serializers.ModelSerializer[User]):
         if self.instance is not None:
             clash = clash.exclude(pk=self.instance.pk)
         if clash.exists():
-            raise serializers.ValidationError("A user with this e-mail address exists.")
+            raise serializers.ValidationError(_("A user with this e-mail address exists."))
         return email
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         password = attrs.get("password")
         if self.instance is None and not password:
-            raise serializers.ValidationError({"password": ["A new user needs a password."]})
+            raise serializers.ValidationError({"password": [_("A new user needs a password.")]})
         if password:
             candidate = self.instance or User(email=attrs.get("email", ""))
             try:

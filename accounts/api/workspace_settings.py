@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 from zoneinfo import available_timezones
 
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
@@ -78,7 +79,7 @@ class WorkspaceSettingsSerializer(serializers.Serializer[Workspace]):
 
     def validate_name(self, value: str) -> str:
         if not value.strip():
-            raise ValidationError("A workspace needs a name.")
+            raise ValidationError(_("A workspace needs a name."))
         return value
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.parsers import JSONParser
@@ -62,8 +63,11 @@ class BulkUpsertIn(serializers.Serializer[Any]):
     def validate_recipients(self, rows: list[Any]) -> list[Any]:
         if len(rows) > services.UPSERT_MAX:
             raise serializers.ValidationError(
-                f"At most {services.UPSERT_MAX:,} recipients per call; this one has "
-                f"{len(rows):,}. Send them in several calls.",
+                _(
+                    "At most %(most)s recipients per call; this one has %(given)s. Send them in "
+                    "several calls."
+                )
+                % {"most": f"{services.UPSERT_MAX:,}", "given": f"{len(rows):,}"},
                 code="too_many",
             )
         return rows
@@ -89,7 +93,9 @@ def lists_by_id(workspace: Workspace, ids: list[int], name: str) -> list[Recipie
     missing = sorted(set(ids) - {item.pk for item in found})
     if missing:
         listed = ", ".join(str(pk) for pk in missing)
-        raise serializers.ValidationError({name: [f"No list with id {listed} here."]})
+        raise serializers.ValidationError(
+            {name: [_("No list with id %(id)s here.") % {"id": listed}]}
+        )
     return found
 
 
@@ -148,7 +154,7 @@ class BulkActionIn(serializers.Serializer[Any]):
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if ("ids" in attrs) == ("filter" in attrs):
             raise serializers.ValidationError(
-                {"ids": ["Give either `ids` or `filter` (`{}` selects every recipient)."]}
+                {"ids": [_("Give either `ids` or `filter` (`{}` selects every recipient).")]}
             )
         return attrs
 

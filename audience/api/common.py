@@ -8,6 +8,7 @@ from typing import Any
 
 from django.conf import settings
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from rest_framework import exceptions
 from rest_framework.parsers import BaseParser
 
@@ -42,7 +43,9 @@ class LargeJsonParser(BaseParser):
         try:
             return json.loads(raw)
         except ValueError as exc:
-            raise exceptions.ParseError(f"JSON parse error - {exc}") from exc
+            raise exceptions.ParseError(
+                _("JSON parse error - %(reason)s") % {"reason": exc}
+            ) from exc
 
 
 def query_text(params: Any, name: str, errors: dict[str, list[str]]) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
@@ -86,10 +87,10 @@ class CustomFieldsApi(
         given.is_valid(raise_exception=True)
         data = given.validated_data
         if not partial and "type" not in request.data:
-            raise serializers.ValidationError({"type": ["This field is required."]})
+            raise serializers.ValidationError({"type": [_("This field is required.")]})
         if data.get("key", field.key) != field.key:
             raise serializers.ValidationError(
-                {"key": ["A field's key cannot change: templates use it."]}
+                {"key": [_("A field's key cannot change: templates use it.")]}
             )
         field = services.custom_field_update(
             field=field,

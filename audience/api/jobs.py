@@ -16,6 +16,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
 from django.http import HttpResponse, StreamingHttpResponse
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status
@@ -164,7 +165,9 @@ class _Json(serializers.Field[Any, Any, Any, Any]):
             try:
                 return json.loads(data)
             except ValueError as exc:
-                raise serializers.ValidationError(f"Not valid JSON: {exc}") from exc
+                raise serializers.ValidationError(
+                    _("Not valid JSON: %(reason)s") % {"reason": exc}
+                ) from exc
         return data
 
     def to_representation(self, value: Any) -> Any:
@@ -253,29 +256,40 @@ def _mapping(job: AudienceJob, options: dict[str, Any]) -> list[str]:
         mapping = [str(given.get(name) or "") for name in header]
     else:
         raise serializers.ValidationError(
-            {"mapping": [f"Map the columns by name or give one target each; they are {header}."]}
+            {
+                "mapping": [
+                    _("Map the columns by name or give one target each; they are %(header)s.")
+                    % {"header": header}
+                ]
+            }
         )
     column = options.get("email_column")
     if column is not None:
         if column not in header:
-            raise serializers.ValidationError({"email_column": [f"No column {column!r}."]})
+            raise serializers.ValidationError(
+                {"email_column": [_("No column %(name)s.") % {"name": repr(column)}]}
+            )
         mapping = ["" if t == "email" else t for t in mapping]
         mapping[header.index(column)] = "email"
     allowed = {*IMPORT_FIELDS, *(f"field:{key}" for key in keys), ""}
     wrong = [t for t in mapping if t not in allowed and not t.startswith("new:")]
     if wrong:
-        raise serializers.ValidationError({"mapping": [f"Unknown target(s): {', '.join(wrong)}."]})
+        raise serializers.ValidationError(
+            {"mapping": [_("Unknown target(s): %(names)s.") % {"names": ", ".join(wrong)}]}
+        )
     return mapping
 
 
 def _start(job: AudienceJob, options: dict[str, Any]) -> AudienceJob:
     new_fields = options.get("new_fields") or {}
     if not isinstance(new_fields, dict):
-        raise serializers.ValidationError({"new_fields": ["Give an object {key: type}."]})
+        raise serializers.ValidationError({"new_fields": [_("Give an object {key: type}.")]})
     list_id = options.get("list_id")
     target = selectors.list_get(job.workspace, list_id) if list_id else None
     if list_id and target is None:
-        raise serializers.ValidationError({"list_id": [f"No list with id {list_id} here."]})
+        raise serializers.ValidationError(
+            {"list_id": [_("No list with id %(id)s here.") % {"id": list_id}]}
+        )
     return services.import_start(
         job=job,
         mapping=_mapping(job, options),
@@ -291,8 +305,11 @@ def _refuse_oversized(request: Request) -> None:
     declared = request.META.get("CONTENT_LENGTH") or ""
     if is_number(declared) and int(declared) > limit + 64 * 1024:
         raise TooLarge(
-            f"The file is larger than {limit / 1e6:.0f} MB, the largest file Postroom imports. "
-            "Split it into smaller files and import them one by one."
+            _(
+                "The file is larger than %(limit)s MB, the largest file Postroom imports. Split "
+                "it into smaller files and import them one by one."
+            )
+            % {"limit": f"{limit / 1e6:.0f}"}
         )
 
 
@@ -354,7 +371,7 @@ class ImportsApi(_JobsApi):
         given = ImportOptions(data=request.data)
         given.is_valid(raise_exception=True)
         if job.status != JobStatus.DRAFT:
-            raise serializers.ValidationError({"status": ["This import has started already."]})
+            raise serializers.ValidationError({"status": [_("This import has started already.")]})
         job = _start(job, given.validated_data)
         return Response(self.get_serializer(job).data)
 

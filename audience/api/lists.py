@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
@@ -42,7 +43,7 @@ class MembersIn(serializers.Serializer[Any]):
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if not attrs.get("ids") and not attrs.get("emails"):
-            raise serializers.ValidationError({"ids": ["Give recipient `ids` or `emails`."]})
+            raise serializers.ValidationError({"ids": [_("Give recipient `ids` or `emails`.")]})
         return attrs
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers
 from rest_framework.pagination import BasePagination
@@ -42,7 +43,12 @@ def ordering_of(request: Request) -> tuple[str, bool]:
     column = ORDERINGS.get(ALIASES.get(name, name))
     if column is None:
         raise serializers.ValidationError(
-            {"ordering": [f"Order by one of {', '.join(ORDERINGS)} (with '-' to reverse)."]}
+            {
+                "ordering": [
+                    _("Order by one of %(names)s (with '-' to reverse).")
+                    % {"names": ", ".join(ORDERINGS)}
+                ]
+            }
         )
     return column, descending
 
@@ -74,7 +80,7 @@ class RecipientKeysetPagination(BasePagination):
             return DEFAULT_SIZE
         if not is_number(raw) or not 1 <= int(raw) <= MAX_SIZE:
             raise serializers.ValidationError(
-                {"page_size": [f"Give a whole number from 1 to {MAX_SIZE}."]}
+                {"page_size": [_("Give a whole number from 1 to %(most)s.") % {"most": MAX_SIZE}]}
             )
         return int(raw)
 

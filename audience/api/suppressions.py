@@ -7,6 +7,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db.models import QuerySet
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
@@ -55,10 +56,10 @@ class SuppressionImportIn(serializers.Serializer[Any]):
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if ("emails" in attrs) == ("file" in attrs):
-            raise serializers.ValidationError({"emails": ["Give either `emails` or a `file`."]})
+            raise serializers.ValidationError({"emails": [_("Give either `emails` or a `file`.")]})
         upload = attrs.get("file")
         if upload is not None and upload.size > settings.AUDIENCE_IMPORT_MAX_BYTES:
-            raise serializers.ValidationError({"file": ["The file is too large."]})
+            raise serializers.ValidationError({"file": [_("The file is too large.")]})
         return attrs
 
 

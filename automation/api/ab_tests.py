@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.exceptions import NotFound, ValidationError
@@ -106,7 +107,7 @@ class CampaignAbTestApi(APIView):
     def get(self, request: Request, campaign_id: int) -> Response:
         report = ab_report(api_access(request).workspace, campaign_id)
         if report is None:
-            raise NotFound("No such campaign, or it has no A/B test.")
+            raise NotFound(_("No such campaign, or it has no A/B test."))
         return Response(report_body(report))
 
 
@@ -124,7 +125,7 @@ class CampaignAbTestChooseApi(APIView):
     def post(self, request: Request, campaign_id: int) -> Response:
         test = ab_test_get(api_access(request).workspace, campaign_id)
         if test is None:
-            raise NotFound("No such campaign, or it has no A/B test.")
+            raise NotFound(_("No such campaign, or it has no A/B test."))
         given = ChooseIn(data=request.data)
         given.is_valid(raise_exception=True)
         label = given.validated_data["variant"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound, ValidationError
@@ -222,7 +223,7 @@ def detail_body(sequence: Sequence) -> dict[str, Any]:
 def _sequence(request: Request, sequence_id: int) -> Sequence:
     sequence = selectors.sequence_get(api_access(request).workspace, sequence_id)
     if sequence is None:
-        raise NotFound("No such sequence.")
+        raise NotFound(_("No such sequence."))
     return sequence
 
 
@@ -257,19 +258,19 @@ class SequenceListApi(APIView):
                 workspace=workspace, pk=data["trigger_list_id"]
             ).first()
             if rlist is None:
-                raise ValidationError({"trigger_list_id": ["No such list."]})
+                raise ValidationError({"trigger_list_id": [_("No such list.")]})
         accounts = list(
             SendingAccount.objects.filter(workspace=workspace, pk__in=data["account_ids"])
         )
         if len(accounts) != len(set(data["account_ids"])):
-            raise ValidationError({"account_ids": ["No such sending account."]})
+            raise ValidationError({"account_ids": [_("No such sending account.")]})
         date_field = None
         if data.get("date_field_id") is not None:
             date_field = CustomField.objects.filter(
                 workspace=workspace, pk=data["date_field_id"]
             ).first()
             if date_field is None:
-                raise ValidationError({"date_field_id": ["No such custom field."]})
+                raise ValidationError({"date_field_id": [_("No such custom field.")]})
         try:
             sequence = sequence_create(
                 workspace=workspace,
@@ -326,7 +327,7 @@ class SequenceStepsApi(APIView):
             workspace=sequence.workspace, pk=data["template_id"]
         ).first()
         if template is None:
-            raise ValidationError({"template_id": ["No such template."]})
+            raise ValidationError({"template_id": [_("No such template.")]})
         try:
             step_add(
                 sequence=sequence,
@@ -346,7 +347,7 @@ class SequenceStepsApi(APIView):
 def _template(sequence: Sequence, template_id: int) -> Template:
     template = Template.objects.filter(workspace=sequence.workspace, pk=template_id).first()
     if template is None:
-        raise ValidationError({"template_id": ["No such template."]})
+        raise ValidationError({"template_id": [_("No such template.")]})
     return template
 
 
@@ -360,7 +361,7 @@ class SequenceStepApi(APIView):
     def _step(self, request: Request, sequence_id: int, step_id: int) -> SequenceStep:
         step = selectors.step_get(api_access(request).workspace, sequence_id, step_id)
         if step is None:
-            raise NotFound("No such step.")
+            raise NotFound(_("No such step."))
         return step
 
     @extend_schema(
@@ -380,7 +381,7 @@ class SequenceStepApi(APIView):
             else step.template
         )
         if template is None:
-            raise ValidationError({"template_id": ["Choose a template."]})
+            raise ValidationError({"template_id": [_("Choose a template.")]})
         try:
             step_update(
                 step=step,
@@ -451,7 +452,7 @@ class SequenceEnrolApi(APIView):
         ids = given.validated_data.get("recipient_ids", [])
         emails = [e.lower() for e in given.validated_data.get("emails", [])]
         if not ids and not emails:
-            raise ValidationError({"recipient_ids": ["Give recipient_ids or emails."]})
+            raise ValidationError({"recipient_ids": [_("Give recipient_ids or emails.")]})
         found = list(
             Recipient.objects.filter(workspace=sequence.workspace, pk__in=ids)
             | Recipient.objects.filter(workspace=sequence.workspace, email__in=emails)

@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 
 from django.db.models import QuerySet
 from django.http import HttpResponse
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, renderers, status
@@ -27,6 +28,7 @@ from campaigns.api.common import (
     not_ready,
     raise_problems,
     run_transition,
+    segment_unusable,
     stats_of,
 )
 from campaigns.api.filters import CampaignFilterSet
@@ -39,7 +41,7 @@ from campaigns.serializers import (
     ScheduleSerializer,
     StatsSerializer,
 )
-from campaigns.transitions import EDITABLE
+from campaigns.transitions import EDITABLE, refusal
 from core.api.filters import ListFilterBackend
 from core.api.pagination import PagePagination
 from core.api.renderers import CsvRenderer
@@ -74,7 +76,7 @@ class CampaignResource(WorkspaceViewSet[Campaign]):
         """409 unless the campaign can still change (draft or scheduled), as in the UI."""
         if campaign.status not in EDITABLE:
             raise CampaignConflict(
-                "Only draft and scheduled campaigns can be changed.",
+                _("Only draft and scheduled campaigns can be changed."),
                 code="campaign_not_editable",
                 current_status=campaign.status,
             )
@@ -112,7 +114,7 @@ class CampaignResource(WorkspaceViewSet[Campaign]):
     def schedule_at(self, campaign: Campaign, when: dict[str, Any]) -> Campaign:
         if campaign.status not in EDITABLE:
             raise CampaignConflict(
-                f"A {campaign.get_status_display().lower()} campaign cannot be scheduled.",
+                refusal(campaign.status, "schedule"),
                 code="transition_not_allowed",
                 current_status=campaign.status,
             )
@@ -261,9 +263,7 @@ class CampaignsApi(
         try:
             count = selectors.campaign_audience(campaign)
         except SegmentError as exc:
-            raise not_ready(
-                f"A segment of this campaign cannot be used: {exc}", "segment_error"
-            ) from exc
+            raise not_ready(segment_unusable(exc), "segment_error") from exc
         figures = {
             "campaign_id": campaign.pk,
             "counted": "now" if campaign.status in EDITABLE else "at_launch",
@@ -353,7 +353,7 @@ class CampaignReportCsvApi(APIView):
         workspace = api_access(request).workspace
         campaign = selectors.campaign_get(workspace, campaign_id)
         if campaign is None:
-            raise NotFound("No such campaign.")
+            raise NotFound(_("No such campaign."))
         flt = selectors.DeliveryFilter.from_params(request.query_params)
         qs = selectors.deliveries_matching(campaign, flt)
         return streamed(delivery_rows(qs), f"campaign-{campaign.pk}-deliveries")

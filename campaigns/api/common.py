@@ -9,6 +9,7 @@ from typing import Any
 
 from django.http import QueryDict
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from rest_framework import serializers
 
 from accounts.models import Workspace
@@ -30,6 +31,10 @@ class CampaignConflict(Conflict):
         super().__init__(message, code, current_status=current_status)
 
 
+def segment_unusable(exc: Exception) -> str:
+    return _("A segment of this campaign cannot be used: %(error)s") % {"error": exc}
+
+
 def not_ready(message: str, code: str = "campaign_not_ready") -> serializers.ValidationError:
     """400 for a campaign that cannot do what was asked until it is completed (no template,
     no account, a segment that no longer compiles)."""
@@ -49,9 +54,7 @@ def run_transition(campaign: Campaign, action: str, call: Callable[[], object]) 
     except CampaignError as exc:
         raise not_ready(str(exc)) from exc
     except SegmentError as exc:
-        raise not_ready(
-            f"A segment of this campaign cannot be used: {exc}", "segment_error"
-        ) from exc
+        raise not_ready(segment_unusable(exc), "segment_error") from exc
     return Campaign.objects.get(pk=campaign.pk)
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import Prefetch, QuerySet
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status
@@ -150,12 +151,12 @@ def _recipient(workspace: Workspace, email: str | None, recipient_id: int | None
         found = qs.filter(email__iexact=email.strip()).first()
         if found is None:
             raise serializers.ValidationError(
-                {"email": ["No recipient has this address: add them first."]}
+                {"email": [_("No recipient has this address: add them first.")]}
             )
         return found
     found = qs.filter(pk=recipient_id).first() if recipient_id is not None else None
     if found is None:
-        raise serializers.ValidationError({"recipient_id": ["No such recipient."]})
+        raise serializers.ValidationError({"recipient_id": [_("No such recipient.")]})
     return found
 
 

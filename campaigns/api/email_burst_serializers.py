@@ -8,6 +8,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 from rest_framework.utils import html
@@ -87,9 +88,11 @@ class RecipientRefsField(serializers.Field):  # type: ignore[type-arg]
             except ValueError:
                 data = [part.strip() for part in data.split(",") if part.strip()]
         if not isinstance(data, list):
-            raise serializers.ValidationError("Give a list of recipient ids or addresses.")
+            raise serializers.ValidationError(_("Give a list of recipient ids or addresses."))
         if len(data) > MAX_PICKED:
-            raise serializers.ValidationError(f"At most {MAX_PICKED:,} recipients.")
+            raise serializers.ValidationError(
+                _("At most %(n)s recipients.") % {"n": f"{MAX_PICKED:,}"}
+            )
         refs: dict[str, list[Any]] = {"ids": [], "emails": []}
         for item in data:
             if isinstance(item, int) and not isinstance(item, bool) and 0 < item <= MAX_ID:
@@ -99,7 +102,9 @@ class RecipientRefsField(serializers.Field):  # type: ignore[type-arg]
             elif isinstance(item, str) and _is_email(item.strip()):
                 refs["emails"].append(item.strip().lower())
             else:
-                raise serializers.ValidationError(f"Not a recipient id or address: {item!r}.")
+                raise serializers.ValidationError(
+                    _("Not a recipient id or address: %(item)s.") % {"item": repr(item)}
+                )
         return refs
 
     def to_representation(self, value: Any) -> Any:
@@ -331,10 +336,12 @@ class EmailBurstScheduleSerializer(ScheduleSerializer):
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if "scheduled_time" in attrs:
             if "send_at" in attrs:
-                raise serializers.ValidationError("Give scheduled_time or send_at, not both.")
+                raise serializers.ValidationError(_("Give scheduled_time or send_at, not both."))
             attrs["send_at"] = attrs.pop("scheduled_time")
         if not attrs:
-            raise serializers.ValidationError({"scheduled_time": ["Scheduled time is required."]})
+            raise serializers.ValidationError(
+                {"scheduled_time": [_("Scheduled time is required.")]}
+            )
         return super().validate(attrs)
 
 

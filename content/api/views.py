@@ -11,6 +11,7 @@ from typing import Any
 
 from django.db.models import Q, QuerySet
 from django.http import FileResponse
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status
@@ -205,7 +206,7 @@ class TemplatesApi(mixins.ListModelMixin, mixins.RetrieveModelMixin, WorkspaceVi
         )
         if recipient is None and ("recipient_id" in wanted or "email" in wanted):
             field = "recipient_id" if "recipient_id" in wanted else "email"
-            raise ValidationError({field: ["There is no such recipient in this workspace."]})
+            raise ValidationError({field: [_("There is no such recipient in this workspace.")]})
         try:
             message = previews.template_preview(
                 self.workspace, template, recipient=recipient, values=wanted.get("values")
@@ -213,7 +214,9 @@ class TemplatesApi(mixins.ListModelMixin, mixins.RetrieveModelMixin, WorkspaceVi
         except TemplateSyntaxError:
             raise
         except ContentError as exc:
-            raise ValidationError({"non_field_errors": [f"No preview: {exc}"]}) from exc
+            raise ValidationError(
+                {"non_field_errors": [_("No preview: %(error)s") % {"error": exc}]}
+            ) from exc
         body = {
             "subject": message.subject,
             "html": message.html,
@@ -297,7 +300,7 @@ class TemplateAttachmentsApi(
     def template(self) -> Template:
         template = selectors.template_get(self.workspace, int(self.kwargs["template_id"]))
         if template is None:
-            raise NotFound("No such template.")
+            raise NotFound(_("No such template."))
         return template
 
     def workspace_queryset(self, workspace: Workspace) -> QuerySet[TemplateAttachment]:

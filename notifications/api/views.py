@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import exceptions, mixins, serializers
 from rest_framework.decorators import action
@@ -36,7 +37,7 @@ class OwnRows(BasePermission):
         if request.method in ("GET", "HEAD", "OPTIONS"):
             return True
         if access.manager_view:
-            raise exceptions.PermissionDenied("Platform managers see workspaces read-only.")
+            raise exceptions.PermissionDenied(_("Platform managers see workspaces read-only."))
         if access.via == "api_key" and getattr(view, "action", None) == "read_all":
             raise exceptions.PermissionDenied(KEY_REFUSED)
         return True

@@ -18,6 +18,7 @@ from django.db.models import QuerySet
 from django.http import HttpResponse
 from django.utils import timezone
 from django.utils.http import content_disposition_header
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiResponse,
@@ -225,7 +226,7 @@ class AccountTestConnectionApi(APIView):
     def post(self, request: Request, account_id: int) -> Response:
         account = selectors.account_get(api_access(request).workspace, account_id)
         if account is None:
-            raise NotFound("No such sending account.")
+            raise NotFound(_("No such sending account."))
         data = TestConnectionIn(data=request.data)
         data.is_valid(raise_exception=True)
         outcome = services.account_test(
@@ -407,7 +408,7 @@ class TemplateTestSendApi(APIView):
         workspace = api_access(request).workspace
         template = content_selectors.template_get(workspace, template_id)
         if template is None:
-            raise NotFound("No such template.")
+            raise NotFound(_("No such template."))
         given = TemplateTestSendIn(data=request.data)
         given.is_valid(raise_exception=True)
         form = TemplateTestSendForm(
@@ -428,7 +429,11 @@ class TemplateTestSendApi(APIView):
             )
         except ContentError as exc:
             raise ValidationError(
-                {"non_field_errors": [f"The template cannot be rendered: {exc}"]}
+                {
+                    "non_field_errors": [
+                        _("The template cannot be rendered: %(reason)s") % {"reason": exc}
+                    ]
+                }
             ) from exc
         except services.SendingError as exc:
             raise Conflict(str(exc)) from exc

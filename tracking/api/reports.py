@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework.exceptions import NotFound
@@ -49,5 +50,5 @@ class CampaignReportApi(APIView):
     def get(self, request: Request, campaign_id: int) -> Response:
         campaign = campaign_get(api_access(request).workspace, campaign_id)
         if campaign is None:
-            raise NotFound("No such campaign.")
+            raise NotFound(_("No such campaign."))
         return Response(report_body(reports.campaign_report(campaign)))

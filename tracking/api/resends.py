@@ -7,6 +7,7 @@ from dataclasses import asdict
 from typing import Any
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound, ValidationError
@@ -62,7 +63,7 @@ class CampaignResendApi(APIView):
     def _campaign(self, request: Request, campaign_id: int) -> Campaign:
         campaign = campaign_get(api_access(request).workspace, campaign_id)
         if campaign is None:
-            raise NotFound("No such campaign.")
+            raise NotFound(_("No such campaign."))
         return campaign
 
     @extend_schema(

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import (
     PolymorphicProxySerializer,
     extend_schema,
@@ -402,7 +403,7 @@ class WebhookDeliveriesApi(
     def workspace_queryset(self, workspace: Workspace) -> QuerySet[Event]:
         endpoint = selectors.endpoint_get(workspace, int(self.kwargs["endpoint_id"]))
         if endpoint is None:
-            raise NotFound("No such webhook endpoint.")
+            raise NotFound(_("No such webhook endpoint."))
         return selectors.events_of(endpoint)
 
     @extend_schema(
