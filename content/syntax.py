@@ -33,6 +33,8 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from django.utils.translation import gettext as _
+
 MAX_DEPTH = 8  # nested {if}; more is surely a mistake, and bounds the renderer's recursion
 
 _IDENT = r"[A-Za-z_][A-Za-z0-9_]*"
@@ -56,7 +58,7 @@ class TemplateSyntaxError(ContentError):
         self.part = part
         self.line = line
         self.name = name
-        place = [f"{part}" if part else "", f"line {line}" if line else ""]
+        place = [f"{part}" if part else "", _("line %(n)s") % {"n": line} if line else ""]
         where = ", ".join(p for p in place if p)
         where = f"{where}: " if where else ""
         super().__init__(f"{where}{message}")
@@ -159,7 +161,7 @@ class _Parser:
             frame = self.stack[-1]
             line = frame.line
             raise TemplateSyntaxError(
-                f"{{if {frame.name}}} is never closed: add {{endif}}",
+                _("{if %(name)s} is never closed: add {endif}") % {"name": frame.name},
                 part=self.part,
                 line=line,
                 name=frame.name,
@@ -174,8 +176,11 @@ class _Parser:
             if doubled:
                 name = doubled.group(1)
                 raise self.error(
-                    f"{{{{{name}}}}} has doubled braces: write {{{name}}} for the value, "
-                    f"or {{{{{name}}} to show it literally",
+                    _(
+                        "{{%(name)s}} has doubled braces: write {%(name)s} for the value, "
+                        "or {{%(name)s} to show it literally"
+                    )
+                    % {"name": name},
                     start,
                     name,
                 )
@@ -204,12 +209,12 @@ class _Parser:
         if name == "else":
             self.flush()
             if not self.stack or self.stack[-1].otherwise is not None:
-                raise self.error("{else} without a matching {if …}", start, "else")
+                raise self.error(_("{else} without a matching {if …}"), start, "else")
             self.stack[-1].otherwise = []
         elif name == "endif":
             self.close_if(start)
         elif name in KEYWORDS:
-            raise self.error(f"{{{name}}} is not a placeholder", start, name)
+            raise self.error(_("{%(name)s} is not a placeholder") % {"name": name}, start, name)
         else:
             self.flush()
             self.out.append(Var(name, "", self.line_of(start)))
@@ -219,13 +224,16 @@ class _Parser:
         match = _FALLBACK.match(self.source, bar)
         if match is None:
             raise self.error(
-                f"{{{name}|… is not closed: a fallback ends with }} on the same line "
-                "and may not contain braces",
+                _(
+                    "{%(name)s|… is not closed: a fallback ends with } on the same line "
+                    "and may not contain braces"
+                )
+                % {"name": name},
                 start,
                 name,
             )
         if name in KEYWORDS:
-            raise self.error(f"{{{name}}} cannot have a fallback", start, name)
+            raise self.error(_("{%(name)s} cannot have a fallback") % {"name": name}, start, name)
         self.flush()
         self.out.append(Var(name, match.group(1), self.line_of(start)))
         return match.end()
@@ -233,9 +241,11 @@ class _Parser:
     def open_if(self, start: int) -> int:
         match = _IF.match(self.source, start)
         if match is None or match.group(2) in KEYWORDS:
-            raise self.error("write a condition as {if field} or {if not field}", start, "if")
+            raise self.error(_("write a condition as {if field} or {if not field}"), start, "if")
         if len(self.stack) >= MAX_DEPTH:
-            raise self.error(f"conditions nest at most {MAX_DEPTH} deep", start, "if")
+            raise self.error(
+                _("conditions nest at most %(n)s deep") % {"n": MAX_DEPTH}, start, "if"
+            )
         self.flush()
         name = match.group(2)
         self.stack.append(_Frame(name, bool(match.group(1)), self.line_of(start), []))
@@ -244,7 +254,7 @@ class _Parser:
     def close_if(self, start: int) -> None:
         self.flush()
         if not self.stack:
-            raise self.error("{endif} without a matching {if …}", start, "endif")
+            raise self.error(_("{endif} without a matching {if …}"), start, "endif")
         frame = self.stack.pop()
         then, otherwise = tuple(frame.then), tuple(frame.otherwise or ())
         self.out.append(If(frame.name, frame.negate, then, otherwise, frame.line))
@@ -279,7 +289,11 @@ class TemplateWarning:
     message: str
 
     def __str__(self) -> str:
-        return f"{self.part}, line {self.line}: {self.message}"
+        return _("%(part)s, line %(n)s: %(message)s") % {
+            "part": self.part,
+            "n": self.line,
+            "message": self.message,
+        }
 
 
 # Braces around a word that is almost a tag: spaces inside, or letters a key cannot have.
@@ -308,10 +322,19 @@ def suspicious_tags(
         shown = match.group(0)
         if not word.isascii():
             hint = suggest(word)
-            advice = f"write {{{hint}}}" if hint else "field keys use Latin letters, e.g. {tarif}"
-            message = f"{shown} is not a placeholder and is sent as written: {advice}."
+            if hint:
+                message = _(
+                    "%(shown)s is not a placeholder and is sent as written: write {%(hint)s}."
+                ) % {"shown": shown, "hint": hint}
+            else:
+                message = _(
+                    "%(shown)s is not a placeholder and is sent as written: field keys use "
+                    "Latin letters, e.g. {tarif}."
+                ) % {"shown": shown}
         elif (before or after) and word in names:
-            message = f"{shown} has spaces inside, so it is sent as written: write {{{word}}}."
+            message = _(
+                "%(shown)s has spaces inside, so it is sent as written: write {%(word)s}."
+            ) % {"shown": shown, "word": word}
         else:
             continue
         found.append(TemplateWarning(part=part, line=line, name=word, message=message))
@@ -324,5 +347,8 @@ def check_names(nodes: Iterable[Node], allowed: Iterable[str], *, part: str = ""
     for name, line in names_in(nodes):
         if name not in known:
             raise UnknownPlaceholderError(
-                f"{{{name}}} is not a field of this workspace", part=part, line=line, name=name
+                _("{%(name)s} is not a field of this workspace") % {"name": name},
+                part=part,
+                line=line,
+                name=name,
             )
