@@ -337,7 +337,7 @@ def template_test_send(request: HttpRequest, template_id: int) -> HttpResponse:
                 addresses=form.cleaned_data["addresses"],
             )
         except ContentError as exc:
-            form.add_error(None, f"The template cannot be rendered: {exc}")
+            form.add_error(None, _("The template cannot be rendered: %(reason)s") % {"reason": exc})
         except services.SendingError as exc:
             form.add_error(None, str(exc))
     return render(

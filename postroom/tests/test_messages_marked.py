@@ -90,13 +90,32 @@ def _english_text(node: ast.expr) -> str | None:
     return text if text[:1].isupper() else None
 
 
+def _said_on_a_page(node: ast.AST) -> ast.expr | None:
+    """The message of `form.add_error(field, message)` or `messages.error(request, message)`
+    (and the other levels), which a page shows as it is."""
+    if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+        return None
+    if len(node.args) < 2:
+        return None
+    method, owner = node.func.attr, _name(node.func.value)
+    if method == "add_error" or (
+        owner == "messages" and method in {"error", "warning", "success", "info"}
+    ):
+        return node.args[1]
+    return None
+
+
 def unmarked_messages(files: list[Path]) -> list[str]:
     trees = {path: ast.parse(path.read_text(), str(path)) for path in files}
     shown = _shown_classes(trees)
     found = []
     for path, tree in trees.items():
-        relative = path.relative_to(ROOT).as_posix()
+        relative = path.relative_to(ROOT).as_posix() if path.is_relative_to(ROOT) else path.name
         for node in ast.walk(tree):
+            said = _said_on_a_page(node)
+            if said is not None and (text := _english_text(said)) is not None:
+                found.append(f"{relative}:{node.lineno}: {text[:60]!r}…")
+                continue
             if not (isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call)):
                 continue
             cls = _name(node.exc.func)
@@ -125,6 +144,10 @@ def test_the_check_finds_a_bare_message_and_a_subclass(tmp_path: Path):
         '    raise ValidationError({"list": ["Choose a list."]})\n'
         "def internal():\n"
         '    raise ValueError("Not for users.")\n'
+        "def view(request, form, exc):\n"
+        '    form.add_error(None, f"The template cannot be rendered: {exc}")\n'
+        '    messages.success(request, "Saved.")\n'
+        '    messages.success(request, _("Saved."))\n'
     )
     trees = {source: ast.parse(source.read_text())}
     assert "LaunchRefused" in _shown_classes(trees)
@@ -134,3 +157,4 @@ def test_the_check_finds_a_bare_message_and_a_subclass(tmp_path: Path):
         if isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call)
     ]
     assert texts == ["At most ", None, "Choose a list.", "Not for users."]
+    assert len(unmarked_messages([source])) == 4  # the view's two bare ones too
