@@ -114,7 +114,7 @@ def unmarked_messages(files: list[Path]) -> list[str]:
         for node in ast.walk(tree):
             said = _said_on_a_page(node)
             if said is not None and (text := _english_text(said)) is not None:
-                found.append(f"{relative}:{node.lineno}: {text[:60]!r}…")
+                found.append(f"{relative}:{said.lineno}: {text[:60]!r}…")
                 continue
             if not (isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call)):
                 continue
