@@ -17,10 +17,8 @@ from datetime import date, datetime, timedelta
 
 from django.db import connection, transaction
 from django.db.models import (
-    BigIntegerField,
     BooleanField,
     CharField,
-    DateTimeField,
     Exists,
     ExpressionWrapper,
     F,
@@ -28,7 +26,6 @@ from django.db.models import (
     Q,
     QuerySet,
     Subquery,
-    Value,
 )
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast
@@ -48,7 +45,8 @@ from automation.models import (
 )
 from automation.sequences.hours import next_opening
 from automation.sequences.services import SequenceError, enrol_ids, step_cycle_campaign
-from campaigns.models import Delivery, DeliveryStatus
+from campaigns.models import Delivery
+from campaigns.queueing import insert_deliveries
 from tracking.models import BounceType, Event, EventKind
 
 # When a step whose year's campaign could not be made is looked at again.
@@ -441,48 +439,18 @@ def _qualifying(
 
 def _queue(campaign_id: int, members: list[tuple[int, int, str, int]], now: datetime) -> int:
     """The step's deliveries, queued for the engine with one INSERT … SELECT from the
-    enrollments (as a campaign's launch does); one that exists is kept as it is (ON
-    CONFLICT). Returns how many were made."""
+    enrollments, as a campaign's launch does; returns how many were made."""
     if not members:
         return 0
-    rows = (
-        Enrollment.objects.filter(pk__in=[m[0] for m in members])
-        .annotate(
-            _campaign=Value(campaign_id, output_field=BigIntegerField()),
-            _status=Value(str(DeliveryStatus.QUEUED)),
-            _zero=Value(0),
-            _now=Value(now, output_field=DateTimeField()),
-            _blank=Value(""),
-            _none=Value(None, output_field=BigIntegerField()),
-        )
-        .order_by()
-        .values_list(
-            "workspace_id",
-            "_campaign",
-            "recipient_id",
-            "recipient__email",
-            "_status",
-            "_zero",
-            "_now",
-            "_blank",
-            "_blank",
-            "_blank",
-            "_blank",
-            "_now",
-            "_none",
-            "_now",
-        )
+    return insert_deliveries(
+        Enrollment.objects.filter(pk__in=[m[0] for m in members]),
+        workspace="workspace_id",
+        recipient="recipient_id",
+        email="recipient__email",
+        campaign_id=campaign_id,
+        now=now,
+        created=True,
     )
-    sql, params = rows.query.sql_with_params()
-    table = connection.ops.quote_name(Delivery._meta.db_table)
-    statement = (
-        f"INSERT INTO {table} (workspace_id, campaign_id, recipient_id, email, status,"
-        " attempts, next_attempt_at, lease_owner, message_id, last_enhanced_code, last_reply,"
-        f" updated_at, variant_id, created_at) {sql} ON CONFLICT DO NOTHING"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(statement, params)
-        return int(cursor.rowcount)
 
 
 def _complete(ids: list[int], now: datetime, *, moved: bool = False) -> int:

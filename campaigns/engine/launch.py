@@ -14,9 +14,7 @@ from datetime import datetime
 
 from django.db import connection, transaction
 from django.db.models import (
-    BigIntegerField,
     Count,
-    DateTimeField,
     Exists,
     F,
     OuterRef,
@@ -40,10 +38,10 @@ from campaigns.models import (
     AbTestState,
     Campaign,
     Delivery,
-    DeliveryStatus,
     ResendRecipient,
     Variant,
 )
+from campaigns.queueing import insert_deliveries
 
 # A launch that inserts more deliveries than this refreshes the table's statistics.
 ANALYZE_AFTER = 10_000
@@ -240,44 +238,18 @@ def _insert(
     recipients: QuerySet[Recipient], campaign: Campaign, now: datetime, variant_id: int | None
 ) -> int:
     """INSERT … SELECT the deliveries of `recipients`; returns how many were new."""
-    # Django writes the SELECT, constants included, so values are adapted for each database.
-    rows = recipients.annotate(
-        _workspace=Value(campaign.workspace_id),
-        _campaign=Value(campaign.pk),
-        _status=Value(str(DeliveryStatus.QUEUED)),
-        _zero=Value(0),
-        _now=Value(now, output_field=DateTimeField()),
-        _blank=Value(""),
-        _variant=Value(variant_id, output_field=BigIntegerField()),
-    ).values_list(
-        "_workspace",
-        "_campaign",
-        "pk",
-        "email",
-        "_status",
-        "_zero",
-        "_now",
-        "_blank",
-        "_blank",
-        "_blank",
-        "_blank",
-        "_now",
-        "_variant",
+    inserted = insert_deliveries(
+        recipients,
+        workspace=Value(campaign.workspace_id),
+        recipient="pk",
+        email="email",
+        campaign_id=campaign.pk,
+        now=now,
+        variant_id=variant_id,
     )
-    if not recipients.query.order_by:
-        rows = rows.order_by()
-    sql, params = rows.query.sql_with_params()
-    table = connection.ops.quote_name(Delivery._meta.db_table)
-    statement = (
-        f"INSERT INTO {table} (workspace_id, campaign_id, recipient_id, email, status,"
-        " attempts, next_attempt_at, lease_owner, message_id, last_enhanced_code, last_reply,"
-        f" updated_at, variant_id) {sql} ON CONFLICT DO NOTHING"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(statement, params)
-        inserted = cursor.rowcount
-        if connection.vendor == "postgresql" and inserted > ANALYZE_AFTER:
-            # Fresh statistics, or the planner takes a million new rows for one and picks
-            # plans that sort them all on every claim.
-            cursor.execute(f"ANALYZE {table}")
-    return int(inserted)
+    if connection.vendor == "postgresql" and inserted > ANALYZE_AFTER:
+        # Fresh statistics, or the planner takes a million new rows for one and picks
+        # plans that sort them all on every claim.
+        with connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE {connection.ops.quote_name(Delivery._meta.db_table)}")
+    return inserted
