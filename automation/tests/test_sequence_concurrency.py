@@ -11,7 +11,7 @@ from django.db import connection
 from django.utils import timezone
 
 from automation.models import Enrollment, StepCycle
-from automation.sequences.schedule import sequences_advance
+from automation.sequences.schedule import enrol_list_joiners, sequences_advance
 from automation.sequences.services import sequence_activate
 from automation.tests.sequence_setup import DAY, join, make_sequence
 from campaigns.models import Delivery
@@ -26,6 +26,9 @@ def test_concurrent_passes_queue_each_step_once(personas):
     sequence_activate(sequence=setup.sequence)
     join(setup, 600)
     now = timezone.now()
+    # Enrolled before the workers start, so that all four find due steps: else whoever
+    # enrols can schedule them all while the others still see none.
+    assert enrol_list_joiners(now=now) == 600
     barrier = threading.Barrier(4)
     scheduled: list[int] = []
 

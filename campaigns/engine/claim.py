@@ -203,18 +203,44 @@ def _servable(campaigns: list[int], busy: Collection[int]) -> list[int]:
 
 def sweep_stopped(*, now: datetime) -> int:
     """Leases that ran out in campaigns that stopped meanwhile: a paused campaign's deliveries
-    wait again, a cancelled one's end cancelled. (Running ones are reclaimed by `claim`.)"""
+    wait again, a cancelled one's end cancelled. (Running ones are reclaimed by `claim`.)
+
+    Three plain statements, each on one table: the campaigns with run-out leases (through the
+    leased rows' partial index), which of them stopped, then an UPDATE by campaign. Django
+    writes an UPDATE filtered through a join as `id IN (SELECT … JOIN …)`, a self-join whose
+    plan, with statistics that still say the table is empty, read every delivery once for
+    each delivery: seconds at every step of the engine."""
     stale = Delivery.objects.filter(status=DeliveryStatus.SENDING, lease_expires_at__lt=now)
-    done = stale.filter(campaign__status=CampaignStatus.CANCELLED).update(
-        status=DeliveryStatus.CANCELLED, lease_owner="", lease_expires_at=None, updated_at=now
+    leased = set(stale.values_list("campaign_id", flat=True).distinct())
+    if not leased:
+        return 0
+    stopped = dict(
+        Campaign.objects.filter(
+            pk__in=leased, status__in=(CampaignStatus.CANCELLED, CampaignStatus.PAUSED)
+        ).values_list("pk", "status")
     )
-    return done + stale.filter(campaign__status=CampaignStatus.PAUSED).update(
-        status=DeliveryStatus.QUEUED,
-        lease_owner="",
-        lease_expires_at=None,
-        next_attempt_at=now,
-        updated_at=now,
-    )
+
+    def still(status: str) -> QuerySet[Delivery]:
+        # The campaign's status is checked again in the UPDATE (against the few campaigns
+        # only): one resumed or cancelled since the read above is not swept as it was.
+        ids = [pk for pk, was in stopped.items() if was == status]
+        now_so = Campaign.objects.filter(pk__in=ids, status=status).values("pk")
+        return stale.filter(campaign_id__in=ids).filter(campaign_id__in=now_so)
+
+    done = 0
+    if CampaignStatus.CANCELLED in stopped.values():
+        done += still(CampaignStatus.CANCELLED).update(
+            status=DeliveryStatus.CANCELLED, lease_owner="", lease_expires_at=None, updated_at=now
+        )
+    if CampaignStatus.PAUSED in stopped.values():
+        done += still(CampaignStatus.PAUSED).update(
+            status=DeliveryStatus.QUEUED,
+            lease_owner="",
+            lease_expires_at=None,
+            next_attempt_at=now,
+            updated_at=now,
+        )
+    return done
 
 
 def release(*, worker: str, ids: list[int], now: datetime, due: datetime | None = None) -> int:
