@@ -10,11 +10,8 @@ from __future__ import annotations
 
 import csv
 import logging
-import queue
-import threading
 import time
-from collections.abc import Generator, Iterator
-from contextlib import closing
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -24,7 +21,7 @@ from django.utils import timezone
 
 from audience import selectors, services
 from audience.bulkwrite import refresh_statistics
-from audience.importer import ParsedRow, Plan, Rejection, read_batches
+from audience.importer import Plan, read_batches
 from audience.metrics import IMPORT_ROWS
 from audience.models import AudienceJob, CustomField, JobKind, JobStatus
 from audience.reasons import (
@@ -103,18 +100,18 @@ def run_import(job: AudienceJob) -> None:
     plan, stamp, line = _plan(job), job.started_at, job.last_line
     statistics = _Statistics()
     try:
-        with closing(_parsed_ahead(job, plan)) as batches:
-            for parsed, bytes_read in batches:
-                started = time.perf_counter()
-                written = services.import_write_batch(
-                    job=job, rows=parsed, stamp=stamp, bytes_read=bytes_read
-                )
-                statistics.grew(written)
-                line = parsed[-1].line
-                _log_batch(job, rows=len(parsed), written=written, line=line, started=started)
-                if _cancelled(job):
-                    services.job_finish(job=job, status=JobStatus.CANCELLED, error=_stopped(line))
-                    return
+        for rows, bytes_read in _pending_batches(job):
+            started = time.perf_counter()
+            parsed = [plan.parse(n, row) for n, row in rows]
+            written = services.import_write_batch(
+                job=job, rows=parsed, stamp=stamp, bytes_read=bytes_read
+            )
+            statistics.grew(written)
+            line = rows[-1][0]
+            _log_batch(job, rows=len(rows), written=written, line=line, started=started)
+            if _cancelled(job):
+                services.job_finish(job=job, status=JobStatus.CANCELLED, error=_stopped(line))
+                return
     except (UnicodeDecodeError, csv.Error) as exc:
         services.job_finish(
             job=job, status=JobStatus.FAILED, error=_stopped_by(exc, line, job.params["encoding"])
@@ -144,55 +141,6 @@ def _pending_batches(job: AudienceJob) -> Iterator[tuple[list[tuple[int, list[st
         rows = [(n, row) for n, row in batch if n > job.last_line]
         if rows:
             yield rows, bytes_read
-
-
-# What a parsed batch is, or how the reading ended, as the parsing thread hands it over.
-_Ahead = tuple[list[ParsedRow | Rejection], int] | BaseException | None
-
-
-def _parsed_ahead(
-    job: AudienceJob, plan: Plan
-) -> Generator[tuple[list[ParsedRow | Rejection], int]]:
-    """The pending batches, parsed, with the next one read and parsed in a thread while the
-    caller writes this one: the database's work and the parsing then overlap on two cores
-    (a database call releases the GIL), instead of each waiting for the other.
-
-    The thread touches no database, and holds at most one batch ahead, so memory stays
-    flat. A reading error (not in the encoding, not CSV) is raised here, in the caller's
-    order: after the batches before it. Leaving early (a cancel, an error) stops the thread.
-    """
-    handed: queue.Queue[_Ahead] = queue.Queue(maxsize=1)
-    stop = threading.Event()
-
-    def hand(item: _Ahead) -> bool:
-        while not stop.is_set():
-            try:
-                handed.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def read() -> None:
-        try:
-            for rows, bytes_read in _pending_batches(job):
-                if not hand(([plan.parse(n, row) for n, row in rows], bytes_read)):
-                    return
-        except BaseException as exc:  # handed to the caller, which raises it
-            hand(exc)
-            return
-        hand(None)
-
-    thread = threading.Thread(target=read, name=f"import-{job.pk}-reader", daemon=True)
-    thread.start()
-    try:
-        while (item := handed.get()) is not None:
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
-        thread.join()
 
 
 def _log_batch(job: AudienceJob, *, rows: int, written: int, line: int, started: float) -> None:
