@@ -117,3 +117,17 @@ def test_judging_costs_the_same_few_queries_for_three_people_or_three_hundred(
     sequence_activate(sequence=setup.sequence)
     few = _queries_to_judge(setup, time_machine, 3, start=0)
     assert few == _queries_to_judge(setup, time_machine, 300, start=100)
+
+
+def test_a_pass_stops_who_was_heard_from_lately_before_their_next_step_is_due(
+    personas, time_machine
+):
+    time_machine.move_to("2026-11-02 09:00:00Z", tick=False)
+    setup = make_sequence(personas.workspace)  # the next step is a day away
+    sequence_activate(sequence=setup.sequence)
+    replier, quiet = join(setup, 2)
+    sequences_advance(now=timezone.now())
+    record(_fact(EventKind.REPLIED), delivery=Delivery.objects.get(email=replier.email))
+    time_machine.shift(timedelta(minutes=10))
+    assert sequences_advance(now=timezone.now()).stopped == 1
+    assert _reasons() == {replier.email: StopReason.REPLIED, quiet.email: ""}
