@@ -27,6 +27,8 @@ The rules (DESIGN.md, "Rules the engine keeps"):
   the campaign's last attempt, `failed`.
 - past the campaign's lifetime: `expired`, or `connection_error` when no server ever answered.
 - suppressed at send time: `suppressed`, with an attempt row that says so.
+- its recipient deleted or erased since it was queued: `cancelled`, without an attempt and
+  without a message (the address stored on the delivery is no reason to write to it).
 """
 
 from __future__ import annotations
@@ -191,6 +193,13 @@ def released(delivery_id: int, campaign_status: str, now: datetime) -> Outcome:
 def final(delivery_id: int, status: str, reply: str) -> Outcome:
     """It ends without a try (content that cannot be rendered)."""
     return Outcome(delivery_id, status, reply=reply)
+
+
+def recipient_gone(delivery_id: int) -> Outcome:
+    """Its recipient was deleted or erased after it was queued: it ends without a message."""
+    return Outcome(
+        delivery_id, DeliveryStatus.CANCELLED, reply="The recipient was deleted before sending."
+    )
 
 
 def suppressed(delivery_id: int) -> Outcome:

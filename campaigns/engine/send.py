@@ -586,7 +586,9 @@ class StatusWatch:
 def _expire_or_suppress(
     campaign: Campaign, items: list[Claimed], now: datetime
 ) -> tuple[list[Outcome], list[Claimed]]:
-    """Deliveries past the campaign's lifetime end; suppressed addresses are not sent to."""
+    """Deliveries past the campaign's lifetime end; suppressed addresses, and recipients
+    deleted since they were queued (their row is gone: no e-mail in the claim's join), are
+    not sent to."""
     outcomes: list[Outcome] = []
     live: list[Claimed] = []
     expired = rules.past_lifetime(campaign.launched_at, campaign.lifetime_seconds, now)
@@ -595,7 +597,9 @@ def _expire_or_suppress(
     for delivery in items:
         if delivery.pk in made:  # a sequence's step: its lifetime counts from its making
             expired = rules.past_lifetime(made[delivery.pk], campaign.lifetime_seconds, now)
-        if delivery.email in suppressed:
+        if delivery.standard[0] is None:
+            outcomes.append(rules.recipient_gone(delivery.pk))
+        elif delivery.email in suppressed:
             outcomes.append(rules.suppressed(delivery.pk))
         elif expired:
             outcomes.append(
