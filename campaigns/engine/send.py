@@ -25,7 +25,7 @@ from django.conf import settings
 from django.db import connection, connections
 from django.utils import timezone
 
-from audience.models import STANDARD_FIELDS, Suppression
+from audience.models import STANDARD_FIELDS, Recipient, Suppression
 from audience.selectors import custom_fields, recipient_values
 from campaigns import links, metrics
 from campaigns.engine import outcome as rules
@@ -641,7 +641,10 @@ def delivery_values(
     delivery: Delivery, token: str, field_keys: list[str] | None = None
 ) -> dict[str, str]:
     """What a delivery's placeholders are filled with: its recipient's fields and its links."""
-    person = delivery.recipient
+    try:
+        person = delivery.recipient
+    except Recipient.DoesNotExist:  # deleted while its launch ran (no database constraint)
+        person = None
     values = recipient_values(person, field_keys) if person is not None else {}
     return {**values, "email": delivery.email, **links.DeliveryLinks().values(token)}
 
