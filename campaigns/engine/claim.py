@@ -205,8 +205,8 @@ def sweep_stopped(*, now: datetime) -> int:
     """Leases that ran out in campaigns that stopped meanwhile: a paused campaign's deliveries
     wait again, a cancelled one's end cancelled. (Running ones are reclaimed by `claim`.)
 
-    Three plain statements, each on one table: the campaigns with run-out leases (through the
-    leased rows' partial index), which of them stopped, then an UPDATE by campaign. Django
+    Plain statements: the campaigns with run-out leases (through the leased rows' partial
+    index), which of them stopped, then an UPDATE of the outbox by those campaigns. Django
     writes an UPDATE filtered through a join as `id IN (SELECT … JOIN …)`, a self-join whose
     plan, with statistics that still say the table is empty, read every delivery once for
     each delivery: seconds at every step of the engine."""
@@ -214,33 +214,31 @@ def sweep_stopped(*, now: datetime) -> int:
     leased = set(stale.values_list("campaign_id", flat=True).distinct())
     if not leased:
         return 0
-    stopped = dict(
-        Campaign.objects.filter(
-            pk__in=leased, status__in=(CampaignStatus.CANCELLED, CampaignStatus.PAUSED)
-        ).values_list("pk", "status")
-    )
-
-    def still(status: str) -> QuerySet[Delivery]:
-        # The campaign's status is checked again in the UPDATE (against the few campaigns
-        # only): one resumed or cancelled since the read above is not swept as it was.
-        ids = [pk for pk, was in stopped.items() if was == status]
-        now_so = Campaign.objects.filter(pk__in=ids, status=status).values("pk")
-        return stale.filter(campaign_id__in=ids).filter(campaign_id__in=now_so)
-
+    stopped: dict[str, list[int]] = {}
+    for pk, status in Campaign.objects.filter(pk__in=leased, status__in=_SWEPT).values_list(
+        "pk", "status"
+    ):
+        stopped.setdefault(status, []).append(pk)
     done = 0
-    if CampaignStatus.CANCELLED in stopped.values():
-        done += still(CampaignStatus.CANCELLED).update(
-            status=DeliveryStatus.CANCELLED, lease_owner="", lease_expires_at=None, updated_at=now
-        )
-    if CampaignStatus.PAUSED in stopped.values():
-        done += still(CampaignStatus.PAUSED).update(
-            status=DeliveryStatus.QUEUED,
+    for status, ids in stopped.items():
+        # The status is checked again in the UPDATE, against these few campaigns only: one
+        # resumed or cancelled since the read above is not swept as it was.
+        still = Campaign.objects.filter(pk__in=ids, status=status).values("pk")
+        done += stale.filter(campaign_id__in=still).update(
+            status=_SWEPT[status],
             lease_owner="",
             lease_expires_at=None,
-            next_attempt_at=now,
+            next_attempt_at=now,  # a paused campaign's, due as soon as it resumes
             updated_at=now,
         )
     return done
+
+
+# What a run-out lease of a stopped campaign becomes, by the campaign's status.
+_SWEPT: dict[str, str] = {
+    CampaignStatus.CANCELLED: DeliveryStatus.CANCELLED,
+    CampaignStatus.PAUSED: DeliveryStatus.QUEUED,
+}
 
 
 def release(*, worker: str, ids: list[int], now: datetime, due: datetime | None = None) -> int:
