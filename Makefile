@@ -12,11 +12,11 @@ NODE_STAMP := node_modules/.installed
 
 .PHONY: run install install-dev test test-fast lint format css css-check lock migrate worker \
         browser dovecot gettext messages compilemessages translations-check clean bench-import bench-render bench-send bench-memory \
-        bench-bounces bench-report bench-track bench-sequences
+        bench-bounces bench-report bench-track bench-sequences bench-pages
 
 # Development mode: DEBUG on, and a random key made once in var/ (no variable to set). Every
 # other start (postroom.web, Celery, the image) is production and needs real secrets.
-run migrate worker lint messages compilemessages bench-import bench-render bench-send bench-bounces bench-report bench-track bench-sequences: export POSTROOM_DEVELOPMENT := 1
+run migrate worker lint messages compilemessages bench-import bench-render bench-send bench-bounces bench-report bench-track bench-sequences bench-pages: export POSTROOM_DEVELOPMENT := 1
 
 run: $(RUN_STAMP)
 	@mkdir -p var/static
@@ -133,6 +133,11 @@ bench-bounces: $(DEV_STAMP) dovecot
 
 bench-report: $(DEV_STAMP)
 	$(BIN)/python bench/bench_report.py $(BENCH_ARGS)
+
+# Issue 14 at full size (PostgreSQL, DATABASE_URL or postroom_bench_pages on 127.0.0.1): the
+# pages with 10,000,000 deliveries and 20,000,000 attempts, through the test client.
+bench-pages: $(DEV_STAMP)
+	$(BIN)/python bench/bench_pages.py $(BENCH_ARGS)
 
 # Sequence steps the scheduler hands to the engine per second (50,000 people, three steps).
 bench-sequences: $(DEV_STAMP)
