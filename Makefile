@@ -148,6 +148,20 @@ bench-sequences: $(DEV_STAMP)
 bench-track: $(DEV_STAMP)
 	$(BIN)/python bench/bench_track.py $(BENCH_ARGS)
 
+# 200 locust users on the pages and the API while a 100,000-recipient campaign sends (PostgreSQL
+# postroom_bench_load on 127.0.0.1, postroom.web, the embedded worker, smtp-sink). Locust is no
+# dependency of Postroom: it lives in a venv of its own, var/locust-venv, made here.
+LOCUST_VENV := var/locust-venv
+LOCUST_VERSION := 2.47.0
+.PHONY: bench-load
+$(LOCUST_VENV)/.installed-$(LOCUST_VERSION):
+	$(PYTHON) -m venv $(LOCUST_VENV)
+	$(LOCUST_VENV)/bin/python -m pip --disable-pip-version-check -q install locust==$(LOCUST_VERSION)
+	@touch $@
+
+bench-load: $(DEV_STAMP) $(LOCUST_VENV)/.installed-$(LOCUST_VERSION)
+	$(BIN)/python bench/bench_load.py --locust $(LOCUST_VENV)/bin/locust $(BENCH_ARGS)
+
 # Promise 8 at full size (PostgreSQL only): a 1,000,000-recipient campaign, the worker's memory.
 bench-memory: $(DEV_STAMP)
 	$(BIN)/python bench/bench_memory.py $(BENCH_ARGS)

@@ -1,0 +1,390 @@
+"""The web interface and the API under 200 users while a 100,000-recipient campaign sends.
+
+A fresh PostgreSQL database (postroom_bench_load on 127.0.0.1 unless DATABASE_URL names
+another; dropped and made again) gets a workspace with its owner, one API key per simulated
+user, N recipients in one list and an SMTP account pointing at Postfix's smtp-sink on a free
+loopback port. The web server starts as production runs it (`python -m postroom.web`, granian,
+DEBUG off, collected static files, Redis as the cache) on 127.0.0.1, beside one embedded
+worker (`manage.py worker`). Then:
+
+1. baseline: a first campaign to the N recipients is sent with no load: its send rate;
+2. load: a second campaign to the same N is queued as locust (bench/locustfile.py, from its
+   own venv: Postroom does not depend on it) starts U users, R a second, for T seconds; the
+   send rate while the load runs (after the ramp) comes from the deliveries' sent_at.
+
+It prints locust's table per page, requests/s, median/p95/p99 overall and for the slowest
+pages, failures and the 5xx answers of the web server's access log, the send rate before and
+during the load, and last:
+RESULT req_s=… median_ms=… p95_ms=… p99_ms=… failures=… http_5xx=… send_before=… send_during=…
+send_ratio=… recipients=… users=… web_nice=… worker_nice=…
+
+    make bench-load
+    make bench-load BENCH_ARGS="--web-nice 10"      # the web server below the worker
+    .venv/bin/python bench/bench_load.py --locust var/locust-venv/bin/locust --users 50
+
+`--web-nice` and `--worker-nice` start the web server or the worker at that nice value, as a
+deployment can (systemd's Nice=, `nice -n` in a compose command): the kernel's scheduler then
+gives the other the CPU first when both want it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import csv
+import datetime
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from bench_database import prepare_database  # noqa: E402 -- beside this script
+from bench_send import sink_pid, start_sink, stop_sink, template_html  # noqa: E402
+
+OUT = ROOT / "var" / "bench" / "load"
+# Production settings of the benchmark's own (DEBUG off needs real keys); its own var/ so
+# that collectstatic writes nowhere another checkout's server reads.
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "postroom.settings")
+os.environ.setdefault("DEBUG", "False")
+os.environ.setdefault("SECRET_KEY", "bench-load-only-secret-key-" + "0123456789" * 5)
+os.environ.setdefault(
+    "ENCRYPTION_KEYS", base64.urlsafe_b64encode(b"bench-load-encryption-key-32byte").decode()
+)
+os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postroom_bench_load")
+os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/13")
+os.environ.setdefault("ALLOWED_HOSTS", "127.0.0.1,localhost")
+os.environ.setdefault("SECURE_SSL_REDIRECT", "False")
+os.environ.setdefault("SESSION_COOKIE_SECURE", "False")
+os.environ.setdefault("CSRF_COOKIE_SECURE", "False")
+os.environ.setdefault("POSTROOM_VAR_DIR", str(OUT / "var"))
+
+PASSWORD = "bench-load-password-9f3k"  # noqa: S105 -- a throwaway database's owner
+EMAIL = "owner@bench-load.example"
+
+
+@dataclass
+class Setup:
+    done: int  # the baseline campaign
+    live: int  # the one sent under load
+    keys: Path
+
+
+def setup(recipients: int, users: int, port: int) -> Setup:
+    """The workspace, its owner, API keys, recipients, account and both campaigns."""
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    call_command("collectstatic", "--noinput", verbosity=0)
+    from django.db import connection
+    from django.utils import timezone
+
+    from accounts.keys.services import api_key_create
+    from accounts.models import Role, User
+    from accounts.services import workspace_create
+    from audience.models import RecipientList
+    from campaigns.models import Campaign
+    from content.models import Template
+    from sending.models import AccountKind, AccountStatus, SendingAccount
+
+    owner = User.objects.create_user(EMAIL, PASSWORD, email_verified_at=timezone.now())
+    workspace = workspace_create(name="Bench load", owner=owner)
+    everyone = RecipientList.objects.create(workspace=workspace, name="Everyone")
+    fill_recipients(workspace.pk, everyone.pk, recipients)
+    keys = OUT / "api-keys.txt"
+    keys.write_text(
+        "".join(
+            api_key_create(
+                workspace=workspace, name=f"user {n}", role=Role.EDITOR, created_by=owner
+            ).raw
+            + "\n"
+            for n in range(users)
+        )
+    )
+    template = Template.objects.create(
+        workspace=workspace,
+        name="Spring news",
+        subject="Spring news for {first_name}",
+        html_body=template_html(),
+        text_from_html=True,
+    )
+    account = SendingAccount.objects.create(
+        workspace=workspace, name="sink", from_email="news@bench.example.com",
+        kind=AccountKind.SMTP, smtp_host="127.0.0.1", smtp_port=port, smtp_security="none",
+        status=AccountStatus.ACTIVE, daily_limit=10_000_000, min_interval_seconds=0,
+    )  # fmt: skip
+    ids = []
+    for name in ("Spring news (baseline)", "Spring news (under load)"):
+        campaign = Campaign.objects.create(workspace=workspace, name=name, template_id=template.pk)
+        campaign.lists.add(everyone)
+        campaign.accounts.add(account)
+        ids.append(campaign.pk)
+    with connection.cursor() as cursor:  # the statistics autovacuum would have made by now
+        cursor.execute("ANALYZE")
+    return Setup(done=ids[0], live=ids[1], keys=keys)
+
+
+def fill_recipients(workspace_id: int, list_id: int, count: int) -> None:
+    """`count` recipients in the list, in two set-based INSERTs (as a big import leaves them)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            INSERT INTO audience_recipient (workspace_id, email, first_name, last_name, company,
+                city, country, status, fields, comment, created_at, updated_at)
+            SELECT %s, 'r' || n || '@example.test', 'Name' || n, 'Last' || (n %% 5003),
+                'Company ' || (n %% 997), 'Berlin', 'Germany', 'active', '{}', '',
+                now() - make_interval(secs => n), now() - make_interval(secs => n)
+            FROM generate_series(0, %s - 1) AS n
+            """,
+            [workspace_id, count],
+        )
+        cursor.execute(
+            """
+            INSERT INTO audience_listmembership (recipient_list_id, recipient_id, added_at)
+            SELECT %s, id, now() FROM audience_recipient WHERE workspace_id = %s
+            """,
+            [list_id, workspace_id],
+        )
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def niced(command: list[str], nice: int) -> list[str]:
+    return ["nice", "-n", str(nice), *command] if nice else command
+
+
+def start_web(port: int, workers: int, threads: int, nice: int) -> subprocess.Popen[bytes]:
+    """The web server as production starts it, its access log in OUT/web.log."""
+    log = (OUT / "web.log").open("wb")
+    env = {**os.environ, "SITE_URL": f"http://127.0.0.1:{port}"}
+    command = [sys.executable, "-m", "postroom.web", "--host", "127.0.0.1", "--port", str(port),
+               "--workers", str(workers), "--threads", str(threads), "--access-log"]  # fmt: skip
+    server = subprocess.Popen(
+        niced(command, nice), cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1)
+            return server
+        except OSError:
+            time.sleep(0.3)
+    server.kill()
+    raise SystemExit(f"the web server did not answer within a minute (see {OUT / 'web.log'})")
+
+
+def start_worker(nice: int) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "SENDING_ALLOW_PRIVATE_HOSTS": "True",
+        "SENDING_HELO_NAME": "bench",
+        "SENDING_CONNECTIONS_PER_ACCOUNT": os.environ.get("SENDING_CONNECTIONS_PER_ACCOUNT", "16"),
+    }
+    log = (OUT / "worker.log").open("wb")
+    command = [sys.executable, str(ROOT / "manage.py"), "worker"]
+    return subprocess.Popen(niced(command, nice), env=env, stdout=log, stderr=subprocess.STDOUT)
+
+
+def queue_launch(campaign_id: int) -> float:
+    """Start a campaign as a person's click does (the worker launches it); the moment."""
+    from campaigns.models import Campaign
+    from campaigns.services import campaign_queue_launch
+
+    campaign_queue_launch(campaign=Campaign.objects.get(pk=campaign_id))
+    return time.time()
+
+
+def status(campaign_id: int) -> str:
+    from campaigns.models import Campaign
+
+    return str(Campaign.objects.values_list("status", flat=True).get(pk=campaign_id))
+
+
+def sent_between(campaign_id: int, start: float, end: float) -> int:
+    from campaigns.models import Delivery
+
+    return Delivery.objects.filter(
+        campaign_id=campaign_id, sent_at__gte=moment(start), sent_at__lt=moment(end)
+    ).count()
+
+
+def sent_span(campaign_id: int) -> tuple[int, float, float]:
+    """How many deliveries of the campaign were sent, the first and last sent_at (epoch)."""
+    from django.db.models import Count, Max, Min
+
+    from campaigns.models import Delivery
+
+    found = Delivery.objects.filter(campaign_id=campaign_id, sent_at__isnull=False).aggregate(
+        n=Count("id"), first=Min("sent_at"), last=Max("sent_at")
+    )
+    if not found["n"]:
+        return 0, 0.0, 0.0
+    return found["n"], found["first"].timestamp(), found["last"].timestamp()
+
+
+def moment(epoch: float) -> datetime.datetime:
+    return datetime.datetime.fromtimestamp(epoch, tz=datetime.UTC)
+
+
+def baseline(campaign_id: int, worker: subprocess.Popen[bytes], limit: float) -> float:
+    """Send the first campaign with no load; its rate from first to last sent_at."""
+    queue_launch(campaign_id)
+    deadline = time.monotonic() + limit
+    while status(campaign_id) in ("launching", "running") and time.monotonic() < deadline:
+        if worker.poll() is not None:
+            raise SystemExit(f"the worker exited ({worker.returncode}): see {OUT / 'worker.log'}")
+        time.sleep(0.5)
+    sent, first, last = sent_span(campaign_id)
+    rate = sent / (last - first) if last > first else 0.0
+    print(f"baseline (no load): {sent:,} sent in {last - first:.1f} s: {rate:,.0f} msg/s")
+    return rate
+
+
+def run_locust(locust: str, port: int, s: Setup, args: argparse.Namespace) -> float:
+    """Queue the live campaign and run locust headless; the moment the load started."""
+    env = {
+        **os.environ,
+        "LOAD_EMAIL": EMAIL,
+        "LOAD_PASSWORD": PASSWORD,
+        "LOAD_KEYS": str(s.keys),
+        "LOAD_DONE": str(s.done),
+        "LOAD_LIVE": str(s.live),
+        "LOAD_RECIPIENTS": str(args.recipients),
+    }
+    started = queue_launch(s.live)
+    subprocess.run(
+        [locust, "-f", str(ROOT / "bench" / "locustfile.py"), "--headless",
+         "-u", str(args.users), "-r", str(args.rate), "-t", f"{args.seconds}s",
+         "--host", f"http://127.0.0.1:{port}", "--csv", str(OUT / "locust"),
+         "--only-summary", "--loglevel", "WARNING"],
+        env=env, check=False,
+    )  # fmt: skip
+    return started
+
+
+def read_stats() -> tuple[list[dict[str, str]], dict[str, str]]:
+    with (OUT / "locust_stats.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    total = next(r for r in rows if r["Name"] == "Aggregated")
+    return [r for r in rows if r["Name"] != "Aggregated"], total
+
+
+def server_errors() -> tuple[int, dict[str, int]]:
+    """5xx answers in the web server's access log, and how many per path."""
+    per_path: dict[str, int] = {}
+    line = re.compile(r'"[A-Z]+ (\S+) [^"]*" (5\d\d) ')
+    for text in (OUT / "web.log").read_text(errors="replace").splitlines():
+        found = line.search(text)
+        if found:
+            per_path[found.group(1)] = per_path.get(found.group(1), 0) + 1
+    return sum(per_path.values()), per_path
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=40)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--recipients", type=int, default=100_000)
+    parser.add_argument("--users", type=int, default=200)
+    parser.add_argument("--rate", type=int, default=20, help="users started a second")
+    parser.add_argument("--seconds", type=int, default=120, help="the load's length")
+    parser.add_argument("--workers", type=int, default=2, help="web server processes")
+    parser.add_argument("--threads", type=int, default=16, help="threads per web process")
+    parser.add_argument("--web-nice", type=int, default=0, help="nice value of the web server")
+    parser.add_argument("--worker-nice", type=int, default=0, help="nice value of the worker")
+    parser.add_argument("--locust", default=str(ROOT / "var" / "locust-venv" / "bin" / "locust"))
+    args = parser.parse_args()
+    # SIGTERM (a timeout, a kill) stops the web server, worker and sink as Ctrl-C does.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    if not Path(args.locust).exists():
+        raise SystemExit(f"no locust at {args.locust}: `make bench-load` installs it there")
+    OUT.mkdir(parents=True, exist_ok=True)
+    db = prepare_database("bench_load", drop_postgres=True, drop_sqlite=True)
+    if db != "postgresql":
+        raise SystemExit("bench-load measures PostgreSQL: set DATABASE_URL to it")
+    sink_port, web_port = free_port(), free_port()
+    started_at = time.perf_counter()
+    s = setup(args.recipients, args.users, sink_port)
+    print(f"setup: {args.recipients:,} recipients, {time.perf_counter() - started_at:.0f} s")
+    from django.db import connections
+
+    start_sink(sink_port)
+    web = worker = None
+    try:
+        web = start_web(web_port, args.workers, args.threads, args.web_nice)
+        worker = start_worker(args.worker_nice)
+        before = baseline(s.done, worker, limit=600)
+        connections.close_all()
+        started = run_locust(args.locust, web_port, s, args)
+        ended = time.time()
+    finally:
+        for proc in (web, worker):
+            if proc is not None:
+                stop(proc)
+        stop_sink(sink_port)
+        print(f"sink pid was {sink_pid(sink_port) or 'gone'}")
+    report(s, args, before, started, ended)
+
+
+def report(s: Setup, args: argparse.Namespace, before: float, started: float, ended: float) -> None:
+    rows, total = read_stats()
+    print(f"\n{'page':36} {'n':>6} {'fail':>5} {'med':>6} {'p95':>6} {'p99':>6} {'max':>7}")
+    for r in sorted(rows, key=lambda r: -float(r["95%"])):
+        print(
+            f"{r['Name'][:36]:36} {r['Request Count']:>6} {r['Failure Count']:>5} "
+            f"{r['50%']:>6} {r['95%']:>6} {r['99%']:>6} {float(r['Max Response Time']):>7.0f}"
+        )
+    errors, per_path = server_errors()
+    # The send rate while the users are all there: from the end of the ramp to the end of the
+    # load, or to the live campaign's last message when it finished before.
+    ramp_end = started + args.users / args.rate
+    sent, _first, last = sent_span(s.live)
+    window_end = min(ended, last) if sent else ended
+    during_sent = sent_between(s.live, ramp_end, window_end)
+    during = during_sent / (window_end - ramp_end) if window_end > ramp_end else 0.0
+    print(
+        f"\nrequests: {total['Request Count']} in {args.seconds} s, "
+        f"{float(total['Requests/s']):.1f} req/s; median {total['50%']} ms, "
+        f"p95 {total['95%']} ms, p99 {total['99%']} ms; failures {total['Failure Count']}, "
+        f"5xx in the access log {errors} {per_path or ''}"
+    )
+    print(
+        f"sending: {before:,.0f} msg/s with no load; {during:,.0f} msg/s under the load "
+        f"({during_sent:,} sent in the {window_end - ramp_end:.0f} s after the ramp; "
+        f"{sent:,} of {args.recipients:,} sent by the end, status {status(s.live)})"
+    )
+    print(
+        f"RESULT req_s={float(total['Requests/s']):.1f} median_ms={total['50%']} "
+        f"p95_ms={total['95%']} p99_ms={total['99%']} failures={total['Failure Count']} "
+        f"http_5xx={errors} send_before={before:.0f} send_during={during:.0f} "
+        f"send_ratio={during / before if before else 0:.2f} recipients={args.recipients} "
+        f"users={args.users} web_nice={args.web_nice} worker_nice={args.worker_nice}"
+    )
+
+
+if __name__ == "__main__":
+    main()
