@@ -22,7 +22,7 @@ from accounts.housekeeping import purge_ended_sessions, purge_expired_tokens
 from audience.housekeeping import purge_abandoned_uploads
 from sending.housekeeping import purge_captured
 from subscriptions.housekeeping import purge_expired_signups
-from tracking.partitions import ensure_partitions
+from tracking.partitions import EVENTS
 from webhooks.housekeeping import purge_finished_events
 
 log = logging.getLogger(__name__)
@@ -41,7 +41,7 @@ def housekeeping() -> dict[str, int]:
         "expired_signups": purge_expired_signups(now=now),
         "ended_sessions": purge_ended_sessions(now=now),
     }
-    made = ensure_partitions(now.date())  # the coming months' event tables, made ahead
+    made = EVENTS.ensure(now.date())  # the coming months' event tables, made ahead
     if made:
         log.info("housekeeping made event partitions %s", made)
     if any(removed.values()):

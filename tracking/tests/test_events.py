@@ -12,9 +12,10 @@ from campaigns.engine.step import Engine
 from campaigns.models import Delivery
 from campaigns.services import campaign_start
 from campaigns.tests.conftest import make_campaign
-from tracking import partitions
+from core.partitions import month_start, next_month
 from tracking.events import Fact, record
 from tracking.models import BounceType, Event, EventKind, EventSource
+from tracking.partitions import EVENTS
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -77,7 +78,7 @@ def test_an_event_needs_a_delivery_or_a_workspace():
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="partitions are PostgreSQL's")
 def test_events_are_kept_in_monthly_partitions_made_ahead(delivery):
     today = timezone.now().date()
-    this_month = partitions.partition_name(partitions.month_start(today))
+    this_month = EVENTS.partition_name(month_start(today))
     old = timezone.now() - dt.timedelta(days=3 * 366)
     record(Fact(kind=EventKind.OPENED, source=EventSource.LINK), delivery=delivery)
     record(Fact(kind=EventKind.OPENED, source=EventSource.LINK, occurred_at=old), delivery=delivery)
@@ -86,15 +87,15 @@ def test_events_are_kept_in_monthly_partitions_made_ahead(delivery):
         assert [row[0] for row in cursor.fetchall()] == ["tracking_event_default", this_month]
     # Housekeeping makes the coming months; a month already made is not made again.
     far = today + dt.timedelta(days=200)
-    made = partitions.ensure_partitions(far, months_ahead=0)
-    assert made == [partitions.partition_name(partitions.month_start(far))]
-    assert partitions.ensure_partitions(far, months_ahead=0) == []
+    made = EVENTS.ensure(far, months_ahead=0)
+    assert made == [EVENTS.partition_name(month_start(far))]
+    assert EVENTS.ensure(far, months_ahead=0) == []
     # A month whose rows landed in the default partition stays there, and inserts go on.
-    old_month = partitions.month_start(old.date())
-    assert partitions.ensure_partitions(old_month, months_ahead=0) == []
+    old_month = month_start(old.date())
+    assert EVENTS.ensure(old_month, months_ahead=0) == []
     record(Fact(kind=EventKind.OPENED, source=EventSource.LINK, occurred_at=old), delivery=delivery)
     # Retention drops whole months, not the default partition.
-    dropped = partitions.drop_partitions_before(partitions.next_month(today))
+    dropped = EVENTS.drop_before(next_month(today))
     assert dropped == [this_month]
     assert Event.objects.count() == 2  # the two old ones, in the default partition
 
@@ -102,5 +103,5 @@ def test_events_are_kept_in_monthly_partitions_made_ahead(delivery):
 def test_on_sqlite_nothing_is_partitioned():
     if connection.vendor == "postgresql":
         pytest.skip("PostgreSQL partitions its events (the test above)")
-    assert partitions.ensure_partitions(timezone.now().date()) == []
-    assert partitions.drop_partitions_before(timezone.now().date()) == []
+    assert EVENTS.ensure(timezone.now().date()) == []
+    assert EVENTS.drop_before(timezone.now().date()) == []
