@@ -1,0 +1,165 @@
+"""Attempts are kept by month on PostgreSQL (a plain table on SQLite), through the migration
+that partitioned a table already holding them, and forgotten past their retention."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+from django.urls import reverse
+from django.utils import timezone
+
+from campaigns.models import Attempt, AttemptOutcome, Delivery
+from campaigns.partitions import ATTEMPTS, forget_old_attempts
+from campaigns.tests.factories import CampaignFactory, DeliveryFactory
+from core.partitions import forget_before, month_start, months_before
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+postgresql_only = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="partitions are PostgreSQL's"
+)
+BEFORE = ("campaigns", "0019_delivery_recipient_unchecked")
+AFTER = ("campaigns", "0020_attempt_partitions")
+
+
+@pytest.fixture
+def delivery(personas) -> Delivery:
+    campaign = CampaignFactory.create(workspace=personas.workspace)
+    return DeliveryFactory.create(campaign=campaign)
+
+
+def attempt(delivery: Delivery, at: dt.datetime) -> Attempt:
+    return Attempt.objects.create(
+        workspace_id=delivery.workspace_id,
+        campaign_id=delivery.campaign_id,
+        delivery=delivery,
+        email=delivery.email,
+        outcome=AttemptOutcome.SENT,
+        created_at=at,
+    )
+
+
+def table_of(row: Attempt) -> str:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT tableoid::regclass::text FROM campaigns_attempt WHERE id = %s", [row.pk]
+        )
+        return str(cursor.fetchone()[0])
+
+
+def monthly_partitions() -> set[str]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+            "WHERE i.inhparent = 'campaigns_attempt'::regclass"
+        )
+        return {name for (name,) in cursor.fetchall()}
+
+
+def migrate(target: tuple[str, str]) -> None:
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate([target])
+
+
+def test_the_migration_keeps_every_attempt_of_every_month_and_ids_go_on(delivery):
+    """Back to the plain table of 0019 (the reversal keeps the rows too), attempts of several
+    months, then forward: all there, each in its month's partition on PostgreSQL."""
+    migrate(BEFORE)
+    now = timezone.now()
+    ages = (400, 70, 35, 0)  # days back: four different months
+    rows = [attempt(delivery, now - dt.timedelta(days=days)) for days in ages]
+    migrate(AFTER)
+    kept = Attempt.objects.order_by("created_at").values_list("id", "created_at")
+    assert list(kept) == [(r.pk, r.created_at) for r in rows]
+    if connection.vendor == "postgresql":
+        for row in rows:
+            assert table_of(row) == ATTEMPTS.partition_name(month_start(row.created_at.date()))
+    later = attempt(delivery, now)
+    assert later.pk > max(r.pk for r in rows)
+    assert Attempt.objects.count() == len(rows) + 1
+
+
+@postgresql_only
+def test_the_attempt_table_is_partitioned_with_its_key_indexes_and_foreign_key():
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT partstrat FROM pg_partitioned_table "
+            "WHERE partrelid = 'campaigns_attempt'::regclass"
+        )
+        assert cursor.fetchone() == ("r",)
+        cursor.execute(
+            "SELECT pg_get_constraintdef(oid) FROM pg_constraint "
+            "WHERE conrelid = 'campaigns_attempt'::regclass AND contype IN ('p', 'f') "
+            "ORDER BY contype DESC"
+        )
+        primary, *foreign = [row[0] for row in cursor.fetchall()]
+        cursor.execute("SELECT indexname FROM pg_indexes WHERE tablename = 'campaigns_attempt'")
+        indexes = {row[0] for row in cursor.fetchall()}
+    assert primary == "PRIMARY KEY (id, created_at)"
+    assert [f for f in foreign if "campaigns_delivery(id)" in f]
+    assert {"attempt_ws_time", "attempt_campaign_time", "attempt_delivery"} <= indexes
+    assert "campaigns_attempt_default" in monthly_partitions()
+
+
+@postgresql_only
+def test_retention_drops_the_months_before_the_cut_and_keeps_the_rest(
+    delivery, personas, owner_client
+):
+    today = timezone.now().date()
+    cut = months_before(today, 2)
+    old_month = months_before(today, 4)
+    ATTEMPTS.ensure(old_month, months_ahead=0)
+    ATTEMPTS.ensure(cut, months_ahead=0)
+
+    def at(day: dt.date) -> dt.datetime:
+        return dt.datetime.combine(day, dt.time(12), tzinfo=dt.UTC)
+
+    old = attempt(delivery, at(old_month))
+    ancient = attempt(delivery, at(months_before(today, 40)))  # no partition made: the default
+    first_kept = attempt(delivery, at(cut))
+    recent = attempt(delivery, timezone.now())
+    assert table_of(old) == ATTEMPTS.partition_name(old_month)
+    assert table_of(ancient) == "campaigns_attempt_default"
+    assert table_of(first_kept) == ATTEMPTS.partition_name(cut)
+
+    forgotten = forget_old_attempts(today=today, months=2)
+
+    assert ATTEMPTS.partition_name(old_month) in forgotten.months
+    assert all(name < ATTEMPTS.partition_name(cut) for name in forgotten.months)
+    assert forgotten.rows == 1  # the ancient one, from the default partition
+    left = monthly_partitions()
+    assert not left & set(forgotten.months)
+    assert {
+        "campaigns_attempt_default",
+        ATTEMPTS.partition_name(cut),
+        ATTEMPTS.partition_name(month_start(today)),
+    } <= left
+    assert set(Attempt.objects.values_list("pk", flat=True)) == {first_kept.pk, recent.pk}
+    # The log page and the API read what is kept.
+    page = owner_client.get(reverse("campaigns:logs")).content.decode()
+    assert page.count("data-outcome=") == 2
+    listed = owner_client.get("/api/attempts/").json()
+    assert {row["id"] for row in listed["results"]} == {first_kept.pk, recent.pk}
+    # Inserts go on, old months included (into the default partition).
+    attempt(delivery, at(old_month))
+    assert Attempt.objects.count() == 3
+
+
+def test_retention_deletes_attempts_older_than_the_cut_a_chunk_at_a_time(delivery):
+    today = timezone.now().date()
+    cut = months_before(today, 3)
+    since = dt.datetime.combine(cut, dt.time.min, tzinfo=dt.UTC)
+    old = [attempt(delivery, since - dt.timedelta(seconds=1 + n * 86400)) for n in range(5)]
+    kept = [attempt(delivery, since), attempt(delivery, timezone.now())]
+    assert forget_old_attempts(today=today, months=0).rows == 0  # 0 keeps everything
+    assert Attempt.objects.count() == len(old) + len(kept)
+
+    forgotten = forget_before(ATTEMPTS, Attempt, cut, chunk=2)
+
+    if connection.vendor == "sqlite":
+        assert forgotten == type(forgotten)([], 5)
+    assert set(Attempt.objects.values_list("pk", flat=True)) == {r.pk for r in kept}
