@@ -1,7 +1,8 @@
 """The hourly clean-up both drivers run: old captured messages, finished webhook requests and
 uploads that will never be imported, expired API refresh tokens, sign-ups never confirmed and
-audit entries older than AUDIT_LOG_DAYS; and the event table's partitions for the coming months
-(PostgreSQL).
+audit entries older than AUDIT_LOG_DAYS, attempts and events older than their retention
+(ATTEMPT_RETENTION_MONTHS, EVENT_RETENTION_MONTHS: on PostgreSQL whole months' partitions are
+dropped); and the attempt and event tables' partitions for the coming months (PostgreSQL).
 
 The embedded worker calls the step on every loop; it does its work at most once an hour per
 process (and the deletes are idempotent, so two workers doing it is harmless). Celery beat
@@ -20,9 +21,10 @@ from django.utils import timezone
 from accounts.audit.services import purge as purge_audit_log
 from accounts.housekeeping import purge_ended_sessions, purge_expired_tokens
 from audience.housekeeping import purge_abandoned_uploads
+from campaigns.partitions import ATTEMPTS, forget_old_attempts
 from sending.housekeeping import purge_captured
 from subscriptions.housekeeping import purge_expired_signups
-from tracking.partitions import EVENTS
+from tracking.partitions import EVENTS, forget_old_events
 from webhooks.housekeeping import purge_finished_events
 
 log = logging.getLogger(__name__)
@@ -41,9 +43,14 @@ def housekeeping() -> dict[str, int]:
         "expired_signups": purge_expired_signups(now=now),
         "ended_sessions": purge_ended_sessions(now=now),
     }
-    made = EVENTS.ensure(now.date())  # the coming months' event tables, made ahead
-    if made:
-        log.info("housekeeping made event partitions %s", made)
+    today = now.date()
+    old_attempts, old_events = forget_old_attempts(today=today), forget_old_events(today=today)
+    removed |= {"old_attempts": old_attempts.rows, "old_events": old_events.rows}
+    if dropped := old_attempts.months + old_events.months:
+        log.info("housekeeping dropped partitions %s", dropped)
+    # The coming months' tables, made ahead.
+    if made := ATTEMPTS.ensure(today) + EVENTS.ensure(today):
+        log.info("housekeeping made partitions %s", made)
     if any(removed.values()):
         log.info("housekeeping removed %s", removed)
     return removed

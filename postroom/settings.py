@@ -481,6 +481,18 @@ SPECTACULAR_SETTINGS = {
 
 # Days the capture transport keeps its messages (0 = for ever); the worker deletes older ones.
 CAPTURED_RETENTION_DAYS = env.int("CAPTURED_RETENTION_DAYS", default=30)
+# Attempts and tracking events are kept this month and so many whole months before it
+# (0 = for ever); the hourly housekeeping forgets older ones (PostgreSQL drops their months'
+# partitions). Old campaigns keep their counts, but their reports lose what events counted.
+ATTEMPT_RETENTION_MONTHS = env.int("ATTEMPT_RETENTION_MONTHS", default=0)
+EVENT_RETENTION_MONTHS = env.int("EVENT_RETENTION_MONTHS", default=0)
+for _name, _months in (
+    ("ATTEMPT_RETENTION_MONTHS", ATTEMPT_RETENTION_MONTHS),
+    ("EVENT_RETENTION_MONTHS", EVENT_RETENTION_MONTHS),
+):
+    # The dashboard, the bounce and complaint rates and the bounce rules read 30 days back.
+    if _months < 0 or _months == 1:
+        raise ImproperlyConfigured(f"{_name} must be 0 (keep for ever) or at least 2.")
 
 # --- Background work ------------------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
