@@ -371,6 +371,9 @@ class Delivery(models.Model):
                 condition=Q(status="sending"),
             ),
             models.Index(fields=("campaign", "status"), name="delivery_campaign_status"),
+            # The report's pages (keyset by id within the campaign): without it a page of a
+            # campaign walked the primary key past every older campaign's deliveries.
+            models.Index(fields=("campaign", "id"), name="delivery_campaign_id"),
             # An account's deliveries (its deletion sets them to null).
             models.Index(
                 fields=("account",), name="delivery_account", condition=Q(account__isnull=False)
