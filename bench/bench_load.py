@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import csv
 import datetime
 import os
@@ -39,15 +40,24 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from bench_database import prepare_database  # noqa: E402 -- beside this script
-from bench_send import sink_pid, start_sink, stop_sink, template_html  # noqa: E402
+from bench_send import (  # noqa: E402
+    CpuMeter,
+    database_backends,
+    sink_pid,
+    start_sink,
+    stop_sink,
+    template_html,
+)
 
 OUT = ROOT / "var" / "bench" / "load"
 # Production settings of the benchmark's own (DEBUG off needs real keys); its own var/ so
@@ -159,6 +169,71 @@ def fill_recipients(workspace_id: int, list_id: int, count: int) -> None:
         )
 
 
+class Autovacuum(threading.Thread):
+    """Autovacuum's work when the server runs without it (`autovacuum = off`, as a shared test
+    server may): every minute, VACUUM ANALYZE each table past autovacuum's default thresholds.
+    Without it the deliveries and attempts of a launch keep the statistics of empty tables
+    (plans for no rows) and no visibility map (no index-only scans), which no production
+    database with autovacuum has for long."""
+
+    QUERY = """
+        SELECT relname FROM pg_stat_user_tables
+        WHERE n_mod_since_analyze > 50 + 0.1 * n_live_tup
+           OR n_ins_since_vacuum > 1000 + 0.2 * n_live_tup
+           OR n_dead_tup > 50 + 0.2 * n_live_tup
+    """
+
+    def __init__(self, dsn: str, every: float = 60.0) -> None:
+        super().__init__(daemon=True)
+        self.dsn, self.every, self.stopping = dsn, every, threading.Event()
+
+    def run(self) -> None:
+        import psycopg
+
+        with psycopg.connect(self.dsn, autocommit=True) as conn:
+            if conn.execute("SHOW autovacuum").fetchone() != ("off",):
+                return
+            print("PostgreSQL runs without autovacuum: the benchmark does its work every minute")
+            while not self.stopping.wait(self.every):
+                for (table,) in conn.execute(self.QUERY).fetchall():
+                    conn.execute(f'VACUUM ANALYZE "{table}"')
+
+
+class CpuWatch(threading.Thread):
+    """CPU used during the load by each part: the web server, the worker, the PostgreSQL
+    backends of this database and locust (read every second: backends come and go)."""
+
+    def __init__(self, parts: dict[str, list[int]]) -> None:
+        super().__init__(daemon=True)
+        self.parts = parts
+        self.meters = {name: CpuMeter() for name in [*parts, "postgresql"]}
+        self.stopping = threading.Event()
+
+    def pids(self, name: str) -> list[int]:
+        if name == "postgresql":
+            return database_backends()
+        found = []
+        for pid in self.parts[name]:  # the process and its children (granian's workers)
+            found.append(pid)
+            with contextlib.suppress(OSError):
+                found += map(int, Path(f"/proc/{pid}/task/{pid}/children").read_text().split())
+        return found
+
+    def run(self) -> None:
+        while True:
+            for name, meter in self.meters.items():
+                meter.read(self.pids(name))
+            if self.stopping.wait(1.0):
+                for name, meter in self.meters.items():
+                    meter.read(self.pids(name))
+                return
+
+    def report(self, seconds: float) -> str:
+        return ", ".join(
+            f"{name} {meter.total() / seconds:.2f}" for name, meter in self.meters.items()
+        )
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -256,7 +331,9 @@ def baseline(campaign_id: int, worker: subprocess.Popen[bytes], limit: float) ->
     return rate
 
 
-def run_locust(locust: str, port: int, s: Setup, args: argparse.Namespace) -> float:
+def run_locust(
+    locust: str, port: int, s: Setup, args: argparse.Namespace, web: Any, worker: Any
+) -> float:
     """Queue the live campaign and run locust headless; the moment the load started."""
     env = {
         **os.environ,
@@ -266,16 +343,58 @@ def run_locust(locust: str, port: int, s: Setup, args: argparse.Namespace) -> fl
         "LOAD_DONE": str(s.done),
         "LOAD_LIVE": str(s.live),
         "LOAD_RECIPIENTS": str(args.recipients),
+        "LOAD_TIMES": str(OUT / "times.csv"),
     }
+    (OUT / "times.csv").unlink(missing_ok=True)
     started = queue_launch(s.live)
-    subprocess.run(
+    locust_proc = subprocess.Popen(
         [locust, "-f", str(ROOT / "bench" / "locustfile.py"), "--headless",
          "-u", str(args.users), "-r", str(args.rate), "-t", f"{args.seconds}s",
          "--host", f"http://127.0.0.1:{port}", "--csv", str(OUT / "locust"),
          "--only-summary", "--loglevel", "WARNING"],
-        env=env, check=False,
+        env=env,
     )  # fmt: skip
+    watch = CpuWatch({"web": [web.pid], "worker": [worker.pid], "locust": [locust_proc.pid]})
+    watch.start()
+    locust_proc.wait()
+    watch.stopping.set()
+    watch.join()
+    print(f"CPU during the load (cores): {watch.report(time.time() - started)}")
     return started
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else 0.0
+
+
+def steady_state(ended: float) -> tuple[float, float, str]:
+    """Figures over the requests started after the last sign-in ended (times.csv): the
+    moment, their p95, and a line of figures with the slowest pages' p95."""
+    rows = []
+    for line in (OUT / "times.csv").read_text().splitlines():
+        start, name, ms, code = line.split(",", 1)[0], *line.split(",", 1)[1].rsplit(",", 2)
+        rows.append((float(start), name, float(ms), int(code)))
+    signed_in = max((t + ms / 1000 for t, name, ms, _ in rows if name == "login"), default=0.0)
+    after = [(name, ms, code) for t, name, ms, code in rows if t >= signed_in]
+    if not after:
+        return signed_in, 0.0, "no request after the sign-ins"
+    times = [ms for _, ms, _ in after]
+    names: dict[str, list[float]] = {}
+    for name, ms, _ in after:
+        names.setdefault(name, []).append(ms)
+    slowest = sorted(names.items(), key=lambda kv: -percentile(kv[1], 0.95))[:4]
+    rate = len(after) / max(ended - signed_in, 1.0)
+    return (
+        signed_in,
+        percentile(times, 0.95),
+        (
+            f"{len(after)} requests, {rate:.1f} req/s; median {percentile(times, 0.5):.0f} ms, "
+            f"p95 {percentile(times, 0.95):.0f} ms, p99 {percentile(times, 0.99):.0f} ms; "
+            f"5xx {sum(1 for *_, code in after if code >= 500)}; slowest p95: "
+            + ", ".join(f"{n} {percentile(v, 0.95):.0f} ms" for n, v in slowest)
+        ),
+    )
 
 
 def read_stats() -> tuple[list[dict[str, str]], dict[str, str]]:
@@ -316,6 +435,10 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=16, help="threads per web process")
     parser.add_argument("--web-nice", type=int, default=0, help="nice value of the web server")
     parser.add_argument("--worker-nice", type=int, default=0, help="nice value of the worker")
+    parser.add_argument(
+        "--log-slow", type=int, default=0,
+        help="log statements slower than this many ms (PostgreSQL's log), for this database only",
+    )  # fmt: skip
     parser.add_argument("--locust", default=str(ROOT / "var" / "locust-venv" / "bin" / "locust"))
     args = parser.parse_args()
     # SIGTERM (a timeout, a kill) stops the web server, worker and sink as Ctrl-C does.
@@ -330,22 +453,37 @@ def main() -> None:
     started_at = time.perf_counter()
     s = setup(args.recipients, args.users, sink_port)
     print(f"setup: {args.recipients:,} recipients, {time.perf_counter() - started_at:.0f} s")
-    from django.db import connections
+    from django.db import connection, connections
 
+    if args.log_slow:  # before the servers connect; the database (and the setting) goes next run
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"ALTER DATABASE {connection.settings_dict['NAME']} "
+                f"SET log_min_duration_statement = {int(args.log_slow)}"
+            )
     start_sink(sink_port)
+    autovacuum = Autovacuum(os.environ["DATABASE_URL"])
+    autovacuum.start()
     web = worker = None
     try:
         web = start_web(web_port, args.workers, args.threads, args.web_nice)
         worker = start_worker(args.worker_nice)
         before = baseline(s.done, worker, limit=600)
         connections.close_all()
-        started = run_locust(args.locust, web_port, s, args)
+        started = run_locust(args.locust, web_port, s, args, web, worker)
         ended = time.time()
     finally:
         for proc in (web, worker):
             if proc is not None:
                 stop(proc)
         stop_sink(sink_port)
+        autovacuum.stopping.set()
+        if args.log_slow:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f"ALTER DATABASE {connection.settings_dict['NAME']} "
+                    "RESET log_min_duration_statement"
+                )
         print(f"sink pid was {sink_pid(sink_port) or 'gone'}")
     report(s, args, before, started, ended)
 
@@ -377,11 +515,20 @@ def report(s: Setup, args: argparse.Namespace, before: float, started: float, en
         f"({during_sent:,} sent in the {window_end - ramp_end:.0f} s after the ramp; "
         f"{sent:,} of {args.recipients:,} sent by the end, status {status(s.live)})"
     )
+    signed_in, steady_p95, steady = steady_state(ended)
+    steady_end = min(ended, last) if sent else ended
+    steady_sent = sent_between(s.live, signed_in, steady_end)
+    steady_send = steady_sent / (steady_end - signed_in) if steady_end > signed_in else 0.0
+    print(
+        f"after the last sign-in ({signed_in - started:.0f} s into the load): {steady}; "
+        f"sending {steady_send:,.0f} msg/s ({steady_sent:,} in {steady_end - signed_in:.0f} s)"
+    )
     print(
         f"RESULT req_s={float(total['Requests/s']):.1f} median_ms={total['50%']} "
         f"p95_ms={total['95%']} p99_ms={total['99%']} failures={total['Failure Count']} "
         f"http_5xx={errors} send_before={before:.0f} send_during={during:.0f} "
         f"send_ratio={during / before if before else 0:.2f} recipients={args.recipients} "
+        f"steady_p95_ms={steady_p95:.0f} steady_send={steady_send:.0f} "
         f"users={args.users} web_nice={args.web_nice} worker_nice={args.worker_nice}"
     )
 

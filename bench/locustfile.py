@@ -23,7 +23,7 @@ import random
 import re
 from pathlib import Path
 
-from locust import HttpUser, between, task
+from locust import HttpUser, between, events, task
 
 EMAIL = os.environ.get("LOAD_EMAIL", "")
 PASSWORD = os.environ.get("LOAD_PASSWORD", "")
@@ -32,9 +32,25 @@ DONE = os.environ.get("LOAD_DONE", "1")
 LIVE = os.environ.get("LOAD_LIVE", "2")
 RECIPIENTS = int(os.environ.get("LOAD_RECIPIENTS", "100000"))
 
+TIMES = Path(os.environ["LOAD_TIMES"]).open("a") if os.environ.get("LOAD_TIMES") else None  # noqa: SIM115
 CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 NEXT = re.compile(r'href="\?([^"]*after=[^"]+)" rel="next"')
 _key_numbers = itertools.count()
+
+
+@events.request.add_listener
+def record(request_type, name, response_time, response, exception, start_time=0.0, **kw):
+    """Each request's start, name, time and status, for figures over part of the run (after
+    the sign-ins: bench_load.py's steady state)."""
+    if TIMES is not None:
+        status = getattr(response, "status_code", 0) or 0
+        TIMES.write(f"{start_time:.3f},{name},{response_time:.1f},{status}\n")
+
+
+@events.quitting.add_listener
+def close_times(**kw):
+    if TIMES is not None:
+        TIMES.close()
 
 
 class Person(HttpUser):
