@@ -37,6 +37,9 @@ from sending.models import SendingAccount
 from sending.quota import local_day
 
 TTL_SECONDS = 60
+# How long one request may take to compute the figures while the others show the last ones
+# (should it die, another request computes them after this).
+COMPUTING_SECONDS = 30
 # Per-day counts of past days: kept for the day (the key names it), recomputed after a delete.
 HISTORY_TTL_SECONDS = 26 * 3600
 HISTORY_SETTLE = timedelta(minutes=10)
@@ -121,14 +124,33 @@ def invalidate(workspace_id: int, *, history: bool = False) -> None:
 
 
 def figures(workspace: Workspace, now: datetime | None = None) -> Figures:
-    """The dashboard of `workspace`, from the cache when it is fresh (one cache round trip)."""
+    """The dashboard of `workspace`, from the cache when it is fresh (one cache round trip).
+
+    When the figures run out of time, one request computes them again; the others meanwhile
+    get the last figures of the same version (at most a computation older than the TTL),
+    rather than every open dashboard and API call running the same aggregates at once: under
+    200 users a campaign's day of attempts made 15 requests compute together, 5 s each.
+    After `invalidate` (a new version) every request computes, so a change shows at once.
+    """
     version = cache.get(_version_key(workspace.pk)) or 0
     key = f"dashboard:figures:{workspace.pk}:{version}"
     cached = cache.get(key)
     if isinstance(cached, Figures):
         return cached
-    result = compute(workspace, now or timezone.now())
+    last_key = f"dashboard:last:{workspace.pk}"
+    computing_key = f"dashboard:computing:{workspace.pk}"
+    last = cache.get(last_key)
+    current = isinstance(last, tuple) and last[0] == version and isinstance(last[1], Figures)
+    computing = current and cache.add(computing_key, True, COMPUTING_SECONDS)
+    if current and not computing:
+        return last[1]  # type: ignore[index]  # another request is computing them
+    try:
+        result = compute(workspace, now or timezone.now())
+    finally:
+        if computing:
+            cache.delete(computing_key)
     cache.set(key, result, TTL_SECONDS)
+    cache.set(last_key, (version, result), HISTORY_TTL_SECONDS)
     return result
 
 
