@@ -140,10 +140,10 @@ def figures(workspace: Workspace, now: datetime | None = None) -> Figures:
     last_key = f"dashboard:last:{workspace.pk}"
     computing_key = f"dashboard:computing:{workspace.pk}"
     last = cache.get(last_key)
-    current = isinstance(last, tuple) and last[0] == version and isinstance(last[1], Figures)
-    computing = current and cache.add(computing_key, True, COMPUTING_SECONDS)
-    if current and not computing:
-        return last[1]  # type: ignore[index]  # another request is computing them
+    stale = last[1] if isinstance(last, tuple) and last[0] == version else None
+    computing = isinstance(stale, Figures) and cache.add(computing_key, True, COMPUTING_SECONDS)
+    if isinstance(stale, Figures) and not computing:
+        return stale  # another request is computing them
     try:
         result = compute(workspace, now or timezone.now())
     finally:
