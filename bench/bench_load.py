@@ -519,10 +519,13 @@ def report(s: Setup, args: argparse.Namespace, before: float, started: float, en
     steady_end = min(ended, last) if sent else ended
     steady_sent = sent_between(s.live, signed_in, steady_end)
     steady_send = steady_sent / (steady_end - signed_in) if steady_end > signed_in else 0.0
-    print(
-        f"after the last sign-in ({signed_in - started:.0f} s into the load): {steady}; "
+    sending = (
         f"sending {steady_send:,.0f} msg/s ({steady_sent:,} in {steady_end - signed_in:.0f} s)"
+        if steady_end > signed_in
+        else "the campaign had finished"
     )
+    into = signed_in - started
+    print(f"after the last sign-in ({into:.0f} s into the load): {steady}; {sending}")
     print(
         f"RESULT req_s={float(total['Requests/s']):.1f} median_ms={total['50%']} "
         f"p95_ms={total['95%']} p99_ms={total['99%']} failures={total['Failure Count']} "
