@@ -13,14 +13,19 @@ retention falls back to.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from dataclasses import dataclass
 from typing import Any
 
+from django.db import OperationalError, transaction
 from django.db import connection as default_connection
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Model
 
+log = logging.getLogger(__name__)
+
 MONTHS_AHEAD = 3
+LOCK_TIMEOUT_MS = 5_000
 
 
 def partitioned(connection: BaseDatabaseWrapper = default_connection) -> bool:
@@ -85,10 +90,19 @@ class Monthly:
         return made
 
     def drop_before(
-        self, month: dt.date, *, connection: BaseDatabaseWrapper | None = None
+        self,
+        month: dt.date,
+        *,
+        connection: BaseDatabaseWrapper | None = None,
+        lock_timeout_ms: int = LOCK_TIMEOUT_MS,
     ) -> list[str]:
         """Drop whole months older than `month` (the retention's cut); return those dropped.
-        The default partition is kept, whatever it holds."""
+        The default partition is kept, whatever it holds.
+
+        A DROP locks the whole table for an instant, but waits for the queries already
+        reading it, and everything else would wait behind it: after `lock_timeout_ms` it
+        gives up, and the months left wait for the next try.
+        """
         connection = connection or default_connection
         if not partitioned(connection):
             return []
@@ -100,9 +114,17 @@ class Monthly:
                 [self.table, f"^{self.table}_[0-9]{{4}}_[0-9]{{2}}$"],
             )
             old = sorted(name for (name,) in cursor.fetchall() if name < cut)
-            for name in old:
-                cursor.execute(f'DROP TABLE "{name}"')
-        return old
+        dropped = []
+        for name in old:
+            try:
+                with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
+                    cursor.execute(f"SET LOCAL lock_timeout = {int(lock_timeout_ms)}")
+                    cursor.execute(f'DROP TABLE "{name}"')
+            except OperationalError:
+                log.warning("%s is busy: not dropped now, the next housekeeping tries again", name)
+                break
+            dropped.append(name)
+        return dropped
 
     def _make(self, cursor: Any, month: dt.date) -> bool:
         """Make `month`'s partition unless it exists or the default one holds rows of it."""

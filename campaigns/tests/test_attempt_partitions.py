@@ -6,15 +6,18 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from django.db import connection
+from django.db import connection, connections
 from django.db.migrations.executor import MigrationExecutor
 from django.urls import reverse
 from django.utils import timezone
 
-from campaigns.models import Attempt, AttemptOutcome, Delivery
+from campaigns.models import Attempt, AttemptOutcome, CampaignStatus, Delivery, DeliveryStatus
 from campaigns.partitions import ATTEMPTS, forget_old_attempts
+from campaigns.selectors import list_counts, status_counts_many
+from campaigns.services import campaigns_freeze_counts
 from campaigns.tests.factories import CampaignFactory, DeliveryFactory
-from core.partitions import forget_before, month_start, months_before
+from core.partitions import forget_before, month_start, months_before, next_month
+from tracking.reports import campaign_summary
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -149,6 +152,22 @@ def test_retention_drops_the_months_before_the_cut_and_keeps_the_rest(
     assert Attempt.objects.count() == 3
 
 
+@postgresql_only
+def test_a_drop_waiting_behind_a_long_read_gives_up_and_the_next_one_drops():
+    month = months_before(timezone.now().date(), 6)
+    ATTEMPTS.ensure(month, months_ahead=0)
+    reader = connections.create_connection("default")  # another session, reading the table
+    try:
+        reader.set_autocommit(False)
+        with reader.cursor() as cursor:
+            cursor.execute("LOCK TABLE campaigns_attempt IN ACCESS SHARE MODE")
+        assert ATTEMPTS.drop_before(next_month(month), lock_timeout_ms=100) == []
+    finally:
+        reader.rollback()
+        reader.close()
+    assert ATTEMPTS.partition_name(month) in ATTEMPTS.drop_before(next_month(month))
+
+
 def test_retention_deletes_attempts_older_than_the_cut_a_chunk_at_a_time(delivery):
     today = timezone.now().date()
     cut = months_before(today, 3)
@@ -163,3 +182,27 @@ def test_retention_deletes_attempts_older_than_the_cut_a_chunk_at_a_time(deliver
     if connection.vendor == "sqlite":
         assert forgotten == type(forgotten)([], 5)
     assert set(Attempt.objects.values_list("pk", flat=True)) == {r.pk for r in kept}
+
+
+def test_a_finished_campaign_keeps_its_counts_and_sent_figure_when_its_attempts_go(personas):
+    campaign = CampaignFactory.create(workspace=personas.workspace, status=CampaignStatus.COMPLETED)
+    long_ago = timezone.now() - dt.timedelta(days=200)
+    for _ in range(3):
+        sent = DeliveryFactory.create(
+            campaign=campaign, status=DeliveryStatus.SENT, sent_at=long_ago
+        )
+        attempt(sent, long_ago)
+    campaigns_freeze_counts(campaign_ids=[campaign.pk])
+    campaign.refresh_from_db()
+
+    def figures() -> tuple[object, ...]:
+        return (
+            list_counts([campaign]),
+            status_counts_many([campaign.pk]),
+            campaign_summary(campaign).sent,
+        )
+
+    before = figures()
+    assert forget_old_attempts(today=timezone.now().date(), months=2) is not None
+    assert not Attempt.objects.exists()
+    assert figures() == before == ({campaign.pk: {"sent": 3}},) * 2 + (3,)
