@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
+from django.db.models import BooleanField, ExpressionWrapper, Q
 
 from audience.models import Recipient, RecipientStatus
 
@@ -50,52 +51,46 @@ def as_row(email: str, values: dict[str, str], fields: dict[str, Any]) -> tuple[
 _json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
-def existing_recipients(workspace_id: int, emails: list[str]) -> dict[str, tuple[datetime, ...]]:
-    """(created_at, updated_at) of those `emails` that are recipients already.
+def existing_recipients(workspace_id: int, emails: list[str], stamp: datetime) -> dict[str, bool]:
+    """Those `emails` that are recipients already, each with whether a row stamped `stamp`
+    wrote it (created_at or updated_at: an earlier batch of the same import).
 
-    On PostgreSQL the addresses travel as one array parameter (`= ANY(%s)`): an IN list of
-    5,000 placeholders costs more to build and parse than the lookup itself.
+    The database compares the stamps: loading two timestamps a row into Python cost more than
+    the lookup itself (a re-import reads every row of the file this way). On PostgreSQL the
+    addresses travel as one array parameter (`= ANY(%s)`): an IN list of 5,000 placeholders
+    costs more to build and parse than the lookup itself.
     """
-    if connection.vendor == "postgresql":
-        table = connection.ops.quote_name(Recipient._meta.db_table)
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"SELECT email, created_at, updated_at FROM {table} "  # noqa: S608
-                "WHERE workspace_id = %s AND email = ANY(%s)",
-                [workspace_id, emails],
-            )
-            return {email: (created, updated) for email, created, updated in cursor.fetchall()}
-    found = Recipient.objects.filter(workspace_id=workspace_id, email__in=emails).values_list(
-        "email", "created_at", "updated_at"
-    )
-    return {email: (created, updated) for email, created, updated in found}
+    return {
+        email: mine for email, (mine, _) in stored_values(workspace_id, emails, (), stamp).items()
+    }
 
 
 def stored_values(
-    workspace_id: int, emails: list[str], columns: Sequence[str]
-) -> dict[str, tuple[tuple[datetime, ...], dict[str, Any]]]:
-    """(created_at, updated_at) and the values of `columns` of those `emails` that exist.
+    workspace_id: int, emails: list[str], columns: Sequence[str], stamp: datetime
+) -> dict[str, tuple[bool, dict[str, Any]]]:
+    """`existing_recipients`, with the values of `columns` of each.
 
     For an "add and update" import, which writes a row only when a value differs. `columns`
     are Recipient columns (import targets checked against IMPORT_FIELDS, and "fields").
     """
-    names = ["email", "created_at", "updated_at", *columns]
     found: Any
     if connection.vendor == "postgresql":
-        # One array parameter, as in existing_recipients; "fields" comes back as JSON text.
+        # "fields" comes back as JSON text.
         q = connection.ops.quote_name
         table = q(Recipient._meta.db_table)
+        names = ", ".join(["email", "(created_at = %s OR updated_at = %s)", *map(q, columns)])
         with connection.cursor() as cursor:
             cursor.execute(
-                f"SELECT {', '.join(q(n) for n in names)} FROM {table} "  # noqa: S608
+                f"SELECT {names} FROM {table} "  # noqa: S608 - our column names and %s
                 "WHERE workspace_id = %s AND email = ANY(%s)",
-                [workspace_id, emails],
+                [stamp, stamp, workspace_id, emails],
             )
             found = cursor.fetchall()
     else:
+        mine = ExpressionWrapper(Q(created_at=stamp) | Q(updated_at=stamp), BooleanField())
         qs = Recipient.objects.filter(workspace_id=workspace_id, email__in=emails)
-        found = qs.values_list(*names)
-    return {row[0]: ((row[1], row[2]), dict(zip(columns, row[3:], strict=True))) for row in found}
+        found = qs.annotate(mine=mine).values_list("email", "mine", *columns)
+    return {row[0]: (bool(row[1]), dict(zip(columns, row[2:], strict=True))) for row in found}
 
 
 def write_rows(

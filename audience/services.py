@@ -813,11 +813,11 @@ def import_write_batch(
                 parsed[row.email] = row
     columns = _update_columns(job.params["mapping"])
     if mode == "update":
-        stored = stored_values(job.workspace_id, list(parsed), columns)
+        stored = stored_values(job.workspace_id, list(parsed), columns, stamp)
     else:
         stored = {
-            e: (times, {})
-            for e, times in existing_recipients(job.workspace_id, list(parsed)).items()
+            e: (mine, {})
+            for e, mine in existing_recipients(job.workspace_id, list(parsed), stamp).items()
         }
     new, changed = [], []
     present = unchanged = 0
@@ -825,8 +825,8 @@ def import_write_batch(
         if email not in stored:
             new.append(as_row(email, row.values, row.custom))
             continue
-        times, values = stored[email]
-        if stamp in times:
+        mine, values = stored[email]
+        if mine:
             # This job wrote it from an earlier batch: a duplicate inside the file.
             repeated.append(_repeated(row, "an earlier line"))
         elif mode != "update":

@@ -20,6 +20,7 @@ from typing import Any
 import django_stubs_ext
 import environ
 from django.core.exceptions import ImproperlyConfigured
+from kombu.entity import Exchange, Queue
 
 # Lets generic Django classes (ModelAdmin[Model], QuerySet[Model]) be subscripted at run time.
 django_stubs_ext.monkeypatch()
@@ -511,6 +512,21 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
 CELERY_TASK_DEFAULT_QUEUE = "postroom"
+# One queue per duty, as the embedded worker has one thread per duty: a worker started without
+# -Q takes them all; `-Q postroom.imports` on another machine keeps long imports off the
+# machines that send (README, "Which duty runs where"). Tasks not named here (webhooks,
+# notifications, mailboxes, A/B decisions, clean-up) go to the default queue.
+DUTY_QUEUES = {
+    "campaigns.engine_pass": "postroom.engine",
+    "audience.job_pass": "postroom.imports",
+    "automation.sequence_pass": "postroom.sequences",
+}
+CELERY_TASK_ROUTES = {task: {"queue": queue} for task, queue in DUTY_QUEUES.items()}
+# Each bound by its own name: a message sent to the exchange reaches one queue, never all.
+CELERY_TASK_QUEUES = tuple(
+    Queue(name, Exchange(CELERY_TASK_DEFAULT_QUEUE, type="direct"), routing_key=name)  # type: ignore[no-untyped-call]
+    for name in (CELERY_TASK_DEFAULT_QUEUE, *DUTY_QUEUES.values())
+)
 # Beat queues an engine pass this often; each pass works for at most this long.
 CELERY_ENGINE_PASS_SECONDS = env.int("CELERY_ENGINE_PASS_SECONDS", default=20)
 CELERY_BEAT_SCHEDULE = {

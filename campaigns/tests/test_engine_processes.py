@@ -32,7 +32,7 @@ def test_an_embedded_and_a_celery_worker_share_a_campaign_without_duplicates(
     campaign_start(campaign=setup.campaign)
     env = processes.worker_env(smtp_sink, CELERY_BROKER_URL=broker, CELERY_ENGINE_INTERVAL="0.5")
     celery = processes.start(
-        ["-m", "celery", "-A", "postroom", "worker", "-B", "-P", "solo", "-Q", "postroom",
+        ["-m", "celery", "-A", "postroom", "worker", "-B", "-P", "solo",
          "--without-gossip", "--without-mingle", "-s", str(tmp_path / "beat-schedule"),
          "--loglevel", "INFO"],
         env, tmp_path / "celery.log",
@@ -107,7 +107,7 @@ def test_a_worker_killed_mid_campaign_loses_nothing_and_duplicates_only_what_was
 # As production runs them (README, compose.yaml): a worker with its default (prefork) pool and a
 # beat of its own.
 CELERY_WORKER = [
-    "-m", "celery", "-A", "postroom", "worker", "-Q", "postroom", "--concurrency", "2",
+    "-m", "celery", "-A", "postroom", "worker", "--concurrency", "2",
     "--without-gossip", "--without-mingle", "--loglevel", "INFO",
 ]  # fmt: skip
 CELERY_BEAT = ["-m", "celery", "-A", "postroom", "beat", "--loglevel", "INFO"]

@@ -249,7 +249,7 @@ def through_relay(url: str) -> tuple[str, int]:
 def celery_worker(host: Host, concurrency: int = 2) -> list[str]:
     """The production worker (README) as this host runs it, named after the host."""
     return [
-        sys.executable, "-m", "celery", "-A", "postroom", "worker", "-Q", "postroom",
+        sys.executable, "-m", "celery", "-A", "postroom", "worker",
         "--concurrency", str(concurrency), "-n", f"worker@{host.hostname}",
         "--without-gossip", "--without-mingle", "--loglevel", "INFO",
     ]  # fmt: skip
