@@ -373,8 +373,9 @@ def steady_state(ended: float) -> tuple[float, float, str]:
     moment, their p95, and a line of figures with the slowest pages' p95."""
     rows = []
     for line in (OUT / "times.csv").read_text().splitlines():
-        start, name, ms, code = line.split(",", 1)[0], *line.split(",", 1)[1].rsplit(",", 2)
-        rows.append((float(start), name, float(ms), int(code)))
+        start, rest = line.split(",", 1)
+        label, took, status = rest.rsplit(",", 2)
+        rows.append((float(start), label, float(took), int(status)))
     signed_in = max((t + ms / 1000 for t, name, ms, _ in rows if name == "login"), default=0.0)
     after = [(name, ms, code) for t, name, ms, code in rows if t >= signed_in]
     if not after:
