@@ -50,6 +50,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from bench_database import prepare_database  # noqa: E402 -- beside this script
+from bench_report import DOMAINS  # noqa: E402 -- beside this script; the same receiving domains
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "postroom.settings")
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postroom_bench_pages")
@@ -58,28 +59,6 @@ OWNER = "owner@bench-pages.test"
 DAYS = 60
 NEWSLETTERS = 9
 SMALL = 20
-DOMAINS = [
-    "gmail.com",
-    "outlook.com",
-    "yahoo.com",
-    "mail.ru",
-    "yandex.ru",
-    "hotmail.com",
-    "icloud.com",
-    "gmx.de",
-    "web.de",
-    "aol.com",
-    "proton.me",
-    "orange.fr",
-    "free.fr",
-    "libero.it",
-    "seznam.cz",
-    "wp.pl",
-    "qq.com",
-    "naver.com",
-    "example.org",
-    "example.net",
-]
 FIRST = [
     "Ada", "Alan", "Grace", "Edsger", "Barbara", "Donald", "Frances", "Ken", "Radia", "Niklaus",
 ]  # fmt: skip

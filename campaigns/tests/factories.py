@@ -16,7 +16,7 @@ import factory
 from accounts.tests.factories import WorkspaceFactory
 from audience.models import RecipientList
 from audience.tests.factories import RecipientFactory, RecipientListFactory
-from campaigns.models import Campaign, Delivery
+from campaigns.models import Attempt, AttemptOutcome, Campaign, Delivery
 from content.tests.factories import TemplateFactory
 from sending.models import SendingAccount
 from sending.tests.factories import SendingAccountFactory
@@ -105,3 +105,17 @@ class DeliveryFactory(factory.django.DjangoModelFactory[Delivery]):
         ):
             raise ValueError(f"delivery to {kwargs['email']} mixes workspaces")
         return super()._create(model_class, *args, **kwargs)
+
+
+class AttemptFactory(factory.django.DjangoModelFactory[Attempt]):
+    """A sent try of `delivery` (a new one by default), in its workspace and campaign, to its
+    address; `created_at=…` dates it (partitions and retention go by that)."""
+
+    class Meta:
+        model = Attempt
+
+    delivery = factory.SubFactory(DeliveryFactory)
+    workspace_id = factory.SelfAttribute("delivery.workspace_id")
+    campaign_id = factory.SelfAttribute("delivery.campaign_id")
+    email = factory.SelfAttribute("delivery.email")
+    outcome = AttemptOutcome.SENT

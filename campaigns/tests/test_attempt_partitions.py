@@ -11,11 +11,11 @@ from django.db.migrations.executor import MigrationExecutor
 from django.urls import reverse
 from django.utils import timezone
 
-from campaigns.models import Attempt, AttemptOutcome, CampaignStatus, Delivery, DeliveryStatus
+from campaigns.models import Attempt, CampaignStatus, Delivery, DeliveryStatus
 from campaigns.partitions import ATTEMPTS, forget_old_attempts
 from campaigns.selectors import list_counts, status_counts_many
 from campaigns.services import campaigns_freeze_counts
-from campaigns.tests.factories import CampaignFactory, DeliveryFactory
+from campaigns.tests.factories import AttemptFactory, CampaignFactory, DeliveryFactory
 from core.partitions import forget_before, month_start, months_before, next_month
 from tracking.reports import campaign_summary
 
@@ -35,14 +35,7 @@ def delivery(personas) -> Delivery:
 
 
 def attempt(delivery: Delivery, at: dt.datetime) -> Attempt:
-    return Attempt.objects.create(
-        workspace_id=delivery.workspace_id,
-        campaign_id=delivery.campaign_id,
-        delivery=delivery,
-        email=delivery.email,
-        outcome=AttemptOutcome.SENT,
-        created_at=at,
-    )
+    return AttemptFactory.create(delivery=delivery, created_at=at)
 
 
 def table_of(row: Attempt) -> str:

@@ -21,14 +21,6 @@ from kombu.entity import Exchange, Queue
 from campaigns.tests.processes import ROOT, PrivateRedis
 
 
-@pytest.fixture
-def broker(tmp_path):
-    server = PrivateRedis(tmp_path)
-    server.start()
-    yield server
-    server.stop()
-
-
 def close_after_the_broker_went_away(broker: PrivateRedis, transport: str | None) -> Any:
     """The consumer's steps; returns the message of the task that was running."""
     connection = Connection(broker.url, transport=transport)

@@ -14,7 +14,6 @@ from celery import Celery
 from django.conf import settings
 from kombu.connection import Connection
 
-from campaigns.tests.processes import PrivateRedis
 from postroom.celery import app
 
 DUTIES = {
@@ -25,14 +24,6 @@ DUTIES = {
     "notifications.notification_pass": "postroom",
     "postroom.housekeeping": "postroom",
 }
-
-
-@pytest.fixture
-def broker(tmp_path):
-    server = PrivateRedis(tmp_path)
-    server.start()
-    yield server
-    server.stop()
 
 
 def queue_of(task: str) -> Any:

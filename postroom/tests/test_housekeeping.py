@@ -9,9 +9,9 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from campaigns.models import Attempt, AttemptOutcome
+from campaigns.models import Attempt
 from campaigns.partitions import ATTEMPTS
-from campaigns.tests.factories import CampaignFactory, DeliveryFactory
+from campaigns.tests.factories import AttemptFactory, CampaignFactory, DeliveryFactory
 from core.partitions import months_before, next_month
 from postroom.housekeeping import housekeeping
 from postroom.tests.test_settings import manage
@@ -27,14 +27,7 @@ def test_housekeeping_forgets_what_is_past_retention_and_makes_months_ahead(pers
     now = timezone.now()
     cut = dt.datetime.combine(months_before(now.date(), 2), dt.time.min, tzinfo=dt.UTC)
     for at in (cut - dt.timedelta(seconds=1), cut, now):
-        Attempt.objects.create(
-            workspace_id=delivery.workspace_id,
-            campaign_id=delivery.campaign_id,
-            delivery=delivery,
-            email=delivery.email,
-            outcome=AttemptOutcome.SENT,
-            created_at=at,
-        )
+        AttemptFactory.create(delivery=delivery, created_at=at)
         record(
             Fact(kind=EventKind.OPENED, source=EventSource.LINK, occurred_at=at), delivery=delivery
         )
