@@ -7,6 +7,7 @@ file under var/bench/. A benchmark that must start empty asks for its database t
 
 from __future__ import annotations
 
+import base64
 import os
 from pathlib import Path
 
@@ -34,3 +35,15 @@ def prepare_database(name: str, *, drop_postgres: bool, drop_sqlite: bool) -> st
             Path(f"{path}{suffix}").unlink(missing_ok=True)
     os.environ["DATABASE_URL"] = f"sqlite:///{path}"
     return "sqlite"
+
+
+def production_settings(name: str) -> None:
+    """Run as production does: DEBUG off (with it on, Django keeps and formats every query it
+    runs), which needs a secret key and an encryption key, here the benchmark's own; plain
+    HTTP on 127.0.0.1. Variables already set win."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "postroom.settings")
+    os.environ.setdefault("DEBUG", "False")
+    os.environ.setdefault("SECRET_KEY", f"{name}-only-secret-key-" + "0123456789" * 5)
+    key = f"{name}-encryption-key".ljust(32, "-")[:32].encode()
+    os.environ.setdefault("ENCRYPTION_KEYS", base64.urlsafe_b64encode(key).decode())
+    os.environ.setdefault("SECURE_SSL_REDIRECT", "False")

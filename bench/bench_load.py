@@ -30,7 +30,6 @@ gives the other the CPU first when both want it.
 from __future__ import annotations
 
 import argparse
-import base64
 import contextlib
 import csv
 import datetime
@@ -49,7 +48,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from bench_database import prepare_database  # noqa: E402 -- beside this script
+from bench_database import prepare_database, production_settings  # noqa: E402 -- beside this script
 from bench_send import (  # noqa: E402
     CpuMeter,
     database_backends,
@@ -62,16 +61,10 @@ from bench_send import (  # noqa: E402
 OUT = ROOT / "var" / "bench" / "load"
 # Production settings of the benchmark's own (DEBUG off needs real keys); its own var/ so
 # that collectstatic writes nowhere another checkout's server reads.
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "postroom.settings")
-os.environ.setdefault("DEBUG", "False")
-os.environ.setdefault("SECRET_KEY", "bench-load-only-secret-key-" + "0123456789" * 5)
-os.environ.setdefault(
-    "ENCRYPTION_KEYS", base64.urlsafe_b64encode(b"bench-load-encryption-key-32byte").decode()
-)
+production_settings("bench-load")
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postroom_bench_load")
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/13")
 os.environ.setdefault("ALLOWED_HOSTS", "127.0.0.1,localhost")
-os.environ.setdefault("SECURE_SSL_REDIRECT", "False")
 os.environ.setdefault("SESSION_COOKIE_SECURE", "False")
 os.environ.setdefault("CSRF_COOKIE_SECURE", "False")
 os.environ.setdefault("POSTROOM_VAR_DIR", str(OUT / "var"))

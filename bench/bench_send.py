@@ -26,7 +26,6 @@ db_cpu_us=… sink_cpu_us=… peak_rss_mb=… db=… workers=…
 from __future__ import annotations
 
 import argparse
-import base64
 import os
 import resource
 import signal
@@ -52,16 +51,9 @@ SHARED_TOOLS = Path(
     )
 )
 sys.path.insert(0, str(ROOT))
-from bench_database import prepare_database  # noqa: E402 -- beside this script
+from bench_database import prepare_database, production_settings  # noqa: E402 -- beside this script
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "postroom.settings")
-# As in production: DEBUG off (with it on, Django keeps and formats every query it runs),
-# which needs a secret key and an encryption key of the benchmark's own.
-os.environ.setdefault("DEBUG", "False")
-os.environ.setdefault("SECRET_KEY", "bench-send-only-secret-key-" + "0123456789" * 5)
-os.environ.setdefault(
-    "ENCRYPTION_KEYS", base64.urlsafe_b64encode(b"bench-send-encryption-key-32byte").decode()
-)
+production_settings("bench-send")
 
 CONNECTIONS = 16
 MESSAGE_SIZE = 4096

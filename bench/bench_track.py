@@ -23,7 +23,6 @@ run just before: on a machine other work shares, the ratio says more than the ra
 from __future__ import annotations
 
 import argparse
-import base64
 import datetime
 import os
 import re
@@ -40,15 +39,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from bench_database import prepare_database as fresh_database  # noqa: E402 -- beside this script
+from bench_database import production_settings  # noqa: E402 -- beside this script
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "postroom.settings")
-os.environ.setdefault("DEBUG", "False")
-os.environ.setdefault("SECRET_KEY", "bench-track-only-secret-key-" + "0123456789" * 5)
-os.environ.setdefault(
-    "ENCRYPTION_KEYS", base64.urlsafe_b64encode(b"bench-track-encryption-key-32byt").decode()
-)
+production_settings("bench-track")
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postroom_bench_track")
-os.environ.setdefault("SECURE_SSL_REDIRECT", "False")
 
 LINKS = 5
 
