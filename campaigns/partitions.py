@@ -16,7 +16,7 @@ import datetime as dt
 from django.conf import settings
 
 from campaigns.models import Attempt
-from core.partitions import Forgotten, Monthly, forget_before, retention_cut
+from core.partitions import Forgotten, Monthly, forget_past_retention
 
 ATTEMPTS = Monthly("campaigns_attempt", "created_at")
 
@@ -25,5 +25,4 @@ def forget_old_attempts(*, today: dt.date, months: int | None = None) -> Forgott
     """Forget the attempts older than this month and the `months` before it (default
     ATTEMPT_RETENTION_MONTHS; 0 keeps every attempt)."""
     months = settings.ATTEMPT_RETENTION_MONTHS if months is None else months
-    cut = retention_cut(today, months)
-    return Forgotten([], 0) if cut is None else forget_before(ATTEMPTS, Attempt, cut)
+    return forget_past_retention(ATTEMPTS, Attempt, today=today, months=months)

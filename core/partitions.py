@@ -126,6 +126,26 @@ class Monthly:
             dropped.append(name)
         return dropped
 
+    def delete_default_before(
+        self, cut: dt.datetime, *, chunk: int, connection: BaseDatabaseWrapper | None = None
+    ) -> int:
+        """Delete the default partition's rows older than `cut`, `chunk` at a time; returns
+        how many went. (No table points at a partitioned one, so nothing cascades.)"""
+        connection = connection or default_connection
+        removed = 0
+        with connection.cursor() as cursor:
+            while True:
+                cursor.execute(
+                    f'DELETE FROM "{self.default_name}" WHERE ctid = ANY(ARRAY('  # noqa: S608
+                    f'SELECT ctid FROM "{self.default_name}" WHERE "{self.column}" < %s '
+                    "LIMIT %s))",  # our names; the values are bound
+                    [cut, chunk],
+                )
+                went = int(cursor.rowcount)
+                removed += went
+                if went < chunk:
+                    return removed
+
     def _make(self, cursor: Any, month: dt.date) -> bool:
         """Make `month`'s partition unless it exists or the default one holds rows of it."""
         name, following = self.partition_name(month), next_month(month)
@@ -229,10 +249,14 @@ class Forgotten:
     rows: int  # rows deleted one chunk at a time (SQLite; PostgreSQL's default partition)
 
 
-def retention_cut(today: dt.date, months: int) -> dt.date | None:
-    """The first day kept by a retention of `months` whole months before this one (0 keeps
-    everything: None)."""
-    return months_before(today, months) if months > 0 else None
+def forget_past_retention(
+    monthly: Monthly, model: type[Model], *, today: dt.date, months: int
+) -> Forgotten:
+    """Forget `model`'s rows older than this month and the `months` whole months before it
+    (0 keeps everything)."""
+    if months <= 0:
+        return Forgotten([], 0)
+    return forget_before(monthly, model, months_before(today, months))
 
 
 def forget_before(
@@ -240,10 +264,13 @@ def forget_before(
 ) -> Forgotten:
     """Forget `model`'s rows older than `cut`: on PostgreSQL whole months go with a DROP
     TABLE, and the few rows of those months that landed in the default partition one chunk
-    at a time, as every old row does on SQLite."""
+    at a time, as every old row does on SQLite. A month whose DROP gave up (see
+    `Monthly.drop_before`) is left whole for the next try, not deleted row by row."""
     connection = default_connection
     months = monthly.drop_before(cut, connection=connection)
     since = dt.datetime.combine(cut, dt.time.min, tzinfo=dt.UTC)
+    if partitioned(connection):
+        return Forgotten(months, monthly.delete_default_before(since, chunk=chunk))
     return Forgotten(months, delete_before(model, monthly.column, since, chunk=chunk))
 
 

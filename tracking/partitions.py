@@ -15,7 +15,7 @@ import datetime as dt
 from django.conf import settings
 from django.db.backends.base.base import BaseDatabaseWrapper
 
-from core.partitions import Forgotten, Monthly, forget_before, partitioned, retention_cut
+from core.partitions import Forgotten, Monthly, forget_past_retention, partitioned
 from tracking.models import Event
 
 __all__ = ["EVENTS", "convert_to_partitioned", "forget_old_events", "partitioned"]
@@ -32,5 +32,4 @@ def forget_old_events(*, today: dt.date, months: int | None = None) -> Forgotten
     """Forget the events older than this month and the `months` before it (default
     EVENT_RETENTION_MONTHS; 0 keeps every event)."""
     months = settings.EVENT_RETENTION_MONTHS if months is None else months
-    cut = retention_cut(today, months)
-    return Forgotten([], 0) if cut is None else forget_before(EVENTS, Event, cut)
+    return forget_past_retention(EVENTS, Event, today=today, months=months)

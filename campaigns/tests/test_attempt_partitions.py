@@ -172,6 +172,26 @@ def test_a_drop_waiting_behind_a_long_read_gives_up_and_the_next_one_drops():
     assert ATTEMPTS.partition_name(month) in ATTEMPTS.drop_before(next_month(month))
 
 
+@postgresql_only
+def test_a_month_whose_drop_gave_up_is_left_whole_for_the_next_try(delivery):
+    """Not deleted row by row instead: that is the long DELETE partitions are there to avoid."""
+    month = months_before(timezone.now().date(), 6)
+    ATTEMPTS.ensure(month, months_ahead=0)
+    row = attempt(delivery, dt.datetime.combine(month, dt.time(12), tzinfo=dt.UTC))
+    reader = connections.create_connection("default")
+    try:
+        reader.set_autocommit(False)
+        with reader.cursor() as cursor:
+            cursor.execute("LOCK TABLE campaigns_attempt IN ACCESS SHARE MODE")
+        forgotten = forget_before(ATTEMPTS, Attempt, next_month(month))
+    finally:
+        reader.rollback()
+        reader.close()
+    assert forgotten.months == []
+    assert Attempt.objects.filter(pk=row.pk).exists()
+    assert table_of(row) == ATTEMPTS.partition_name(month)
+
+
 def test_retention_deletes_attempts_older_than_the_cut_a_chunk_at_a_time(delivery):
     today = timezone.now().date()
     cut = months_before(today, 3)
