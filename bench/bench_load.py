@@ -41,7 +41,6 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -57,6 +56,7 @@ from bench_send import (  # noqa: E402
     stop_sink,
     template_html,
 )
+from serving import wait_until_answering  # noqa: E402 -- beside this script
 
 OUT = ROOT / "var" / "bench" / "load"
 # Production settings of the benchmark's own (DEBUG off needs real keys); its own var/ so
@@ -246,15 +246,8 @@ def start_web(port: int, workers: int, threads: int, nice: int) -> subprocess.Po
     server = subprocess.Popen(
         niced(command, nice), cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
     )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1)
-            return server
-        except OSError:
-            time.sleep(0.3)
-    server.kill()
-    raise SystemExit(f"the web server did not answer within a minute (see {OUT / 'web.log'})")
+    wait_until_answering(server, port, f" (see {OUT / 'web.log'})")
+    return server
 
 
 def start_worker(nice: int) -> subprocess.Popen[bytes]:

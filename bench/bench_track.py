@@ -32,14 +32,13 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from bench_database import prepare_database as fresh_database  # noqa: E402 -- beside this script
 from bench_database import production_settings  # noqa: E402 -- beside this script
+from serving import wait_until_answering  # noqa: E402 -- beside this script
 
 production_settings("bench-track")
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postroom_bench_track")
@@ -173,15 +172,8 @@ def start_server(
          "--port", str(port), "--workers", str(workers), "--threads", str(threads)],
         cwd=ROOT, env=env,
     )  # fmt: skip
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1)
-            return server
-        except OSError:
-            time.sleep(0.3)
-    server.kill()
-    raise SystemExit("the web server did not answer within a minute")
+    wait_until_answering(server, port)
+    return server
 
 
 def run_wrk(wrk: str, port: int, paths_file: str, seconds: int, connections: int) -> str:
