@@ -2,11 +2,9 @@
 
 Every figure is one aggregate over an indexed column and a bounded time range (attempts: the
 index (workspace, created_at) over the last 30 local days), so the page costs the same with ten
-million attempts as with ten. The result is cached for a short time under a per-workspace
-version: `invalidate(workspace_id)` bumps that version, so a change shows on the next visit
-without waiting for the time to run out. Redis serves the cache when configured, so all
-processes see the same version; with the local-memory cache each process has its own and the
-short TTL bounds how stale another process can be.
+million attempts as with ten. The result is cached for a minute per workspace, one request
+at a time computing it again (core.single_flight): `invalidate(workspace_id)` makes a change
+show on the next visit without waiting for the minute to run out.
 """
 
 from __future__ import annotations
@@ -32,14 +30,12 @@ from campaigns.models import (
 )
 from campaigns.selectors import ACTIVE
 from content.models import Template
+from core.single_flight import SingleFlight
 from sending import warmup
 from sending.models import SendingAccount
 from sending.quota import local_day
 
-TTL_SECONDS = 60
-# How long one request may take to compute the figures while the others show the last ones
-# (should it die, another request computes them after this).
-COMPUTING_SECONDS = 30
+FLIGHT = SingleFlight("dashboard", ttl=60, computing=30)
 # Per-day counts of past days: kept for the day (the key names it), recomputed after a delete.
 HISTORY_TTL_SECONDS = 26 * 3600
 HISTORY_SETTLE = timedelta(minutes=10)
@@ -104,10 +100,6 @@ class Figures:
         return {"labels": self.days, "series": self.series, "names": names}
 
 
-def _version_key(workspace_id: int) -> str:
-    return f"dashboard:version:{workspace_id}"
-
-
 def _history_version_key(workspace_id: int) -> str:
     return f"dashboard:history-version:{workspace_id}"
 
@@ -118,40 +110,15 @@ def invalidate(workspace_id: int, *, history: bool = False) -> None:
     The counts of past days are kept (new attempts only land on today); pass `history=True`
     after deleting attempts, so that those are counted again too.
     """
-    cache.set(_version_key(workspace_id), time_ns(), None)
+    FLIGHT.invalidate(workspace_id)
     if history:
         cache.set(_history_version_key(workspace_id), time_ns(), None)
 
 
 def figures(workspace: Workspace, now: datetime | None = None) -> Figures:
-    """The dashboard of `workspace`, from the cache when it is fresh (one cache round trip).
-
-    When the figures run out of time, one request computes them again; the others meanwhile
-    get the last figures of the same version (at most a computation older than the TTL),
-    rather than every open dashboard and API call running the same aggregates at once: under
-    200 users a campaign's day of attempts made 15 requests compute together, 5 s each.
-    After `invalidate` (a new version) every request computes, so a change shows at once.
-    """
-    version = cache.get(_version_key(workspace.pk)) or 0
-    key = f"dashboard:figures:{workspace.pk}:{version}"
-    cached = cache.get(key)
-    if isinstance(cached, Figures):
-        return cached
-    last_key = f"dashboard:last:{workspace.pk}"
-    computing_key = f"dashboard:computing:{workspace.pk}"
-    last = cache.get(last_key)
-    stale = last[1] if isinstance(last, tuple) and last[0] == version else None
-    computing = isinstance(stale, Figures) and cache.add(computing_key, True, COMPUTING_SECONDS)
-    if isinstance(stale, Figures) and not computing:
-        return stale  # another request is computing them
-    try:
-        result = compute(workspace, now or timezone.now())
-    finally:
-        if computing:
-            cache.delete(computing_key)
-    cache.set(key, result, TTL_SECONDS)
-    cache.set(last_key, (version, result), HISTORY_TTL_SECONDS)
-    return result
+    """The dashboard of `workspace`, from the cache when it is fresh (one cache round trip);
+    one request at a time computes them again (core.single_flight)."""
+    return FLIGHT.get(workspace.pk, lambda: compute(workspace, now or timezone.now()), Figures)
 
 
 def compute(workspace: Workspace, now: datetime) -> Figures:

@@ -400,6 +400,27 @@ class Delivery(models.Model):
         return f"{self.email} ({self.status})"
 
 
+class SentTally(models.Model):
+    """Messages a finished campaign sent to one receiving domain through one account, kept
+    when its counts are frozen (services.campaigns_freeze_counts).
+
+    A sent delivery's address, account and `sent_at` never change afterwards, so its report
+    adds these few rows (one per domain and account) instead of reading a million deliveries
+    for the sent figures; what came back (opens, bounces, ...) is still read from the events.
+    """
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="+")
+    domain = models.CharField(max_length=255)  # lower case, as the report groups them
+    account = models.ForeignKey(
+        SendingAccount, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # One row per (campaign, domain, account): written once, with the frozen counts.
+    sent = models.PositiveIntegerField()
+
+    def __str__(self) -> str:
+        return f"{self.domain}: {self.sent}"
+
+
 class AttemptOutcome(models.TextChoices):
     # Marked for the catalog, translated where pages show them (as CampaignStatus).
     SENT = "sent", gettext_noop("Sent")

@@ -16,7 +16,8 @@ from datetime import date, datetime, time, timedelta
 from typing import Any, Generic, TypeVar
 from zoneinfo import ZoneInfo
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Func, Q, QuerySet, Value
+from django.db.models.functions import Lower, StrIndex, Substr
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -36,6 +37,7 @@ from campaigns.models import (
     Delivery,
     DeliveryStatus,
     ResendRecipient,
+    SentTally,
 )
 from content.rendering import TemplateParts
 from sending import quota, warmup
@@ -128,6 +130,34 @@ def list_counts(campaigns: Iterable[Campaign]) -> dict[int, dict[str, int]]:
             unfrozen.append(campaign.pk)
     counts.update(status_counts_many(unfrozen) if unfrozen else {})
     return counts
+
+
+def email_domain(column: str) -> Func:
+    """The receiving domain of the address in `column`, in lower case (as reports group)."""
+    return Lower(Substr(column, StrIndex(column, Value("@")) + 1))
+
+
+@dataclass(frozen=True)
+class KeptSent:
+    """A frozen campaign's sent messages: in all, per receiving domain, per account id."""
+
+    total: int
+    by_domain: dict[str, int]
+    by_account: dict[int | None, int]
+
+
+def kept_sent(campaign: Campaign) -> KeptSent | None:
+    """The sent figures kept when `campaign`'s counts were frozen (a few SentTally rows);
+    None while it is not frozen: its deliveries must be counted."""
+    if campaign.final_counts is None:
+        return None
+    by_domain: dict[str, int] = {}
+    by_account: dict[int | None, int] = {}
+    rows = SentTally.objects.filter(campaign=campaign).values_list("domain", "account_id", "sent")
+    for domain, account, n in rows:
+        by_domain[domain] = by_domain.get(domain, 0) + n
+        by_account[account] = by_account.get(account, 0) + n
+    return KeptSent(sum(by_domain.values()), by_domain, by_account)
 
 
 @dataclass(frozen=True)

@@ -30,10 +30,12 @@ from campaigns.models import (
     Delivery,
     DeliveryStatus,
     ScheduleMode,
+    SentTally,
     Variant,
 )
 from campaigns.outbox import status_changed
 from campaigns.reasons import LAUNCH_FAILED, NO_ACCOUNT, NO_TEMPLATE, TEMPLATE_ERROR
+from campaigns.selectors import email_domain
 from campaigns.transitions import SENDING_ACTIONS, TransitionError, next_status
 from content.models import Template
 from content.rendering import TemplateParts, compile_template
@@ -464,12 +466,32 @@ def campaigns_freeze_counts(*, campaign_ids: list[int]) -> int:
         counts: dict[str, int] = dict(rows)
         if any(counts.get(status) for status in OPEN):
             continue
-        frozen += Campaign.objects.filter(
-            pk=campaign_id,
-            status__in=(CampaignStatus.COMPLETED, CampaignStatus.CANCELLED),
-            final_counts__isnull=True,
-        ).update(final_counts=counts)
+        with transaction.atomic():
+            kept = Campaign.objects.filter(
+                pk=campaign_id,
+                status__in=(CampaignStatus.COMPLETED, CampaignStatus.CANCELLED),
+                final_counts__isnull=True,
+            ).update(final_counts=counts)
+            if kept:
+                _keep_sent_tallies(campaign_id)
+        frozen += kept
     return frozen
+
+
+def _keep_sent_tallies(campaign_id: int) -> None:
+    """The sent deliveries per (receiving domain, account) of a campaign being frozen: its
+    report's sent figures from then on (SentTally)."""
+    rows = (
+        Delivery.objects.filter(campaign_id=campaign_id, sent_at__isnull=False)
+        .annotate(domain=email_domain("email"))
+        .order_by()
+        .values_list("domain", "account_id")
+        .annotate(n=Count("*"))
+    )
+    SentTally.objects.bulk_create(
+        SentTally(campaign_id=campaign_id, domain=domain[:255], account_id=account, sent=n)
+        for domain, account, n in rows
+    )
 
 
 # Finished campaigns whose counts one engine step freezes at most (each is one GROUP BY).

@@ -114,7 +114,7 @@ def _read(asks: Sequence[Ask]) -> tuple[dict[int, hits.Hit], dict[int, Seen]]:
             rows = prepared.execute(sql, [*ids, *clicked, *window], fetch=True)
     found: dict[int, hits.Hit] = {}
     seen: dict[int, Seen] = {}
-    for pk, workspace_id, campaign_id, recipient_id, email, sent_at, reader_ips, *event in rows:
+    for pk, workspace_id, campaign_id, recipient_id, email, sent_at, ips, account, *event in rows:
         if event and event[0] is not None:  # an open or a click of the delivery `pk`
             kind, link_index, occurred_at = event
             when = hits.aware(occurred_at)
@@ -122,9 +122,9 @@ def _read(asks: Sequence[Ask]) -> tuple[dict[int, hits.Hit], dict[int, Seen]]:
                 seen.setdefault(pk, []).append((kind, link_index, when))
             continue
         delivery = SentDelivery(
-            pk, workspace_id, campaign_id, recipient_id, email, hits.aware(sent_at)
+            pk, workspace_id, campaign_id, recipient_id, email, hits.aware(sent_at), account
         )
-        found[pk] = hits.Hit(delivery, reader_ips)
+        found[pk] = hits.Hit(delivery, ips)
     return found, seen
 
 
@@ -150,7 +150,7 @@ def _in(sql: str, ids: list[int]) -> str:
 _EVENTS = Event._meta.db_table
 _DELIVERIES_LITE = (
     "SELECT d.id, d.workspace_id, d.campaign_id, d.recipient_id, d.email, d.sent_at, "  # noqa: S608
-    f"w.reader_ips FROM {Delivery._meta.db_table} d "
+    f"w.reader_ips, d.account_id FROM {Delivery._meta.db_table} d "
     f"JOIN {Workspace._meta.db_table} w ON w.id = d.workspace_id WHERE d.id IN (%s)"
 )
 # One statement for any number of deliveries (an array), so that one prepared plan serves all.
@@ -159,7 +159,7 @@ _DELIVERIES_SQL = _DELIVERIES_LITE.replace("IN (%s)", "= ANY(%s::bigint[])")
 # told apart by a kind).
 _BOTH_LITE = (
     _DELIVERIES_LITE.replace(" FROM", ", NULL, NULL, NULL FROM", 1)  # noqa: S608 - our names
-    + " UNION ALL SELECT e.delivery_id, NULL, NULL, NULL, NULL, NULL, NULL, "  # noqa: S608
+    + " UNION ALL SELECT e.delivery_id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, "  # noqa: S608
     f"e.kind, e.link_index, e.occurred_at FROM {_EVENTS} e "
     "WHERE e.delivery_id IN (%s) AND e.kind IN (%s, %s) "
     "AND e.occurred_at >= %s AND e.occurred_at <= %s"

@@ -54,6 +54,7 @@ class SentDelivery:
     recipient_id: int | None
     email: str
     sent_at: dt.datetime | None
+    account_id: int | None
 
 
 @transaction.atomic
@@ -111,6 +112,7 @@ def _event(fact: Fact, delivery: Delivery | None, workspace_id: int) -> Event:
         workspace_id=workspace_id,
         campaign_id=delivery.campaign_id if delivery else None,
         delivery_id=delivery.pk if delivery else None,
+        account_id=delivery.account_id if delivery else None,
         email=(delivery.email if delivery else fact.email)[:254],
         sender=fact.sender[:254],
         kind=fact.kind,
@@ -131,9 +133,9 @@ def _event(fact: Fact, delivery: Delivery | None, workspace_id: int) -> Event:
 
 # The columns an open or a click fills, in the order `record_hit` passes them.
 _HIT_COLUMNS = (
-    "workspace_id", "campaign_id", "delivery_id", "email", "kind", "bounce_type", "status_code",
-    "detail", "link_index", "url", "machine", "source", "source_detail", "user_agent", "ip",
-    "dedupe_key", "occurred_at", "created_at",
+    "workspace_id", "campaign_id", "delivery_id", "account_id", "email", "kind", "bounce_type",
+    "status_code", "detail", "link_index", "url", "machine", "source", "source_detail",
+    "user_agent", "ip", "dedupe_key", "occurred_at", "created_at",
 )  # fmt: skip
 _HIT_SQL = (
     f"INSERT INTO {Event._meta.db_table} ({', '.join(_HIT_COLUMNS)}) "  # noqa: S608 - our names
@@ -176,6 +178,7 @@ def _hits_sql(rows: int) -> str:
 
 
 _TYPES = {"workspace_id": "bigint", "campaign_id": "bigint", "delivery_id": "bigint",
+          "account_id": "bigint",
           "link_index": "int", "machine": "bool", "ip": "inet", "occurred_at": "timestamptz",
           "created_at": "timestamptz"}  # fmt: skip
 # Each row a JSON array in the order of _HIT_COLUMNS, taken apart by PostgreSQL.
@@ -195,14 +198,16 @@ def _hit_values(
         raise ValueError("record_hit stores opens and clicks only")
     if text:
         return (
-            delivery.workspace_id, delivery.campaign_id, delivery.pk, delivery.email[:254],
+            delivery.workspace_id, delivery.campaign_id, delivery.pk, delivery.account_id,
+            delivery.email[:254],
             str(fact.kind), "", "", "", fact.link_index, fact.url[:2000], fact.machine,
             str(fact.source), fact.source_detail[:120], fact.user_agent[:500], fact.ip,
             "", (fact.occurred_at or now).isoformat(), now.isoformat(),
         )  # fmt: skip
     ops = connection.ops
     return (
-        delivery.workspace_id, delivery.campaign_id, delivery.pk, delivery.email[:254],
+        delivery.workspace_id, delivery.campaign_id, delivery.pk, delivery.account_id,
+        delivery.email[:254],
         str(fact.kind), "", "", "", fact.link_index, fact.url[:2000], fact.machine,
         str(fact.source), fact.source_detail[:120], fact.user_agent[:500],
         ops.adapt_ipaddressfield_value(fact.ip),

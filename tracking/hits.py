@@ -114,8 +114,10 @@ def delivery_of(token: str, *, click: int | None = None, now: datetime | None = 
         row = cursor.fetchone()
     if row is None:
         return None
-    pk, workspace_id, campaign_id, recipient_id, email, sent_at, reader_ips, *recent = row
-    delivery = SentDelivery(pk, workspace_id, campaign_id, recipient_id, email, aware(sent_at))
+    pk, workspace_id, campaign_id, recipient_id, email, sent_at, reader_ips, account, *recent = row
+    delivery = SentDelivery(
+        pk, workspace_id, campaign_id, recipient_id, email, aware(sent_at), account
+    )
     if not recent:
         return Hit(delivery, reader_ips)
     other_click_at, opened = recent
@@ -135,7 +137,8 @@ def aware(value: datetime | str | None) -> datetime | None:
 RECENT = timedelta(seconds=max(machines.SECONDS_TO_READ, machines.BURST_SECONDS))
 _EVENTS = Event._meta.db_table
 _SELECT = (
-    "SELECT d.id, d.workspace_id, d.campaign_id, d.recipient_id, d.email, d.sent_at, w.reader_ips"
+    "SELECT d.id, d.workspace_id, d.campaign_id, d.recipient_id, d.email, d.sent_at, "
+    "w.reader_ips, d.account_id"
 )
 _FROM = (
     f" FROM {Delivery._meta.db_table} d "

@@ -56,7 +56,7 @@ _EVENT_KIND = {
 _SENT = (DeliveryStatus.SENT, DeliveryStatus.BOUNCED, DeliveryStatus.COMPLAINED)
 # What an event and its dedupe key take of a matched delivery: the rest of the row (and its
 # campaign) would be read and built for nothing, hundreds of times per chunk.
-_MATCHED_FIELDS = ("id", "workspace_id", "campaign_id", "email")
+_MATCHED_FIELDS = ("id", "workspace_id", "campaign_id", "account_id", "email")
 _OWN_ID = re.compile(rb"^message-id:[ \t]*(<[^<>\s]{1,250}>)", re.IGNORECASE | re.MULTILINE)
 
 

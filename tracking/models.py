@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import Workspace
 from campaigns.models import Campaign, Delivery
 from core.crypto import EncryptedTextField
-from sending.models import OAuthCredentials
+from sending.models import OAuthCredentials, SendingAccount
 
 
 class MailboxProtocol(models.TextChoices):
@@ -140,6 +140,19 @@ class Event(models.Model):
         db_constraint=False,
         # Its lookups go through tracking_event_recent (delivery first); a second, narrower
         # index drew the planner to it and to filtering a delivery's whole history by time.
+        db_index=False,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    # The delivery's sending account, copied when the event is written, so that a report's
+    # figures per account group the campaign's events alone (joined to its deliveries
+    # instead, a million-delivery campaign took 2.4 s). Not a constraint: a deleted account
+    # leaves its id, which the report shows as "—".
+    account = models.ForeignKey(
+        SendingAccount,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
         db_index=False,
         null=True,
         blank=True,

@@ -28,7 +28,7 @@ PER_PAGE = 50
 @workspace_view()
 def campaign_report(request: HttpRequest, campaign_id: int) -> HttpResponse:
     campaign = or_404(campaign_get(access_of(request).workspace, campaign_id))
-    report = reports.campaign_report(campaign)
+    report = reports.campaign_report_cached(campaign)
     return render(
         request,
         "tracking/campaign_report.html",
@@ -38,7 +38,7 @@ def campaign_report(request: HttpRequest, campaign_id: int) -> HttpResponse:
             "s": report.summary,
             "chart": report.hours.chart(),
             "parts": reports.CSV_PARTS,
-            "resend_options": resends.resend_options(campaign),
+            "resend_options": resends.resend_options_cached(campaign),
             "resent_from": campaign_resent_from(campaign.workspace, campaign),
             "resends": list(campaign_resends(campaign.workspace, campaign)),
         },

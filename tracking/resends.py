@@ -34,6 +34,7 @@ from campaigns.models import (
     ResendRecipient,
 )
 from campaigns.services import CampaignError
+from core.single_flight import SingleFlight
 from tracking.models import Event, EventKind
 
 # Deliveries that ended without a server taking the message.
@@ -126,6 +127,16 @@ class ResendOption:
     refusal: str
 
 
+# The counts read the campaign's deliveries (a million: 0.4 s), so the report page keeps them
+# for a minute like the report itself; making a resend forgets them at once.
+OPTIONS_FLIGHT = SingleFlight("resend-options", ttl=60, computing=60)
+
+
+def resend_options_cached(campaign: Campaign) -> list[ResendOption]:
+    """`resend_options`, counted at most once a minute (core.single_flight)."""
+    return OPTIONS_FLIGHT.get(campaign.pk, lambda: resend_options(campaign), list)
+
+
 def resend_options(campaign: Campaign) -> list[ResendOption]:
     """Each kind of resend with its count now (one COUNT each; none when refused)."""
     options = []
@@ -173,6 +184,9 @@ def campaign_resend(
     if not count:
         raise ResendError(gettext_noop("Nobody is left to resend it to."))
     dashboard.invalidate(campaign.workspace_id)
+    # Now and after the commit: a page counting in between would keep the old counts.
+    OPTIONS_FLIGHT.invalidate(campaign.pk)
+    transaction.on_commit(lambda: OPTIONS_FLIGHT.invalidate(campaign.pk))
     return Resend(resend, count)
 
 

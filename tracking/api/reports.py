@@ -20,6 +20,7 @@ from tracking import reports
 
 def report_body(report: reports.Report) -> dict[str, Any]:
     return {
+        "computed_at": report.computed_at,
         "summary": report.summary.as_dict(),
         "hours": {
             "start": report.hours.start,
@@ -51,4 +52,4 @@ class CampaignReportApi(APIView):
         campaign = campaign_get(api_access(request).workspace, campaign_id)
         if campaign is None:
             raise NotFound(_("No such campaign."))
-        return Response(report_body(reports.campaign_report(campaign)))
+        return Response(report_body(reports.campaign_report_cached(campaign)))

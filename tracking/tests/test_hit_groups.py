@@ -75,7 +75,8 @@ def test_a_group_answers_each_hit_and_stores_its_events_in_one_insert(
         (EventKind.CLICKED, 1, True),  # saw the click before it in the same group
     ]
     assert {e.ip for e in events} == {"203.0.113.0"}  # truncated as the workspace says
-    assert {e.delivery_id for e in events} == {delivery.pk}
+    assert {(e.delivery_id, e.account_id) for e in events} == {(delivery.pk, delivery.account_id)}
+    assert delivery.account_id is not None
 
 
 @pytest.mark.django_db
@@ -97,7 +98,10 @@ def test_a_group_and_the_django_views_record_the_same_events(personas, smtp_sink
     client.get(f"/o/{token}/")
     client.get(f"/c/{token}/0")
     client.get(f"/c/{token}/1")
-    fields = ("kind", "link_index", "url", "machine", "ip", "user_agent", "email", "campaign_id")
+    fields = (
+        "kind", "link_index", "url", "machine", "ip", "user_agent", "email", "campaign_id",
+        "account_id",
+    )  # fmt: skip
     one_by_one = list(Event.objects.order_by("id").values_list(*fields))
     Event.objects.all().delete()
     batch.answer([ask(delivery.pk), ask(delivery.pk, 0), ask(delivery.pk, 1)])

@@ -72,6 +72,7 @@ def test_a_click_on_a_real_message_redirects_to_its_link_and_is_recorded(persona
     assert (event.kind, event.link_index, event.delivery_id) == ("clicked", 0, delivery.pk)
     assert event.url == "https://shop.example/sale?x=1&y=2"
     assert event.campaign_id == delivery.campaign_id
+    assert event.account_id == delivery.account_id is not None  # the report groups by it
     assert event.ip == "127.0.0.0"  # the test client's 127.0.0.1, truncated to its /24
 
 
@@ -99,6 +100,7 @@ def test_the_open_pixel_answers_a_gif_and_records_an_open(personas, smtp_sink):
     event = Event.objects.get()
     assert event.kind == EventKind.OPENED
     assert event.machine is True  # seconds after sending: a proxy fetching on arrival
+    assert event.account_id == Delivery.objects.get().account_id is not None
 
 
 def test_a_second_link_clicked_at_once_is_a_scanner(personas, smtp_sink):

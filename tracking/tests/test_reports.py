@@ -12,12 +12,14 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.dateparse import parse_datetime
 
 from audience.models import Recipient
-from campaigns.models import Attempt
+from campaigns import services
+from campaigns.models import Attempt, Campaign, SentTally
 from campaigns.tests.factories import CampaignFactory, DeliveryFactory
-from tracking import reports
-from tracking.models import BounceType, EventKind, EventSource
+from tracking import reports, resends
+from tracking.models import BounceType, Event, EventKind, EventSource
 from tracking.tests.reporting import happened, sent_world
 
 pytestmark = pytest.mark.django_db
@@ -187,6 +189,8 @@ def _report_queries(owner_client, workspace, n: int, name: str) -> int:
         happened(delivery, K.CLICKED, w.start + timedelta(hours=i % 50), link_index=i % 3)
     url = reverse("tracking:campaign_report", kwargs={"campaign_id": w.campaign.pk})
     owner_client.get(url)  # the session's first-visit writes
+    reports.REPORT_FLIGHT.invalidate(w.campaign.pk)  # computed again, not from the cache
+    resends.OPTIONS_FLIGHT.invalidate(w.campaign.pk)
     with CaptureQueriesContext(connection) as captured:
         assert owner_client.get(url).status_code == 200
     return len(captured)
@@ -367,3 +371,85 @@ def test_the_hours_of_the_chart_are_said_in_the_readers_language():
         assert reports.campaign_hours(campaign).labels[:2] == ["+0h", "+1h"]
     with translation.override("ru"):
         assert reports.campaign_hours(campaign).labels[:2] == ["+0 ч", "+1 ч"]
+
+
+# ----------------------------------------------------------------- at scale
+# A frozen campaign's sent figures come from the tallies kept when it froze, the figures per
+# account from the events' own account (neither reads the campaign's deliveries), and the
+# page computes the report at most once a minute.
+
+
+def _figures(campaign: Campaign) -> tuple[object, ...]:
+    return (
+        reports.campaign_summary(campaign),
+        reports.campaign_domains(campaign),
+        reports.campaign_accounts(campaign),
+    )
+
+
+def test_every_event_carries_its_deliverys_account(world):
+    events = Event.objects.filter(campaign=world.campaign)
+    assert events.exists()
+    for event in events:
+        assert event.account_id == world.deliveries[event.email].account_id is not None
+
+
+def test_a_frozen_campaigns_report_reads_its_kept_tallies_not_its_deliveries(world):
+    live = _figures(world.campaign)
+    assert services.campaigns_freeze_counts(campaign_ids=[world.campaign.pk]) == 1
+    tallies = {
+        (t.domain, t.account.name if t.account else None): t.sent
+        for t in SentTally.objects.filter(campaign=world.campaign)
+    }
+    assert tallies == {
+        ("gmail.com", "Account 1"): 2,  # ann and gus
+        ("gmail.com", "Account 2"): 1,  # bob
+        ("outlook.com", "Account 1"): 1,
+        ("yahoo.com", "Account 2"): 1,
+        ("mail.ru", "Account 1"): 1,
+        ("yandex.ru", "Account 2"): 1,
+        ("example.org", "Account 2"): 1,  # lower-cased
+    }
+    frozen = Campaign.objects.get(pk=world.campaign.pk)
+
+    with CaptureQueriesContext(connection) as queries:
+        kept = _figures(frozen)
+
+    assert kept == live
+    read = [q["sql"] for q in queries.captured_queries if "campaigns_delivery" in q["sql"]]
+    assert read == []
+
+
+def test_freezing_twice_keeps_one_set_of_tallies(world):
+    services.campaigns_freeze_counts(campaign_ids=[world.campaign.pk])
+    services.campaigns_freeze_counts(campaign_ids=[world.campaign.pk])
+
+    assert (
+        sum(SentTally.objects.filter(campaign=world.campaign).values_list("sent", flat=True)) == 8
+    )
+
+
+def test_the_page_computes_the_report_once_a_minute_and_says_when(
+    world, viewer_client, time_machine
+):
+    time_machine.move_to(timezone.now(), tick=False)
+    url = reverse("tracking:campaign_report", kwargs={"campaign_id": world.campaign.pk})
+    assert 'data-figure="complaints">1<' in viewer_client.get(url).content.decode()
+    happened(world.deliveries["bob@gmail.com"], K.COMPLAINED, world.start + timedelta(hours=9))
+
+    with CaptureQueriesContext(connection) as queries:
+        kept = viewer_client.get(url).content.decode()
+    assert 'data-figure="complaints">1<' in kept  # the figures of a moment ago
+    assert not [q for q in queries.captured_queries if "tracking_event" in q["sql"]]
+    assert 'id="report-computed-at"' in kept
+
+    time_machine.shift(timedelta(seconds=61))
+    assert 'data-figure="complaints">2<' in viewer_client.get(url).content.decode()
+
+
+def test_the_api_says_when_the_figures_were_computed(world, api_for, time_machine):
+    now = timezone.now().replace(microsecond=0)
+    time_machine.move_to(now, tick=False)
+    url = reverse("api:campaign-report", kwargs={"campaign_id": world.campaign.pk})
+    body = api_for("viewer").get(url).json()
+    assert parse_datetime(body["computed_at"]) == now

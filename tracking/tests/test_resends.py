@@ -78,6 +78,9 @@ def test_resend_to_the_failed_asks_first_then_sends_to_them_only(personas, smtp_
     assert made.status_code == 302
     assert made["Location"] == f"/campaigns/{resend.pk}/"
     assert (resend.status, resend.resend_kind) == (CampaignStatus.DRAFT, "failed")
+    # The report's counts are kept for a minute, but a resend made forgets them at once.
+    report = client.get(f"/campaigns/{campaign.pk}/report/").content.decode()
+    assert "Whose delivery failed or expired: 0" in report
     assert resend.subject == "Hello {first_name}"  # the subject it was sent with
     # Fixed at creation: a recipient who joins the list later is not part of it.
     ListMembershipFactory.create(
