@@ -23,7 +23,7 @@ template, queries), best and median of a few rounds after one warm-up, and count
 SQL queries: the campaign list, the largest campaign's page and report (computed again, as
 once a minute; and cached), the recipients page (first page, a search, a sort), one
 recipient's page and activity, the log's first page and a page deep inside it (following its
-cursor), and the dashboard (uncached: the figures computed again with the past days cached;
+cursor), and the dashboard (uncached: the figures computed again with the past days kept;
 cold: nothing cached; cached).
 
     flock /tmp/postroom-heavy.lock make bench-pages

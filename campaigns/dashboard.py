@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from time import time_ns
 
 from django.core.cache import cache
 from django.db.models import Case, CharField, Count, Exists, IntegerField, OuterRef, Q, Value, When
@@ -25,6 +24,7 @@ from campaigns.models import (
     Attempt,
     AttemptOutcome,
     Campaign,
+    DayTally,
     Delivery,
     DeliveryStatus,
 )
@@ -36,9 +36,12 @@ from sending.models import SendingAccount
 from sending.quota import local_day
 
 FLIGHT = SingleFlight("dashboard", ttl=60, computing=30)
-# Per-day counts of past days: kept for the day (the key names it), recomputed after a delete.
-HISTORY_TTL_SECONDS = 26 * 3600
+# Past days are counted once for good (DayTally), but not in the first minutes after midnight:
+# the last batches of yesterday may still be being recorded.
 HISTORY_SETTLE = timedelta(minutes=10)
+# "Recipients reached" probes the deliveries once per recipient (a million: 1.1 s), so it is
+# counted at most this often, not with every minute's figures.
+REACHED_SECONDS = 600
 DAYS = 30
 # What a user asks of each attempt: "sent, retried or failed?". An attempt is "failed" only
 # when its delivery ended failed with it (a refusal, or the last try); every other failed
@@ -84,6 +87,7 @@ class Figures:
     campaigns_total: int
     campaigns_active: int
     reached: int
+    reached_at: datetime  # counted less often than the rest (REACHED_SECONDS)
     waiting: int
     today: dict[str, int]
     month: dict[str, int]
@@ -100,19 +104,17 @@ class Figures:
         return {"labels": self.days, "series": self.series, "names": names}
 
 
-def _history_version_key(workspace_id: int) -> str:
-    return f"dashboard:history-version:{workspace_id}"
-
-
 def invalidate(workspace_id: int, *, history: bool = False) -> None:
     """Forget the workspace's figures: the next visit recomputes them. Cheap; call freely.
 
-    The counts of past days are kept (new attempts only land on today); pass `history=True`
-    after deleting attempts, so that those are counted again too.
+    The counts of past days are kept (new attempts only land on today), and the recipients
+    reached are counted every REACHED_SECONDS; pass `history=True` after deleting attempts and
+    deliveries, so that those are counted again too.
     """
     FLIGHT.invalidate(workspace_id)
     if history:
-        cache.set(_history_version_key(workspace_id), time_ns(), None)
+        DayTally.objects.filter(workspace_id=workspace_id).delete()
+        cache.delete(_reached_key(workspace_id))
 
 
 def figures(workspace: Workspace, now: datetime | None = None) -> Figures:
@@ -126,6 +128,7 @@ def compute(workspace: Workspace, now: datetime) -> Figures:
     today = local_day(workspace, now)
     days = [today - timedelta(days=n) for n in range(DAYS - 1, -1, -1)]
     per_day = _per_day(workspace, days, now)
+    reached, reached_at = _reached(workspace, now)
     series = {g: [per_day.get((d, g), 0) for d in days] for g in GROUPS}
     campaigns = Campaign.objects.filter(workspace=workspace, is_single=False, sequence_step=False)
     return Figures(
@@ -133,7 +136,8 @@ def compute(workspace: Workspace, now: datetime) -> Figures:
         templates=Template.objects.filter(workspace=workspace).count(),
         campaigns_total=campaigns.count(),
         campaigns_active=campaigns.filter(status__in=ACTIVE).count(),
-        reached=_reached(workspace),
+        reached=reached,
+        reached_at=reached_at,
         # Queued or deferred now: read through the claim's partial index of waiting rows.
         waiting=Delivery.objects.filter(workspace=workspace, status__in=WAITING).count(),
         today={g: per_day.get((today, g), 0) for g in GROUPS},
@@ -152,21 +156,57 @@ def _midnights(workspace: Workspace, days: list[date]) -> list[datetime]:
 
 
 def _per_day(workspace: Workspace, days: list[date], now: datetime) -> dict[tuple[date, str], int]:
-    """Attempts per (local day, group): past days from the cache, today from the database.
+    """Attempts per (local day, group): past days kept (DayTally), today from the database.
 
-    Past days no longer change, so after the first visit of a day a recomputation reads only
-    today's attempts, whatever the history holds. In the first minutes after midnight the
-    past is not cached yet: the last batches of yesterday may still be being recorded.
+    Past days no longer change, so once counted a recomputation reads only today's attempts,
+    whatever the history holds.
     """
     today_starts = _midnights(workspace, days[-1:])[0]
-    version = cache.get(_history_version_key(workspace.pk)) or 0
-    key = f"dashboard:history:{workspace.pk}:{version}:{days[-1].isoformat()}"
-    past = cache.get(key)
-    if not isinstance(past, dict):
-        past = _attempts_per_day(workspace, days[:-1], end=today_starts)
-        if now - today_starts > HISTORY_SETTLE:
-            cache.set(key, past, HISTORY_TTL_SECONDS)
+    past, _counted = _past_days(
+        workspace, days[:-1], end=today_starts, keep=now - today_starts > HISTORY_SETTLE
+    )
     return {**past, **_attempts_per_day(workspace, days[-1:], end=None)}
+
+
+def _past_days(
+    workspace: Workspace, days: list[date], *, end: datetime, keep: bool
+) -> tuple[dict[tuple[date, str], int], int]:
+    """The counts of `days` (consecutive, all before `end`): those kept, and the others
+    counted from the attempts (from the first missing day on) and, with `keep`, kept.
+    Returns them and how many days were counted."""
+    zone = workspace.time_zone
+    kept = DayTally.objects.filter(workspace=workspace, zone=zone, day__in=days)
+    counts = {(t.day, g): getattr(t, g) for t in kept for g in GROUPS}
+    missing = [d for d in days if (d, GROUPS[0]) not in counts]
+    if not missing:
+        return counts, 0
+    counted = _attempts_per_day(workspace, days[days.index(missing[0]) :], end=end)
+    tallies = [
+        DayTally(
+            workspace=workspace, zone=zone, day=d, **{g: counted.get((d, g), 0) for g in GROUPS}
+        )
+        for d in missing
+    ]
+    counts |= {(t.day, g): getattr(t, g) for t in tallies for g in GROUPS}
+    if keep:
+        # Two processes may count the same day at once: the same figures, one row kept.
+        DayTally.objects.bulk_create(tallies, ignore_conflicts=True)
+    return counts, len(missing)
+
+
+def keep_past_days(now: datetime) -> int:
+    """Count the past days of every workspace not counted yet (the hourly housekeeping runs
+    it), so that no dashboard visit pays for them; returns how many days were counted. A
+    workspace whose day began less than HISTORY_SETTLE ago waits for the next hour."""
+    counted = 0
+    for workspace in Workspace.objects.order_by("pk"):
+        today = local_day(workspace, now)
+        today_starts = _midnights(workspace, [today])[0]
+        if now - today_starts <= HISTORY_SETTLE:
+            continue
+        days = [today - timedelta(days=n) for n in range(DAYS - 1, 0, -1)]
+        counted += _past_days(workspace, days, end=today_starts, keep=True)[1]
+    return counted
 
 
 def _attempts_per_day(
@@ -221,11 +261,22 @@ def _group() -> Case:
     )
 
 
-def _reached(workspace: Workspace) -> int:
-    """Recipients with at least one message sent: one probe of the deliveries' recipient
-    index per recipient, so it grows with the audience, not with the history of sends."""
+def _reached_key(workspace_id: int) -> str:
+    return f"dashboard:reached:{workspace_id}"
+
+
+def _reached(workspace: Workspace, now: datetime) -> tuple[int, datetime]:
+    """Recipients with at least one message sent, and when they were counted (at most
+    REACHED_SECONDS ago): one probe of the deliveries' recipient index per recipient, so it
+    grows with the audience, not with the history of sends."""
+    key = _reached_key(workspace.pk)
+    kept = cache.get(key)
+    if isinstance(kept, tuple):
+        return kept
     sent = Delivery.objects.filter(recipient_id=OuterRef("pk"), status=DeliveryStatus.SENT)
-    return Recipient.objects.filter(workspace=workspace).filter(Exists(sent)).count()
+    counted = (Recipient.objects.filter(workspace=workspace).filter(Exists(sent)).count(), now)
+    cache.set(key, counted, REACHED_SECONDS)
+    return counted
 
 
 def _accounts(workspace: Workspace, today: date) -> list[AccountUse]:

@@ -515,3 +515,32 @@ class CampaignStatusChange(models.Model):
 
     def __str__(self) -> str:
         return f"campaign {self.campaign_id}: {self.previous_status} -> {self.status}"
+
+
+class DayTally(models.Model):
+    """A workspace's attempts of one past local day, per dashboard group (campaigns.dashboard):
+    counted once when the day is over, by the hourly housekeeping or the first dashboard
+    that needs it, so that the dashboard reads 29 rows rather than 29 days of attempts (ten
+    million attempts: 18 s). Forgotten when attempts are deleted, and kept per time zone: a
+    workspace that moves to another zone has its days counted again."""
+
+    # Looked up through the unique index, which starts with it.
+    workspace = models.ForeignKey(
+        Workspace, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    zone = models.CharField(max_length=64)
+    day = models.DateField()
+    sent = models.PositiveIntegerField(default=0)
+    retried = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    suppressed = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = (
+            models.UniqueConstraint(
+                fields=("workspace", "zone", "day"), name="daytally_one_per_local_day"
+            ),
+        )
+
+    def __str__(self) -> str:
+        return f"{self.day} ({self.zone})"

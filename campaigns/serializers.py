@@ -625,7 +625,10 @@ class DashboardSerializer(serializers.Serializer[Any]):
     templates = serializers.IntegerField()
     campaigns_total = serializers.IntegerField()
     campaigns_active = serializers.IntegerField()
-    reached = serializers.IntegerField(help_text="Recipients with at least one message sent.")
+    reached = serializers.IntegerField(
+        help_text="Recipients with at least one message sent, counted every 10 minutes."
+    )
+    reached_at = serializers.DateTimeField(help_text="When `reached` was counted.")
     waiting = serializers.IntegerField(help_text="Messages queued or deferred now.")
     today = OutcomeGroupsSerializer()
     month = OutcomeGroupsSerializer(help_text="The last 30 days, today included.")

@@ -2,7 +2,8 @@
 uploads that will never be imported, expired API refresh tokens, sign-ups never confirmed and
 audit entries older than AUDIT_LOG_DAYS, attempts and events older than their retention
 (ATTEMPT_RETENTION_MONTHS, EVENT_RETENTION_MONTHS: on PostgreSQL whole months' partitions are
-dropped); and the attempt and event tables' partitions for the coming months (PostgreSQL).
+dropped); the attempt and event tables' partitions for the coming months (PostgreSQL); and
+the dashboards' counts of the past days not counted yet.
 
 The embedded worker calls the step on every loop; it does its work at most once an hour per
 process (and the deletes are idempotent, so two workers doing it is harmless). Celery beat
@@ -21,6 +22,7 @@ from django.utils import timezone
 from accounts.audit.services import purge as purge_audit_log
 from accounts.housekeeping import purge_ended_sessions, purge_expired_tokens
 from audience.housekeeping import purge_abandoned_uploads
+from campaigns import dashboard
 from campaigns.partitions import ATTEMPTS, forget_old_attempts
 from sending.housekeeping import purge_captured
 from subscriptions.housekeeping import purge_expired_signups
@@ -53,6 +55,9 @@ def housekeeping() -> dict[str, int]:
         log.info("housekeeping made partitions %s", made)
     if any(removed.values()):
         log.info("housekeeping removed %s", removed)
+    # The dashboards' past days, counted here rather than by the first visit of the day.
+    if days := dashboard.keep_past_days(now):
+        log.info("housekeeping counted %s past days for the dashboards", days)
     return removed
 
 

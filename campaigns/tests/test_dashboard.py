@@ -14,7 +14,14 @@ from django.utils import timezone
 from accounts.models import Workspace
 from campaigns import dashboard
 from campaigns.editing import campaign_delete
-from campaigns.models import Attempt, AttemptOutcome, Campaign, CampaignStatus, Delivery
+from campaigns.models import (
+    Attempt,
+    AttemptOutcome,
+    Campaign,
+    CampaignStatus,
+    DayTally,
+    Delivery,
+)
 from campaigns.tests.factories import CampaignFactory, DeliveryFactory
 from campaigns.tests.test_views_campaigns import form_data, make_world, run_engine
 from content.models import Template
@@ -172,7 +179,9 @@ def test_the_figures_use_bounded_aggregates(personas, django_assert_max_num_quer
             timezone.now() - timedelta(days=days),
             [AttemptOutcome.SENT] * 5,
         )
-    with django_assert_max_num_queries(9) as captured:
+    # the six counts, the accounts, the kept days, the attempts of the past days and today,
+    # and keeping the past days
+    with django_assert_max_num_queries(11) as captured:
         figures = dashboard.compute(personas.workspace, timezone.now())
     attempt_sql = [q["sql"] for q in captured.captured_queries if "campaigns_attempt" in q["sql"]]
     assert len(attempt_sql) == 2  # the past 29 days, then today
@@ -196,7 +205,7 @@ def test_past_days_are_read_once_and_again_after_a_delete(
     with django_assert_max_num_queries(9) as captured:
         figures = dashboard.compute(workspace, timezone.now())
     attempt_sql = [q["sql"] for q in captured.captured_queries if "campaigns_attempt" in q["sql"]]
-    assert len(attempt_sql) == 1  # today only: the past comes from the cache
+    assert len(attempt_sql) == 1  # today only: the past days are kept
     assert (figures.today["sent"], figures.month["sent"]) == (1, 8)
 
     campaign_delete(campaign=gone)
@@ -252,3 +261,57 @@ def test_an_invalidated_dashboard_is_computed_even_while_another_computes(person
     Template.objects.create(workspace=workspace, name="New", subject="s")
     dashboard.invalidate(workspace.pk)
     assert dashboard.figures(workspace).templates == first.templates + 1
+
+
+def test_the_housekeeping_counts_past_days_once_and_a_new_zone_counts_them_again(
+    personas, time_machine, django_assert_max_num_queries
+):
+    time_machine.move_to("2026-11-21 12:00:00Z", tick=False)
+    workspace = personas.workspace
+    campaign = CampaignFactory.create(bare=True, workspace=workspace, name="C")
+    attempts(workspace, campaign, timezone.now() - timedelta(days=3), ["sent"] * 2 + ["suppressed"])
+    attempts(workspace, campaign, timezone.now() - timedelta(days=45), ["sent"])  # out of range
+
+    assert dashboard.keep_past_days(timezone.now()) >= dashboard.DAYS - 1
+    assert dashboard.keep_past_days(timezone.now()) == 0  # nothing left to count
+    kept = DayTally.objects.get(workspace=workspace, day=date(2026, 11, 18))
+    assert (kept.zone, kept.sent, kept.suppressed, kept.failed) == (workspace.time_zone, 2, 1, 0)
+    with django_assert_max_num_queries(9) as captured:
+        figures = dashboard.compute(workspace, timezone.now())
+    attempt_sql = [q["sql"] for q in captured.captured_queries if "campaigns_attempt" in q["sql"]]
+    assert len(attempt_sql) == 1  # today's
+    assert figures.month == {"sent": 2, "retried": 0, "failed": 0, "suppressed": 1}
+
+    # Days of another zone are other days: counted again, the old ones left unread.
+    Workspace.objects.filter(pk=workspace.pk).update(time_zone="Asia/Tokyo")
+    workspace.refresh_from_db()
+    assert dashboard.keep_past_days(timezone.now()) >= dashboard.DAYS - 1
+    assert dashboard.compute(workspace, timezone.now()).month["sent"] == 2
+
+
+def test_the_past_days_are_not_kept_in_the_first_minutes_of_a_day(personas, time_machine):
+    time_machine.move_to("2026-11-21 00:05:00Z", tick=False)  # UTC's day began 5 minutes ago
+    Workspace.objects.filter(pk=personas.workspace.pk).update(time_zone="UTC")
+    personas.workspace.refresh_from_db()
+    dashboard.compute(personas.workspace, timezone.now())
+
+    assert dashboard.keep_past_days(timezone.now()) == 0
+    assert not DayTally.objects.filter(workspace=personas.workspace).exists()
+
+
+def test_recipients_reached_are_counted_every_ten_minutes(personas, owner_client, time_machine):
+    time_machine.move_to("2026-11-21 12:00:00Z", tick=False)
+    campaign = CampaignFactory.create(bare=True, workspace=personas.workspace, name="C")
+    DeliveryFactory.create(campaign=campaign, status="sent", sent_at=timezone.now())
+    assert dashboard.figures(personas.workspace).reached == 1
+
+    DeliveryFactory.create(campaign=campaign, status="sent", sent_at=timezone.now())
+    dashboard.invalidate(personas.workspace.pk)
+    figures = dashboard.figures(personas.workspace)
+    assert (figures.reached, figures.reached_at) == (1, timezone.now())  # the count of 12:00
+    page = owner_client.get(reverse("dashboard")).content.decode()
+    assert "counted at 12:00, every 10 minutes" in page  # the workspace's zone: UTC
+
+    time_machine.shift(timedelta(seconds=dashboard.REACHED_SECONDS + 1))
+    dashboard.invalidate(personas.workspace.pk)
+    assert dashboard.figures(personas.workspace).reached == 2
