@@ -17,8 +17,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from time import time_ns
 from typing import TypeVar
+from uuid import uuid4
 
 from django.core.cache import cache
 
@@ -42,7 +42,9 @@ class SingleFlight:
 
     def invalidate(self, owner: int) -> None:
         """Forget `owner`'s figures: the next visit computes them. Cheap; call freely."""
-        cache.set(self._version_key(owner), time_ns(), None)
+        # Unique, not a counter: a counter evicted from the cache would start again at a
+        # version whose figures may still be there.
+        cache.set(self._version_key(owner), uuid4().hex, None)
 
     def get(self, owner: int, compute: Callable[[], T], kind: type[T]) -> T:
         """`owner`'s figures from the cache when fresh (one round trip), else `compute()`d
