@@ -3,14 +3,6 @@
 import django.db.models.deletion
 from django.db import migrations, models
 
-# Events stored before the column came get their delivery's account: one UPDATE joining the
-# deliveries (PostgreSQL and SQLite 3.33+ share the syntax), about 10 s per million events.
-FILL = """
-    UPDATE tracking_event AS e SET account_id = d.account_id
-    FROM campaigns_delivery AS d
-    WHERE d.id = e.delivery_id AND d.account_id IS NOT NULL AND e.account_id IS NULL
-"""
-
 
 class Migration(migrations.Migration):
 
@@ -25,5 +17,4 @@ class Migration(migrations.Migration):
             name='account',
             field=models.ForeignKey(blank=True, db_constraint=False, db_index=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='sending.sendingaccount'),
         ),
-        migrations.RunSQL(FILL, migrations.RunSQL.noop),
     ]

@@ -48,7 +48,7 @@ def test_events_and_frozen_campaigns_stored_before_get_their_accounts_and_tallie
     expected = reports.campaign_accounts(Campaign.objects.get(pk=world.campaign.pk))
 
     migrate(BEFORE)  # the column and the tallies go; the events and the frozen counts stay
-    migrate([("campaigns", "0022_sent_tally"), ("tracking", "0009_event_account")])
+    migrate([("campaigns", "0022_sent_tally"), ("tracking", "0010_event_account_filled")])
 
     for event in Event.objects.filter(campaign=world.campaign):
         assert event.account_id == world.deliveries[event.email].account_id is not None
