@@ -41,7 +41,11 @@ class Recipient(models.Model):
     numbers, booleans or ISO dates, so that segments can filter them in SQL.
     """
 
-    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="recipients")
+    # No index of its own: every index below starts with the workspace (the unique
+    # (workspace, email) too), so one more on it alone is only written, never read.
+    workspace = models.ForeignKey(
+        Workspace, on_delete=models.CASCADE, related_name="recipients", db_index=False
+    )
     email = models.EmailField(max_length=254)
     first_name = models.CharField(max_length=200, blank=True)
     last_name = models.CharField(max_length=200, blank=True)
