@@ -61,6 +61,16 @@ def _fast_tests(settings):
 
 
 @pytest.fixture
+def every_migration_after():
+    """For a test that moves the database along its migrations: whatever happens, the tests
+    after it find the database at the latest ones again."""
+    from core.testing.migrations import migrate_to_latest
+
+    yield
+    migrate_to_latest()
+
+
+@pytest.fixture
 def personas(db) -> Personas:
     from accounts.models import Role
     from accounts.tests.factories import MembershipFactory, WorkspaceFactory

@@ -7,7 +7,6 @@ import datetime as dt
 
 import pytest
 from django.db import connection, connections
-from django.db.migrations.executor import MigrationExecutor
 from django.urls import reverse
 from django.utils import timezone
 
@@ -17,6 +16,7 @@ from campaigns.selectors import list_counts, status_counts_many
 from campaigns.services import campaigns_freeze_counts
 from campaigns.tests.factories import AttemptFactory, CampaignFactory, DeliveryFactory
 from core.partitions import forget_before, month_start, months_before, next_month
+from core.testing.migrations import migrate
 from tracking.reports import campaign_summary
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -55,31 +55,15 @@ def monthly_partitions() -> set[str]:
         return {name for (name,) in cursor.fetchall()}
 
 
-def migrate(target: tuple[str, str]) -> None:
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate([target])
-
-
-@pytest.fixture
-def every_migration_after():
-    """Going back to 0019 also unapplies what came after 0020 (and depends on it): the
-    database is left at the latest migrations again, failed or not, for the tests after."""
-    yield
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(executor.loader.graph.leaf_nodes())
-
-
 @pytest.mark.usefixtures("every_migration_after")
 def test_the_migration_keeps_every_attempt_of_every_month_and_ids_go_on(delivery):
     """Back to the plain table of 0019 (the reversal keeps the rows too), attempts of several
     months, then forward: all there, each in its month's partition on PostgreSQL."""
-    migrate(BEFORE)
+    migrate([BEFORE])
     now = timezone.now()
     ages = (400, 70, 35, 0)  # days back: four different months
     rows = [attempt(delivery, now - dt.timedelta(days=days)) for days in ages]
-    migrate(AFTER)
+    migrate([AFTER])
     kept = Attempt.objects.order_by("created_at").values_list("id", "created_at")
     assert list(kept) == [(r.pk, r.created_at) for r in rows]
     if connection.vendor == "postgresql":

@@ -3,15 +3,13 @@ their delivery's account, and campaigns frozen before them get their sent tallie
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 
 from campaigns.models import Campaign, SentTally
 from campaigns.services import campaigns_freeze_counts
+from core.testing.migrations import migrate
 from tracking import reports
 from tracking.models import Event, EventKind
 from tracking.tests.reporting import happened, sent_world
@@ -24,22 +22,7 @@ BEFORE = [
 ]
 
 
-def migrate(targets: list[tuple[str, str]]) -> None:
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(targets)
-
-
-@pytest.fixture
-def at_the_latest_migrations_after() -> Iterator[None]:
-    """Whatever happens, the tests after find the database at the latest migrations."""
-    yield
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(executor.loader.graph.leaf_nodes())
-
-
-@pytest.mark.usefixtures("at_the_latest_migrations_after")
+@pytest.mark.usefixtures("every_migration_after")
 def test_events_and_frozen_campaigns_stored_before_get_their_accounts_and_tallies(personas):
     world = sent_world(personas.workspace, ["ann@gmail.com", "bob@gmail.com", "cid@mail.ru"])
     for delivery in world.deliveries.values():
