@@ -1,7 +1,7 @@
 """People using Postroom while a campaign sends: the load of bench/bench_load.py.
 
 Each simulated user signs in with the workspace owner's password (a session of its own),
-then browses: the dashboard, the campaign list, a finished campaign's report and the sending
+then browses: the dashboard, the campaign list, a finished campaign's page and the sending
 one's (with its progress poll), the recipients (first page, a search, a sort, the next page),
 the log of attempts, and calls the REST API with an API key of its own (API keys are
 throttled one by one, so 200 users sharing one key would measure the throttle, not the
@@ -86,15 +86,15 @@ class Person(HttpUser):
         self.client.get("/campaigns/", name="campaigns")
 
     @task(2)
-    def report_done(self) -> None:
-        self.client.get(f"/campaigns/{DONE}/", name="campaign report (completed)")
+    def page_done(self) -> None:
+        self.client.get(f"/campaigns/{DONE}/", name="campaign page (completed)")
 
     @task(2)
-    def report_live(self) -> None:
-        self.client.get(f"/campaigns/{LIVE}/", name="campaign report (sending)")
+    def page_live(self) -> None:
+        self.client.get(f"/campaigns/{LIVE}/", name="campaign page (sending)")
 
     @task(3)
-    def progress_live(self) -> None:  # what the report page polls while it sends
+    def progress_live(self) -> None:  # what the campaign page polls while it sends
         self.client.get(f"/campaigns/{LIVE}/progress/", name="campaign progress (sending)")
 
     @task(3)
