@@ -7,8 +7,10 @@ from campaigns.models import (
     Attempt,
     Campaign,
     CampaignStatusChange,
+    DayTally,
     Delivery,
     ResendRecipient,
+    SentTally,
     Variant,
     WorkerHeartbeat,
 )
@@ -73,3 +75,19 @@ class AbTestAdmin(ReadOnlyAdmin):
 class VariantAdmin(ReadOnlyAdmin):
     list_display = ("campaign", "position", "value")
     list_select_related = ("campaign",)
+
+
+@admin.register(SentTally)
+class SentTallyAdmin(ReadOnlyAdmin):
+    """A frozen campaign's sent messages per domain and account, kept for its report."""
+
+    list_display = ("campaign", "domain", "account", "sent")
+    list_select_related = ("campaign", "account")
+
+
+@admin.register(DayTally)
+class DayTallyAdmin(ReadOnlyAdmin):
+    """A workspace's attempts of one past day per dashboard group, kept for the dashboard."""
+
+    list_display = ("workspace", "day", "zone", "sent", "retried", "failed", "suppressed")
+    list_select_related = ("workspace",)
