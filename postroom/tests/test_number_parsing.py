@@ -19,7 +19,9 @@ ROOT = Path(settings.BASE_DIR)
 SOURCES = [
     path
     for path in ROOT.rglob("*.py")
-    if not {".venv", "node_modules", "tests", "migrations"} & set(path.relative_to(ROOT).parts)
+    # var/ holds what runs leave (the load bench's own venv among them), not project code.
+    if not {".venv", "var", "node_modules", "tests", "migrations"}
+    & set(path.relative_to(ROOT).parts)
     and path != ROOT / "core" / "digits.py"
 ]
 
