@@ -143,4 +143,5 @@ class DkimSigner:
         raw = sign(
             message.raw, domain=key.domain, selector=key.selector, private_key=key.private_key
         )
-        return message.with_raw(raw)
+        # The signature is a header of CRLF-ended lines in front: line ends stay as they were.
+        return message.with_raw(raw, crlf=message.crlf)

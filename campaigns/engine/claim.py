@@ -129,7 +129,7 @@ def claim_batch(
         if not ids:
             return []
         with connection.cursor() as cursor:
-            cursor.execute(_claim_sql(), [worker, now + lease, now, ids])
+            cursor.execute(_claim_sql(), [worker, now + lease, now, id_array(ids)])
             # Django has the driver hand JSON over as text (JSONField decodes it): so here.
             return [
                 Claimed._make((*row[:8], tuple(row[8:-3]), _json(row[-3]), row[-2], row[-1]))
@@ -149,6 +149,12 @@ def _claim_sql() -> str:
         f"c.email, c.attempts, c.last_code, c.last_reply, c.recipient_id, {standard}, r.fields, "
         f"c.message_id, c.variant_id FROM c LEFT JOIN {recipients} r ON r.id = c.recipient_id"
     )
+
+
+def id_array(ids: Collection[int]) -> str:
+    """Ids as a PostgreSQL array literal, for `= ANY(%s::bigint[])`: the driver's adapter
+    for a list goes through Python per element, six times slower for a batch."""
+    return "{" + ",".join(map(str, ids)) + "}"
 
 
 def _json(value: Any) -> Any:

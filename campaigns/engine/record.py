@@ -7,6 +7,7 @@ and lost its lease to another cannot overwrite the newer holder's result.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import time
 from collections.abc import Sequence
@@ -287,10 +288,11 @@ def _update_deliveries(
     columns = (*COLUMNS, ("attempt", "varchar")) if with_attempts else COLUMNS
     names = ", ".join(name for name, _ in columns)
     if postgres:
-        # One array per column: the statement's text is the same for every batch, so the
-        # driver prepares it once instead of parsing thousands of placeholders each time.
-        arrays = ", ".join(f"%s::{kind}[]" for _, kind in columns)
-        values = f"SELECT * FROM unnest({arrays})"  # noqa: S608 - our types and %s
+        # The rows as one JSON array of arrays: the statement's text is the same for every
+        # batch, and json.dumps writes it in C, where the driver's array adapters took a
+        # tenth of the worker's time per message in Python.
+        fields = ", ".join(f"(e->>{i})::{kind}" for i, (_, kind) in enumerate(columns))
+        values = f"SELECT {fields} FROM json_array_elements(%s::json) e"  # noqa: S608 - ours
     else:
         row = "(" + ", ".join("%s" for _ in columns) + ")"
         values = "VALUES " + ", ".join([row] * len(outcomes))
@@ -323,24 +325,27 @@ def _update_deliveries(
         )
     else:
         sql = f"WITH v ({names}) AS ({values}) {update} RETURNING {table}.id"
+    at = (lambda t: t.isoformat()) if postgres else connection.ops.adapt_datetimefield_value
     rows = [
         (o.delivery_id, o.status, int(o.spend_attempt),
-         connection.ops.adapt_datetimefield_value(o.next_attempt_at) if o.next_attempt_at else None,
-         o.account_id, o.message_id, o.code, o.enhanced, o.reply[:2000],
+         at(o.next_attempt_at) if o.next_attempt_at else None,
+         o.account_id, o.message_id, o.code, o.enhanced, _text(o.reply),
          *((o.attempt,) if with_attempts else ()))
         for o in outcomes
     ]  # fmt: skip
-    params: list[Any] = (
-        [list(column) for column in zip(*rows, strict=True)]
-        if postgres
-        else [value for row in rows for value in row]
-    )
+    params: list[Any] = [json.dumps(rows)] if postgres else [value for row in rows for value in row]
     params += [ts, ts, worker]
     if with_attempts:
         params.append(ts)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return [row[0] for row in cursor.fetchall()]
+
+
+def _text(reply: str) -> str:
+    """A server's reply as a text column keeps it: at most 2,000 characters, no NUL (which no
+    PostgreSQL text holds: one such reply failed its whole chunk's write)."""
+    return reply[:2000].replace("\x00", "")
 
 
 ATTEMPT_COLUMNS = (
@@ -355,7 +360,7 @@ def _insert_attempts(tried: list[tuple[Claimed, Outcome]], now: datetime) -> Non
         return
     rows = [
         (d.workspace_id, d.campaign_id, d.pk, o.account_id, d.email, o.attempt, o.code,
-         o.enhanced, o.reply[:2000], o.message_id, now)
+         o.enhanced, _text(o.reply), o.message_id, now)
         for d, o in tried
     ]  # fmt: skip
     table = connection.ops.quote_name(Attempt._meta.db_table)

@@ -64,7 +64,10 @@ def test_any_template_and_values_render_or_raise_our_error(subject, html, text, 
     assert header_names(mail) == EXPECTED_HEADERS
     assert all("\r" not in v and "\n" not in v for _, v in message.headers)
     assert max(len(line) for line in message.raw.split(b"\r\n")) <= 998
+    # CRLF line ends only, no bare CR or LF: the SMTP wire trusts this (OutgoingMessage.crlf)
+    # and sends the bytes as they are.
     assert b"\n" not in message.raw.replace(b"\r\n", b"")
+    assert b"\r" not in message.raw.replace(b"\r\n", b"")
     plain = mail.get_body(("plain",))
     assert plain is not None
     assert plain.get_content().replace("\r\n", "\n") == message.text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 import dkim  # type: ignore[import-untyped]
 import pytest
@@ -105,3 +106,12 @@ def test_messages_signed_on_the_pipelined_connection_verify_at_the_server(pipeli
     for received in pipelining.wait_for(5):
         assert received.data.startswith(b"DKIM-Signature:")
         assert dkim.verify(received.data, dnsfunc=dns_for(RECORD, KEY[1]))
+
+
+def test_a_signed_message_keeps_what_is_known_of_its_line_ends():
+    signer = DkimSigner([SigningKey("acme.example", "sel", KEY[0])])
+    known = OutgoingMessage.from_rendered(rendered(from_email="news@acme.example"))
+    unknown = replace(known, crlf=False)
+    assert signer(known).crlf is True
+    assert signer(unknown).crlf is False
+    assert signer(known).raw.count(b"\n") == signer(known).raw.count(b"\r\n")

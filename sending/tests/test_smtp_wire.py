@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from content.rendering import TemplateParts, compile_template
 from sending.tests.factories import SendingAccountFactory, rendered
 from sending.transports.base import OutgoingMessage, SendKind
 from sending.transports.smtp_wire import ConnectionGroup, WireSmtpTransport, read_reply, wire_body
@@ -239,6 +240,17 @@ def test_wire_body_ends_lines_in_crlf_and_stuffs_dots():
     assert wire_body(b"a\nb\r\n.c\r.d") == b"a\r\nb\r\n..c\r\n..d\r\n.\r\n"
     assert wire_body(b".start\r\n") == b"..start\r\n.\r\n"
     assert wire_body(b"plain\r\n") == b"plain\r\n.\r\n"
+
+
+def test_a_rendered_message_goes_as_it_is_save_for_its_dots():
+    template = compile_template(TemplateParts(subject="s", text="{first_name}\n.b"))
+    message = template.render({"first_name": "a\r.c"}, from_email="a@x.test", to="b@x.test")
+    outgoing = OutgoingMessage.from_rendered(message)
+    assert outgoing.crlf  # the renderer's promise: CRLF line ends only
+    assert wire_body(outgoing.raw, crlf=True) == wire_body(outgoing.raw)
+    # Bytes of unknown origin are checked: a bare LF is never trusted to be a line end.
+    assert OutgoingMessage("a@x.test", ("b@x.test",), b"a\nb", "<m@x>").crlf is False
+    assert wire_body(b".a\r\nb\r\n", crlf=True) == b"..a\r\nb\r\n.\r\n"
 
 
 def test_multi_line_replies_are_read_whole():

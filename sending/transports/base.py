@@ -70,6 +70,9 @@ class OutgoingMessage:
     html: str | None = None
     headers: tuple[tuple[str, str], ...] = ()
     attachments: tuple[Attachment, ...] = field(default=())
+    # Every line of `raw` ends in CRLF, with no bare CR or LF anywhere, as the renderer
+    # writes it (RenderedMessage): the SMTP wire then skips the check, a third of its work.
+    crlf: bool = False
 
     @classmethod
     def from_rendered(
@@ -86,14 +89,16 @@ class OutgoingMessage:
             html=message.html,
             headers=tuple(message.headers),
             attachments=tuple(message.attachments),
+            crlf=True,
         )
 
     def header(self, name: str) -> str | None:
         lowered = name.lower()
         return next((v for k, v in self.headers if k.lower() == lowered), None)
 
-    def with_raw(self, raw: bytes) -> OutgoingMessage:
-        return replace(self, raw=raw)
+    def with_raw(self, raw: bytes, *, crlf: bool = False) -> OutgoingMessage:
+        """This message with other raw bytes; `crlf` as the field says of them."""
+        return replace(self, raw=raw, crlf=crlf)
 
 
 class Transport(Protocol):

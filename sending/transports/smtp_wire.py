@@ -36,11 +36,13 @@ K = TypeVar("K")
 _MAXLINE = 8192  # as smtplib: a longer reply line is the server's error
 
 
-def wire_body(raw: bytes) -> bytes:
-    """The DATA section for `raw`: CRLF line ends, dot-stuffed, ending in CRLF . CRLF."""
-    crlf = raw.count(b"\r\n")
-    if raw.count(b"\n") != crlf or raw.count(b"\r") != crlf:  # bare CR or LF: normalise
-        raw = raw.replace(b"\r\n", b"\n").replace(b"\r", b"\n").replace(b"\n", b"\r\n")
+def wire_body(raw: bytes, *, crlf: bool = False) -> bytes:
+    """The DATA section for `raw`: CRLF line ends, dot-stuffed, ending in CRLF . CRLF.
+    `crlf`: `raw` is known to have CRLF line ends only (OutgoingMessage.crlf), not checked."""
+    if not crlf:
+        ends = raw.count(b"\r\n")
+        if raw.count(b"\n") != ends or raw.count(b"\r") != ends:  # bare CR or LF: normalise
+            raw = raw.replace(b"\r\n", b"\n").replace(b"\r", b"\n").replace(b"\n", b"\r\n")
     if raw.startswith(b"."):
         raw = b"." + raw
     raw = raw.replace(b"\r\n.", b"\r\n..")
@@ -188,7 +190,7 @@ class WireSmtpTransport(SmtpTransport):
                 break
             wire = b"RSET\r\n" if rset else b""
             if body is not None:
-                wire += wire_body(body[2].raw)
+                wire += wire_body(body[2].raw, crlf=body[2].crlf)
             if taken is not None:
                 wire += taken[3]
             if not wire:
