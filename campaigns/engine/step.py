@@ -36,6 +36,12 @@ BATCH_SIZE = 500
 # account's lane is still running (a slow or dead server: longer than a connection's
 # timeout); after that it waits for the slow lane, so that the worker's other duties run.
 FEED_SECONDS = 60.0
+# While batches follow each other (a busy queue: a step every few tens of milliseconds), the
+# campaigns' own changes are looked at once per this many seconds: scheduled and launched
+# campaigns starting, lifted limits, finished campaigns completing and frozen, run-out leases
+# of stopped ones. Done at every step they took a tenth of a busy worker's time. A step
+# that finds the queue empty, and the one after it, look at once.
+CHECK_SECONDS = 1.0
 
 
 class Engine:
@@ -46,6 +52,7 @@ class Engine:
         self.batch_size = batch_size
         lease = timedelta(seconds=settings.DELIVERY_LEASE_SECONDS)
         self.sender = Sender(RetryPolicy.from_settings(), holder=self.name, hold_for=lease)
+        self.checked_at: float | None = None  # monotonic; None: the last step was not busy
 
     def step(self) -> bool:
         """Start what is due, send one batch, finish what is done; True while more is due.
@@ -64,13 +71,17 @@ class Engine:
             raise
 
     def _step(self) -> bool:
+        check = self.checked_at is None or time.monotonic() - self.checked_at >= CHECK_SECONDS
         now = timezone.now()
-        campaigns_start_due(now=now)
-        # Started from a page or the API: the deliveries are created here, not in the request.
-        campaigns_launch_queued(now=now)
-        now = timezone.now()  # a large launch takes seconds
+        if check:
+            campaigns_start_due(now=now)
+            # Started from a page or the API: the deliveries are created here, not in the
+            # request.
+            campaigns_launch_queued(now=now)
+            now = timezone.now()  # a large launch takes seconds
         give_back_unused_room(now=now)  # before the dead worker's deliveries are claimed again
-        replan_waiting_for_room(now=now)  # a lifted limit: waiting deliveries may go now
+        if check:
+            replan_waiting_for_room(now=now)  # a lifted limit: waiting deliveries may go now
         lease = timedelta(seconds=settings.DELIVERY_LEASE_SECONDS)
         started = time.monotonic()
         deliveries = claim_batch(worker=self.name, limit=self.batch_size, now=now, lease=lease)
@@ -91,11 +102,15 @@ class Engine:
             for recorder in recorders:
                 recorder.salvage(give_back=recorder is recorders[-1])
             raise
-        sweep_stopped(now=timezone.now())
-        campaigns_finish_done(now=timezone.now())
-        campaigns_freeze_finished()  # so that the campaign list only reads
+        if check or not busy:
+            sweep_stopped(now=timezone.now())
+            campaigns_finish_done(now=timezone.now())
+            campaigns_freeze_finished()  # so that the campaign list only reads
+        if check:
+            self.checked_at = time.monotonic()
         if not busy:  # idle connections are not kept open while nothing is due
             self.sender.close()
+            self.checked_at = None
         return busy
 
     def _start(
