@@ -30,8 +30,10 @@ from campaigns.services import (
 )
 
 # Deliveries claimed at once: enough that a batch's few statements cost little per message,
-# few enough that a batch takes well under the lease (DELIVERY_LEASE_SECONDS) to send.
-BATCH_SIZE = 500
+# few enough that a batch takes well under the lease (DELIVERY_LEASE_SECONDS) to send (and
+# its lease is renewed while it goes on). Measured with bench_send (2 workers, PostgreSQL):
+# 500 -> 1,000 took the workers' CPU from 141 to 131 us a message; 2,000 gave 127.
+BATCH_SIZE = 1000
 # How long a step goes on giving more work to the accounts whose lanes ended while another
 # account's lane is still running (a slow or dead server: longer than a connection's
 # timeout); after that it waits for the slow lane, so that the worker's other duties run.
