@@ -281,10 +281,12 @@ def _take(
     """The conditional UPDATE: true when it took room for `count` messages."""
     conditions = Q(pk=account.pk, status=AccountStatus.ACTIVE) & _day_room(account, day, count)
     # Guarded by the wait it was computed with: a row edited meanwhile does not match.
-    wait = timedelta(seconds=account.min_interval_seconds)
-    conditions &= Q(min_interval_seconds=account.min_interval_seconds) & (
-        Q(last_sent_at__isnull=True) | Q(last_sent_at__lte=now - wait)
-    )
+    conditions &= Q(min_interval_seconds=account.min_interval_seconds)
+    if account.min_interval_seconds:
+        # Without a wait `last_sent_at` says nothing: another worker's later `now` (its step
+        # began after this one's, or its clock is ahead) must not hold this one's batch back.
+        wait = timedelta(seconds=account.min_interval_seconds)
+        conditions &= Q(last_sent_at__isnull=True) | Q(last_sent_at__lte=now - wait)
     # The stop is read in the UPDATE itself, so a stop that commits first is always seen.
     running = Exists(Workspace.objects.filter(pk=workspace.pk, sending_stopped_at__isnull=True))
     rows = SendingAccount.objects.filter(conditions, running)
@@ -372,7 +374,7 @@ def room_state(
     waits: list[tuple[datetime, str, str]] = []
     if account.sent_on(day) >= warmup.day_limit(account, day):
         waits.append((next_local_midnight(workspace, now), DAILY_LIMIT_REACHED, "daily_limit"))
-    if account.last_sent_at is not None:
+    if account.last_sent_at is not None and account.min_interval_seconds:
         ready = account.last_sent_at + timedelta(seconds=account.min_interval_seconds)
         if ready > now:
             waits.append((ready, MINIMUM_WAIT, "minimum_wait"))

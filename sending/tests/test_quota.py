@@ -58,6 +58,23 @@ def test_the_minimum_wait_says_when_the_next_message_may_go():
     assert isinstance(quota.reserve(acc, T0 + timedelta(seconds=10)), Reservation)
 
 
+@pytest.mark.parametrize(
+    "reserve",
+    [quota.reserve, lambda acc, now: quota.reserve_many(acc, now, 50)],
+    ids=["one", "many"],
+)
+def test_without_a_minimum_wait_a_later_stamp_holds_nothing_back(reserve):
+    """Two workers: the one whose step began later (or whose clock is ahead) stamped the
+    account first. The other's batch, at its earlier `now`, still gets its room: with no
+    minimum wait there is nothing to wait for (it was deferred as "the minimum wait")."""
+    acc = account(daily_limit=1000)
+    assert isinstance(quota.reserve_many(acc, T0 + timedelta(seconds=2), 50), Reservation)
+    earlier = reserve(acc, T0)
+    assert isinstance(earlier, Reservation), earlier
+    acc.refresh_from_db()
+    assert quota.room_state(acc, acc.workspace, T0) is None  # what the pages say, likewise
+
+
 def test_the_workspace_hourly_limit_is_a_rolling_hour_across_accounts():
     workspace = WorkspaceFactory.create(hourly_limit=3)
     first, second = account(workspace=workspace), account(workspace=workspace)
