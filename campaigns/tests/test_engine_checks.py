@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 
 from accounts.tests.factories import WorkspaceFactory
-from campaigns import editing
+from campaigns import editing, services
 from campaigns.engine import step as engine_step
 from campaigns.engine.step import Engine
 from campaigns.models import Campaign, CampaignStatus
@@ -23,7 +23,7 @@ STARTED = {CampaignStatus.RUNNING, CampaignStatus.COMPLETED}  # its one message 
 @pytest.fixture
 def finish_calls(monkeypatch):
     calls: list[int] = []
-    real = engine_step.campaigns_finish_done
+    real = services.campaigns_finish_done
 
     def counted(**kwargs):
         calls.append(1)
