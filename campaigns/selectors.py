@@ -40,6 +40,7 @@ from campaigns.models import (
     SentTally,
 )
 from content.rendering import TemplateParts
+from core.single_flight import SingleFlight
 from sending import quota, warmup
 from sending.models import AccountStatus, SendingAccount
 
@@ -109,6 +110,29 @@ def status_counts_many(campaign_ids: Iterable[int]) -> dict[int, dict[str, int]]
     for campaign_id, status, n in rows:
         counts.setdefault(campaign_id, {})[status] = n
     return counts
+
+
+# A frozen campaign (Campaign.final_counts: finished, nothing in flight) changes its
+# deliveries' statuses only when tracking marks one bounced or complained, which forgets
+# these counts (`forget_status_counts`). Its page reads them from here instead of counting
+# its deliveries on every view: 55 ms of PostgreSQL at a million, and under load the
+# campaign page was the slowest. The TTL bounds another process's local cache.
+COUNTS_FLIGHT = SingleFlight("campaign-counts", ttl=60, computing=60)
+
+
+def campaign_status_counts(campaign: Campaign) -> dict[str, int]:
+    """Deliveries per status of one campaign: kept for a frozen campaign, else counted."""
+    if campaign.final_counts is None:
+        return status_counts_many([campaign.pk]).get(campaign.pk, {})
+    return COUNTS_FLIGHT.get(
+        campaign.pk, lambda: status_counts_many([campaign.pk]).get(campaign.pk, {}), dict
+    )
+
+
+def forget_status_counts(campaign_ids: Iterable[int]) -> None:
+    """Deliveries of these campaigns changed status after their end: count them again."""
+    for campaign_id in campaign_ids:
+        COUNTS_FLIGHT.invalidate(campaign_id)
 
 
 FINISHED = (CampaignStatus.COMPLETED, CampaignStatus.CANCELLED)
@@ -267,7 +291,7 @@ def campaign_progress(campaign: Campaign, now: datetime | None = None) -> Progre
     they may still send today, then their daily limits day after day (see `finish_time`).
     """
     now = now or timezone.now()
-    counts = status_counts_many([campaign.pk]).get(campaign.pk, {})
+    counts = campaign_status_counts(campaign)
     total = sum(counts.values())
     if campaign.status == CampaignStatus.RUNNING:
         recent = Attempt.objects.filter(

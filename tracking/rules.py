@@ -36,6 +36,7 @@ from django.utils import timezone
 
 from audience.models import Recipient, RecipientStatus, Suppression, SuppressionReason
 from campaigns.models import Campaign, CampaignStatus, Delivery, DeliveryStatus
+from campaigns.selectors import forget_status_counts
 from campaigns.services import CampaignError, campaign_pause
 from core import reasons
 from sending.models import SendingAccount
@@ -152,6 +153,7 @@ def apply(event: Event, *, rates: RateCheck | None = None) -> Decision:
             status=decision.delivery_status, updated_at=timezone.now()
         )
         if event.campaign_id is not None:
+            forget_status_counts([event.campaign_id])
             if rates is not None:
                 rates.campaign_ids.add(event.campaign_id)
             else:
@@ -205,6 +207,7 @@ def apply_batch(events: list[Event], *, rates: RateCheck) -> None:
                 rates.campaign_ids.add(event.campaign_id)
     _suppress_many(suppress, complaint)
     _mark_many(people, deliveries)
+    forget_status_counts(rates.campaign_ids)  # the campaigns of the deliveries marked
     _unsubscribe_many(unsubscribed)
     # The accounts whose warm-up may have to hold: one read for the whole chunk.
     marked = [delivery_id for ids in deliveries.values() for _, delivery_id in ids]

@@ -1,0 +1,95 @@
+"""A finished, frozen campaign's page takes its per-status counts from the cache instead of
+counting its deliveries on every view, and a bounce or complaint marked afterwards shows at
+the next view, whether it came alone (a webhook) or in a mailbox's batch."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from accounts.tests.factories import WorkspaceFactory
+from audience.models import Recipient
+from campaigns.models import Campaign, CampaignStatus, Delivery, DeliveryStatus
+from campaigns.selectors import campaign_progress
+from campaigns.tests.factories import CampaignFactory
+from tracking import rules
+from tracking.events import Fact, record, record_many
+from tracking.models import BounceType, EventKind, EventSource
+
+pytestmark = pytest.mark.django_db
+
+
+def finished(status=CampaignStatus.COMPLETED, frozen=True) -> tuple[Campaign, list[Delivery]]:
+    workspace = WorkspaceFactory.create()
+    campaign = CampaignFactory.create(workspace=workspace, status=status, bare=True)
+    people = Recipient.objects.bulk_create(
+        [Recipient(workspace=workspace, email=f"p{i}@example.org") for i in range(3)]
+    )
+    deliveries = Delivery.objects.bulk_create(
+        [
+            Delivery(
+                workspace=workspace,
+                campaign=campaign,
+                recipient=p,
+                email=p.email,
+                status=DeliveryStatus.SENT,
+                sent_at=timezone.now(),
+            )
+            for p in people
+        ]
+    )
+    if frozen:
+        Campaign.objects.filter(pk=campaign.pk).update(final_counts={"sent": 3})
+    return Campaign.objects.get(pk=campaign.pk), deliveries
+
+
+def counted(campaign: Campaign) -> tuple[dict[str, int], int]:
+    """The page's counts, and how many statements counted the campaign's deliveries."""
+    with CaptureQueriesContext(connection) as queries:
+        counts = campaign_progress(campaign).counts
+    reads = [q["sql"] for q in queries if "campaigns_delivery" in q["sql"]]
+    return counts, len(reads)
+
+
+def hard_bounce(delivery: Delivery) -> Fact:
+    return Fact(
+        kind=EventKind.BOUNCED,
+        source=EventSource.ESP,
+        bounce_type=BounceType.HARD,
+        status_code="5.1.1",
+        dedupe_key=f"b{delivery.pk}",
+    )
+
+
+def test_a_frozen_campaign_is_counted_once_then_read_from_the_cache():
+    campaign, _ = finished()
+    assert counted(campaign) == ({"sent": 3}, 1)
+    assert counted(campaign) == ({"sent": 3}, 0)
+
+
+def test_a_campaign_not_frozen_is_counted_at_every_view():
+    campaign, _ = finished(status=CampaignStatus.RUNNING, frozen=False)
+    assert counted(campaign) == ({"sent": 3}, 1)
+    assert counted(campaign) == ({"sent": 3}, 1)
+
+
+def test_a_bounce_marked_alone_shows_at_the_next_view():
+    campaign, deliveries = finished()
+    counted(campaign)
+    event = record(hard_bounce(deliveries[0]), delivery=deliveries[0])
+    assert event is not None
+    rules.apply(event)
+    assert counted(campaign)[0] == {"sent": 2, "bounced": 1}
+
+
+def test_bounces_and_a_complaint_marked_in_a_batch_show_at_the_next_view():
+    campaign, deliveries = finished()
+    counted(campaign)
+    complaint = Fact(kind=EventKind.COMPLAINED, source=EventSource.MAILBOX, dedupe_key="c")
+    stored = record_many(
+        [(d, hard_bounce(d)) for d in deliveries[:2]] + [(deliveries[2], complaint)]
+    )
+    rules.apply_batch(stored, rates=rules.RateCheck())
+    assert counted(campaign)[0] == {"bounced": 2, "complained": 1}
