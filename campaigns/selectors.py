@@ -122,11 +122,13 @@ COUNTS_FLIGHT = SingleFlight("campaign-counts", ttl=60, computing=60)
 
 def campaign_status_counts(campaign: Campaign) -> dict[str, int]:
     """Deliveries per status of one campaign: kept for a frozen campaign, else counted."""
-    if campaign.final_counts is None:
+
+    def count() -> dict[str, int]:
         return status_counts_many([campaign.pk]).get(campaign.pk, {})
-    return COUNTS_FLIGHT.get(
-        campaign.pk, lambda: status_counts_many([campaign.pk]).get(campaign.pk, {}), dict
-    )
+
+    if campaign.final_counts is None:
+        return count()
+    return COUNTS_FLIGHT.get(campaign.pk, count, dict)
 
 
 def forget_status_counts(campaign_ids: Iterable[int]) -> None:

@@ -19,6 +19,7 @@ from django.db import connection
 
 from accounts.models import Workspace
 from campaigns.models import Delivery
+from core.sql import id_array
 from tracking import hits, prepared
 from tracking.events import Fact, SentDelivery, record_hits
 from tracking.models import Event, EventKind
@@ -97,7 +98,7 @@ def _read(asks: Sequence[Ask]) -> tuple[dict[int, hits.Hit], dict[int, Seen]]:
     postgres = connection.vendor == "postgresql"
     if not clicks:
         if postgres:
-            rows = prepared.execute(_DELIVERIES_SQL, [_array(ids)], fetch=True)
+            rows = prepared.execute(_DELIVERIES_SQL, [id_array(ids)], fetch=True)
         else:
             rows = prepared.execute(_in(_DELIVERIES_LITE, ids), ids, fetch=True)
     else:
@@ -107,7 +108,7 @@ def _read(asks: Sequence[Ask]) -> tuple[dict[int, hits.Hit], dict[int, Seen]]:
         until = ops.adapt_datetimefield_value(max(ask.at for ask in clicks))
         window = [str(EventKind.OPENED), str(EventKind.CLICKED), since, until]
         if postgres:
-            params = [_array(ids), _array(clicked), *window]
+            params = [id_array(ids), id_array(clicked), *window]
             rows = prepared.execute(_BOTH_SQL, params, fetch=True)
         else:
             sql = _in(_in(_BOTH_LITE, ids), clicked)
@@ -136,11 +137,6 @@ def _with_recent(found: hits.Hit, seen: Seen, index: int, at: datetime) -> hits.
     opened = any(kind == EventKind.OPENED for kind, _link, _when in window)
     others = [when for kind, link, when in window if kind == EventKind.CLICKED and link != index]
     return replace(found, opened_recently=opened, other_click_at=max(others, default=None))
-
-
-def _array(ids: list[int]) -> str:
-    """A PostgreSQL array of ids as text: cheaper for the driver than a list."""
-    return "{" + ",".join(map(str, ids)) + "}"
 
 
 def _in(sql: str, ids: list[int]) -> str:

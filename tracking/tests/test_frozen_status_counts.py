@@ -10,10 +10,9 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.tests.factories import WorkspaceFactory
-from audience.models import Recipient
 from campaigns.models import Campaign, CampaignStatus, Delivery, DeliveryStatus
 from campaigns.selectors import campaign_progress
-from campaigns.tests.factories import CampaignFactory
+from campaigns.tests.factories import CampaignFactory, DeliveryFactory
 from tracking import rules
 from tracking.events import Fact, record, record_many
 from tracking.models import BounceType, EventKind, EventSource
@@ -22,23 +21,10 @@ pytestmark = pytest.mark.django_db
 
 
 def finished(status=CampaignStatus.COMPLETED, frozen=True) -> tuple[Campaign, list[Delivery]]:
-    workspace = WorkspaceFactory.create()
-    campaign = CampaignFactory.create(workspace=workspace, status=status, bare=True)
-    people = Recipient.objects.bulk_create(
-        [Recipient(workspace=workspace, email=f"p{i}@example.org") for i in range(3)]
-    )
-    deliveries = Delivery.objects.bulk_create(
-        [
-            Delivery(
-                workspace=workspace,
-                campaign=campaign,
-                recipient=p,
-                email=p.email,
-                status=DeliveryStatus.SENT,
-                sent_at=timezone.now(),
-            )
-            for p in people
-        ]
+    """A campaign of three sent deliveries; frozen: its counts kept, as once it has ended."""
+    campaign = CampaignFactory.create(workspace=WorkspaceFactory.create(), status=status, bare=True)
+    deliveries = DeliveryFactory.create_batch(
+        3, campaign=campaign, status=DeliveryStatus.SENT, sent_at=timezone.now()
     )
     if frozen:
         Campaign.objects.filter(pk=campaign.pk).update(final_counts={"sent": 3})
