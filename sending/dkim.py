@@ -99,6 +99,12 @@ def _pick(fields: list[tuple[bytes, bytes]], names: list[str]) -> list[tuple[byt
 
 
 _WSP = re.compile(rb"[ \t]+")
+# The body's runs of WSP are compressed as tabs made spaces (translate, at memory speed), then
+# runs of two or more spaces made one: a pattern with a literal prefix, which the regular
+# expression engine finds by a fast scan. Matching every single space between words, as
+# `_WSP` does, cost 20 µs a kilobyte of body.
+_TAB_TO_SPACE = bytes.maketrans(b"\t", b" ")
+_SPACES = re.compile(rb"  +")
 
 
 def _relaxed_header(name: str | bytes, value: bytes) -> bytes:
@@ -111,7 +117,13 @@ def _relaxed_header(name: str | bytes, value: bytes) -> bytes:
 def _relaxed_body(body: bytes) -> bytes:
     """RFC 6376 3.4.4: runs of WSP as one space, none at line ends, no empty lines at the
     end, and one CRLF at the end of a body that is not empty."""
-    body = _WSP.sub(b" ", body).replace(b" \r\n", b"\r\n").rstrip(b" \r\n")
+    if b"\t" in body:
+        body = body.translate(_TAB_TO_SPACE)
+    if b"  " in body:
+        body = _SPACES.sub(b" ", body)
+    if b" \r\n" in body:
+        body = body.replace(b" \r\n", b"\r\n")
+    body = body.rstrip(b" \r\n")
     return body + b"\r\n" if body else b""
 
 
