@@ -49,13 +49,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from bench_database import prepare_database, production_settings  # noqa: E402 -- beside this script
 from bench_send import (  # noqa: E402
-    CpuMeter,
-    database_backends,
     sink_pid,
     start_sink,
     stop_sink,
     template_html,
 )
+from processes import CpuMeter, database_backends  # noqa: E402 -- beside this script
 from serving import wait_until_answering  # noqa: E402 -- beside this script
 
 OUT = ROOT / "var" / "bench" / "load"
