@@ -492,7 +492,7 @@ def read_batches(
         try:
             for row in reader:
                 start, previous = previous + 1, reader.line_num
-                if row and any(cell.strip() for cell in row):
+                if row and "".join(row).strip():
                     batch.append((start, row))
                 if len(batch) >= batch_size:
                     yield batch, raw.tell()

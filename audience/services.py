@@ -6,7 +6,6 @@ ValidationError with a message for people, so views can show them next to the fo
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -27,7 +26,7 @@ from django.utils.translation import gettext_noop
 from accounts.audit import services as audit
 from accounts.models import User, Workspace
 from audience import selectors
-from audience.bulkwrite import as_row, existing_recipients, stored_values, write_rows
+from audience.bulkwrite import as_row, compare_stored, existing_recipients, write_rows
 from audience.emails import InvalidEmail, normalize_email
 from audience.fields import FieldValueError, JsonValue, coerce_value
 from audience.importer import (
@@ -813,10 +812,11 @@ def import_write_batch(
                 parsed[row.email] = row
     columns = _update_columns(job.params["mapping"])
     if mode == "update":
-        stored = stored_values(job.workspace_id, list(parsed), columns, stamp)
+        batch = [(email, row.values, row.custom) for email, row in parsed.items()]
+        stored = compare_stored(job.workspace_id, batch, columns[:-1], stamp)
     else:
         stored = {
-            e: (mine, {})
+            e: (mine, False)
             for e, mine in existing_recipients(job.workspace_id, list(parsed), stamp).items()
         }
     new, changed = [], []
@@ -825,13 +825,13 @@ def import_write_batch(
         if email not in stored:
             new.append(as_row(email, row.values, row.custom))
             continue
-        mine, values = stored[email]
+        mine, same = stored[email]
         if mine:
             # This job wrote it from an earlier batch: a duplicate inside the file.
             repeated.append(_repeated(row, "an earlier line"))
         elif mode != "update":
             present += 1
-        elif _same_values(row, values):
+        elif same:
             unchanged += 1
         else:
             changed.append(as_row(email, row.values, row.custom))
@@ -858,16 +858,6 @@ def _repeated(row: ParsedRow, where: str) -> Rejection:
     return Rejection(
         row.line, row.email, f"Duplicate: the same address is on {where} of the file.", True
     )
-
-
-def _same_values(row: ParsedRow, stored: dict[str, Any]) -> bool:
-    """Whether writing `row` would change nothing (custom values are merged, not replaced)."""
-    if any(stored[name] != value for name, value in row.values.items()):
-        return False
-    fields = stored["fields"] or {}
-    if isinstance(fields, str):  # a raw JSON column on some backends
-        fields = json.loads(fields)
-    return all(key in fields and fields[key] == value for key, value in row.custom.items())
 
 
 def _record_rejections(

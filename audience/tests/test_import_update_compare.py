@@ -1,0 +1,76 @@
+"""An "add and update" import writes a stored recipient only when one of its values differs.
+
+On PostgreSQL the server compares each row with the stored one (audience.bulkwrite
+.compare_stored); elsewhere Python does. Both must agree on every kind of value.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.utils import timezone
+
+from audience import services
+from audience.models import Recipient
+from audience.tests.helpers import import_csv
+
+FIELDS = (("score", "number"), ("vip", "boolean"), ("since", "date"), ("plan", "choice"))
+HEADER = "email,first_name,city,score,vip,since,plan"
+STORED = (
+    "same@example.com,Ann,Paris,5,yes,2024-01-31,Gold\n"
+    "number@example.com,Ann,Paris,5,yes,2024-01-31,Gold\n"
+    "bool@example.com,Ann,Paris,5,yes,2024-01-31,Gold\n"
+    "case@example.com,Ann,Paris,5,yes,2024-01-31,Gold\n"
+    "emptied@example.com,Ann,Paris,5,yes,2024-01-31,Gold\n"
+    "missing@example.com,Ann,Paris,,yes,2024-01-31,Gold\n"
+    "choice@example.com,Ann,Paris,5,yes,2024-01-31,Gold\n"
+)
+AGAIN = (
+    # The same values, written otherwise: 5.0 is 5, "Yes" is yes, "gold" is the choice Gold.
+    "same@example.com,Ann,Paris,5.0,Yes,2024-01-31,gold\n"
+    "number@example.com,Ann,Paris,6,yes,2024-01-31,Gold\n"
+    "bool@example.com,Ann,Paris,5,no,2024-01-31,Gold\n"
+    "case@example.com,ann,Paris,5,yes,2024-01-31,Gold\n"
+    "emptied@example.com,Ann,,5,yes,2024-01-31,Gold\n"
+    # An empty custom cell keeps the stored value: only a value the stored row lacks counts.
+    "missing@example.com,Ann,Paris,7,,2024-01-31,Gold\n"
+    "choice@example.com,Ann,Paris,5,yes,2024-01-31,Silver\n"
+    "new@example.com,Ned,Rome,1,no,2024-02-01,Gold\n"
+)
+
+
+def test_only_rows_with_a_different_value_are_written(workspace):
+    for key, kind in FIELDS:
+        services.custom_field_create(
+            workspace=workspace,
+            key=key,
+            label=key,
+            type=kind,
+            choices=["Gold", "Silver"] if kind == "choice" else (),
+        )
+    first = import_csv(workspace, f"{HEADER}\n{STORED}")
+    assert (first.imported, first.rejected) == (7, 0)
+    past = timezone.now() - timedelta(days=1)
+    Recipient.objects.update(updated_at=past)
+    Recipient.objects.filter(email="same@example.com").update(
+        fields={"score": 5, "vip": True, "since": "2024-01-31", "plan": "Gold", "kept": "z"}
+    )
+    job = import_csv(workspace, f"{HEADER}\n{AGAIN}", mode="update")
+    assert (job.imported, job.updated, job.unchanged, job.rejected) == (1, 6, 1, 0)
+    written = set(
+        Recipient.objects.filter(updated_at__gt=past)
+        .exclude(email="new@example.com")
+        .values_list("email", flat=True)
+    )
+    assert written == {
+        "number@example.com",
+        "bool@example.com",
+        "case@example.com",
+        "emptied@example.com",
+        "missing@example.com",
+        "choice@example.com",
+    }
+    stored = dict(Recipient.objects.values_list("email", "fields"))
+    assert stored["same@example.com"]["kept"] == "z"
+    assert stored["missing@example.com"]["score"] == 7
+    assert stored["bool@example.com"]["vip"] is False
