@@ -12,9 +12,14 @@ from core.one_ahead import OneAhead
 @pytest.mark.parametrize("threaded", [True, False])
 def test_results_and_errors_come_back_in_order(threaded):
     seen = []
+
+    def double(x: int) -> int:
+        seen.append(threading.current_thread().name)
+        return x * 2
+
     with OneAhead(threaded=threaded, name="test-ahead") as ahead:
         assert ahead.settle() is None
-        ahead.submit(lambda x: seen.append(threading.current_thread().name) or x * 2, 21)
+        ahead.submit(double, 21)
         assert ahead.settle() == 42
         ahead.submit(lambda: 1 / 0)
         with pytest.raises(ZeroDivisionError):
