@@ -71,7 +71,9 @@ def test_a_cancel_stops_after_the_batch_in_flight(workspace, batches_of_ten):
 
 
 def test_a_file_that_breaks_mid_way_keeps_every_batch_before_the_bad_spot(workspace, settings):
-    # Large enough that the decoder reads whole batches before it meets the bad bytes.
+    # Large enough that the decoder reads whole batches before it meets the bad bytes. The
+    # encoding is checked over the whole file at upload (test_import_messy); a file that
+    # changes on disk afterwards can still break mid-way.
     settings.AUDIENCE_BATCH_SIZE = 100
     job = upload(workspace, "email\n" + addresses(2000))
     with Path(job.params["path"]).open("ab") as stored:
