@@ -57,7 +57,7 @@ def sign(
     fields = _header_fields(head)
     present = {name.strip().lower().decode("ascii", "replace") for name, _ in fields}
     names = [name for name in SIGNED_HEADERS if name.lower() in present]
-    body_hash = base64.b64encode(hashlib.sha256(_relaxed_body(body)).digest()).decode()
+    body_hash = base64.b64encode(hashlib.sha256(relaxed_body(body)).digest()).decode()
     stamp = int(time.time()) if timestamp is None else timestamp
     tags = (
         f"v=1; a=rsa-sha256; c=relaxed/relaxed; d={domain.encode('idna').decode()}; "
@@ -114,7 +114,7 @@ def _relaxed_header(name: str | bytes, value: bytes) -> bytes:
     return raw_name.strip().lower() + b":" + unfolded + b"\r\n"
 
 
-def _relaxed_body(body: bytes) -> bytes:
+def relaxed_body(body: bytes) -> bytes:
     """RFC 6376 3.4.4: runs of WSP as one space, none at line ends, no empty lines at the
     end, and one CRLF at the end of a body that is not empty."""
     if b"\t" in body:

@@ -89,7 +89,7 @@ def test_the_relaxed_body_form_is_dkimpys(lines):
     dkimpy's, byte for byte."""
     from dkim.canonicalization import Relaxed  # type: ignore[import-untyped]
 
-    from sending.dkim import _relaxed_body
+    from sending.dkim import relaxed_body
 
     body = b"".join(line + b"\r\n" for line in lines)
-    assert _relaxed_body(body) == Relaxed.canonicalize_body(body)
+    assert relaxed_body(body) == Relaxed.canonicalize_body(body)
