@@ -416,6 +416,8 @@ class Plan:
         joined = "".join(row)
         if len(joined) > CELL_MAX_CHARS and max(map(len, row)) > CELL_MAX_CHARS:
             return self._oversized(line, row, max(map(len, row)))
+        if "\x00" in joined:
+            return self._zero_byte(line, row)
         if len(row) != width:
             if any(c.strip() for c in row[width:]):
                 shown = row[self.email_index].strip()[:200] if self.email_index < len(row) else ""
@@ -457,6 +459,24 @@ class Plan:
             if value is not None:
                 custom[key] = value
         return ParsedRow(line, email, values, custom)
+
+    def _zero_byte(self, line: int, row: list[str]) -> Rejection:
+        """A NUL character fits no text column on PostgreSQL (SQLite would store it): the row
+        is refused alone, on both, instead of failing the import's batch there.
+
+        The first block of a file is refused whole for one (`detect_encoding`); this is for
+        one further down, in a file damaged there.
+        """
+        index = next(i for i, cell in enumerate(row) if "\x00" in cell)
+        name = self.header[index][:60] if index < len(self.header) else f"column {index + 1}"
+        email = row[self.email_index] if self.email_index < len(row) else ""
+        shown = email.replace("\x00", "").strip()
+        return Rejection(
+            line,
+            shown[:200] if len(shown) <= 254 else "",
+            f"Column “{name}” holds a NUL character (a zero byte), which no value may hold: "
+            "the file may be damaged at this line.",
+        )
 
     def _oversized(self, line: int, row: list[str], longest: int) -> Rejection:
         index = next(i for i, cell in enumerate(row) if len(cell) == longest)

@@ -49,6 +49,28 @@ def test_an_oversized_cell_rejects_its_row_and_the_import_goes_on(workspace, edi
     assert "200,000 characters" in page.content.decode()
 
 
+@pytest.mark.parametrize("where", ["first_name", "email"])
+def test_a_zero_byte_past_the_first_block_rejects_its_row_and_the_import_goes_on(
+    workspace, editor_client, settings, where
+):
+    """PostgreSQL failed the batch and every row after it; SQLite stored the NUL."""
+    settings.AUDIENCE_BATCH_SIZE = 1000
+    # Past the first 64 KB, which is refused whole for a NUL at upload.
+    before = "".join(f"p{i}@example.com,Name{i}\n" for i in range(4000))
+    bad = "bad@example.com,Ni\x00ck\n" if where == "first_name" else "b\x00ad@example.com,Nick\n"
+    content = f"email,first_name\n{before}{bad}after@example.com,After\n"
+    job = import_csv(workspace, content)
+    assert job.status == JobStatus.DONE, job.error
+    assert (job.imported, job.rejected) == (4001, 1)
+    assert Recipient.objects.filter(workspace=workspace).count() == 4001
+    assert Recipient.objects.filter(email="after@example.com").exists()
+    [rejection] = job.rejections.all()
+    assert (rejection.line, rejection.email) == (4002, "bad@example.com")
+    assert f"Column “{where}” holds a NUL character" in rejection.reason
+    page = editor_client.get(reverse("audience:job_detail", kwargs={"job_id": job.pk}))
+    assert "holds a NUL character" in page.content.decode()
+
+
 def test_an_unclosed_quote_is_one_rejected_row_that_names_its_lines(workspace):
     rows = "".join(f"p{i}@example.com,P{i}\n" for i in range(10_000))
     content = f'email,first_name\nz@example.com,Zoe\na@example.com,"Ann\n{rows}'
