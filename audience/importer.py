@@ -468,22 +468,18 @@ class Plan:
         one further down, in a file damaged there.
         """
         index = next(i for i, cell in enumerate(row) if "\x00" in cell)
-        name = self.header[index][:60] if index < len(self.header) else f"column {index + 1}"
-        email = row[self.email_index] if self.email_index < len(row) else ""
-        shown = email.replace("\x00", "").strip()
         return Rejection(
             line,
-            shown[:200] if len(shown) <= 254 else "",
-            f"Column “{name}” holds a NUL character (a zero byte), which no value may hold: "
-            "the file may be damaged at this line.",
+            self._shown_email([cell.replace("\x00", "") for cell in row]),
+            f"Column “{self._column_name(index)}” holds a NUL character (a zero byte), which "
+            "no value may hold: the file may be damaged at this line.",
         )
 
     def _oversized(self, line: int, row: list[str], longest: int) -> Rejection:
         index = next(i for i, cell in enumerate(row) if len(cell) == longest)
-        name = self.header[index][:60] if index < len(self.header) else f"column {index + 1}"
-        email = row[self.email_index].strip() if self.email_index < len(row) else ""
         reason = (
-            f"Column “{name}” holds {longest:,} characters; a cell may hold {CELL_MAX_CHARS:,}."
+            f"Column “{self._column_name(index)}” holds {longest:,} characters; a cell may hold "
+            f"{CELL_MAX_CHARS:,}."
         )
         last = line + sum(cell.count("\n") for cell in row)
         if last > line:
@@ -491,7 +487,15 @@ class Plan:
                 f" The row runs from lines {line:,} to {last:,}: a double quote left open "
                 "makes the lines after it part of one cell."
             )
-        return Rejection(line, email[:200] if len(email) <= 254 else "", reason)
+        return Rejection(line, self._shown_email(row), reason)
+
+    def _column_name(self, index: int) -> str:
+        return self.header[index][:60] if index < len(self.header) else f"column {index + 1}"
+
+    def _shown_email(self, row: list[str]) -> str:
+        """The row's address cell for the report; none when it is too long to be one."""
+        email = row[self.email_index].strip() if self.email_index < len(row) else ""
+        return email[:200] if len(email) <= 254 else ""
 
 
 def read_batches(

@@ -813,7 +813,8 @@ def import_write_batch(
     columns = _update_columns(job.params["mapping"])
     if mode == "update":
         batch = [(email, row.values, row.custom) for email, row in parsed.items()]
-        stored = compare_stored(job.workspace_id, batch, columns[:-1], stamp)
+        standard = [c for c in columns if c != "fields"]
+        stored = compare_stored(job.workspace_id, batch, standard, stamp)
     else:
         stored = {
             e: (mine, False)
