@@ -13,10 +13,18 @@ MANAGERS_GROUP = "Managers"
 
 
 def user_is_platform_manager(user: User) -> bool:
-    """Superusers and members of the Managers group oversee every workspace."""
+    """Superusers and members of the Managers group oversee every workspace.
+
+    Asked on every page (the menu shows the platform's pages to managers): one EXISTS query,
+    answered once per user object (a request's), where `has_perm` loaded every permission
+    of the user and of their groups, sorted through three joins, in two queries."""
     if not user.is_authenticated or not user.is_active:
         return False
-    return user.is_superuser or user.has_perm("accounts.view_all_workspaces")
+    known: bool | None = getattr(user, "_platform_manager", None)
+    if known is None:
+        known = user_has_manager_rights(user)
+        user._platform_manager = known  # type: ignore[attr-defined]
+    return known
 
 
 def user_has_manager_rights(user: User) -> bool:
@@ -68,11 +76,14 @@ def memberships_of_user(user: User) -> QuerySet[Membership]:
 
 
 def membership_get(user: User, workspace_id: int) -> Membership | None:
-    return (
+    # One membership per user and workspace: no ORDER BY (the model's ordering joined the
+    # users' table on every request only to sort one row).
+    found = (
         Membership.objects.select_related("workspace")
         .filter(user=user, workspace_id=workspace_id)
-        .first()
+        .order_by()[:1]
     )
+    return next(iter(found), None)
 
 
 def workspace_members(workspace: Workspace) -> QuerySet[Membership]:

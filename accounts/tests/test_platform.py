@@ -222,3 +222,28 @@ def test_the_console_offers_a_manager_only_the_blocks_they_may_put_or_lift(perso
     everything = client_for(root).get(reverse("platform:index")).content.decode()
     assert ">Unblock</button>" in _row(everything, personas.editor.email)
     assert ">Block</button>" in _row(everything, peer.email)
+
+
+def test_who_is_a_platform_manager_costs_one_query_per_request(
+    personas, manager, django_assert_num_queries
+):
+    """Asked on every page: one EXISTS, once per request's user object."""
+    from django.contrib.auth.models import Permission
+
+    from accounts.models import User
+    from accounts.selectors import user_is_platform_manager
+
+    direct = UserFactory.create(email="direct@platform.test")
+    direct.user_permissions.add(Permission.objects.get(codename="view_all_workspaces"))
+    blocked = UserFactory.create(email="blocked@platform.test", is_active=False)
+    blocked.groups.add(Group.objects.get(name=MANAGERS_GROUP))
+    boss = UserFactory.create(email="boss@platform.test", is_superuser=True)
+    for user, expected in [(manager, True), (direct, True), (personas.owner, False)]:
+        fresh = User.objects.get(pk=user.pk)  # as a request loads it
+        with django_assert_num_queries(1):
+            assert user_is_platform_manager(fresh) is expected
+            assert user_is_platform_manager(fresh) is expected  # the same request: no query
+    blocked, boss = User.objects.get(pk=blocked.pk), User.objects.get(pk=boss.pk)
+    with django_assert_num_queries(0):
+        assert user_is_platform_manager(blocked) is False  # blocked: no rights while blocked
+        assert user_is_platform_manager(boss) is True

@@ -1,0 +1,46 @@
+"""What every request looks up about its user, its key and its workspace costs little: a
+one-row lookup by a unique key is not sorted (a model's default ordering made the database
+join the users' table only to sort the one membership found), and whether the user is a
+platform manager is one EXISTS, not every permission of the user and their groups."""
+
+import re
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+pytestmark = pytest.mark.django_db
+
+
+def statements(client, path: str) -> list[str]:
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(path).status_code == 200
+    return [q["sql"] for q in captured.captured_queries]
+
+
+def lookups(sql: list[str], table: str, unique: str) -> list[str]:
+    """The statements that read `table` by its unique `unique` column(s)."""
+    pattern = re.compile(rf'FROM "{table}".* WHERE .*"{table}"\."{unique}" = ', re.S)
+    return [s for s in sql if pattern.search(s)]
+
+
+def test_a_page_finds_the_membership_without_sorting_and_the_manager_right_in_one_query(
+    personas, owner_client
+):
+    personas.owner.current_workspace = personas.workspace  # chosen, as after a first page
+    personas.owner.save(update_fields=["current_workspace"])
+    sql = statements(owner_client, reverse("dashboard"))
+    found = lookups(sql, "accounts_membership", "workspace_id")
+    assert found  # the request's access is looked up
+    for statement in found:
+        assert "ORDER BY" not in statement, statement
+    assert not [s for s in sql if 'FROM "auth_permission"' in s and "ORDER BY" in s]
+    assert len([s for s in sql if 'FROM "auth_permission"' in s]) == 1
+
+
+def test_an_api_request_finds_its_key_without_sorting(api_for):
+    sql = statements(api_for("viewer"), "/api/campaigns/")
+    found = lookups(sql, "api_apikey", "key_hash")
+    assert len(found) == 1
+    assert "ORDER BY" not in found[0], found[0]
