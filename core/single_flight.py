@@ -6,7 +6,10 @@ bumps the version, so a change the user made shows on the next visit. When the f
 out of time, one request computes them again while the others get the last figures of the same
 version (at most `ttl` plus one computation old), rather than every open page running the same
 aggregates at once: under 200 users a campaign's day of attempts made 15 requests compute the
-dashboard together, 5 s each.
+dashboard together, 5 s each. With no figures of the current version at all (the first visit,
+or the first after `invalidate`), the others wait for the one computing them instead: a
+campaign's launch invalidated the dashboard under the same load, and 26 requests computed it
+together, 2.3 s each, half of PostgreSQL's time for two minutes.
 
 Redis serves the cache when configured, so all processes share the versions and the flight;
 with the local-memory cache each process has its own, and the short TTL bounds how stale
@@ -15,6 +18,7 @@ another process can be.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
@@ -48,25 +52,39 @@ class SingleFlight:
 
     def get(self, owner: int, compute: Callable[[], T], kind: type[T]) -> T:
         """`owner`'s figures from the cache when fresh (one round trip), else `compute()`d
-        by this request or, while another computes them, the last ones. `kind` is the type
-        of the figures: anything else found in the cache is not trusted."""
+        by this request or, while another computes them, the last ones of this version, or
+        with none, those it computes once they are there. `kind` is the type of the
+        figures: anything else found in the cache is not trusted."""
         version = cache.get(self._version_key(owner)) or 0
         key = f"{self.name}:figures:{owner}:{version}"
         cached = cache.get(key)
         if isinstance(cached, kind):
             return cached
         last_key = f"{self.name}:last:{owner}"
-        computing_key = f"{self.name}:computing:{owner}"
+        # Per version: a computation of figures already out of date holds up nobody.
+        computing_key = f"{self.name}:computing:{owner}:{version}"
         last = cache.get(last_key)
         stale = last[1] if isinstance(last, tuple) and last[0] == version else None
-        computing = isinstance(stale, kind) and cache.add(computing_key, True, self.computing)
-        if isinstance(stale, kind) and not computing:
-            return stale  # another request is computing them
+        computing = cache.add(computing_key, True, self.computing)
+        deadline = time.monotonic() + self.computing
+        pause = 0.01
+        while not computing:  # another request is computing them
+            if isinstance(stale, kind):
+                return stale
+            if time.monotonic() >= deadline:
+                break  # it may have died: compute them here
+            time.sleep(pause)
+            pause = min(pause * 2, 0.2)
+            found = cache.get(key)
+            if isinstance(found, kind):
+                return found
+            # Gone without them (it failed): one of those waiting takes over.
+            computing = cache.add(computing_key, True, self.computing)
         try:
             result = compute()
+            cache.set(key, result, self.ttl)
+            cache.set(last_key, (version, result), self.keep)
         finally:
-            if computing:
+            if computing:  # after the figures are there, for those waiting for them
                 cache.delete(computing_key)
-        cache.set(key, result, self.ttl)
-        cache.set(last_key, (version, result), self.keep)
         return result

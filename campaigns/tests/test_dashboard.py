@@ -246,18 +246,20 @@ def test_one_request_computes_expired_figures_while_the_others_show_the_last(
     first = dashboard.figures(workspace)
     version = cache.get(f"dashboard:version:{workspace.pk}") or 0
     cache.delete(f"dashboard:figures:{workspace.pk}:{version}")  # the TTL ran out
-    cache.add(f"dashboard:computing:{workspace.pk}", True)  # another request computes them
+    computing = f"dashboard:computing:{workspace.pk}:{version}"
+    cache.add(computing, True)  # another request computes them
     Template.objects.create(workspace=workspace, name="New", subject="s")
     with django_assert_num_queries(0):
         assert dashboard.figures(workspace) == first
-    cache.delete(f"dashboard:computing:{workspace.pk}")  # it is done (or died): compute
+    cache.delete(computing)  # it is done (or died): compute
     assert dashboard.figures(workspace).templates == first.templates + 1
 
 
 def test_an_invalidated_dashboard_is_computed_even_while_another_computes(personas):
     workspace = personas.workspace
     first = dashboard.figures(workspace)
-    cache.add(f"dashboard:computing:{workspace.pk}", True)
+    version = cache.get(f"dashboard:version:{workspace.pk}") or 0
+    cache.add(f"dashboard:computing:{workspace.pk}:{version}", True)  # the old version's
     Template.objects.create(workspace=workspace, name="New", subject="s")
     dashboard.invalidate(workspace.pk)
     assert dashboard.figures(workspace).templates == first.templates + 1
