@@ -12,6 +12,7 @@ from django.utils import timezone
 from accounts.tests.factories import WorkspaceFactory
 from campaigns.models import Campaign, CampaignStatus, Delivery, DeliveryStatus
 from campaigns.selectors import campaign_progress
+from campaigns.services import campaign_pause
 from campaigns.tests.factories import CampaignFactory, DeliveryFactory
 from tracking import rules
 from tracking.events import Fact, record, record_many
@@ -55,10 +56,17 @@ def test_a_frozen_campaign_is_counted_once_then_read_from_the_cache():
     assert counted(campaign) == ({"sent": 3}, 0)
 
 
-def test_a_campaign_not_frozen_is_counted_at_every_view():
+def test_a_running_campaign_is_counted_once_a_moment_and_again_once_its_status_changed():
+    """Its page and the progress poll of every page open on it share one count for
+    LIVE_COUNTS.ttl seconds; a campaign not running and not frozen is counted at every view."""
     campaign, _ = finished(status=CampaignStatus.RUNNING, frozen=False)
     assert counted(campaign) == ({"sent": 3}, 1)
-    assert counted(campaign) == ({"sent": 3}, 1)
+    assert counted(campaign) == ({"sent": 3}, 0)  # another page's poll, a moment later
+    campaign_pause(campaign=campaign)
+    DeliveryFactory.create(campaign=campaign, status=DeliveryStatus.QUEUED)
+    campaign.refresh_from_db()  # as the next page loads it
+    assert counted(campaign) == ({"sent": 3, "queued": 1}, 1)
+    assert counted(campaign) == ({"sent": 3, "queued": 1}, 1)
 
 
 def test_a_bounce_marked_alone_shows_at_the_next_view():
