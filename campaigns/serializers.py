@@ -39,7 +39,7 @@ from campaigns.models import (
     ScheduleMode,
     Variant,
 )
-from campaigns.selectors import status_counts_many
+from campaigns.selectors import current_counts
 from campaigns.transitions import EDITABLE, allowed_actions
 from content.models import Template
 from core.api.params import id_field
@@ -271,7 +271,7 @@ class CampaignSerializer(serializers.ModelSerializer[Campaign]):
         # The list view reads the counts of a whole page in one GROUP BY and passes them in.
         page_counts: dict[int, dict[str, int]] | None = self.context.get("counts")
         if page_counts is None:
-            page_counts = status_counts_many([obj.pk])
+            page_counts = current_counts([obj])
             self.context["counts"] = page_counts
         return page_counts.get(obj.pk, {})
 

@@ -202,7 +202,7 @@ class CampaignsApi(
         rows = page if page is not None else []
         context = {
             **self.get_serializer_context(),
-            "counts": selectors.status_counts_many([c.pk for c in rows]),
+            "counts": selectors.current_counts(rows),
         }
         return self.get_paginated_response(
             CampaignSerializer(rows, many=True, context=context).data

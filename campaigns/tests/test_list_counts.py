@@ -119,3 +119,34 @@ def test_the_engine_leaves_a_campaign_with_a_message_in_flight_for_later(persona
     assert services.campaigns_freeze_finished() == 0
     Delivery.objects.filter(pk=first.pk).update(status=DeliveryStatus.SENT)
     assert services.campaigns_freeze_finished() == 1
+
+
+def test_a_running_campaigns_counts_are_shared_by_the_lists_and_the_api_for_a_moment(
+    personas, owner_client, api_for, smtp_sink
+):
+    """Every campaign list and every read in the API counted a running campaign's deliveries
+    again; now one count serves them all for two seconds, and a status change counts anew."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    setup = make_campaign(personas.workspace, smtp_sink, n=3)
+    campaign_start(campaign=setup.campaign)
+    api = api_for("viewer")
+    pages = [
+        lambda: owner_client.get(reverse("campaigns:index")),
+        lambda: api.get("/api/campaigns/"),
+        lambda: api.get(f"/api/campaigns/{setup.campaign.pk}/"),
+    ]
+
+    def delivery_counts() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            for page in pages:
+                assert page().status_code == 200
+        return sum('COUNT(*) AS "n" FROM "campaigns_delivery"' in q["sql"] for q in captured)
+
+    assert delivery_counts() == 1
+    assert delivery_counts() == 0
+    assert api.get(f"/api/campaigns/{setup.campaign.pk}/").json()["counts"]["queued"] == 3
+    services.campaign_pause(campaign=Campaign.objects.get(pk=setup.campaign.pk))
+    assert api.get(f"/api/campaigns/{setup.campaign.pk}/").json()["counts"]["queued"] == 3
+    assert delivery_counts() == 3  # paused: counted at every read
