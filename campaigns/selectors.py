@@ -152,11 +152,9 @@ def list_counts(campaigns: Iterable[Campaign]) -> dict[int, dict[str, int]]:
     for campaign in campaigns:
         if campaign.final_counts is not None:
             counts[campaign.pk] = {k: int(v) for k, v in campaign.final_counts.items()}
-        elif campaign.status == CampaignStatus.RUNNING:
-            counts[campaign.pk] = live_status_counts(campaign.pk)
         else:
-            unfrozen.append(campaign.pk)
-    counts.update(status_counts_many(unfrozen) if unfrozen else {})
+            unfrozen.append(campaign)
+    counts.update(current_counts(unfrozen))
     return counts
 
 
@@ -318,9 +316,11 @@ class Progress:
 # A running campaign's counts change with every batch, and its page and the progress poll of
 # every page open on it each counted them: under bench_load's 200 users, 800 counts in two
 # minutes (a GROUP BY of 100,000 deliveries and a count of the last minutes' attempts, 45 ms
-# under load). Kept this many seconds, one request at a time counting (core.single_flight);
-# a change of the campaign's status forgets them (`forget_live_progress`). The hold and the
-# ETA, which follow the accounts' limits, are worked out at every view.
+# under load). Kept this many seconds, one request at a time counting (core.single_flight).
+# Only a running campaign's are kept: once it is paused, cancelled or done it is counted at
+# every view again, so a change of status shows at once. (Nothing is forgotten from the
+# engine's side: its workers need no cache.) The hold and the ETA, which follow the accounts'
+# limits, are worked out at every view.
 LIVE_COUNTS = SingleFlight("campaign-live-counts", ttl=2, computing=30)
 
 
@@ -355,12 +355,6 @@ def campaign_progress(campaign: Campaign, now: datetime | None = None) -> Progre
         finishes_at=finishes,
         zone=workspace.zone,
     )
-
-
-def forget_live_progress(campaign_id: int) -> None:
-    """The campaign's status changed: its next view counts again."""
-    LIVE_COUNTS.invalidate(campaign_id)
-    LIVE_STATUS_COUNTS.invalidate(campaign_id)
 
 
 def _counts_and_rate(campaign: Campaign, now: datetime) -> tuple[dict[str, int], float]:

@@ -35,7 +35,7 @@ from campaigns.models import (
 )
 from campaigns.outbox import status_changed
 from campaigns.reasons import LAUNCH_FAILED, NO_ACCOUNT, NO_TEMPLATE, TEMPLATE_ERROR
-from campaigns.selectors import email_domain, forget_live_progress
+from campaigns.selectors import email_domain
 from campaigns.transitions import SENDING_ACTIONS, TransitionError, next_status
 from content.models import Template
 from content.rendering import TemplateParts, compile_template
@@ -115,7 +115,6 @@ def move_status(campaign: Campaign, action: str, now: datetime, reason: str | Re
         campaign.finished_at = now
         fields.append("finished_at")
     campaign.save(update_fields=fields)
-    forget_live_progress(campaign.pk)
     status_changed(campaign, previous=previous, action=action, at=now)
 
 
