@@ -158,8 +158,8 @@ def list_counts(campaigns: Iterable[Campaign]) -> dict[int, dict[str, int]]:
     return counts
 
 
-# A running campaign's counts for the lists and the API, kept as its page's are (LIVE_COUNTS):
-# every list of campaigns and every read of it in the API counted its deliveries again.
+# A running campaign's counts for its page, the lists and the API (see LIVE_RATE): each of
+# them counted its deliveries again at every request.
 LIVE_STATUS_COUNTS = SingleFlight("campaign-live-status-counts", ttl=2, computing=30)
 
 
@@ -313,31 +313,33 @@ class Progress:
         ]
 
 
-# A running campaign's counts change with every batch, and its page and the progress poll of
-# every page open on it each counted them: under bench_load's 200 users, 800 counts in two
-# minutes (a GROUP BY of 100,000 deliveries and a count of the last minutes' attempts, 45 ms
-# under load). Kept this many seconds, one request at a time counting (core.single_flight).
-# Only a running campaign's are kept: once it is paused, cancelled or done it is counted at
-# every view again, so a change of status shows at once. (Nothing is forgotten from the
-# engine's side: its workers need no cache.) The hold and the ETA, which follow the accounts'
-# limits, are worked out at every view.
-LIVE_COUNTS = SingleFlight("campaign-live-counts", ttl=2, computing=30)
+# A running campaign's counts and rate change with every batch, and its page and the progress
+# poll of every page open on it each counted them: under bench_load's 200 users, 800 counts in
+# two minutes (a GROUP BY of 100,000 deliveries and a count of the last minutes' attempts,
+# 45 ms under load). Its counts are the lists' (`live_status_counts`), and its rate is kept as
+# long, one request at a time counting (core.single_flight). Only a running campaign's are
+# kept: once it is paused, cancelled or done it is counted at every view again, so a change of
+# status shows at once. (Nothing is forgotten from the engine's side: its workers need no
+# cache.) The hold and the ETA, which follow the accounts' limits, are worked out at every view.
+LIVE_RATE = SingleFlight("campaign-live-rate", ttl=2, computing=30)
 
 
 def campaign_progress(campaign: Campaign, now: datetime | None = None) -> Progress:
     """Counts (one GROUP BY), rate, hold and ETA; a running campaign's counts and rate as
-    counted at most LIVE_COUNTS.ttl seconds ago (unless `now` is given).
+    counted at most two seconds ago (unless `now` is given).
 
     While running, the rate is what was sent in the last minutes (index campaign, time); once
     finished it is the average over the whole run. The ETA follows the accounts' limits: what
     they may still send today, then their daily limits day after day (see `finish_time`).
     """
-    if now is None and campaign.status == CampaignStatus.RUNNING:
-        at = timezone.now()
-        counts, rate = LIVE_COUNTS.get(campaign.pk, lambda: _counts_and_rate(campaign, at), tuple)
-    else:
-        counts, rate = _counts_and_rate(campaign, now or timezone.now())
+    live = now is None and campaign.status == CampaignStatus.RUNNING
     now = now or timezone.now()
+    if live:
+        counts = live_status_counts(campaign.pk)
+        rate = LIVE_RATE.get(campaign.pk, lambda: _rate(campaign, counts, now), float)
+    else:
+        counts = campaign_status_counts(campaign)
+        rate = _rate(campaign, counts, now)
     total = sum(counts.values())
     progress = Progress(counts=counts, total=total, rate_per_minute=rate, eta=None)
     if campaign.status != CampaignStatus.RUNNING or not progress.waiting:
@@ -357,18 +359,17 @@ def campaign_progress(campaign: Campaign, now: datetime | None = None) -> Progre
     )
 
 
-def _counts_and_rate(campaign: Campaign, now: datetime) -> tuple[dict[str, int], float]:
-    """The deliveries per status and the rate a minute (see `campaign_progress`)."""
-    counts = campaign_status_counts(campaign)
+def _rate(campaign: Campaign, counts: dict[str, int], now: datetime) -> float:
+    """Messages sent a minute (see `campaign_progress`)."""
     if campaign.status == CampaignStatus.RUNNING:
         recent = Attempt.objects.filter(
             campaign=campaign, created_at__gte=now - RATE_WINDOW, outcome=AttemptOutcome.SENT
         ).count()
-        return counts, recent / (RATE_WINDOW.total_seconds() / 60)
+        return recent / (RATE_WINDOW.total_seconds() / 60)
     if campaign.launched_at and campaign.finished_at:
         seconds = max((campaign.finished_at - campaign.launched_at).total_seconds(), 1.0)
-        return counts, counts.get(DeliveryStatus.SENT, 0) * 60 / seconds
-    return counts, 0.0
+        return counts.get(DeliveryStatus.SENT, 0) * 60 / seconds
+    return 0.0
 
 
 # A wait shorter than this (a minimum wait between messages) is sending, not a hold.

@@ -58,7 +58,7 @@ def test_a_frozen_campaign_is_counted_once_then_read_from_the_cache():
 
 def test_a_running_campaign_is_counted_once_a_moment_and_again_once_its_status_changed():
     """Its page and the progress poll of every page open on it share one count for
-    LIVE_COUNTS.ttl seconds; a campaign not running and not frozen is counted at every view."""
+    two seconds; a campaign not running and not frozen is counted at every view."""
     campaign, _ = finished(status=CampaignStatus.RUNNING, frozen=False)
     assert counted(campaign) == ({"sent": 3}, 1)
     assert counted(campaign) == ({"sent": 3}, 0)  # another page's poll, a moment later
