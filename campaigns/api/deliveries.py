@@ -34,6 +34,7 @@ from campaigns.serializers import (
 )
 from core.api.filters import ListFilterBackend
 from core.api.pagination import LargeCursorPagination
+from core.index_order import in_index_order
 
 
 class AttemptCursorPagination(LargeCursorPagination):
@@ -104,6 +105,15 @@ class AttemptsApi(mixins.ListModelMixin, mixins.RetrieveModelMixin, WorkspaceVie
 
     def workspace_queryset(self, workspace: Workspace) -> QuerySet[Attempt]:
         return Attempt.objects.filter(workspace=workspace)
+
+    def paginate_queryset(self, queryset: QuerySet[Any, Any]) -> list[Any] | None:
+        # As the log page (selectors.attempts_page): a page walks the (workspace or campaign,
+        # time, id) index whatever the statistics say; one delivery's few attempts are found
+        # by its own index and sorted.
+        if self.request.query_params.get("delivery_id"):
+            return super().paginate_queryset(queryset)
+        with in_index_order():
+            return super().paginate_queryset(queryset)
 
 
 class MessageQueueApi(APIView):

@@ -6,11 +6,14 @@ it held only dead rows (a rolled-back transaction's, a deleted campaign's) says 
 no rows", and from then on the planner estimates one row, however many it holds, until the
 next ANALYZE: a nested loop it then picks may read the table once for each of its rows.
 `believe_empty` puts a table in that state for the current transaction; `rows_read` counts
-what a statement really read from a table under it.
+what a statement really read from a table under it, and `reads_recorded` what the statements
+a piece of code runs read, as they ran.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from django.db import connection, transaction
@@ -51,6 +54,29 @@ def rows_read(sql: str, table: str) -> int:
         raise RuntimeError("EXPLAIN returned nothing")
     plan = row[0]
     return _read(plan[0]["Plan"], table)
+
+
+@contextmanager
+def reads_recorded(*tables: str) -> Iterator[list[int]]:
+    """For each SELECT run inside that names one of `tables`, the rows its plan took from
+    them. Each is explained (and run) just before it runs, in the session's state of that
+    moment, so a setting the code changed for it counts as it did for the statement."""
+    reads: list[int] = []
+
+    def explain_first(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        if (
+            not many
+            and sql.lstrip().upper().startswith("SELECT")
+            and any(table in sql for table in tables)
+        ):
+            cursor = context["cursor"]
+            cursor.execute(f"EXPLAIN (ANALYZE, FORMAT JSON) {sql}", params)
+            plan = cursor.fetchone()[0]
+            reads.append(sum(_read(plan[0]["Plan"], table) for table in tables))
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(explain_first):
+        yield reads
 
 
 def _read(node: dict[str, Any], table: str) -> int:
