@@ -165,17 +165,29 @@ LIVE_STATUS_COUNTS = SingleFlight("campaign-live-status-counts", ttl=2, computin
 
 
 def current_counts(campaigns: Iterable[Campaign]) -> dict[int, dict[str, int]]:
-    """Deliveries per status, every status as it is now (the API's): counted in one GROUP
-    BY, a running campaign's at most two seconds ago (`live_status_counts`)."""
+    """Deliveries per status, every status as it is now (the API's): a running campaign's
+    counted at most two seconds ago (`live_status_counts`), a frozen one's kept until
+    tracking changes one (`COUNTS_FLIGHT`, as its page), the others' in one GROUP BY."""
     counts: dict[int, dict[str, int]] = {}
+    frozen = []
     others = []
     for campaign in campaigns:
         if campaign.status == CampaignStatus.RUNNING:
             counts[campaign.pk] = live_status_counts(campaign.pk)
+        elif campaign.final_counts is not None:
+            frozen.append(campaign.pk)
         else:
             others.append(campaign.pk)
+    if frozen:
+        counts.update(COUNTS_FLIGHT.get_many(frozen, _counted_each, dict))
     counts.update(status_counts_many(others) if others else {})
     return counts
+
+
+def _counted_each(campaign_ids: list[int]) -> dict[int, dict[str, int]]:
+    """Deliveries per status of each campaign, one with none included."""
+    counts = status_counts_many(campaign_ids)
+    return {campaign_id: counts.get(campaign_id, {}) for campaign_id in campaign_ids}
 
 
 def live_status_counts(campaign_id: int) -> dict[str, int]:

@@ -19,7 +19,7 @@ another process can be.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TypeVar
 from uuid import uuid4
@@ -88,3 +88,27 @@ class SingleFlight:
             if computing:  # after the figures are there, for those waiting for them
                 cache.delete(computing_key)
         return result
+
+    def get_many(
+        self,
+        owners: Iterable[int],
+        compute: Callable[[list[int]], dict[int, T]],
+        kind: type[T],
+    ) -> dict[int, T]:
+        """Several owners' figures in two round trips when cached (a list of campaigns); the
+        missing ones are `compute(missing)`d together, one query for all, which must answer
+        for each. No flight here: a list misses only after `ttl` or an `invalidate`."""
+        wanted = list(dict.fromkeys(owners))
+        versions = cache.get_many([self._version_key(owner) for owner in wanted])
+        keys = {
+            owner: f"{self.name}:figures:{owner}:{versions.get(self._version_key(owner)) or 0}"
+            for owner in wanted
+        }
+        cached = cache.get_many(list(keys.values()))
+        found = {o: cached[keys[o]] for o in wanted if isinstance(cached.get(keys[o]), kind)}
+        missing = [owner for owner in wanted if owner not in found]
+        if missing:
+            computed = compute(missing)
+            cache.set_many({keys[owner]: computed[owner] for owner in missing}, self.ttl)
+            found.update((owner, computed[owner]) for owner in missing)
+        return found

@@ -92,3 +92,21 @@ def test_fresh_figures_are_read_and_stale_ones_shown_while_one_computes():
     results = together(4, lambda: short.get(1, compute, dict))
     assert compute.calls == 1
     assert sorted(r["computed"] for r in results) == [0, 0, 0, 1]  # the others: the last ones
+
+
+def test_many_owners_are_read_together_and_only_the_missing_ones_computed():
+    asked: list[list[int]] = []
+
+    def compute(owners: list[int]) -> dict[int, dict[str, int]]:
+        asked.append(owners)
+        return {owner: {"n": owner * len(asked)} for owner in owners}
+
+    assert FLIGHT.get_many([1, 2, 3], compute, dict) == {1: {"n": 1}, 2: {"n": 2}, 3: {"n": 3}}
+    assert FLIGHT.get_many([3, 2, 1, 2], compute, dict) == {1: {"n": 1}, 2: {"n": 2}, 3: {"n": 3}}
+    assert asked == [[1, 2, 3]]
+
+    FLIGHT.invalidate(2)
+    cache.set("test-flight:figures:3:0", "not figures")  # not of the kind: not trusted
+    assert FLIGHT.get_many([1, 2, 3], compute, dict) == {1: {"n": 1}, 2: {"n": 4}, 3: {"n": 6}}
+    assert asked[1:] == [[2, 3]]
+    assert FLIGHT.get(2, lambda: {"n": 0}, dict) == {"n": 4}  # one cache for both ways

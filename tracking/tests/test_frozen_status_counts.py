@@ -21,9 +21,13 @@ from tracking.models import BounceType, EventKind, EventSource
 pytestmark = pytest.mark.django_db
 
 
-def finished(status=CampaignStatus.COMPLETED, frozen=True) -> tuple[Campaign, list[Delivery]]:
+def finished(
+    status=CampaignStatus.COMPLETED, frozen=True, workspace=None
+) -> tuple[Campaign, list[Delivery]]:
     """A campaign of three sent deliveries; frozen: its counts kept, as once it has ended."""
-    campaign = CampaignFactory.create(workspace=WorkspaceFactory.create(), status=status, bare=True)
+    campaign = CampaignFactory.create(
+        workspace=workspace or WorkspaceFactory.create(), status=status, bare=True
+    )
     deliveries = DeliveryFactory.create_batch(
         3, campaign=campaign, status=DeliveryStatus.SENT, sent_at=timezone.now()
     )
@@ -87,3 +91,37 @@ def test_bounces_and_a_complaint_marked_in_a_batch_show_at_the_next_view():
     )
     rules.apply_batch(stored, rates=rules.RateCheck())
     assert counted(campaign)[0] == {"bounced": 2, "complained": 1}
+
+
+def test_the_api_reads_a_frozen_campaigns_counts_from_the_cache_and_sees_a_bounce_at_once(
+    api_for, personas
+):
+    """The API's campaign list and campaign counted a finished campaign's deliveries at every
+    read (under load: 547 GROUP BYs in two minutes, 17 to 28 ms each); now they share the
+    page's kept counts, which tracking forgets when it marks a delivery."""
+    campaign, deliveries = finished(workspace=personas.workspace)
+    empty, _ = finished(workspace=personas.workspace)  # no deliveries left: counted as none
+    Delivery.objects.filter(campaign=empty).delete()
+    api = api_for("viewer")
+
+    def read() -> tuple[dict[int, dict[str, int]], int]:
+        with CaptureQueriesContext(connection) as queries:
+            listed = api.get("/api/campaigns/").json()["results"]
+            one = api.get(f"/api/campaigns/{campaign.pk}/").json()
+        assert one["counts"] == next(c["counts"] for c in listed if c["id"] == campaign.pk)
+        reads = [q["sql"] for q in queries if 'FROM "campaigns_delivery"' in q["sql"]]
+        nonzero = {c["id"]: {k: n for k, n in c["counts"].items() if n} for c in listed}
+        return nonzero, len(reads)
+
+    counts, reads = read()
+    assert counts[campaign.pk] == {"sent": 3}
+    assert not counts[empty.pk]
+    assert reads == 1
+    assert read() == (counts, 0)
+
+    event = record(hard_bounce(deliveries[0]), delivery=deliveries[0])
+    assert event is not None
+    rules.apply(event)
+    counts, reads = read()
+    assert counts[campaign.pk] == {"sent": 2, "bounced": 1}
+    assert reads == 1
