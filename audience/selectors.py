@@ -11,7 +11,6 @@ from functools import reduce
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db.models import Count, F, Func, Q, QuerySet, Sum, TextField, Value
 from django.db.models.lookups import IContains
 from django.utils.module_loading import import_string
@@ -32,6 +31,7 @@ from audience.models import (
     Suppression,
 )
 from audience.segments import compile_definition
+from core import soft_cache
 
 
 def custom_fields(workspace: Workspace) -> QuerySet[CustomField]:
@@ -279,15 +279,15 @@ def recipients_by_email(workspace: Workspace, emails: list[str]) -> dict[str, di
 def recipients_total(workspace: Workspace) -> int:
     """The workspace's recipient count, cached for a minute so that pages do not COUNT(*)."""
     key = f"audience:total:{workspace.pk}"
-    total = cache.get(key)
+    total = soft_cache.get(key)
     if total is None:
         total = Recipient.objects.filter(workspace=workspace).count()
-        cache.set(key, total, 60)
+        soft_cache.set(key, total, 60)
     return int(total)
 
 
 def recipients_total_forget(workspace: Workspace) -> None:
-    cache.delete(f"audience:total:{workspace.pk}")
+    soft_cache.delete(f"audience:total:{workspace.pk}")
 
 
 # --------------------------------------------------------------------------- lookups

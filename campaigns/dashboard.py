@@ -12,7 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from django.core.cache import cache
 from django.db.models import Case, CharField, Count, Exists, IntegerField, OuterRef, Q, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext, gettext_noop
@@ -30,6 +29,7 @@ from campaigns.models import (
 )
 from campaigns.selectors import ACTIVE
 from content.models import Template
+from core import soft_cache
 from core.single_flight import SingleFlight
 from sending import warmup
 from sending.models import SendingAccount
@@ -114,7 +114,7 @@ def invalidate(workspace_id: int, *, history: bool = False) -> None:
     FLIGHT.invalidate(workspace_id)
     if history:
         DayTally.objects.filter(workspace_id=workspace_id).delete()
-        cache.delete(_reached_key(workspace_id))
+        soft_cache.delete(_reached_key(workspace_id))
 
 
 def figures(workspace: Workspace, now: datetime | None = None) -> Figures:
@@ -280,12 +280,12 @@ def _reached(workspace: Workspace, now: datetime) -> tuple[int, datetime]:
     REACHED_SECONDS ago): one probe of the deliveries' recipient index per recipient, so it
     grows with the audience, not with the history of sends."""
     key = _reached_key(workspace.pk)
-    kept = cache.get(key)
+    kept = soft_cache.get(key)
     if isinstance(kept, tuple):
         return kept
     sent = Delivery.objects.filter(recipient_id=OuterRef("pk"), status=DeliveryStatus.SENT)
     counted = (Recipient.objects.filter(workspace=workspace).filter(Exists(sent)).count(), now)
-    cache.set(key, counted, REACHED_SECONDS)
+    soft_cache.set(key, counted, REACHED_SECONDS)
     return counted
 
 

@@ -13,7 +13,8 @@ together, 2.3 s each, half of PostgreSQL's time for two minutes.
 
 Redis serves the cache when configured, so all processes share the versions and the flight;
 with the local-memory cache each process has its own, and the short TTL bounds how stale
-another process can be.
+another process can be. Through `core.soft_cache`: when the cache cannot be reached, figures
+are computed at every request rather than not shown.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 from uuid import uuid4
 
-from django.core.cache import cache
+from core import soft_cache
 
 T = TypeVar("T")
 
@@ -48,24 +49,24 @@ class SingleFlight:
         """Forget `owner`'s figures: the next visit computes them. Cheap; call freely."""
         # Unique, not a counter: a counter evicted from the cache would start again at a
         # version whose figures may still be there.
-        cache.set(self._version_key(owner), uuid4().hex, None)
+        soft_cache.set(self._version_key(owner), uuid4().hex, None)
 
     def get(self, owner: int, compute: Callable[[], T], kind: type[T]) -> T:
         """`owner`'s figures from the cache when fresh (one round trip), else `compute()`d
         by this request or, while another computes them, the last ones of this version, or
         with none, those it computes once they are there. `kind` is the type of the
         figures: anything else found in the cache is not trusted."""
-        version = cache.get(self._version_key(owner)) or 0
+        version = soft_cache.get(self._version_key(owner)) or 0
         key = f"{self.name}:figures:{owner}:{version}"
-        cached = cache.get(key)
+        cached = soft_cache.get(key)
         if isinstance(cached, kind):
             return cached
         last_key = f"{self.name}:last:{owner}"
         # Per version: a computation of figures already out of date holds up nobody.
         computing_key = f"{self.name}:computing:{owner}:{version}"
-        last = cache.get(last_key)
+        last = soft_cache.get(last_key)
         stale = last[1] if isinstance(last, tuple) and last[0] == version else None
-        computing = cache.add(computing_key, True, self.computing)
+        computing = soft_cache.add(computing_key, True, self.computing)
         deadline = time.monotonic() + self.computing
         pause = 0.01
         while not computing:  # another request is computing them
@@ -75,18 +76,18 @@ class SingleFlight:
                 break  # it may have died: compute them here
             time.sleep(pause)
             pause = min(pause * 2, 0.2)
-            found = cache.get(key)
+            found = soft_cache.get(key)
             if isinstance(found, kind):
                 return found
             # Gone without them (it failed): one of those waiting takes over.
-            computing = cache.add(computing_key, True, self.computing)
+            computing = soft_cache.add(computing_key, True, self.computing)
         try:
             result = compute()
-            cache.set(key, result, self.ttl)
-            cache.set(last_key, (version, result), self.keep)
+            soft_cache.set(key, result, self.ttl)
+            soft_cache.set(last_key, (version, result), self.keep)
         finally:
             if computing:  # after the figures are there, for those waiting for them
-                cache.delete(computing_key)
+                soft_cache.delete(computing_key)
         return result
 
     def get_many(
@@ -99,16 +100,16 @@ class SingleFlight:
         missing ones are `compute(missing)`d together, one query for all, which must answer
         for each. No flight here: a list misses only after `ttl` or an `invalidate`."""
         wanted = list(dict.fromkeys(owners))
-        versions = cache.get_many([self._version_key(owner) for owner in wanted])
+        versions = soft_cache.get_many([self._version_key(owner) for owner in wanted])
         keys = {
             owner: f"{self.name}:figures:{owner}:{versions.get(self._version_key(owner)) or 0}"
             for owner in wanted
         }
-        cached = cache.get_many(list(keys.values()))
+        cached = soft_cache.get_many(list(keys.values()))
         found = {o: cached[keys[o]] for o in wanted if isinstance(cached.get(keys[o]), kind)}
         missing = [owner for owner in wanted if owner not in found]
         if missing:
             computed = compute(missing)
-            cache.set_many({keys[owner]: computed[owner] for owner in missing}, self.ttl)
+            soft_cache.set_many({keys[owner]: computed[owner] for owner in missing}, self.ttl)
             found.update((owner, computed[owner]) for owner in missing)
         return found

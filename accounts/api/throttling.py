@@ -9,6 +9,7 @@ from rest_framework.request import Request
 from rest_framework.throttling import SimpleRateThrottle
 
 from accounts.keys.models import ApiKey
+from core import soft_cache
 from core.client_ip import client_ip
 
 if TYPE_CHECKING:  # rest_framework.views imports this module through the settings
@@ -33,6 +34,13 @@ class PrincipalRateThrottle(ClientRateThrottle):
     """One budget per API key, one per user, one per client address for anonymous calls."""
 
     scope = "principal"
+
+    def allow_request(self, request: Request, view: APIView) -> bool:
+        # A budget against overload, not a lock: when the cache cannot be reached, calls go
+        # through (with core.soft_cache's warning and pause) rather than the whole API failing.
+        # The token endpoint's limit (LoginRateThrottle) guards passwords and fails closed.
+        parent = super().allow_request
+        return soft_cache.tolerant(lambda: parent(request, view), True)
 
     def get_cache_key(self, request: Request, view: APIView) -> str | None:
         if isinstance(request.auth, ApiKey):
