@@ -9,8 +9,9 @@ thread does not ask it again, so a cache that times out does not hold up every r
 warning says so, once a pause.
 
 The API's budget per key (accounts.api.throttling) lets calls through the same way. Counters
-that guard (the sign-in, token and sign-up limits, two-factor failures, the altcha's replay
-guard) use the cache directly and fail closed: an error, not an open door.
+that guard (the token endpoint's and sign-ups' limits, password-reset mails, two-factor
+failures, the altcha's replay guard) use the cache directly and fail closed: an error, not an
+open door. Sign-in lockouts are django-axes' rows in the database.
 """
 
 from __future__ import annotations
