@@ -11,6 +11,7 @@ import base64
 import json
 import math
 from collections.abc import Iterable
+from contextlib import nullcontext
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any, Generic, TypeVar
@@ -113,6 +114,11 @@ def status_counts_many(campaign_ids: Iterable[int]) -> dict[int, dict[str, int]]
     return counts
 
 
+def status_counts(campaign_id: int) -> dict[str, int]:
+    """Deliveries per status of one campaign (empty when it has none)."""
+    return status_counts_many([campaign_id]).get(campaign_id, {})
+
+
 # A frozen campaign (Campaign.final_counts: finished, nothing in flight) changes its
 # deliveries' statuses only when tracking marks one bounced or complained, which forgets
 # these counts (`forget_status_counts`). Its page reads them from here instead of counting
@@ -123,13 +129,9 @@ COUNTS_FLIGHT = SingleFlight("campaign-counts", ttl=60, computing=60)
 
 def campaign_status_counts(campaign: Campaign) -> dict[str, int]:
     """Deliveries per status of one campaign: kept for a frozen campaign, else counted."""
-
-    def count() -> dict[str, int]:
-        return status_counts_many([campaign.pk]).get(campaign.pk, {})
-
     if campaign.final_counts is None:
-        return count()
-    return COUNTS_FLIGHT.get(campaign.pk, count, dict)
+        return status_counts(campaign.pk)
+    return COUNTS_FLIGHT.get(campaign.pk, lambda: status_counts(campaign.pk), dict)
 
 
 def forget_status_counts(campaign_ids: Iterable[int]) -> None:
@@ -192,11 +194,7 @@ def _counted_each(campaign_ids: list[int]) -> dict[int, dict[str, int]]:
 
 def live_status_counts(campaign_id: int) -> dict[str, int]:
     """Deliveries per status of a running campaign, counted at most two seconds ago."""
-
-    def count() -> dict[str, int]:
-        return status_counts_many([campaign_id]).get(campaign_id, {})
-
-    return LIVE_STATUS_COUNTS.get(campaign_id, count, dict)
+    return LIVE_STATUS_COUNTS.get(campaign_id, lambda: status_counts(campaign_id), dict)
 
 
 def email_domain(column: str) -> Func:
@@ -672,7 +670,7 @@ class CampaignHoldings:
 
 def campaign_holdings(campaign: Campaign) -> CampaignHoldings:
     """Counts for the confirmation pages: one GROUP BY on deliveries, one count of attempts."""
-    progress = progress_of_counts(status_counts_many([campaign.pk]).get(campaign.pk, {}))
+    progress = progress_of_counts(status_counts(campaign.pk))
     return CampaignHoldings(
         deliveries=progress.total,
         attempts=Attempt.objects.filter(campaign=campaign).count(),
@@ -776,11 +774,8 @@ def attempts_page(
     empty. One delivery's attempts are few, and better found by its own index, then sorted.
     """
     qs = attempts_matching(workspace, flt).select_related(None)
-    if flt.delivery_id is None:
-        with in_index_order():
-            page: KeysetPage[Attempt] = _page_by_time(qs, cursor, size)
-    else:
-        page = _page_by_time(qs, cursor, size)
+    with in_index_order() if flt.delivery_id is None else nullcontext():
+        page: KeysetPage[Attempt] = _page_by_time(qs, cursor, size)
     prefetch_related_objects(page.rows, "account", "campaign")
     return page
 

@@ -45,6 +45,9 @@ class SingleFlight:
     def _version_key(self, owner: int) -> str:
         return f"{self.name}:version:{owner}"
 
+    def _figures_key(self, owner: int, version: object) -> str:
+        return f"{self.name}:figures:{owner}:{version or 0}"
+
     def invalidate(self, owner: int) -> None:
         """Forget `owner`'s figures: the next visit computes them. Cheap; call freely."""
         # Unique, not a counter: a counter evicted from the cache would start again at a
@@ -57,7 +60,7 @@ class SingleFlight:
         with none, those it computes once they are there. `kind` is the type of the
         figures: anything else found in the cache is not trusted."""
         version = soft_cache.get(self._version_key(owner)) or 0
-        key = f"{self.name}:figures:{owner}:{version}"
+        key = self._figures_key(owner, version)
         cached = soft_cache.get(key)
         if isinstance(cached, kind):
             return cached
@@ -101,10 +104,7 @@ class SingleFlight:
         for each. No flight here: a list misses only after `ttl` or an `invalidate`."""
         wanted = list(dict.fromkeys(owners))
         versions = soft_cache.get_many([self._version_key(owner) for owner in wanted])
-        keys = {
-            owner: f"{self.name}:figures:{owner}:{versions.get(self._version_key(owner)) or 0}"
-            for owner in wanted
-        }
+        keys = {o: self._figures_key(o, versions.get(self._version_key(o))) for o in wanted}
         cached = soft_cache.get_many(list(keys.values()))
         found = {o: cached[keys[o]] for o in wanted if isinstance(cached.get(keys[o]), kind)}
         missing = [owner for owner in wanted if owner not in found]

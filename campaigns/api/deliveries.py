@@ -4,6 +4,7 @@ millions of rows), djangoMailer's "send now" of a waiting message, `POST /api/me
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from typing import Any
 
 from django.db.models import Prefetch, QuerySet
@@ -110,9 +111,7 @@ class AttemptsApi(mixins.ListModelMixin, mixins.RetrieveModelMixin, WorkspaceVie
         # As the log page (selectors.attempts_page): a page walks the (workspace or campaign,
         # time, id) index whatever the statistics say; one delivery's few attempts are found
         # by its own index and sorted.
-        if self.request.query_params.get("delivery_id"):
-            return super().paginate_queryset(queryset)
-        with in_index_order():
+        with nullcontext() if self.request.query_params.get("delivery_id") else in_index_order():
             return super().paginate_queryset(queryset)
 
 
