@@ -189,6 +189,21 @@ def write_rows(
         _write_generic(workspace_id, rows, stamp, conflict)
 
 
+def copy_if_all_new(workspace_id: int, rows: Sequence[tuple[str, ...]], stamp: datetime) -> bool:
+    """Insert `rows` by COPY when none of their addresses is stored yet: True if it did.
+
+    For the batches of a first import, which are new rows: looking their addresses up first
+    (`existing_recipients`) cost a fifth of the database's work on them (6.3 of ~33 µs a
+    row). The unique (workspace, email) constraint judges instead: should one address exist,
+    the COPY fails at that row, its savepoint is rolled back, nothing of the batch stays,
+    and False tells the caller to look the batch up and write it the careful way. Only on
+    PostgreSQL (False elsewhere, without writing).
+    """
+    if connection.vendor != "postgresql" or not rows:
+        return False
+    return _copy_straight_in(workspace_id, rows, stamp)
+
+
 def _target_columns() -> str:
     q = connection.ops.quote_name
     names = ["workspace_id", *ROW_COLUMNS, "status", "created_at", "updated_at"]

@@ -105,15 +105,20 @@ def run_import(job: AudienceJob) -> None:
     plan, stamp, statistics = _plan(job), job.started_at, _Statistics()
     line = job.last_line  # the last line of the last batch written
     in_flight = 0  # the last line of the batch being written, if any
+    # Whether the next batch is likely all new addresses, as every row of the one before it
+    # was (a first import): it is then tried straight into the table before any lookup.
+    all_new = True
 
     def write(
         rows: list[tuple[int, list[str]]], parsed: list[ParsedRow | Rejection], bytes_read: int
     ) -> bool:
         """Write a batch; True when the user has asked to cancel meanwhile."""
+        nonlocal all_new
         started = time.perf_counter()
         written = services.import_write_batch(
-            job=job, rows=parsed, stamp=stamp, bytes_read=bytes_read
+            job=job, rows=parsed, stamp=stamp, bytes_read=bytes_read, assume_new=all_new
         )
+        all_new = written == sum(isinstance(row, ParsedRow) for row in parsed)
         statistics.grew(written)
         _log_batch(job, rows=len(rows), written=written, line=rows[-1][0], started=started)
         return _cancelled(job)

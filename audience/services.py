@@ -16,7 +16,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files import File
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.module_loading import import_string
@@ -26,7 +26,13 @@ from django.utils.translation import gettext_noop
 from accounts.audit import services as audit
 from accounts.models import User, Workspace
 from audience import selectors
-from audience.bulkwrite import as_row, compare_stored, existing_recipients, write_rows
+from audience.bulkwrite import (
+    as_row,
+    compare_stored,
+    copy_if_all_new,
+    existing_recipients,
+    write_rows,
+)
 from audience.emails import InvalidEmail, normalize_email
 from audience.fields import FieldValueError, JsonValue, coerce_value
 from audience.importer import (
@@ -787,11 +793,20 @@ def job_discard_file(*, job: AudienceJob) -> None:
 
 @transaction.atomic
 def import_write_batch(
-    *, job: AudienceJob, rows: Sequence[ParsedRow | Rejection], stamp: datetime, bytes_read: int
+    *,
+    job: AudienceJob,
+    rows: Sequence[ParsedRow | Rejection],
+    stamp: datetime,
+    bytes_read: int,
+    assume_new: bool = False,
 ) -> int:
     """Write one batch of parsed rows and count it in the job, all in one transaction.
 
     Returns how many recipients it inserted or updated.
+
+    `assume_new` (the batch before was all new rows: a first import) tries the batch's
+    addresses straight into the table first (bulkwrite.copy_if_all_new); when one of them
+    exists, the batch goes the way described below, as without it.
 
     Duplicates inside the file are recognised without remembering the file: rows this job
     wrote carry `stamp` (the job's start) as created_at or updated_at. They are counted, and
@@ -799,7 +814,7 @@ def import_write_batch(
     with ignore_conflicts; in "update" mode an existing row is written only when a mapped
     column or a custom value differs (custom values are merged), else counted unchanged.
     """
-    mode, list_id = job.params["mode"], job.params.get("list_id")
+    list_id = job.params.get("list_id")
     rejected = [r for r in rows if isinstance(r, Rejection)]
     parsed: dict[str, ParsedRow] = {}
     repeated: list[Rejection] = []
@@ -811,6 +826,45 @@ def import_write_batch(
             else:
                 parsed[row.email] = row
     columns = _update_columns(job.params["mapping"])
+    # Built only where COPY can take it: elsewhere the lookup would build the rows again.
+    new = (
+        [as_row(email, row.values, row.custom) for email, row in parsed.items()]
+        if assume_new and connection.vendor == "postgresql"
+        else []
+    )
+    changed: list[tuple[str, ...]] = []
+    present = unchanged = 0
+    if not (new and copy_if_all_new(job.workspace_id, new, stamp)):
+        new, changed, present, unchanged = _write_looked_up(job, parsed, repeated, columns, stamp)
+    if list_id:
+        _add_to_list(job.workspace, list_id, list(parsed))
+    _record_rejections(job, rejected, repeated)
+    AudienceJob.objects.filter(pk=job.pk).update(
+        imported=F("imported") + len(new),
+        updated=F("updated") + len(changed),
+        unchanged=F("unchanged") + unchanged,
+        duplicates=F("duplicates") + present + len(repeated),
+        rejected=F("rejected") + len(rejected),
+        processed=bytes_read,
+        last_line=rows[-1].line if rows else F("last_line"),
+        heartbeat_at=timezone.now(),
+    )
+    return len(new) + len(changed)
+
+
+def _write_looked_up(
+    job: AudienceJob,
+    parsed: dict[str, ParsedRow],
+    repeated: list[Rejection],
+    columns: list[str],
+    stamp: datetime,
+) -> tuple[list[tuple[str, ...]], list[tuple[str, ...]], int, int]:
+    """Look the batch's addresses up, then insert the new rows and update the changed ones.
+
+    Returns (new rows, changed rows, addresses present in "add" mode, unchanged rows); adds
+    the duplicates of earlier batches to `repeated`.
+    """
+    mode = job.params["mode"]
     if mode == "update":
         batch = [(email, row.values, row.custom) for email, row in parsed.items()]
         standard = [c for c in columns if c != "fields"]
@@ -839,20 +893,7 @@ def import_write_batch(
     write_rows(job.workspace_id, new, stamp)
     if changed:
         write_rows(job.workspace_id, changed, stamp, columns)
-    if list_id:
-        _add_to_list(job.workspace, list_id, list(parsed))
-    _record_rejections(job, rejected, repeated)
-    AudienceJob.objects.filter(pk=job.pk).update(
-        imported=F("imported") + len(new),
-        updated=F("updated") + len(changed),
-        unchanged=F("unchanged") + unchanged,
-        duplicates=F("duplicates") + present + len(repeated),
-        rejected=F("rejected") + len(rejected),
-        processed=bytes_read,
-        last_line=rows[-1].line if rows else F("last_line"),
-        heartbeat_at=timezone.now(),
-    )
-    return len(new) + len(changed)
+    return new, changed, present, unchanged
 
 
 def _repeated(row: ParsedRow, where: str) -> Rejection:
