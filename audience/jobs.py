@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from audience import selectors, services
 from audience.bulkwrite import refresh_statistics
-from audience.importer import ParsedRow, Plan, Rejection, read_batches
+from audience.importer import ParsedRow, Plan, read_batches
 from audience.metrics import IMPORT_ROWS
 from audience.models import AudienceJob, CustomField, JobKind, JobStatus
 from audience.reasons import (
@@ -98,8 +98,8 @@ def _cancelled(job: AudienceJob) -> bool:
 def run_import(job: AudienceJob) -> None:
     """Import the job's file in batches. Stops cleanly on cancel, decode or CSV errors.
 
-    On PostgreSQL each batch is written on a thread of its own while the next is parsed
-    (core.one_ahead); batches are still written one after another, in order.
+    On PostgreSQL each batch is written on a thread of its own while the next is parsed and
+    prepared (core.one_ahead); batches are still written one after another, in order.
     """
     assert job.started_at is not None  # noqa: S101 - set by the claim
     plan, stamp, statistics = _plan(job), job.started_at, _Statistics()
@@ -110,15 +110,15 @@ def run_import(job: AudienceJob) -> None:
     all_new = True
 
     def write(
-        rows: list[tuple[int, list[str]]], parsed: list[ParsedRow | Rejection], bytes_read: int
+        rows: list[tuple[int, list[str]]], batch: services.ImportBatch, bytes_read: int
     ) -> bool:
         """Write a batch; True when the user has asked to cancel meanwhile."""
         nonlocal all_new
         started = time.perf_counter()
         written = services.import_write_batch(
-            job=job, rows=parsed, stamp=stamp, bytes_read=bytes_read, assume_new=all_new
+            job=job, rows=batch, stamp=stamp, bytes_read=bytes_read, assume_new=all_new
         )
-        all_new = written == sum(isinstance(row, ParsedRow) for row in parsed)
+        all_new = written == sum(isinstance(row, ParsedRow) for row in batch.lines)
         statistics.grew(written)
         _log_batch(job, rows=len(rows), written=written, line=rows[-1][0], started=started)
         return _cancelled(job)
@@ -133,11 +133,11 @@ def run_import(job: AudienceJob) -> None:
     with OneAhead(threaded=can_overlap(), name="import-writer") as writer:
         try:
             for rows, bytes_read in _pending_batches(job):
-                parsed = [plan.parse(n, row) for n, row in rows]
+                batch = services.import_prepare_batch([plan.parse(n, row) for n, row in rows])
                 if settle():
                     services.job_finish(job=job, status=JobStatus.CANCELLED, error=_stopped(line))
                     return
-                writer.submit(write, rows, parsed, bytes_read)
+                writer.submit(write, rows, batch, bytes_read)
                 in_flight = rows[-1][0]
         except (UnicodeDecodeError, csv.Error) as exc:
             settle()  # what was read before the bad spot is written first

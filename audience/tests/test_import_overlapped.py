@@ -96,7 +96,7 @@ def test_a_failed_write_fails_the_job_and_keeps_the_batches_before_it(
     calls = []
 
     def third_fails(**kwargs):
-        calls.append(kwargs["rows"][0].line)
+        calls.append(kwargs["rows"].lines[0].line)  # a prepared batch (ImportBatch)
         if len(calls) == 3:
             raise RuntimeError("the database went away")
         return real(**kwargs)
