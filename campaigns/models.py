@@ -459,7 +459,7 @@ class Attempt(models.Model):
         db_constraint=False,
     )
     # Nor its delivery and account: each checked per row at commit cost the engine three
-    # key-share lookups a message (~10 µs of the database's CPU). A delivery goes only with
+    # key-share lookups a message (~8.5 µs of the database's CPU). A delivery goes only with
     # its campaign, whose attempts Django's cascade deletes; an account deleted while a batch
     # is being recorded can leave its id, which the pages show as "—" and the API as an id.
     delivery = models.ForeignKey(
