@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest
+from django.utils.functional import SimpleLazyObject
 
 from accounts.middleware import WorkspaceAccess
 from accounts.models import Role, User
@@ -63,7 +64,9 @@ def workspace(request: HttpRequest) -> dict[str, Any]:
         "can_edit": bool(access and not access.manager_view and access.allows(Role.EDITOR)),
         "is_owner": bool(access and not access.manager_view and access.allows(Role.OWNER)),
         "manager_view": bool(access and access.manager_view),
-        "user_workspaces": list(memberships_of_user(user)),
-        "is_platform_manager": user_is_platform_manager(user),
+        # Read when the template first uses them: a fragment (htmx) that does not extend the
+        # layout runs neither query.
+        "user_workspaces": SimpleLazyObject(lambda: list(memberships_of_user(user))),
+        "is_platform_manager": SimpleLazyObject(lambda: user_is_platform_manager(user)),
         "nav_section": _nav_section(request),
     }

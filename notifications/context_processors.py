@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest
+from django.utils.functional import SimpleLazyObject
 
 from accounts.middleware import WorkspaceAccess
 from accounts.models import User
@@ -16,4 +17,6 @@ def bell(request: HttpRequest) -> dict[str, Any]:
     user = getattr(request, "user", None)
     if access is None or not isinstance(user, User):
         return {}
-    return {"notifications_unread": unread_count(access.workspace, user)}
+    workspace = access.workspace
+    # Counted when the layout shows the bell, not for a fragment (htmx) that does not.
+    return {"notifications_unread": SimpleLazyObject(lambda: unread_count(workspace, user))}

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest
+from django.utils.functional import SimpleLazyObject
 
 from accounts.middleware import WorkspaceAccess
 from sending.selectors import accounts_in_error
@@ -19,4 +20,6 @@ def account_alerts(request: HttpRequest) -> dict[str, Any]:
     access: WorkspaceAccess | None = getattr(request, "access", None)
     if access is None or not request.user.is_authenticated:
         return {}
-    return {"accounts_in_error": list(accounts_in_error(access.workspace))}
+    workspace = access.workspace
+    # Read when the layout shows it, not for a fragment (htmx) that does not extend it.
+    return {"accounts_in_error": SimpleLazyObject(lambda: list(accounts_in_error(workspace)))}
