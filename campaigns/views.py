@@ -36,7 +36,7 @@ from campaigns.models import (
     DeliveryStatus,
 )
 from campaigns.transitions import EDITABLE, allowed_actions
-from content.selectors import template_get
+from content.selectors import template_name
 from core.digits import is_number
 
 POLL_SECONDS = 3
@@ -259,8 +259,7 @@ def _actions(campaign: Campaign) -> list[str]:
 
 
 def _template_name(workspace: Workspace, template_id: int | None) -> str:
-    template = template_get(workspace, template_id) if template_id is not None else None
-    return template.name if template else ""
+    return template_name(workspace, template_id) if template_id is not None else ""
 
 
 def _query_without(request: HttpRequest, *names: str) -> str:

@@ -26,6 +26,14 @@ def template_get(workspace: Workspace, template_id: int) -> Template | None:
     return Template.objects.filter(workspace=workspace, pk=template_id).first()
 
 
+def template_name(workspace: Workspace, template_id: int) -> str:
+    """The template's name alone (its bodies are not read), or "" when it is gone."""
+    found = Template.objects.filter(workspace=workspace, pk=template_id).values_list(
+        "name", flat=True
+    )
+    return next(iter(found), "")
+
+
 def attachment_get(
     workspace: Workspace, template: Template, attachment_id: int
 ) -> TemplateAttachment | None:
