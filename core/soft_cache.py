@@ -10,8 +10,9 @@ warning says so, once a pause.
 
 The API's budget per key (accounts.api.throttling) lets calls through the same way. Counters
 that guard (the token endpoint's and sign-ups' limits, password-reset mails, two-factor
-failures, the altcha's replay guard) use the cache directly and fail closed: an error, not an
-open door. Sign-in lockouts are django-axes' rows in the database.
+failures, the altcha's replay guard) use the cache directly and fail closed: a 503 that says
+to try again in a minute (postroom.cache_outage), not an open door. Sign-in lockouts are
+django-axes' rows in the database.
 """
 
 from __future__ import annotations

@@ -196,6 +196,8 @@ MIDDLEWARE = [
     "accounts.security_middleware.SessionActivityMiddleware",
     "accounts.security_middleware.TwoFactorRequiredMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # A step the cache guards, refused while it cannot be reached: 503, not a server error.
+    "postroom.cache_outage.CacheOutageMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     # Last, as django-axes asks, so that it sees the outcome of every login.
     "axes.middleware.AxesMiddleware",

@@ -23,11 +23,13 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import socket
 from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from django.test import override_settings
 
 from core.testing.http import IntrospectionEndpoint, TokenEndpoint
 from core.testing.imap import DovecotServer, dovecot_missing
@@ -316,3 +318,25 @@ def phone_page(
         is_mobile=True,
         has_touch=True,
     )
+
+
+def closed_port() -> int:
+    """A port of 127.0.0.1 nothing listens on (bound, then let go)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def unreachable_cache() -> Iterator[None]:
+    """The default cache is a Redis server that cannot be reached (nothing listens)."""
+    location = f"redis://127.0.0.1:{closed_port()}/0"
+    caches = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": location,
+            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 5},
+        }
+    }
+    with override_settings(CACHES=caches):
+        yield

@@ -8,10 +8,8 @@ web process would have answered 500 on every page with cached figures."""
 from __future__ import annotations
 
 import logging
-import socket
 
 import pytest
-from django.test import override_settings
 from django.urls import reverse
 
 from campaigns import dashboard
@@ -23,27 +21,6 @@ from core.single_flight import SingleFlight
 pytestmark = pytest.mark.django_db
 
 FLIGHT = SingleFlight("soft-cache-test", ttl=60, computing=10)
-
-
-def closed_port() -> int:
-    """A port of 127.0.0.1 nothing listens on (bound, then let go)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture
-def unreachable_cache():
-    location = f"redis://127.0.0.1:{closed_port()}/0"
-    caches = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": location,
-            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 5},
-        }
-    }
-    with override_settings(CACHES=caches):
-        yield
 
 
 @pytest.mark.usefixtures("unreachable_cache")
