@@ -327,16 +327,19 @@ def closed_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture
-def unreachable_cache() -> Iterator[None]:
-    """The default cache is a Redis server that cannot be reached (nothing listens)."""
-    location = f"redis://127.0.0.1:{closed_port()}/0"
-    caches = {
+def unreachable_caches() -> dict[str, dict[str, Any]]:
+    """CACHES whose default is a Redis server that cannot be reached (nothing listens)."""
+    return {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": location,
+            "LOCATION": f"redis://127.0.0.1:{closed_port()}/0",
             "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 5},
         }
     }
-    with override_settings(CACHES=caches):
+
+
+@pytest.fixture
+def unreachable_cache() -> Iterator[None]:
+    """The default cache cannot be reached for the whole test."""
+    with override_settings(CACHES=unreachable_caches()):
         yield

@@ -20,17 +20,10 @@ from accounts.tests.test_two_factor import (
     password_step,
     signed_in,
 )
+from core.testing.fixtures import unreachable_caches
 from postroom.cache_outage import RETRY_SECONDS
 
 pytestmark = pytest.mark.django_db
-
-DOWN = {
-    "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
-        "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens on port 1
-        "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 5},
-    }
-}
 
 
 def assert_refused_page(response, text: str) -> None:
@@ -55,7 +48,7 @@ def test_a_two_factor_code_is_refused_in_the_users_language(smtp_sink):
         clock.shift(30)  # the next code: enrolment used this one
         client = Client()
         assert password_step(client, user.email).status_code == 302
-        with override_settings(CACHES=DOWN):
+        with override_settings(CACHES=unreachable_caches()):
             refused = client.post(
                 reverse("accounts:login_code"),
                 {"code": code_of(device)},
