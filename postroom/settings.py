@@ -266,11 +266,13 @@ REDIS_URL = env.str("REDIS_URL", default="")
 CACHES: dict[str, dict[str, Any]] = {
     "default": (
         {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "core.redis_cache.RedisCache",
             "LOCATION": REDIS_URL,
             # A cache that cannot be reached fails fast: the figures are counted without it
             # (core.soft_cache), and a sign-in's limits answer an error, not after minutes.
             "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 5},
+            # Instances sharing one Redis database keep apart, and clearing one keeps the rest.
+            "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default=""),
         }
         if REDIS_URL
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}

@@ -71,6 +71,21 @@ _REPORTS = pytest.StashKey[dict[str, pytest.TestReport]]()
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "browser: drives Debian's Chromium through Playwright")
+    _own_cache_keys_per_xdist_worker()
+
+
+def _own_cache_keys_per_xdist_worker() -> None:
+    """Under `pytest -n`, each worker process keeps to cache keys of its own in the shared
+    Redis database: every test starts by clearing the cache, which otherwise wiped another
+    worker's entries in the middle of its test. The processes a test starts inherit it."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if not worker or not os.environ.get("REDIS_URL"):
+        return
+    from django.conf import settings
+
+    prefix = f"pytest-{worker}"
+    os.environ["CACHE_KEY_PREFIX"] = prefix
+    settings.CACHES["default"]["KEY_PREFIX"] = prefix
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -331,7 +346,7 @@ def unreachable_caches() -> dict[str, dict[str, Any]]:
     """CACHES whose default is a Redis server that cannot be reached (nothing listens)."""
     return {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "core.redis_cache.RedisCache",
             "LOCATION": f"redis://127.0.0.1:{closed_port()}/0",
             "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 5},
         }
