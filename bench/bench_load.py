@@ -16,7 +16,7 @@ It prints locust's table per page, requests/s, median/p95/p99 overall and for th
 pages, failures and the 5xx answers of the web server's access log, the send rate before and
 during the load, and last:
 RESULT req_s=… median_ms=… p95_ms=… p99_ms=… failures=… http_5xx=… send_before=… send_during=…
-send_ratio=… recipients=… users=… web_nice=… worker_nice=…
+send_ratio=… recipients=… users=… web_nice=… worker_nice=… web_cpu_shares=… worker_cpu_shares=…
 
     make bench-load
     make bench-load BENCH_ARGS="--web-nice 10"      # the web server below the worker
@@ -24,7 +24,13 @@ send_ratio=… recipients=… users=… web_nice=… worker_nice=…
 
 `--web-nice` and `--worker-nice` start the web server or the worker at that nice value, as a
 deployment can (systemd's Nice=, `nice -n` in a compose command): the kernel's scheduler then
-gives the other the CPU first when both want it.
+gives the other the CPU first when both want it. Nice values weigh processes of one control
+group only; containers and systemd units are weighed as groups. `--web-cpu-shares` and
+`--worker-cpu-shares` start each in a CPU control group of its own with that weight, as
+compose's `cpu_shares` does for a container (1024 is the default weight; needs root and the
+cgroup v1 cpu controller, or cgroup v2, where it becomes cpu.weight = shares * 100 / 1024):
+
+    make bench-load BENCH_ARGS="--web-cpu-shares 128 --worker-cpu-shares 1024"
 """
 
 from __future__ import annotations
@@ -236,20 +242,62 @@ def niced(command: list[str], nice: int) -> list[str]:
     return ["nice", "-n", str(nice), *command] if nice else command
 
 
-def start_web(port: int, workers: int, threads: int, nice: int) -> subprocess.Popen[bytes]:
+CGROUP_V1_CPU = Path("/sys/fs/cgroup/cpu")
+CGROUP_V2 = Path("/sys/fs/cgroup")
+
+
+def cpu_group(name: str, shares: int) -> Path | None:
+    """A CPU control group `postroom-bench-<name>` weighted `shares` (compose's cpu_shares);
+    None when shares is 0 (the process stays in this one's group)."""
+    if not shares:
+        return None
+    if (CGROUP_V1_CPU / "cpu.shares").exists():
+        group = CGROUP_V1_CPU / f"postroom-bench-{name}"
+        group.mkdir(exist_ok=True)
+        (group / "cpu.shares").write_text(str(shares))
+    elif (CGROUP_V2 / "cgroup.controllers").exists():
+        (CGROUP_V2 / "cgroup.subtree_control").write_text("+cpu")
+        group = CGROUP_V2 / f"postroom-bench-{name}"
+        group.mkdir(exist_ok=True)
+        (group / "cpu.weight").write_text(str(max(1, min(10_000, shares * 100 // 1024))))
+    else:
+        raise SystemExit("--*-cpu-shares needs a cgroup cpu controller under /sys/fs/cgroup")
+    return group
+
+
+def in_group(command: list[str], group: Path | None) -> list[str]:
+    """`command`, run inside `group` with every process it starts (granian's workers)."""
+    if group is None:
+        return command
+    return ["sh", "-c", f'echo $$ > {group}/cgroup.procs && exec "$@"', "sh", *command]
+
+
+def remove_group(group: Path | None) -> None:
+    if group is not None:
+        with contextlib.suppress(OSError):  # a process still in it: left for the next run
+            group.rmdir()
+
+
+def start_web(
+    port: int, workers: int, threads: int, nice: int, group: Path | None = None
+) -> subprocess.Popen[bytes]:
     """The web server as production starts it, its access log in OUT/web.log."""
     log = (OUT / "web.log").open("wb")
     env = {**os.environ, "SITE_URL": f"http://127.0.0.1:{port}"}
     command = [sys.executable, "-m", "postroom.web", "--host", "127.0.0.1", "--port", str(port),
                "--workers", str(workers), "--threads", str(threads), "--access-log"]  # fmt: skip
     server = subprocess.Popen(
-        niced(command, nice), cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+        in_group(niced(command, nice), group),
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     wait_until_answering(server, port, f" (see {OUT / 'web.log'})")
     return server
 
 
-def start_worker(nice: int) -> subprocess.Popen[bytes]:
+def start_worker(nice: int, group: Path | None = None) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
         "SENDING_ALLOW_PRIVATE_HOSTS": "True",
@@ -258,7 +306,9 @@ def start_worker(nice: int) -> subprocess.Popen[bytes]:
     }
     log = (OUT / "worker.log").open("wb")
     command = [sys.executable, str(ROOT / "manage.py"), "worker"]
-    return subprocess.Popen(niced(command, nice), env=env, stdout=log, stderr=subprocess.STDOUT)
+    return subprocess.Popen(
+        in_group(niced(command, nice), group), env=env, stdout=log, stderr=subprocess.STDOUT
+    )
 
 
 def queue_launch(campaign_id: int) -> float:
@@ -433,6 +483,12 @@ def main() -> None:
     parser.add_argument("--web-nice", type=int, default=0, help="nice value of the web server")
     parser.add_argument("--worker-nice", type=int, default=0, help="nice value of the worker")
     parser.add_argument(
+        "--web-cpu-shares", type=int, default=0, help="the web server's CPU group weight"
+    )
+    parser.add_argument(
+        "--worker-cpu-shares", type=int, default=0, help="the worker's CPU group weight"
+    )
+    parser.add_argument(
         "--log-slow", type=int, default=0,
         help="log statements slower than this many ms (PostgreSQL's log), for this database only",
     )  # fmt: skip
@@ -462,9 +518,11 @@ def main() -> None:
     autovacuum = Autovacuum(os.environ["DATABASE_URL"])
     autovacuum.start()
     web = worker = None
+    web_group = cpu_group("web", args.web_cpu_shares)
+    worker_group = cpu_group("worker", args.worker_cpu_shares)
     try:
-        web = start_web(web_port, args.workers, args.threads, args.web_nice)
-        worker = start_worker(args.worker_nice)
+        web = start_web(web_port, args.workers, args.threads, args.web_nice, web_group)
+        worker = start_worker(args.worker_nice, worker_group)
         before = baseline(s.done, worker, limit=600)
         connections.close_all()
         started = run_locust(args.locust, web_port, s, args, web, worker)
@@ -474,6 +532,8 @@ def main() -> None:
             if proc is not None:
                 stop(proc)
         stop_sink(sink_port)
+        for group in (web_group, worker_group):
+            remove_group(group)
         autovacuum.stopping.set()
         if args.log_slow:
             with connection.cursor() as cursor:
@@ -539,7 +599,8 @@ def report(s: Setup, args: argparse.Namespace, before: float, started: float, en
         f"send_ratio={during / before if before else 0:.2f} recipients={args.recipients} "
         f"steady_p95_ms={steady_p95:.0f} steady_send={steady_send:.0f} "
         f"idle_p95_ms={idle_p95:.0f} "
-        f"users={args.users} web_nice={args.web_nice} worker_nice={args.worker_nice}"
+        f"users={args.users} web_nice={args.web_nice} worker_nice={args.worker_nice} "
+        f"web_cpu_shares={args.web_cpu_shares} worker_cpu_shares={args.worker_cpu_shares}"
     )
 
 
