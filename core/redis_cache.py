@@ -35,6 +35,10 @@ class RedisCache(django_redis.RedisCache):
         super().__init__(server, params)
         self._class = RedisCacheClient
 
+    def client(self, *, write: bool = False) -> Any:
+        """The redis.Redis this cache's next read (or write) goes through."""
+        return self._cache.get_client(write=write)  # type: ignore[attr-defined]
+
     def clear(self) -> None:
         """Forget this cache's keys. Django's clear empties the whole Redis database; with a
         KEY_PREFIX (CACHE_KEY_PREFIX: several instances, or test processes, sharing one
@@ -42,7 +46,7 @@ class RedisCache(django_redis.RedisCache):
         if not self.key_prefix:
             super().clear()
             return
-        client = self._cache.get_client(write=True)  # type: ignore[attr-defined]
+        client = self.client(write=True)
         pattern = _glob_escaped(self.key_prefix) + ":*"
         batch: list[bytes] = []
         for key in client.scan_iter(match=pattern, count=1000):

@@ -17,7 +17,7 @@ from postroom.tests.test_settings import manage
 
 def client_of(cache: RedisCache, *, write: bool = False) -> Any:
     """The redis.Redis the backend's next operation will use."""
-    return cache._cache.get_client(write=write)  # type: ignore[attr-defined]
+    return cache.client(write=write)
 
 
 def _cache(url: str) -> RedisCache:
