@@ -179,15 +179,20 @@ def recipient_delete(*, recipient: Recipient) -> None:
 def recipient_erase(*, recipient: Recipient, keep_blocked: bool) -> None:
     """Erase everything stored about a recipient (right to erasure).
 
-    The row, its list memberships and its events (opens, clicks, bounces…, through
-    settings.RECIPIENT_ERASERS) go. The suppression entry for the address is the one thing
+    The row, its list memberships, its events (opens, clicks, bounces…) and pending sign-ups
+    go; its deliveries and attempts keep their place in the campaigns' figures with the
+    address blanked (the layers above, through settings.RECIPIENT_ERASERS), and so do the
+    lines of import reports that named it. The suppression entry for the address is the one thing
     that may stay, and only when `keep_blocked` is chosen: it then holds the bare address so
     that a later import cannot mail the person again. Without it, no trace stays.
     """
     workspace, email = recipient.workspace, recipient.email
+    # What the layers above keep (deliveries and attempts, events, sign-ups), before the row
+    # goes: its deliveries are found by it.
+    for path in settings.RECIPIENT_ERASERS:
+        import_string(path)(workspace=workspace, email=email, recipient_id=recipient.pk)
     recipient.delete()
-    for path in settings.RECIPIENT_ERASERS:  # what the layers above keep: events
-        import_string(path)(workspace=workspace, email=email)
+    _erase_from_import_reports(workspace, email)
     entries = Suppression.objects.filter(workspace=workspace, email=email)
     if keep_blocked:
         if not entries.exists():
@@ -200,6 +205,12 @@ def recipient_erase(*, recipient: Recipient, keep_blocked: bool) -> None:
     selectors.recipients_total_forget(workspace)
     # The address goes into the log only when it stays blocked anyway.
     audit.record("privacy.erased", workspace=workspace, target_label=email if keep_blocked else "")
+
+
+def _erase_from_import_reports(workspace: Workspace, email: str) -> None:
+    """The address out of the import reports' rejected and duplicate lines (the lines stay,
+    so that a report's counts still add up)."""
+    ImportRejection.objects.filter(job__workspace=workspace, email__iexact=email).update(email="")
 
 
 UPSERT_MAX = 10_000

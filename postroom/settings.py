@@ -818,7 +818,11 @@ CUSTOM_FIELD_USERS = ["content.selectors.templates_using_field"]
 # each provider is called with workspace=… and email=… and returns {section: data}; each
 # eraser deletes what it keeps of that address.
 RECIPIENT_DATA_PROVIDERS = ["tracking.selectors.person_events"]
-RECIPIENT_ERASERS = ["tracking.services.events_erase"]
+RECIPIENT_ERASERS = [
+    "campaigns.erasure.deliveries_erase",
+    "tracking.services.events_erase",
+    "subscriptions.services.signups_erase",
+]
 POSTROOM_PORT = env.int("PORT", default=8000)
 DEMO_ADMIN_EMAIL = env.str("DEMO_ADMIN_EMAIL", default="admin@postroom.localhost")
 

@@ -1,6 +1,7 @@
-"""A recipient deleted or erased while their campaign sends gets nothing: the delivery keeps
-the address it was queued with, but the person asked to be gone (or was removed), so it ends
-cancelled, without a message and without an attempt."""
+"""A recipient deleted or erased while their campaign sends gets nothing: the person asked to
+be gone (or was removed), so the delivery ends cancelled, without a message and without an
+attempt. A deleted recipient's delivery keeps the address it was queued with; an erased one's
+loses it."""
 
 from __future__ import annotations
 
@@ -32,8 +33,10 @@ def test_a_recipient_removed_after_the_launch_gets_no_message(personas, smtp_sin
     while Engine(batch_size=10).step():
         pass
     assert sorted(m.rcpt_tos[0] for m in smtp_sink.messages) == sorted(p.email for p in kept)
-    ended = Delivery.objects.get(email=gone.email)
+    ended = Delivery.objects.get(recipient__isnull=True)
     assert (ended.status, ended.recipient_id) == (DeliveryStatus.CANCELLED, None)
+    # Deleting keeps the history's address; erasing takes it out (campaigns.erasure).
+    assert ended.email == ("" if how == "erase" else gone.email)
     assert ended.last_reply == "The recipient was deleted before sending."
     assert not Attempt.objects.filter(delivery=ended).exists()
 

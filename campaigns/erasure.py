@@ -1,0 +1,62 @@
+"""A person's address taken out of the campaigns' records (right to erasure).
+
+Deliveries and attempts keep the address they were sent to, and a server's reply often
+repeats it ("550 5.1.1 <ann@example.com>: unknown user"); a single e-mail's campaign is named
+after it. An erased person's rows stay, so that the campaigns' counts and the log's figures
+do not change, but with the address blanked, and cut out of the replies and the names.
+"""
+
+from __future__ import annotations
+
+import re
+
+from django.db import transaction
+from django.db.models.functions import Lower
+
+from accounts.models import Workspace
+from campaigns.models import Attempt, Campaign, Delivery
+
+ERASED = "[erased]"
+
+
+@transaction.atomic
+def deliveries_erase(*, workspace: Workspace, email: str, recipient_id: int | None = None) -> int:
+    """Blank `email` in the workspace's deliveries and their attempts; how many deliveries.
+
+    Named in settings.RECIPIENT_ERASERS, called before the recipient row goes. The deliveries
+    are found by the recipient index, never by reading the workspace's: the recipient's own,
+    and those of the address left by an earlier recipient that was deleted (their recipient
+    is null) and imported again since.
+    """
+    address = email.strip().lower()
+    if not address:
+        return 0
+    mine = Delivery.objects.filter(workspace=workspace)
+    ids: set[int] = set()
+    if recipient_id is not None:  # (recipient_id=None would mean every orphan)
+        ids |= set(mine.filter(recipient_id=recipient_id).values_list("pk", flat=True))
+    ids |= set(
+        mine.filter(recipient_id__isnull=True)
+        .annotate(address=Lower("email"))
+        .filter(address=address)
+        .values_list("pk", flat=True)
+    )
+    pattern = re.compile(re.escape(address), re.IGNORECASE)
+    # A single e-mail's campaign is named after its address (editing.email_queue_single).
+    singles = Campaign.objects.filter(workspace=workspace, is_single=True, name__icontains=address)
+    for pk, name in singles.values_list("pk", "name"):
+        Campaign.objects.filter(pk=pk).update(name=pattern.sub(ERASED, name))
+    if not ids:
+        return 0
+    deliveries = Delivery.objects.filter(pk__in=ids)
+    for pk, reply in deliveries.filter(last_reply__icontains=address).values_list(
+        "pk", "last_reply"
+    ):
+        Delivery.objects.filter(pk=pk).update(last_reply=pattern.sub(ERASED, reply))
+    deliveries.update(email="")
+    # By the deliveries' ids: the attempts' own index, never a scan of the log.
+    attempts = Attempt.objects.filter(workspace=workspace, delivery_id__in=ids)
+    for pk, reply in attempts.filter(reply__icontains=address).values_list("pk", "reply"):
+        Attempt.objects.filter(workspace=workspace, pk=pk).update(reply=pattern.sub(ERASED, reply))
+    attempts.update(email="")
+    return len(ids)
