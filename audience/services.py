@@ -190,7 +190,7 @@ def recipient_erase(*, recipient: Recipient, keep_blocked: bool) -> None:
     # What the layers above keep (deliveries and attempts, events, sign-ups), before the row
     # goes: its deliveries are found by it.
     for path in settings.RECIPIENT_ERASERS:
-        import_string(path)(workspace=workspace, email=email, recipient_id=recipient.pk)
+        import_string(path)(workspace=workspace, email=email)
     recipient.delete()
     _erase_from_import_reports(workspace, email)
     entries = Suppression.objects.filter(workspace=workspace, email=email)

@@ -6,7 +6,8 @@ statement: generate_series on PostgreSQL, a recursive CTE on SQLite), then times
 - the dashboard's figures uncached: cold (every aggregate, the 30 days included) and after a
   change on a day whose past is cached (what a recomputation costs all day long),
 - the cached figures (what every visit within the TTL costs),
-- the log's first page and a page deep inside it (keyset), and a filtered page,
+- the log's first page and a page deep inside it (keyset), a filtered page, and one rare
+  address's page (and a part of it, matched by reading the log),
 - the campaign list's counts: kept on the finished campaign, and (the reference) read from
   its deliveries.
 
@@ -15,7 +16,8 @@ statement: generate_series on PostgreSQL, a recursive CTE on SQLite), then times
     .venv/bin/python bench/bench_dashboard.py --attempts 1000000      # SQLite under var/bench/
 
 The data are kept between runs (same N: not inserted again). Last line:
-RESULT attempts=… cold_ms=… compute_ms=… cached_ms=… log_first_ms=… log_deep_ms=… list_ms=… db=…
+RESULT attempts=… cold_ms=… compute_ms=… cached_ms=… log_first_ms=… log_deep_ms=…
+log_filtered_ms=… log_address_ms=… log_part_ms=… list_ms=… list_ref_ms=… db=…
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "postroom.settings")
 
 WORKSPACE = "Bench dashboard"
 DELIVERIES = 10_000  # the SQL below spreads attempts over this many deliveries
+RARE = "rare@example.org"  # one delivery, two attempts (rare_address)
 # Six in eight attempts sent, one temporary failure, one permanent; created_at spread evenly
 # over the last 60 days (so half of them fall in the dashboard's 30).
 PG_FILL = """
@@ -67,7 +70,7 @@ def fill(n: int, db: str) -> Any:
     from campaigns.models import Attempt, Campaign, Delivery
 
     workspace = Workspace.objects.filter(name=WORKSPACE).first()
-    if workspace is not None and Attempt.objects.filter(workspace=workspace).count() == n:
+    if workspace is not None and Attempt.objects.filter(campaign__name="Bench").count() == n:
         return link_recipients(workspace)
     if workspace is not None:
         workspace.delete()
@@ -98,6 +101,36 @@ def fill(n: int, db: str) -> Any:
     Delivery.objects.filter(campaign=campaign).update(status="sent")
     print(f"inserted {n:,} attempts in {time.perf_counter() - started:.1f} s")
     return link_recipients(workspace)
+
+
+def rare_address(workspace: Any) -> str:
+    """An address with two attempts, the newer 59 days old: a page of its log read newest
+    first passes almost every attempt of the workspace before finding them."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from audience.models import Recipient
+    from campaigns.models import Attempt, Campaign, Delivery
+
+    if Attempt.objects.filter(workspace=workspace, email=RARE).exists():
+        return RARE
+    campaign = Campaign.objects.create(workspace=workspace, name="Rare", status="completed")
+    person = Recipient.objects.create(workspace=workspace, email=RARE)
+    delivery = Delivery.objects.create(
+        workspace=workspace, campaign=campaign, recipient=person, email=RARE, status="sent"
+    )
+    old = timezone.now() - timedelta(days=59)
+    for days, outcome in ((1, "temporary"), (0, "sent")):
+        Attempt.objects.create(
+            workspace=workspace,
+            campaign=campaign,
+            delivery=delivery,
+            email=RARE,
+            outcome=outcome,
+            created_at=old - timedelta(days=days),
+        )
+    return RARE
 
 
 def link_recipients(workspace: Any) -> Any:
@@ -159,6 +192,17 @@ def main() -> None:
     deep_ms = best_ms(lambda: selectors.attempts_page(workspace, flt, page.next_cursor))
     failed = selectors.AttemptFilter(outcome="permanent")
     filtered_ms = best_ms(lambda: selectors.attempts_page(workspace, failed))
+    # One address: looked up by its deliveries; and, for reference, a part of it, matched
+    # anywhere by reading the log newest first (how a whole address was looked up before).
+    rare = selectors.AttemptFilter(email=rare_address(workspace))
+    address_ms = best_ms(lambda: selectors.attempts_page(workspace, rare))
+    assert len(selectors.attempts_page(workspace, rare).rows) == 2
+    part = selectors.AttemptFilter(email=RARE.split("@")[0] + "@")
+    part_ms = best_ms(lambda: selectors.attempts_page(workspace, part), rounds=2)
+    print(
+        f"log by address: {address_ms:.1f} ms;"
+        f" by a part of it (the whole log read): {part_ms:,.0f} ms"
+    )
     # The campaign list: its counts read from the deliveries (the reference, as before) and
     # once the finished campaigns' counts are kept on them.
     from campaigns import services
@@ -176,7 +220,8 @@ def main() -> None:
         f"RESULT attempts={args.attempts} cold_ms={cold_ms:.0f} compute_ms={compute_ms:.0f}"
         f" cached_ms={cached_ms:.2f}"
         f" log_first_ms={first_ms:.1f} log_deep_ms={deep_ms:.1f}"
-        f" log_filtered_ms={filtered_ms:.1f} list_ms={list_ms:.1f} list_ref_ms={list_ref_ms:.1f}"
+        f" log_filtered_ms={filtered_ms:.1f} log_address_ms={address_ms:.1f}"
+        f" log_part_ms={part_ms:.0f} list_ms={list_ms:.1f} list_ref_ms={list_ref_ms:.1f}"
         f" db={db}"
     )
 

@@ -11,36 +11,27 @@ from __future__ import annotations
 import re
 
 from django.db import transaction
-from django.db.models.functions import Lower
 
 from accounts.models import Workspace
 from campaigns.models import Attempt, Campaign, Delivery
+from campaigns.selectors import deliveries_of_address
 
 ERASED = "[erased]"
 
 
 @transaction.atomic
-def deliveries_erase(*, workspace: Workspace, email: str, recipient_id: int | None = None) -> int:
+def deliveries_erase(*, workspace: Workspace, email: str) -> int:
     """Blank `email` in the workspace's deliveries and their attempts; how many deliveries.
 
-    Named in settings.RECIPIENT_ERASERS, called before the recipient row goes. The deliveries
-    are found by the recipient index, never by reading the workspace's: the recipient's own,
-    and those of the address left by an earlier recipient that was deleted (their recipient
-    is null) and imported again since.
+    Named in settings.RECIPIENT_ERASERS, called while the recipient still exists: its
+    deliveries, and those an earlier recipient of the address left, are found by index
+    (selectors.deliveries_of_address), their attempts by the deliveries' ids. The log is
+    never read whole.
     """
     address = email.strip().lower()
     if not address:
         return 0
-    mine = Delivery.objects.filter(workspace=workspace)
-    ids: set[int] = set()
-    if recipient_id is not None:  # (recipient_id=None would mean every orphan)
-        ids |= set(mine.filter(recipient_id=recipient_id).values_list("pk", flat=True))
-    ids |= set(
-        mine.filter(recipient_id__isnull=True)
-        .annotate(address=Lower("email"))
-        .filter(address=address)
-        .values_list("pk", flat=True)
-    )
+    ids = deliveries_of_address(workspace, address)
     pattern = re.compile(re.escape(address), re.IGNORECASE)
     # A single e-mail's campaign is named after its address (editing.email_queue_single).
     singles = Campaign.objects.filter(workspace=workspace, is_single=True, name__icontains=address)
@@ -54,7 +45,6 @@ def deliveries_erase(*, workspace: Workspace, email: str, recipient_id: int | No
     ):
         Delivery.objects.filter(pk=pk).update(last_reply=pattern.sub(ERASED, reply))
     deliveries.update(email="")
-    # By the deliveries' ids: the attempts' own index, never a scan of the log.
     attempts = Attempt.objects.filter(workspace=workspace, delivery_id__in=ids)
     for pk, reply in attempts.filter(reply__icontains=address).values_list("pk", "reply"):
         Attempt.objects.filter(workspace=workspace, pk=pk).update(reply=pattern.sub(ERASED, reply))

@@ -401,7 +401,12 @@ class LogFilterForm(forms.Form):
         choices=[("", _("Any outcome")), *_translated(AttemptOutcome.choices)], required=False
     )
     account = forms.TypedChoiceField(coerce=int, empty_value=None, required=False)
-    email = forms.CharField(required=False, max_length=254)
+    # A whole address finds that address alone, at once; a part is matched anywhere.
+    email = forms.CharField(
+        required=False,
+        max_length=254,
+        widget=forms.TextInput(attrs={"placeholder": _("An address, or a part of one")}),
+    )
     since = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
     until = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
 

@@ -396,6 +396,15 @@ class Delivery(models.Model):
                 name="delivery_workspace_address",
                 condition=Q(sent_at__isnull=False),
             ),
+            # The deliveries a deleted recipient left (the rest are found by their recipient):
+            # the log's lookup of an address and erasure (selectors.deliveries_of_address).
+            # Rows enter only when a recipient is deleted, so the engine never writes here.
+            models.Index(
+                F("workspace"),
+                Lower("email"),
+                name="delivery_orphan_address",
+                condition=Q(recipient__isnull=True),
+            ),
         )
 
     def __str__(self) -> str:

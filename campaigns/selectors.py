@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import json
 import math
+import re
 from collections.abc import Iterable
 from contextlib import nullcontext
 from dataclasses import dataclass, replace
@@ -31,7 +32,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Workspace
-from audience.models import ListMembership, RecipientList, Segment
+from audience.models import ListMembership, Recipient, RecipientList, Segment
 from audience.selectors import RecipientFilter, recipients_matching, segment_q
 from campaigns.engine.launch import AudienceCount, audience_count
 from campaigns.engine.send import delivery_values, frozen_parts
@@ -745,6 +746,10 @@ def singles_page(workspace: Workspace, cursor: str = "") -> KeysetPage[Delivery]
 # --------------------------------------------------------------------------- attempts
 
 
+# Looks like one address (its domain unchecked: the log keeps whatever was sent to).
+_WHOLE_ADDRESS = re.compile(r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)+")
+
+
 @dataclass(frozen=True)
 class AttemptFilter:
     """The log's filters; each part is ANDed. Dates are the workspace's local days."""
@@ -757,20 +762,52 @@ class AttemptFilter:
     until: datetime | None = None
     delivery_id: int | None = None
 
+    @property
+    def address(self) -> str | None:
+        """`email` when it is a whole address (in its stored form), looked up as that address
+        alone; None for a part of one, matched anywhere in the addresses."""
+        text = self.email.strip().lower()
+        return text if _WHOLE_ADDRESS.fullmatch(text) else None
+
+    @property
+    def by_deliveries(self) -> bool:
+        """Whether the attempts are found by their deliveries' ids, not in the order of
+        their (workspace or campaign, time) index."""
+        return self.delivery_id is not None or self.address is not None
+
+
+def deliveries_of_address(workspace: Workspace, address: str) -> list[int]:
+    """The ids of the workspace's deliveries to `address` (stored form), each read by index:
+    those of the address's recipient, and those a deleted recipient of the address left
+    (their recipient is null). Not found: a delivery whose recipient has changed its address
+    since."""
+    people = Recipient.objects.filter(workspace=workspace, email=address).values("pk")
+    mine = Delivery.objects.filter(workspace=workspace)
+    ids = set(mine.filter(recipient_id__in=people).values_list("pk", flat=True))
+    left = mine.filter(recipient__isnull=True).annotate(address=Lower("email"))
+    ids |= set(left.filter(address=address).values_list("pk", flat=True))
+    return sorted(ids)
+
 
 def attempts_matching(workspace: Workspace, flt: AttemptFilter) -> QuerySet[Attempt]:
-    """The workspace's attempts that pass the filter, on the index (workspace, created_at)."""
+    """The workspace's attempts that pass the filter, on the index (workspace, created_at);
+    a whole address's by its deliveries, whichever their number in the workspace."""
     qs = Attempt.objects.filter(workspace=workspace)
     if flt.campaign_id is not None:
         qs = qs.filter(campaign_id=flt.campaign_id)
     if flt.delivery_id is not None:
         qs = qs.filter(delivery_id=flt.delivery_id)
+    address = flt.address
+    if address is not None:
+        # The attempt keeps the address its delivery was sent to: that one, no other.
+        ids = deliveries_of_address(workspace, address)
+        qs = qs.filter(delivery_id__in=ids, email__iexact=address)
+    elif flt.email:
+        qs = qs.filter(email__icontains=flt.email)
     if flt.outcome:
         qs = qs.filter(outcome=flt.outcome)
     if flt.account_id is not None:
         qs = qs.filter(account_id=flt.account_id)
-    if flt.email:
-        qs = qs.filter(email__icontains=flt.email)
     if flt.since is not None:
         qs = qs.filter(created_at__gte=flt.since)
     if flt.until is not None:
@@ -786,10 +823,11 @@ def attempts_page(
     The attempts alone are read in the order of their (workspace or campaign, time, id) index,
     then their campaigns and accounts by id: a join would let the planner start from the
     campaigns and read all their attempts when it believes the month's partition nearly
-    empty. One delivery's attempts are few, and better found by its own index, then sorted.
+    empty. One delivery's attempts, or one address's, are few, and better found by the
+    deliveries' index, then sorted.
     """
     qs = attempts_matching(workspace, flt).select_related(None)
-    with in_index_order() if flt.delivery_id is None else nullcontext():
+    with nullcontext() if flt.by_deliveries else in_index_order():
         page: KeysetPage[Attempt] = _page_by_time(qs, cursor, size)
     prefetch_related_objects(page.rows, "account", "campaign")
     return page

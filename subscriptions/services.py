@@ -146,7 +146,7 @@ def form_delete(*, form: SignupForm) -> None:
 # --------------------------------------------------------------------------- sign-ups
 
 
-def signups_erase(*, workspace: Workspace, email: str, recipient_id: int | None = None) -> int:
+def signups_erase(*, workspace: Workspace, email: str) -> int:
     """Delete the address's sign-ups waiting for confirmation (right to erasure): their links
     stop working. Named in settings.RECIPIENT_ERASERS; how many went."""
     deleted, _ = PendingSignup.objects.filter(workspace=workspace, email__iexact=email).delete()

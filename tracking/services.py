@@ -104,7 +104,7 @@ def _unsubscribed_source(delivery: Delivery, source: str) -> str:
     return f"{source or 'unsubscribe link'} of “{delivery.campaign.name}”"[:200]
 
 
-def events_erase(*, workspace: Workspace, email: str, recipient_id: int | None = None) -> int:
+def events_erase(*, workspace: Workspace, email: str) -> int:
     """Delete every event of an address in a workspace (right to erasure); how many went.
 
     Named in settings.RECIPIENT_ERASERS, so that the audience's erasure, below this layer,

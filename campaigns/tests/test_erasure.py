@@ -83,6 +83,7 @@ def test_erasure_leaves_no_address_in_deliveries_attempts_or_replies(
         assert ANN not in text
         assert BOB not in text
     assert CARL in log.content.decode()
+    assert log.content.decode().count("<td>(erased)</td>") == 2
 
 
 def test_deliveries_left_by_an_earlier_deleted_recipient_are_erased_too(personas, smtp_sink):

@@ -1,0 +1,113 @@
+"""The log filtered by a whole address finds that address's attempts by its deliveries.
+
+Before, any text was matched anywhere in the addresses, reading the workspace's attempts
+newest first until a page was full: for a rare address, every attempt of the workspace
+(seconds at 10,000,000). A whole address is now that address alone, found through its
+recipient's deliveries and those a deleted recipient of the address left; a part of an
+address is still matched anywhere.
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.db.models.functions import Lower
+from django.urls import reverse
+
+from audience import services as audience
+from audience.models import Recipient
+from campaigns import selectors
+from campaigns.engine.step import Engine
+from campaigns.models import Attempt, Delivery
+from campaigns.services import campaign_start
+from campaigns.tests.conftest import make_campaign
+
+pytestmark = pytest.mark.django_db
+
+ANN = "ann@example.test"
+JOANN = "joann@example.test"  # contains Ann's whole address
+BOB = "bob@example.test"
+
+
+def sent(workspace, smtp_sink, emails):
+    setup = make_campaign(workspace, smtp_sink, emails=emails)
+    campaign_start(campaign=setup.campaign)
+    while Engine(batch_size=10).step():
+        pass
+    return setup
+
+
+def emails_of(page) -> list[str]:
+    return sorted(a.email for a in page.rows)
+
+
+def test_a_whole_address_finds_its_attempts_alone_sent_failed_and_left_by_a_deleted_recipient(
+    personas, smtp_sink, owner_client
+):
+    smtp_sink.set_reply(BOB, "550 5.1.1 User unknown")
+    sent(personas.workspace, smtp_sink, [ANN, JOANN, BOB])
+    sent(personas.other_workspace, smtp_sink, [ANN])
+    # Ann deleted: her attempt stays in the log with no recipient behind its delivery.
+    audience.recipient_delete(
+        recipient=Recipient.objects.get(workspace=personas.workspace, email=ANN)
+    )
+    Recipient.objects.create(workspace=personas.workspace, email=ANN)  # and imported again
+
+    def found(text: str) -> list[str]:
+        return emails_of(
+            selectors.attempts_page(personas.workspace, selectors.AttemptFilter(email=text))
+        )
+
+    assert found(" Ann@Example.TEST ") == [ANN]
+    assert found(BOB) == [BOB]  # refused, never sent
+    assert found("nobody@example.test") == []
+    assert found("ann@") == [ANN, JOANN]  # a part: anywhere, as before
+    assert Attempt.objects.filter(email=ANN).count() == 2  # the other workspace's is not shown
+
+    page = owner_client.get(reverse("campaigns:logs"), {"email": ANN}).content.decode()
+    assert page.count('data-outcome="sent"') == 1
+    assert JOANN not in page
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="index plans are PostgreSQL's")
+def test_an_address_is_looked_up_by_index_not_by_reading_the_log(personas, smtp_sink):
+    """With 20,000 attempts of another address in the log (analysed), one address's page is
+    read by its deliveries' ids, not by walking the workspace's attempts newest first."""
+    setup = sent(personas.workspace, smtp_sink, [ANN, BOB])
+    audience.recipient_delete(recipient=Recipient.objects.get(email=BOB))
+    ann = Attempt.objects.get(email=ANN)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO campaigns_attempt (workspace_id, campaign_id, delivery_id, email,"
+            " outcome, enhanced_code, reply, message_id, created_at)"
+            " SELECT %s, %s, %s, %s, 'sent', '', '', '', now() FROM generate_series(1, 20000)",
+            [personas.workspace.pk, setup.campaign.pk, ann.delivery_id, ANN],
+        )
+        cursor.execute("ANALYZE campaigns_attempt")
+        cursor.execute("ANALYZE campaigns_delivery")
+
+    def plan(qs, *, priced_out: tuple[str, ...] = ()) -> str:
+        sql, params = qs.query.sql_with_params()
+        with connection.cursor() as cursor:
+            for node in priced_out:  # a table of two rows is read whole otherwise
+                cursor.execute(f"SET LOCAL enable_{node} = off")
+            cursor.execute(f"EXPLAIN {sql}", params)
+            text = "\n".join(row[0] for row in cursor.fetchall())
+            for node in priced_out:
+                cursor.execute(f"SET LOCAL enable_{node} = on")
+            return text
+
+    left = (
+        Delivery.objects.filter(workspace=personas.workspace, recipient__isnull=True)
+        .annotate(address=Lower("email"))
+        .filter(address=BOB)
+    )
+    assert "delivery_orphan_address" in plan(left, priced_out=("seqscan", "bitmapscan"))
+    flt = selectors.AttemptFilter(email=BOB)
+    page = selectors.attempts_matching(personas.workspace, flt).select_related(None)
+    text = plan(page.order_by("-created_at", "-id")[:51])
+    # The month's partition, which holds the 20,000: by the deliveries' index. (Next months'
+    # partitions are empty: read whole, for nothing.)
+    assert "Index Cond: (delivery_id = " in text, text
+    assert "workspace_id_created_at" not in text, text
+    assert [a.email for a in selectors.attempts_page(personas.workspace, flt).rows] == [BOB]
