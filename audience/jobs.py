@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import csv
 import logging
+import threading
 import time
+from collections import deque
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -34,7 +36,7 @@ from audience.reasons import (
 )
 from audience.statistics import refresh_stale_statistics
 from core import reasons
-from core.one_ahead import OneAhead, can_overlap
+from core.one_ahead import Ahead, Turn, can_overlap
 
 log = logging.getLogger(__name__)
 
@@ -98,25 +100,28 @@ def _cancelled(job: AudienceJob) -> bool:
 def run_import(job: AudienceJob) -> None:
     """Import the job's file in batches. Stops cleanly on cancel, decode or CSV errors.
 
-    On PostgreSQL each batch is written on a thread of its own while the next is parsed and
-    prepared (core.one_ahead); batches are still written one after another, in order.
+    On PostgreSQL the batches are written on threads of their own (IMPORT_WRITERS at once)
+    while the next is parsed and prepared (core.one_ahead). Their transactions commit one
+    after another, in the file's order; an address is never in two batches being written at
+    once (a later line of it is a duplicate, see services.import_defer_repeats), so they
+    never wait for each other's rows.
     """
     assert job.started_at is not None  # noqa: S101 - set by the claim
     plan, stamp, statistics = _plan(job), job.started_at, _Statistics()
     line = job.last_line  # the last line of the last batch written
-    in_flight = 0  # the last line of the batch being written, if any
+    in_flight: deque[int] = deque()  # the last line of each batch being written, oldest first
     # Whether the next batch is likely all new addresses, as every row of the one before it
     # was (a first import): it is then tried straight into the table before any lookup.
     all_new = True
 
     def write(
-        rows: list[tuple[int, list[str]]], batch: services.ImportBatch, bytes_read: int
+        turn: Turn, rows: list[tuple[int, list[str]]], batch: services.ImportBatch, read: int
     ) -> bool:
         """Write a batch; True when the user has asked to cancel meanwhile."""
         nonlocal all_new
         started = time.perf_counter()
         written = services.import_write_batch(
-            job=job, rows=batch, stamp=stamp, bytes_read=bytes_read, assume_new=all_new
+            job=job, rows=batch, stamp=stamp, bytes_read=read, assume_new=all_new, turn=turn
         )
         # Every address written: new ones, as a rule (should they all have been updates, the
         # next COPY fails at its first stored row and costs little).
@@ -126,27 +131,41 @@ def run_import(job: AudienceJob) -> None:
         return _cancelled(job)
 
     def settle() -> bool:
-        """Wait for the batch in flight; True when the job is to stop as cancelled."""
-        nonlocal line, in_flight
-        cancelled = bool(writer.settle())
-        line, in_flight = in_flight or line, 0
+        """Wait for the oldest batch in flight; True when the job is to stop as cancelled."""
+        nonlocal line
+        cancelled = bool(writers.settle())
+        if in_flight:
+            line = in_flight.popleft()
         return cancelled
 
-    with OneAhead(threaded=can_overlap(), name="import-writer") as writer:
+    def settle_all() -> bool:
+        cancelled = False
+        while in_flight:
+            cancelled = settle() or cancelled
+        return cancelled
+
+    threaded = can_overlap()
+    width = settings.IMPORT_WRITERS if threaded else 1
+    with Ahead(threaded=threaded, name="import-writer", width=width) as writers:
         try:
+            previous: services.ImportBatch | None = None
             for rows, bytes_read in _pending_batches(job):
                 batch = services.import_prepare_batch([plan.parse(n, row) for n, row in rows])
-                if settle():
+                if previous is not None and in_flight:
+                    services.import_defer_repeats(batch, previous)
+                if writers.full and settle():
+                    settle_all()
                     services.job_finish(job=job, status=JobStatus.CANCELLED, error=_stopped(line))
                     return
-                writer.submit(write, rows, batch, bytes_read)
-                in_flight = rows[-1][0]
+                writers.submit(write, rows, batch, bytes_read)
+                in_flight.append(rows[-1][0])
+                previous = batch
         except (UnicodeDecodeError, csv.Error) as exc:
-            settle()  # what was read before the bad spot is written first
+            settle_all()  # what was read before the bad spot is written first
             error = _stopped_by(exc, line, job.params["encoding"])
             services.job_finish(job=job, status=JobStatus.FAILED, error=error)
             return
-        if settle():
+        if settle_all():
             services.job_finish(job=job, status=JobStatus.CANCELLED, error=_stopped(line))
             return
     services.job_finish(job=job, status=JobStatus.DONE)
@@ -201,12 +220,16 @@ class _Statistics:
 
     def __init__(self) -> None:
         self.written, self.analysed_at = 0, 1250
+        self._lock = threading.Lock()  # the writers' threads report here
 
     def grew(self, rows: int) -> None:
-        self.written += rows
-        if self.written >= self.analysed_at * 4:
+        with self._lock:
+            self.written += rows
+            due = self.written >= self.analysed_at * 4
+            if due:
+                self.analysed_at = self.written
+        if due:
             refresh_statistics()
-            self.analysed_at = self.written
 
 
 def _stopped(line: int) -> reasons.Reason:

@@ -67,6 +67,7 @@ from audience.models import (
 from audience.segments import SegmentError
 from audience.upsert import UpsertOutcome, parse_rows
 from core import reasons
+from core.one_ahead import Turn
 from core.reasons import Reason
 
 # Marked for the catalog; the recipients page translates them.
@@ -818,6 +819,16 @@ class ImportBatch:
     repeated: list[Rejection]  # an address again, on a later line of the batch
 
 
+def import_defer_repeats(batch: ImportBatch, before: ImportBatch) -> None:
+    """Take out of `batch` the addresses `before` (the batch just before it) writes: a later
+    line of an address is a duplicate, and the two batches may be written at the same time,
+    where the second would wait for the first's rows (or win over them)."""
+    for email in batch.parsed.keys() & before.parsed.keys():
+        row = batch.parsed.pop(email)
+        del batch.tuples[email]
+        batch.repeated.append(_repeated(row, f"line {before.parsed[email].line:,}"))
+
+
 def import_prepare_batch(rows: Sequence[ParsedRow | Rejection]) -> ImportBatch:
     """Sort a batch's parsed rows out in Python: no database work, any thread."""
     parsed: dict[str, ParsedRow] = {}
@@ -846,6 +857,7 @@ def import_write_batch(
     stamp: datetime,
     bytes_read: int,
     assume_new: bool = False,
+    turn: Turn | None = None,
 ) -> int:
     """Write one batch of parsed rows (or prepared: `import_prepare_batch`) and count it in
     the job, all in one transaction.
@@ -861,6 +873,10 @@ def import_write_batch(
     the first AUDIENCE_DUPLICATES_LISTED are listed with their lines. New rows are inserted
     with ignore_conflicts; in "update" mode an existing row is written only when a mapped
     column or a custom value differs (custom values are merged), else counted unchanged.
+
+    `turn` (core.one_ahead) is called before the job's row is touched: it returns once the
+    batches before this one have committed, so that batches written at once commit in the
+    file's order, and never wait for each other's lock on the job.
     """
     batch = rows if isinstance(rows, ImportBatch) else import_prepare_batch(rows)
     list_id = job.params.get("list_id")
@@ -872,6 +888,8 @@ def import_write_batch(
         new, changed, present, unchanged = _write_looked_up(job, batch, columns, stamp)
     if list_id:
         _add_to_list(job.workspace, list_id, list(batch.parsed))
+    if turn is not None:
+        turn()
     _record_rejections(job, batch.rejected, batch.repeated)
     AudienceJob.objects.filter(pk=job.pk).update(
         imported=F("imported") + len(new),

@@ -1,19 +1,23 @@
-"""One call at a time on a thread of its own, while the caller prepares the next.
+"""Calls on threads of their own, while the caller prepares the next; they end in order.
 
-An import parses a batch in Python and then waits for PostgreSQL to look it up, COPY it and
-update the table's indexes: about half of its time each, on one core each. With the write of
-batch N on this thread and the parsing of batch N+1 in the caller, both cores work.
+An import parses a batch in Python and then waits for PostgreSQL to COPY it and update the
+table's indexes. With the writes on threads (each with its own database connection) and the
+parsing in the caller, both cores work: with one write in flight, PostgreSQL's one backend
+is the limit; with two, two backends share the indexes' work.
 
-At most one call is in flight, and the next is submitted only after the caller has settled
-the one before it: batches are written one after another, in the file's order, exactly as
-without the thread. Where the thread cannot help, calls run in the caller's thread instead:
-on SQLite, which works inside this process, and inside an open transaction (a test's), whose
-rows another connection could not see.
+`width` calls may be in flight; each is given a `turn` to call before it commits, which
+returns once every call submitted before it has ended (and raises `Abandoned` if one of them
+failed). So the writes overlap, and their transactions still commit one after another, in
+the order submitted. `settle` waits for the oldest call. Where threads cannot help, calls run
+in the caller's thread instead: on SQLite, which works inside this process, and inside an
+open transaction (a test's), whose rows another connection could not see.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from types import TracebackType
@@ -23,41 +27,83 @@ from django.db import connection
 
 log = logging.getLogger(__name__)
 
+Turn = Callable[[], None]
+
+
+class Abandoned(Exception):
+    """A call before this one failed: this one must not commit."""
+
 
 def can_overlap() -> bool:
     """Whether a second connection would help, and see what this one sees."""
     return connection.vendor == "postgresql" and not connection.in_atomic_block
 
 
-class OneAhead:
-    """`submit` a call; `settle` waits for it and returns its result or raises its error.
+class Ahead:
+    """`submit` a call (given its `turn` first); `settle` waits for the oldest one and returns
+    its result or raises its error.
 
-    Use as a context manager: leaving waits for the call in flight (so nothing is written
-    after the caller has moved on) and closes the thread's database connection.
+    Use as a context manager: leaving waits for every call in flight (so nothing is written
+    after the caller has moved on) and closes the threads' database connections.
     """
 
-    def __init__(self, *, threaded: bool, name: str) -> None:
-        self._pool = ThreadPoolExecutor(1, thread_name_prefix=name) if threaded else None
-        self._pending: Future[Any] | None = None
+    def __init__(self, *, threaded: bool, name: str, width: int = 1) -> None:
+        # One single-thread pool a slot, used in turn: call n runs where call n - width ran,
+        # which was settled before (and a thread keeps its connection).
+        self._slots = (
+            [ThreadPoolExecutor(1, thread_name_prefix=f"{name}-{i}") for i in range(width)]
+            if threaded
+            else []
+        )
+        self._width = width
+        self._submitted = 0
+        self._pending: deque[Future[Any]] = deque()
+        self._last: _Link | None = None  # the latest call's
+
+    @property
+    def full(self) -> bool:
+        """Whether `width` calls are in flight: settle one before submitting."""
+        return len(self._pending) >= self._width
 
     def submit(self, fn: Callable[..., Any], *args: Any) -> None:
-        if self._pending is not None:
-            raise RuntimeError("settle the call in flight before submitting another")
-        if self._pool is not None:
-            self._pending = self._pool.submit(fn, *args)
-            return
-        self._pending = Future()
-        try:
-            self._pending.set_result(fn(*args))
-        except BaseException as exc:  # given back by settle, as the thread would
-            self._pending.set_exception(exc)
+        """Run `fn(turn, *args)`; `turn()` returns when the calls before it have ended."""
+        if self.full:
+            raise RuntimeError("settle the oldest call in flight before submitting another")
+        before, link = self._last, _Link()
+        self._last = link
+
+        def turn() -> None:
+            if before is not None and not before.ended_well():
+                raise Abandoned("an earlier call failed")
+
+        def call() -> Any:
+            try:
+                result = fn(turn, *args)
+                link.ok = True
+                return result
+            finally:
+                link.done.set()
+
+        if self._slots:
+            slot = self._slots[self._submitted % self._width]
+            self._pending.append(slot.submit(call))
+        else:
+            future: Future[Any] = Future()
+            try:
+                future.set_result(call())
+            except BaseException as exc:  # given back by settle, as the thread would
+                future.set_exception(exc)
+            self._pending.append(future)
+        self._submitted += 1
 
     def settle(self) -> Any:
-        """The result of the call in flight (None if there is none); its error is raised."""
-        pending, self._pending = self._pending, None
-        return None if pending is None else pending.result()
+        """The result of the oldest call in flight (None if there is none); its error is
+        raised."""
+        if not self._pending:
+            return None
+        return self._pending.popleft().result()
 
-    def __enter__(self) -> OneAhead:
+    def __enter__(self) -> Ahead:
         return self
 
     def __exit__(
@@ -68,17 +114,31 @@ class OneAhead:
     ) -> None:
         try:
             if kind is None:
-                self.settle()
-            elif self._pending is not None:
-                # The caller is already failing: wait for the call, and only log its error.
-                error = self._pending.exception()
-                self._pending = None
-                if error is not None:
-                    log.error("call in flight failed too", exc_info=error)
+                while self._pending:
+                    self.settle()
+            else:
+                # The caller is already failing: wait for the calls, and only log their errors.
+                while self._pending:
+                    error = self._pending.popleft().exception()
+                    if error is not None and not isinstance(error, Abandoned):
+                        log.error("call in flight failed too", exc_info=error)
         finally:
-            if self._pool is not None:
-                self._pool.submit(_close_connection).result()
-                self._pool.shutdown()
+            for slot in self._slots:
+                slot.submit(_close_connection).result()
+                slot.shutdown()
+
+
+class _Link:
+    """How one call ended: `ok` once it has returned; a call abandoned counts as failed, so
+    that every call after a failed one is abandoned too (and none before it)."""
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.ok = False
+
+    def ended_well(self) -> bool:
+        self.done.wait()
+        return self.ok
 
 
 def _close_connection() -> None:

@@ -867,6 +867,10 @@ AUDIENCE_IMPORT_MAX_BYTES = env.int("AUDIENCE_IMPORT_MAX_MB", default=150) * 1_0
 AUDIENCE_API_BODY_MAX_BYTES = env.int("AUDIENCE_API_BODY_MAX_MB", default=64) * 2**20
 # Rows (imports) or recipients (bulk actions) per transaction in a background job.
 AUDIENCE_BATCH_SIZE = env.int("AUDIENCE_BATCH_SIZE", default=5000)
+# Batches of an import written at once on PostgreSQL, each by a database connection of its
+# own (they still commit in the file's order). Two let PostgreSQL maintain the recipients'
+# indexes on two cores (bench/bench_import.py); 1 writes one batch at a time.
+IMPORT_WRITERS = max(1, env.int("IMPORT_WRITERS", default=2))
 # Duplicate rows of a file listed with their lines in the import's report (all are counted).
 AUDIENCE_DUPLICATES_LISTED = env.int("AUDIENCE_DUPLICATES_LISTED", default=1000)
 # Bulk actions over at most this many recipients run at once; more go to a background job.

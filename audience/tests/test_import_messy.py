@@ -192,17 +192,20 @@ def test_an_exported_file_imported_again_in_update_mode_changes_nothing(workspac
 
 
 def test_duplicates_in_the_file_are_listed_with_their_lines(workspace, settings, api_for):
-    settings.AUDIENCE_BATCH_SIZE = 3  # lines 2-4, then 5-6
-    content = "email\na@example.com\nb@example.com\nA@example.com\nc@example.com\nb@example.com\n"
+    settings.AUDIENCE_BATCH_SIZE = 3  # lines 2-4, 5-7, then 8
+    content = "email\na@example.com\nb@example.com\nA@example.com\n"
+    content += "c@example.com\nb@example.com\nd@example.com\nb@example.com\n"
     job = import_csv(workspace, content)
-    assert (job.imported, job.duplicates) == (3, 2)
+    assert (job.imported, job.duplicates) == (4, 3)
     body = api_for("editor").get(f"/api/imports/{job.pk}/").json()
     assert [(d["line"], d["email"]) for d in body["duplicate_rows"]] == [
         (4, "a@example.com"),
         (6, "b@example.com"),
+        (8, "b@example.com"),
     ]
-    assert "on line 2 " in body["duplicate_rows"][0]["reason"]
-    assert "earlier line" in body["duplicate_rows"][1]["reason"]
+    assert "on line 2 " in body["duplicate_rows"][0]["reason"]  # the same batch
+    assert "on line 3 " in body["duplicate_rows"][1]["reason"]  # the batch before
+    assert "earlier line" in body["duplicate_rows"][2]["reason"]  # found stored by this job
     assert body["rejected_rows"] == []
 
 

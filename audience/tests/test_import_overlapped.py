@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.db import connection
@@ -56,7 +57,12 @@ def test_batches_are_written_in_order_by_the_writer_thread(workspace, batches_of
         assert threads == {"MainThread"}
 
 
-def test_a_cancel_stops_after_the_batch_in_flight(workspace, batches_of_ten):
+def in_flight(settings) -> int:
+    """How many batches are written at once: IMPORT_WRITERS on PostgreSQL, else one."""
+    return settings.IMPORT_WRITERS if connection.vendor == "postgresql" else 1
+
+
+def test_a_cancel_stops_after_the_batches_in_flight(workspace, batches_of_ten, settings):
     job = start(upload(workspace, "email\n" + addresses(50)), ["email"])
     running = jobs.claim_next_job()
     assert running is not None
@@ -64,10 +70,12 @@ def test_a_cancel_stops_after_the_batch_in_flight(workspace, batches_of_ten):
     jobs.run_import(running)
     job.refresh_from_db()
     assert job.status == JobStatus.CANCELLED
-    # The first batch was written; the second, already parsed, was not.
-    assert Recipient.objects.filter(workspace=workspace).count() == 10 == job.imported
-    assert job.last_line == 11
-    assert "Cancelled after line 11" in job.error
+    # The batches in flight when the cancel was seen were written; the next, already
+    # parsed, was not.
+    written = 10 * in_flight(settings)
+    assert Recipient.objects.filter(workspace=workspace).count() == written == job.imported
+    assert job.last_line == written + 1
+    assert f"Cancelled after line {written + 1}" in job.error
 
 
 def test_a_file_that_breaks_mid_way_keeps_every_batch_before_the_bad_spot(workspace, settings):
@@ -90,14 +98,15 @@ def test_a_file_that_breaks_mid_way_keeps_every_batch_before_the_bad_spot(worksp
 
 
 def test_a_failed_write_fails_the_job_and_keeps_the_batches_before_it(
-    workspace, batches_of_ten, monkeypatch
+    workspace, batches_of_ten, monkeypatch, settings
 ):
     real = services.import_write_batch
     calls = []
 
     def third_fails(**kwargs):
-        calls.append(kwargs["rows"].lines[0].line)  # a prepared batch (ImportBatch)
-        if len(calls) == 3:
+        first_line = kwargs["rows"].lines[0].line  # a prepared batch (ImportBatch)
+        calls.append(first_line)
+        if first_line == 22:
             raise RuntimeError("the database went away")
         return real(**kwargs)
 
@@ -107,6 +116,71 @@ def test_a_failed_write_fails_the_job_and_keeps_the_batches_before_it(
     job.refresh_from_db()
     assert job.status == JobStatus.FAILED
     assert "the database went away" in job.error
-    assert calls == [2, 12, 22], "nothing is written after the failed batch"
+    # A batch already in flight beside the failed one is rolled back (its turn refuses it);
+    # none is started after.
+    assert sorted(calls) == [2, 12, 22, 32][: 3 + in_flight(settings) - 1]
     assert (job.imported, job.last_line) == (20, 21)
     assert Recipient.objects.filter(workspace=workspace).count() == 20
+
+
+def _outcome(workspace, job) -> tuple[Any, ...]:
+    """What an import leaves: the recipients with their values and lists, and its report."""
+    job.refresh_from_db()
+    people = list(
+        Recipient.objects.filter(workspace=workspace)
+        .order_by("email")
+        .values_list("email", "first_name", "city", "lists__name")
+    )
+    report = list(
+        ImportRejection.objects.filter(job=job).order_by("line").values_list("line", "reason")
+    )
+    counts = (job.status, job.imported, job.updated, job.unchanged, job.duplicates, job.rejected)
+    return counts, job.last_line, people, report
+
+
+@pytest.mark.parametrize("mode", ["add", "update"])
+def test_two_writers_leave_what_one_leaves(workspace, batches_of_ten, settings, caplog, mode):
+    """Each batch repeats an address of the batch just before it (written at the same time
+    with two writers): the first line wins, every later one is listed as a duplicate with
+    its line, the list gets every address once, and the counts add up as with one writer."""
+    from audience.models import RecipientList
+
+    rows = ["email,first_name,city"]
+    for i in range(60):
+        rows.append(f"p{i}@example.com,First{i},Paris")
+        if i % 10 == 3 and i > 10:  # the batch before's address, other values
+            rows.append(f"p{i - 8}@example.com,Later{i},Lyon")
+    rows.append("nope,Bad,Rome")
+    content = "\n".join(rows) + "\n"
+    Recipient.objects.create(workspace=workspace, email="p1@example.com", first_name="Old")
+    results = []
+    for writers in (1, 2):
+        settings.IMPORT_WRITERS = writers
+        Recipient.objects.filter(workspace=workspace).exclude(email="p1@example.com").delete()
+        Recipient.objects.filter(email="p1@example.com").update(first_name="Old", city="")
+        target, _ = RecipientList.objects.get_or_create(workspace=workspace, name="Imported")
+        target.recipients.clear()
+        caplog.clear()
+        caplog.set_level(logging.INFO, logger="audience.jobs")
+        job = upload(workspace, content)
+        services.import_start(
+            job=job,
+            mapping=["email", "first_name", "city"],
+            new_fields={},
+            mode=mode,
+            recipient_list=target,
+        )
+        assert jobs.run_next_job()
+        results.append(_outcome(workspace, job))
+        if connection.vendor == "postgresql":
+            assert len(writer_threads(caplog)) == writers, writer_threads(caplog)
+    one, two = results
+    assert one == two
+    counts, _, people, report = two
+    assert counts[0] == JobStatus.DONE
+    assert len(people) == 60
+    assert all(name.startswith("First") or name == "Old" for _, name, _, _ in people)
+    assert {lists for *_, lists in people} == {"Imported"}
+    duplicates = [(line, reason) for line, reason in report if "Duplicate" in reason]
+    assert len(duplicates) == 5  # lines repeating the batch before's address
+    assert all("on line " in reason for _, reason in duplicates), duplicates
