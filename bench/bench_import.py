@@ -12,7 +12,8 @@ all recipients and the recipients page's server time (first page and a page deep
 With DATABASE_URL set to PostgreSQL that database is used (created when missing); otherwise a
 fresh SQLite file. Last line: RESULT rows=… rows_per_s=… peak_rss_mb=… db=…; on PostgreSQL also
 db_floor_rows_per_s and ratio, against the reference measured in the same run: PostgreSQL
-alone writing the same rows into a copy of the table with its indexes (`database_floor`).
+alone writing the same rows into a copy of the table with its indexes, on as many connections
+as the import writes with (IMPORT_WRITERS, `database_floor`).
 """
 
 from __future__ import annotations
@@ -187,13 +188,17 @@ def database_cpu() -> Iterator[CpuMeter]:
 
 def database_floor(workspace_id: int, rows: int) -> float:
     """The reference, measured in the same run: how fast PostgreSQL alone writes the rows just
-    imported into a copy of the recipients' table with all its indexes, by one INSERT … SELECT
-    (no client, no parsing, no conflict check). An import cannot beat it while the table keeps
-    those indexes. Also timed into a copy without indexes, to show their share. 0 on SQLite."""
+    imported into a copy of the recipients' table with all its indexes, by INSERT … SELECT (no
+    client, no parsing, no conflict check), on as many connections at once as the import
+    writes with (IMPORT_WRITERS), each a share of the rows. An import cannot beat it while
+    the table keeps those indexes. Also timed on one connection, and into a copy without
+    indexes, to show their share. 0 on SQLite."""
+    from django.conf import settings
     from django.db import connection
 
     if connection.vendor != "postgresql":
         return 0.0
+    writers = settings.IMPORT_WRITERS
     timings: dict[str, float] = {}
     with connection.cursor() as cursor:
         cursor.execute(
@@ -201,20 +206,45 @@ def database_floor(workspace_id: int, rows: int) -> float:
             "SELECT * FROM audience_recipient WHERE workspace_id = %s",
             [workspace_id],
         )
-        for name, like in (("indexed", "INCLUDING ALL"), ("bare", "INCLUDING DEFAULTS")):
+        for name, like, width in (
+            ("parallel", "INCLUDING ALL", writers),
+            ("indexed", "INCLUDING ALL", 1),
+            ("bare", "INCLUDING DEFAULTS", 1),
+        ):
             cursor.execute(f"CREATE TABLE bench_floor_{name} (LIKE audience_recipient {like})")
-            insert = f"INSERT INTO bench_floor_{name} SELECT * FROM bench_floor_source"  # noqa: S608 - literal names
-            began = time.perf_counter()
-            cursor.execute(insert)
-            timings[name] = time.perf_counter() - began
+            timings[name] = _insert_shares(f"bench_floor_{name}", width)
             cursor.execute(f"DROP TABLE bench_floor_{name}")
         cursor.execute("DROP TABLE bench_floor_source")
-    indexed, bare = timings["indexed"] / rows * 1e6, timings["bare"] / rows * 1e6
+    parallel, indexed, bare = (timings[n] / rows * 1e6 for n in ("parallel", "indexed", "bare"))
     print(
-        f"reference, PostgreSQL alone: {1e6 / indexed:10,.0f} rows/s into a copy of the table "
-        f"({indexed:.1f} µs/row; {bare:.1f} without its indexes)"
+        f"reference, PostgreSQL alone: {1e6 / parallel:10,.0f} rows/s into a copy of the table "
+        f"on {writers} connection(s) ({1e6 / indexed:,.0f} on one: {indexed:.1f} µs/row; "
+        f"{bare:.1f} without its indexes)"
     )
-    return 1e6 / indexed
+    return 1e6 / parallel
+
+
+def _insert_shares(table: str, width: int) -> float:
+    """Seconds to copy bench_floor_source into `table` by `width` connections at once."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import connection
+
+    def share(k: int) -> None:
+        try:
+            with connection.cursor() as cursor:  # this thread's own connection
+                cursor.execute(
+                    f"INSERT INTO {table} SELECT * FROM bench_floor_source "  # noqa: S608 - ours
+                    "WHERE id %% %s = %s",
+                    [width, k],
+                )
+        finally:
+            connection.close()
+
+    began = time.perf_counter()
+    with ThreadPoolExecutor(width) as pool:
+        list(pool.map(share, range(width)))
+    return time.perf_counter() - began
 
 
 def fresh_workspace() -> tuple[Any, Any]:
