@@ -133,7 +133,9 @@ def test_the_embedded_workers_feedback_and_import_duties_poll_at_most_once_a_sec
     assert all(seconds >= 1.0 for seconds in LEAST_IDLE_SECONDS.values())
 
 
-IMPORT_ROWS = 150_000  # long enough to see gaps on a fast machine (60,000 took 3.9 s in CI)
+# Long enough to see gaps on a fast machine: 60,000 took 3.9 s in CI with one import writer,
+# 150,000 took 3.7 s with two (IMPORT_WRITERS).
+IMPORT_ROWS = 300_000
 
 
 def _queue_a_large_import(workspace) -> AudienceJob:
