@@ -151,7 +151,7 @@ def run_import(job: AudienceJob) -> None:
             previous: services.ImportBatch | None = None
             for rows, bytes_read in _pending_batches(job):
                 batch = services.import_prepare_batch([plan.parse(n, row) for n, row in rows])
-                if previous is not None and in_flight:
+                if previous is not None:  # still in flight, or just written
                     services.import_defer_repeats(batch, previous)
                 if writers.full and settle():
                     settle_all()

@@ -27,17 +27,15 @@ def create_index(apps, schema_editor):
         schema_editor.add_index(model, INDEX)
         return
     with schema_editor.connection.cursor() as cursor:
-        # An interrupted CONCURRENTLY build leaves an invalid index behind: built again.
         cursor.execute(
-            "SELECT 1 FROM pg_index WHERE indexrelid = to_regclass(%s) AND NOT indisvalid",
-            [INDEX.name],
+            "SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass(%s)", [INDEX.name]
         )
-        if cursor.fetchone():
-            schema_editor.execute(f"DROP INDEX CONCURRENTLY {INDEX.name}")
-        cursor.execute("SELECT to_regclass(%s)", [INDEX.name])
-        exists = cursor.fetchone()[0] is not None
-    if not exists:
-        schema_editor.execute(INDEX.create_sql(model, schema_editor, concurrently=True))
+        found = cursor.fetchone()
+    if found is not None and found[0]:
+        return  # built already
+    if found is not None:  # an interrupted CONCURRENTLY build left it invalid: built again
+        schema_editor.execute(f"DROP INDEX CONCURRENTLY {INDEX.name}")
+    schema_editor.execute(INDEX.create_sql(model, schema_editor, concurrently=True))
 
 
 def drop_index(apps, schema_editor):
