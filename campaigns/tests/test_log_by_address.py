@@ -72,11 +72,25 @@ def test_a_whole_address_finds_its_attempts_alone_sent_failed_and_left_by_a_dele
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="index plans are PostgreSQL's")
 def test_an_address_is_looked_up_by_index_not_by_reading_the_log(personas, smtp_sink):
-    """With 20,000 attempts of another address in the log (analysed), one address's page is
-    read by its deliveries' ids, not by walking the workspace's attempts newest first."""
+    """With 20,000 attempts of another address in the log and 20,000 deliveries deleted
+    recipients left (analysed), one address's page is read by its deliveries' ids, not by
+    walking the workspace's attempts newest first."""
     setup = sent(personas.workspace, smtp_sink, [ANN, BOB])
     audience.recipient_delete(recipient=Recipient.objects.get(email=BOB))
     ann = Attempt.objects.get(email=ANN)
+    # 20,000 deliveries other deleted recipients left: the partial index on their addresses
+    # is then the plain choice, not a coin toss against the recipient's index on two rows.
+    bob = Delivery.objects.get(email=BOB)
+    Delivery.objects.bulk_create(
+        Delivery(
+            workspace=personas.workspace,
+            campaign=setup.campaign,
+            email=f"gone{n}@example.test",
+            status=bob.status,
+            sent_at=bob.sent_at,
+        )
+        for n in range(20_000)
+    )
     with connection.cursor() as cursor:
         cursor.execute(
             "INSERT INTO campaigns_attempt (workspace_id, campaign_id, delivery_id, email,"
@@ -87,23 +101,18 @@ def test_an_address_is_looked_up_by_index_not_by_reading_the_log(personas, smtp_
         cursor.execute("ANALYZE campaigns_attempt")
         cursor.execute("ANALYZE campaigns_delivery")
 
-    def plan(qs, *, priced_out: tuple[str, ...] = ()) -> str:
+    def plan(qs) -> str:
         sql, params = qs.query.sql_with_params()
         with connection.cursor() as cursor:
-            for node in priced_out:  # a table of two rows is read whole otherwise
-                cursor.execute(f"SET LOCAL enable_{node} = off")
             cursor.execute(f"EXPLAIN {sql}", params)
-            text = "\n".join(row[0] for row in cursor.fetchall())
-            for node in priced_out:
-                cursor.execute(f"SET LOCAL enable_{node} = on")
-            return text
+            return "\n".join(row[0] for row in cursor.fetchall())
 
     left = (
         Delivery.objects.filter(workspace=personas.workspace, recipient__isnull=True)
         .annotate(address=Lower("email"))
         .filter(address=BOB)
     )
-    assert "delivery_orphan_address" in plan(left, priced_out=("seqscan", "bitmapscan"))
+    assert "delivery_orphan_address" in plan(left), plan(left)
     flt = selectors.AttemptFilter(email=BOB)
     page = selectors.attempts_matching(personas.workspace, flt).select_related(None)
     text = plan(page.order_by("-created_at", "-id")[:51])
