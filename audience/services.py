@@ -204,6 +204,7 @@ def recipient_erase(*, recipient: Recipient, keep_blocked: bool) -> None:
     else:
         entries.delete()
     selectors.recipients_total_forget(workspace)
+    audit.person_erase(workspace=workspace, email=email)
     # The address goes into the log only when it stays blocked anyway.
     audit.record("privacy.erased", workspace=workspace, target_label=email if keep_blocked else "")
 

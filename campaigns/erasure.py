@@ -8,15 +8,12 @@ do not change, but with the address blanked, and cut out of the replies and the 
 
 from __future__ import annotations
 
-import re
-
 from django.db import transaction
 
 from accounts.models import Workspace
 from campaigns.models import Attempt, Campaign, Delivery
 from campaigns.selectors import deliveries_of_address
-
-ERASED = "[erased]"
+from core.erasure import Scrubber, length_of
 
 
 @transaction.atomic
@@ -28,25 +25,25 @@ def deliveries_erase(*, workspace: Workspace, email: str) -> int:
     (selectors.deliveries_of_address), their attempts by the deliveries' ids. The log is
     never read whole.
     """
-    address = email.strip().lower()
+    scrub = Scrubber(email)
+    address = scrub.address
     if not address:
         return 0
     ids = deliveries_of_address(workspace, address)
-    pattern = re.compile(re.escape(address), re.IGNORECASE)
     # A single e-mail's campaign is named after its address (editing.email_queue_single).
     singles = Campaign.objects.filter(workspace=workspace, is_single=True, name__icontains=address)
     for pk, name in singles.values_list("pk", "name"):
-        Campaign.objects.filter(pk=pk).update(name=pattern.sub(ERASED, name))
+        Campaign.objects.filter(pk=pk).update(name=scrub.text(name, length_of(Campaign, "name")))
     if not ids:
         return 0
     deliveries = Delivery.objects.filter(pk__in=ids)
     for pk, reply in deliveries.filter(last_reply__icontains=address).values_list(
         "pk", "last_reply"
     ):
-        Delivery.objects.filter(pk=pk).update(last_reply=pattern.sub(ERASED, reply))
+        Delivery.objects.filter(pk=pk).update(last_reply=scrub.text(reply))
     deliveries.update(email="")
     attempts = Attempt.objects.filter(workspace=workspace, delivery_id__in=ids)
     for pk, reply in attempts.filter(reply__icontains=address).values_list("pk", "reply"):
-        Attempt.objects.filter(workspace=workspace, pk=pk).update(reply=pattern.sub(ERASED, reply))
+        Attempt.objects.filter(workspace=workspace, pk=pk).update(reply=scrub.text(reply))
     attempts.update(email="")
     return len(ids)

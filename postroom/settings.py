@@ -821,7 +821,9 @@ RECIPIENT_DATA_PROVIDERS = ["tracking.selectors.person_events"]
 RECIPIENT_ERASERS = [
     "campaigns.erasure.deliveries_erase",
     "tracking.services.events_erase",
+    "tracking.mailboxes.mailbox_messages_erase",
     "subscriptions.services.signups_erase",
+    "webhooks.erasure.requests_erase",
 ]
 POSTROOM_PORT = env.int("PORT", default=8000)
 DEMO_ADMIN_EMAIL = env.str("DEMO_ADMIN_EMAIL", default="admin@postroom.localhost")

@@ -17,11 +17,12 @@ from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Workspace
+from core.erasure import Scrubber, length_of
 from sending import oauth
 from tracking.feedback import mailbox as feedback
 from tracking.feedback.mailbox import MailboxError, MailboxSettings
@@ -99,6 +100,30 @@ def mailbox_messages_purge(*, mailbox: BounceMailbox) -> int:
         workspace_id=mailbox.workspace_id, mailbox=mailbox
     ).delete()
     return deleted
+
+
+@transaction.atomic
+def mailbox_messages_erase(*, workspace: Workspace, email: str) -> int:
+    """Cut `email` out of what the workspace's mailboxes kept of their messages (a reply's
+    sender, a bounce's excerpt that names the address, …); how many rows changed. Named in
+    settings.RECIPIENT_ERASERS. The rows stay, so a mailbox's counts do not change."""
+    scrub = Scrubber(email)
+    if not scrub.address:
+        return 0
+    columns = ("sender", "subject", "note", "excerpt")
+    named = Q()
+    for column in columns:
+        named |= Q(**{f"{column}__icontains": scrub.address})
+    rows = MailboxMessage.objects.filter(named, workspace=workspace)
+    changed = 0
+    for pk, *before in rows.values_list("pk", *columns).iterator():
+        after = {
+            column: scrub.text(value, length_of(MailboxMessage, column))
+            for column, value in zip(columns, before, strict=True)
+        }
+        MailboxMessage.objects.filter(pk=pk).update(**after)
+        changed += 1
+    return changed
 
 
 @transaction.atomic

@@ -1,4 +1,5 @@
-"""One row per action that matters. Rows are only ever added (and purged when too old)."""
+"""One row per action that matters. Rows are only ever added (and purged when too old);
+erasure alone edits them, cutting an erased person's address out (services.person_erase)."""
 
 from __future__ import annotations
 

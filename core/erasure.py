@@ -1,0 +1,55 @@
+"""An erased person's address cut out of the text the records keep (right to erasure).
+
+Servers' replies, bounce messages and webhook bodies repeat the address inside longer text
+("550 5.1.1 <Ann@Example.com>: unknown user"); the text stays, so that a person can still
+read what happened, with the address, in any case, replaced by ERASED.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from django.db import models
+
+ERASED = "[erased]"
+
+
+def length_of(model: type[models.Model], column: str) -> int | None:
+    """How many characters `column` holds (None: any), to cut a scrubbed value to."""
+    field = model._meta.get_field(column)
+    return field.max_length if isinstance(field, models.Field) else None
+
+
+class Scrubber:
+    """Finds one address in text and JSON, case aside, and replaces it with ERASED."""
+
+    def __init__(self, email: str) -> None:
+        self.address = email.strip().lower()
+        # The whole address, not a part of a longer one (joann@… or ann@example.test.org):
+        # a webhook request or a reply names other people too.
+        self._pattern = re.compile(
+            rf"(?<![\w.!#$%&'*+/=?^`{{|}}~-]){re.escape(self.address)}(?![\w-]|\.[\w-])",
+            re.IGNORECASE,
+        )
+
+    def text(self, value: str, limit: int | None = None) -> str:
+        """`value` without the address; cut to `limit` characters (a column's length), as
+        ERASED is longer than the shortest addresses."""
+        return (self._pattern.sub(ERASED, value) if self.address else value)[:limit]
+
+    def json(self, value: Any) -> Any:
+        """A copy of a decoded JSON value with the address out of every string, keys too."""
+        if isinstance(value, str):
+            return self.text(value)
+        if isinstance(value, list):
+            return [self.json(item) for item in value]
+        if isinstance(value, dict):
+            return {self.text(key): self.json(item) for key, item in value.items()}
+        return value
+
+    @property
+    def plain_in_json(self) -> bool:
+        """Whether the address is written as it is in stored JSON: JSON escapes quotes,
+        backslashes and (in SQLite's text) every character beyond ASCII."""
+        return self.address.isascii() and not {'"', "\\"} & set(self.address)
