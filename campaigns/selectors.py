@@ -33,7 +33,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Workspace
 from audience.models import ListMembership, Recipient, RecipientList, Segment
-from audience.selectors import RecipientFilter, recipients_matching, segment_q
+from audience.selectors import RecipientFilter, recipients_matching, search_q, segment_q
 from campaigns.engine.launch import AudienceCount, audience_count
 from campaigns.engine.send import delivery_values, frozen_parts
 from campaigns.models import (
@@ -769,12 +769,6 @@ class AttemptFilter:
         text = self.email.strip().lower()
         return text if _WHOLE_ADDRESS.fullmatch(text) else None
 
-    @property
-    def by_deliveries(self) -> bool:
-        """Whether the attempts are found by their deliveries' ids, not in the order of
-        their (workspace or campaign, time) index."""
-        return self.delivery_id is not None or self.address is not None
-
 
 def deliveries_of_address(workspace: Workspace, address: str) -> list[int]:
     """The ids of the workspace's deliveries to `address` (stored form), each read by index:
@@ -789,10 +783,47 @@ def deliveries_of_address(workspace: Workspace, address: str) -> list[int]:
     return sorted(ids)
 
 
+# A part of an address ("smith", "@acme.") is looked up by its deliveries, as a whole address
+# is, when few recipients' addresses (and the deliveries deleted recipients left, read whole)
+# contain it; a commoner part is found soon enough reading the log newest first.
+PART_PEOPLE_MAX = 200
+PART_LEFT_MAX = 100_000
+
+
+def deliveries_of_part(workspace: Workspace, part: str) -> list[int] | None:
+    """The ids of the workspace's deliveries whose address contains `part`, any case; None
+    when the part is too short for the recipients' search index (under three characters),
+    or in more than PART_PEOPLE_MAX recipients' addresses, or when deleted recipients left
+    more than PART_LEFT_MAX deliveries to read. Not found, as by the whole address: a
+    delivery whose recipient has changed its address since."""
+    text = part.strip()
+    if len(text) < 3:
+        return None
+    people = list(
+        Recipient.objects.filter(search_q(text), workspace=workspace, email__icontains=text)
+        .order_by()
+        .values_list("pk", flat=True)[: PART_PEOPLE_MAX + 1]
+    )
+    mine = Delivery.objects.filter(workspace=workspace)
+    left = mine.filter(recipient__isnull=True)
+    if len(people) > PART_PEOPLE_MAX or left[: PART_LEFT_MAX + 1].count() > PART_LEFT_MAX:
+        return None
+    ids = set(mine.filter(recipient_id__in=people).values_list("pk", flat=True))
+    ids |= set(left.filter(email__icontains=text).values_list("pk", flat=True))
+    return sorted(ids)
+
+
 def attempts_matching(workspace: Workspace, flt: AttemptFilter) -> QuerySet[Attempt]:
-    """The workspace's attempts that pass the filter, on the index (workspace, created_at);
-    a whole address's by its deliveries, whichever their number in the workspace."""
+    """The workspace's attempts that pass the filter (see _matching)."""
+    return _matching(workspace, flt)[0].select_related("account", "campaign")
+
+
+def _matching(workspace: Workspace, flt: AttemptFilter) -> tuple[QuerySet[Attempt], bool]:
+    """The attempts that pass the filter, and whether they are few and found by their
+    deliveries' ids (one delivery's, an address's, a rare part's), not in the order of the
+    index (workspace or campaign, created_at)."""
     qs = Attempt.objects.filter(workspace=workspace)
+    by_deliveries = flt.delivery_id is not None
     if flt.campaign_id is not None:
         qs = qs.filter(campaign_id=flt.campaign_id)
     if flt.delivery_id is not None:
@@ -800,10 +831,16 @@ def attempts_matching(workspace: Workspace, flt: AttemptFilter) -> QuerySet[Atte
     address = flt.address
     if address is not None:
         # The attempt keeps the address its delivery was sent to: that one, no other.
-        ids = deliveries_of_address(workspace, address)
-        qs = qs.filter(delivery_id__in=ids, email__iexact=address)
+        ids: list[int] | None = deliveries_of_address(workspace, address)
+        qs = qs.filter(email__iexact=address)
     elif flt.email:
+        ids = deliveries_of_part(workspace, flt.email)
         qs = qs.filter(email__icontains=flt.email)
+    else:
+        ids = None
+    if ids is not None:
+        qs = qs.filter(delivery_id__in=ids)
+        by_deliveries = True
     if flt.outcome:
         qs = qs.filter(outcome=flt.outcome)
     if flt.account_id is not None:
@@ -812,7 +849,7 @@ def attempts_matching(workspace: Workspace, flt: AttemptFilter) -> QuerySet[Atte
         qs = qs.filter(created_at__gte=flt.since)
     if flt.until is not None:
         qs = qs.filter(created_at__lt=flt.until)
-    return qs.select_related("account", "campaign")
+    return qs, by_deliveries
 
 
 def attempts_page(
@@ -823,11 +860,11 @@ def attempts_page(
     The attempts alone are read in the order of their (workspace or campaign, time, id) index,
     then their campaigns and accounts by id: a join would let the planner start from the
     campaigns and read all their attempts when it believes the month's partition nearly
-    empty. One delivery's attempts, or one address's, are few, and better found by the
-    deliveries' index, then sorted.
+    empty. One delivery's attempts, one address's or a rare part's, are few, and better found
+    by the deliveries' index, then sorted.
     """
-    qs = attempts_matching(workspace, flt).select_related(None)
-    with nullcontext() if flt.by_deliveries else in_index_order():
+    qs, by_deliveries = _matching(workspace, flt)
+    with nullcontext() if by_deliveries else in_index_order():
         page: KeysetPage[Attempt] = _page_by_time(qs, cursor, size)
     prefetch_related_objects(page.rows, "account", "campaign")
     return page

@@ -1,10 +1,12 @@
-"""The log filtered by a whole address finds that address's attempts by its deliveries.
+"""The log filtered by an address finds that address's attempts by its deliveries.
 
 Before, any text was matched anywhere in the addresses, reading the workspace's attempts
 newest first until a page was full: for a rare address, every attempt of the workspace
 (seconds at 10,000,000). A whole address is now that address alone, found through its
-recipient's deliveries and those a deleted recipient of the address left; a part of an
-address is still matched anywhere.
+recipient's deliveries and those a deleted recipient of the address left. A part of an
+address is matched anywhere in the addresses: by the deliveries of the few recipients whose
+addresses contain it (the recipients' search index), or, when it is common or short, by
+reading the log newest first, which then fills a page soon.
 """
 
 from __future__ import annotations
@@ -122,3 +124,59 @@ def test_an_address_is_looked_up_by_index_not_by_reading_the_log(personas, smtp_
     assert f"{month}delivery_id_idx" in text, text
     assert f"{month}workspace_id_created_at" not in text, text
     assert [a.email for a in selectors.attempts_page(personas.workspace, flt).rows] == [BOB]
+
+
+def test_a_part_of_an_address_is_found_by_deliveries_or_by_the_log_alike(
+    personas, smtp_sink, monkeypatch
+):
+    """The same rows, whichever way a part is looked up: by the deliveries of the recipients
+    that have it (a deleted one's left deliveries too), or by reading the log when the part
+    is short or in too many addresses."""
+    sent(personas.workspace, smtp_sink, [ANN, JOANN, BOB])
+    audience.recipient_delete(
+        recipient=Recipient.objects.get(workspace=personas.workspace, email=JOANN)
+    )
+    sent(personas.other_workspace, smtp_sink, [ANN])
+
+    def found(text: str) -> list[str]:
+        flt = selectors.AttemptFilter(email=text)
+        return emails_of(selectors.attempts_page(personas.workspace, flt))
+
+    assert selectors.deliveries_of_part(personas.workspace, "ANN@") is not None
+    assert found("ANN@") == [ANN, JOANN]  # Joann's recipient is gone; her delivery is not
+    assert found("oann") == [JOANN]
+    assert found("nobody") == []
+    assert selectors.deliveries_of_part(personas.workspace, "an") is None  # too short
+    assert found("an") == [ANN, JOANN]
+    monkeypatch.setattr(selectors, "PART_PEOPLE_MAX", 1)  # Ann and Bob: too many
+    assert selectors.deliveries_of_part(personas.workspace, "example") is None
+    assert found("example") == [ANN, BOB, JOANN]
+    monkeypatch.setattr(selectors, "PART_PEOPLE_MAX", 200)
+    monkeypatch.setattr(selectors, "PART_LEFT_MAX", 0)  # Joann's left delivery: too many
+    assert selectors.deliveries_of_part(personas.workspace, "example") is None
+    assert found("ann@") == [ANN, JOANN]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="index plans are PostgreSQL's")
+def test_a_rare_part_is_read_by_its_deliveries_not_by_walking_the_log(personas, smtp_sink):
+    setup = sent(personas.workspace, smtp_sink, [ANN, BOB])
+    bob = Attempt.objects.get(email=BOB)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO campaigns_attempt (workspace_id, campaign_id, delivery_id, email,"
+            " outcome, enhanced_code, reply, message_id, created_at)"
+            " SELECT %s, %s, %s, %s, 'sent', '', '', '', now() FROM generate_series(1, 20000)",
+            [personas.workspace.pk, setup.campaign.pk, bob.delivery_id, BOB],
+        )
+        cursor.execute("ANALYZE campaigns_attempt")
+    flt = selectors.AttemptFilter(email="ann@")
+    qs, by_deliveries = selectors._matching(personas.workspace, flt)
+    assert by_deliveries
+    sql, params = qs.order_by("-created_at", "-id")[:51].query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN {sql}", params)
+        text = "\n".join(row[0] for row in cursor.fetchall())
+    month = f"campaigns_attempt_{timezone.now():%Y_%m}_"
+    assert f"{month}delivery_id_idx" in text, text
+    assert f"{month}workspace_id_created_at" not in text, text
+    assert [a.email for a in selectors.attempts_page(personas.workspace, flt).rows] == [ANN]
