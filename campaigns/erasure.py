@@ -21,9 +21,9 @@ def deliveries_erase(*, workspace: Workspace, email: str) -> int:
     """Blank `email` in the workspace's deliveries and their attempts; how many deliveries.
 
     Named in settings.RECIPIENT_ERASERS, called while the recipient still exists: its
-    deliveries, and those an earlier recipient of the address left, are found by index
-    (selectors.deliveries_of_address), their attempts by the deliveries' ids. The log is
-    never read whole.
+    deliveries, those sent to the address and those an earlier recipient of the address left
+    are found by index (selectors.deliveries_of_address), their attempts by the deliveries'
+    ids. The log is never read whole.
     """
     scrub = Scrubber(email)
     address = scrub.address

@@ -772,14 +772,16 @@ class AttemptFilter:
 
 def deliveries_of_address(workspace: Workspace, address: str) -> list[int]:
     """The ids of the workspace's deliveries to `address` (stored form), each read by index:
-    those of the address's recipient, and those a deleted recipient of the address left
-    (their recipient is null). Not found: a delivery whose recipient has changed its address
-    since."""
+    those of the address's recipient, those sent to the address whoever's they are now (a
+    recipient who has changed address since), and those a deleted recipient of the address
+    left (their recipient is null). Not found: a delivery never sent whose recipient has
+    changed its address since."""
     people = Recipient.objects.filter(workspace=workspace, email=address).values("pk")
     mine = Delivery.objects.filter(workspace=workspace)
     ids = set(mine.filter(recipient_id__in=people).values_list("pk", flat=True))
-    left = mine.filter(recipient__isnull=True).annotate(address=Lower("email"))
-    ids |= set(left.filter(address=address).values_list("pk", flat=True))
+    for rows in (mine.filter(sent_at__isnull=False), mine.filter(recipient__isnull=True)):
+        named = rows.annotate(address=Lower("email")).filter(address=address)
+        ids |= set(named.values_list("pk", flat=True))
     return sorted(ids)
 
 

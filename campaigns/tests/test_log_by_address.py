@@ -115,6 +115,12 @@ def test_an_address_is_looked_up_by_index_not_by_reading_the_log(personas, smtp_
         .filter(address=BOB)
     )
     assert "delivery_orphan_address" in plan(left), plan(left)
+    sent_there = (
+        Delivery.objects.filter(workspace=personas.workspace, sent_at__isnull=False)
+        .annotate(address=Lower("email"))
+        .filter(address=BOB)
+    )
+    assert "delivery_workspace_address" in plan(sent_there), plan(sent_there)
     flt = selectors.AttemptFilter(email=BOB)
     page = selectors.attempts_matching(personas.workspace, flt).select_related(None)
     text = plan(page.order_by("-created_at", "-id")[:51])
@@ -180,3 +186,19 @@ def test_a_rare_part_is_read_by_its_deliveries_not_by_walking_the_log(personas, 
     assert f"{month}delivery_id_idx" in text, text
     assert f"{month}workspace_id_created_at" not in text, text
     assert [a.email for a in selectors.attempts_page(personas.workspace, flt).rows] == [ANN]
+
+
+def test_an_address_finds_what_was_sent_to_it_before_its_recipient_changed_address(
+    personas, smtp_sink
+):
+    sent(personas.workspace, smtp_sink, [ANN, BOB])
+    Recipient.objects.filter(workspace=personas.workspace, email=ANN).update(
+        email="ann.new@example.test"
+    )
+
+    def found(text: str) -> list[str]:
+        flt = selectors.AttemptFilter(email=text)
+        return emails_of(selectors.attempts_page(personas.workspace, flt))
+
+    assert found(ANN) == [ANN]  # sent to that address, whoever has it now
+    assert found("ann.new@example.test") == []  # nothing was ever sent there
