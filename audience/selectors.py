@@ -387,6 +387,18 @@ def recipient_data(recipient: Recipient) -> dict[str, Any]:
                 "recipient_list"
             )
         ],
+        "consents": [
+            {
+                "list": consent.list_name,
+                "method": consent.method,
+                "source": consent.source,
+                "signed_up_at": consent.signed_up_at.isoformat(),
+                "signed_up_ip": consent.signed_up_ip,
+                "confirmed_at": _iso(consent.confirmed_at),
+                "confirmed_ip": consent.confirmed_ip,
+            }
+            for consent in Consent.objects.filter(workspace=workspace, recipient=recipient)
+        ],
         "suppression": (
             {
                 "reason": suppression.reason,
@@ -401,8 +413,13 @@ def recipient_data(recipient: Recipient) -> dict[str, Any]:
     }
 
 
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment is not None else None
+
+
 def _data_above(workspace: Workspace, email: str) -> dict[str, Any]:
-    """What the layers above keep of the address (events): settings.RECIPIENT_DATA_PROVIDERS."""
+    """What the layers above keep of the address (messages sent, events, mailbox messages,
+    sign-ups waiting): settings.RECIPIENT_DATA_PROVIDERS."""
     found: dict[str, Any] = {}
     for path in settings.RECIPIENT_DATA_PROVIDERS:
         found |= import_string(path)(workspace=workspace, email=email)

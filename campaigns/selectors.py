@@ -785,6 +785,38 @@ def deliveries_of_address(workspace: Workspace, address: str) -> list[int]:
     return sorted(ids)
 
 
+def person_messages(*, workspace: Workspace, email: str) -> dict[str, Any]:
+    """The messages sent or tried to an address, each with its attempts, for the privacy
+    export (settings.RECIPIENT_DATA_PROVIDERS)."""
+    ids = deliveries_of_address(workspace, email.strip().lower())
+    attempts: dict[int, list[dict[str, Any]]] = {}
+    for attempt in Attempt.objects.filter(workspace=workspace, delivery_id__in=ids).order_by(
+        "created_at", "id"
+    ):
+        attempts.setdefault(attempt.delivery_id, []).append(
+            {
+                "at": attempt.created_at.isoformat(),
+                "address": attempt.email,
+                "outcome": attempt.outcome,
+                "smtp_code": attempt.smtp_code,
+                "reply": attempt.reply,
+            }
+        )
+    deliveries = Delivery.objects.filter(pk__in=ids).select_related("campaign").order_by("pk")
+    return {
+        "messages": [
+            {
+                "campaign": delivery.campaign.name,
+                "address": delivery.email,
+                "status": delivery.status,
+                "sent_at": delivery.sent_at.isoformat() if delivery.sent_at else None,
+                "attempts": attempts.get(delivery.pk, []),
+            }
+            for delivery in deliveries
+        ]
+    }
+
+
 # A part of an address ("smith", "@acme.") is looked up by its deliveries, as a whole address
 # is, when few recipients' addresses (and the deliveries deleted recipients left, read whole)
 # contain it; a commoner part is found soon enough reading the log newest first.

@@ -817,7 +817,12 @@ CUSTOM_FIELD_USERS = ["content.selectors.templates_using_field"]
 # A person's data kept by the layers above audience, for the privacy export and erasure:
 # each provider is called with workspace=… and email=… and returns {section: data}; each
 # eraser deletes what it keeps of that address.
-RECIPIENT_DATA_PROVIDERS = ["tracking.selectors.person_events"]
+RECIPIENT_DATA_PROVIDERS = [
+    "campaigns.selectors.person_messages",
+    "tracking.selectors.person_events",
+    "tracking.mailboxes.person_mailbox_messages",
+    "subscriptions.selectors.person_signups",
+]
 RECIPIENT_ERASERS = [
     "campaigns.erasure.deliveries_erase",
     "tracking.services.events_erase",

@@ -102,6 +102,39 @@ def mailbox_messages_purge(*, mailbox: BounceMailbox) -> int:
     return deleted
 
 
+# Where a message kept by a mailbox may name a person.
+_NAMING_COLUMNS = ("sender", "subject", "note", "excerpt")
+
+
+def _naming(workspace: Workspace, address: str) -> QuerySet[MailboxMessage]:
+    """The workspace's mailbox messages that name `address` (read by their text: erasure and
+    the privacy export are rare, and the messages are kept a limited time)."""
+    named = Q()
+    for column in _NAMING_COLUMNS:
+        named |= Q(**{f"{column}__icontains": address})
+    return MailboxMessage.objects.filter(named, workspace=workspace)
+
+
+def person_mailbox_messages(*, workspace: Workspace, email: str) -> dict[str, Any]:
+    """The messages bounce mailboxes kept that name an address (a reply it sent, a bounce of
+    a message to it), for the privacy export (settings.RECIPIENT_DATA_PROVIDERS)."""
+    address = email.strip().lower()
+    rows = _naming(workspace, address).select_related("mailbox") if address else []
+    return {
+        "mailbox_messages": [
+            {
+                "mailbox": message.mailbox.name,
+                "received_at": message.received_at.isoformat(),
+                "sender": message.sender,
+                "subject": message.subject,
+                "read_as": message.kind,
+                "excerpt": message.excerpt,
+            }
+            for message in rows
+        ]
+    }
+
+
 @transaction.atomic
 def mailbox_messages_erase(*, workspace: Workspace, email: str) -> int:
     """Cut `email` out of what the workspace's mailboxes kept of their messages (a reply's
@@ -110,13 +143,9 @@ def mailbox_messages_erase(*, workspace: Workspace, email: str) -> int:
     scrub = Scrubber(email)
     if not scrub.address:
         return 0
-    columns = ("sender", "subject", "note", "excerpt")
-    named = Q()
-    for column in columns:
-        named |= Q(**{f"{column}__icontains": scrub.address})
-    rows = MailboxMessage.objects.filter(named, workspace=workspace)
+    columns = _NAMING_COLUMNS
     changed = 0
-    for pk, *before in rows.values_list("pk", *columns).iterator():
+    for pk, *before in _naming(workspace, scrub.address).values_list("pk", *columns).iterator():
         after = {
             column: scrub.text(value, length_of(MailboxMessage, column))
             for column, value in zip(columns, before, strict=True)

@@ -1,6 +1,7 @@
 """Erasing a person leaves their address nowhere in the database: every text and JSON column
 of every model is searched for it, so a record added later that keeps the address is caught
-here too, not only the ones each app's tests know about.
+here too, not only the ones each app's tests know about. The privacy export of the same
+history shows the person what the erasure takes.
 
 The person was mailed (a real send), opened and bounced, replied to a bounce mailbox, was
 told to a webhook endpoint, got a single e-mail, signed up again, was named in an import
@@ -9,6 +10,7 @@ report and had their data exported: each of those records names them before the 
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -19,7 +21,15 @@ from django.utils import timezone
 
 from accounts.audit import services as audit
 from audience import services as audience
-from audience.models import AudienceJob, ImportRejection, JobKind, Recipient
+from audience.models import (
+    AudienceJob,
+    Consent,
+    ConsentMethod,
+    ImportRejection,
+    JobKind,
+    Recipient,
+)
+from audience.selectors import recipient_data
 from campaigns.engine.step import Engine
 from campaigns.models import Campaign, Delivery
 from campaigns.services import campaign_start
@@ -111,6 +121,14 @@ def _a_full_history(personas, smtp_sink, settings) -> None:
         workspace=personas.workspace, form=form, email=ANN, expires_at=now + timedelta(days=1)
     )
     person = Recipient.objects.get(workspace=personas.workspace, email=ANN)
+    Consent.objects.create(
+        workspace=personas.workspace,
+        recipient=person,
+        list_name="News",
+        method=ConsentMethod.DOUBLE,
+        source="News",
+        signed_up_at=now,
+    )
     audit.record("privacy.exported", workspace=personas.workspace, target=person)
 
 
@@ -142,3 +160,19 @@ def test_an_erased_person_is_written_nowhere(personas, smtp_sink, settings, keep
     left = {"Suppression.email", "AuditEntry.target_label"} if keep_blocked else set()
     assert traces(ANN) == left
     assert traces(CARL) == carl  # nobody else's records lost a thing
+
+
+def test_the_privacy_export_shows_what_the_erasure_takes(personas, smtp_sink, settings):
+    _a_full_history(personas, smtp_sink, settings)
+
+    data = recipient_data(Recipient.objects.get(workspace=personas.workspace, email=ANN))
+
+    [message] = data["messages"]
+    assert (message["address"], message["status"]) == (ANN, "sent")
+    assert [a["outcome"] for a in message["attempts"]] == ["sent"]
+    assert sorted(e["kind"] for e in data["events"]) == ["bounced", "opened", "replied"]
+    assert [m["sender"] for m in data["mailbox_messages"]] == [ANN, ANN]
+    [signup] = data["sign_ups_waiting"]
+    assert signup["form"] == "News"
+    assert [(c["list"], c["method"]) for c in data["consents"]] == [("News", "double")]
+    assert CARL not in json.dumps(data)  # nobody else's data
