@@ -13,7 +13,7 @@ from django.db import transaction
 from accounts.models import Workspace
 from campaigns.models import Attempt, Campaign, Delivery
 from campaigns.selectors import deliveries_of_address
-from core.erasure import Scrubber, length_of
+from core.erasure import Scrubber, scrub_rows
 
 
 @transaction.atomic
@@ -31,19 +31,14 @@ def deliveries_erase(*, workspace: Workspace, email: str) -> int:
         return 0
     ids = deliveries_of_address(workspace, address)
     # A single e-mail's campaign is named after its address (editing.email_queue_single).
-    singles = Campaign.objects.filter(workspace=workspace, is_single=True, name__icontains=address)
-    for pk, name in singles.values_list("pk", "name"):
-        Campaign.objects.filter(pk=pk).update(name=scrub.text(name, length_of(Campaign, "name")))
+    singles = Campaign.objects.filter(workspace=workspace, is_single=True)
+    scrub_rows(singles, scrub, text=("name",))
     if not ids:
         return 0
     deliveries = Delivery.objects.filter(pk__in=ids)
-    for pk, reply in deliveries.filter(last_reply__icontains=address).values_list(
-        "pk", "last_reply"
-    ):
-        Delivery.objects.filter(pk=pk).update(last_reply=scrub.text(reply))
+    scrub_rows(deliveries, scrub, text=("last_reply",))
     deliveries.update(email="")
     attempts = Attempt.objects.filter(workspace=workspace, delivery_id__in=ids)
-    for pk, reply in attempts.filter(reply__icontains=address).values_list("pk", "reply"):
-        Attempt.objects.filter(workspace=workspace, pk=pk).update(reply=scrub.text(reply))
+    scrub_rows(attempts, scrub, text=("reply",))
     attempts.update(email="")
     return len(ids)

@@ -8,9 +8,12 @@ read what happened, with the address, in any case, replaced by ERASED.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from django.db import models
+from django.db.models import Q, QuerySet
+from django.db.models.functions import Cast
 
 ERASED = "[erased]"
 
@@ -53,3 +56,40 @@ class Scrubber:
         """Whether the address is written as it is in stored JSON: JSON escapes quotes,
         backslashes and (in SQLite's text) every character beyond ASCII."""
         return self.address.isascii() and not {'"', "\\"} & set(self.address)
+
+
+def naming(
+    rows: QuerySet[Any], address: str, *, text: Sequence[str] = (), json: Sequence[str] = ()
+) -> QuerySet[Any]:
+    """The rows whose `text` or `json` columns name `address`, any case. Read by their text
+    (erasure and the privacy export are rare); every row when the address is not written as
+    it is in stored JSON (Scrubber.plain_in_json)."""
+    named = Q()
+    for column in text:
+        named |= Q(**{f"{column}__icontains": address})
+    if json and not Scrubber(address).plain_in_json:
+        return rows
+    for column in json:
+        rows = rows.annotate(**{f"{column}_as_text": Cast(column, models.TextField())})
+        named |= Q(**{f"{column}_as_text__icontains": address})
+    return rows.filter(named)
+
+
+def scrub_rows(
+    rows: QuerySet[Any], scrub: Scrubber, *, text: Sequence[str] = (), json: Sequence[str] = ()
+) -> int:
+    """Cut the address out of the `text` and `json` columns of those of `rows` that name it;
+    how many rows changed. Each changed row is updated within `rows` (its workspace)."""
+    if not scrub.address:
+        return 0
+    limits = [length_of(rows.model, column) for column in text]
+    columns = (*text, *json)
+    changed = 0
+    found = naming(rows, scrub.address, text=text, json=json).values_list("pk", *columns)
+    for pk, *before in found.iterator():
+        after = [scrub.text(v, n) for v, n in zip(before[: len(text)], limits, strict=True)]
+        after += [scrub.json(v) for v in before[len(text) :]]
+        if after != before:
+            rows.filter(pk=pk).update(**dict(zip(columns, after, strict=True)))
+            changed += 1
+    return changed

@@ -17,12 +17,12 @@ from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Workspace
-from core.erasure import Scrubber, length_of
+from core.erasure import Scrubber, naming, scrub_rows
 from sending import oauth
 from tracking.feedback import mailbox as feedback
 from tracking.feedback.mailbox import MailboxError, MailboxSettings
@@ -106,20 +106,12 @@ def mailbox_messages_purge(*, mailbox: BounceMailbox) -> int:
 _NAMING_COLUMNS = ("sender", "subject", "note", "excerpt")
 
 
-def _naming(workspace: Workspace, address: str) -> QuerySet[MailboxMessage]:
-    """The workspace's mailbox messages that name `address` (read by their text: erasure and
-    the privacy export are rare, and the messages are kept a limited time)."""
-    named = Q()
-    for column in _NAMING_COLUMNS:
-        named |= Q(**{f"{column}__icontains": address})
-    return MailboxMessage.objects.filter(named, workspace=workspace)
-
-
 def person_mailbox_messages(*, workspace: Workspace, email: str) -> dict[str, Any]:
     """The messages bounce mailboxes kept that name an address (a reply it sent, a bounce of
     a message to it), for the privacy export (settings.RECIPIENT_DATA_PROVIDERS)."""
     address = email.strip().lower()
-    rows = _naming(workspace, address).select_related("mailbox") if address else []
+    rows = MailboxMessage.objects.filter(workspace=workspace)
+    named = naming(rows, address, text=_NAMING_COLUMNS).select_related("mailbox")
     return {
         "mailbox_messages": [
             {
@@ -130,7 +122,7 @@ def person_mailbox_messages(*, workspace: Workspace, email: str) -> dict[str, An
                 "read_as": message.kind,
                 "excerpt": message.excerpt,
             }
-            for message in rows
+            for message in (named if address else [])
         ]
     }
 
@@ -140,19 +132,9 @@ def mailbox_messages_erase(*, workspace: Workspace, email: str) -> int:
     """Cut `email` out of what the workspace's mailboxes kept of their messages (a reply's
     sender, a bounce's excerpt that names the address, …); how many rows changed. Named in
     settings.RECIPIENT_ERASERS. The rows stay, so a mailbox's counts do not change."""
-    scrub = Scrubber(email)
-    if not scrub.address:
-        return 0
-    columns = _NAMING_COLUMNS
-    changed = 0
-    for pk, *before in _naming(workspace, scrub.address).values_list("pk", *columns).iterator():
-        after = {
-            column: scrub.text(value, length_of(MailboxMessage, column))
-            for column, value in zip(columns, before, strict=True)
-        }
-        MailboxMessage.objects.filter(pk=pk).update(**after)
-        changed += 1
-    return changed
+    return scrub_rows(
+        MailboxMessage.objects.filter(workspace=workspace), Scrubber(email), text=_NAMING_COLUMNS
+    )
 
 
 @transaction.atomic

@@ -8,8 +8,6 @@ from typing import Any
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
-from django.db.models.functions import Cast
 from django.http import HttpRequest
 from django.utils.translation import gettext_noop
 
@@ -17,7 +15,7 @@ from accounts.audit.context import current_request
 from accounts.audit.models import AuditEntry, Via
 from accounts.models import User, Workspace
 from core.client_ip import client_ip
-from core.erasure import Scrubber, length_of
+from core.erasure import Scrubber, scrub_rows
 
 logger = logging.getLogger("postroom.audit")
 
@@ -142,21 +140,12 @@ def person_erase(*, workspace: Workspace, email: str) -> int:
     """Cut an erased person's address out of the workspace's entries (a privacy export is
     labelled with it); how many changed. The one change ever made to an entry: the action,
     who did it and when stay, and a person erased is not kept in the log that proves it."""
-    scrub = Scrubber(email)
-    if not scrub.address:
-        return 0
-    rows = AuditEntry.objects.filter(workspace=workspace)
-    if scrub.plain_in_json:
-        rows = rows.annotate(text=Cast("detail", models.TextField())).filter(
-            Q(target_label__icontains=scrub.address) | Q(text__icontains=scrub.address)
-        )
-    changed = 0
-    for pk, label, detail in rows.values_list("pk", "target_label", "detail").iterator():
-        after = (scrub.text(label, length_of(AuditEntry, "target_label")), scrub.json(detail))
-        if after != (label, detail):
-            AuditEntry.objects.filter(pk=pk).update(target_label=after[0], detail=after[1])
-            changed += 1
-    return changed
+    return scrub_rows(
+        AuditEntry.objects.filter(workspace=workspace),
+        Scrubber(email),
+        text=("target_label",),
+        json=("detail",),
+    )
 
 
 def purge(*, now: datetime) -> int:
