@@ -273,7 +273,9 @@ def build_message(page: Page, language: str) -> None:
 
     blocks = page.locator("#blocks")
     blocks.get_by_role("link", name=w["edit_text"]).click()
-    blocks.get_by_label(w["text"], exact=True).fill("Hello {first_name|there}, spring is here.")
+    text = blocks.get_by_label(w["text"], exact=True)
+    expect(text).to_be_focused()  # htmx focuses the opened form when it settles: wait for it
+    text.fill("Hello {first_name|there}, spring is here.")
     blocks.get_by_role("button", name=w["save_block"]).click()
     expect(blocks.get_by_role("status")).to_have_text(w["saved"])
     live = page.frame_locator("#blocks-preview")
@@ -281,7 +283,9 @@ def build_message(page: Page, language: str) -> None:
 
     blocks.get_by_label(w["add_block"]).select_option("button")
     blocks.get_by_role("button", name=w["add"], exact=True).click()
-    blocks.get_by_label(w["label"], exact=True).fill("Read the news")
+    label = blocks.get_by_label(w["label"], exact=True)
+    expect(label).to_be_focused()
+    label.fill("Read the news")
     blocks.get_by_label(w["link"], exact=True).fill("https://example.com/spring")
     blocks.get_by_role("button", name=w["save_block"]).click()
     expect(blocks.get_by_role("status")).to_have_text(w["saved"])
