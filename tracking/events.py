@@ -113,7 +113,9 @@ def _event(fact: Fact, delivery: Delivery | None, workspace_id: int) -> Event:
         campaign_id=delivery.campaign_id if delivery else None,
         delivery_id=delivery.pk if delivery else None,
         account_id=delivery.account_id if delivery else None,
-        email=(delivery.email if delivery else fact.email)[:254],
+        # Lowercased as recipients are: a service that reports "Ann@Example.com" about no
+        # delivery of ours still suppresses and marks the person, and erasure finds the row.
+        email=(delivery.email if delivery else fact.email.strip().lower())[:254],
         sender=fact.sender[:254],
         kind=fact.kind,
         bounce_type=fact.bounce_type,

@@ -110,7 +110,9 @@ def events_erase(*, workspace: Workspace, email: str) -> int:
     Named in settings.RECIPIENT_ERASERS, so that the audience's erasure, below this layer,
     removes a person's events too.
     """
-    deleted, _ = Event.objects.filter(workspace=workspace, email__iexact=email).delete()
+    # Events keep addresses lowercased (events._event): the (workspace, email, …) index finds them.
+    rows = Event.objects.filter(workspace=workspace, email=email.strip().lower())
+    deleted, _ = rows.delete()
     return deleted
 
 

@@ -35,7 +35,7 @@ from anymail.webhooks.sendgrid import (  # type: ignore[import-untyped]
 )
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models.functions import Lower
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
@@ -149,12 +149,11 @@ def match(account: SendingAccount, event: AnymailTrackingEvent) -> Delivery | No
             found = deliveries.filter(pk=int(ours.group(1)), message_id=message_id).first()
             if found is not None:
                 return found
-    recipient = (event.recipient or "").strip()
+    recipient = (event.recipient or "").strip().lower()
     if not recipient:
         return None
     since = timezone.now() - dt.timedelta(days=settings.TRACKING_ESP_MATCH_DAYS)
-    return (
-        deliveries.filter(Q(email__iexact=recipient), account=account, sent_at__gte=since)
-        .order_by("-sent_at", "-id")
-        .first()
-    )
+    # By lower(email), the workspace's index of sent addresses (delivery_workspace_address):
+    # UPPER(email) = UPPER(…) read every recent delivery of the account.
+    sent_to = deliveries.annotate(address=Lower("email")).filter(address=recipient)
+    return sent_to.filter(account=account, sent_at__gte=since).order_by("-sent_at", "-id").first()

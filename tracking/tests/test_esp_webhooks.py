@@ -30,6 +30,7 @@ from cryptography.x509.oid import NameOID
 from django.test import Client
 from django.utils import timezone
 
+from audience.models import Recipient, Suppression
 from campaigns import links
 from campaigns.models import Delivery, DeliveryStatus
 from campaigns.services import campaign_start
@@ -329,6 +330,28 @@ def test_without_our_message_id_the_recipients_latest_delivery_is_found(setup, s
     body = payload(service, "complaint", setup.delivery, metadata=False)
     assert post(client, setup, body, sns_server).status_code == 200
     assert Event.objects.get().delivery_id == setup.delivery.pk
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_a_services_bounce_in_another_case_suppresses_the_person(
+    service, personas, sns_server, client
+):
+    setup = make_setup(personas.workspace, service)
+    # Too old to be matched: the event is about the address alone.
+    Delivery.objects.filter(pk=setup.delivery.pk).update(
+        sent_at=timezone.now() - dt.timedelta(days=90)
+    )
+    body = payload(service, "hard_bounce", setup.delivery, metadata=False)
+
+    response = post(
+        client, setup, body.replace(setup.delivery.email, "ANN@Example.TEST"), sns_server
+    )
+
+    assert response.status_code == 200, response.content
+    event = Event.objects.get()
+    assert (event.delivery_id, event.email) == (None, "ann@example.test")
+    assert list(Suppression.objects.values_list("email", flat=True)) == ["ann@example.test"]
+    assert Recipient.objects.get(workspace=personas.workspace).status == "bounced"
 
 
 def test_a_delay_records_nothing(personas, sns_server, client):
