@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from typing import Any
+from urllib.parse import quote
 
 from django.db import models
 from django.db.models import Q, QuerySet
@@ -29,12 +30,20 @@ class Scrubber:
 
     def __init__(self, email: str) -> None:
         self.address = email.strip().lower()
+        # Percent-encoded too, as in a link or a query string the records keep (a clicked
+        # URL, an export's filter): "ann%40example.test".
+        self.encoded = quote(self.address, safe="")
         # The whole address, not a part of a longer one (joann@… or ann@example.test.org):
         # a webhook request or a reply names other people too.
-        self._pattern = re.compile(
-            rf"(?<![\w.!#$%&'*+/=?^`{{|}}~-]){re.escape(self.address)}(?![\w-]|\.[\w-])",
-            re.IGNORECASE,
-        )
+        after = r"(?![\w-]|\.[\w-])"
+        whole = rf"(?<![\w.!#$%&'*+/=?^`{{|}}~-]){re.escape(self.address)}{after}"
+        encoded = rf"(?<![\w.~-]){re.escape(self.encoded)}{after}"
+        self._pattern = re.compile(f"{whole}|{encoded}", re.IGNORECASE)
+
+    @property
+    def spellings(self) -> list[str]:
+        """The address as text may hold it: as it is and percent-encoded."""
+        return list(dict.fromkeys((self.address, self.encoded))) if self.address else []
 
     def text(self, value: str, limit: int | None = None) -> str:
         """`value` without the address; cut to `limit` characters (a column's length), as
@@ -61,17 +70,20 @@ class Scrubber:
 def naming(
     rows: QuerySet[Any], address: str, *, text: Sequence[str] = (), json: Sequence[str] = ()
 ) -> QuerySet[Any]:
-    """The rows whose `text` or `json` columns name `address`, any case. Read by their text
-    (erasure and the privacy export are rare); every row when the address is not written as
-    it is in stored JSON (Scrubber.plain_in_json)."""
+    """The rows whose `text` or `json` columns name `address`, any case, plain or
+    percent-encoded. Read by their text (erasure and the privacy export are rare); every row
+    when the address is not written as it is in stored JSON (Scrubber.plain_in_json)."""
+    scrub = Scrubber(address)
     named = Q()
     for column in text:
-        named |= Q(**{f"{column}__icontains": address})
-    if json and not Scrubber(address).plain_in_json:
+        for spelling in scrub.spellings:
+            named |= Q(**{f"{column}__icontains": spelling})
+    if json and not scrub.plain_in_json:
         return rows
     for column in json:
         rows = rows.annotate(**{f"{column}_as_text": Cast(column, models.TextField())})
-        named |= Q(**{f"{column}_as_text__icontains": address})
+        for spelling in scrub.spellings:
+            named |= Q(**{f"{column}_as_text__icontains": spelling})
     return rows.filter(named)
 
 

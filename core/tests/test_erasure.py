@@ -16,6 +16,18 @@ def test_text_in_any_case_and_nothing_around_it():
     assert scrub.text("nothing here") == "nothing here"
 
 
+def test_percent_encoded_in_a_link_or_a_query_string():
+    scrub = Scrubber("Ann+News@example.test")
+    assert scrub.spellings == ["ann+news@example.test", "ann%2Bnews%40example.test"]
+    assert scrub.text("q=ann%2bnews%40example.test&status=active") == f"q={ERASED}&status=active"
+    assert scrub.text("https://shop.test/?e=ANN%2BNEWS%40EXAMPLE.TEST") == (
+        f"https://shop.test/?e={ERASED}"
+    )
+    # Someone else's, encoded: jo+ann+news@… and ann+news@example.test.org stay whole.
+    for other in ("jo%2Bann%2Bnews%40example.test", "ann%2Bnews%40example.test.org"):
+        assert scrub.text(f"q={other}") == f"q={other}"
+
+
 def test_a_short_address_made_longer_is_cut_to_the_column():
     assert Scrubber("a@b.cd").text("to a@b.cd", 10) == f"to {ERASED}"[:10]
 

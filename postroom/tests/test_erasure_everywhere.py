@@ -35,6 +35,7 @@ from campaigns.models import Campaign, Delivery
 from campaigns.services import campaign_start
 from campaigns.tests.conftest import make_campaign
 from core.crypto import EncryptedTextField
+from core.erasure import Scrubber
 from subscriptions.models import PendingSignup, SignupForm
 from tracking.feedback.mailbox import Incoming
 from tracking.feedback.parse import parse
@@ -52,8 +53,10 @@ CARL = "carl@example.test"
 
 
 def traces(address: str) -> set[str]:
-    """Every model.column where the address is still written, case aside."""
+    """Every model.column where the address is still written, case aside; "(encoded)" where
+    it is percent-encoded (a link, a query string)."""
     found = set()
+    plain, *encoded = Scrubber(address).spellings
     for model in apps.get_models():
         if not model._meta.managed or model._meta.proxy:
             continue
@@ -68,8 +71,10 @@ def traces(address: str) -> set[str]:
                 lookup = f"{field.name}__icontains"
             else:
                 continue
-            if rows.filter(**{lookup: address}).exists():
+            if rows.filter(**{lookup: plain}).exists():
                 found.add(f"{model.__name__}.{field.name}")
+            if any(rows.filter(**{lookup: spelling}).exists() for spelling in encoded):
+                found.add(f"{model.__name__}.{field.name} (encoded)")
     return found
 
 
@@ -130,6 +135,8 @@ def _a_full_history(personas, smtp_sink, settings) -> None:
         signed_up_at=now,
     )
     audit.record("privacy.exported", workspace=personas.workspace, target=person)
+    # A download of the recipients found by the address keeps its query string.
+    audit.record("export.downloaded", workspace=personas.workspace, filter="q=ann%40example.test")
 
 
 @pytest.mark.parametrize("keep_blocked", [False, True])
@@ -149,6 +156,7 @@ def test_an_erased_person_is_written_nowhere(personas, smtp_sink, settings, keep
         "ImportRejection.email",
         "PendingSignup.email",
         "AuditEntry.target_label",
+        "AuditEntry.detail (encoded)",
     } <= before, before
     carl = traces(CARL)
 
