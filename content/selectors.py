@@ -49,11 +49,13 @@ def preview_recipients(workspace: Workspace) -> QuerySet[Recipient]:
 def preview_recipient(
     workspace: Workspace, *, recipient_id: int | None = None, email: str = ""
 ) -> Recipient | None:
-    """The workspace's recipient with this id, else with this address (any case)."""
+    """The workspace's recipient with this id, else with this address (any case: recipients
+    are stored lowercased, so the unique (workspace, email) index finds it)."""
     found = Recipient.objects.filter(workspace=workspace)
     if recipient_id:
         return found.filter(pk=recipient_id).first()
-    return found.filter(email__iexact=email.strip()).first() if email.strip() else None
+    address = email.strip().lower()
+    return found.filter(email=address).first() if address else None
 
 
 def field_keys(workspace: Workspace) -> list[str]:

@@ -142,7 +142,9 @@ def view_test_link(request: HttpRequest, token: str) -> HttpResponse:
     """The view link of a test: the template as it is now, with the values the test had."""
     link, template = _test(token)
     workspace = template.workspace
-    person = Recipient.objects.filter(workspace=workspace, email__iexact=link.address).first()
+    # Recipients are stored lowercased: the (workspace, email) index, not a read of them all.
+    address = link.address.strip().lower()
+    person = Recipient.objects.filter(workspace=workspace, email=address).first()
     keys = list(custom_fields(workspace).values_list("key", flat=True))
     values = values_for_test(
         link.address, person, keys, sample_values(placeholder_names(workspace))

@@ -1,8 +1,11 @@
 """The template pages through HTTP: editing, refusals with line and name, roles, previews."""
 
+import re
 from pathlib import Path
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from audience.models import CustomField
@@ -251,7 +254,12 @@ def test_preview_by_address(personas, viewer_client):
     RecipientFactory.create(workspace=personas.workspace, email="bo@example.org", first_name="Bo")
     RecipientFactory.create(workspace=personas.other_workspace, email="zed@example.org")
     preview = reverse("content:preview", kwargs={"template_id": template.pk})
-    assert "Hello Bo" in viewer_client.get(preview, {"email": "BO@example.org"}).content.decode()
+    with CaptureQueriesContext(connection) as queries:
+        shown = viewer_client.get(preview, {"email": "BO@example.org"}).content.decode()
+    assert "Hello Bo" in shown
+    # Found by equality on the (workspace, email) index: recipients are stored lowercased.
+    folded = [q["sql"] for q in queries if re.search(r"UPPER\(| LIKE ", q["sql"], re.I)]
+    assert not folded, folded
     other = viewer_client.get(preview, {"email": "zed@example.org"}).content.decode()
     assert "There is no recipient zed@example.org in this workspace." in other
     frame_url = reverse("content:preview_frame", kwargs={"template_id": template.pk})

@@ -3,6 +3,8 @@
 import re
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from audience.models import Recipient, RecipientStatus, Suppression
@@ -73,6 +75,25 @@ def test_the_links_of_a_test_work_and_unsubscribe_nobody(
     ann.refresh_from_db()
     assert ann.status == RecipientStatus.ACTIVE
     assert not Suppression.objects.exists()
+
+
+def test_a_tests_view_link_finds_its_recipient_through_the_address_index(
+    personas, template, account, smtp_sink, editor_client, client
+):
+    """Recipients are stored lowercased: an address typed in capitals is found by equality on
+    the unique (workspace, email) index, not by reading every recipient case aside."""
+    Recipient.objects.create(
+        workspace=personas.workspace, email="ann@example.test", first_name="Ann"
+    )
+    _send(editor_client, template, account, "ANN@Example.test")
+    [mail] = smtp_sink.wait_for(1)
+
+    with CaptureQueriesContext(connection) as queries:
+        shown = client.get(_link(mail.text, "View"))
+
+    assert "Hi Ann" in shown.content.decode()
+    folded = [q["sql"] for q in queries if re.search(r"UPPER\(| LIKE ", q["sql"], re.I)]
+    assert not folded, folded
 
 
 def test_a_forged_or_campaign_token_is_not_a_test_link(client):
