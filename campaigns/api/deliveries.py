@@ -157,7 +157,8 @@ class MessageQueueApi(APIView):
 def _recipient(workspace: Workspace, email: str | None, recipient_id: int | None) -> Recipient:
     qs = Recipient.objects.filter(workspace=workspace)
     if email is not None:
-        found = qs.filter(email__iexact=email.strip()).first()
+        # Recipients are stored lowercased: the unique (workspace, email) index finds them.
+        found = qs.filter(email=email.strip().lower()).first()
         if found is None:
             raise serializers.ValidationError(
                 {"email": [_("No recipient has this address: add them first.")]}

@@ -3,12 +3,16 @@ viewers write nothing, and no list shows another workspace's rows."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from audience.models import Recipient
 from campaigns.engine.step import Engine
 from campaigns.models import Attempt, Campaign, CampaignStatus, Delivery, DeliveryStatus
 from campaigns.services import campaign_start
@@ -30,6 +34,27 @@ def sent_campaign(s: Stage, name: str = "Spring") -> Campaign:
 def ids(response: Any) -> list[int]:
     assert response.status_code == 200, response.json()
     return [row["id"] for row in response.json()["results"]]
+
+
+def test_deliveries_of_an_address_are_found_by_index_whoever_they_belong_to_now(
+    personas, api_for, smtp_sink
+):
+    """?email= reads the deliveries through the recipient's index and the sent deliveries'
+    lower(email) index, never every delivery case aside: one sent to a recipient deleted
+    since is found, another address's are not."""
+    s = stage(personas.workspace, smtp_sink, n=3)
+    campaign = sent_campaign(s)
+    Recipient.objects.filter(workspace=personas.workspace, email="person2@example.test").delete()
+    api = api_for("viewer")
+
+    with CaptureQueriesContext(connection) as queries:
+        found = api.get("/api/deliveries/", {"email": " PERSON2@Example.test "})
+
+    [delivery] = found.json()["results"]
+    assert (delivery["email"], delivery["campaign_id"]) == ("person2@example.test", campaign.pk)
+    folded = [q["sql"] for q in queries if re.search(r"UPPER\(| LIKE ", q["sql"], re.I)]
+    assert not folded, folded
+    assert ids(api.get("/api/deliveries/", {"email": "nobody@example.test"})) == []
 
 
 def test_deliveries_filter_and_page_by_cursor(personas, api_for, smtp_sink):

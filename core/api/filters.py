@@ -94,10 +94,14 @@ class AlwaysFilter(QueryFilter):
 
 
 class WorkspaceFilterSet(django_filters.FilterSet):  # type: ignore[misc]
-    """A FilterSet whose dates are read in the workspace's time zone (`zone`)."""
+    """A FilterSet whose dates are read in the workspace's time zone (`zone`), and whose
+    filters may look rows up through the workspace's indexes (`workspace`)."""
 
-    def __init__(self, *args: Any, zone: tzinfo = UTC, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, zone: tzinfo = UTC, workspace: Any = None, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
+        self.workspace = workspace  # for a filter that looks rows up by the workspace's indexes
         for each in self.filters.values():
             if isinstance(each, QueryFilter):
                 each.extra["zone"] = zone
@@ -115,7 +119,7 @@ class ListFilterBackend(DjangoFilterBackend):  # type: ignore[misc]
     def get_filterset_kwargs(self, request: Any, queryset: QuerySet[Any], view: Any) -> Any:
         kwargs = super().get_filterset_kwargs(request, queryset, view)
         workspace = getattr(view, "workspace", None)
-        return {**kwargs, "zone": getattr(workspace, "zone", UTC)}
+        return {**kwargs, "zone": getattr(workspace, "zone", UTC), "workspace": workspace}
 
 
 # --------------------------------------------------------------------------- readers
