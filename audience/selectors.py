@@ -73,6 +73,14 @@ def recipient_get(workspace: Workspace, recipient_id: int) -> Recipient | None:
     return Recipient.objects.filter(workspace=workspace, pk=recipient_id).first()
 
 
+def recipient_of_address(workspace: Workspace, email: str) -> Recipient | None:
+    """The workspace's recipient with this address, any case: recipients are stored
+    lowercased, so the unique (workspace, email) index finds it (email__iexact would read
+    every recipient of the workspace)."""
+    address = email.strip().lower()
+    return Recipient.objects.filter(workspace=workspace, email=address).first() if address else None
+
+
 # --------------------------------------------------------------------------- filtering
 
 # The columns the recipients table may be sorted by, each served by an index that starts with

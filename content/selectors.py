@@ -7,7 +7,7 @@ from django.db.models import Count, Q, QuerySet
 from accounts.models import Workspace
 from audience.importer import slug_for
 from audience.models import CustomField, Recipient
-from audience.selectors import placeholder_names
+from audience.selectors import placeholder_names, recipient_get, recipient_of_address
 from content.message import Attachment
 from content.models import LibraryImage, Template, TemplateAttachment
 from content.rendering import read_attachments
@@ -49,13 +49,10 @@ def preview_recipients(workspace: Workspace) -> QuerySet[Recipient]:
 def preview_recipient(
     workspace: Workspace, *, recipient_id: int | None = None, email: str = ""
 ) -> Recipient | None:
-    """The workspace's recipient with this id, else with this address (any case: recipients
-    are stored lowercased, so the unique (workspace, email) index finds it)."""
-    found = Recipient.objects.filter(workspace=workspace)
+    """The workspace's recipient with this id, else with this address (any case)."""
     if recipient_id:
-        return found.filter(pk=recipient_id).first()
-    address = email.strip().lower()
-    return found.filter(email=address).first() if address else None
+        return recipient_get(workspace, recipient_id)
+    return recipient_of_address(workspace, email)
 
 
 def field_keys(workspace: Workspace) -> list[str]:

@@ -68,12 +68,11 @@ class Scrubber:
 
 
 def naming(
-    rows: QuerySet[Any], address: str, *, text: Sequence[str] = (), json: Sequence[str] = ()
+    rows: QuerySet[Any], scrub: Scrubber, *, text: Sequence[str] = (), json: Sequence[str] = ()
 ) -> QuerySet[Any]:
-    """The rows whose `text` or `json` columns name `address`, any case, plain or
+    """The rows whose `text` or `json` columns name the scrubber's address, any case, plain or
     percent-encoded. Read by their text (erasure and the privacy export are rare); every row
     when the address is not written as it is in stored JSON (Scrubber.plain_in_json)."""
-    scrub = Scrubber(address)
     named = Q()
     for column in text:
         for spelling in scrub.spellings:
@@ -97,7 +96,7 @@ def scrub_rows(
     limits = [length_of(rows.model, column) for column in text]
     columns = (*text, *json)
     changed = 0
-    found = naming(rows, scrub.address, text=text, json=json).values_list("pk", *columns)
+    found = naming(rows, scrub, text=text, json=json).values_list("pk", *columns)
     for pk, *before in found.iterator():
         after = [scrub.text(v, n) for v, n in zip(before[: len(text)], limits, strict=True)]
         after += [scrub.json(v) for v in before[len(text) :]]

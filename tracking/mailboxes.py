@@ -109,9 +109,9 @@ _NAMING_COLUMNS = ("sender", "subject", "note", "excerpt")
 def person_mailbox_messages(*, workspace: Workspace, email: str) -> dict[str, Any]:
     """The messages bounce mailboxes kept that name an address (a reply it sent, a bounce of
     a message to it), for the privacy export (settings.RECIPIENT_DATA_PROVIDERS)."""
-    address = email.strip().lower()
+    scrub = Scrubber(email)
     rows = MailboxMessage.objects.filter(workspace=workspace)
-    named = naming(rows, address, text=_NAMING_COLUMNS).select_related("mailbox")
+    named = naming(rows, scrub, text=_NAMING_COLUMNS).select_related("mailbox")
     return {
         "mailbox_messages": [
             {
@@ -122,7 +122,7 @@ def person_mailbox_messages(*, workspace: Workspace, email: str) -> dict[str, An
                 "read_as": message.kind,
                 "excerpt": message.excerpt,
             }
-            for message in (named if address else [])
+            for message in (named if scrub.address else [])
         ]
     }
 

@@ -16,8 +16,7 @@ from django.utils.html import escape
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from audience.models import Recipient
-from audience.selectors import custom_fields, placeholder_names
+from audience.selectors import custom_fields, placeholder_names, recipient_of_address
 from campaigns import links
 from campaigns.models import Delivery
 from campaigns.selectors import message_as_sent
@@ -142,9 +141,7 @@ def view_test_link(request: HttpRequest, token: str) -> HttpResponse:
     """The view link of a test: the template as it is now, with the values the test had."""
     link, template = _test(token)
     workspace = template.workspace
-    # Recipients are stored lowercased: the (workspace, email) index, not a read of them all.
-    address = link.address.strip().lower()
-    person = Recipient.objects.filter(workspace=workspace, email=address).first()
+    person = recipient_of_address(workspace, link.address)
     keys = list(custom_fields(workspace).values_list("key", flat=True))
     values = values_for_test(
         link.address, person, keys, sample_values(placeholder_names(workspace))

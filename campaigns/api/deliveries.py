@@ -21,6 +21,7 @@ from accounts.api.access import WorkspaceRole, api_access
 from accounts.api.viewsets import WorkspaceViewSet
 from accounts.models import User, Workspace
 from audience.models import Recipient
+from audience.selectors import recipient_get, recipient_of_address
 from campaigns import dashboard, editing, services
 from campaigns.api.common import CampaignConflict
 from campaigns.api.filters import AttemptFilterSet, DeliveryFilterSet
@@ -155,16 +156,14 @@ class MessageQueueApi(APIView):
 
 
 def _recipient(workspace: Workspace, email: str | None, recipient_id: int | None) -> Recipient:
-    qs = Recipient.objects.filter(workspace=workspace)
     if email is not None:
-        # Recipients are stored lowercased: the unique (workspace, email) index finds them.
-        found = qs.filter(email=email.strip().lower()).first()
+        found = recipient_of_address(workspace, email)
         if found is None:
             raise serializers.ValidationError(
                 {"email": [_("No recipient has this address: add them first.")]}
             )
         return found
-    found = qs.filter(pk=recipient_id).first() if recipient_id is not None else None
+    found = recipient_get(workspace, recipient_id) if recipient_id is not None else None
     if found is None:
         raise serializers.ValidationError({"recipient_id": [_("No such recipient.")]})
     return found

@@ -9,6 +9,8 @@ workspace with UPPER(email) to find it.
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -34,7 +36,7 @@ def _folds_case(sql: str) -> bool:
 @pytest.mark.django_db
 def test_a_services_address_finds_its_delivery_by_the_address_index(personas):
     setup = make_setup(personas.workspace, "postmark")
-    event = type("Reported", (), {"metadata": {}, "message_id": None, "recipient": SPELLED})()
+    event = SimpleNamespace(metadata={}, message_id=None, recipient=SPELLED)
 
     with CaptureQueriesContext(connection) as queries:
         found = match(setup.account, event)
