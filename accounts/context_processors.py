@@ -1,15 +1,14 @@
-"""What every page's layout needs: the workspace, the role, the switcher, the nav section."""
+"""What every page's layout needs: the workspace, the role, the nav section. The switcher's
+workspaces and the other per-user facts of the sidebar come from postroom.layout."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django.http import HttpRequest
-from django.utils.functional import SimpleLazyObject
 
 from accounts.middleware import WorkspaceAccess
 from accounts.models import Role, User
-from accounts.selectors import memberships_of_user, user_is_platform_manager
 
 # URL namespace (or url name) -> the navigation entry it belongs to.
 NAV_SECTIONS = {
@@ -64,9 +63,5 @@ def workspace(request: HttpRequest) -> dict[str, Any]:
         "can_edit": bool(access and not access.manager_view and access.allows(Role.EDITOR)),
         "is_owner": bool(access and not access.manager_view and access.allows(Role.OWNER)),
         "manager_view": bool(access and access.manager_view),
-        # Read when the template first uses them: a fragment (htmx) that does not extend the
-        # layout runs neither query.
-        "user_workspaces": SimpleLazyObject(lambda: list(memberships_of_user(user))),
-        "is_platform_manager": SimpleLazyObject(lambda: user_is_platform_manager(user)),
         "nav_section": _nav_section(request),
     }

@@ -10,6 +10,8 @@ from django.utils.translation import gettext as _
 from accounts.models import Invitation, Membership, User, Workspace
 
 MANAGERS_GROUP = "Managers"
+# The permission that makes a platform manager: (app label, codename).
+MANAGER_PERMISSION = ("accounts", "view_all_workspaces")
 
 
 def user_is_platform_manager(user: User) -> bool:
@@ -34,10 +36,9 @@ def user_has_manager_rights(user: User) -> bool:
     """
     if user.is_superuser:
         return True
+    app_label, codename = MANAGER_PERMISSION
     return (
-        Permission.objects.filter(
-            content_type__app_label="accounts", codename="view_all_workspaces"
-        )
+        Permission.objects.filter(content_type__app_label=app_label, codename=codename)
         .filter(Q(user=user) | Q(group__user=user))
         .exists()
     )

@@ -1,6 +1,7 @@
 """The layout's per-user facts (the workspace switcher, the platform link, the bell, accounts
 in error) are read when a page shows them: a fragment that htmx polls, which does not extend
-the layout, runs none of their queries; a page that does shows each of them."""
+the layout, runs none of their queries; a page that does shows each of them, read in one
+query."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from campaigns.tests.factories import CampaignFactory
 from conftest import client_for
 from notifications.collect import Fact, tell
 from notifications.kinds import Kind
+from sending.models import AccountStatus, SendingAccount
 from sending.services import account_mark_error
 from sending.tests.factories import SendingAccountFactory
 
@@ -63,3 +65,28 @@ def test_a_page_shows_every_one_of_them(personas):
     assert "data-account-error=" in page
     assert personas.other_workspace.name in page  # the switcher lists both workspaces
     assert 'href="/platform/"' in page
+
+
+def test_a_page_reads_them_in_one_query(personas):
+    """The switcher's workspaces, the platform link, the bell and the accounts in error come
+    from one statement (postroom.layout); listing the accounts in error takes a second one
+    only when there are some."""
+    _facts(personas)
+    client = client_for(personas.owner)
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get("/accounts/profile/").status_code == 200
+    sql = [q["sql"] for q in queries.captured_queries]
+    facts = [s for s in sql if all(t in s for t in LAYOUT_TABLES)]
+    assert len(facts) == 1
+    assert "accounts_membership" in facts[0]  # the switcher's list
+    for table in ("notifications_notification", "auth_permission"):
+        assert len([s for s in sql if table in s]) == 1, table
+    accounts_read = len([s for s in sql if "sending_sendingaccount" in s])
+
+    SendingAccount.objects.update(status=AccountStatus.ACTIVE)
+    with CaptureQueriesContext(connection) as queries:
+        page = client.get("/accounts/profile/").content.decode()
+    assert "data-account-error=" not in page
+    sql = [q["sql"] for q in queries.captured_queries]
+    assert len([s for s in sql if all(t in s for t in LAYOUT_TABLES)]) == 1
+    assert len([s for s in sql if "sending_sendingaccount" in s]) == accounts_read - 1
