@@ -54,6 +54,7 @@ from core.index_order import in_index_order
 from core.single_flight import SingleFlight
 from sending import quota, warmup
 from sending.models import AccountStatus, SendingAccount
+from sending.selectors import ENCRYPTED_COLUMNS
 
 PAGE_SIZE = 50
 # Rate per minute is measured over this recent window: long enough to smooth batches out.
@@ -538,7 +539,7 @@ def accounts_capacity(
     accounts = list(
         SendingAccount.objects.filter(
             workspace=workspace, pk__in=account_ids, status=AccountStatus.ACTIVE
-        )
+        ).defer(*ENCRYPTED_COLUMNS)
     )
     # Tomorrow's limits: a warm-up rises after it, so the days this counts are at most those.
     tomorrow = quota.local_day(workspace, now) + timedelta(days=1)
@@ -900,7 +901,12 @@ def attempts_page(
     qs, by_deliveries = _matching(workspace, flt)
     with nullcontext() if by_deliveries else in_index_order():
         page: KeysetPage[Attempt] = _page_by_time(qs, cursor, size)
-    prefetch_related_objects(page.rows, "account", "campaign")
+    # Their names only: a whole account is every column, its secrets decrypted.
+    accounts = SendingAccount.objects.only("pk", "workspace_id", "name")
+    campaigns = Campaign.objects.only("pk", "workspace_id", "name")
+    prefetch_related_objects(
+        page.rows, Prefetch("account", queryset=accounts), Prefetch("campaign", queryset=campaigns)
+    )
     return page
 
 

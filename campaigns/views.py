@@ -231,7 +231,8 @@ def campaign_detail(request: HttpRequest, campaign_id: int) -> HttpResponse:
         "filter": flt,
         "statuses": DeliveryStatus.choices,
         "query": _query_without(request, "after"),
-        "accounts": list(campaign.accounts.all()),
+        # What the page shows of them: their secrets are neither read nor decrypted.
+        "accounts": list(campaign.accounts.only("pk", "workspace_id", "name", "from_email")),
         "lists": list(campaign.lists.all()),
         "segments": list(campaign.segments.all()),
         "template_name": _template_name(workspace, campaign.template_id),

@@ -11,6 +11,7 @@ from django.db.models import BooleanField, ExpressionWrapper, Q, QuerySet
 
 from accounts.models import Workspace
 from core import reasons
+from core.crypto import EncryptedTextField
 from sending import quota, warmup
 from sending.models import AccountStatus, CapturedMessage, DkimKey, SendingAccount
 
@@ -20,6 +21,11 @@ SECRET_COLUMNS = (
     "oauth_refresh_token",
     "oauth_access_token",
     "esp_api_key",
+)
+# Every encrypted column: what a read that shows or counts accounts leaves out (.defer), so
+# that nothing is decrypted for it.
+ENCRYPTED_COLUMNS = tuple(
+    f.name for f in SendingAccount._meta.concrete_fields if isinstance(f, EncryptedTextField)
 )
 
 
