@@ -34,6 +34,7 @@ from core.single_flight import SingleFlight
 from sending import warmup
 from sending.models import SendingAccount
 from sending.quota import local_day
+from sending.selectors import ENCRYPTED_COLUMNS
 
 FLIGHT = SingleFlight("dashboard", ttl=60, computing=30)
 # Past days are counted once for good (DayTally), but not in the first minutes after midnight:
@@ -298,5 +299,7 @@ def _accounts(workspace: Workspace, today: date) -> list[AccountUse]:
             sent_today=a.sent_on(today),
             daily_limit=warmup.day_limit(a, today),
         )
-        for a in SendingAccount.objects.filter(workspace=workspace).order_by("name", "pk")
+        for a in SendingAccount.objects.filter(workspace=workspace)
+        .defer(*ENCRYPTED_COLUMNS)  # names and counts: nothing to decrypt
+        .order_by("name", "pk")
     ]

@@ -16,7 +16,6 @@ when there are some.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -111,17 +110,6 @@ def layout_facts(user: User, workspace: Workspace | None) -> LayoutFacts:
     )
 
 
-def _once(read: Callable[[], LayoutFacts]) -> Callable[[], LayoutFacts]:
-    found: list[LayoutFacts] = []
-
-    def facts() -> LayoutFacts:
-        if not found:
-            found.append(read())
-        return found[0]
-
-    return facts
-
-
 def context(request: HttpRequest) -> dict[str, Any]:
     """Template context processor: `user_workspaces`, `is_platform_manager` and, in a
     workspace, `notifications_unread` and `accounts_in_error`, all read on first use."""
@@ -130,7 +118,7 @@ def context(request: HttpRequest) -> dict[str, Any]:
         return {}
     access: WorkspaceAccess | None = getattr(request, "access", None)
     workspace = access.workspace if access else None
-    facts = _once(lambda: layout_facts(user, workspace))
+    facts = cache(lambda: layout_facts(user, workspace))  # one read for the four
     found: dict[str, Any] = {
         "user_workspaces": SimpleLazyObject(lambda: list(facts().workspaces)),
         "is_platform_manager": SimpleLazyObject(lambda: facts().platform_manager),

@@ -65,7 +65,7 @@ def account_rows(workspace: Workspace, now: datetime) -> list[tuple[SendingAccou
     """Each account with its count for the workspace's current local day (0 after midnight)
     and its limit for that day (the warm-up value while it warms up)."""
     day = quota.local_day(workspace, now)
-    rows = accounts(workspace).defer(*SECRET_COLUMNS)  # a list needs no decryption
+    rows = accounts(workspace).defer(*ENCRYPTED_COLUMNS)  # a list needs no decryption
     return [(account, account.sent_on(day), warmup.day_limit(account, day)) for account in rows]
 
 
