@@ -42,7 +42,9 @@ from campaigns.models import (
 from campaigns.selectors import current_counts
 from campaigns.transitions import EDITABLE, allowed_actions
 from content.models import Template
+from core.api.fields import RelatedIds
 from core.api.params import id_field
+from core.api.representation import QuickRows
 from sending.models import SendingAccount
 
 # Recipients picked by id in one campaign: as many as one bulk upsert of the audience API.
@@ -189,16 +191,10 @@ def ab_test_body(campaign: Campaign) -> dict[str, Any] | None:
     }
 
 
-class CampaignSerializer(serializers.ModelSerializer[Campaign]):
-    list_ids: serializers.PrimaryKeyRelatedField[RecipientList] = (
-        serializers.PrimaryKeyRelatedField(source="lists", many=True, read_only=True)
-    )
-    segment_ids: serializers.PrimaryKeyRelatedField[Segment] = serializers.PrimaryKeyRelatedField(
-        source="segments", many=True, read_only=True
-    )
-    account_ids: serializers.PrimaryKeyRelatedField[SendingAccount] = (
-        serializers.PrimaryKeyRelatedField(source="accounts", many=True, read_only=True)
-    )
+class CampaignSerializer(QuickRows, serializers.ModelSerializer[Campaign]):
+    list_ids = RelatedIds("lists")
+    segment_ids = RelatedIds("segments")
+    account_ids = RelatedIds("accounts")
     picked = serializers.SerializerMethodField()
     send_at = serializers.SerializerMethodField()
     window_start = serializers.SerializerMethodField()
@@ -512,7 +508,7 @@ class StatsSerializer(serializers.Serializer[Any]):
 # --------------------------------------------------------------------------- deliveries
 
 
-class AttemptSerializer(serializers.ModelSerializer[Attempt]):
+class AttemptSerializer(QuickRows, serializers.ModelSerializer[Attempt]):
     class Meta:
         model = Attempt
         fields = (
@@ -531,7 +527,7 @@ class AttemptSerializer(serializers.ModelSerializer[Attempt]):
         read_only_fields = fields
 
 
-class DeliverySerializer(serializers.ModelSerializer[Delivery]):
+class DeliverySerializer(QuickRows, serializers.ModelSerializer[Delivery]):
     attempt_count = serializers.IntegerField(source="attempts", read_only=True)
 
     class Meta:

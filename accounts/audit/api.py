@@ -14,9 +14,10 @@ from accounts.api.viewsets import WorkspaceViewSet
 from accounts.audit import selectors
 from accounts.audit.models import AuditEntry
 from accounts.models import Role, Workspace
+from core.api.representation import QuickRows
 
 
-class AuditEntrySerializer(serializers.ModelSerializer[AuditEntry]):
+class AuditEntrySerializer(QuickRows, serializers.ModelSerializer[AuditEntry]):
     class Meta:
         model = AuditEntry
         fields = (

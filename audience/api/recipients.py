@@ -28,11 +28,12 @@ from audience.models import (
     STANDARD_FIELDS,
     VALUE_MAX_CHARS,
     Recipient,
-    RecipientList,
     RecipientStatus,
 )
 from audience.upsert import as_text
 from core.api.errors import Conflict
+from core.api.fields import RelatedIds
+from core.api.representation import QuickRows
 
 EDITABLE = (*STANDARD_FIELDS[1:], "status")
 TAKEN_HELP = "Another recipient has this address (error code `email_taken`)."
@@ -42,10 +43,8 @@ CUSTOM_HELP = (
 )
 
 
-class RecipientOut(serializers.ModelSerializer[Recipient]):
-    list_ids = serializers.PrimaryKeyRelatedField[RecipientList](
-        source="lists", many=True, read_only=True
-    )
+class RecipientOut(QuickRows, serializers.ModelSerializer[Recipient]):
+    list_ids = RelatedIds("lists")
 
     class Meta:
         model = Recipient
@@ -131,13 +130,12 @@ class RecipientsApi(
     lookup_value_regex = r"\d+"
 
     def workspace_queryset(self, workspace: Workspace) -> QuerySet[Recipient]:
-        return Recipient.objects.filter(workspace=workspace).prefetch_related("lists")
+        return Recipient.objects.filter(workspace=workspace)
 
     def filter_queryset(self, queryset: QuerySet[Any, Any]) -> QuerySet[Any, Any]:
         if self.action != "list":
             return queryset
-        found = recipients_for_query(self.workspace, self.request.query_params)
-        return found.prefetch_related("lists")
+        return recipients_for_query(self.workspace, self.request.query_params)
 
     def _write(self, request: Request, recipient: Recipient | None, partial: bool) -> Recipient:
         given = RecipientWrite(data=request.data, partial=partial)

@@ -27,9 +27,10 @@ from core.api.filters import (
     one_of,
     string_schema,
 )
+from core.api.representation import QuickRows
 
 
-class SuppressionOut(serializers.ModelSerializer[Suppression]):
+class SuppressionOut(QuickRows, serializers.ModelSerializer[Suppression]):
     class Meta:
         model = Suppression
         fields = ("id", "email", "reason", "source", "created_at")

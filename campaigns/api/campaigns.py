@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpResponse
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
@@ -21,7 +21,6 @@ from rest_framework.views import APIView
 from accounts.api.access import WorkspaceRole, api_access
 from accounts.api.viewsets import WorkspaceViewSet
 from accounts.models import User, Workspace
-from audience.models import RecipientList, Segment
 from audience.segments import SegmentError
 from campaigns import editing, selectors, services
 from campaigns.api.common import (
@@ -46,7 +45,6 @@ from campaigns.transitions import EDITABLE, refusal
 from core.api.filters import ListFilterBackend
 from core.api.pagination import PagePagination
 from core.api.renderers import CsvRenderer
-from sending.models import SendingAccount
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -66,14 +64,8 @@ class CampaignResource(WorkspaceViewSet[Campaign]):
         return (
             Campaign.objects.filter(workspace=workspace)
             .select_related("ab_test__winner")
-            # The serializer shows their ids: the rows are not read whole (an account's
-            # secrets would be decrypted for it).
-            .prefetch_related(
-                Prefetch("lists", queryset=RecipientList.objects.only("pk")),
-                Prefetch("segments", queryset=Segment.objects.only("pk")),
-                Prefetch("accounts", queryset=SendingAccount.objects.only("pk")),
-                "variants",
-            )
+            # Lists, segments and accounts: the serializer reads their ids (`RelatedIds`).
+            .prefetch_related("variants")
         )
 
     def listed(self) -> QuerySet[Campaign]:

@@ -21,6 +21,7 @@ from campaigns.models import Campaign
 from campaigns.models import DeliveryStatus as S
 from campaigns.serializers import MAX_PICKED, ScheduleSerializer, StatsSerializer
 from content.models import Template
+from core.api.fields import RelatedIds
 from core.api.params import MAX_ID, id_field
 from core.digits import is_number
 from sending.models import AccountStatus, SendingAccount
@@ -208,9 +209,7 @@ class EmailBurstSerializer(serializers.ModelSerializer[Campaign]):
     is_sent = serializers.SerializerMethodField(help_text="It has started sending.")
     sent_at = serializers.DateTimeField(source="launched_at", read_only=True)
     scheduled_time = serializers.DateTimeField(source="scheduled_at", read_only=True)
-    account_ids: serializers.PrimaryKeyRelatedField[SendingAccount] = (
-        serializers.PrimaryKeyRelatedField(source="accounts", many=True, read_only=True)
-    )
+    account_ids = RelatedIds("accounts")
     recipients = serializers.SerializerMethodField(help_text="Addresses of picked recipients.")
     recipients_ids = serializers.SerializerMethodField()
     total_recipients = serializers.SerializerMethodField(

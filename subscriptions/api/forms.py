@@ -14,8 +14,8 @@ from rest_framework.response import Response
 
 from accounts.api.viewsets import WorkspaceViewSet
 from accounts.models import Workspace
-from audience.models import RecipientList
 from audience.selectors import lists_of
+from core.api.fields import RelatedIds
 from core.api.params import id_field
 from sending.models import SendingAccount
 from subscriptions import selectors, services
@@ -23,9 +23,7 @@ from subscriptions.models import DEFAULT_CONFIRM_SUBJECT, DEFAULT_CONFIRM_TEXT, 
 
 
 class SignupFormOut(serializers.ModelSerializer[SignupForm]):
-    list_ids = serializers.PrimaryKeyRelatedField[RecipientList](
-        source="lists", many=True, read_only=True
-    )
+    list_ids = RelatedIds("lists")
     fields_asked = serializers.ListField(source="fields", child=serializers.CharField())
     sending_account_id = serializers.IntegerField(allow_null=True)
     waiting = serializers.IntegerField(help_text="Sign-ups waiting for their confirmation")

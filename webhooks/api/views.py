@@ -33,6 +33,7 @@ from core.api.filters import (
     string_schema,
 )
 from core.api.pagination import LargeCursorPagination, PagePagination
+from core.api.representation import QuickRows
 from webhooks import events as catalogue
 from webhooks import selectors, services
 from webhooks.models import Endpoint, Event, EventState
@@ -231,7 +232,7 @@ class SecretSerializer(serializers.Serializer):  # type: ignore[type-arg]
     )
 
 
-class WebhookDeliverySerializer(serializers.ModelSerializer[Event]):
+class WebhookDeliverySerializer(QuickRows, serializers.ModelSerializer[Event]):
     event_id = serializers.UUIDField(
         source="uuid", help_text="Sent as Postroom-Event-Id and webhook-id."
     )
