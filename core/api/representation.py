@@ -25,14 +25,21 @@ from rest_framework.relations import PKOnlyObject
 from rest_framework.settings import api_settings
 
 # Fields whose to_representation only converts the value: read it straight off the model.
-_CONVERTERS: dict[type[serializers.Field[Any, Any, Any, Any]], Callable[[Any], Any] | None] = {
+_PLAIN = {
+    serializers.CharField,
+    serializers.EmailField,
+    serializers.IntegerField,
+    serializers.BooleanField,
+    serializers.ChoiceField,
+    serializers.JSONField,
+    serializers.DateTimeField,
+}
+# Their conversions where a builtin is DRF's whole method; the others keep the field's own
+# (cheap) one, date-times `_datetime_writer`.
+_CONVERTERS: dict[type[Any], Callable[[Any], Any]] = {
     serializers.CharField: str,
     serializers.EmailField: str,
     serializers.IntegerField: int,
-    serializers.BooleanField: None,  # the field's own (cheap) method
-    serializers.ChoiceField: None,
-    serializers.JSONField: None,
-    serializers.DateTimeField: None,  # `_datetime_writer`
 }
 
 # One field's step: its name, the model attribute to read (None: DRF's way) and the converter.
@@ -64,7 +71,7 @@ def _plain_attribute(
     model: type[models.Model], field: serializers.Field[Any, Any, Any, Any]
 ) -> str | None:
     """The model attribute `field` reads, when reading it is all DRF would do."""
-    if type(field) not in _CONVERTERS or len(field.source_attrs) != 1:
+    if type(field) not in _PLAIN or len(field.source_attrs) != 1:
         return None
     if field.default is not serializers.empty or (not field.required and not field.read_only):
         return None  # DRF may skip or default a missing value
@@ -84,11 +91,11 @@ def _steps(serializer: serializers.Serializer[Any], model: type[models.Model]) -
         if attribute is None:
             steps.append((name, None, field.to_representation, field))
             continue
-        kind = type(field)
-        convert = _CONVERTERS[kind]
-        if kind is serializers.DateTimeField:
-            convert = _datetime_writer(field)  # type: ignore[arg-type]
-        steps.append((name, attribute, convert or field.to_representation, field))
+        if isinstance(field, serializers.DateTimeField):
+            convert = _datetime_writer(field)
+        else:
+            convert = _CONVERTERS.get(type(field), field.to_representation)
+        steps.append((name, attribute, convert, field))
     return steps
 
 
