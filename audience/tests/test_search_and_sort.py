@@ -1,4 +1,5 @@
-"""The recipients table at scale: search served by trigram indexes, sorting only by indexes."""
+"""The recipients table at scale: search served by trigram indexes, sorting only by indexes;
+the suppression list read a page at a time."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from audience import selectors
-from audience.models import Recipient
+from audience.models import Recipient, Suppression, SuppressionReason
 from audience.tests.api_helpers import field_messages
 
 
@@ -153,6 +154,27 @@ def test_a_page_reads_one_page_of_rows_when_every_row_ties(workspace, sort, desc
     order = (f"-{sort}", "-pk") if descending else (sort, "pk")
     # 21 rows, and one more where an incremental sort closes the last group of unique emails
     assert _rows_read(qs.order_by(*order)[:21]) <= 22
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="index plans are PostgreSQL's")
+def test_a_page_of_suppressions_reads_one_page_of_rows(workspace, api_for):
+    # An imported list of addresses shares one created_at; the page and the API list them
+    # newest first (Suppression's ordering).
+    when = timezone.now()
+    Suppression.objects.bulk_create(
+        Suppression(
+            workspace=workspace,
+            email=f"s{i}@example.com",
+            reason=SuppressionReason.MANUAL,
+            created_at=when,
+        )
+        for i in range(300)
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE audience_suppression")
+    assert _rows_read(selectors.suppressions_of(workspace)[:50]) <= 50
+    rows = api_for("viewer").get("/api/suppressions/").json()["results"]
+    assert [row["email"] for row in rows[:2]] == ["s299@example.com", "s298@example.com"]
 
 
 def test_a_page_refuses_a_column_without_an_index(workspace):
