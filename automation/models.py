@@ -204,6 +204,10 @@ class Enrollment(models.Model):
                 condition=Q(state="active"),
             ),
             models.Index(fields=("sequence", "state", "position"), name="enrollment_progress"),
+            # The people of a sequence, newest first, a page at a time (page and API): people
+            # enrolled from one list share one enrolled_at, and without this index every page
+            # sorted them all.
+            models.Index(fields=("sequence", "enrolled_at", "id"), name="enrollment_recent"),
         )
 
     def __str__(self) -> str:

@@ -6,35 +6,21 @@ same created_at: with a million imported recipients, each page of that sort read
 all of them (250 ms and two parallel workers a page on PostgreSQL, bench/bench_import.py's
 database), where the other sorts read one page (under 1 ms).
 
-Built and dropped CONCURRENTLY on PostgreSQL (so the migration is not atomic), the new index
-before the old one goes, as in 0010.
+Built and dropped CONCURRENTLY on PostgreSQL (core.index_builds), the new index before the
+old one goes, as in 0010.
 """
 
 from django.db import migrations, models
+
+from core.index_builds import build_index, drop_index
 
 NEW, OLD = "recipient_ws_created_id", "recipient_ws_created"
 COLUMNS = {NEW: "(workspace_id, created_at, id)", OLD: "(workspace_id, created_at)"}
 
 
 def _swap(schema_editor, build: str, drop: str) -> None:
-    if schema_editor.connection.vendor != "postgresql":
-        schema_editor.execute(
-            f"CREATE INDEX IF NOT EXISTS {build} ON audience_recipient {COLUMNS[build]}"
-        )
-        schema_editor.execute(f"DROP INDEX IF EXISTS {drop}")
-        return
-    with schema_editor.connection.cursor() as cursor:
-        # An interrupted CONCURRENTLY build leaves an invalid index that IF NOT EXISTS keeps.
-        cursor.execute(
-            "SELECT 1 FROM pg_index WHERE indexrelid = to_regclass(%s) AND NOT indisvalid",
-            [build],
-        )
-        if cursor.fetchone():
-            schema_editor.execute(f"DROP INDEX CONCURRENTLY {build}")
-    schema_editor.execute(
-        f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {build} ON audience_recipient {COLUMNS[build]}"
-    )
-    schema_editor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {drop}")
+    build_index(schema_editor, "audience_recipient", build, COLUMNS[build])
+    drop_index(schema_editor, drop)
 
 
 def forwards(apps, schema_editor):

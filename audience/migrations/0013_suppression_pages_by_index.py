@@ -7,49 +7,27 @@ page read them with two parallel workers (99 ms). The index (workspace, created_
 serves both orders; the workspace's own index goes, as in 0010: the workspace is the first
 column of this index and of the unique (workspace, email), and every block wrote it.
 
-Built and dropped CONCURRENTLY on PostgreSQL (so the migration is not atomic).
+Built and dropped CONCURRENTLY on PostgreSQL (core.index_builds).
 """
 
 import django.db.models.deletion
 from django.db import migrations, models
+
+from core.index_builds import build_index, drop_index
 
 NEW = "suppression_ws_created_id"
 WORKSPACE_INDEX = "audience_suppression_workspace_id_cf93ac0a"
 COLUMNS = {NEW: "(workspace_id, created_at, id)", WORKSPACE_INDEX: "(workspace_id)"}
 
 
-def _create(schema_editor, name: str) -> None:
-    if schema_editor.connection.vendor != "postgresql":
-        schema_editor.execute(
-            f"CREATE INDEX IF NOT EXISTS {name} ON audience_suppression {COLUMNS[name]}"
-        )
-        return
-    with schema_editor.connection.cursor() as cursor:
-        # An interrupted CONCURRENTLY build leaves an invalid index that IF NOT EXISTS keeps.
-        cursor.execute(
-            "SELECT 1 FROM pg_index WHERE indexrelid = to_regclass(%s) AND NOT indisvalid",
-            [name],
-        )
-        if cursor.fetchone():
-            schema_editor.execute(f"DROP INDEX CONCURRENTLY {name}")
-    schema_editor.execute(
-        f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {name} ON audience_suppression {COLUMNS[name]}"
-    )
-
-
-def _drop(schema_editor, name: str) -> None:
-    concurrently = "CONCURRENTLY " if schema_editor.connection.vendor == "postgresql" else ""
-    schema_editor.execute(f"DROP INDEX {concurrently}IF EXISTS {name}")
-
-
 def forwards(apps, schema_editor):
-    _create(schema_editor, NEW)
-    _drop(schema_editor, WORKSPACE_INDEX)
+    build_index(schema_editor, "audience_suppression", NEW, COLUMNS[NEW])
+    drop_index(schema_editor, WORKSPACE_INDEX)
 
 
 def backwards(apps, schema_editor):
-    _create(schema_editor, WORKSPACE_INDEX)
-    _drop(schema_editor, NEW)
+    build_index(schema_editor, "audience_suppression", WORKSPACE_INDEX, COLUMNS[WORKSPACE_INDEX])
+    drop_index(schema_editor, NEW)
 
 
 class Migration(migrations.Migration):

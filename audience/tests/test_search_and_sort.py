@@ -3,8 +3,6 @@ the suppression list read a page at a time."""
 
 from __future__ import annotations
 
-import json
-
 import pytest
 from django.db import connection
 from django.urls import reverse
@@ -13,6 +11,7 @@ from django.utils import timezone
 from audience import selectors
 from audience.models import Recipient, Suppression, SuppressionReason
 from audience.tests.api_helpers import field_messages
+from core.testing.plans import page_rows_read
 
 
 def _people(workspace) -> None:
@@ -115,25 +114,6 @@ def test_every_sortable_column_is_read_in_index_order(workspace, sort):
     assert not any(node.startswith("Sort  (") for node in nodes), plan
 
 
-def _rows_read(qs) -> int:
-    """The most rows any scan of `qs`'s plan read, run for real (EXPLAIN ANALYZE), with a
-    whole-table read and a full sort priced out as in `_explain`."""
-    sql, params = qs.query.sql_with_params()
-    with connection.cursor() as cursor:
-        cursor.execute("SET LOCAL enable_seqscan = off")
-        cursor.execute("SET LOCAL enable_sort = off")
-        cursor.execute(f"EXPLAIN (ANALYZE, FORMAT JSON) {sql}", params)
-        (plan,) = cursor.fetchone()
-    if isinstance(plan, str):
-        plan = json.loads(plan)
-
-    def scans(node: dict) -> list[int]:
-        own = [node["Actual Rows"]] if "Scan" in node["Node Type"] else []
-        return own + [n for child in node.get("Plans", []) for n in scans(child)]
-
-    return max(scans(plan[0]["Plan"]))
-
-
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="index plans are PostgreSQL's")
 @pytest.mark.parametrize("descending", [False, True])
 @pytest.mark.parametrize("sort", selectors.SORTABLE)
@@ -153,7 +133,7 @@ def test_a_page_reads_one_page_of_rows_when_every_row_ties(workspace, sort, desc
     assert page.next_cursor
     order = (f"-{sort}", "-pk") if descending else (sort, "pk")
     # 21 rows, and one more where an incremental sort closes the last group of unique emails
-    assert _rows_read(qs.order_by(*order)[:21]) <= 22
+    assert page_rows_read(qs.order_by(*order)[:21], "audience_recipient") <= 22
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="index plans are PostgreSQL's")
@@ -172,7 +152,7 @@ def test_a_page_of_suppressions_reads_one_page_of_rows(workspace, api_for):
     )
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE audience_suppression")
-    assert _rows_read(selectors.suppressions_of(workspace)[:50]) <= 50
+    assert page_rows_read(selectors.suppressions_of(workspace)[:50], "audience_suppression") <= 50
     rows = api_for("viewer").get("/api/suppressions/").json()["results"]
     assert [row["email"] for row in rows[:2]] == ["s299@example.com", "s298@example.com"]
 

@@ -5,7 +5,9 @@ escaped; a viewer reads but changes nothing."""
 from __future__ import annotations
 
 import pytest
+from django.db import connection
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.confirm import CONFIRM_FIELD
 from audience.models import Recipient, RecipientList
@@ -16,10 +18,12 @@ from automation.models import (
     SequenceStep,
     SequenceTrigger,
 )
+from automation.sequences import selectors
 from automation.sequences.schedule import sequences_advance
 from automation.tests.sequence_setup import join, make_sequence
 from campaigns.models import Campaign, CampaignStatus, Delivery
 from content.tests.factories import TemplateFactory
+from core.testing.plans import page_rows_read
 from sending.models import AccountKind
 from sending.tests.factories import SendingAccountFactory
 
@@ -286,3 +290,27 @@ def test_people_are_enrolled_by_hand_from_the_page(personas, editor_client):
     assert "left out: stranger@example.test" in page
     assert Enrollment.objects.count() == 2
     assert not Recipient.objects.filter(email="stranger@example.test").exists()
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="index plans are PostgreSQL's")
+def test_a_page_of_a_sequences_people_reads_one_page_of_rows(personas, api_for):
+    # People enrolled from one list share one enrolled_at; the page and the API list them
+    # newest first, a page at a time.
+    setup = make_sequence(personas.workspace)
+    when = timezone.now()
+    Enrollment.objects.bulk_create(
+        Enrollment(
+            workspace=personas.workspace,
+            sequence=setup.sequence,
+            recipient=person,
+            enrolled_at=when,
+        )
+        for person in join(setup, 300)
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE automation_enrollment")
+    rows = selectors.enrollments_of(personas.workspace, setup.sequence)[:50]
+    assert page_rows_read(rows, "automation_enrollment") <= 50
+    api = api_for("viewer").get(f"/api/sequences/{setup.sequence.pk}/enrollments/")
+    assert api.status_code == 200
+    assert api.json()["results"][0]["email"] == "person299@example.test"

@@ -12,11 +12,12 @@ a piece of code runs read, as they ran.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 from django.db import connection, transaction
+from django.db.models import QuerySet
 
 
 def can_believe_empty() -> bool:
@@ -40,13 +41,13 @@ def believe_empty(*tables: str) -> None:
             )
 
 
-def rows_read(sql: str, table: str) -> int:
+def rows_read(sql: str, table: str, params: Sequence[Any] | None = None) -> int:
     """Rows the plan of `sql` took from `table`, kept or filtered out, over all its loops.
     The statement runs in a savepoint that is rolled back."""
     savepoint = transaction.savepoint()
     try:
         with connection.cursor() as cursor:
-            cursor.execute(f"EXPLAIN (ANALYZE, FORMAT JSON) {sql}")
+            cursor.execute(f"EXPLAIN (ANALYZE, FORMAT JSON) {sql}", params)
             row = cursor.fetchone()
     finally:
         transaction.savepoint_rollback(savepoint)
@@ -54,6 +55,18 @@ def rows_read(sql: str, table: str) -> int:
         raise RuntimeError("EXPLAIN returned nothing")
     plan = row[0]
     return _read(plan[0]["Plan"], table)
+
+
+def page_rows_read(qs: QuerySet[Any], table: str) -> int:
+    """Rows a page (an ordered, LIMITed queryset) takes from `table` once reading the whole
+    table and sorting it are priced out for the rest of the test's transaction: a test's
+    small table is read whole and sorted whatever its indexes, so this asks what the page
+    costs where the table is large. One index that gives the order reads about a page."""
+    sql, params = qs.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("SET LOCAL enable_sort = off")
+    return rows_read(sql, table, params)
 
 
 @contextmanager
