@@ -230,7 +230,12 @@ class MailboxMessage(models.Model):
         constraints = [
             models.UniqueConstraint(fields=("mailbox", "key"), name="mailbox_message_once"),
         ]
-        indexes = [models.Index(fields=("workspace", "outcome", "received_at"))]
+        indexes = [
+            models.Index(fields=("workspace", "outcome", "received_at")),
+            # A mailbox's page and API, newest first, a page at a time: without it every page
+            # of a mailbox with all outcomes shown sorted all of the workspace's messages.
+            models.Index(fields=("mailbox", "received_at", "id"), name="mailbox_message_recent"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.outcome} {self.key}"

@@ -4,13 +4,17 @@ and purge them (asked first; what they recorded stays), in the UI and /api/."""
 from __future__ import annotations
 
 import pytest
+from django.db import connection
 from django.urls import reverse
+from django.utils import timezone
 
 from audience.models import Suppression
+from core.testing.plans import page_rows_read
 from tracking.feedback.mailbox import Incoming
 from tracking.feedback.parse import parse
 from tracking.intake import MailboxIntake
-from tracking.models import BounceMailbox, Event, MailboxMessage
+from tracking.mailboxes import mailbox_messages
+from tracking.models import BounceMailbox, Event, MailboxMessage, MailboxOutcome
 from tracking.tests.feedback_mail import dsn
 from tracking.tests.reporting import sent_world
 
@@ -121,3 +125,25 @@ def test_another_workspaces_mailbox_is_a_404(personas, owner_client, api_for):
     assert owner.get(f"{API}{theirs.pk}/messages/").status_code == 404
     assert owner.post(f"{API}{theirs.pk}/messages/purge/").status_code == 404
     assert MailboxMessage.objects.filter(mailbox=theirs).count() == 1
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="index plans are PostgreSQL's")
+def test_a_page_of_a_mailboxs_messages_reads_one_page_of_rows(personas, api_for):
+    mailbox = _mailbox(personas.workspace)
+    when = timezone.now()
+    outcomes = list(MailboxOutcome)
+    MailboxMessage.objects.bulk_create(
+        MailboxMessage(
+            workspace=personas.workspace,
+            mailbox=mailbox,
+            key=f"imap:1:{i}",
+            outcome=outcomes[i % len(outcomes)],
+            received_at=when,
+        )
+        for i in range(300)
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE tracking_mailboxmessage")
+    assert page_rows_read(mailbox_messages(mailbox)[:50], "tracking_mailboxmessage") <= 50
+    rows = api_for("viewer").get(f"{API}{mailbox.pk}/messages/").json()["results"]
+    assert rows[0]["id"] == MailboxMessage.objects.get(key="imap:1:299").pk
