@@ -6,6 +6,11 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "postroom.settings")
 
 django_application = get_wsgi_application()
 
+# Views imported, catalogues read and templates compiled before the first request, not during.
+from postroom.warm_up import warm_up  # noqa: E402 - needs the settings Django just loaded
+
+warm_up()
+
 # Opens and clicks are answered in front of Django (postroom.hit_front); the rest goes to it,
 # without the process's environment variables the server put in the request (postroom.serving).
 from postroom.hit_front import HitFront  # noqa: E402 - needs the settings Django just loaded
