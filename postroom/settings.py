@@ -338,6 +338,10 @@ AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
 AXES_USERNAME_FORM_FIELD = "username"
 AXES_USERNAME_CALLABLE = "accounts.backends.axes_username"
 AXES_VERBOSE = False
+# Sign-ins are recorded by the audit log (accounts.audit) and the sessions page; axes' own
+# access log kept a second copy of each one's address and browser, forever (no retention, no
+# erasure), and cost each sign-in two more writes. Its lockout (AccessAttempt) stays.
+AXES_DISABLE_ACCESS_LOG = True
 # The client's address comes from core.client_ip, as for the API's throttles: behind a
 # proxy the lockout keys on the real client, and a client cannot dodge it with a header.
 AXES_CLIENT_IP_CALLABLE = "core.client_ip.client_ip"

@@ -1,7 +1,9 @@
 import pytest
+from axes.models import AccessLog
 from django.urls import reverse
 
 from accounts import services
+from accounts.audit.models import AuditEntry
 from accounts.tests.factories import PASSWORD, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -17,6 +19,15 @@ def test_login_by_email_in_any_case_and_logout(client):
     assert client.get(reverse("accounts:profile")).status_code == 200
     assert client.post(reverse("accounts:logout")).status_code == 302
     assert client.get(reverse("accounts:profile")).status_code == 302
+
+
+def test_a_sign_in_is_recorded_once_in_the_audit_log_and_not_by_axes(client):
+    # axes' access log kept each sign-in's address and browser forever, beside the audit log
+    user = UserFactory.create(email="ada@example.test")
+    assert login(client, "ada@example.test").status_code == 302
+    client.post(reverse("accounts:logout"))
+    assert not AccessLog.objects.exists()
+    assert AuditEntry.objects.filter(action="user.signed_in", actor=user).count() == 1
 
 
 def test_a_wrong_password_says_so_and_counts_down_before_the_lock(client, settings):
