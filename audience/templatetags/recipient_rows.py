@@ -23,7 +23,10 @@ from audience.models import Recipient, RecipientStatus
 register = template.Library()
 
 _LABELS = dict(RecipientStatus.choices)  # marked for the catalogue, translated when shown
-_BADGES = {RecipientStatus.ACTIVE: "badge-green", RecipientStatus.UNSUBSCRIBED: "badge-gray"}
+_BADGES: dict[str, str] = {
+    RecipientStatus.ACTIVE: "badge-green",
+    RecipientStatus.UNSUBSCRIBED: "badge-gray",
+}
 
 _MARK = 918_273_645  # stands for the id while the path is worked out
 
