@@ -1,32 +1,37 @@
-"""Building and dropping indexes on big tables from a migration without blocking writes.
+"""Building and dropping a model's index from a migration without blocking writes.
 
-On PostgreSQL an index is built and dropped CONCURRENTLY: a plain build locks the table
+On PostgreSQL the index is built and dropped CONCURRENTLY: a plain build locks the table
 against writes (imports, sending, blocks) for as long as it takes. Such a migration must not
-be atomic (`atomic = False`). SQLite builds and drops them plainly.
+be atomic (`atomic = False`). SQLite builds and drops it as Django does. The index is the
+`models.Index` the migration's state gives the model, so that it is written once.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.db import models
 
-def build_index(schema_editor: Any, table: str, name: str, definition: str) -> None:
-    """CREATE INDEX `name` ON `table` `definition` ("(col, …)" or "USING gin (…)"), unless a
-    valid one exists."""
+
+def build_index(schema_editor: Any, model: type[models.Model], index: models.Index) -> None:
+    """Build `index` on `model`'s table, unless a valid one of its name is there."""
     if schema_editor.connection.vendor != "postgresql":
-        schema_editor.execute(f"CREATE INDEX IF NOT EXISTS {name} ON {table} {definition}")
+        schema_editor.add_index(model, index)
         return
     with schema_editor.connection.cursor() as cursor:
-        # An interrupted CONCURRENTLY build leaves an invalid index that IF NOT EXISTS keeps.
         cursor.execute(
-            "SELECT 1 FROM pg_index WHERE indexrelid = to_regclass(%s) AND NOT indisvalid",
-            [name],
+            "SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass(%s)", [index.name]
         )
-        if cursor.fetchone():
-            schema_editor.execute(f"DROP INDEX CONCURRENTLY {name}")
-    schema_editor.execute(f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {name} ON {table} {definition}")
+        found = cursor.fetchone()
+    if found is not None and found[0]:
+        return  # built already
+    if found is not None:  # an interrupted CONCURRENTLY build left it invalid: built again
+        schema_editor.execute(f"DROP INDEX CONCURRENTLY {index.name}")
+    schema_editor.execute(index.create_sql(model, schema_editor, concurrently=True))
 
 
-def drop_index(schema_editor: Any, name: str) -> None:
-    concurrently = "CONCURRENTLY " if schema_editor.connection.vendor == "postgresql" else ""
-    schema_editor.execute(f"DROP INDEX {concurrently}IF EXISTS {name}")
+def drop_index(schema_editor: Any, model: type[models.Model], index: models.Index) -> None:
+    if schema_editor.connection.vendor != "postgresql":
+        schema_editor.remove_index(model, index)
+        return
+    schema_editor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {index.name}")

@@ -28,8 +28,7 @@ def warm_up() -> int:
     how many templates were compiled."""
     resolver = get_resolver()
     for code, _name in settings.LANGUAGES:
-        with translation.override(code):
-            translation.gettext("Recipients")
+        with translation.override(code):  # activating a language reads its catalogues
             resolver.reverse_dict  # noqa: B018 - imports every view, fills this language's map
     return _compile_templates()
 

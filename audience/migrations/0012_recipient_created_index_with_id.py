@@ -14,21 +14,20 @@ from django.db import migrations, models
 
 from core.index_builds import build_index, drop_index
 
-NEW, OLD = "recipient_ws_created_id", "recipient_ws_created"
-COLUMNS = {NEW: "(workspace_id, created_at, id)", OLD: "(workspace_id, created_at)"}
-
-
-def _swap(schema_editor, build: str, drop: str) -> None:
-    build_index(schema_editor, "audience_recipient", build, COLUMNS[build])
-    drop_index(schema_editor, drop)
+NEW = models.Index(fields=["workspace", "created_at", "id"], name="recipient_ws_created_id")
+OLD = models.Index(fields=["workspace", "created_at"], name="recipient_ws_created")
 
 
 def forwards(apps, schema_editor):
-    _swap(schema_editor, NEW, OLD)
+    recipient = apps.get_model("audience", "Recipient")
+    build_index(schema_editor, recipient, NEW)
+    drop_index(schema_editor, recipient, OLD)
 
 
 def backwards(apps, schema_editor):
-    _swap(schema_editor, OLD, NEW)
+    recipient = apps.get_model("audience", "Recipient")
+    build_index(schema_editor, recipient, OLD)
+    drop_index(schema_editor, recipient, NEW)
 
 
 class Migration(migrations.Migration):
@@ -41,11 +40,8 @@ class Migration(migrations.Migration):
     operations = [
         migrations.SeparateDatabaseAndState(
             state_operations=[
-                migrations.RemoveIndex(model_name="recipient", name=OLD),
-                migrations.AddIndex(
-                    model_name="recipient",
-                    index=models.Index(fields=["workspace", "created_at", "id"], name=NEW),
-                ),
+                migrations.RemoveIndex(model_name="recipient", name=OLD.name),
+                migrations.AddIndex(model_name="recipient", index=NEW),
             ],
             database_operations=[migrations.RunPython(forwards, backwards, elidable=False)],
         ),

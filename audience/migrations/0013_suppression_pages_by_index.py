@@ -15,19 +15,21 @@ from django.db import migrations, models
 
 from core.index_builds import build_index, drop_index
 
-NEW = "suppression_ws_created_id"
-WORKSPACE_INDEX = "audience_suppression_workspace_id_cf93ac0a"
-COLUMNS = {NEW: "(workspace_id, created_at, id)", WORKSPACE_INDEX: "(workspace_id)"}
+NEW = models.Index(fields=["workspace", "created_at", "id"], name="suppression_ws_created_id")
+# The index Django made for the foreign key, under the name it gave it.
+WORKSPACE = models.Index(fields=["workspace"], name="audience_suppression_workspace_id_cf93ac0a")
 
 
 def forwards(apps, schema_editor):
-    build_index(schema_editor, "audience_suppression", NEW, COLUMNS[NEW])
-    drop_index(schema_editor, WORKSPACE_INDEX)
+    suppression = apps.get_model("audience", "Suppression")
+    build_index(schema_editor, suppression, NEW)
+    drop_index(schema_editor, suppression, WORKSPACE)
 
 
 def backwards(apps, schema_editor):
-    build_index(schema_editor, "audience_suppression", WORKSPACE_INDEX, COLUMNS[WORKSPACE_INDEX])
-    drop_index(schema_editor, NEW)
+    suppression = apps.get_model("audience", "Suppression")
+    build_index(schema_editor, suppression, WORKSPACE)
+    drop_index(schema_editor, suppression, NEW)
 
 
 class Migration(migrations.Migration):
@@ -55,10 +57,7 @@ class Migration(migrations.Migration):
                         to="accounts.workspace",
                     ),
                 ),
-                migrations.AddIndex(
-                    model_name="suppression",
-                    index=models.Index(fields=["workspace", "created_at", "id"], name=NEW),
-                ),
+                migrations.AddIndex(model_name="suppression", index=NEW),
             ],
             database_operations=[migrations.RunPython(forwards, backwards, elidable=False)],
         ),

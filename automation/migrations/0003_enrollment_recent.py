@@ -10,15 +10,15 @@ from django.db import migrations, models
 
 from core.index_builds import build_index, drop_index
 
-NAME = "enrollment_recent"
+INDEX = models.Index(fields=["sequence", "enrolled_at", "id"], name="enrollment_recent")
 
 
 def forwards(apps, schema_editor):
-    build_index(schema_editor, "automation_enrollment", NAME, "(sequence_id, enrolled_at, id)")
+    build_index(schema_editor, apps.get_model("automation", "Enrollment"), INDEX)
 
 
 def backwards(apps, schema_editor):
-    drop_index(schema_editor, NAME)
+    drop_index(schema_editor, apps.get_model("automation", "Enrollment"), INDEX)
 
 
 class Migration(migrations.Migration):
@@ -31,10 +31,7 @@ class Migration(migrations.Migration):
     operations = [
         migrations.SeparateDatabaseAndState(
             state_operations=[
-                migrations.AddIndex(
-                    model_name="enrollment",
-                    index=models.Index(fields=["sequence", "enrolled_at", "id"], name=NAME),
-                ),
+                migrations.AddIndex(model_name="enrollment", index=INDEX),
             ],
             database_operations=[migrations.RunPython(forwards, backwards, elidable=False)],
         ),

@@ -6,12 +6,14 @@ workspace's attempts newest first until it had a page, which for a rare address 
 them. Rows enter the index only when a recipient is deleted; a launch's and the engine's
 writes never do.
 
-Built CONCURRENTLY on PostgreSQL (so the migration is not atomic): a plain build would hold
-up the engine's writes for as long as it reads every delivery.
+Built CONCURRENTLY on PostgreSQL (core.index_builds; the migration is not atomic): a plain
+build would hold up the engine's writes for as long as it reads every delivery.
 """
 
 import django.db.models.functions.text
 from django.db import migrations, models
+
+from core.index_builds import build_index, drop_index
 
 INDEX = models.Index(
     models.F("workspace"),
@@ -22,28 +24,11 @@ INDEX = models.Index(
 
 
 def create_index(apps, schema_editor):
-    model = apps.get_model("campaigns", "Delivery")
-    if schema_editor.connection.vendor != "postgresql":
-        schema_editor.add_index(model, INDEX)
-        return
-    with schema_editor.connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass(%s)", [INDEX.name]
-        )
-        found = cursor.fetchone()
-    if found is not None and found[0]:
-        return  # built already
-    if found is not None:  # an interrupted CONCURRENTLY build left it invalid: built again
-        schema_editor.execute(f"DROP INDEX CONCURRENTLY {INDEX.name}")
-    schema_editor.execute(INDEX.create_sql(model, schema_editor, concurrently=True))
+    build_index(schema_editor, apps.get_model("campaigns", "Delivery"), INDEX)
 
 
-def drop_index(apps, schema_editor):
-    model = apps.get_model("campaigns", "Delivery")
-    if schema_editor.connection.vendor != "postgresql":
-        schema_editor.remove_index(model, INDEX)
-        return
-    schema_editor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {INDEX.name}")
+def remove_index(apps, schema_editor):
+    drop_index(schema_editor, apps.get_model("campaigns", "Delivery"), INDEX)
 
 
 class Migration(migrations.Migration):
@@ -56,6 +41,6 @@ class Migration(migrations.Migration):
     operations = [
         migrations.SeparateDatabaseAndState(
             state_operations=[migrations.AddIndex(model_name="delivery", index=INDEX)],
-            database_operations=[migrations.RunPython(create_index, drop_index, elidable=False)],
+            database_operations=[migrations.RunPython(create_index, remove_index, elidable=False)],
         ),
     ]

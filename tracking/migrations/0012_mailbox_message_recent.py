@@ -10,15 +10,15 @@ from django.db import migrations, models
 
 from core.index_builds import build_index, drop_index
 
-NAME = "mailbox_message_recent"
+INDEX = models.Index(fields=["mailbox", "received_at", "id"], name="mailbox_message_recent")
 
 
 def forwards(apps, schema_editor):
-    build_index(schema_editor, "tracking_mailboxmessage", NAME, "(mailbox_id, received_at, id)")
+    build_index(schema_editor, apps.get_model("tracking", "MailboxMessage"), INDEX)
 
 
 def backwards(apps, schema_editor):
-    drop_index(schema_editor, NAME)
+    drop_index(schema_editor, apps.get_model("tracking", "MailboxMessage"), INDEX)
 
 
 class Migration(migrations.Migration):
@@ -31,10 +31,7 @@ class Migration(migrations.Migration):
     operations = [
         migrations.SeparateDatabaseAndState(
             state_operations=[
-                migrations.AddIndex(
-                    model_name="mailboxmessage",
-                    index=models.Index(fields=["mailbox", "received_at", "id"], name=NAME),
-                ),
+                migrations.AddIndex(model_name="mailboxmessage", index=INDEX),
             ],
             database_operations=[migrations.RunPython(forwards, backwards, elidable=False)],
         ),
