@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import json
 import operator
 from dataclasses import asdict, dataclass
 from datetime import datetime
@@ -32,6 +30,7 @@ from audience.models import (
 )
 from audience.segments import compile_definition
 from core import soft_cache
+from core.keyset import keyset_page
 
 
 def custom_fields(workspace: Workspace) -> QuerySet[CustomField]:
@@ -225,42 +224,8 @@ def recipients_page(
     """
     if sort not in SORTABLE:
         raise ValueError(f"recipients are not sorted by {sort!r}: one of {', '.join(SORTABLE)}")
-    order = (f"-{sort}", "-pk") if descending else (sort, "pk")
-    qs = qs.order_by(*order)
-    after = _decode_cursor(cursor, sort)
-    if after is not None:
-        value, pk = after
-        op = "lt" if descending else "gt"
-        qs = qs.filter(Q(**{f"{sort}__{op}": value}) | Q(**{sort: value, f"pk__{op}": pk}))
-    rows = list(qs[: size + 1])
-    next_cursor = ""
-    if len(rows) > size:
-        rows = rows[:size]
-        last = rows[-1]
-        next_cursor = _encode_cursor(getattr(last, sort), last.pk)
-    return Page(rows=rows, next_cursor=next_cursor, sort=sort, descending=descending)
-
-
-def _encode_cursor(value: Any, pk: int) -> str:
-    text = value.isoformat() if isinstance(value, datetime) else value
-    raw = json.dumps([text, pk]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str, sort: str) -> tuple[Any, int] | None:
-    """The (value, id) a cursor holds; None (the first page) for one that is not ours."""
-    if not cursor:
-        return None
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        value, pk = json.loads(raw)
-        if sort in ("created_at", "updated_at"):
-            value = datetime.fromisoformat(str(value))
-        elif not isinstance(value, str):
-            return None
-        return value, int(pk)
-    except (ValueError, TypeError):
-        return None
+    page = keyset_page(qs, key=sort, cursor=cursor, size=size, descending=descending)
+    return Page(rows=page.rows, next_cursor=page.next_cursor, sort=sort, descending=descending)
 
 
 def recipient_ids_after(qs: QuerySet[Recipient], after: int, size: int) -> list[int]:

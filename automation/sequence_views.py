@@ -4,7 +4,6 @@ person's progress, and the actions (activate, pause, add, change, move and remov
 from __future__ import annotations
 
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -31,6 +30,7 @@ from automation.sequences.services import (
     step_remove,
     step_update,
 )
+from core.keyset import page_from
 
 PAGE_SIZE = 50
 
@@ -87,13 +87,19 @@ def sequence_edit(request: HttpRequest, sequence_id: int) -> HttpResponse:
 def sequence_detail(request: HttpRequest, sequence_id: int) -> HttpResponse:
     workspace = access_of(request).workspace
     sequence = or_404(selectors.sequence_get(workspace, sequence_id))
-    pages = Paginator(selectors.enrollments_of(workspace, sequence), PAGE_SIZE)
     context = {
         "sequence": sequence,
         "figures": selectors.sequence_figures(sequence),
         "step_count": len(current_steps(sequence)),
         "accounts": sequence.accounts.all(),
-        "page": pages.get_page(request.GET.get("page")),
+        # Keyset pages through the index (sequence, enrolled_at, id): a sequence of a million
+        # people costs page 1 at any depth, where a page number counted and skipped them.
+        "page": page_from(
+            selectors.enrollments_of(workspace, sequence),
+            request.GET,
+            key="enrolled_at",
+            size=PAGE_SIZE,
+        ),
         "step_form": StepForm(workspace=workspace),
     }
     return render(request, "automation/sequences/detail.html", context)

@@ -7,15 +7,13 @@ are paged by keyset (time or id, then id) and counted only with GROUP BY on inde
 
 from __future__ import annotations
 
-import base64
-import json
 import math
 import re
 from collections.abc import Iterable
 from contextlib import nullcontext
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
-from typing import Any, Generic, TypeVar
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.db.models import (
@@ -51,6 +49,7 @@ from campaigns.models import (
 )
 from content.rendering import TemplateParts
 from core.index_order import in_index_order
+from core.keyset import KeysetPage, keyset_page
 from core.single_flight import SingleFlight
 from sending import quota, warmup
 from sending.models import AccountStatus, SendingAccount
@@ -68,8 +67,6 @@ ACTIVE = (
 # Deliveries whose message a server took: sent, and those that bounced or were complained
 # about afterwards.
 ACCEPTED = (DeliveryStatus.SENT, DeliveryStatus.BOUNCED, DeliveryStatus.COMPLAINED)
-
-RowT = TypeVar("RowT")
 
 
 # --------------------------------------------------------------------------- campaigns
@@ -605,66 +602,11 @@ def message_as_sent(delivery: Delivery, token: str) -> tuple[TemplateParts, dict
     return parts, delivery_values(delivery, token)
 
 
-# --------------------------------------------------------------------------- keyset pages
-
-
-@dataclass
-class KeysetPage(Generic[RowT]):
-    rows: list[RowT]
-    next_cursor: str = ""
-
-
-def encode_cursor(value: Any, pk: int) -> str:
-    text = value.isoformat() if isinstance(value, datetime) else value
-    return base64.urlsafe_b64encode(json.dumps([text, pk]).encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[Any, int] | None:
-    """The (value, id) of an opaque cursor, or None when it is empty or was tampered with."""
-    if not cursor:
-        return None
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        value, pk = json.loads(raw)
-        return value, int(pk)
-    except (ValueError, TypeError):
-        return None
-
-
-def _page_by_time(qs: QuerySet[Any], cursor: str, size: int) -> KeysetPage[Any]:
-    """Newest first by (created_at, id): no OFFSET, no COUNT, page 1,000 costs page 1."""
-    qs = qs.order_by("-created_at", "-pk")
-    after = decode_cursor(cursor)
-    if after is not None:
-        try:
-            when = datetime.fromisoformat(str(after[0]))
-        except ValueError:
-            when = None
-        if when is not None:
-            qs = qs.filter(Q(created_at__lt=when) | Q(created_at=when, pk__lt=after[1]))
-    rows = list(qs[: size + 1])
-    if len(rows) <= size:
-        return KeysetPage(rows)
-    last = rows[size - 1]
-    return KeysetPage(rows[:size], encode_cursor(last.created_at, last.pk))
-
-
-def _page_by_id(
-    qs: QuerySet[Any], cursor: str, size: int, *, newest_first: bool = False
-) -> KeysetPage[Any]:
-    qs = qs.order_by("-pk" if newest_first else "pk")
-    after = decode_cursor(cursor)
-    if after is not None:
-        qs = qs.filter(pk__lt=after[1]) if newest_first else qs.filter(pk__gt=after[1])
-    rows = list(qs[: size + 1])
-    if len(rows) <= size:
-        return KeysetPage(rows)
-    return KeysetPage(rows[:size], encode_cursor(None, rows[size - 1].pk))
-
-
 def campaigns_page(workspace: Workspace, cursor: str = "") -> KeysetPage[Campaign]:
     """One page of the campaign list (single e-mails have their own queue page)."""
-    page: KeysetPage[Campaign] = _page_by_time(campaigns_of(workspace), cursor, PAGE_SIZE)
+    page: KeysetPage[Campaign] = keyset_page(
+        campaigns_of(workspace), key="created_at", cursor=cursor, size=PAGE_SIZE
+    )
     return page
 
 
@@ -729,7 +671,9 @@ def deliveries_page(
     join made an account model, with every column, per row.
     """
     qs = deliveries_matching(campaign, flt).select_related(None)
-    page: KeysetPage[Delivery] = _page_by_id(qs, cursor, size)
+    page: KeysetPage[Delivery] = keyset_page(
+        qs, key="pk", cursor=cursor, size=size, descending=False
+    )
     names = SendingAccount.objects.only("pk", "workspace_id", "name")
     prefetch_related_objects(page.rows, Prefetch("account", queryset=names))
     return page
@@ -740,7 +684,7 @@ def singles_page(workspace: Workspace, cursor: str = "") -> KeysetPage[Delivery]
     qs = Delivery.objects.filter(workspace=workspace, campaign__is_single=True).select_related(
         "campaign", "account"
     )
-    page: KeysetPage[Delivery] = _page_by_id(qs, cursor, PAGE_SIZE, newest_first=True)
+    page: KeysetPage[Delivery] = keyset_page(qs, key="pk", cursor=cursor, size=PAGE_SIZE)
     return page
 
 
@@ -900,7 +844,7 @@ def attempts_page(
     """
     qs, by_deliveries = _matching(workspace, flt)
     with nullcontext() if by_deliveries else in_index_order():
-        page: KeysetPage[Attempt] = _page_by_time(qs, cursor, size)
+        page: KeysetPage[Attempt] = keyset_page(qs, key="created_at", cursor=cursor, size=size)
     # Their names only: a whole account is every column, its secrets decrypted.
     accounts = SendingAccount.objects.only("pk", "workspace_id", "name")
     campaigns = Campaign.objects.only("pk", "workspace_id", "name")

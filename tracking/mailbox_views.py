@@ -9,7 +9,6 @@ another workspace's ids are 404.
 from __future__ import annotations
 
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -19,7 +18,7 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts.access import access_of, base_url_of, or_404, workspace_view
 from accounts.confirm import confirm_page, is_confirmed
 from accounts.models import Role
-from core.digits import is_number
+from core.keyset import other_params, page_from
 from sending import oauth
 from sending.consent import consent_state, consent_target, provider_refusal
 from tracking import mailboxes
@@ -106,9 +105,8 @@ def mailbox_messages(request: HttpRequest, mailbox_id: int) -> HttpResponse:
     """What the mailbox gave and how each message was classified, newest first."""
     mailbox = or_404(mailboxes.mailbox_get(access_of(request).workspace, mailbox_id))
     outcome = request.GET.get("outcome", "")
-    rows = Paginator(mailboxes.mailbox_messages(mailbox, outcome=outcome), PER_PAGE)
-    number = request.GET.get("page", "1")
-    page = rows.get_page(min(int(number), 10_000) if is_number(number) else 1)
+    rows = mailboxes.mailbox_messages(mailbox, outcome=outcome)
+    page = page_from(rows, request.GET, key="received_at", size=PER_PAGE)
     return render(
         request,
         "tracking/mailbox_messages.html",
@@ -116,6 +114,7 @@ def mailbox_messages(request: HttpRequest, mailbox_id: int) -> HttpResponse:
             "mailbox": mailbox,
             "page": page,
             "outcome": outcome if outcome in MailboxOutcome.values else "",
+            "query": other_params(request.GET),
             "outcomes": MailboxOutcome.choices,
         },
     )

@@ -14,6 +14,7 @@ from accounts.api.viewsets import WorkspaceViewSet
 from accounts.audit import selectors
 from accounts.audit.models import AuditEntry
 from accounts.models import Role, Workspace
+from core.api.pagination import KeysetPagination
 from core.api.representation import QuickRows
 
 
@@ -57,6 +58,7 @@ FILTERS = [
 class AuditLogApi(mixins.ListModelMixin, mixins.RetrieveModelMixin, WorkspaceViewSet[AuditEntry]):
     queryset = AuditEntry.objects.none()  # only for the schema; see workspace_queryset
     serializer_class = AuditEntrySerializer
+    pagination_class = KeysetPagination  # a log kept for years: keyset pages
     permission_classes = (WorkspaceRole, OwnersOnly)
     lookup_url_kwarg = "audit_entry_id"
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import cast
 
 from django.conf import settings
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -17,6 +16,7 @@ from accounts.audit.services import ACTIONS
 from accounts.models import Role, Workspace
 from accounts.platform_views import manager_view
 from core import spreadsheet
+from core.keyset import other_params, page_from
 
 PAGE_SIZE = 50
 
@@ -30,9 +30,7 @@ def _page(request: HttpRequest, workspace: Workspace | None, template: str) -> H
         stamp = timezone.now().strftime("%Y%m%d-%H%M")
         response["Content-Disposition"] = f'attachment; filename="audit-log-{stamp}.csv"'
         return cast(HttpResponse, response)
-    page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
+    page = page_from(qs, request.GET, key="created_at", size=PAGE_SIZE)  # a log kept for years
     labels = {action: _(label) for action, label in ACTIONS.items()}
     return render(
         request,
@@ -42,7 +40,7 @@ def _page(request: HttpRequest, workspace: Workspace | None, template: str) -> H
             "actions": sorted(labels.items(), key=lambda item: item[1]),
             "labels": labels,
             "params": request.GET,
-            "query": query.urlencode(),
+            "query": other_params(request.GET),
             "keep_days": settings.AUDIT_LOG_DAYS,
         },
     )

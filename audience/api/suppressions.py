@@ -27,6 +27,7 @@ from core.api.filters import (
     one_of,
     string_schema,
 )
+from core.api.pagination import KeysetPagination
 from core.api.representation import QuickRows
 
 
@@ -100,6 +101,8 @@ class SuppressionsApi(
     WorkspaceViewSet[Suppression],
 ):
     serializer_class = SuppressionOut
+    # Lists of millions (imported from the service a workspace came from): keyset pages.
+    pagination_class = KeysetPagination
     lookup_url_kwarg = "suppression_id"
     lookup_value_regex = r"\d+"
     parser_classes = (JSONParser, MultiPartParser, FormParser)

@@ -41,7 +41,7 @@ from automation.sequences.services import (
     step_update,
 )
 from content.models import Template
-from core.api.pagination import PagePagination
+from core.api.pagination import KeysetPagination
 from sending.models import SendingAccount
 
 ENROL_MAX = 1000
@@ -169,10 +169,13 @@ class EnrollmentOut(serializers.Serializer[Any]):
 
 
 class EnrollmentPageOut(serializers.Serializer[Any]):
-    count = serializers.IntegerField()
     next = serializers.URLField(allow_null=True)
-    previous = serializers.URLField(allow_null=True)
+    first = serializers.URLField()
     results = EnrollmentOut(many=True)
+
+
+class EnrolledPages(KeysetPagination):
+    key = "enrolled_at"  # the index (sequence, enrolled_at, id)
 
 
 def sequence_body(sequence: Sequence) -> dict[str, Any]:
@@ -469,14 +472,14 @@ class SequenceEnrolApi(APIView):
 
 
 class SequenceEnrollmentsApi(APIView):
-    """Each enrolled person's progress, newest enrolment first (`?page=`)."""
+    """Each enrolled person's progress, newest enrolment first (`?cursor=`: keyset pages)."""
 
     permission_classes = (WorkspaceRole,)
 
     @extend_schema(tags=["sequences"], summary="People in a sequence", responses=EnrollmentPageOut)
     def get(self, request: Request, sequence_id: int) -> Response:
         sequence = _sequence(request, sequence_id)
-        paginator = PagePagination()
+        paginator = EnrolledPages()
         rows = selectors.enrollments_of(sequence.workspace, sequence)
         page = paginator.paginate_queryset(rows, request, view=self) or []
         return paginator.get_paginated_response(

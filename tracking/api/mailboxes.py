@@ -17,12 +17,16 @@ from rest_framework.response import Response
 
 from accounts.api.viewsets import WorkspaceViewSet
 from accounts.models import Role, Workspace
-from core.api.pagination import PagePagination
+from core.api.pagination import KeysetPagination
 from sending.api.views import form_errors
 from sending.models import OAuthProvider
 from tracking import mailboxes
 from tracking.forms import BounceMailboxForm
 from tracking.models import BounceMailbox, MailboxAuth, MailboxMessage, MailboxOutcome
+
+
+class ReceivedPages(KeysetPagination):
+    key = "received_at"  # the index (mailbox, received_at, id)
 
 
 class BounceMailboxOut(serializers.ModelSerializer[BounceMailbox]):
@@ -184,7 +188,7 @@ class BounceMailboxesApi(
         ],
         summary="The messages read from the mailbox and how each was classified",
     )
-    @action(detail=True, methods=["get"], url_path="messages", pagination_class=PagePagination)
+    @action(detail=True, methods=["get"], url_path="messages", pagination_class=ReceivedPages)
     def messages(self, request: Request, mailbox_id: int) -> Response:
         rows = mailboxes.mailbox_messages(
             self.get_object(), outcome=request.query_params.get("outcome", "")
