@@ -47,9 +47,10 @@ def decode_cursor(cursor: str) -> tuple[Any, int] | None:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         value, pk = json.loads(raw)
-        return value, int(pk)
-    except (ValueError, TypeError):
+        pk = int(pk)
+    except (ValueError, TypeError, OverflowError):  # OverflowError: a pk of 1e400
         return None
+    return (value, pk) if 0 <= pk < 2**63 else None  # what a bigint column can compare
 
 
 def keyset_page(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from datetime import timedelta
 
 import pytest
@@ -85,7 +86,15 @@ def test_ascending_by_id(rows):
 
 @pytest.mark.parametrize(
     "cursor",
-    ["garbage", "!!!", encode_cursor("not a time", 5), encode_cursor(None, 5), "WzEsMiwzXQ"],
+    [
+        "garbage",
+        "!!!",
+        encode_cursor("not a time", 5),
+        encode_cursor(None, 5),
+        "WzEsMiwzXQ",  # [1,2,3]
+        encode_cursor("2026-01-01T00:00:00+00:00", 10**30),
+        base64.urlsafe_b64encode(b'["2026-01-01T00:00:00+00:00", 1e400]').decode(),
+    ],
 )
 def test_a_cursor_that_is_not_ours_gives_the_first_page(rows, cursor):
     first = [r.pk for r in keyset_page(_all(), key="created_at", cursor="", size=5).rows]
