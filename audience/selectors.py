@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import operator
+import re
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from functools import reduce
@@ -319,6 +320,22 @@ def consents_of(recipient: Recipient) -> QuerySet[Consent]:
 
 def suppressions_of(workspace: Workspace) -> QuerySet[Suppression]:
     return Suppression.objects.filter(workspace=workspace)
+
+
+# Looks like one address (its domain unchecked: lists keep whatever was sent to or imported).
+WHOLE_ADDRESS = re.compile(r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)+")
+
+
+def suppressions_matching(qs: QuerySet[Suppression], q: str) -> QuerySet[Suppression]:
+    """The entries a search asks for: a whole address is that entry alone, read through the
+    unique index (a person checking whether an address is blocked); part of one is matched
+    anywhere, which reads the list (at 1,000,000 entries a rare part took 223 ms)."""
+    text = q.strip().lower()
+    if not text:
+        return qs
+    if WHOLE_ADDRESS.fullmatch(text):
+        return qs.filter(email=text)  # kept as is_suppressed keeps them: stripped, lower case
+    return qs.filter(email__icontains=text)
 
 
 def suppression_get(workspace: Workspace, suppression_id: int) -> Suppression | None:

@@ -866,9 +866,7 @@ def suppression(request: HttpRequest) -> HttpResponse:
             messages.success(request, _("Address blocked."))
             return redirect("audience:suppression")
     q = request.GET.get("q", "").strip()
-    entries = selectors.suppressions_of(workspace)
-    if q:
-        entries = entries.filter(email__icontains=q)
+    entries = selectors.suppressions_matching(selectors.suppressions_of(workspace), q)
     context = {
         "form": form,
         "import_form": SuppressionImportForm(),

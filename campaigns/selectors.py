@@ -8,7 +8,6 @@ are paged by keyset (time or id, then id) and counted only with GROUP BY on inde
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Iterable
 from contextlib import nullcontext
 from dataclasses import dataclass, replace
@@ -31,7 +30,13 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Workspace
 from audience.models import ListMembership, Recipient, RecipientList, Segment
-from audience.selectors import RecipientFilter, recipients_matching, search_q, segment_q
+from audience.selectors import (
+    WHOLE_ADDRESS,
+    RecipientFilter,
+    recipients_matching,
+    search_q,
+    segment_q,
+)
 from campaigns.engine.launch import AudienceCount, audience_count
 from campaigns.engine.send import delivery_values, frozen_parts
 from campaigns.models import (
@@ -691,10 +696,6 @@ def singles_page(workspace: Workspace, cursor: str = "") -> KeysetPage[Delivery]
 # --------------------------------------------------------------------------- attempts
 
 
-# Looks like one address (its domain unchecked: the log keeps whatever was sent to).
-_WHOLE_ADDRESS = re.compile(r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)+")
-
-
 @dataclass(frozen=True)
 class AttemptFilter:
     """The log's filters; each part is ANDed. Dates are the workspace's local days."""
@@ -712,7 +713,7 @@ class AttemptFilter:
         """`email` when it is a whole address (in its stored form), looked up as that address
         alone; None for a part of one, matched anywhere in the addresses."""
         text = self.email.strip().lower()
-        return text if _WHOLE_ADDRESS.fullmatch(text) else None
+        return text if WHOLE_ADDRESS.fullmatch(text) else None
 
 
 def deliveries_of_address(workspace: Workspace, address: str) -> list[int]:

@@ -84,7 +84,9 @@ class SuppressionFilterSet(WorkspaceFilterSet):
         schema=string_schema(enum=SuppressionReason.values),
     )
     q = QueryFilter(
-        "email", "icontains", parse=_no_null, schema=string_schema("Part of the address")
+        method=lambda qs, _name, value: selectors.suppressions_matching(qs, value),
+        parse=_no_null,
+        schema=string_schema("An address (that entry), or part of one (matched anywhere)"),
     )
 
 

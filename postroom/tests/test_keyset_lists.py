@@ -23,8 +23,10 @@ from django.utils import timezone
 
 from accounts.audit.models import AuditEntry
 from audience.models import Suppression
+from audience.selectors import suppressions_matching
 from automation.models import Enrollment
 from automation.tests.sequence_setup import join, make_sequence
+from core.testing.plans import rows_read
 from tracking.models import BounceMailbox, MailboxMessage
 
 ROWS = 107  # three pages of the pages' 50, the last one short
@@ -187,3 +189,39 @@ def test_a_page_size_out_of_range_is_a_clear_400(personas, api_for, name):
     response = api_for("owner").get(f"{listing.api}?page_size=5000")
     assert response.status_code == 400
     assert "1 to 1000" in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("q", "found"),
+    [
+        ("Blocked5@Example.test", ["blocked5@example.test"]),  # a whole address: that one
+        ("blocked5@", ["blocked5@example.test", "xblocked5@example.test"]),  # part: anywhere
+        ("nobody@example.test", []),
+    ],
+)
+def test_searching_the_suppression_list(personas, owner_client, api_for, q, found):
+    Suppression.objects.bulk_create(
+        Suppression(workspace=personas.workspace, email=e)
+        for e in ("blocked5@example.test", "xblocked5@example.test", "blocked6@example.test")
+    )
+    html = owner_client.get(reverse("audience:suppression"), {"q": q}).content.decode()
+    assert sorted(re.findall(r"<td>([^<]+@example\.test)</td>", html)) == found
+    if not found:
+        assert "No suppressed address matches this search." in html
+    rows = api_for("viewer").get("/api/suppressions/", {"q": q}).json()["results"]
+    assert sorted(r["email"] for r in rows) == found
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="index plans are PostgreSQL's")
+def test_looking_up_an_address_in_the_suppression_list_reads_one_entry(personas):
+    Suppression.objects.bulk_create(
+        Suppression(workspace=personas.workspace, email=f"blocked{i}@example.test")
+        for i in range(300)
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE audience_suppression")
+        cursor.execute("SET LOCAL enable_seqscan = off")  # as on a list too large to read
+    entries = Suppression.objects.filter(workspace=personas.workspace)
+    found = suppressions_matching(entries, "blocked7@example.test").order_by("-created_at", "-id")
+    sql, params = found[:51].query.sql_with_params()
+    assert rows_read(sql, "audience_suppression", params) == 1
