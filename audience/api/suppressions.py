@@ -117,7 +117,7 @@ class SuppressionsApi(
         return Role.OWNER if self.action == "destroy" else Role.EDITOR
 
     def workspace_queryset(self, workspace: Workspace) -> QuerySet[Suppression]:
-        return selectors.suppressions_of(workspace).order_by("-created_at", "-id")
+        return selectors.suppressions_of(workspace)  # ordered by its pages (KeysetPagination)
 
     @extend_schema(
         summary="Block an address (an address blocked already answers 200 as it is)",
