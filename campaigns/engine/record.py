@@ -11,6 +11,8 @@ import json
 import logging
 import time
 from collections.abc import Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -22,6 +24,7 @@ from audience.models import Suppression, SuppressionReason
 from campaigns import metrics
 from campaigns.engine.claim import Claimed, give_back_room_of, release
 from campaigns.engine.outcome import Outcome, is_policy_refusal, past_threshold
+from campaigns.engine.writer import Writer
 from campaigns.models import (
     Attempt,
     AttemptOutcome,
@@ -39,9 +42,11 @@ from sending.services import account_mark_error
 
 log = logging.getLogger(__name__)
 
-# Outcomes kept before they are written: a worker killed at any moment has sent at most this
-# many messages (plus those in flight) that it did not record, and that will go again.
+# Outcomes kept before they are written. With a writer thread, one chunk is written while
+# the next fills: a worker killed at any moment has sent at most UNRECORDED_AT_MOST messages
+# (plus those in flight) that it did not record, and that will go again.
 FLUSH_EVERY = 90
+UNRECORDED_AT_MOST = 2 * FLUSH_EVERY
 # ... and at most this long: a slow server still sees its results recorded as they come.
 FLUSH_SECONDS = 1.0
 # When the deliveries of a batch that failed part-way are due again (sooner than the lease).
@@ -56,9 +61,23 @@ LEASE_MARGIN = 0.1
 LEASE_LOST = "lease_lost"
 
 
+@dataclass
+class Writing:
+    """A chunk of outcomes handed to the writer thread, not yet known written."""
+
+    outcomes: list[Outcome]
+    rows: list[Claimed]
+    started: float
+    done: Future[int]
+
+
 class Recorder:
     """Writes a claimed batch's outcomes as they come, in chunks, and keeps the batch's lease
-    alive while its worker is still sending it (a batch may take longer than one lease)."""
+    alive while its worker is still sending it (a batch may take longer than one lease).
+
+    With a `writer`, a full chunk of plain outcomes (see `is_plain`) is written by its thread
+    while sending goes on, one chunk at a time: the next full chunk, and every other write,
+    first waits for it. Without one, or for any other chunk, the caller writes."""
 
     def __init__(
         self,
@@ -67,8 +86,11 @@ class Recorder:
         deliveries: Sequence[Claimed],
         lease: timedelta,
         started: datetime | None = None,
+        writer: Writer | None = None,
     ) -> None:
         self.worker = worker
+        self.writer = writer
+        self.writing: Writing | None = None
         self.lease = lease
         self.started = started or timezone.now()  # the batch's time: its holds are from then
         self.open = {d.pk: d for d in deliveries}  # claimed, not yet written
@@ -98,8 +120,50 @@ class Recorder:
         self.pending.append(outcome)
         if self._pause_due(outcome):
             self.flush()  # now: the pause is decided there, and stops the batch at once
+        elif len(self.pending) >= FLUSH_EVERY and self._may_write_behind():
+            self._write_behind()
         elif len(self.pending) >= FLUSH_EVERY or time.monotonic() - self.flushed_at > FLUSH_SECONDS:
             self.flush()
+
+    def _may_write_behind(self) -> bool:
+        """Whether the pending chunk may go to the writer thread: plain outcomes (one
+        statement, nothing to decide from it) on PostgreSQL, outside a transaction (the
+        thread's connection would not see its rows), with no lease to renew yet (done with
+        the chunk written here)."""
+        return (
+            self.writer is not None
+            and connection.vendor == "postgresql"
+            and not connection.in_atomic_block
+            and not self.refusals
+            and not self._renewal_due(time.monotonic())
+            and is_plain(self.pending)
+        )
+
+    def _write_behind(self) -> None:
+        assert self.writer is not None  # noqa: S101 - checked by _may_write_behind
+        self._collect()  # one chunk at a time: a crash loses at most UNRECORDED_AT_MOST
+        chunk, self.pending = self.pending, []
+        rows = [self.open[o.delivery_id] for o in chunk]
+        worker, now = self.worker, timezone.now()
+
+        def write() -> int:
+            return write_outcomes(worker=worker, deliveries=rows, outcomes=chunk, now=now)
+
+        self.writing = Writing(chunk, rows, time.monotonic(), self.writer.submit(write))
+        self.flushed_at = time.monotonic()
+
+    def _collect(self) -> None:
+        """Wait for the chunk the writer thread has; when its write failed, its outcomes are
+        pending again (for `salvage` to write) and the failure is raised here."""
+        writing, self.writing = self.writing, None
+        if writing is None:
+            return
+        try:
+            writing.done.result()
+        except BaseException:
+            self.pending[:0] = writing.outcomes
+            raise
+        self._written(writing.rows, writing.outcomes, writing.started)
 
     def _pause_due(self, outcome: Outcome) -> bool:
         """Whether this outcome may take its campaign past the threshold of policy refusals
@@ -115,6 +179,7 @@ class Recorder:
         if count is None:
             if not refusal:
                 return False
+            self._collect()  # the figures read include every chunk handed over
             count = self.refusals[campaign_id] = RefusalCount.read(campaign_id, self)
         elif outcome.attempt is not None:
             count.attempts += 1
@@ -122,7 +187,9 @@ class Recorder:
         return refusal and count.crosses()
 
     def flush(self) -> None:
-        """Write what is pending; renew the lease of the rest when a third of it has passed."""
+        """Write what is pending (after the writer thread's chunk); renew the lease of the
+        rest when a third of it has passed."""
+        self._collect()
         if self.pending:
             rows = [self.open[o.delivery_id] for o in self.pending]
             paused: set[int] = set()
@@ -139,19 +206,10 @@ class Recorder:
                 # Not paused after all (other workers' attempts, a lost lease): read anew.
                 if self.refusals[campaign_id].crosses():
                     del self.refusals[campaign_id]
-            metrics.written(
-                [
-                    (row.campaign_id, o.account_id, o.status, o.attempt is not None)
-                    for row, o in zip(rows, self.pending, strict=True)
-                ],
-                time.monotonic() - started,
-            )
-            # Forgotten only once written: after a failed write `salvage` can try again.
-            for outcome in self.pending:
-                del self.open[outcome.delivery_id]
+            self._written(rows, self.pending, started)
             self.pending = []
         self.flushed_at = time.monotonic()
-        if self.open and self.flushed_at - self.renewed_at > self.lease.total_seconds() / 3:
+        if self.open and self._renewal_due(self.flushed_at):
             asked = time.monotonic()  # the new lease counts from before the statement went
             until = timezone.now() + self.lease
             renewed = renew_lease(worker=self.worker, ids=list(self.open), until=until)
@@ -164,6 +222,21 @@ class Recorder:
             # The room held for them, likewise; not that of an earlier batch that failed.
             quota.renew_holds(self.worker, until, since=self.started)
             self.renewed_at = self.flushed_at
+
+    def _renewal_due(self, now: float) -> bool:
+        return now - self.renewed_at > self.lease.total_seconds() / 3
+
+    def _written(self, rows: list[Claimed], outcomes: list[Outcome], started: float) -> None:
+        metrics.written(
+            [
+                (row.campaign_id, o.account_id, o.status, o.attempt is not None)
+                for row, o in zip(rows, outcomes, strict=True)
+            ],
+            time.monotonic() - started,
+        )
+        # Forgotten only once written: after a failed write `salvage` can try again.
+        for outcome in outcomes:
+            del self.open[outcome.delivery_id]
 
     def salvage(self, *, give_back: bool = True) -> None:
         """After the batch failed part-way: write the outcomes already known (messages the
@@ -245,14 +318,19 @@ def write_outcomes(
     """
     if not outcomes:
         return 0
-    plain = not any(
-        o.suppress or o.account_error or o.day_closed or is_policy_refusal(o.attempt, o.enhanced)
-        for o in outcomes
-    )
-    if plain and connection.vendor == "postgresql":
+    if is_plain(outcomes) and connection.vendor == "postgresql":
         return len(_update_deliveries(worker, outcomes, now, with_attempts=True))
     return _write_in_steps(
         worker, deliveries, outcomes, now, paused if paused is not None else set()
+    )
+
+
+def is_plain(outcomes: Sequence[Outcome]) -> bool:
+    """The usual outcomes: nothing to suppress, no account or policy failure, no day closed;
+    only the deliveries and their attempts to write."""
+    return not any(
+        o.suppress or o.account_error or o.day_closed or is_policy_refusal(o.attempt, o.enhanced)
+        for o in outcomes
     )
 
 

@@ -22,6 +22,7 @@ from campaigns.engine.record import FLUSH_SECONDS, Recorder
 from campaigns.engine.replan import replan_waiting_for_room
 from campaigns.engine.retry import RetryPolicy
 from campaigns.engine.send import Sender
+from campaigns.engine.writer import Writer
 from campaigns.services import (
     campaigns_finish_done,
     campaigns_freeze_finished,
@@ -54,6 +55,8 @@ class Engine:
         self.batch_size = batch_size
         lease = timedelta(seconds=settings.DELIVERY_LEASE_SECONDS)
         self.sender = Sender(RetryPolicy.from_settings(), holder=self.name, hold_for=lease)
+        # Writes the outcomes of busy batches while they go on sending (see Recorder).
+        self.writer = Writer()
         self.checked_at: float | None = None  # monotonic; None: the last step was not busy
 
     def step(self) -> bool:
@@ -69,6 +72,7 @@ class Engine:
             return self._step()
         except BaseException:
             self.sender.close()
+            self.writer.close()
             _replace_broken_database_connection()
             raise
 
@@ -112,13 +116,16 @@ class Engine:
             self.checked_at = time.monotonic()
         if not busy:  # idle connections are not kept open while nothing is due
             self.sender.close()
+            self.writer.close()
             self.checked_at = None
         return busy
 
     def _start(
         self, deliveries: list[Claimed], now: datetime, lease: timedelta, recorders: list[Recorder]
     ) -> None:
-        recorder = Recorder(worker=self.name, deliveries=deliveries, lease=lease, started=now)
+        recorder = Recorder(
+            worker=self.name, deliveries=deliveries, lease=lease, started=now, writer=self.writer
+        )
         recorders.append(recorder)
         self.sender.start(deliveries, now, recorder, recorder.stopped_as)
 

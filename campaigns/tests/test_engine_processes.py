@@ -5,7 +5,7 @@ from collections import Counter
 import pytest
 from django.conf import settings
 
-from campaigns.engine.record import FLUSH_EVERY
+from campaigns.engine.record import UNRECORDED_AT_MOST
 from campaigns.models import Campaign, CampaignStatus, Delivery, DeliveryStatus
 from campaigns.services import campaign_start
 from campaigns.tests import processes
@@ -89,9 +89,9 @@ def test_a_worker_killed_mid_campaign_loses_nothing_and_duplicates_only_what_was
 
     received = Counter(m.rcpt_tos[0] for m in smtp_sink.messages)
     duplicates = {rcpt: n for rcpt, n in received.items() if n > 1}
-    # What the killed worker had sent but not yet recorded (it records every FLUSH_EVERY
-    # messages), plus one message in flight on each of its connections to the account.
-    in_flight_bound = FLUSH_EVERY + settings.SENDING_CONNECTIONS_PER_ACCOUNT
+    # What the killed worker had sent but not yet recorded (a chunk being written and the
+    # next one filling), plus one message in flight on each of its connections to the account.
+    in_flight_bound = UNRECORDED_AT_MOST + settings.SENDING_CONNECTIONS_PER_ACCOUNT
     extra = sum(duplicates.values()) - len(duplicates)
     print(f"\nkilled after {at_kill} messages; duplicates: {extra} (bound {in_flight_bound})")
     assert len(received) == TOTAL

@@ -19,7 +19,7 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
-from campaigns.engine.record import FLUSH_EVERY
+from campaigns.engine.record import UNRECORDED_AT_MOST
 from campaigns.models import Campaign, CampaignStatus, Delivery, DeliveryStatus
 from campaigns.services import campaign_start
 from campaigns.tests import processes, sink_checks
@@ -28,9 +28,10 @@ from campaigns.tests.conftest import make_campaign
 pytestmark = pytest.mark.django_db(transaction=True)
 
 TOTAL = 3000
-# What one failure can make go twice: the outcomes a worker keeps before writing them (lost
-# when the database cannot take them), plus one body in flight on each connection.
-PER_FAILURE = FLUSH_EVERY + settings.SENDING_CONNECTIONS_PER_ACCOUNT
+# What one failure can make go twice: the outcomes a worker has not written (lost when the
+# database cannot take them: a chunk being written and the next one), plus one body in flight
+# on each connection.
+PER_FAILURE = UNRECORDED_AT_MOST + settings.SENDING_CONNECTIONS_PER_ACCOUNT
 
 
 def worker(sink, tmp_path: Path, name: str, **env: str) -> subprocess.Popen[bytes]:

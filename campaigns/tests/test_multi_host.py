@@ -15,7 +15,7 @@ from collections import Counter, defaultdict
 import pytest
 from django.conf import settings
 
-from campaigns.engine.record import FLUSH_EVERY
+from campaigns.engine.record import UNRECORDED_AT_MOST
 from campaigns.models import (
     Attempt,
     AttemptOutcome,
@@ -144,9 +144,9 @@ def test_three_worker_hosts_survive_a_dead_host_and_a_cut_link_without_losing_or
     received = Counter(m.rcpt_tos[0] for m in smtp_sink.messages)
     duplicates = {rcpt: n for rcpt, n in received.items() if n > 1}
     extra = sum(n - 1 for n in duplicates.values())
-    # What a host had sent but not recorded (written every FLUSH_EVERY outcomes), plus one
+    # What a host had sent but not recorded (UNRECORDED_AT_MOST per process), plus one
     # message on each SMTP connection, in each worker process, for the two hosts that failed.
-    bound = 2 * CONCURRENCY * (FLUSH_EVERY + settings.SENDING_CONNECTIONS_PER_ACCOUNT)
+    bound = 2 * CONCURRENCY * (UNRECORDED_AT_MOST + settings.SENDING_CONNECTIONS_PER_ACCOUNT)
     print(
         f"\n{TOTAL} recipients in {elapsed:.0f} s; dead host at {at_kill} sent, link cut at "
         f"{at_cut} ({during_cut} sent during the cut); duplicates {extra} (bound {bound})"
