@@ -42,6 +42,16 @@ def _fresh_cache():
 
 
 @pytest.fixture(autouse=True)
+def _engine_writers_closed():
+    """An engine's writer thread keeps a database connection while busy: none outlives its
+    test (a connection left open would block the test database's removal)."""
+    from campaigns.engine.writer import Writer
+
+    yield
+    Writer.close_all()
+
+
+@pytest.fixture(autouse=True)
 def _english_again():
     """A request in Russian leaves Russian active in the thread (LocaleMiddleware activates
     the language and nothing deactivates it); the next test starts in English again."""

@@ -35,6 +35,7 @@ from campaigns.models import (
 )
 from campaigns.reasons import POLICY_REFUSALS
 from campaigns.services import CampaignError, campaign_pause
+from core.one_ahead import can_overlap
 from core.reasons import reason
 from sending import quota
 from sending.models import SendingAccount
@@ -43,8 +44,9 @@ from sending.services import account_mark_error
 log = logging.getLogger(__name__)
 
 # Outcomes kept before they are written. With a writer thread, one chunk is written while
-# the next fills: a worker killed at any moment has sent at most UNRECORDED_AT_MOST messages
-# (plus those in flight) that it did not record, and that will go again.
+# the next fills: a worker killed at any moment has sent, for each batch it was sending, at
+# most UNRECORDED_AT_MOST messages (plus those in flight) that it did not record, and that
+# will go again.
 FLUSH_EVERY = 90
 UNRECORDED_AT_MOST = 2 * FLUSH_EVERY
 # ... and at most this long: a slow server still sees its results recorded as they come.
@@ -132,8 +134,7 @@ class Recorder:
         the chunk written here)."""
         return (
             self.writer is not None
-            and connection.vendor == "postgresql"
-            and not connection.in_atomic_block
+            and can_overlap()
             and not self.refusals
             and not self._renewal_due(time.monotonic())
             and is_plain(self.pending)

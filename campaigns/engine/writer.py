@@ -6,15 +6,19 @@ time, with every connection of the batch idle meanwhile (py-spy, `bench_send.py 
 Written here, the chunk's statement runs while the next chunk's messages go out.
 
 A job's connection is its own (Django's connections are per thread): it sees only committed
-rows, so it is for callers outside a transaction. A connection that broke under a job is
-closed, and the next job opens another. When idle the thread closes its connection and ends
-(it starts again with the next job), so that an idle worker holds no extra connection.
+rows, so it is for callers outside a transaction (`core.one_ahead.can_overlap`). Unlike
+`core.one_ahead.Ahead`, made for one import's batches, the thread outlives a call: the engine
+keeps it from one batch to the next, each chunk with its own Future. A connection that broke
+under a job is closed, and the next job opens another. When idle the thread closes its
+connection and ends (it starts again with the next job), so that an idle worker holds no
+extra connection.
 """
 
 from __future__ import annotations
 
 import queue
 import threading
+import weakref
 from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any, TypeVar
@@ -28,6 +32,8 @@ IDLE_SECONDS = 5.0
 
 _Job = tuple["Future[Any]", Callable[[], Any]]
 
+_writers: weakref.WeakSet[Writer] = weakref.WeakSet()  # every Writer of the process
+
 
 class Writer:
     """Runs jobs in order on a thread of its own; `close` waits for them and ends it."""
@@ -40,6 +46,7 @@ class Writer:
         self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
+        _writers.add(self)
 
     def submit(self, job: Callable[[], T]) -> Future[T]:
         """Run `job` after those submitted before it; its Future gives its result or raises
@@ -60,6 +67,13 @@ class Writer:
                 self._jobs.put(None)
         if thread is not None:
             thread.join()
+
+    @staticmethod
+    def close_all() -> None:
+        """Close every writer of the process (a test's, before the next test or the test
+        database goes)."""
+        for writer in list(_writers):
+            writer.close()
 
     def _run(self) -> None:
         try:

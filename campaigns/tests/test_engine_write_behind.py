@@ -81,6 +81,14 @@ def backend_alive(pid: int) -> bool:
     return value("SELECT count(*) FROM pg_stat_activity WHERE pid = %s", [pid]) == 1
 
 
+def backend_ends(pid: int) -> bool:
+    """Whether the backend goes (it exits a moment after its client closed the connection)."""
+    deadline = time.monotonic() + PATIENCE
+    while backend_alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return not backend_alive(pid)
+
+
 @pytest.mark.django_db(transaction=True)
 def test_the_writer_closes_its_connection_when_closed_and_when_idle():
     require_postgresql()
@@ -95,14 +103,12 @@ def test_the_writer_closes_its_connection_when_closed_and_when_idle():
     assert pid != backend()
     assert backend_alive(pid)
     writer.close()
-    assert not backend_alive(pid)
+    assert writer._thread is None
+    assert backend_ends(pid)
 
     idle = Writer(idle_seconds=0.05)
     pid = idle.submit(backend).result(timeout=PATIENCE)
-    deadline = time.monotonic() + PATIENCE
-    while backend_alive(pid) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not backend_alive(pid)  # nothing to do: the thread ended and closed it
+    assert backend_ends(pid)  # nothing to do: the thread ended and closed it
     assert idle._thread is None
 
 
