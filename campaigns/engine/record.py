@@ -250,6 +250,10 @@ class Recorder:
         The room goes back for all the worker's holds at once: with several batches open,
         `give_back=False` for all but the last, so that none is settled before every batch
         has written what it used."""
+        # A chunk the writer thread failed to write (the same outage, as a rule) is pending
+        # again: written here with the rest.
+        with contextlib.suppress(Exception):
+            self._collect()
         try:
             self.flush()
             now = timezone.now()
