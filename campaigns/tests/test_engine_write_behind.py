@@ -29,7 +29,7 @@ from campaigns.engine.step import Engine
 from campaigns.engine.writer import Writer
 from campaigns.models import Attempt, AttemptOutcome, CampaignStatus, Delivery, DeliveryStatus
 from campaigns.services import campaign_start
-from campaigns.tests.conftest import Setup, make_campaign
+from campaigns.tests.conftest import make_campaign
 from campaigns.tests.test_engine_fault_injection import (
     check,
     database_gone,
@@ -146,21 +146,21 @@ def in_thread(target) -> threading.Thread:
     return thread
 
 
-def claimed(personas, smtp_sink, n: int) -> tuple[Setup, list[Claimed]]:
+def claimed(personas, smtp_sink, n: int) -> tuple[list[Claimed], Recorder, list[Outcome]]:
+    """A claimed batch of `n`, its recorder (with a writer thread) and a sent outcome each."""
     setup = make_campaign(personas.workspace, smtp_sink, n=n)
     campaign_start(campaign=setup.campaign)
-    batch = claim_batch(worker="w", limit=n, now=timezone.now(), lease=timedelta(minutes=2))
+    lease = timedelta(minutes=2)
+    batch = claim_batch(worker="w", limit=n, now=timezone.now(), lease=lease)
     assert len(batch) == n
-    return setup, batch
+    recorder = Recorder(worker="w", deliveries=batch, lease=lease, writer=Writer())
+    return batch, recorder, [sent(d, setup.account.pk) for d in batch]
 
 
 @pytest.mark.django_db(transaction=True)
 def test_sending_goes_on_while_a_chunk_is_written_and_one_chunk_at_most_waits(personas, smtp_sink):
     require_postgresql()
-    setup, batch = claimed(personas, smtp_sink, UNRECORDED_AT_MOST + 1)
-    writer = Writer()
-    recorder = Recorder(worker="w", deliveries=batch, lease=timedelta(minutes=2), writer=writer)
-    outcomes = [sent(d, setup.account.pk) for d in batch]
+    batch, recorder, outcomes = claimed(personas, smtp_sink, UNRECORDED_AT_MOST + 1)
     try:
         with rows_locked([batch[0].pk]) as holder:
             # The first chunk's statement waits for the lock; the next chunk fills meanwhile.
@@ -180,7 +180,7 @@ def test_sending_goes_on_while_a_chunk_is_written_and_one_chunk_at_most_waits(pe
         recorder(outcomes[-1])
         recorder.flush()
     finally:
-        writer.close()
+        Writer.close_all()
     assert recorder.open == {}
     assert recorder.writing is None
     assert Delivery.objects.filter(status=DeliveryStatus.SENT).count() == len(batch)
@@ -195,10 +195,7 @@ def test_a_chunk_whose_write_failed_is_written_by_salvage(personas, smtp_sink, m
     (the batch failed elsewhere meanwhile), it is not. Either way `salvage` writes every
     outcome on the caller's connection."""
     require_postgresql()
-    setup, batch = claimed(personas, smtp_sink, FLUSH_EVERY + 10)
-    writer = Writer()
-    recorder = Recorder(worker="w", deliveries=batch, lease=timedelta(minutes=2), writer=writer)
-    outcomes = [sent(d, setup.account.pk) for d in batch]
+    batch, recorder, outcomes = claimed(personas, smtp_sink, FLUSH_EVERY + 10)
     try:
         with rows_locked([batch[0].pk]) as holder:
             for outcome in outcomes:
@@ -213,7 +210,7 @@ def test_a_chunk_whose_write_failed_is_written_by_salvage(personas, smtp_sink, m
             holder.commit()
         recorder.salvage()
     finally:
-        writer.close()
+        Writer.close_all()
     assert recorder.open == {}
     assert Delivery.objects.filter(status=DeliveryStatus.SENT).count() == len(batch)
     assert Attempt.objects.count() == len(batch)
