@@ -31,11 +31,11 @@ from django.utils.translation import gettext as _
 from accounts.models import Workspace
 from audience.models import ListMembership, Recipient, RecipientList, Segment
 from audience.selectors import (
-    WHOLE_ADDRESS,
     RecipientFilter,
     recipients_matching,
     search_q,
     segment_q,
+    whole_address,
 )
 from campaigns.engine.launch import AudienceCount, audience_count
 from campaigns.engine.send import delivery_values, frozen_parts
@@ -712,8 +712,7 @@ class AttemptFilter:
     def address(self) -> str | None:
         """`email` when it is a whole address (in its stored form), looked up as that address
         alone; None for a part of one, matched anywhere in the addresses."""
-        text = self.email.strip().lower()
-        return text if WHOLE_ADDRESS.fullmatch(text) else None
+        return whole_address(self.email)
 
 
 def deliveries_of_address(workspace: Workspace, address: str) -> list[int]:

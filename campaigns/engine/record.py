@@ -122,9 +122,12 @@ class Recorder:
         self.pending.append(outcome)
         if self._pause_due(outcome):
             self.flush()  # now: the pause is decided there, and stops the batch at once
-        elif len(self.pending) >= FLUSH_EVERY and self._may_write_behind():
-            self._write_behind()
-        elif len(self.pending) >= FLUSH_EVERY or time.monotonic() - self.flushed_at > FLUSH_SECONDS:
+        elif len(self.pending) >= FLUSH_EVERY:
+            if self._may_write_behind():
+                self._write_behind()
+            else:
+                self.flush()
+        elif time.monotonic() - self.flushed_at > FLUSH_SECONDS:
             self.flush()
 
     def _may_write_behind(self) -> bool:

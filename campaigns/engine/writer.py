@@ -81,12 +81,8 @@ class Writer:
                 try:
                     item = self._jobs.get(timeout=self.idle_seconds)
                 except queue.Empty:
-                    with self._lock:
-                        if self._jobs.empty():
-                            self._thread = None
-                            return
-                    continue
-                if item is None:  # close(): ends here, unless a job came after it
+                    item = None
+                if item is None:  # idle, or close(): ends here, unless a job came meanwhile
                     with self._lock:
                         if self._jobs.empty():
                             self._thread = None

@@ -144,7 +144,7 @@ def test_three_worker_hosts_survive_a_dead_host_and_a_cut_link_without_losing_or
     received = Counter(m.rcpt_tos[0] for m in smtp_sink.messages)
     duplicates = {rcpt: n for rcpt, n in received.items() if n > 1}
     extra = sum(n - 1 for n in duplicates.values())
-    # What a host had sent but not recorded (UNRECORDED_AT_MOST per process), plus one
+    # What a host had sent but not recorded (UNRECORDED_AT_MOST per batch being sent), plus one
     # message on each SMTP connection, in each worker process, for the two hosts that failed.
     bound = 2 * CONCURRENCY * (UNRECORDED_AT_MOST + settings.SENDING_CONNECTIONS_PER_ACCOUNT)
     print(
