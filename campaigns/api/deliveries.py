@@ -35,13 +35,8 @@ from campaigns.serializers import (
     MessageSerializer,
 )
 from core.api.filters import ListFilterBackend
-from core.api.pagination import LargeCursorPagination
+from core.api.pagination import KeysetPagination, LargeCursorPagination
 from core.index_order import in_index_order
-
-
-class AttemptCursorPagination(LargeCursorPagination):
-    # Newest first on the index (workspace, created_at).
-    ordering = ("-created_at", "-id")  # type: ignore[assignment]  # DRF takes a tuple too
 
 
 @extend_schema(tags=["deliveries"])
@@ -99,7 +94,9 @@ class DeliveriesApi(
 class AttemptsApi(mixins.ListModelMixin, mixins.RetrieveModelMixin, WorkspaceViewSet[Attempt]):
     lookup_url_kwarg = "attempt_id"
     lookup_value_regex = "[0-9]+"
-    pagination_class = AttemptCursorPagination
+    # Newest first by (created_at, id) on the (workspace or campaign, time, id) index, exact
+    # where a chunk of the engine's attempts shares one timestamp.
+    pagination_class = KeysetPagination
     serializer_class = AttemptSerializer
     queryset = Attempt.objects.none()  # the model, for the schema; rows: workspace_queryset
     filter_backends = (ListFilterBackend,)

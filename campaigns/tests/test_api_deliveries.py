@@ -127,6 +127,31 @@ def test_attempts_filter_by_campaign_delivery_outcome_and_time(personas, api_for
     assert api.get(url, {"outcome": "great"}).status_code == 400
 
 
+def test_attempts_sharing_a_timestamp_page_by_keyset_each_once(
+    personas, api_for, smtp_sink, time_machine
+):
+    """A chunk of the engine's attempts shares one timestamp. The pages go on after the last
+    row's (time, id), never skipping over the rows before them (OFFSET), which DRF's cursor
+    did within a timestamp."""
+    time_machine.move_to("2026-11-21 10:00:00Z", tick=False)
+    sent_campaign(stage(personas.workspace, smtp_sink, n=25))
+    assert Attempt.objects.values("created_at").distinct().count() == 1
+    api = api_for("viewer")
+    seen: list[int] = []
+    url: str | None = "/api/attempts/?page_size=10"
+    while url is not None:
+        with CaptureQueriesContext(connection) as queries:
+            body = api.get(url).json()
+        assert set(body) == {"next", "first", "results"}
+        offsets = [q["sql"] for q in queries if " OFFSET " in q["sql"].upper()]
+        assert not offsets, offsets
+        seen += [row["id"] for row in body["results"]]
+        url = body["next"]
+        assert len(seen) <= 35, "the next links go round in circles"
+    assert seen == sorted(seen, reverse=True)
+    assert sorted(seen) == sorted(Attempt.objects.values_list("pk", flat=True))
+
+
 def test_send_now_makes_a_waiting_message_due_and_refuses_a_sent_one(personas, api_for, smtp_sink):
     s = stage(personas.workspace, smtp_sink, n=1)
     campaign = s.campaign(name="Later")
