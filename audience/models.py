@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.core.validators import MaxLengthValidator, RegexValidator
 from django.db import models
+from django.db.models.functions import Upper
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 
@@ -312,6 +313,11 @@ class ImportRejection(models.Model):
 
     class Meta:
         ordering = ("line", "id")
+        indexes = (
+            # An erasure finds the lines naming an address, case aside (email__iexact), by
+            # this index, not by reading every report's lines.
+            models.Index(Upper("email"), name="importrejection_email_upper"),
+        )
 
     def __str__(self) -> str:
         return f"line {self.line}: {self.reason}"

@@ -21,6 +21,7 @@ from audience.models import (
     AudienceJob,
     Consent,
     CustomField,
+    ImportRejection,
     JobKind,
     JobStatus,
     ListMembership,
@@ -79,6 +80,13 @@ def recipient_of_address(workspace: Workspace, email: str) -> Recipient | None:
     every recipient of the workspace)."""
     address = email.strip().lower()
     return Recipient.objects.filter(workspace=workspace, email=address).first() if address else None
+
+
+def import_lines_naming(workspace: Workspace, email: str) -> QuerySet[ImportRejection]:
+    """The workspace's import report lines (rejected or duplicate) that name this address, any
+    case: a line keeps the address as the file wrote it, so it is matched by the lines'
+    UPPER(email) index, whatever their number."""
+    return ImportRejection.objects.filter(job__workspace=workspace, email__iexact=email)
 
 
 # --------------------------------------------------------------------------- filtering

@@ -212,7 +212,7 @@ def recipient_erase(*, recipient: Recipient, keep_blocked: bool) -> None:
 def _erase_from_import_reports(workspace: Workspace, email: str) -> None:
     """The address out of the import reports' rejected and duplicate lines (the lines stay,
     so that a report's counts still add up)."""
-    ImportRejection.objects.filter(job__workspace=workspace, email__iexact=email).update(email="")
+    selectors.import_lines_naming(workspace, email).update(email="")
 
 
 UPSERT_MAX = 10_000

@@ -6,8 +6,10 @@ change."""
 from __future__ import annotations
 
 import pytest
+from django.db import connection
 from django.urls import reverse
 
+from audience import selectors as audience_selectors
 from audience import services as audience
 from audience.models import AudienceJob, ImportRejection, JobKind, Recipient
 from campaigns.engine.step import Engine
@@ -17,6 +19,7 @@ from campaigns.services import campaign_start
 from campaigns.tests.conftest import make_campaign
 from campaigns.tests.factories import CampaignFactory
 from content.models import Template
+from core.testing.plans import page_rows_read
 from subscriptions.models import PendingSignup, SignupForm
 
 pytestmark = pytest.mark.django_db
@@ -154,3 +157,22 @@ def test_a_single_emails_name_sign_ups_and_import_reports_lose_the_address(
     assert single.name == "E-mail to [erased]"
     assert ImportRejection.objects.get().line == 7  # the line stays in the report
     assert list(PendingSignup.objects.all()) == [others]
+
+
+def test_the_import_lines_naming_an_address_are_found_by_index(personas):
+    """Reports keep every rejected line of every import: an erasure reads the lines naming the
+    address, not all of them, however the file wrote its case."""
+    if connection.vendor != "postgresql":
+        pytest.skip("plans are PostgreSQL's; SQLite reads its small tables whole")
+    job = AudienceJob.objects.create(workspace=personas.workspace, kind=JobKind.IMPORT)
+    ImportRejection.objects.bulk_create(
+        ImportRejection(job=job, line=i, email=f"someone{i}@example.test", reason="bad")
+        for i in range(300)
+    )
+    ImportRejection.objects.create(job=job, line=301, email=ANN.title(), reason="", duplicate=True)
+    with connection.cursor() as cursor:  # statistics as autovacuum would have them
+        cursor.execute("ANALYZE audience_importrejection")
+    lines = audience_selectors.import_lines_naming(personas.workspace, ANN)
+
+    assert [r.line for r in lines] == [301]
+    assert page_rows_read(lines, "audience_importrejection") <= 2
