@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -20,6 +19,7 @@ from audience.selectors import recipient_get
 from campaigns.csv_export import streamed
 from campaigns.selectors import campaign_get, campaign_resends, campaign_resent_from
 from core.digits import is_number
+from core.keyset import page_from
 from tracking import reports, resends, selectors
 
 PER_PAGE = 50
@@ -56,11 +56,12 @@ def campaign_report_csv(request: HttpRequest, campaign_id: int, part: str) -> Ht
 
 @workspace_view()
 def campaign_replies(request: HttpRequest, campaign_id: int) -> HttpResponse:
-    """The replies found for a campaign's deliveries, paginated."""
+    """The replies found for a campaign's deliveries, newest first, a page at a time through
+    the (campaign, kind, time) index: neither counted nor skipped over, however many."""
     workspace = access_of(request).workspace
     campaign = or_404(campaign_get(workspace, campaign_id))
-    replies = Paginator(selectors.campaign_replies(workspace, campaign), PER_PAGE)
-    page = replies.get_page(_page(request.GET.get("page", "1")))
+    replies = selectors.campaign_replies(workspace, campaign)
+    page = page_from(replies, request.GET, key="occurred_at", size=PER_PAGE)
     return render(request, "tracking/campaign_replies.html", {"campaign": campaign, "page": page})
 
 
