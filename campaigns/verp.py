@@ -26,6 +26,8 @@ import re
 
 from django.conf import settings
 
+from core.keyed_mac import hmac_sha256
+
 SALT = "postroom.tracking.verp"
 DEFAULT_PREFIX = "bounces"
 MAX_LOCAL_PART = 64  # RFC 5321 4.5.3.1.1
@@ -86,7 +88,7 @@ def _b32(raw: bytes) -> str:
 
 
 def _mac(value: str, secret: str) -> str:
-    digest = hmac.new(_key(secret), value.encode("ascii"), hashlib.sha256).digest()
+    digest = hmac_sha256(_key(secret), value.encode("ascii"))
     return _b32(digest)[:_MAC_CHARS]
 
 

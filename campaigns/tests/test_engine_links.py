@@ -1,9 +1,13 @@
 """The engine's fast links are exactly Django's: tokens verify, URLs match reverse()."""
 
+import sys
+import threading
+import time
+
 import pytest
 from django.core import signing
 
-from campaigns import links
+from campaigns import links, verp
 
 
 @pytest.mark.parametrize("delivery_id", [1, 61, 62, 123456789, 2**40])
@@ -54,3 +58,51 @@ def test_batch_links_are_the_reverse_urls(settings):
     assert made.unsubscribe_url(token) == links.unsubscribe_url(token)
     assert made.view_url(token) == links.view_url(token)
     assert made.unsubscribe_url(token).startswith("https://mail.example.test/")
+
+
+def test_a_message_id_is_the_same_hmac_as_before():
+    """A retry after an upgrade carries the Message-ID its first try did."""
+    import hmac as stdlib_hmac
+
+    from django.conf import settings
+
+    mac = stdlib_hmac.digest(settings.SECRET_KEY.encode(), b"12.345", "sha256").hex()[:12]
+    assert links.message_id_for(345, 12, "example.test") == f"<12.345.{mac}@example.test>"
+
+
+@pytest.mark.parametrize(
+    "sign",
+    [
+        lambda n: links.token_for(n),
+        lambda n: links.message_id_for(n, 1, "example.test"),
+        lambda n: verp.token_for(n),
+    ],
+    ids=["link token", "Message-ID", "VERP token"],
+)
+def test_signing_a_message_keeps_the_gil(sign):
+    """The engine thread signs two or three values a message. OpenSSL's one-shot HMAC
+    (hmac.digest) let go of the GIL at each, and a busy thread of the worker's then kept it
+    for up to the switch interval while the batch's connections waited. With a long switch
+    interval, a thread that spins beside never runs while the values are signed."""
+    spins = [0]
+    stop = threading.Event()
+
+    def spin() -> None:
+        while not stop.is_set():
+            spins[0] += 1
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(0.5)  # no forced hand-over within the loop below
+    spinner = threading.Thread(target=spin)
+    try:
+        spinner.start()
+        time.sleep(0.01)  # the spinner runs and holds the GIL
+        before = spins[0]
+        for n in range(1, 300):
+            sign(n)
+        after = spins[0]
+    finally:
+        stop.set()
+        spinner.join()
+        sys.setswitchinterval(interval)
+    assert after == before, f"another thread ran {after - before} spins while signing"
