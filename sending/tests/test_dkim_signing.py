@@ -64,8 +64,10 @@ def test_a_changed_body_or_header_fails():
 
 
 def test_signing_costs_about_one_rsa_operation():
-    """Measured against the RSA operation itself in the same loop, so a busy machine slows
-    both alike: the signer adds little beyond the one signature it must make."""
+    """Measured against the RSA operation itself in the same loop: the signer adds little
+    beyond the one signature it must make. Each is timed in this thread's CPU time and the
+    least of 50 tries is compared, so that other processes on a busy machine (the other
+    test pass of CI, say) slow neither: wall time summed over the loop measured the machine."""
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
@@ -73,15 +75,17 @@ def test_signing_costs_about_one_rsa_operation():
     key = serialization.load_pem_private_key(KEY[0].encode("ascii"), password=None)
     assert isinstance(key, rsa.RSAPrivateKey)
     sign(raw, domain="acme.example", selector="sel", private_key=KEY[0])  # loads the key
-    signing = rsa_only = 0.0
+    signing: list[float] = []
+    rsa_only: list[float] = []
     for _ in range(50):
-        started = time.perf_counter()
+        started = time.thread_time()
         sign(raw, domain="acme.example", selector="sel", private_key=KEY[0])
-        signing += time.perf_counter() - started
-        started = time.perf_counter()
+        signing.append(time.thread_time() - started)
+        started = time.thread_time()
         key.sign(raw[:200], padding.PKCS1v15(), hashes.SHA256())
-        rsa_only += time.perf_counter() - started
-    assert signing < 3 * rsa_only, f"{signing / rsa_only:.2f} RSA operations per message"
+        rsa_only.append(time.thread_time() - started)
+    ratio = min(signing) / min(rsa_only)
+    assert ratio < 3, f"{ratio:.2f} RSA operations per message"
 
 
 @pytest.mark.django_db
