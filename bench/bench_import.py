@@ -283,20 +283,17 @@ def vacuum() -> None:
 
 
 def page_times(owner: Any) -> None:
+    from django.conf import settings
     from django.test import Client, override_settings
 
     # Django's test client calls itself "testserver"; and the pages name static files through
     # the plain storage, as `collectstatic` has not been run for the compressed manifest (nor
     # for WhiteNoise, which says so once).
     warnings.filterwarnings("ignore", "No directory at", UserWarning)
-    with override_settings(ALLOWED_HOSTS=["testserver"], STORAGES=_PLAIN_STATIC):
+    plain = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
+    storages = {**settings.STORAGES, "staticfiles": plain}
+    with override_settings(ALLOWED_HOSTS=["testserver"], STORAGES=storages):
         _time_pages(Client(), owner)
-
-
-_PLAIN_STATIC = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-}
 
 
 def _time_pages(client: Any, owner: Any) -> None:

@@ -39,11 +39,6 @@ def _mac(value: str, secret: str | bytes) -> bytes:
 
 
 @functools.lru_cache(maxsize=4)
-def _secret_bytes(secret: str) -> bytes:
-    return secret.encode()
-
-
-@functools.lru_cache(maxsize=4)
 def _signer_key(secret: str | bytes) -> bytes:
     # django.utils.crypto.salted_hmac's key for Signer(salt=_SALT), algorithm sha256
     return hashlib.sha256(f"{_SALT}signer".encode() + force_bytes(secret)).digest()
@@ -134,7 +129,7 @@ class DeliveryLinks:
 def message_id_for(delivery_id: int, campaign_id: int, domain: str) -> str:
     """A Message-ID that is the same on every try of a delivery, and unique across installs."""
     digest = hmac_sha256(
-        _secret_bytes(settings.SECRET_KEY), f"{campaign_id}.{delivery_id}".encode()
+        settings.SECRET_KEY.encode(), f"{campaign_id}.{delivery_id}".encode()
     ).hex()[:12]
     return f"<{campaign_id}.{delivery_id}.{digest}@{domain or 'postroom.invalid'}>"
 

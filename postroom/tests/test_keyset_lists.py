@@ -26,6 +26,7 @@ from audience.models import Suppression
 from audience.selectors import suppressions_matching
 from automation.models import Enrollment
 from automation.tests.sequence_setup import join, make_sequence
+from core.testing.pages import link_href
 from core.testing.plans import rows_read
 from tracking.models import BounceMailbox, MailboxMessage
 
@@ -130,11 +131,6 @@ def _counted(queries: CaptureQueriesContext) -> list[str]:
     return [q["sql"] for q in queries if '"__count"' in q["sql"]]
 
 
-def _link(html: str, link_id: str) -> str | None:
-    found = re.search(rf'id="{link_id}"[^>]*href="([^"]+)"', html)
-    return found.group(1).replace("&amp;", "&") if found else None
-
-
 @pytest.mark.parametrize("name", LISTINGS)
 def test_the_page_reaches_every_row_once_older_and_newer(personas, owner_client, name):
     listing = LISTINGS[name](personas)
@@ -147,7 +143,7 @@ def test_the_page_reaches_every_row_once_older_and_newer(personas, owner_client,
         html = response.content.decode()
         assert not _counted(queries)
         pages.append(re.findall(listing.row_pattern, html))
-        older = _link(html, f"{listing.prefix}-older")
+        older = link_href(html, f"{listing.prefix}-older")
         url = listing.page + older if older else None
         assert len(pages) <= 5, "the Older links go round in circles"
     assert [len(p) for p in pages] == [50, 50, 7]
@@ -155,11 +151,11 @@ def test_the_page_reaches_every_row_once_older_and_newer(personas, owner_client,
     assert sorted(seen) == sorted(listing.marks)
     # And back: Newer from the last page gives the pages before it, as they were.
     for before in reversed(pages[:-1]):
-        newer = _link(html, f"{listing.prefix}-newer")
+        newer = link_href(html, f"{listing.prefix}-newer")
         assert newer is not None
         html = owner_client.get(listing.page + newer).content.decode()
         assert re.findall(listing.row_pattern, html) == before
-    assert _link(html, f"{listing.prefix}-newer") is None
+    assert link_href(html, f"{listing.prefix}-newer") is None
 
 
 @pytest.mark.parametrize("name", LISTINGS)
