@@ -396,15 +396,21 @@ class Plan:
     restore_formulas: bool = False
     email_index: int = field(init=False)
     standard: list[tuple[int, str]] = field(init=False)
-    custom: list[tuple[int, str, str, list[str]]] = field(init=False)
+    custom: list[tuple[int, str, bool, str, list[str]]] = field(init=False)
 
     def __post_init__(self) -> None:
         self.email_index = self.mapping.index("email")
         self.standard = [
             (i, t) for i, t in enumerate(self.mapping) if t in IMPORT_FIELDS and t != "email"
         ]
+        # (column, key, plain text?, type, choices): the type's enum is compared once here.
         self.custom = [
-            (i, t[6:], *self.custom_types[t[6:]])
+            (
+                i,
+                t[6:],
+                self.custom_types[t[6:]][0] == CustomFieldType.TEXT,
+                *self.custom_types[t[6:]],
+            )
             for i, t in enumerate(self.mapping)
             if t.startswith("field:")
         ]
@@ -438,13 +444,14 @@ class Plan:
         except InvalidEmail as exc:
             return Rejection(line, raw_email[:200], f"Invalid e-mail address: {exc}")
         values = {target: row[i].strip() for i, target in self.standard}
-        for target, text in values.items():
-            limit = VALUE_MAX_CHARS if target == "comment" else MAX_TEXT
-            if len(text) > limit:
-                return Rejection(line, email, f"{target} is longer than {limit:,} characters.")
+        if max(map(len, values.values()), default=0) > MAX_TEXT:  # rare: look closer
+            for target, text in values.items():
+                limit = VALUE_MAX_CHARS if target == "comment" else MAX_TEXT
+                if len(text) > limit:
+                    return Rejection(line, email, f"{target} is longer than {limit:,} characters.")
         custom: dict[str, JsonValue] = {}
-        for i, key, kind, choices in self.custom:
-            if kind == CustomFieldType.TEXT:
+        for i, key, text_only, kind, choices in self.custom:
+            if text_only:
                 text = row[i].strip()
                 if len(text) > VALUE_MAX_CHARS:
                     message = f"{key}: longer than {VALUE_MAX_CHARS:,} characters"

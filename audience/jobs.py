@@ -189,7 +189,7 @@ def _pending_batches(job: AudienceJob) -> Iterator[tuple[list[tuple[int, list[st
         Path(params["path"]), params["encoding"], params["delimiter"], settings.AUDIENCE_BATCH_SIZE
     )
     for batch, bytes_read in batches:
-        rows = [(n, row) for n, row in batch if n > job.last_line]
+        rows = [(n, row) for n, row in batch if n > job.last_line] if job.last_line else batch
         if rows:
             yield rows, bytes_read
 

@@ -27,6 +27,10 @@ from accounts.audit import services as audit
 from accounts.models import User, Workspace
 from audience import selectors
 from audience.bulkwrite import (
+    CHANGED,
+    NEW,
+    PRESENT,
+    WRITTEN,
     as_row,
     compare_stored,
     copy_if_all_new,
@@ -917,28 +921,28 @@ def _write_looked_up(
     if mode == "update":
         compared = [(email, row.values, row.custom) for email, row in parsed.items()]
         standard = [c for c in columns if c != "fields"]
-        stored = compare_stored(job.workspace_id, compared, standard, stamp)
+        verdicts = compare_stored(job.workspace_id, compared, standard, stamp)
     else:
-        stored = {
-            e: (mine, False)
-            for e, mine in existing_recipients(job.workspace_id, list(parsed), stamp).items()
+        stored = existing_recipients(job.workspace_id, list(parsed), stamp)
+        verdicts = {
+            email: NEW if email not in stored else WRITTEN if stored[email] else PRESENT
+            for email in parsed
         }
     new, changed = [], []
     present = unchanged = 0
     for email, row in parsed.items():
-        if email not in stored:
+        verdict = verdicts.get(email)
+        if verdict is None:  # stored with these very values
+            unchanged += 1
+        elif verdict == NEW:
             new.append(batch.tuples[email])
-            continue
-        mine, same = stored[email]
-        if mine:
+        elif verdict == WRITTEN:
             # This job wrote it from an earlier batch: a duplicate inside the file.
             repeated.append(_repeated(row, "an earlier line"))
-        elif mode != "update":
-            present += 1
-        elif same:
-            unchanged += 1
-        else:
+        elif verdict == CHANGED:
             changed.append(batch.tuples[email])
+        else:  # PRESENT: an "add" import leaves a stored address as it is
+            present += 1
     write_rows(job.workspace_id, new, stamp)
     if changed:
         write_rows(job.workspace_id, changed, stamp, columns)

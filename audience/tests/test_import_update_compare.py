@@ -7,10 +7,11 @@ On PostgreSQL the server compares each row with the stored one (audience.bulkwri
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from django.utils import timezone
 
-from audience import services
+from audience import bulkwrite, services
 from audience.models import Recipient
 from audience.tests.helpers import import_csv
 
@@ -74,3 +75,28 @@ def test_only_rows_with_a_different_value_are_written(workspace):
     assert stored["same@example.com"]["kept"] == "z"
     assert stored["missing@example.com"]["score"] == 7
     assert stored["bool@example.com"]["vip"] is False
+
+
+def test_the_lookup_gives_back_only_the_rows_to_act_on(workspace):
+    """A row stored with the same values does not come back from the lookup at all: a
+    re-import of an unchanged file then reads nothing into Python, where reading a verdict
+    for every row was a sixth of its time."""
+    import_csv(
+        workspace,
+        "email,first_name\nann@example.com,Ann\nbob@example.com,Bob\nwen@example.com,Wen\n",
+    )
+    stamp = timezone.now()
+    Recipient.objects.filter(email="wen@example.com").update(updated_at=stamp)
+    rows: list[tuple[str, dict[str, str], dict[str, Any]]] = [
+        ("ann@example.com", {"first_name": "Ann"}, {}),
+        ("bob@example.com", {"first_name": "Robert"}, {}),
+        ("cy@example.com", {"first_name": "Cy"}, {}),
+        ("wen@example.com", {"first_name": "Wen"}, {}),
+    ]
+    assert bulkwrite.compare_stored(workspace.pk, rows, ["first_name"], stamp) == {
+        "bob@example.com": bulkwrite.CHANGED,
+        "cy@example.com": bulkwrite.NEW,
+        "wen@example.com": bulkwrite.WRITTEN,
+    }
+    unchanged = [row for row in rows if row[0] == "ann@example.com"]
+    assert bulkwrite.compare_stored(workspace.pk, unchanged, ["first_name"], stamp) == {}
