@@ -150,7 +150,8 @@ def run_import(job: AudienceJob) -> None:
         try:
             previous: services.ImportBatch | None = None
             for rows, bytes_read in _pending_batches(job):
-                batch = services.import_prepare_batch([plan.parse(n, row) for n, row in rows])
+                parsed = [plan.parse(n, row) for n, row in rows]
+                batch = services.import_prepare_batch(parsed, expect_new=all_new)
                 if previous is not None:  # still in flight, or just written
                     services.import_defer_repeats(batch, previous)
                 if writers.full and settle():

@@ -6,6 +6,7 @@ ValidationError with a message for people, so views can show them next to the fo
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -812,16 +813,29 @@ def job_discard_file(*, job: AudienceJob) -> None:
 class ImportBatch:
     """A batch of parsed rows sorted out before any database work (`import_prepare_batch`).
 
-    The import prepares the next batch in its own thread while the batch before is written:
-    the rows' tuples ready, its COPY starts at once and keeps the database busy, where
-    building them first (their custom values as JSON) held it idle for a third of a batch.
+    The import prepares the next batch in its own thread while the batch before is written.
+    A batch expected to be new rows (a first import) has its rows' tuples made then, so
+    that its COPY starts at once and keeps the database busy, where building them first
+    (their custom values as JSON) held it idle for a third of a batch. Otherwise a tuple is
+    made when its row is to be written: a re-import leaves most rows as they are.
     """
 
     lines: Sequence[ParsedRow | Rejection]  # as parsed, in the file's order
     parsed: dict[str, ParsedRow]  # the first row of each address
-    tuples: dict[str, tuple[str, ...]]  # those rows as bulkwrite writes them
     rejected: list[Rejection]
     repeated: list[Rejection]  # an address again, on a later line of the batch
+    tuples: dict[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)  # made so far
+
+    def row_tuple(self, email: str) -> tuple[str, ...]:
+        """The row of `email` as bulkwrite writes it."""
+        made = self.tuples.get(email)
+        if made is None:
+            row = self.parsed[email]
+            made = self.tuples[email] = as_row(email, row.values, row.custom)
+        return made
+
+    def row_tuples(self) -> list[tuple[str, ...]]:
+        return [self.row_tuple(email) for email in self.parsed]
 
 
 def import_defer_repeats(batch: ImportBatch, before: ImportBatch) -> None:
@@ -830,12 +844,17 @@ def import_defer_repeats(batch: ImportBatch, before: ImportBatch) -> None:
     where the second would wait for the first's rows (or win over them)."""
     for email in batch.parsed.keys() & before.parsed.keys():
         row = batch.parsed.pop(email)
-        del batch.tuples[email]
+        batch.tuples.pop(email, None)
         batch.repeated.append(_repeated(row, f"line {before.parsed[email].line:,}"))
 
 
-def import_prepare_batch(rows: Sequence[ParsedRow | Rejection]) -> ImportBatch:
-    """Sort a batch's parsed rows out in Python: no database work, any thread."""
+def import_prepare_batch(
+    rows: Sequence[ParsedRow | Rejection], *, expect_new: bool = False
+) -> ImportBatch:
+    """Sort a batch's parsed rows out in Python: no database work, any thread.
+
+    `expect_new`: the batch is likely all new rows (see ImportBatch); make their tuples now.
+    """
     parsed: dict[str, ParsedRow] = {}
     repeated: list[Rejection] = []
     for row in rows:
@@ -845,13 +864,15 @@ def import_prepare_batch(rows: Sequence[ParsedRow | Rejection]) -> ImportBatch:
                 repeated.append(_repeated(row, f"line {first.line:,}"))
             else:
                 parsed[row.email] = row
-    return ImportBatch(
+    batch = ImportBatch(
         lines=rows,
         parsed=parsed,
-        tuples={email: as_row(email, row.values, row.custom) for email, row in parsed.items()},
         rejected=[r for r in rows if isinstance(r, Rejection)],
         repeated=repeated,
     )
+    if expect_new:
+        batch.row_tuples()
+    return batch
 
 
 @transaction.atomic
@@ -886,7 +907,7 @@ def import_write_batch(
     batch = rows if isinstance(rows, ImportBatch) else import_prepare_batch(rows)
     list_id = job.params.get("list_id")
     columns = _update_columns(job.params["mapping"])
-    new = list(batch.tuples.values())
+    new = batch.row_tuples() if assume_new else []
     changed: list[tuple[str, ...]] = []
     present = unchanged = 0
     if not (assume_new and copy_if_all_new(job.workspace_id, new, stamp)):
@@ -935,12 +956,12 @@ def _write_looked_up(
         if verdict is None:  # stored with these very values
             unchanged += 1
         elif verdict == NEW:
-            new.append(batch.tuples[email])
+            new.append(batch.row_tuple(email))
         elif verdict == WRITTEN:
             # This job wrote it from an earlier batch: a duplicate inside the file.
             repeated.append(_repeated(row, "an earlier line"))
         elif verdict == CHANGED:
-            changed.append(batch.tuples[email])
+            changed.append(batch.row_tuple(email))
         else:  # PRESENT: an "add" import leaves a stored address as it is
             present += 1
     write_rows(job.workspace_id, new, stamp)

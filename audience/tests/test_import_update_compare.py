@@ -100,3 +100,26 @@ def test_the_lookup_gives_back_only_the_rows_to_act_on(workspace):
     }
     unchanged = [row for row in rows if row[0] == "ann@example.com"]
     assert bulkwrite.compare_stored(workspace.pk, unchanged, ["first_name"], stamp) == {}
+
+
+def test_an_unchanged_re_import_makes_no_row_to_write(workspace, settings, monkeypatch):
+    """A row is made ready for writing (its custom values as JSON) only when it is to be
+    written. Only the batches read before the first one is written, while the file may
+    still be new addresses, make theirs ahead."""
+    settings.AUDIENCE_BATCH_SIZE = 2
+    content = "email,first_name,plan\n" + "".join(
+        f"person{i}@example.com,Name{i},Gold\n" for i in range(40)
+    )
+    assert import_csv(workspace, content).imported == 40
+    made = []
+    real_as_row = bulkwrite.as_row
+
+    def counted(*args: Any) -> tuple[str, ...]:
+        made.append(args[0])
+        return real_as_row(*args)
+
+    monkeypatch.setattr("audience.services.as_row", counted)
+    job = import_csv(workspace, content, mode="update")
+    assert (job.imported, job.updated, job.unchanged, job.rejected) == (0, 0, 40, 0)
+    # The first batch is tried as new, and up to two more are read while it is written.
+    assert len(made) <= 3 * settings.AUDIENCE_BATCH_SIZE, made
