@@ -18,7 +18,6 @@ from accounts.access import access_of, or_404, workspace_view
 from audience.selectors import recipient_get
 from campaigns.csv_export import streamed
 from campaigns.selectors import campaign_get, campaign_resends, campaign_resent_from
-from core.digits import is_number
 from core.keyset import page_from
 from tracking import reports, resends, selectors
 
@@ -69,12 +68,15 @@ def campaign_replies(request: HttpRequest, campaign_id: int) -> HttpResponse:
 def recipient_timeline(request: HttpRequest, recipient_id: int) -> HttpResponse:
     workspace = access_of(request).workspace
     recipient = or_404(recipient_get(workspace, recipient_id))
-    page = _page(request.GET.get("page", "1"))
-    rows, more = reports.recipient_timeline(workspace, recipient, page=page, per_page=PER_PAGE)
+    page = reports.recipient_timeline(
+        workspace,
+        recipient,
+        after=request.GET.get("after", ""),
+        before=request.GET.get("before", ""),
+        per_page=PER_PAGE,
+    )
     return render(
-        request,
-        "tracking/recipient_timeline.html",
-        {"recipient": recipient, "rows": rows, "page": page, "more": more},
+        request, "tracking/recipient_timeline.html", {"recipient": recipient, "page": page}
     )
 
 
@@ -92,7 +94,3 @@ def deliverability(request: HttpRequest) -> HttpResponse:
             "complaint_limit": reports.COMPLAINT_LIMIT,
         },
     )
-
-
-def _page(value: str) -> int:
-    return min(int(value), 1000) if is_number(value) and int(value) > 0 else 1

@@ -17,15 +17,22 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
-from django.db.models import Count, Max, Min, Q, QuerySet
+from django.db.models import Count, F, Max, Min, Q, QuerySet
+from django.db.models.fields.tuple_lookups import (  # type: ignore[import-untyped]  # no stubs
+    Tuple,
+    TupleGreaterThan,
+    TupleLessThan,
+)
 from django.db.models.functions import Lower, TruncDay, TruncHour
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
 from accounts.models import Workspace
 from audience.models import Recipient
 from campaigns.models import Attempt, AttemptOutcome, Campaign, Delivery
 from campaigns.selectors import email_domain, kept_sent
+from core.keyset import KeysetPage, decode_cursor, encode_cursor
 from core.single_flight import SingleFlight
 from sending.models import SendingAccount
 from tracking.models import BounceType, Event, EventKind
@@ -389,15 +396,35 @@ class Happening:
     campaign: str
     detail: str
     machine: bool = False
+    # (ATTEMPT or EVENT, the row's id): after `at`, the timeline's order, and its cursors.
+    place: tuple[int, int] = (0, 0)
+
+    @property
+    def order(self) -> tuple[datetime, int, int]:
+        return (self.at, *self.place)
+
+
+ATTEMPT, EVENT = 0, 1
 
 
 def recipient_timeline(
-    workspace: Workspace, recipient: Recipient, *, page: int = 1, per_page: int = 50
-) -> tuple[list[Happening], bool]:
+    workspace: Workspace,
+    recipient: Recipient,
+    *,
+    after: str = "",
+    before: str = "",
+    per_page: int = 50,
+) -> KeysetPage[Happening]:
     """Everything that happened to `recipient`'s address, newest first: send attempts and
-    events, merged. Each source is read newest first and bounded to what the page needs, so a
-    page costs three indexed queries however long the history is. Returns (rows, more)."""
-    need = page * per_page + 1
+    events, merged, by keyset. `after` is a page's `next_cursor` (the older page), `before`
+    its `previous_cursor` (the newer one). Each source reads one page and one row beyond it
+    from where the cursor points, through its own index, so page 1,000 costs what page 1
+    does; the order is (time, source, id), so rows of one time are neither lost nor shown
+    twice between pages."""
+    backwards = bool(before) and not after
+    bound = _timeline_cursor(before if backwards else after)
+    backwards = backwards and bound is not None  # a cursor not ours: the first page
+    older = not backwards
     # Attempts have no index on the address: filtered by it, a person with less than a page
     # of them had the workspace's whole history read (20 million attempts: a second). Their
     # deliveries are found first (the recipient's own, and any other sent to the address,
@@ -413,31 +440,87 @@ def recipient_timeline(
         )
         .values_list("pk", flat=True)
     )
-    attempts = (
-        Attempt.objects.filter(
-            workspace=workspace, email=recipient.email, delivery_id__in=deliveries
-        )
-        .order_by("-created_at", "-id")
-        .values_list("created_at", "outcome", "campaign__name", "smtp_code", "reply")[:need]
+    attempts = Attempt.objects.filter(
+        workspace=workspace, email=recipient.email, delivery_id__in=deliveries
     )
-    events = (
-        Event.objects.filter(workspace=workspace, email=recipient.email)
-        .order_by("-occurred_at", "-id")
-        .values_list(
-            "occurred_at", "kind", "campaign__name", "bounce_type", "detail", "url", "machine"
-        )[:need]
-    )
+    events = Event.objects.filter(workspace=workspace, email=recipient.email)
     rows = [
-        Happening(at, "attempt", name or "", f"{outcome} {code or ''} {reply[:200]}".strip())
-        for at, outcome, name, code, reply in attempts
+        Happening(
+            at,
+            "attempt",
+            name or "",
+            f"{outcome} {code or ''} {reply[:200]}".strip(),
+            place=(ATTEMPT, pk),
+        )
+        for at, pk, outcome, name, code, reply in _timeline_side(
+            attempts, "created_at", ATTEMPT, bound, older, per_page
+        ).values_list("created_at", "pk", "outcome", "campaign__name", "smtp_code", "reply")
     ]
     rows += [
-        Happening(at, kind, name or "", " ".join(p for p in (bt, url, detail[:200]) if p), m)
-        for at, kind, name, bt, detail, url, m in events
+        Happening(
+            at,
+            kind,
+            name or "",
+            " ".join(p for p in (bt, url, detail[:200]) if p),
+            m,
+            place=(EVENT, pk),
+        )
+        for at, pk, kind, name, bt, detail, url, m in _timeline_side(
+            events, "occurred_at", EVENT, bound, older, per_page
+        ).values_list(
+            "occurred_at", "pk", "kind", "campaign__name", "bounce_type", "detail", "url", "machine"
+        )
     ]
-    rows.sort(key=lambda h: h.at, reverse=True)
-    start = (page - 1) * per_page
-    return rows[start : start + per_page], len(rows) > start + per_page
+    rows.sort(key=lambda h: h.order, reverse=older)
+    more, rows = len(rows) > per_page, rows[:per_page]
+    if backwards:
+        rows.reverse()
+        return KeysetPage(rows, _mark(rows[-1]) if rows else "", _mark(rows[0]) if more else "")
+    newer = _mark(rows[0]) if rows and bound is not None else ""
+    return KeysetPage(rows, _mark(rows[-1]) if more else "", newer)
+
+
+def _timeline_side(
+    qs: QuerySet[Any],
+    time_field: str,
+    source: int,
+    bound: tuple[datetime, int, int] | None,
+    older: bool,
+    size: int,
+) -> QuerySet[Any]:
+    """One source's rows beyond `bound` (older or newer), nearest first, a page and one."""
+    direction = "-" if older else ""
+    qs = qs.order_by(f"{direction}{time_field}", f"{direction}pk")
+    if bound is not None:
+        at, side, pk = bound
+        if side == source:
+            compare = TupleLessThan if older else TupleGreaterThan
+            qs = qs.filter(compare(Tuple(F(time_field), F("pk")), (at, pk)))
+        else:
+            # At the bound's own time, the whole of one source comes before the other.
+            same_time = source < side if older else source > side
+            lookup = ("lte" if same_time else "lt") if older else ("gte" if same_time else "gt")
+            qs = qs.filter(**{f"{time_field}__{lookup}": at})
+    return qs[: size + 1]
+
+
+def _mark(row: Happening) -> str:
+    return encode_cursor([row.at.isoformat(), row.place[0]], row.place[1])
+
+
+def _timeline_cursor(cursor: str) -> tuple[datetime, int, int] | None:
+    """(time, source, id) of a timeline cursor; None when it is empty or not ours."""
+    found = decode_cursor(cursor)
+    if found is None:
+        return None
+    value, pk = found
+    if not (isinstance(value, list) and len(value) == 2 and value[1] in (ATTEMPT, EVENT)):
+        return None
+    try:
+        at = parse_datetime(value[0]) if isinstance(value[0], str) else None
+    except ValueError:
+        return None
+    return None if at is None or timezone.is_naive(at) else (at, value[1], pk)
 
 
 # ----------------------------------------------------------------- workspace rates

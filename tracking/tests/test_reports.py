@@ -217,14 +217,17 @@ def test_the_timeline_shows_attempts_and_events_newest_first_paged(world, viewer
         created_at=world.start,
     )
     recipient = Recipient.objects.get(workspace=ann.workspace, email="ann@gmail.com")
-    rows, more = reports.recipient_timeline(ann.workspace, recipient, page=1, per_page=3)
+    first = reports.recipient_timeline(ann.workspace, recipient, per_page=3)
 
-    assert [r.kind for r in rows] == ["clicked", "clicked", "opened"]
-    assert more
-    rows2, more2 = reports.recipient_timeline(ann.workspace, recipient, page=2, per_page=3)
-    assert [r.kind for r in rows2] == ["opened", "attempt"]
-    assert rows2[0].machine
-    assert not more2
+    assert [r.kind for r in first.rows] == ["clicked", "clicked", "opened"]
+    assert first.next_cursor
+    assert not first.previous_cursor
+    second = reports.recipient_timeline(
+        ann.workspace, recipient, after=first.next_cursor, per_page=3
+    )
+    assert [r.kind for r in second.rows] == ["opened", "attempt"]
+    assert second.rows[0].machine
+    assert not second.next_cursor
 
     url = reverse("tracking:recipient_timeline", kwargs={"recipient_id": recipient.pk})
     page = viewer_client.get(url).content.decode()
@@ -237,7 +240,7 @@ def test_the_timeline_shows_nothing_of_another_workspace(world, personas):
     other = sent_world(personas.other_workspace, ["ann@gmail.com"], name="Theirs")
     happened(other.deliveries["ann@gmail.com"], K.BOUNCED, timezone.now())
     recipient = Recipient.objects.get(workspace=personas.workspace, email="ann@gmail.com")
-    rows, _ = reports.recipient_timeline(personas.workspace, recipient, per_page=100)
+    rows = reports.recipient_timeline(personas.workspace, recipient, per_page=100).rows
 
     assert "bounced" not in {r.kind for r in rows}
     assert {r.campaign for r in rows} == {"Spring"}
@@ -264,7 +267,7 @@ def test_the_timeline_reads_attempts_by_their_deliveries_not_by_the_address(worl
         )
 
     with CaptureQueriesContext(connection) as queries:
-        rows, _ = reports.recipient_timeline(personas.workspace, recipient, per_page=100)
+        rows = reports.recipient_timeline(personas.workspace, recipient, per_page=100).rows
 
     assert [r.campaign for r in rows if r.kind == "attempt"] == ["Spring", "Winter"]
     (read,) = [q["sql"] for q in queries if 'FROM "campaigns_attempt"' in q["sql"]]
