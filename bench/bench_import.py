@@ -72,6 +72,9 @@ def main() -> None:
     from django.core.management import call_command
 
     call_command("migrate", "--noinput", verbosity=0)
+    from core import heap
+
+    heap.settle()  # as a worker does once started: the import runs here, in this process
     run(args.rows, db)
 
 

@@ -14,6 +14,7 @@ from campaigns.workers.embedded import (
     single_worker_lock,
 )
 from campaigns.workers.heartbeat import Heartbeat
+from core import heap
 from postroom.worker import DUTY_GROUPS, LEAST_IDLE_SECONDS
 
 
@@ -38,6 +39,7 @@ class Command(BaseCommand):
                     least_idle=LEAST_IDLE_SECONDS,
                 )
                 worker.install_signal_handlers()
+                heap.settle()  # every duty's code is loaded: see core.heap
                 self.stdout.write("Worker running. Press Ctrl-C to stop.")
                 try:
                     worker.run()
