@@ -404,16 +404,12 @@ class Plan:
             (i, t) for i, t in enumerate(self.mapping) if t in IMPORT_FIELDS and t != "email"
         ]
         # (column, key, plain text?, type, choices): the type's enum is compared once here.
-        self.custom = [
-            (
-                i,
-                t[6:],
-                self.custom_types[t[6:]][0] == CustomFieldType.TEXT,
-                *self.custom_types[t[6:]],
-            )
-            for i, t in enumerate(self.mapping)
-            if t.startswith("field:")
-        ]
+        self.custom = []
+        for i, target in enumerate(self.mapping):
+            if target.startswith("field:"):
+                kind, choices = self.custom_types[target[6:]]
+                text_only = kind == CustomFieldType.TEXT
+                self.custom.append((i, target[6:], text_only, kind, choices))
 
     def parse(self, line: int, row: list[str]) -> ParsedRow | Rejection:
         """Validate one row; a Rejection carries the reason shown in the report."""

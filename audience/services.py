@@ -871,7 +871,7 @@ def import_prepare_batch(
         repeated=repeated,
     )
     if expect_new:
-        batch.row_tuples()
+        batch.row_tuples()  # made now, in this thread, for the COPY to start at once
     return batch
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar
@@ -78,23 +78,45 @@ def keyset_page(
         if by_id:
             qs = qs.filter(**{f"pk__{op}": pk})
         else:
-            # A row comparison, (key, id) < (value, pk): PostgreSQL starts the index scan at
-            # the cursor. Written as key < value OR (key = value AND id < pk), the same test
-            # is a filter the scan applies to every row before the cursor, from the first
-            # (a page a million rows deep into the log read all million: 42.7 ms, now 0.3).
-            compare = TupleLessThan if op == "lt" else TupleGreaterThan
-            qs = qs.filter(compare(Tuple(F(key), F("pk")), (value, pk)))
-    rows = list(qs[: size + 1])
-    more, rows = len(rows) > size, rows[:size]
+            qs = beyond(qs, key, (value, pk), smaller=op == "lt")
 
     def mark(row: Any) -> str:
         return encode_cursor(None if by_id else getattr(row, key), row.pk)
 
+    return page_of(
+        list(qs[: size + 1]), size, backwards=backwards, bounded=after is not None, mark=mark
+    )
+
+
+def beyond(qs: QuerySet[Any], key: str, cursor: tuple[Any, int], *, smaller: bool) -> QuerySet[Any]:
+    """The rows of `qs` whose (`key`, id) is smaller (or greater) than `cursor`.
+
+    A row comparison, (key, id) < (value, pk): PostgreSQL starts the index scan at the
+    cursor. Written as key < value OR (key = value AND id < pk), the same test is a filter
+    the scan applies to every row before the cursor, from the first (a page a million rows
+    deep into the log read all million: 42.7 ms, now 0.3).
+    """
+    compare = TupleLessThan if smaller else TupleGreaterThan
+    return qs.filter(compare(Tuple(F(key), F("pk")), cursor))
+
+
+def page_of(
+    rows: list[RowT],
+    size: int,
+    *,
+    backwards: bool,
+    bounded: bool,
+    mark: Callable[[RowT], str],
+) -> KeysetPage[RowT]:
+    """The page made of `rows`, read from a cursor in reading order, one beyond `size` if
+    there are more: newest first whichever way they were read, with the cursors of the pages
+    on either side. `bounded`: they were read from a cursor (not the first page's)."""
+    more, rows = len(rows) > size, rows[:size]
     if backwards:
         rows.reverse()
         return KeysetPage(rows, mark(rows[-1]) if rows else "", mark(rows[0]) if more else "")
     following = mark(rows[-1]) if more else ""
-    return KeysetPage(rows, following, mark(rows[0]) if rows and after is not None else "")
+    return KeysetPage(rows, following, mark(rows[0]) if rows and bounded else "")
 
 
 def _after(qs: QuerySet[Any], key: str, found: tuple[Any, int] | None) -> tuple[Any, int] | None:

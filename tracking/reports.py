@@ -17,12 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
-from django.db.models import Count, F, Max, Min, Q, QuerySet
-from django.db.models.fields.tuple_lookups import (  # type: ignore[import-untyped]  # no stubs
-    Tuple,
-    TupleGreaterThan,
-    TupleLessThan,
-)
+from django.db.models import Count, Max, Min, Q, QuerySet
 from django.db.models.functions import Lower, TruncDay, TruncHour
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -32,7 +27,7 @@ from accounts.models import Workspace
 from audience.models import Recipient
 from campaigns.models import Attempt, AttemptOutcome, Campaign, Delivery
 from campaigns.selectors import email_domain, kept_sent
-from core.keyset import KeysetPage, decode_cursor, encode_cursor
+from core.keyset import KeysetPage, beyond, decode_cursor, encode_cursor, page_of
 from core.single_flight import SingleFlight
 from sending.models import SendingAccount
 from tracking.models import BounceType, Event, EventKind
@@ -472,12 +467,9 @@ def recipient_timeline(
         )
     ]
     rows.sort(key=lambda h: h.order, reverse=older)
-    more, rows = len(rows) > per_page, rows[:per_page]
-    if backwards:
-        rows.reverse()
-        return KeysetPage(rows, _mark(rows[-1]) if rows else "", _mark(rows[0]) if more else "")
-    newer = _mark(rows[0]) if rows and bound is not None else ""
-    return KeysetPage(rows, _mark(rows[-1]) if more else "", newer)
+    return page_of(
+        rows[: per_page + 1], per_page, backwards=backwards, bounded=bound is not None, mark=_mark
+    )
 
 
 def _timeline_side(
@@ -494,8 +486,7 @@ def _timeline_side(
     if bound is not None:
         at, side, pk = bound
         if side == source:
-            compare = TupleLessThan if older else TupleGreaterThan
-            qs = qs.filter(compare(Tuple(F(time_field), F("pk")), (at, pk)))
+            qs = beyond(qs, time_field, (at, pk), smaller=older)
         else:
             # At the bound's own time, the whole of one source comes before the other.
             same_time = source < side if older else source > side
