@@ -212,7 +212,8 @@ class Suppression(models.Model):
         )
         # Newest first, a page at a time (the page and the API): an imported list of a
         # million addresses shares one created_at, and without this index every page sorted
-        # them all.
+        # them all. A search by part of an address has a trigram index on PostgreSQL only,
+        # outside the model's state (migration 0015).
         indexes = (
             models.Index(
                 fields=("workspace", "created_at", "id"), name="suppression_ws_created_id"

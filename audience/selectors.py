@@ -344,7 +344,8 @@ def whole_address(q: str) -> str | None:
 def suppressions_matching(qs: QuerySet[Suppression], q: str) -> QuerySet[Suppression]:
     """The entries a search asks for: a whole address is that entry alone, read through the
     unique index (a person checking whether an address is blocked); part of one is matched
-    anywhere, which reads the list (at 1,000,000 entries a rare part took 223 ms)."""
+    anywhere, any case, which on PostgreSQL a trigram index serves (migration audience 0015:
+    at 1,000,000 entries a rare part took 189 ms without it, 5 ms with it)."""
     if address := whole_address(q):
         return qs.filter(email=address)
     text = q.strip().lower()

@@ -18,16 +18,23 @@ def build_index(schema_editor: Any, model: type[models.Model], index: models.Ind
     if schema_editor.connection.vendor != "postgresql":
         schema_editor.add_index(model, index)
         return
+    build_postgres_index(
+        schema_editor, index.name, str(index.create_sql(model, schema_editor, concurrently=True))
+    )
+
+
+def build_postgres_index(schema_editor: Any, name: str, create: str) -> None:
+    """Run `create` (a CREATE INDEX CONCURRENTLY of the index `name`, for what a
+    `models.Index` cannot say, such as an operator class on an expression), unless a valid
+    index of that name is there. PostgreSQL only."""
     with schema_editor.connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass(%s)", [index.name]
-        )
+        cursor.execute("SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass(%s)", [name])
         found = cursor.fetchone()
     if found is not None and found[0]:
         return  # built already
     if found is not None:  # an interrupted CONCURRENTLY build left it invalid: built again
-        schema_editor.execute(f"DROP INDEX CONCURRENTLY {index.name}")
-    schema_editor.execute(index.create_sql(model, schema_editor, concurrently=True))
+        schema_editor.execute(f"DROP INDEX CONCURRENTLY {name}")
+    schema_editor.execute(create)
 
 
 def drop_index(schema_editor: Any, model: type[models.Model], index: models.Index) -> None:
