@@ -18,13 +18,15 @@ from zoneinfo import ZoneInfo
 from django.db.models import (
     Count,
     Func,
+    OuterRef,
     Prefetch,
     Q,
     QuerySet,
+    Subquery,
     Value,
     prefetch_related_objects,
 )
-from django.db.models.functions import Lower, StrIndex, Substr
+from django.db.models.functions import Coalesce, Lower, StrIndex, Substr
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -52,6 +54,7 @@ from campaigns.models import (
     ResendRecipient,
     SentTally,
 )
+from content.models import Template
 from content.rendering import TemplateParts
 from core.index_order import in_index_order
 from core.keyset import KeysetPage, keyset_page
@@ -86,6 +89,18 @@ def campaigns_of(workspace: Workspace, *, single: bool = False) -> QuerySet[Camp
 
 def campaign_get(workspace: Workspace, campaign_id: int) -> Campaign | None:
     return Campaign.objects.filter(workspace=workspace, pk=campaign_id).first()
+
+
+def campaign_page_get(workspace: Workspace, campaign_id: int) -> Campaign | None:
+    """`campaign_get` for the campaign's page: its A/B test (or its absence) and its
+    template's name (`template_name`, "" once the template is gone) come in the same query."""
+    name = Template.objects.filter(workspace=workspace, pk=OuterRef("template_id")).values("name")
+    return (
+        Campaign.objects.filter(workspace=workspace, pk=campaign_id)
+        .select_related("ab_test")
+        .annotate(template_name=Coalesce(Subquery(name[:1]), Value("")))
+        .first()
+    )
 
 
 def campaign_resends(workspace: Workspace, campaign: Campaign) -> QuerySet[Campaign]:
@@ -668,17 +683,28 @@ def deliveries_matching(campaign: Campaign, flt: DeliveryFilter) -> QuerySet[Del
 
 
 def deliveries_page(
-    campaign: Campaign, flt: DeliveryFilter, cursor: str = "", size: int = PAGE_SIZE
+    campaign: Campaign,
+    flt: DeliveryFilter,
+    cursor: str = "",
+    size: int = PAGE_SIZE,
+    known: Iterable[SendingAccount] = (),
 ) -> KeysetPage[Delivery]:
     """One page of a campaign's deliveries, in the order they were queued.
 
     Their accounts (a campaign has a few) are read once each, not joined to every row: the
-    join made an account model, with every column, per row.
+    join made an account model, with every column, per row. Accounts the caller has read
+    already (`known`: the page shows the campaign's) are not read again; only a delivery sent
+    through an account since taken off the campaign needs its own.
     """
     qs = deliveries_matching(campaign, flt).select_related(None)
     page: KeysetPage[Delivery] = keyset_page(
         qs, key="pk", cursor=cursor, size=size, descending=False
     )
+    by_pk = {account.pk: account for account in known}
+    cache = Delivery._meta.get_field("account")
+    for delivery in page.rows:
+        if delivery.account_id in by_pk:
+            cache.set_cached_value(delivery, by_pk[delivery.account_id])
     names = SendingAccount.objects.only("pk", "workspace_id", "name")
     prefetch_related_objects(page.rows, Prefetch("account", queryset=names))
     return page

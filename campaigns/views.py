@@ -36,7 +36,6 @@ from campaigns.models import (
     DeliveryStatus,
 )
 from campaigns.transitions import EDITABLE, allowed_actions
-from content.selectors import template_name
 from core.digits import is_number
 
 POLL_SECONDS = 3
@@ -218,8 +217,10 @@ def campaign_edit(request: HttpRequest, campaign_id: int) -> HttpResponse:
 def campaign_detail(request: HttpRequest, campaign_id: int) -> HttpResponse:
     """The campaign: audience figures before the start, live progress, then the report."""
     workspace = _ws(request)
-    campaign = or_404(selectors.campaign_get(workspace, campaign_id))
+    campaign = or_404(selectors.campaign_page_get(workspace, campaign_id))
     flt = selectors.DeliveryFilter.from_params(request.GET)
+    # What the page shows of them: their secrets are neither read nor decrypted.
+    accounts = list(campaign.accounts.only("pk", "workspace_id", "name", "from_email"))
     context: dict[str, Any] = {
         "campaign": campaign,
         "progress": selectors.campaign_progress(campaign),
@@ -227,15 +228,16 @@ def campaign_detail(request: HttpRequest, campaign_id: int) -> HttpResponse:
         "poll_seconds": POLL_SECONDS,
         "actions": _actions(campaign),
         "editable": campaign.status in EDITABLE,
-        "page": selectors.deliveries_page(campaign, flt, request.GET.get("after", "")),
+        "page": selectors.deliveries_page(
+            campaign, flt, request.GET.get("after", ""), known=accounts
+        ),
         "filter": flt,
         "statuses": DeliveryStatus.choices,
         "query": _query_without(request, "after"),
-        # What the page shows of them: their secrets are neither read nor decrypted.
-        "accounts": list(campaign.accounts.only("pk", "workspace_id", "name", "from_email")),
+        "accounts": accounts,
         "lists": list(campaign.lists.all()),
         "segments": list(campaign.segments.all()),
-        "template_name": _template_name(workspace, campaign.template_id),
+        "template_name": campaign.template_name,  # type: ignore[attr-defined]
         "resent_from": selectors.campaign_resent_from(workspace, campaign),
         "resends": list(selectors.campaign_resends(workspace, campaign)),
     }
@@ -257,10 +259,6 @@ def _actions(campaign: Campaign) -> list[str]:
     if campaign.status == CampaignStatus.SCHEDULED:
         actions = [a for a in actions if a != "pause"]
     return actions
-
-
-def _template_name(workspace: Workspace, template_id: int | None) -> str:
-    return template_name(workspace, template_id) if template_id is not None else ""
 
 
 def _query_without(request: HttpRequest, *names: str) -> str:

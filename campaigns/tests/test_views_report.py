@@ -246,3 +246,28 @@ def test_the_report_and_the_log_cost_the_same_queries_for_any_size(personas, own
     assert detail[0] == detail[1]
     logs = [queries(f"/logs/?campaign={c.pk}") for c in (small, big)]
     assert logs[0] == logs[1]
+
+
+def test_the_campaign_page_reads_its_accounts_test_and_template_once(
+    personas, owner_client, django_assert_max_num_queries
+):
+    # The page read the campaign's accounts twice (its list, and again for the deliveries'
+    # cells), its A/B test and its template's name each in a query of its own: 13 queries.
+    # A delivery sent through an account since taken off the campaign still shows its name.
+    campaign = sent_campaign(personas.workspace, owner_client)
+    kept = campaign.accounts.get()
+    url = reverse("campaigns:detail", kwargs={"campaign_id": campaign.pk})
+    owner_client.get(url)  # the session's first request does more
+    with django_assert_max_num_queries(10):
+        page = owner_client.get(url).content.decode()
+    assert f'<td class="whitespace-nowrap">{kept.name}</td>' in page
+    assert "Welcome" in page  # the template's name
+    gone = SendingAccount.objects.create(
+        workspace=personas.workspace, name="Old relay", from_email="old@example.com"
+    )
+    first = Delivery.objects.filter(campaign=campaign).order_by("pk")[0]
+    Delivery.objects.filter(pk=first.pk).update(account=gone)
+    with django_assert_max_num_queries(11):  # that one account is read
+        page = owner_client.get(url).content.decode()
+    assert '<td class="whitespace-nowrap">Old relay</td>' in page
+    assert f'<td class="whitespace-nowrap">{kept.name}</td>' in page
