@@ -24,9 +24,10 @@ from campaigns.api.common import CampaignConflict, not_ready
 from campaigns.models import Campaign
 from campaigns.services import CampaignNotAllowed, CampaignNotReady
 from core.api.pagination import PagePagination
+from core.api.representation import QuickRows
 
 
-class PlatformCampaignSerializer(serializers.ModelSerializer[Campaign]):
+class PlatformCampaignSerializer(QuickRows, serializers.ModelSerializer[Campaign]):
     workspace_name = serializers.CharField(source="workspace.name", read_only=True)
     owner_email = serializers.SerializerMethodField()
     disabled_by_email = serializers.SerializerMethodField()

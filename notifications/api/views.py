@@ -23,6 +23,7 @@ from accounts.api.viewsets import WorkspaceViewSet
 from accounts.models import User, Workspace
 from core.api.filters import AlwaysFilter, ListFilterBackend, WorkspaceFilterSet, boolean_schema
 from core.api.pagination import PagePagination
+from core.api.representation import QuickRows
 from notifications import selectors, services
 from notifications.kinds import path_of, text_of
 from notifications.models import Notification
@@ -56,7 +57,7 @@ class OwnRows(BasePermission):
 KEY_REFUSED = "An API key has no notifications to mark: use a person's token."
 
 
-class NotificationSerializer(serializers.ModelSerializer[Notification]):
+class NotificationSerializer(QuickRows, serializers.ModelSerializer[Notification]):
     text = serializers.SerializerMethodField(help_text="The sentence, in the request's language.")
     path = serializers.SerializerMethodField(help_text="The page of the subject, or empty.")
     read = serializers.SerializerMethodField()

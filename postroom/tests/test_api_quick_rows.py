@@ -127,3 +127,49 @@ def test_a_page_reads_its_relations_ids_not_their_rows(
     assert len(many) == len(few)
     read = [(table, sql) for sql in many for table in related_tables if f'"{table}"' in sql]
     assert not read, read
+
+
+def test_rows_the_key_walk_cannot_reach_are_drfs_rows() -> None:
+    # A person's notifications and the platform's campaigns answer no API key, so the walk
+    # above compares neither: their serializers are compared here, row by row.
+    from django.utils import timezone
+
+    from campaigns import selectors as campaign_selectors
+    from campaigns.api.platform import PlatformCampaignSerializer
+    from notifications.api.views import NotificationSerializer
+    from notifications.kinds import Kind
+    from notifications.models import Notification
+
+    owner = MembershipFactory.create(role=Role.OWNER)
+    now = timezone.now()
+    notes = [
+        Notification.objects.create(
+            workspace=owner.workspace, user=owner.user, kind=kind, key=str(n),
+            subject_name="Spring “sale” <b>", subject_id=subject, reason=reason, read_at=read,
+        )
+        for n, (kind, subject, reason, read) in enumerate(
+            [
+                (Kind.CAMPAIGN_FINISHED, 7, "", None),
+                (Kind.ACCOUNT_ERROR, None, "535 refused", now),
+                (Kind.IMPORT_FAILED, 3, "", None),
+            ]
+        )
+    ]  # fmt: skip
+    campaigns = [
+        CampaignFactory.create(workspace=owner.workspace, created_by=owner.user),
+        CampaignFactory.create(workspace=owner.workspace, disabled_at=now, disabled_by=owner.user),
+    ]
+    counts = campaign_selectors.list_counts(campaigns)
+    cases: list[tuple[Any, list[Any], dict[str, Any]]] = [
+        (NotificationSerializer, notes, {}),
+        (PlatformCampaignSerializer, campaigns, {"counts": counts}),
+    ]
+    for serializer, rows, context in cases:
+        quick = serializer(rows, many=True, context=context).data
+        with mock.patch.object(
+            QuickRows, "to_representation", serializers.Serializer.to_representation
+        ):
+            drf = serializer(rows, many=True, context=context).data
+        assert issubclass(serializer, QuickRows), serializer
+        assert quick == drf, serializer
+        assert len(quick) == len(rows)
