@@ -54,8 +54,8 @@ from campaigns.models import (
     ResendRecipient,
     SentTally,
 )
-from content.models import Template
 from content.rendering import TemplateParts
+from content.selectors import template_name_of
 from core.index_order import in_index_order
 from core.keyset import KeysetPage, keyset_page
 from core.single_flight import SingleFlight
@@ -94,11 +94,11 @@ def campaign_get(workspace: Workspace, campaign_id: int) -> Campaign | None:
 def campaign_page_get(workspace: Workspace, campaign_id: int) -> Campaign | None:
     """`campaign_get` for the campaign's page: its A/B test (or its absence) and its
     template's name (`template_name`, "" once the template is gone) come in the same query."""
-    name = Template.objects.filter(workspace=workspace, pk=OuterRef("template_id")).values("name")
+    name = Subquery(template_name_of(workspace, OuterRef("template_id")))
     return (
         Campaign.objects.filter(workspace=workspace, pk=campaign_id)
         .select_related("ab_test")
-        .annotate(template_name=Coalesce(Subquery(name[:1]), Value("")))
+        .annotate(template_name=Coalesce(name, Value("")))
         .first()
     )
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from django.db.models import Count, Q, QuerySet
+from typing import Any
+
+from django.db.models import Count, OuterRef, Q, QuerySet
 
 from accounts.models import Workspace
 from audience.importer import slug_for
@@ -26,12 +28,12 @@ def template_get(workspace: Workspace, template_id: int) -> Template | None:
     return Template.objects.filter(workspace=workspace, pk=template_id).first()
 
 
-def template_name(workspace: Workspace, template_id: int) -> str:
-    """The template's name alone (its bodies are not read), or "" when it is gone."""
-    found = Template.objects.filter(workspace=workspace, pk=template_id).values_list(
-        "name", flat=True
-    )
-    return next(iter(found), "")
+def template_name_of(workspace: Workspace, template_id: int | OuterRef) -> QuerySet[Template, Any]:
+    """The template's name alone (its bodies are not read), as a query of one column and at
+    most one row (none once the template is gone). `template_id` may be an OuterRef to the
+    template column of the query this one goes into as a Subquery."""
+    found = Template.objects.filter(workspace=workspace, pk=template_id)  # type: ignore[misc]
+    return found.values("name")[:1]
 
 
 def attachment_get(

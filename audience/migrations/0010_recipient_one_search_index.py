@@ -19,26 +19,21 @@ before the old ones go, so that a search never lacks one.
 
 from django.db import migrations, models
 
+from core.index_builds import build_postgres_index
+
 OLD_COLUMNS = ("email", "first_name", "last_name", "company")
 # Exactly what selectors.SearchText and icontains write, so that the planner matches it.
 SEARCH_EXPRESSION = (
-    "UPPER((\"email\" || E'\\x01' || \"first_name\" || E'\\x01' || \"last_name\" "
+    'UPPER(("email" || E\'\\x01\' || "first_name" || E\'\\x01\' || "last_name" '
     "|| E'\\x01' || \"company\")::text)"
 )
 WORKSPACE_INDEX = "audience_recipient_workspace_id_09735085"
 
 
 def _create_index(schema_editor, name, definition):
-    # An interrupted CONCURRENTLY build leaves an invalid index that IF NOT EXISTS would keep.
-    with schema_editor.connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT 1 FROM pg_index WHERE indexrelid = to_regclass(%s) AND NOT indisvalid",
-            [name],
-        )
-        if cursor.fetchone():
-            schema_editor.execute(f"DROP INDEX CONCURRENTLY {name}")
-    schema_editor.execute(
-        f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {name} ON audience_recipient {definition}"
+    # Rebuilt when an interrupted CONCURRENTLY build left it invalid (core.index_builds).
+    build_postgres_index(
+        schema_editor, name, f"CREATE INDEX CONCURRENTLY {name} ON audience_recipient {definition}"
     )
 
 
