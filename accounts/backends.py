@@ -8,6 +8,10 @@ from django.contrib.auth.backends import ModelBackend
 from django.http import HttpRequest
 
 from accounts.models import User, normalize_email
+from core.compiled import Compiled
+
+# Every signed-in request reads its user: compiled once (core.compiled).
+_USER = Compiled(lambda pk: User._default_manager.filter(pk=pk), pk=-7_000_000_001)
 
 
 class EmailBackend(ModelBackend):
@@ -29,6 +33,11 @@ class EmailBackend(ModelBackend):
         if username is not None:
             username = normalize_email(username)
         return super().authenticate(request, username=username, password=password, **kwargs)
+
+    def get_user(self, user_id: Any) -> User | None:
+        """ModelBackend's, with the query compiled once: every signed-in request asks it."""
+        user = _USER.first(pk=user_id)
+        return user if user is not None and self.user_can_authenticate(user) else None
 
 
 def axes_username(request: HttpRequest | None, credentials: dict[str, Any] | None) -> str:

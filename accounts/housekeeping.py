@@ -9,8 +9,10 @@ blacklist entry, with it) go, in small chunks so that the worker's step stays sh
 from __future__ import annotations
 
 from datetime import datetime
+from importlib import import_module
 
 from django.conf import settings
+from django.contrib.sessions.backends import db
 from django.contrib.sessions.models import Session
 from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 
@@ -37,7 +39,7 @@ def purge_expired_tokens(*, now: datetime, chunk: int = CHUNK) -> int:
 def purge_ended_sessions(*, now: datetime) -> int:
     """Delete the rows of the sessions list whose session is gone (expired, signed out);
     returns how many went. Only the database session store can be asked in one query."""
-    if settings.SESSION_ENGINE != "django.contrib.sessions.backends.db":
+    if not issubclass(import_module(settings.SESSION_ENGINE).SessionStore, db.SessionStore):
         return 0
     live = Session.objects.filter(expire_date__gte=now).values("session_key")
     removed, _ = UserSession.objects.exclude(session_key__in=live).delete()

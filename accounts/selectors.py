@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Invitation, Membership, User, Workspace
+from core.compiled import Compiled
 
 MANAGERS_GROUP = "Managers"
 # The permission that makes a platform manager: (app label, codename).
@@ -77,14 +78,21 @@ def memberships_of_user(user: User) -> QuerySet[Membership]:
 
 
 def membership_get(user: User, workspace_id: int) -> Membership | None:
-    # One membership per user and workspace: no ORDER BY (the model's ordering joined the
-    # users' table on every request only to sort one row).
-    found = (
+    """The user's membership of the workspace, with the workspace; every page asks it."""
+    return _MEMBERSHIP.first(user_id=user.pk, workspace_id=workspace_id)
+
+
+# One membership per user and workspace: no ORDER BY (the model's ordering joined the users'
+# table on every request only to sort one row). Compiled once (core.compiled).
+_MEMBERSHIP = Compiled(
+    lambda user_id, workspace_id: (
         Membership.objects.select_related("workspace")
-        .filter(user=user, workspace_id=workspace_id)
+        .filter(user_id=user_id, workspace_id=workspace_id)
         .order_by()[:1]
-    )
-    return next(iter(found), None)
+    ),
+    user_id=-7_000_000_001,
+    workspace_id=-7_000_000_002,
+)
 
 
 def workspace_members(workspace: Workspace) -> QuerySet[Membership]:

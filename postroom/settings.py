@@ -710,6 +710,8 @@ MEDIA_URL = "/media/"
 WHITENOISE_USE_FINDERS = DEBUG or TESTING
 
 # --- Security -------------------------------------------------------------------------------
+# Sessions in the database (Django's store; the read each request makes is written once).
+SESSION_ENGINE = "core.sessions"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_HTTPONLY = False  # htmx reads the token from the page, not the cookie
