@@ -56,6 +56,7 @@ from campaigns.models import (
 )
 from content.rendering import TemplateParts
 from content.selectors import template_name_of
+from core.compiled import Compiled
 from core.index_order import in_index_order
 from core.keyset import KeysetPage, keyset_page
 from core.single_flight import SingleFlight
@@ -88,19 +89,38 @@ def campaigns_of(workspace: Workspace, *, single: bool = False) -> QuerySet[Camp
 
 
 def campaign_get(workspace: Workspace, campaign_id: int) -> Campaign | None:
-    return Campaign.objects.filter(workspace=workspace, pk=campaign_id).first()
+    return _CAMPAIGN.first(workspace_id=workspace.pk, pk=campaign_id)
 
 
 def campaign_page_get(workspace: Workspace, campaign_id: int) -> Campaign | None:
     """`campaign_get` for the campaign's page: its A/B test (or its absence) and its
     template's name (`template_name`, "" once the template is gone) come in the same query."""
-    name = Subquery(template_name_of(workspace, OuterRef("template_id")))
-    return (
-        Campaign.objects.filter(workspace=workspace, pk=campaign_id)
+    return _CAMPAIGN_PAGE.first(workspace_id=workspace.pk, pk=campaign_id)
+
+
+# Every page of a campaign, and its progress polled every few seconds while it sends, reads
+# it by id: compiled once (core.compiled). One row by its key: nothing to sort.
+_CAMPAIGN = Compiled(
+    lambda workspace_id, pk: Campaign.objects.filter(workspace_id=workspace_id, pk=pk).order_by()[
+        :1
+    ],
+    workspace_id=-7_000_000_001,
+    pk=-7_000_000_002,
+)
+_CAMPAIGN_PAGE = Compiled(
+    lambda workspace_id, pk: (
+        Campaign.objects.filter(workspace_id=workspace_id, pk=pk)
         .select_related("ab_test")
-        .annotate(template_name=Coalesce(name, Value("")))
-        .first()
-    )
+        .annotate(
+            template_name=Coalesce(
+                Subquery(template_name_of(workspace_id, OuterRef("template_id"))), Value("")
+            )
+        )
+        .order_by()[:1]
+    ),
+    workspace_id=-7_000_000_001,
+    pk=-7_000_000_002,
+)
 
 
 def campaign_resends(workspace: Workspace, campaign: Campaign) -> QuerySet[Campaign]:

@@ -28,11 +28,11 @@ def template_get(workspace: Workspace, template_id: int) -> Template | None:
     return Template.objects.filter(workspace=workspace, pk=template_id).first()
 
 
-def template_name_of(workspace: Workspace, template_id: int | OuterRef) -> QuerySet[Template, Any]:
+def template_name_of(workspace_id: int, template_id: int | OuterRef) -> QuerySet[Template, Any]:
     """The template's name alone (its bodies are not read), as a query of one column and at
     most one row (none once the template is gone). `template_id` may be an OuterRef to the
     template column of the query this one goes into as a Subquery."""
-    found = Template.objects.filter(workspace=workspace, pk=template_id)  # type: ignore[misc]
+    found = Template.objects.filter(workspace_id=workspace_id, pk=template_id)  # type: ignore[misc]
     return found.values("name")[:1]
 
 

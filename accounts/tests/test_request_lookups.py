@@ -3,28 +3,12 @@ one-row lookup by a unique key is not sorted (a model's default ordering made th
 join the users' table only to sort the one membership found), and whether the user is a
 platform manager is one EXISTS, not every permission of the user and their groups."""
 
-import re
-from unittest.mock import patch
-
 import pytest
-from django.db import connection
-from django.db.models.sql.compiler import SQLCompiler
-from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from core.testing.sql import compiled_by_the_orm, lookups, statements
+
 pytestmark = pytest.mark.django_db
-
-
-def statements(client, path: str) -> list[str]:
-    with CaptureQueriesContext(connection) as captured:
-        assert client.get(path).status_code == 200
-    return [q["sql"] for q in captured.captured_queries]
-
-
-def lookups(sql: list[str], table: str, unique: str) -> list[str]:
-    """The statements that read `table` by its unique `unique` column(s)."""
-    pattern = re.compile(rf'FROM "{table}".* WHERE .*"{table}"\."{unique}" = ', re.S)
-    return [s for s in sql if pattern.search(s)]
 
 
 def test_a_page_finds_the_membership_without_sorting_and_the_manager_right_in_one_query(
@@ -49,21 +33,6 @@ def test_an_api_request_finds_its_key_without_sorting(api_for):
     found = lookups(sql, "api_apikey", "key_hash")
     assert len(found) == 1
     assert "ORDER BY" not in found[0], found[0]
-
-
-def compiled_by_the_orm(client, path: str) -> list[str]:
-    """The SQL Django's compiler wrote while serving `path`."""
-    written: list[str] = []
-    compile_sql = SQLCompiler.as_sql
-
-    def spy(self, *args, **kwargs):
-        sql, params = compile_sql(self, *args, **kwargs)
-        written.append(sql)
-        return sql, params
-
-    with patch.object(SQLCompiler, "as_sql", spy):
-        assert client.get(path).status_code == 200
-    return written
 
 
 def test_the_lookups_every_request_makes_are_compiled_once(personas, owner_client, api_for):

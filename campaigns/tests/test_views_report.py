@@ -19,6 +19,7 @@ from audience.models import Recipient
 from campaigns.models import Attempt, AttemptOutcome, Campaign, CampaignStatus, Delivery
 from campaigns.tests.factories import CampaignFactory
 from campaigns.tests.test_views_campaigns import form_data, make_world, run_engine
+from core.testing.sql import compiled_by_the_orm, lookups, statements
 from sending.models import SendingAccount
 
 pytestmark = pytest.mark.django_db
@@ -246,6 +247,17 @@ def test_the_report_and_the_log_cost_the_same_queries_for_any_size(personas, own
     assert detail[0] == detail[1]
     logs = [queries(f"/logs/?campaign={c.pk}") for c in (small, big)]
     assert logs[0] == logs[1]
+
+
+def test_a_campaigns_pages_read_it_by_a_query_compiled_once(personas, owner_client):
+    """Its page, and its progress polled every few seconds while it sends, read the campaign
+    by id on every request: compiled once (core.compiled), as the ORM would write it."""
+    campaign = sent_campaign(personas.workspace, owner_client)
+    for name in ("campaigns:detail", "campaigns:progress"):
+        url = reverse(name, kwargs={"campaign_id": campaign.pk})
+        owner_client.get(url)  # the first request compiles it
+        assert lookups(statements(owner_client, url), "campaigns_campaign", "id")
+        assert lookups(compiled_by_the_orm(owner_client, url), "campaigns_campaign", "id") == []
 
 
 def test_the_campaign_page_reads_its_accounts_test_and_template_once(
