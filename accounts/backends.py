@@ -8,10 +8,7 @@ from django.contrib.auth.backends import ModelBackend
 from django.http import HttpRequest
 
 from accounts.models import User, normalize_email
-from core.compiled import Compiled
-
-# Every signed-in request reads its user: compiled once (core.compiled).
-_USER = Compiled(lambda pk: User._default_manager.filter(pk=pk), pk=-7_000_000_001)
+from accounts.selectors import user_get
 
 
 class EmailBackend(ModelBackend):
@@ -36,7 +33,7 @@ class EmailBackend(ModelBackend):
 
     def get_user(self, user_id: Any) -> User | None:
         """ModelBackend's, with the query compiled once: every signed-in request asks it."""
-        user = _USER.first(pk=user_id)
+        user = user_get(user_id)
         return user if user is not None and self.user_can_authenticate(user) else None
 
 

@@ -69,6 +69,17 @@ def unblock_refusal(user: User, by: User) -> str | None:
     return None
 
 
+def user_get(pk: int) -> User | None:
+    """The user of this id, whatever their state; every signed-in request and API call with
+    a token reads it (the session's backend, the token's check)."""
+    return _USER.first(pk=pk)
+
+
+# Compiled once (core.compiled). One row by its key: not sorted (the model's ordering is by
+# e-mail address).
+_USER = Compiled(lambda pk: User._default_manager.filter(pk=pk).order_by(), pk=-7_000_000_001)
+
+
 def memberships_of_user(user: User) -> QuerySet[Membership]:
     return (
         Membership.objects.filter(user=user)

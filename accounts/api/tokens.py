@@ -21,6 +21,7 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 from rest_framework_simplejwt.tokens import RefreshToken, Token, UntypedToken
 
 from accounts.models import User
+from accounts.selectors import user_get
 
 STAMP_CLAIM = "stamp"
 
@@ -43,7 +44,8 @@ class StampedRefreshToken(RefreshToken):
 
 def user_of_token(token: Token) -> User:
     """The live user a token was issued to, or AuthenticationFailed saying why not."""
-    user = User.objects.filter(pk=token.get(api_settings.USER_ID_CLAIM)).first()
+    claim = str(token.get(api_settings.USER_ID_CLAIM, ""))
+    user = user_get(int(claim)) if claim.isdigit() else None
     if user is None:
         raise exceptions.AuthenticationFailed(
             _("This token's account no longer exists."), code="user_not_found"

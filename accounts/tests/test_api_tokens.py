@@ -11,11 +11,13 @@ from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
+from rest_framework_simplejwt.tokens import AccessToken
 
 from accounts import services as account_services
 from accounts.models import Role
 from accounts.tests.factories import PASSWORD, MembershipFactory, UserFactory
 from conftest import client_for
+from core.testing.sql import compiled_by_the_orm, lookups, statements
 from postroom.housekeeping import housekeeping
 
 pytestmark = pytest.mark.django_db
@@ -218,3 +220,17 @@ def test_two_refreshes_with_one_token_at_once_give_one_new_token():
         for thread in threads:
             thread.join()
         assert sorted(statuses) == [200, 401]
+
+
+def test_a_tokens_user_is_read_by_a_query_compiled_once(member):
+    """Every API call with a token reads its user: compiled once (core.compiled), and a
+    token whose user id is not a number is refused, not an error."""
+    client = APIClient(HTTP_AUTHORIZATION=f"Bearer {login()['access']}")
+    client.get("/api/me/")  # the first request compiles it
+    assert lookups(statements(client, "/api/me/"), "accounts_user", "id")
+    assert lookups(compiled_by_the_orm(client, "/api/me/"), "accounts_user", "id") == []
+
+    forged = AccessToken.for_user(member.user)
+    forged["user_id"] = "not-a-number"
+    response = me(str(forged))
+    assert response.status_code == 401
