@@ -44,7 +44,9 @@ class Compiled(Generic[M]):
         if values.keys() != self.markers.keys():
             raise TypeError(f"expected the values of {', '.join(self.markers)}")
         if any(type(values[name]) is not type(marker) for name, marker in self.markers.items()):
-            return self.build(**values).first()  # None, or a value the ORM would convert
+            # None, or a value the ORM would convert: its rows as the ORM gives them (not
+            # `.first()`, which would sort, and cannot once the query is sliced).
+            return next(iter(self.build(**values)), None)
         queryset, compiler, sql, slots = self._prepared()
         params = tuple(values[slot] if isinstance(slot, str) else slot[0] for slot in slots)
         runner = copy.copy(compiler)  # its state is the query's; only the parameters change
@@ -58,6 +60,8 @@ class Compiled(Generic[M]):
         if ready is not None:
             return ready
         with self._lock:
+            if self._ready is not None:  # another thread prepared it meanwhile
+                return self._ready
             queryset = self.build(**self.markers)
             compiler = queryset.query.get_compiler(using=queryset.db)
             sql, params = compiler.as_sql()

@@ -49,8 +49,16 @@ def test_a_compiled_query_gives_the_orms_instances_with_their_relations(
 
 
 @pytest.mark.django_db
-def test_values_the_orm_would_convert_run_through_the_orm(personas):
-    membership = Compiled(orm_membership_query, user_id=-1, workspace_id=-2)
+@pytest.mark.parametrize("sliced", [False, True])
+def test_values_the_orm_would_convert_run_through_the_orm(personas, sliced):
+    """A string id, or None (a campaign's `resent_from_id`), goes through the ORM: of a
+    sliced query too, which `.first()` could not sort."""
+
+    def query(user_id: Any, workspace_id: Any) -> Any:
+        found = orm_membership_query(user_id, workspace_id)
+        return found.order_by()[:1] if sliced else found
+
+    membership = Compiled(query, user_id=-1, workspace_id=-2)
     as_text = membership.first(user_id=str(personas.owner.pk), workspace_id=personas.workspace.pk)
     assert same(as_text, orm_membership(personas.owner.pk, personas.workspace.pk))
     assert membership.first(user_id=None, workspace_id=personas.workspace.pk) is None
