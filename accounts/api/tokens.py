@@ -22,6 +22,7 @@ from rest_framework_simplejwt.tokens import RefreshToken, Token, UntypedToken
 
 from accounts.models import User
 from accounts.selectors import user_get
+from core.digits import is_number
 
 STAMP_CLAIM = "stamp"
 
@@ -45,7 +46,7 @@ class StampedRefreshToken(RefreshToken):
 def user_of_token(token: Token) -> User:
     """The live user a token was issued to, or AuthenticationFailed saying why not."""
     claim = str(token.get(api_settings.USER_ID_CLAIM, ""))
-    user = user_get(int(claim)) if claim.isdigit() else None
+    user = user_get(int(claim)) if is_number(claim) else None
     if user is None:
         raise exceptions.AuthenticationFailed(
             _("This token's account no longer exists."), code="user_not_found"
